@@ -1,0 +1,53 @@
+//! The platform's ledger: exact money, double-entry accounts and transfers in PostgreSQL.
+//!
+//! PostgreSQL is the source of truth for money. Every movement is a transfer between two accounts
+//! of the same currency; the sum over all accounts is always zero; no account goes below its
+//! floor; a campaign never spends more than was held for it. The schema enforces each of these on
+//! its own (constraints and triggers in `migrations/`), and the Rust core checks them first so a
+//! caller gets a precise [`Rejection`] instead of a database error.
+//!
+//! # Layout
+//!
+//! - [`money`]: `Money` and `Amount` (scale ≤ 6, `NUMERIC(20,6)`), parsing and the rounding rule.
+//! - [`currency`]: ISO 4217 codes.
+//! - [`ids`]: typed ids (accounts, transfers, advertisers, campaigns, leases).
+//! - [`account`]: account kinds, owners and floor rules.
+//! - [`transfer`]: transfer kinds, allowed shapes, requests and recorded transfers.
+//! - [`pending`]: two-phase transfers and how a resolution is decided.
+//! - [`plan`]: the pure core that decides a batch against locked balances.
+//! - [`rejection`]: the closed set of refusals.
+//! - [`statement`]: statement lines, pages and cursors.
+//! - `service`: [`Ledger`], the operations over a pool (load and lock, decide, write).
+//! - `store`: the SQL, one module per table family.
+//! - `retry`: bounded retries of transactions on serialization failures and deadlocks.
+
+pub mod account;
+pub mod clock;
+pub mod currency;
+pub mod error;
+pub mod ids;
+pub mod money;
+pub mod pending;
+pub mod plan;
+pub mod rejection;
+mod retry;
+mod service;
+pub mod statement;
+mod store;
+pub mod transfer;
+
+pub use account::{Account, AccountKind, AccountOwner};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use currency::Currency;
+pub use error::{Error, Result};
+pub use ids::{AccountId, AdvertiserId, CampaignId, LeaseId, TransferId};
+pub use money::{Amount, Money, MoneyError, round_billing};
+pub use pending::{NewPending, PendingState, PendingTransfer, Resolve};
+pub use plan::BatchMode;
+pub use rejection::Rejection;
+pub use service::{Ledger, MAX_STATEMENT_PAGE, PostStatus, Posted, Reservation, Resolution};
+pub use statement::{StatementCursor, StatementLine, StatementPage};
+pub use transfer::{NewTransfer, References, Transfer, TransferKind};
+
+/// The one schema history of the platform, applied by every binary and test.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
