@@ -53,7 +53,10 @@ impl AccountKind {
 
     /// Whether the kind has a floor at all.
     pub fn has_floor(self) -> bool {
-        !matches!(self, AccountKind::External | AccountKind::InvalidTrafficCredits)
+        !matches!(
+            self,
+            AccountKind::External | AccountKind::InvalidTrafficCredits
+        )
     }
 }
 
@@ -80,9 +83,15 @@ pub enum AccountOwner {
     /// An advertiser's cash account (one per advertiser and currency).
     AdvertiserCash { advertiser: AdvertiserId },
     /// A campaign's budget hold.
-    CampaignHold { advertiser: AdvertiserId, campaign: CampaignId },
+    CampaignHold {
+        advertiser: AdvertiserId,
+        campaign: CampaignId,
+    },
     /// A campaign's spend.
-    CampaignSpend { advertiser: AdvertiserId, campaign: CampaignId },
+    CampaignSpend {
+        advertiser: AdvertiserId,
+        campaign: CampaignId,
+    },
     /// The platform's revenue (one per currency).
     PlatformRevenue,
     /// The platform's invalid-traffic credits (one per currency).
@@ -202,7 +211,9 @@ mod tests {
 
     #[test]
     fn cash_may_go_negative_down_to_its_credit_limit() {
-        let cash = AccountOwner::AdvertiserCash { advertiser: AdvertiserId::new() };
+        let cash = AccountOwner::AdvertiserCash {
+            advertiser: AdvertiserId::new(),
+        };
         let a = account(cash, "10", "4", "0");
         assert_eq!(a.available(), Some(Money::parse("6").expect("6")));
         let b = account(cash, "10", "4", "100");
@@ -213,7 +224,10 @@ mod tests {
 
     #[test]
     fn world_and_credits_have_no_floor() {
-        assert_eq!(account(AccountOwner::External, "-5", "0", "0").available(), None);
+        assert_eq!(
+            account(AccountOwner::External, "-5", "0", "0").available(),
+            None
+        );
         assert!(account(AccountOwner::InvalidTrafficCredits, "-5", "0", "0").within_floor());
         assert!(!account(AccountOwner::PlatformRevenue, "-5", "0", "0").within_floor());
     }

@@ -32,7 +32,10 @@ impl From<sqlx::Error> for Error {
             && let Some(constraint) = db.constraint()
             && !is_transient(&error)
         {
-            return Error::Invariant { constraint: constraint.to_owned(), message: db.message().to_owned() };
+            return Error::Invariant {
+                constraint: constraint.to_owned(),
+                message: db.message().to_owned(),
+            };
         }
         Error::Database(error)
     }

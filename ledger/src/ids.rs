@@ -85,8 +85,17 @@ mod tests {
 
     #[test]
     fn derived_ids_are_stable_and_scoped() {
-        assert_eq!(TransferId::from_key("event", "a1"), TransferId::from_key("event", "a1"));
-        assert_ne!(TransferId::from_key("event", "a1"), TransferId::from_key("deposit", "a1"));
-        assert_ne!(TransferId::from_key("ev", "ent\u{0}a1"), TransferId::from_key("event", "a1"));
+        assert_eq!(
+            TransferId::from_key("event", "a1"),
+            TransferId::from_key("event", "a1")
+        );
+        assert_ne!(
+            TransferId::from_key("event", "a1"),
+            TransferId::from_key("deposit", "a1")
+        );
+        assert_ne!(
+            TransferId::from_key("ev", "ent\u{0}a1"),
+            TransferId::from_key("event", "a1")
+        );
     }
 }

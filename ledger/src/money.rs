@@ -65,13 +65,20 @@ impl Money {
         if !is_plain_decimal(text) {
             return Err(MoneyError::NotANumber(input.to_owned()));
         }
-        let places = text.split_once('.').map_or(0, |(_, frac)| frac.len() as u32);
+        let places = text
+            .split_once('.')
+            .map_or(0, |(_, frac)| frac.len() as u32);
         if places > SCALE {
             // Trailing zeros are harmless ("1.50000000" is 1.5); anything else would need rounding.
             let trimmed = text.trim_end_matches('0');
-            let significant = trimmed.split_once('.').map_or(0, |(_, frac)| frac.len() as u32);
+            let significant = trimmed
+                .split_once('.')
+                .map_or(0, |(_, frac)| frac.len() as u32);
             if significant > SCALE {
-                return Err(MoneyError::TooManyDecimalPlaces { input: input.to_owned(), places });
+                return Err(MoneyError::TooManyDecimalPlaces {
+                    input: input.to_owned(),
+                    places,
+                });
             }
         }
         let int_digits = text
@@ -110,12 +117,16 @@ impl Money {
 
     /// `self + other`, or `None` when the result leaves the ledger's range.
     pub fn checked_add(self, other: Money) -> Option<Money> {
-        self.0.checked_add(other.0).and_then(|d| Money::try_from(d).ok())
+        self.0
+            .checked_add(other.0)
+            .and_then(|d| Money::try_from(d).ok())
     }
 
     /// `self - other`, or `None` when the result leaves the ledger's range.
     pub fn checked_sub(self, other: Money) -> Option<Money> {
-        self.0.checked_sub(other.0).and_then(|d| Money::try_from(d).ok())
+        self.0
+            .checked_sub(other.0)
+            .and_then(|d| Money::try_from(d).ok())
     }
 
     /// The negated amount (always in range, the range is symmetric).
@@ -277,19 +288,31 @@ mod tests {
         assert_eq!(m(" 7 ").to_string(), "7.000000");
         assert_eq!(m(".5").to_string(), "0.500000");
         assert_eq!(m("1.500000000").to_string(), "1.500000");
-        assert_eq!(m("99999999999999.999999").to_string(), "99999999999999.999999");
+        assert_eq!(
+            m("99999999999999.999999").to_string(),
+            "99999999999999.999999"
+        );
     }
 
     #[test]
     fn each_bad_form_has_its_own_error() {
         assert_eq!(Money::parse(""), Err(MoneyError::Empty));
         assert_eq!(Money::parse("   "), Err(MoneyError::Empty));
-        for bad in ["abc", "1,5", "1e3", "$5", "1.2.3", "--1", "-", ".", "1 000", "NaN", "0x10"] {
-            assert_eq!(Money::parse(bad), Err(MoneyError::NotANumber(bad.to_owned())), "{bad}");
+        for bad in [
+            "abc", "1,5", "1e3", "$5", "1.2.3", "--1", "-", ".", "1 000", "NaN", "0x10",
+        ] {
+            assert_eq!(
+                Money::parse(bad),
+                Err(MoneyError::NotANumber(bad.to_owned())),
+                "{bad}"
+            );
         }
         assert_eq!(
             Money::parse("0.0000001"),
-            Err(MoneyError::TooManyDecimalPlaces { input: "0.0000001".into(), places: 7 })
+            Err(MoneyError::TooManyDecimalPlaces {
+                input: "0.0000001".into(),
+                places: 7
+            })
         );
         assert_eq!(
             Money::parse("100000000000000"),
@@ -312,7 +335,10 @@ mod tests {
             Err(MoneyError::TooManyDecimalPlaces { places: 7, .. })
         ));
         let huge = Decimal::from_i128_with_scale(10_i128.pow(14), 0);
-        assert!(matches!(Money::try_from(huge), Err(MoneyError::OutOfRange(_))));
+        assert!(matches!(
+            Money::try_from(huge),
+            Err(MoneyError::OutOfRange(_))
+        ));
         assert!(m("99999999999999").checked_add(m("1")).is_none());
     }
 
@@ -332,7 +358,12 @@ mod tests {
         assert_eq!(json, "\"1.250000\"");
         assert!(serde_json::from_str::<Money>("\"0.0000001\"").is_err());
         assert!(serde_json::from_str::<Amount>("\"0\"").is_err());
-        assert_eq!(serde_json::from_str::<Amount>("\"2\"").expect("amount").to_string(), "2.000000");
+        assert_eq!(
+            serde_json::from_str::<Amount>("\"2\"")
+                .expect("amount")
+                .to_string(),
+            "2.000000"
+        );
     }
 
     proptest! {

@@ -37,10 +37,15 @@ impl PendingState {
 impl FromStr for PendingState {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        [PendingState::Pending, PendingState::Posted, PendingState::Voided, PendingState::Expired]
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| format!("unknown pending state {s:?}"))
+        [
+            PendingState::Pending,
+            PendingState::Posted,
+            PendingState::Voided,
+            PendingState::Expired,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+        .ok_or_else(|| format!("unknown pending state {s:?}"))
     }
 }
 
@@ -94,7 +99,10 @@ pub enum Resolve {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResolutionPlan {
     /// Move it to `state`, posting `posted_amount` when that is `Some`.
-    Apply { state: PendingState, posted_amount: Option<Amount> },
+    Apply {
+        state: PendingState,
+        posted_amount: Option<Amount>,
+    },
     /// The same resolution happened before: a retry, nothing to do.
     AlreadyDone,
     /// The deadline passed before this post or void: expire it, then report [`Rejection::PendingExpired`].
@@ -115,7 +123,9 @@ pub fn plan_resolution(
             (Resolve::Post { amount }, PendingState::Posted) => {
                 pending.posted_amount == Some(amount.unwrap_or(full))
             }
-            (Resolve::Void, PendingState::Voided) | (Resolve::Expire, PendingState::Expired) => true,
+            (Resolve::Void, PendingState::Voided) | (Resolve::Expire, PendingState::Expired) => {
+                true
+            }
             _ => false,
         };
         return if same {
@@ -123,24 +133,38 @@ pub fn plan_resolution(
         } else if pending.state == PendingState::Expired {
             Err(Rejection::PendingExpired { id })
         } else {
-            Err(Rejection::PendingAlreadyResolved { id, state: pending.state })
+            Err(Rejection::PendingAlreadyResolved {
+                id,
+                state: pending.state,
+            })
         };
     }
     let expired = now >= pending.expires_at;
     match request {
-        Resolve::Expire if expired => {
-            Ok(ResolutionPlan::Apply { state: PendingState::Expired, posted_amount: None })
-        }
+        Resolve::Expire if expired => Ok(ResolutionPlan::Apply {
+            state: PendingState::Expired,
+            posted_amount: None,
+        }),
         // Not due yet: an early sweep leaves it alone.
         Resolve::Expire => Ok(ResolutionPlan::AlreadyDone),
         _ if expired => Ok(ResolutionPlan::ExpireInstead),
-        Resolve::Void => Ok(ResolutionPlan::Apply { state: PendingState::Voided, posted_amount: None }),
+        Resolve::Void => Ok(ResolutionPlan::Apply {
+            state: PendingState::Voided,
+            posted_amount: None,
+        }),
         Resolve::Post { amount } => {
             let amount = amount.unwrap_or(full);
             if amount > full {
-                return Err(Rejection::PostExceedsPending { id, pending: full, requested: amount });
+                return Err(Rejection::PostExceedsPending {
+                    id,
+                    pending: full,
+                    requested: amount,
+                });
             }
-            Ok(ResolutionPlan::Apply { state: PendingState::Posted, posted_amount: Some(amount) })
+            Ok(ResolutionPlan::Apply {
+                state: PendingState::Posted,
+                posted_amount: Some(amount),
+            })
         }
     }
 }
@@ -183,15 +207,37 @@ mod tests {
         let (p, now) = pending("10");
         assert_eq!(
             plan_resolution(&p, Resolve::Post { amount: None }, now),
-            Ok(ResolutionPlan::Apply { state: PendingState::Posted, posted_amount: Some(amt("10")) })
+            Ok(ResolutionPlan::Apply {
+                state: PendingState::Posted,
+                posted_amount: Some(amt("10"))
+            })
         );
         assert_eq!(
-            plan_resolution(&p, Resolve::Post { amount: Some(amt("4")) }, now),
-            Ok(ResolutionPlan::Apply { state: PendingState::Posted, posted_amount: Some(amt("4")) })
+            plan_resolution(
+                &p,
+                Resolve::Post {
+                    amount: Some(amt("4"))
+                },
+                now
+            ),
+            Ok(ResolutionPlan::Apply {
+                state: PendingState::Posted,
+                posted_amount: Some(amt("4"))
+            })
         );
         assert_eq!(
-            plan_resolution(&p, Resolve::Post { amount: Some(amt("10.000001")) }, now),
-            Err(Rejection::PostExceedsPending { id: p.id(), pending: amt("10"), requested: amt("10.000001") })
+            plan_resolution(
+                &p,
+                Resolve::Post {
+                    amount: Some(amt("10.000001"))
+                },
+                now
+            ),
+            Err(Rejection::PostExceedsPending {
+                id: p.id(),
+                pending: amt("10"),
+                requested: amt("10.000001")
+            })
         );
     }
 
@@ -201,21 +247,39 @@ mod tests {
         p.state = PendingState::Posted;
         p.posted_amount = Some(amt("4"));
         assert_eq!(
-            plan_resolution(&p, Resolve::Post { amount: Some(amt("4")) }, now),
+            plan_resolution(
+                &p,
+                Resolve::Post {
+                    amount: Some(amt("4"))
+                },
+                now
+            ),
             Ok(ResolutionPlan::AlreadyDone)
         );
         assert_eq!(
             plan_resolution(&p, Resolve::Post { amount: None }, now),
-            Err(Rejection::PendingAlreadyResolved { id: p.id(), state: PendingState::Posted })
+            Err(Rejection::PendingAlreadyResolved {
+                id: p.id(),
+                state: PendingState::Posted
+            })
         );
         assert_eq!(
             plan_resolution(&p, Resolve::Void, now),
-            Err(Rejection::PendingAlreadyResolved { id: p.id(), state: PendingState::Posted })
+            Err(Rejection::PendingAlreadyResolved {
+                id: p.id(),
+                state: PendingState::Posted
+            })
         );
         p.state = PendingState::Expired;
         p.posted_amount = None;
-        assert_eq!(plan_resolution(&p, Resolve::Void, now), Err(Rejection::PendingExpired { id: p.id() }));
-        assert_eq!(plan_resolution(&p, Resolve::Expire, now), Ok(ResolutionPlan::AlreadyDone));
+        assert_eq!(
+            plan_resolution(&p, Resolve::Void, now),
+            Err(Rejection::PendingExpired { id: p.id() })
+        );
+        assert_eq!(
+            plan_resolution(&p, Resolve::Expire, now),
+            Ok(ResolutionPlan::AlreadyDone)
+        );
     }
 
     #[test]
@@ -226,11 +290,20 @@ mod tests {
             plan_resolution(&p, Resolve::Post { amount: None }, late),
             Ok(ResolutionPlan::ExpireInstead)
         );
-        assert_eq!(plan_resolution(&p, Resolve::Void, late), Ok(ResolutionPlan::ExpireInstead));
+        assert_eq!(
+            plan_resolution(&p, Resolve::Void, late),
+            Ok(ResolutionPlan::ExpireInstead)
+        );
         assert_eq!(
             plan_resolution(&p, Resolve::Expire, late),
-            Ok(ResolutionPlan::Apply { state: PendingState::Expired, posted_amount: None })
+            Ok(ResolutionPlan::Apply {
+                state: PendingState::Expired,
+                posted_amount: None
+            })
         );
-        assert_eq!(plan_resolution(&p, Resolve::Expire, now), Ok(ResolutionPlan::AlreadyDone));
+        assert_eq!(
+            plan_resolution(&p, Resolve::Expire, now),
+            Ok(ResolutionPlan::AlreadyDone)
+        );
     }
 }

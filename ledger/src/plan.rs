@@ -114,12 +114,24 @@ fn plan_item(
     let out_of_range = |account| Rejection::BalanceOutOfRange { account };
     match effect {
         Effect::Post => {
-            debit.posted = debit.posted.checked_sub(amount).ok_or(out_of_range(debit.id))?;
-            credit.posted = credit.posted.checked_add(amount).ok_or(out_of_range(credit.id))?;
+            debit.posted = debit
+                .posted
+                .checked_sub(amount)
+                .ok_or(out_of_range(debit.id))?;
+            credit.posted = credit
+                .posted
+                .checked_add(amount)
+                .ok_or(out_of_range(credit.id))?;
         }
         Effect::Reserve => {
-            debit.reserved = debit.reserved.checked_add(amount).ok_or(out_of_range(debit.id))?;
-            credit.incoming = credit.incoming.checked_add(amount).ok_or(out_of_range(credit.id))?;
+            debit.reserved = debit
+                .reserved
+                .checked_add(amount)
+                .ok_or(out_of_range(debit.id))?;
+            credit.incoming = credit
+                .incoming
+                .checked_add(amount)
+                .ok_or(out_of_range(credit.id))?;
         }
     }
     Ok(Plan::Apply)
@@ -132,10 +144,14 @@ fn check<'a>(
     item: &NewTransfer,
 ) -> Result<(&'a mut Account, &'a mut Account), Rejection> {
     if item.debit == item.credit {
-        return Err(Rejection::SameAccount { account: item.debit });
+        return Err(Rejection::SameAccount {
+            account: item.debit,
+        });
     }
     for id in [item.debit, item.credit] {
-        let account = accounts.get(&id).ok_or(Rejection::AccountNotFound { account: id })?;
+        let account = accounts
+            .get(&id)
+            .ok_or(Rejection::AccountNotFound { account: id })?;
         if account.currency != item.currency {
             return Err(Rejection::CurrencyMismatch {
                 account: id,
@@ -147,7 +163,11 @@ fn check<'a>(
     let debit_kind = accounts[&item.debit].kind();
     let credit_kind = accounts[&item.credit].kind();
     if !shape_allowed(item.kind, debit_kind, credit_kind) {
-        return Err(Rejection::ShapeNotAllowed { kind: item.kind, debit_kind, credit_kind });
+        return Err(Rejection::ShapeNotAllowed {
+            kind: item.kind,
+            debit_kind,
+            credit_kind,
+        });
     }
     let debit = &accounts[&item.debit];
     if let Some(available) = debit.available()
@@ -162,7 +182,9 @@ fn check<'a>(
     // Distinct keys (checked first thing above), both present (checked in the loop).
     match accounts.get_disjoint_mut([&item.debit, &item.credit]) {
         [Some(debit), Some(credit)] => Ok((debit, credit)),
-        _ => Err(Rejection::AccountNotFound { account: item.debit }),
+        _ => Err(Rejection::AccountNotFound {
+            account: item.debit,
+        }),
     }
 }
 

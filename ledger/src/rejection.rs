@@ -21,14 +21,28 @@ pub enum Rejection {
     #[error("account {account} does not exist")]
     AccountNotFound { account: AccountId },
     /// The transfer's currency is not the account's.
-    #[error("account {account} is kept in {account_currency}, the transfer is in {transfer_currency}")]
-    CurrencyMismatch { account: AccountId, account_currency: Currency, transfer_currency: Currency },
+    #[error(
+        "account {account} is kept in {account_currency}, the transfer is in {transfer_currency}"
+    )]
+    CurrencyMismatch {
+        account: AccountId,
+        account_currency: Currency,
+        transfer_currency: Currency,
+    },
     /// This kind of transfer may not move money between these kinds of account.
     #[error("a {kind} transfer may not move money from {debit_kind} to {credit_kind}")]
-    ShapeNotAllowed { kind: TransferKind, debit_kind: AccountKind, credit_kind: AccountKind },
+    ShapeNotAllowed {
+        kind: TransferKind,
+        debit_kind: AccountKind,
+        credit_kind: AccountKind,
+    },
     /// The debit account would fall below its floor.
     #[error("account {account} has {available} available; {amount} was asked for")]
-    InsufficientFunds { account: AccountId, available: Money, amount: Amount },
+    InsufficientFunds {
+        account: AccountId,
+        available: Money,
+        amount: Amount,
+    },
     /// A balance would leave the range `NUMERIC(20,6)` can hold.
     #[error("the balance of account {account} would leave the ledger's range")]
     BalanceOutOfRange { account: AccountId },
@@ -49,5 +63,9 @@ pub enum Rejection {
     PendingExpired { id: TransferId },
     /// More was asked to be posted than is pending.
     #[error("pending transfer {id} holds {pending}; {requested} cannot be posted")]
-    PostExceedsPending { id: TransferId, pending: Amount, requested: Amount },
+    PostExceedsPending {
+        id: TransferId,
+        pending: Amount,
+        requested: Amount,
+    },
 }

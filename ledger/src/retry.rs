@@ -17,7 +17,11 @@ pub(crate) enum Step<T> {
 }
 
 /// Runs `attempt` until it finishes, retrying transient failures with a short, growing pause.
-pub(crate) async fn retrying<T>(mut attempt: impl AsyncFnMut() -> Result<Step<T>>) -> Result<T> {
+pub(crate) async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Step<T>>>,
+{
     for n in 1..=MAX_ATTEMPTS {
         match attempt().await {
             Ok(Step::Done(value)) => return Ok(value),
@@ -25,8 +29,14 @@ pub(crate) async fn retrying<T>(mut attempt: impl AsyncFnMut() -> Result<Step<T>
             Err(e) if e.is_transient() => {}
             Err(e) => return Err(e),
         }
-        let jitter = u64::from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos())) % 500;
+        let jitter = u64::from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos()),
+        ) % 500;
         tokio::time::sleep(Duration::from_micros(200 * u64::from(n) + jitter)).await;
     }
-    Err(Error::Contention { attempts: MAX_ATTEMPTS })
+    Err(Error::Contention {
+        attempts: MAX_ATTEMPTS,
+    })
 }

@@ -91,7 +91,11 @@ pub fn shape_allowed(kind: TransferKind, debit: AccountKind, credit: AccountKind
             | (T::Release, A::CampaignHold, A::AdvertiserCash)
             | (T::Spend, A::CampaignHold, A::CampaignSpend)
             | (T::Revenue, A::CampaignSpend, A::PlatformRevenue)
-            | (T::Refund, A::CampaignSpend | A::PlatformRevenue, A::AdvertiserCash)
+            | (
+                T::Refund,
+                A::CampaignSpend | A::PlatformRevenue,
+                A::AdvertiserCash
+            )
     )
 }
 
@@ -210,9 +214,21 @@ mod tests {
     #[test]
     fn each_kind_allows_its_own_shapes_only() {
         use AccountKind as A;
-        assert!(shape_allowed(TransferKind::Spend, A::CampaignHold, A::CampaignSpend));
-        assert!(!shape_allowed(TransferKind::Spend, A::AdvertiserCash, A::CampaignSpend));
-        assert!(!shape_allowed(TransferKind::Deposit, A::External, A::CampaignHold));
+        assert!(shape_allowed(
+            TransferKind::Spend,
+            A::CampaignHold,
+            A::CampaignSpend
+        ));
+        assert!(!shape_allowed(
+            TransferKind::Spend,
+            A::AdvertiserCash,
+            A::CampaignSpend
+        ));
+        assert!(!shape_allowed(
+            TransferKind::Deposit,
+            A::External,
+            A::CampaignHold
+        ));
         let allowed = TransferKind::ALL
             .iter()
             .flat_map(|t| AccountKind::ALL.iter().map(move |d| (t, d)))

@@ -35,13 +35,39 @@ fn accounts() -> HashMap<AccountId, Account> {
     };
     [
         make(WORLD, AccountOwner::External, usd()),
-        make(CASH_A, AccountOwner::AdvertiserCash { advertiser: adv }, usd()),
-        make(CASH_B, AccountOwner::AdvertiserCash { advertiser: AdvertiserId::new() }, usd()),
-        make(HOLD_A, AccountOwner::CampaignHold { advertiser: adv, campaign }, usd()),
-        make(SPEND_A, AccountOwner::CampaignSpend { advertiser: adv, campaign }, usd()),
+        make(
+            CASH_A,
+            AccountOwner::AdvertiserCash { advertiser: adv },
+            usd(),
+        ),
+        make(
+            CASH_B,
+            AccountOwner::AdvertiserCash {
+                advertiser: AdvertiserId::new(),
+            },
+            usd(),
+        ),
+        make(
+            HOLD_A,
+            AccountOwner::CampaignHold {
+                advertiser: adv,
+                campaign,
+            },
+            usd(),
+        ),
+        make(
+            SPEND_A,
+            AccountOwner::CampaignSpend {
+                advertiser: adv,
+                campaign,
+            },
+            usd(),
+        ),
         make(
             EUR_CASH,
-            AccountOwner::AdvertiserCash { advertiser: AdvertiserId::new() },
+            AccountOwner::AdvertiserCash {
+                advertiser: AdvertiserId::new(),
+            },
             Currency::parse("EUR").expect("eur"),
         ),
     ]
@@ -65,8 +91,17 @@ fn posted(accounts: &HashMap<AccountId, Account>, id: AccountId) -> String {
     accounts[&id].posted.to_string()
 }
 
-fn post_all(accounts: &mut HashMap<AccountId, Account>, items: &[NewTransfer]) -> Vec<Result<Plan, Rejection>> {
-    plan_batch(accounts, &HashMap::new(), items, BatchMode::Independent, Effect::Post)
+fn post_all(
+    accounts: &mut HashMap<AccountId, Account>,
+    items: &[NewTransfer],
+) -> Vec<Result<Plan, Rejection>> {
+    plan_batch(
+        accounts,
+        &HashMap::new(),
+        items,
+        BatchMode::Independent,
+        Effect::Post,
+    )
 }
 
 fn recorded(item: &NewTransfer) -> Transfer {
@@ -114,9 +149,15 @@ fn each_refusal_names_its_reason_and_moves_nothing() {
     assert_eq!(
         results,
         vec![
-            Err(Rejection::InsufficientFunds { account: CASH_A, available: Money::ZERO, amount: over.amount }),
+            Err(Rejection::InsufficientFunds {
+                account: CASH_A,
+                available: Money::ZERO,
+                amount: over.amount
+            }),
             Err(Rejection::SameAccount { account: CASH_A }),
-            Err(Rejection::AccountNotFound { account: AccountId(99) }),
+            Err(Rejection::AccountNotFound {
+                account: AccountId(99)
+            }),
             Err(Rejection::ShapeNotAllowed {
                 kind: TransferKind::Deposit,
                 debit_kind: crate::AccountKind::External,
@@ -148,13 +189,28 @@ fn accounts_with_same_ids(like: &HashMap<AccountId, Account>) -> HashMap<Account
 #[test]
 fn spend_is_capped_by_the_hold() {
     let mut acc = accounts();
-    post_all(&mut acc, &[transfer(WORLD, CASH_A, "10", TransferKind::Deposit), transfer(CASH_A, HOLD_A, "10", TransferKind::Hold)]);
+    post_all(
+        &mut acc,
+        &[
+            transfer(WORLD, CASH_A, "10", TransferKind::Deposit),
+            transfer(CASH_A, HOLD_A, "10", TransferKind::Hold),
+        ],
+    );
     let results = post_all(
         &mut acc,
-        &[transfer(HOLD_A, SPEND_A, "9.999999", TransferKind::Spend), transfer(HOLD_A, SPEND_A, "0.000002", TransferKind::Spend)],
+        &[
+            transfer(HOLD_A, SPEND_A, "9.999999", TransferKind::Spend),
+            transfer(HOLD_A, SPEND_A, "0.000002", TransferKind::Spend),
+        ],
     );
     assert_eq!(results[0], Ok(Plan::Apply));
-    assert!(matches!(results[1], Err(Rejection::InsufficientFunds { account: HOLD_A, .. })));
+    assert!(matches!(
+        results[1],
+        Err(Rejection::InsufficientFunds {
+            account: HOLD_A,
+            ..
+        })
+    ));
     assert_eq!(posted(&acc, SPEND_A), "9.999999");
 }
 
@@ -164,10 +220,16 @@ fn credit_limit_lets_cash_go_below_zero_that_far_only() {
     acc.get_mut(&CASH_A).expect("cash").credit_limit = Money::parse("50").expect("50");
     let results = post_all(
         &mut acc,
-        &[transfer(CASH_A, HOLD_A, "50", TransferKind::Hold), transfer(CASH_A, HOLD_A, "0.000001", TransferKind::Hold)],
+        &[
+            transfer(CASH_A, HOLD_A, "50", TransferKind::Hold),
+            transfer(CASH_A, HOLD_A, "0.000001", TransferKind::Hold),
+        ],
     );
     assert_eq!(results[0], Ok(Plan::Apply));
-    assert!(matches!(results[1], Err(Rejection::InsufficientFunds { .. })));
+    assert!(matches!(
+        results[1],
+        Err(Rejection::InsufficientFunds { .. })
+    ));
     assert_eq!(posted(&acc, CASH_A), "-50.000000");
 }
 
@@ -181,7 +243,10 @@ fn retries_return_the_original_and_conflicts_are_refused() {
     let mut changed = deposit.clone();
     changed.amount = Amount::parse("11").expect("11");
     let mut relabelled = deposit.clone();
-    relabelled.references = References { event: Some("e1".into()), ..References::default() };
+    relabelled.references = References {
+        event: Some("e1".into()),
+        ..References::default()
+    };
     let results = plan_batch(
         &mut acc,
         &existing,
@@ -216,9 +281,18 @@ fn a_linked_batch_is_all_or_nothing() {
         transfer(CASH_A, HOLD_A, "20", TransferKind::Hold),
         transfer(WORLD, CASH_B, "5", TransferKind::Deposit),
     ];
-    let results = plan_batch(&mut acc, &HashMap::new(), &items, BatchMode::Linked, Effect::Post);
+    let results = plan_batch(
+        &mut acc,
+        &HashMap::new(),
+        &items,
+        BatchMode::Linked,
+        Effect::Post,
+    );
     assert_eq!(results[0], Err(Rejection::LinkedBatchFailed { failed: 1 }));
-    assert!(matches!(results[1], Err(Rejection::InsufficientFunds { .. })));
+    assert!(matches!(
+        results[1],
+        Err(Rejection::InsufficientFunds { .. })
+    ));
     assert_eq!(results[2], Err(Rejection::LinkedBatchFailed { failed: 1 }));
     assert_eq!(posted(&acc, WORLD), "0.000000");
     assert_eq!(posted(&acc, CASH_A), "0.000000");
@@ -227,20 +301,32 @@ fn a_linked_batch_is_all_or_nothing() {
 #[test]
 fn reservations_count_against_the_floor() {
     let mut acc = accounts();
-    post_all(&mut acc, &[transfer(WORLD, CASH_A, "10", TransferKind::Deposit)]);
+    post_all(
+        &mut acc,
+        &[transfer(WORLD, CASH_A, "10", TransferKind::Deposit)],
+    );
     let results = plan_batch(
         &mut acc,
         &HashMap::new(),
-        &[transfer(CASH_A, HOLD_A, "7", TransferKind::Hold), transfer(CASH_A, HOLD_A, "7", TransferKind::Hold)],
+        &[
+            transfer(CASH_A, HOLD_A, "7", TransferKind::Hold),
+            transfer(CASH_A, HOLD_A, "7", TransferKind::Hold),
+        ],
         BatchMode::Independent,
         Effect::Reserve,
     );
     assert_eq!(results[0], Ok(Plan::Apply));
-    assert!(matches!(results[1], Err(Rejection::InsufficientFunds { .. })));
+    assert!(matches!(
+        results[1],
+        Err(Rejection::InsufficientFunds { .. })
+    ));
     assert_eq!(acc[&CASH_A].reserved.to_string(), "7.000000");
     assert_eq!(acc[&HOLD_A].incoming.to_string(), "7.000000");
     assert_eq!(posted(&acc, CASH_A), "10.000000");
-    let more = post_all(&mut acc, &[transfer(CASH_A, HOLD_A, "3.000001", TransferKind::Hold)]);
+    let more = post_all(
+        &mut acc,
+        &[transfer(CASH_A, HOLD_A, "3.000001", TransferKind::Hold)],
+    );
     assert!(matches!(more[0], Err(Rejection::InsufficientFunds { .. })));
 }
 
@@ -251,7 +337,10 @@ fn arb_request() -> impl Strategy<Value = (usize, usize, TransferKind, i64, u8)>
     (0usize..6, 0usize..6, kinds, 1i64..5_000_000_000, 0u8..40)
 }
 
-fn build(pool: &[TransferId], (d, c, kind, micros, id): (usize, usize, TransferKind, i64, u8)) -> NewTransfer {
+fn build(
+    pool: &[TransferId],
+    (d, c, kind, micros, id): (usize, usize, TransferKind, i64, u8),
+) -> NewTransfer {
     let ids = [WORLD, CASH_A, CASH_B, HOLD_A, SPEND_A, EUR_CASH];
     let amount = Amount::try_from(rust_decimal::Decimal::new(micros, 6)).expect("positive");
     NewTransfer::new(pool[id as usize], ids[d], ids[c], amount, usd(), kind)

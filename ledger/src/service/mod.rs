@@ -36,7 +36,10 @@ impl Ledger {
     /// A ledger on `pool` reading the system clock. The schema must be migrated
     /// ([`crate::MIGRATOR`]).
     pub fn new(pool: PgPool) -> Self {
-        Ledger { pool, clock: Arc::new(SystemClock) }
+        Ledger {
+            pool,
+            clock: Arc::new(SystemClock),
+        }
     }
 
     /// The same ledger reading `clock` (tests move time with a [`crate::ManualClock`]).
@@ -91,11 +94,18 @@ impl Ledger {
 
     /// A page of the account's statement: up to `limit` (1 to [`MAX_STATEMENT_PAGE`]) transfers
     /// after `cursor`, oldest first, each with the running balance.
-    pub async fn statement(&self, id: AccountId, cursor: StatementCursor, limit: u32) -> Result<StatementPage> {
+    pub async fn statement(
+        &self,
+        id: AccountId,
+        cursor: StatementCursor,
+        limit: u32,
+    ) -> Result<StatementPage> {
         let limit = limit.clamp(1, MAX_STATEMENT_PAGE);
         let mut tx = self.pool.begin().await?;
         // One snapshot for the page and the account, so the lines and the balance agree.
-        sqlx::query("set transaction isolation level repeatable read, read only").execute(&mut *tx).await?;
+        sqlx::query("set transaction isolation level repeatable read, read only")
+            .execute(&mut *tx)
+            .await?;
         let account = store::accounts::get(&mut tx, id)
             .await?
             .ok_or(Error::Rejected(Rejection::AccountNotFound { account: id }))?;
@@ -108,6 +118,10 @@ impl Ledger {
         } else {
             None
         };
-        Ok(StatementPage { account, lines, next })
+        Ok(StatementPage {
+            account,
+            lines,
+            next,
+        })
     }
 }

@@ -32,7 +32,9 @@ impl Ledger {
     /// Posts one transfer. A retry with the same id and content returns the original
     /// (`AlreadyPosted`); the same id with other content is [`Rejection::IdConflict`].
     pub async fn transfer(&self, request: NewTransfer) -> Result<Posted> {
-        let mut results = self.transfer_batch(std::slice::from_ref(&request), BatchMode::Linked).await?;
+        let mut results = self
+            .transfer_batch(std::slice::from_ref(&request), BatchMode::Linked)
+            .await?;
         match results.pop() {
             Some(Ok(posted)) => Ok(posted),
             Some(Err(rejection)) => Err(rejection.into()),
@@ -51,10 +53,14 @@ impl Ledger {
         if items.is_empty() {
             return Ok(Vec::new());
         }
-        retrying(async || self.post_once(items, mode).await).await
+        retrying(|| self.post_once(items, mode)).await
     }
 
-    async fn post_once(&self, items: &[NewTransfer], mode: BatchMode) -> Result<Step<Vec<Result<Posted, Rejection>>>> {
+    async fn post_once(
+        &self,
+        items: &[NewTransfer],
+        mode: BatchMode,
+    ) -> Result<Step<Vec<Result<Posted, Rejection>>>> {
         let mut tx = self.pool.begin().await?;
         let account_ids: Vec<_> = items.iter().flat_map(|t| [t.debit, t.credit]).collect();
         let mut accounts = store::accounts::lock(&mut tx, &account_ids).await?;
@@ -85,11 +91,20 @@ impl Ledger {
             let result = match plan {
                 Ok(Plan::Apply) => {
                     let (seq, posted_at) = inserted[&item.id];
-                    Ok(Posted { transfer: recorded(item, seq, posted_at), status: PostStatus::Created })
+                    Ok(Posted {
+                        transfer: recorded(item, seq, posted_at),
+                        status: PostStatus::Created,
+                    })
                 }
-                Ok(Plan::AlreadyPosted(transfer)) => Ok(Posted { transfer, status: PostStatus::AlreadyPosted }),
+                Ok(Plan::AlreadyPosted(transfer)) => Ok(Posted {
+                    transfer,
+                    status: PostStatus::AlreadyPosted,
+                }),
                 Ok(Plan::SameAsItem(earlier)) => match &results[earlier] {
-                    Ok(first) => Ok(Posted { transfer: first.transfer.clone(), status: PostStatus::AlreadyPosted }),
+                    Ok(first) => Ok(Posted {
+                        transfer: first.transfer.clone(),
+                        status: PostStatus::AlreadyPosted,
+                    }),
                     Err(e) => Err(e.clone()),
                 },
                 Ok(Plan::AlreadyReserved(p)) => Err(Rejection::IdConflict { id: p.id() }),

@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use super::Ledger;
 use crate::error::{Error, Result};
 use crate::ids::TransferId;
-use crate::pending::{NewPending, PendingState, PendingTransfer, Resolve, ResolutionPlan, plan_resolution};
+use crate::pending::{
+    NewPending, PendingState, PendingTransfer, ResolutionPlan, Resolve, plan_resolution,
+};
 use crate::plan::{BatchMode, Effect, Plan, plan_batch};
 use crate::rejection::Rejection;
 use crate::retry::{Step, retrying};
@@ -38,7 +40,7 @@ impl Ledger {
     /// only when posted. Retrying the same reservation returns it; the same id with other content
     /// is [`Rejection::IdConflict`].
     pub async fn reserve(&self, request: NewPending) -> Result<Reservation> {
-        retrying(async || self.reserve_once(&request).await).await
+        retrying(|| self.reserve_once(&request)).await
     }
 
     async fn reserve_once(&self, request: &NewPending) -> Result<Step<Reservation>> {
@@ -47,19 +49,32 @@ impl Ledger {
         let t = &request.transfer;
         let mut accounts = store::accounts::lock(&mut tx, &[t.debit, t.credit]).await?;
         let existing = store::transfers::existing(&mut tx, &[t.id]).await?;
-        let plan = plan_batch(&mut accounts, &existing, std::slice::from_ref(t), BatchMode::Linked, Effect::Reserve)
-            .pop()
-            .unwrap_or(Err(Rejection::AccountNotFound { account: t.debit }));
+        let plan = plan_batch(
+            &mut accounts,
+            &existing,
+            std::slice::from_ref(t),
+            BatchMode::Linked,
+            Effect::Reserve,
+        )
+        .pop()
+        .unwrap_or(Err(Rejection::AccountNotFound { account: t.debit }));
         let reservation = match plan? {
-            Plan::Apply => match store::pending::insert(&mut tx, t, now, request.expires_at).await? {
-                Some(pending) => Reservation { pending, created: true },
+            Plan::Apply => match store::pending::insert(&mut tx, t, now, request.expires_at).await?
+            {
+                Some(pending) => Reservation {
+                    pending,
+                    created: true,
+                },
                 None => {
                     tx.rollback().await?;
                     return Ok(Step::Again);
                 }
             },
             Plan::AlreadyReserved(pending) if pending.expires_at == request.expires_at => {
-                Reservation { pending: *pending, created: false }
+                Reservation {
+                    pending: *pending,
+                    created: false,
+                }
             }
             Plan::AlreadyReserved(_) | Plan::AlreadyPosted(_) | Plan::SameAsItem(_) => {
                 return Err(Rejection::IdConflict { id: t.id }.into());
@@ -70,7 +85,11 @@ impl Ledger {
     }
 
     /// Posts a pending transfer: all of it, or `amount` of it with the rest released.
-    pub async fn post_pending(&self, id: TransferId, amount: Option<crate::Amount>) -> Result<Resolution> {
+    pub async fn post_pending(
+        &self,
+        id: TransferId,
+        amount: Option<crate::Amount>,
+    ) -> Result<Resolution> {
         self.resolve(id, Resolve::Post { amount }).await
     }
 
@@ -105,7 +124,7 @@ impl Ledger {
     /// Resolves a pending transfer as asked, at most once whatever races: the accounts and then
     /// the pending row are locked, and only a row still pending changes.
     pub async fn resolve(&self, id: TransferId, request: Resolve) -> Result<Resolution> {
-        retrying(async || self.resolve_once(id, request).await).await
+        retrying(|| self.resolve_once(id, request)).await
     }
 
     async fn resolve_once(&self, id: TransferId, request: Resolve) -> Result<Step<Resolution>> {
@@ -125,15 +144,27 @@ impl Ledger {
                 pending,
                 resolved_now: false,
             },
-            ResolutionPlan::Apply { state, posted_amount } => {
-                let Some(pending) = store::pending::resolve(&mut tx, id, state, posted_amount, now).await? else {
+            ResolutionPlan::Apply {
+                state,
+                posted_amount,
+            } => {
+                let Some(pending) =
+                    store::pending::resolve(&mut tx, id, state, posted_amount, now).await?
+                else {
                     tx.rollback().await?;
                     return Ok(Step::Again);
                 };
-                Resolution { transfer: posted_transfer(&mut tx, &pending).await?, pending, resolved_now: true }
+                Resolution {
+                    transfer: posted_transfer(&mut tx, &pending).await?,
+                    pending,
+                    resolved_now: true,
+                }
             }
             ResolutionPlan::ExpireInstead => {
-                if store::pending::resolve(&mut tx, id, PendingState::Expired, None, now).await?.is_none() {
+                if store::pending::resolve(&mut tx, id, PendingState::Expired, None, now)
+                    .await?
+                    .is_none()
+                {
                     tx.rollback().await?;
                     return Ok(Step::Again);
                 }
@@ -146,7 +177,10 @@ impl Ledger {
     }
 }
 
-async fn posted_transfer(conn: &mut sqlx::PgConnection, pending: &PendingTransfer) -> Result<Option<Transfer>> {
+async fn posted_transfer(
+    conn: &mut sqlx::PgConnection,
+    pending: &PendingTransfer,
+) -> Result<Option<Transfer>> {
     if pending.state == PendingState::Posted {
         store::transfers::get(conn, pending.id()).await
     } else {

@@ -47,10 +47,20 @@ pub(crate) async fn insert(
 }
 
 /// One pending transfer; `for_update` locks it.
-pub(crate) async fn get(conn: &mut PgConnection, id: TransferId, for_update: bool) -> Result<Option<PendingTransfer>> {
+pub(crate) async fn get(
+    conn: &mut PgConnection,
+    id: TransferId,
+    for_update: bool,
+) -> Result<Option<PendingTransfer>> {
     let lock = if for_update { " for update" } else { "" };
-    let sql = format!("select {} from ledger_pending_transfers where id = $1{lock}", rows::PENDING_COLUMNS);
-    let row = sqlx::query(&sql).bind(id.0).fetch_optional(&mut *conn).await?;
+    let sql = format!(
+        "select {} from ledger_pending_transfers where id = $1{lock}",
+        rows::PENDING_COLUMNS
+    );
+    let row = sqlx::query(&sql)
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await?;
     row.as_ref().map(rows::pending).transpose()
 }
 
@@ -81,7 +91,11 @@ pub(crate) async fn resolve(
 }
 
 /// Ids of pending transfers whose deadline is at or before `now`, oldest deadline first.
-pub(crate) async fn due(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64) -> Result<Vec<TransferId>> {
+pub(crate) async fn due(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<TransferId>> {
     let rows = sqlx::query(
         r"select id from ledger_pending_transfers
            where state = 'pending' and expires_at <= $1
@@ -91,5 +105,7 @@ pub(crate) async fn due(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64)
     .bind(limit)
     .fetch_all(&mut *conn)
     .await?;
-    rows.iter().map(|r| Ok(TransferId(r.try_get::<Uuid, _>("id")?))).collect()
+    rows.iter()
+        .map(|r| Ok(TransferId(r.try_get::<Uuid, _>("id")?)))
+        .collect()
 }

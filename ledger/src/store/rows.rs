@@ -52,19 +52,25 @@ pub(crate) fn account(row: &PgRow) -> Result<Account> {
     let advertiser: Option<Uuid> = row.try_get("advertiser_id")?;
     let campaign: Option<Uuid> = row.try_get("campaign_id")?;
     let owner = match (kind, advertiser, campaign) {
-        (AccountKind::AdvertiserCash, Some(a), None) => {
-            AccountOwner::AdvertiserCash { advertiser: AdvertiserId(a) }
-        }
-        (AccountKind::CampaignHold, Some(a), Some(c)) => {
-            AccountOwner::CampaignHold { advertiser: AdvertiserId(a), campaign: CampaignId(c) }
-        }
-        (AccountKind::CampaignSpend, Some(a), Some(c)) => {
-            AccountOwner::CampaignSpend { advertiser: AdvertiserId(a), campaign: CampaignId(c) }
-        }
+        (AccountKind::AdvertiserCash, Some(a), None) => AccountOwner::AdvertiserCash {
+            advertiser: AdvertiserId(a),
+        },
+        (AccountKind::CampaignHold, Some(a), Some(c)) => AccountOwner::CampaignHold {
+            advertiser: AdvertiserId(a),
+            campaign: CampaignId(c),
+        },
+        (AccountKind::CampaignSpend, Some(a), Some(c)) => AccountOwner::CampaignSpend {
+            advertiser: AdvertiserId(a),
+            campaign: CampaignId(c),
+        },
         (AccountKind::PlatformRevenue, None, None) => AccountOwner::PlatformRevenue,
         (AccountKind::InvalidTrafficCredits, None, None) => AccountOwner::InvalidTrafficCredits,
         (AccountKind::External, None, None) => AccountOwner::External,
-        _ => return Err(corrupt(format!("account owner does not fit its kind {kind}"))),
+        _ => {
+            return Err(corrupt(format!(
+                "account owner does not fit its kind {kind}"
+            )));
+        }
     };
     Ok(Account {
         id: AccountId(row.try_get("id")?),
@@ -79,8 +85,12 @@ pub(crate) fn account(row: &PgRow) -> Result<Account> {
 
 fn references(row: &PgRow) -> Result<References> {
     Ok(References {
-        advertiser: row.try_get::<Option<Uuid>, _>("advertiser_id")?.map(AdvertiserId),
-        campaign: row.try_get::<Option<Uuid>, _>("campaign_id")?.map(CampaignId),
+        advertiser: row
+            .try_get::<Option<Uuid>, _>("advertiser_id")?
+            .map(AdvertiserId),
+        campaign: row
+            .try_get::<Option<Uuid>, _>("campaign_id")?
+            .map(CampaignId),
         event: row.try_get("event_id")?,
         lease: row.try_get::<Option<Uuid>, _>("lease_id")?.map(LeaseId),
     })
@@ -103,7 +113,9 @@ pub(crate) fn transfer(row: &PgRow) -> Result<Transfer> {
         kind: transfer_kind(row)?,
         references: references(row)?,
         metadata: row.try_get("metadata")?,
-        pending: row.try_get::<Option<Uuid>, _>("pending_id")?.map(TransferId),
+        pending: row
+            .try_get::<Option<Uuid>, _>("pending_id")?
+            .map(TransferId),
         posted_at: row.try_get("posted_at")?,
     })
 }
@@ -126,7 +138,10 @@ pub(crate) fn pending(row: &PgRow) -> Result<PendingTransfer> {
         created_at: row.try_get("created_at")?,
         expires_at: row.try_get("expires_at")?,
         state: state.parse::<PendingState>().map_err(corrupt)?,
-        posted_amount: posted_amount.map(Amount::try_from).transpose().map_err(corrupt)?,
+        posted_amount: posted_amount
+            .map(Amount::try_from)
+            .transpose()
+            .map_err(corrupt)?,
         resolved_at: row.try_get("resolved_at")?,
     })
 }

@@ -36,7 +36,12 @@ pub(crate) async fn page(
            order by page.seq",
         columns = rows::TRANSFER_COLUMNS
     );
-    let found = sqlx::query(&sql).bind(account.0).bind(after).bind(limit).fetch_all(&mut *conn).await?;
+    let found = sqlx::query(&sql)
+        .bind(account.0)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?;
     found
         .iter()
         .map(|row| {

@@ -14,17 +14,26 @@ use crate::store::rows;
 use crate::transfer::{NewTransfer, Transfer};
 
 /// Whatever is recorded under these ids, as transfers or pending transfers.
-pub(crate) async fn existing(conn: &mut PgConnection, ids: &[TransferId]) -> Result<HashMap<TransferId, Existing>> {
+pub(crate) async fn existing(
+    conn: &mut PgConnection,
+    ids: &[TransferId],
+) -> Result<HashMap<TransferId, Existing>> {
     let ids: Vec<Uuid> = ids.iter().map(|t| t.0).collect();
     let mut found = HashMap::new();
-    let sql = format!("select {} from ledger_pending_transfers where id = any($1)", rows::PENDING_COLUMNS);
+    let sql = format!(
+        "select {} from ledger_pending_transfers where id = any($1)",
+        rows::PENDING_COLUMNS
+    );
     for row in sqlx::query(&sql).bind(&ids).fetch_all(&mut *conn).await? {
         let p = rows::pending(&row)?;
         found.insert(p.id(), Existing::Pending(p));
     }
     // A posted pending transfer is found as the transfer it became: a plain transfer with the same
     // id is then in conflict with it, as it should be.
-    let sql = format!("select {} from ledger_transfers where id = any($1)", rows::TRANSFER_COLUMNS);
+    let sql = format!(
+        "select {} from ledger_transfers where id = any($1)",
+        rows::TRANSFER_COLUMNS
+    );
     for row in sqlx::query(&sql).bind(&ids).fetch_all(&mut *conn).await? {
         let t = rows::transfer(&row)?;
         found.insert(t.id, Existing::Transfer(t));
@@ -34,8 +43,14 @@ pub(crate) async fn existing(conn: &mut PgConnection, ids: &[TransferId]) -> Res
 
 /// One transfer.
 pub(crate) async fn get(conn: &mut PgConnection, id: TransferId) -> Result<Option<Transfer>> {
-    let sql = format!("select {} from ledger_transfers where id = $1", rows::TRANSFER_COLUMNS);
-    let row = sqlx::query(&sql).bind(id.0).fetch_optional(&mut *conn).await?;
+    let sql = format!(
+        "select {} from ledger_transfers where id = $1",
+        rows::TRANSFER_COLUMNS
+    );
+    let row = sqlx::query(&sql)
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await?;
     row.as_ref().map(rows::transfer).transpose()
 }
 
@@ -93,6 +108,11 @@ pub(crate) async fn insert(
     .fetch_all(&mut *conn)
     .await?;
     rows.iter()
-        .map(|r| Ok((TransferId(r.try_get("id")?), (r.try_get("seq")?, r.try_get("posted_at")?))))
+        .map(|r| {
+            Ok((
+                TransferId(r.try_get("id")?),
+                (r.try_get("seq")?, r.try_get("posted_at")?),
+            ))
+        })
         .collect()
 }

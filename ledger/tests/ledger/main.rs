@@ -1,0 +1,12 @@
+//! Integration tests of the ledger against a real PostgreSQL (from `scripts/services`), a fresh
+//! database per test.
+
+mod helpers;
+
+mod batches;
+mod concurrency;
+mod direct_sql;
+mod idempotency;
+mod pending;
+mod statements;
+mod validation;
