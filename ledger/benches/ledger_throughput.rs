@@ -1,1 +1,350 @@
-fn main() {}
+//! Ledger throughput against the real PostgreSQL of `scripts/services`, with the baselines the
+//! targets are stated against. Prints figures and ratios; asserts nothing.
+//!
+//!   cargo bench -p ledger --bench ledger_throughput            full run (about two minutes)
+//!   cargo bench -p ledger --bench ledger_throughput -- --smoke  tiny sizes, to check it runs
+//!
+//! Figures, all on the same server and settings:
+//! - single transfers/s: 8 tasks, 8 connections, each posting one `hold` transfer at a time
+//!   between random advertisers' own accounts (low contention, like pgbench's random rows);
+//! - `pgbench -N` TPS at 8 clients (its "simple update" script: one update, select and insert);
+//! - batched transfers/s at 1,000 and 5,000 per batch: `spend` transfers over 1,000 campaigns,
+//!   one batch per transaction, on one connection;
+//! - a raw COPY of the same rows, in the same batch sizes and one transaction per batch, into a
+//!   table of the same columns with no index, constraint or trigger.
+
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use ledger::{
+    Account, AccountOwner, AdvertiserId, Amount, BatchMode, CampaignId, Currency, Ledger, MIGRATOR,
+    NewTransfer, TransferId, TransferKind,
+};
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, Executor, PgConnection};
+
+struct Sizes {
+    seconds: u64,
+    advertisers: usize,
+    batched_rows: usize,
+    pgbench_scale: u32,
+}
+
+struct Campaign {
+    cash: Account,
+    hold: Account,
+    spend: Account,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let smoke = std::env::args().any(|a| a == "--smoke");
+    let sizes = if smoke {
+        Sizes {
+            seconds: 1,
+            advertisers: 50,
+            batched_rows: 10_000,
+            pgbench_scale: 1,
+        }
+    } else {
+        Sizes {
+            seconds: 15,
+            advertisers: 1000,
+            batched_rows: 250_000,
+            pgbench_scale: 10,
+        }
+    };
+    let url = std::env::var("DATABASE_URL")
+        .context("DATABASE_URL is not set: eval \"$(scripts/services env)\"")?;
+    let server: PgConnectOptions = url.parse().context("parsing DATABASE_URL")?;
+    let db = format!("ledger_bench_{}", std::process::id());
+    let pgbench_db = format!("{db}_pgbench");
+    let mut admin = server.connect().await.context("connecting to PostgreSQL")?;
+    for name in [&db, &pgbench_db] {
+        admin
+            .execute(format!("create database {name}").as_str())
+            .await?;
+    }
+    let outcome = run(&url, &server, &db, &pgbench_db, &sizes, smoke).await;
+    for name in [&db, &pgbench_db] {
+        admin
+            .execute(format!("drop database if exists {name} with (force)").as_str())
+            .await?;
+    }
+    outcome
+}
+
+async fn run(
+    url: &str,
+    server: &PgConnectOptions,
+    db: &str,
+    pgbench_db: &str,
+    sizes: &Sizes,
+    smoke: bool,
+) -> Result<()> {
+    let options = server.clone().database(db);
+    let pool = PgPoolOptions::new()
+        .max_connections(8)
+        .connect_with(options.clone())
+        .await?;
+    MIGRATOR.run(&pool).await?;
+    let ledger = Ledger::new(pool.clone());
+    let campaigns = Arc::new(setup(&ledger, sizes.advertisers).await?);
+    let version: String = sqlx::query_scalar("show server_version")
+        .fetch_one(&pool)
+        .await?;
+    println!(
+        "ledger throughput: PostgreSQL {version}, {} cores{}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        if smoke {
+            " (SMOKE RUN: sizes too small for meaningful figures)"
+        } else {
+            ""
+        }
+    );
+
+    let single = single_transfers(&ledger, &campaigns, sizes.seconds).await?;
+    println!("single transfers, 8 connections     {single:>10.0} transfers/s");
+    let pgbench = pgbench_n(url, pgbench_db, sizes)?;
+    println!("pgbench -N, 8 clients               {pgbench:>10.0} tps");
+    println!(
+        "  single / pgbench -N               {:>10.2}   (target >= 0.80)",
+        single / pgbench
+    );
+
+    for batch in [1000, 5000] {
+        let rows = make_rows(&campaigns, sizes.batched_rows, batch);
+        let batched = batched_transfers(&ledger, &rows).await?;
+        let mut conn = PgConnection::connect_with(&options).await?;
+        let raw = raw_copy(&mut conn, &rows).await?;
+        println!(
+            "batched transfers, {batch} per batch  {batched:>10.0} transfers/s   (target >= 50000)"
+        );
+        println!("raw COPY, {batch} per batch           {raw:>10.0} rows/s");
+        println!(
+            "  batched / raw COPY                {:>10.2}   (target >= 0.50)",
+            batched / raw
+        );
+    }
+    pool.close().await;
+    Ok(())
+}
+
+async fn setup(ledger: &Ledger, advertisers: usize) -> Result<Vec<Campaign>> {
+    let usd = Currency::parse("USD")?;
+    let world = ledger.open_account(AccountOwner::External, usd).await?;
+    let mut campaigns = Vec::with_capacity(advertisers);
+    let mut funding = Vec::new();
+    for _ in 0..advertisers {
+        let (advertiser, campaign) = (AdvertiserId::new(), CampaignId::new());
+        let cash = ledger
+            .open_account(AccountOwner::AdvertiserCash { advertiser }, usd)
+            .await?;
+        let hold = ledger
+            .open_account(
+                AccountOwner::CampaignHold {
+                    advertiser,
+                    campaign,
+                },
+                usd,
+            )
+            .await?;
+        let spend = ledger
+            .open_account(
+                AccountOwner::CampaignSpend {
+                    advertiser,
+                    campaign,
+                },
+                usd,
+            )
+            .await?;
+        let big = Amount::parse("1000000000")?;
+        funding.push(NewTransfer::new(
+            TransferId::new(),
+            world.id,
+            cash.id,
+            big,
+            usd,
+            TransferKind::Deposit,
+        ));
+        let half = Amount::parse("500000000")?;
+        funding.push(NewTransfer::new(
+            TransferId::new(),
+            cash.id,
+            hold.id,
+            half,
+            usd,
+            TransferKind::Hold,
+        ));
+        campaigns.push(Campaign { cash, hold, spend });
+    }
+    for chunk in funding.chunks(2000) {
+        for result in ledger.transfer_batch(chunk, BatchMode::Linked).await? {
+            result?;
+        }
+    }
+    Ok(campaigns)
+}
+
+async fn single_transfers(
+    ledger: &Ledger,
+    campaigns: &Arc<Vec<Campaign>>,
+    seconds: u64,
+) -> Result<f64> {
+    let done = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for worker in 0..8u64 {
+        let (ledger, campaigns, done) = (ledger.clone(), campaigns.clone(), done.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut rng = StdRng::seed_from_u64(worker);
+            let amount = Amount::parse("0.01")?;
+            let usd = Currency::parse("USD")?;
+            while Instant::now() < deadline {
+                let c = &campaigns[rng.random_range(0..campaigns.len())];
+                let t = NewTransfer::new(
+                    TransferId::new(),
+                    c.cash.id,
+                    c.hold.id,
+                    amount,
+                    usd,
+                    TransferKind::Hold,
+                );
+                ledger.transfer(t).await?;
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    Ok(done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Spend rows over all campaigns, cut into batches.
+fn make_rows(campaigns: &[Campaign], rows: usize, batch: usize) -> Vec<Vec<NewTransfer>> {
+    let mut rng = StdRng::seed_from_u64(batch as u64);
+    let usd = Currency::parse("USD").ok();
+    let amount = Amount::parse("0.0025").ok();
+    let (Some(usd), Some(amount)) = (usd, amount) else {
+        return Vec::new();
+    };
+    let all: Vec<NewTransfer> = (0..rows)
+        .map(|i| {
+            let c = &campaigns[rng.random_range(0..campaigns.len())];
+            NewTransfer::new(
+                TransferId::new(),
+                c.hold.id,
+                c.spend.id,
+                amount,
+                usd,
+                TransferKind::Spend,
+            )
+            .with_references(ledger::References {
+                event: Some(format!("imp-{batch}-{i}")),
+                ..Default::default()
+            })
+        })
+        .collect();
+    all.chunks(batch).map(<[NewTransfer]>::to_vec).collect()
+}
+
+async fn batched_transfers(ledger: &Ledger, batches: &[Vec<NewTransfer>]) -> Result<f64> {
+    let started = Instant::now();
+    let mut rows = 0usize;
+    for batch in batches {
+        for result in ledger.transfer_batch(batch, BatchMode::Independent).await? {
+            result?;
+            rows += 1;
+        }
+    }
+    Ok(rows as f64 / started.elapsed().as_secs_f64())
+}
+
+async fn raw_copy(conn: &mut PgConnection, batches: &[Vec<NewTransfer>]) -> Result<f64> {
+    conn.execute("drop table if exists bench_raw_transfers; create table bench_raw_transfers as table ledger_transfers with no data")
+        .await?;
+    let now = chrono::Utc::now().to_rfc3339();
+    let started = Instant::now();
+    let mut rows = 0usize;
+    let mut seq = 0u64;
+    for batch in batches {
+        let mut csv = String::with_capacity(batch.len() * 200);
+        for t in batch {
+            seq += 1;
+            csv.push_str(&format!(
+                "{},{seq},{},{},{},{},{},,,{},,,{{}},{now}\n",
+                t.id,
+                t.debit,
+                t.credit,
+                t.amount,
+                t.currency,
+                t.kind,
+                t.references.event.as_deref().unwrap_or("")
+            ));
+        }
+        let mut tx = conn.begin().await?;
+        let mut copy = tx
+            .copy_in_raw(
+                "copy bench_raw_transfers (id, seq, debit_account_id, credit_account_id, amount, currency, kind, \
+                 advertiser_id, campaign_id, event_id, lease_id, pending_id, metadata, posted_at) \
+                 from stdin with (format csv)",
+            )
+            .await?;
+        copy.send(csv.as_bytes()).await?;
+        rows += copy.finish().await? as usize;
+        tx.commit().await?;
+    }
+    Ok(rows as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Runs `pgbench -i` then `pgbench -N` at 8 clients on a database of its own; returns its TPS.
+fn pgbench_n(url: &str, db: &str, sizes: &Sizes) -> Result<f64> {
+    let bin = std::env::var("PGBIN")
+        .map(|d| format!("{d}/pgbench"))
+        .unwrap_or_else(|_| "pgbench".into());
+    let target = replace_database(url, db);
+    let init = Command::new(&bin)
+        .args(["-i", "-q", "-s", &sizes.pgbench_scale.to_string(), &target])
+        .output()?;
+    if !init.status.success() {
+        bail!(
+            "pgbench -i failed: {}",
+            String::from_utf8_lossy(&init.stderr)
+        );
+    }
+    let seconds = sizes.seconds.to_string();
+    let out = Command::new(&bin)
+        .args(["-N", "-n", "-c", "8", "-j", "2", "-T", &seconds, &target])
+        .output()?;
+    if !out.status.success() {
+        bail!(
+            "pgbench -N failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| l.strip_prefix("tps = "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .with_context(|| format!("no tps line in pgbench output:\n{text}"))
+}
+
+/// The same connection URL naming another database.
+fn replace_database(url: &str, db: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let base = base.rsplit_once('/').map_or(base, |(head, _)| head);
+    match query {
+        Some(q) => format!("{base}/{db}?{q}"),
+        None => format!("{base}/{db}"),
+    }
+}
