@@ -47,7 +47,7 @@ create table ledger_accounts (
             when 'advertiser_cash' then posted - reserved >= -credit_limit
             else posted - reserved >= 0
         end)
-);
+) with (fillfactor = 50); -- room on each page, so balance updates stay HOT (no index writes)
 
 create unique index ledger_accounts_cash_unique
     on ledger_accounts (advertiser_id, currency) where kind = 'advertiser_cash';
@@ -134,11 +134,13 @@ language plpgsql as $$
 declare
     bad record;
 begin
-    select n.id, n.kind, n.currency, d.kind as debit_kind, d.currency as debit_currency,
-           c.kind as credit_kind, c.currency as credit_currency,
-           n.debit_account_id, n.credit_account_id
+    -- Shapes and currencies, checked once per distinct (debit, credit, kind, currency): a batch of
+    -- spend over a thousand campaigns has a thousand of those, however many rows it has.
+    select n.kind, n.currency, n.debit_account_id, n.credit_account_id,
+           d.kind as debit_kind, d.currency as debit_currency,
+           c.kind as credit_kind, c.currency as credit_currency
       into bad
-      from new_rows n
+      from (select distinct debit_account_id, credit_account_id, kind, currency from new_rows) n
       left join ledger_accounts d on d.id = n.debit_account_id
       left join ledger_accounts c on c.id = n.credit_account_id
       left join ledger_transfer_shapes s
@@ -147,12 +149,20 @@ begin
         or d.currency <> n.currency or c.currency <> n.currency
      limit 1;
     if found then
-        raise exception 'transfer % (% from account % to account %) is not allowed',
-                bad.id, bad.kind, bad.debit_account_id, bad.credit_account_id
+        raise exception 'a % transfer from account % to account % is not allowed',
+                bad.kind, bad.debit_account_id, bad.credit_account_id
             using errcode = 'check_violation', constraint = 'transfer_accounts_valid',
                   detail = format('debit %s/%s, credit %s/%s, transfer currency %s',
                                   bad.debit_kind, bad.debit_currency, bad.credit_kind,
                                   bad.credit_currency, bad.currency);
+    end if;
+
+    -- Pending transfers and transfers share one id space: only the posting of a pending transfer
+    -- may reuse its id.
+    if exists (select 1 from new_rows n join ledger_pending_transfers p on p.id = n.id
+                where n.pending_id is distinct from n.id) then
+        raise exception 'a transfer id is already taken by a pending transfer'
+            using errcode = 'unique_violation', constraint = 'transfer_id_taken';
     end if;
 
     update ledger_accounts a
@@ -187,8 +197,8 @@ create trigger ledger_transfers_no_truncate
     before truncate on ledger_transfers
     for each statement execute function ledger_refuse_change();
 
--- Balances move only when a transfer or pending transfer is written (the triggers above and below
--- run at trigger depth one, so their updates arrive here at depth two or more).
+-- Balances move only when a transfer or pending transfer is written: the triggers above and below
+-- update them; a statement typed by anyone else is refused.
 create function ledger_guard_balances() returns trigger
 language plpgsql as $$
 begin
@@ -200,7 +210,7 @@ begin
     elsif tg_op = 'DELETE' then
         raise exception 'ledger accounts are never deleted'
             using errcode = 'insufficient_privilege', constraint = 'account_balance_guarded';
-    elsif pg_trigger_depth() < 2 and (
+    elsif (
             new.posted <> old.posted or new.reserved <> old.reserved or new.incoming <> old.incoming
             or new.kind <> old.kind or new.currency <> old.currency
             or new.advertiser_id is distinct from old.advertiser_id
@@ -212,9 +222,11 @@ begin
 end
 $$;
 
+-- Fires only for statements typed at depth zero (not from the ledger's own triggers), so the
+-- ledger's balance updates pay nothing for it.
 create trigger ledger_accounts_guard
     before insert or update or delete on ledger_accounts
-    for each row execute function ledger_guard_balances();
+    for each row when (pg_trigger_depth() = 0) execute function ledger_guard_balances();
 
 create function ledger_reserve_pending() returns trigger
 language plpgsql as $$
@@ -236,6 +248,10 @@ begin
         raise exception 'pending transfer % (% from account % to account %) is not allowed',
                 bad.id, bad.kind, bad.debit_account_id, bad.credit_account_id
             using errcode = 'check_violation', constraint = 'transfer_accounts_valid';
+    end if;
+    if exists (select 1 from new_rows n join ledger_transfers t on t.id = n.id) then
+        raise exception 'a pending transfer id is already taken by a transfer'
+            using errcode = 'unique_violation', constraint = 'transfer_id_taken';
     end if;
 
     update ledger_accounts a

@@ -50,6 +50,14 @@ impl Error {
         }
     }
 
+    /// Whether the database refused a value (SQLSTATE class 22, e.g. a numeric overflow).
+    pub(crate) fn is_data_error(&self) -> bool {
+        matches!(self, Error::Database(e) if e
+            .as_database_error()
+            .and_then(|db| db.code())
+            .is_some_and(|code| code.starts_with("22")))
+    }
+
     /// Whether running the same transaction again may succeed (serialization failure, deadlock).
     pub(crate) fn is_transient(&self) -> bool {
         matches!(self, Error::Database(e) if is_transient(e))

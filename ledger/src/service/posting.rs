@@ -1,5 +1,8 @@
 //! Posting transfers, one or a batch, in one transaction per attempt.
 
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::Ledger;
@@ -31,10 +34,24 @@ pub struct Posted {
 impl Ledger {
     /// Posts one transfer. A retry with the same id and content returns the original
     /// (`AlreadyPosted`); the same id with other content is [`Rejection::IdConflict`].
+    ///
+    /// The common case takes one statement: the schema checks and applies the transfer exactly as
+    /// the core would decide it. Anything else (the id exists, the schema refuses) is decided by
+    /// the core after loading what exists, so the caller gets the precise result.
     pub async fn transfer(&self, request: NewTransfer) -> Result<Posted> {
-        let mut results = self
-            .transfer_batch(std::slice::from_ref(&request), BatchMode::Linked)
-            .await?;
+        match store::transfers::insert_one(&self.pool, &request).await {
+            Ok(Some((seq, posted_at))) => {
+                return Ok(Posted {
+                    transfer: recorded(&request, seq, posted_at),
+                    status: PostStatus::Created,
+                });
+            }
+            Ok(None) | Err(Error::Invariant { .. }) => {}
+            Err(e) if e.is_transient() || e.is_data_error() => {}
+            Err(e) => return Err(e),
+        }
+        let one = std::slice::from_ref(&request);
+        let mut results = retrying(|| self.post_checked(one, BatchMode::Linked)).await?;
         match results.pop() {
             Some(Ok(posted)) => Ok(posted),
             Some(Err(rejection)) => Err(rejection.into()),
@@ -56,7 +73,56 @@ impl Ledger {
         retrying(|| self.post_once(items, mode)).await
     }
 
+    /// One attempt. The common case first: every id is new, so nothing needs to be looked up;
+    /// only when that is not so (a retry, a conflict, a refusal that might really be a retry)
+    /// does the attempt look up what exists under the batch's ids and decide again.
     async fn post_once(
+        &self,
+        items: &[NewTransfer],
+        mode: BatchMode,
+    ) -> Result<Step<Vec<Result<Posted, Rejection>>>> {
+        if let Some(results) = self.post_new(items, mode).await? {
+            return Ok(Step::Done(results));
+        }
+        self.post_checked(items, mode).await
+    }
+
+    /// Posts the batch assuming no id was used before; `None` (with nothing written) when that
+    /// assumption fails or any item is refused.
+    async fn post_new(
+        &self,
+        items: &[NewTransfer],
+        mode: BatchMode,
+    ) -> Result<Option<Vec<Result<Posted, Rejection>>>> {
+        let mut tx = self.pool.begin().await?;
+        let account_ids: Vec<_> = items.iter().flat_map(|t| [t.debit, t.credit]).collect();
+        let mut accounts = store::accounts::lock(&mut tx, &account_ids).await?;
+        let plans = plan_batch(&mut accounts, &HashMap::new(), items, mode, Effect::Post);
+        if !plans
+            .iter()
+            .all(|p| matches!(p, Ok(Plan::Apply | Plan::SameAsItem(_))))
+        {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let inserted = match insert_applied(&mut tx, items, &plans).await {
+            Ok(Some(inserted)) => inserted,
+            // An id was taken after all, by a transfer or by a pending transfer.
+            Ok(None) => {
+                tx.rollback().await?;
+                return Ok(None);
+            }
+            Err(Error::Invariant { constraint, .. }) if constraint == "transfer_id_taken" => {
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        tx.commit().await?;
+        results(items, plans, &inserted).map(Some)
+    }
+
+    /// Posts the batch after looking up what already exists under its ids.
+    async fn post_checked(
         &self,
         items: &[NewTransfer],
         mode: BatchMode,
@@ -67,57 +133,80 @@ impl Ledger {
         let ids: Vec<TransferId> = items.iter().map(|t| t.id).collect();
         let existing = store::transfers::existing(&mut tx, &ids).await?;
         let plans = plan_batch(&mut accounts, &existing, items, mode, Effect::Post);
-
-        let fresh: Vec<&NewTransfer> = items
-            .iter()
-            .zip(&plans)
-            .filter(|(_, p)| matches!(p, Ok(Plan::Apply)))
-            .map(|(t, _)| t)
-            .collect();
-        let inserted = if fresh.is_empty() {
-            Default::default()
-        } else {
-            store::transfers::insert(&mut tx, &fresh).await?
-        };
-        if inserted.len() != fresh.len() {
+        let Some(inserted) = insert_applied(&mut tx, items, &plans).await? else {
             // A concurrent writer recorded one of these ids after we looked: look again.
             tx.rollback().await?;
             return Ok(Step::Again);
-        }
+        };
         tx.commit().await?;
-
-        let mut results: Vec<Result<Posted, Rejection>> = Vec::with_capacity(items.len());
-        for (item, plan) in items.iter().zip(plans) {
-            let result = match plan {
-                Ok(Plan::Apply) => {
-                    let (seq, posted_at) = inserted[&item.id];
-                    Ok(Posted {
-                        transfer: recorded(item, seq, posted_at),
-                        status: PostStatus::Created,
-                    })
-                }
-                Ok(Plan::AlreadyPosted(transfer)) => Ok(Posted {
-                    transfer,
-                    status: PostStatus::AlreadyPosted,
-                }),
-                Ok(Plan::SameAsItem(earlier)) => match &results[earlier] {
-                    Ok(first) => Ok(Posted {
-                        transfer: first.transfer.clone(),
-                        status: PostStatus::AlreadyPosted,
-                    }),
-                    Err(e) => Err(e.clone()),
-                },
-                Ok(Plan::AlreadyReserved(p)) => Err(Rejection::IdConflict { id: p.id() }),
-                Err(rejection) => Err(rejection),
-            };
-            results.push(result);
-        }
-        Ok(Step::Done(results))
+        results(items, plans, &inserted).map(Step::Done)
     }
 }
 
+type Inserted = HashMap<TransferId, (i64, DateTime<Utc>)>;
+
+/// Inserts the items planned as new; `None` when some id turned out to be taken already.
+async fn insert_applied(
+    conn: &mut sqlx::PgConnection,
+    items: &[NewTransfer],
+    plans: &[Result<Plan, Rejection>],
+) -> Result<Option<Inserted>> {
+    let fresh: Vec<&NewTransfer> = items
+        .iter()
+        .zip(plans)
+        .filter(|(_, p)| matches!(p, Ok(Plan::Apply)))
+        .map(|(t, _)| t)
+        .collect();
+    if fresh.is_empty() {
+        return Ok(Some(HashMap::new()));
+    }
+    let inserted = store::transfers::insert(conn, &fresh).await?;
+    Ok((inserted.len() == fresh.len()).then_some(inserted))
+}
+
+/// One result per item, from the plans and what the insert returned.
+fn results(
+    items: &[NewTransfer],
+    plans: Vec<Result<Plan, Rejection>>,
+    inserted: &Inserted,
+) -> Result<Vec<Result<Posted, Rejection>>> {
+    let mut results: Vec<Result<Posted, Rejection>> = Vec::with_capacity(items.len());
+    for (item, plan) in items.iter().zip(plans) {
+        let result = match plan {
+            Ok(Plan::Apply) => {
+                let (seq, posted_at) = inserted.get(&item.id).ok_or_else(|| {
+                    Error::Corrupt(format!(
+                        "transfer {} was not returned by its insert",
+                        item.id
+                    ))
+                })?;
+                Ok(Posted {
+                    transfer: recorded(item, *seq, *posted_at),
+                    status: PostStatus::Created,
+                })
+            }
+            Ok(Plan::AlreadyPosted(transfer)) => Ok(Posted {
+                transfer,
+                status: PostStatus::AlreadyPosted,
+            }),
+            Ok(Plan::SameAsItem(earlier)) => match results.get(earlier) {
+                Some(Ok(first)) => Ok(Posted {
+                    transfer: first.transfer.clone(),
+                    status: PostStatus::AlreadyPosted,
+                }),
+                Some(Err(e)) => Err(e.clone()),
+                None => Err(Rejection::IdConflict { id: item.id }),
+            },
+            Ok(Plan::AlreadyReserved(p)) => Err(Rejection::IdConflict { id: p.id() }),
+            Err(rejection) => Err(rejection),
+        };
+        results.push(result);
+    }
+    Ok(results)
+}
+
 /// The transfer a fresh request became.
-fn recorded(item: &NewTransfer, seq: i64, posted_at: chrono::DateTime<chrono::Utc>) -> Transfer {
+fn recorded(item: &NewTransfer, seq: i64, posted_at: DateTime<Utc>) -> Transfer {
     Transfer {
         id: item.id,
         seq,

@@ -116,3 +116,39 @@ pub(crate) async fn insert(
         })
         .collect()
 }
+
+/// Posts one transfer in a single statement and its own transaction: lock both accounts (in id
+/// order), insert, and let the schema check and apply it. `Ok(None)` when the id is taken; a
+/// database error when the schema refuses it. Used as the fast path of a single transfer, whose
+/// outcome the schema decides exactly as the core would; the caller falls back to deciding itself
+/// whenever this does not simply succeed.
+pub(crate) async fn insert_one(
+    pool: &sqlx::PgPool,
+    t: &NewTransfer,
+) -> Result<Option<(i64, DateTime<Utc>)>> {
+    let row = sqlx::query(
+        r"with locked as (
+              select id from ledger_accounts where id in ($2, $3) order by id for update)
+          insert into ledger_transfers (id, debit_account_id, credit_account_id, amount, currency, kind,
+                                        advertiser_id, campaign_id, event_id, lease_id, metadata)
+          select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11
+           where (select count(*) from locked) >= 0
+          on conflict (id) do nothing
+          returning seq, posted_at",
+    )
+    .bind(t.id.0)
+    .bind(t.debit.0)
+    .bind(t.credit.0)
+    .bind(t.amount.as_decimal())
+    .bind(t.currency.code())
+    .bind(t.kind.as_str())
+    .bind(t.references.advertiser.map(|a| a.0))
+    .bind(t.references.campaign.map(|c| c.0))
+    .bind(t.references.event.as_deref())
+    .bind(t.references.lease.map(|l| l.0))
+    .bind(&t.metadata)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|r| Ok((r.try_get("seq")?, r.try_get("posted_at")?)))
+        .transpose()
+}

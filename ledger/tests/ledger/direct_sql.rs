@@ -92,6 +92,28 @@ async fn malformed_and_unbalanced_transfers_are_refused(pool: PgPool) {
     for (sql, constraint) in cases {
         assert_eq!(refused_by(&pool, &sql).await, constraint, "{sql}");
     }
+    // A transfer may not take the id of a pending transfer, nor the other way round.
+    sqlx::query(&format!(
+        "insert into ledger_pending_transfers (id, debit_account_id, credit_account_id, amount, currency, kind, expires_at) \
+         values ('00000000-0000-0000-0000-0000000000aa', {cash}, {hold}, 1, 'USD', 'hold', now() + interval '1 hour')"
+    ))
+    .execute(&pool)
+    .await
+    .expect("a reservation");
+    let taken = format!(
+        "insert into ledger_transfers (id, debit_account_id, credit_account_id, amount, currency, kind) \
+         values ('00000000-0000-0000-0000-0000000000aa', {cash}, {hold}, 1, 'USD', 'hold')"
+    );
+    assert_eq!(refused_by(&pool, &taken).await, "transfer_id_taken");
+    let posted_id: uuid::Uuid = sqlx::query_scalar("select id from ledger_transfers limit 1")
+        .fetch_one(&pool)
+        .await
+        .expect("id");
+    let reuse = format!(
+        "insert into ledger_pending_transfers (id, debit_account_id, credit_account_id, amount, currency, kind, expires_at) \
+         values ('{posted_id}', {cash}, {hold}, 1, 'USD', 'hold', now() + interval '1 hour')"
+    );
+    assert_eq!(refused_by(&pool, &reuse).await, "transfer_id_taken");
     assert_ledger_consistent(&pool).await;
 }
 
