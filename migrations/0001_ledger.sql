@@ -8,16 +8,17 @@
 -- A campaign's spend is taken from its hold account, whose floor is zero: posted spend can never
 -- exceed what was held for the campaign.
 --
--- Constraint names are part of the interface: the Rust error mapping reads them.
+-- Constraint names are part of the interface: the Rust error mapping reads them. Rules about what
+-- never changes after an account is created (its kind, currency and owner) are checked by a trigger
+-- when the row is inserted, and a guard refuses any later change to them; that keeps the CHECK
+-- constraints, which PostgreSQL evaluates on every balance update, down to the cheap ones.
 
 create table ledger_accounts (
     id            bigint generated always as identity primary key,
-    kind          text not null
-        constraint account_kind_known check (kind in (
-            'advertiser_cash', 'campaign_hold', 'campaign_spend',
-            'platform_revenue', 'invalid_traffic_credits', 'external')),
-    currency      char(3) not null
-        constraint account_currency_format check (currency ~ '^[A-Z]{3}$'),
+    -- checked on insert: account_kind_known
+    kind          text not null,
+    -- checked on insert: account_currency_format
+    currency      char(3) not null,
     advertiser_id uuid,
     campaign_id   uuid,
     -- how far below zero advertiser cash may go; zero for every other kind
@@ -32,12 +33,8 @@ create table ledger_accounts (
     incoming      numeric(20, 6) not null default 0
         constraint account_incoming_non_negative check (incoming >= 0),
     created_at    timestamptz not null default now(),
-    constraint account_credit_limit_only_cash check (kind = 'advertiser_cash' or credit_limit = 0),
-    constraint account_owner_shape check (
-        (kind = 'advertiser_cash' and advertiser_id is not null and campaign_id is null)
-        or (kind in ('campaign_hold', 'campaign_spend') and advertiser_id is not null and campaign_id is not null)
-        or (kind in ('platform_revenue', 'invalid_traffic_credits', 'external')
-            and advertiser_id is null and campaign_id is null)),
+    -- checked on insert and on every change of credit_limit: account_credit_limit_only_cash;
+    -- checked on insert: account_owner_shape
     -- The floor rule of each kind. The external world (the other side of every deposit) and the
     -- platform's invalid-traffic credits (what the platform gives away) have none.
     constraint account_floor check (
@@ -134,35 +131,37 @@ language plpgsql as $$
 declare
     bad record;
 begin
-    -- Shapes and currencies, checked once per distinct (debit, credit, kind, currency): a batch of
-    -- spend over a thousand campaigns has a thousand of those, however many rows it has.
-    select n.kind, n.currency, n.debit_account_id, n.credit_account_id,
-           d.kind as debit_kind, d.currency as debit_currency,
-           c.kind as credit_kind, c.currency as credit_currency
-      into bad
-      from (select distinct debit_account_id, credit_account_id, kind, currency from new_rows) n
-      left join ledger_accounts d on d.id = n.debit_account_id
-      left join ledger_accounts c on c.id = n.credit_account_id
-      left join ledger_transfer_shapes s
-             on s.kind = n.kind and s.debit_kind = d.kind and s.credit_kind = c.kind
-     where d.id is null or c.id is null or s.kind is null
-        or d.currency <> n.currency or c.currency <> n.currency
+    -- One query finds the first problem of either kind: a shape or currency that is not allowed
+    -- (checked once per distinct debit, credit, kind and currency: a batch of spend over a thousand
+    -- campaigns has a thousand of those, however many rows it has), or an id that a pending
+    -- transfer holds (pending transfers and transfers share one id space; only the posting of a
+    -- pending transfer reuses its id).
+    select bad_rows.* into bad
+      from (select 'transfer_accounts_valid' as rule, n.kind, n.currency,
+                   n.debit_account_id, n.credit_account_id,
+                   format('debit %s/%s, credit %s/%s, transfer currency %s',
+                          d.kind, d.currency, c.kind, c.currency, n.currency) as detail
+              from (select distinct debit_account_id, credit_account_id, kind, currency from new_rows) n
+              left join ledger_accounts d on d.id = n.debit_account_id
+              left join ledger_accounts c on c.id = n.credit_account_id
+              left join ledger_transfer_shapes s
+                     on s.kind = n.kind and s.debit_kind = d.kind and s.credit_kind = c.kind
+             where d.id is null or c.id is null or s.kind is null
+                or d.currency <> n.currency or c.currency <> n.currency
+            union all
+            select 'transfer_id_taken', n.kind, n.currency, n.debit_account_id, n.credit_account_id,
+                   format('transfer %s', n.id)
+              from new_rows n
+              join ledger_pending_transfers p on p.id = n.id
+             where n.pending_id is distinct from n.id) bad_rows
      limit 1;
-    if found then
+    if found and bad.rule = 'transfer_id_taken' then
+        raise exception 'a transfer id is already taken by a pending transfer'
+            using errcode = 'unique_violation', constraint = 'transfer_id_taken', detail = bad.detail;
+    elsif found then
         raise exception 'a % transfer from account % to account % is not allowed',
                 bad.kind, bad.debit_account_id, bad.credit_account_id
-            using errcode = 'check_violation', constraint = 'transfer_accounts_valid',
-                  detail = format('debit %s/%s, credit %s/%s, transfer currency %s',
-                                  bad.debit_kind, bad.debit_currency, bad.credit_kind,
-                                  bad.credit_currency, bad.currency);
-    end if;
-
-    -- Pending transfers and transfers share one id space: only the posting of a pending transfer
-    -- may reuse its id.
-    if exists (select 1 from new_rows n join ledger_pending_transfers p on p.id = n.id
-                where n.pending_id is distinct from n.id) then
-        raise exception 'a transfer id is already taken by a pending transfer'
-            using errcode = 'unique_violation', constraint = 'transfer_id_taken';
+            using errcode = 'check_violation', constraint = 'transfer_accounts_valid', detail = bad.detail;
     end if;
 
     update ledger_accounts a
@@ -197,36 +196,73 @@ create trigger ledger_transfers_no_truncate
     before truncate on ledger_transfers
     for each statement execute function ledger_refuse_change();
 
--- Balances move only when a transfer or pending transfer is written: the triggers above and below
--- update them; a statement typed by anyone else is refused.
-create function ledger_guard_balances() returns trigger
+-- What an account is never changes, and it must make sense from the start.
+create function ledger_check_new_account() returns trigger
 language plpgsql as $$
 begin
-    if tg_op = 'INSERT' then
-        if new.posted <> 0 or new.reserved <> 0 or new.incoming <> 0 then
-            raise exception 'a new ledger account starts at zero'
-                using errcode = 'check_violation', constraint = 'account_balance_guarded';
-        end if;
-    elsif tg_op = 'DELETE' then
-        raise exception 'ledger accounts are never deleted'
-            using errcode = 'insufficient_privilege', constraint = 'account_balance_guarded';
-    elsif (
-            new.posted <> old.posted or new.reserved <> old.reserved or new.incoming <> old.incoming
-            or new.kind <> old.kind or new.currency <> old.currency
-            or new.advertiser_id is distinct from old.advertiser_id
-            or new.campaign_id is distinct from old.campaign_id) then
-        raise exception 'ledger account % changes only through transfers', old.id
+    if new.kind not in ('advertiser_cash', 'campaign_hold', 'campaign_spend',
+                        'platform_revenue', 'invalid_traffic_credits', 'external') then
+        raise exception 'unknown account kind %', new.kind
+            using errcode = 'check_violation', constraint = 'account_kind_known';
+    end if;
+    if new.currency !~ '^[A-Z]{3}$' then
+        raise exception 'currency % is not a three-letter code', new.currency
+            using errcode = 'check_violation', constraint = 'account_currency_format';
+    end if;
+    if not ((new.kind = 'advertiser_cash' and new.advertiser_id is not null and new.campaign_id is null)
+            or (new.kind in ('campaign_hold', 'campaign_spend')
+                and new.advertiser_id is not null and new.campaign_id is not null)
+            or (new.kind in ('platform_revenue', 'invalid_traffic_credits', 'external')
+                and new.advertiser_id is null and new.campaign_id is null)) then
+        raise exception 'a % account cannot belong to advertiser % and campaign %',
+                new.kind, new.advertiser_id, new.campaign_id
+            using errcode = 'check_violation', constraint = 'account_owner_shape';
+    end if;
+    if new.kind <> 'advertiser_cash' and new.credit_limit <> 0 then
+        raise exception 'only advertiser cash may have a credit limit'
+            using errcode = 'check_violation', constraint = 'account_credit_limit_only_cash';
+    end if;
+    if new.posted <> 0 or new.reserved <> 0 or new.incoming <> 0 then
+        raise exception 'a new ledger account starts at zero'
             using errcode = 'check_violation', constraint = 'account_balance_guarded';
     end if;
-    return case when tg_op = 'DELETE' then old else new end;
+    return new;
 end
 $$;
 
--- Fires only for statements typed at depth zero (not from the ledger's own triggers), so the
+create trigger ledger_accounts_check_new
+    before insert on ledger_accounts
+    for each row execute function ledger_check_new_account();
+
+-- Balances move only when a transfer or pending transfer is written: the triggers below update
+-- them; a statement typed by anyone else may change a credit limit and nothing more.
+create function ledger_guard_account() returns trigger
+language plpgsql as $$
+begin
+    if tg_op = 'DELETE' then
+        raise exception 'ledger accounts are never deleted'
+            using errcode = 'insufficient_privilege', constraint = 'account_balance_guarded';
+    end if;
+    if new.posted <> old.posted or new.reserved <> old.reserved or new.incoming <> old.incoming
+       or new.kind <> old.kind or new.currency <> old.currency or new.id <> old.id
+       or new.advertiser_id is distinct from old.advertiser_id
+       or new.campaign_id is distinct from old.campaign_id then
+        raise exception 'ledger account % changes only through transfers', old.id
+            using errcode = 'check_violation', constraint = 'account_balance_guarded';
+    end if;
+    if new.kind <> 'advertiser_cash' and new.credit_limit <> 0 then
+        raise exception 'only advertiser cash may have a credit limit'
+            using errcode = 'check_violation', constraint = 'account_credit_limit_only_cash';
+    end if;
+    return new;
+end
+$$;
+
+-- Fires only for statements typed at depth zero, not for the ledger's own triggers, so the
 -- ledger's balance updates pay nothing for it.
 create trigger ledger_accounts_guard
-    before insert or update or delete on ledger_accounts
-    for each row when (pg_trigger_depth() = 0) execute function ledger_guard_balances();
+    before update or delete on ledger_accounts
+    for each row when (pg_trigger_depth() = 0) execute function ledger_guard_account();
 
 create function ledger_reserve_pending() returns trigger
 language plpgsql as $$

@@ -73,7 +73,7 @@ pub(crate) async fn lock(
     ids.sort_unstable();
     ids.dedup();
     let sql = format!(
-        "select {} from ledger_accounts where id = any($1) order by id for update",
+        "select {} from ledger_accounts where id = any($1) order by id for no key update",
         rows::ACCOUNT_COLUMNS
     );
     let found = sqlx::query(&sql).bind(&ids).fetch_all(&mut *conn).await?;

@@ -128,7 +128,7 @@ pub(crate) async fn insert_one(
 ) -> Result<Option<(i64, DateTime<Utc>)>> {
     let row = sqlx::query(
         r"with locked as (
-              select id from ledger_accounts where id in ($2, $3) order by id for update)
+              select id from ledger_accounts where id in ($2, $3) order by id for no key update)
           insert into ledger_transfers (id, debit_account_id, credit_account_id, amount, currency, kind,
                                         advertiser_id, campaign_id, event_id, lease_id, metadata)
           select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11

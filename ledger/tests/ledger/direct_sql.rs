@@ -48,6 +48,10 @@ async fn balances_cannot_be_written_except_by_transfers(pool: PgPool) {
             "account_balance_guarded",
         ),
         (format!("delete from ledger_accounts where id = {}", a.spend.id), "account_balance_guarded"),
+        (format!("update ledger_accounts set credit_limit = 10 where id = {}", a.hold.id), "account_credit_limit_only_cash"),
+        ("insert into ledger_accounts (kind, currency) values ('bank', 'USD')".to_owned(), "account_kind_known"),
+        ("insert into ledger_accounts (kind, currency) values ('external', 'usd')".to_owned(), "account_currency_format"),
+        ("insert into ledger_accounts (kind, currency) values ('advertiser_cash', 'USD')".to_owned(), "account_owner_shape"),
     ];
     for (sql, constraint) in cases {
         assert_eq!(refused_by(&pool, &sql).await, constraint, "{sql}");
