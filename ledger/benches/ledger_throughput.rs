@@ -10,9 +10,10 @@
 //!   between random advertisers' own accounts (low contention, like pgbench's random rows);
 //! - `pgbench -N` TPS at 8 clients (its "simple update" script: one update, select and insert);
 //! - batched transfers/s at 1,000 and 5,000 per batch: `spend` transfers over 1,000 campaigns,
-//!   one batch per transaction, on one connection;
-//! - a raw COPY of the same rows, in the same batch sizes and one transaction per batch, into a
-//!   table of the same columns with no index, constraint or trigger.
+//!   one batch per transaction, by 1 writer and by 4 writers each owning a shard of the campaigns
+//!   (as the ledger writer's consumers own shards of the event stream);
+//! - a raw COPY of the same rows, in the same shards, batches and transactions, into a table of
+//!   the same columns with no index, constraint or trigger.
 
 use std::process::Command;
 use std::sync::Arc;
@@ -60,7 +61,7 @@ async fn main() -> Result<()> {
             seconds: 8,
             rounds: 3,
             advertisers: 1000,
-            batched_rows: 250_000,
+            batched_rows: 200_000,
             pgbench_scale: 10,
         }
     };
@@ -142,18 +143,21 @@ async fn run(
         &[1000, 5000]
     };
     for &batch in batch_sizes {
-        let rows = make_rows(&campaigns, sizes.batched_rows, batch);
-        let batched = batched_transfers(&ledger, &rows).await?;
-        let mut conn = PgConnection::connect_with(&options).await?;
-        let raw = raw_copy(&mut conn, &rows).await?;
-        println!(
-            "batched transfers, {batch} per batch  {batched:>10.0} transfers/s   (target >= 50000)"
-        );
-        println!("raw COPY, {batch} per batch           {raw:>10.0} rows/s");
-        println!(
-            "  batched / raw COPY                {:>10.2}   (target >= 0.50)",
-            batched / raw
-        );
+        for writers in [1, 4] {
+            let shards = make_shards(&campaigns, sizes.batched_rows, batch, writers);
+            let raw = raw_copy(&options, &shards).await?;
+            let batched = batched_transfers(&ledger, shards).await?;
+            let label = format!(
+                "{batch} per batch, {writers} writer{}",
+                if writers > 1 { "s" } else { "" }
+            );
+            println!(
+                "batched transfers, {label:<22} {batched:>10.0} transfers/s   (target >= 50000)"
+            );
+            println!("raw COPY,          {label:<22} {raw:>10.0} rows/s");
+            let ratio = batched / raw;
+            println!("  batched / raw COPY                {ratio:>10.2}   (target >= 0.50)");
+        }
     }
     pool.close().await;
     Ok(())
@@ -252,17 +256,26 @@ async fn single_transfers(
     Ok(done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
 }
 
-/// Spend rows over all campaigns, cut into batches.
-fn make_rows(campaigns: &[Campaign], rows: usize, batch: usize) -> Vec<Vec<NewTransfer>> {
+/// Spend rows over all campaigns, split into one shard per writer (writer `w` takes the campaigns
+/// whose index is `w` modulo the number of writers, as a stream sharded by campaign would), each
+/// shard cut into batches.
+fn make_shards(
+    campaigns: &[Campaign],
+    rows: usize,
+    batch: usize,
+    writers: usize,
+) -> Vec<Vec<Vec<NewTransfer>>> {
     let mut rng = StdRng::seed_from_u64(batch as u64);
     let usd = Currency::parse("USD").ok();
     let amount = Amount::parse("0.0025").ok();
     let (Some(usd), Some(amount)) = (usd, amount) else {
         return Vec::new();
     };
-    let all: Vec<NewTransfer> = (0..rows)
-        .map(|i| {
-            let c = &campaigns[rng.random_range(0..campaigns.len())];
+    let mut shards: Vec<Vec<NewTransfer>> = vec![Vec::new(); writers];
+    for i in 0..rows {
+        let index = rng.random_range(0..campaigns.len());
+        let c = &campaigns[index];
+        shards[index % writers].push(
             NewTransfer::new(
                 TransferId::new(),
                 c.hold.id,
@@ -274,59 +287,103 @@ fn make_rows(campaigns: &[Campaign], rows: usize, batch: usize) -> Vec<Vec<NewTr
             .with_references(ledger::References {
                 event: Some(format!("imp-{batch}-{i}")),
                 ..Default::default()
-            })
-        })
-        .collect();
-    all.chunks(batch).map(<[NewTransfer]>::to_vec).collect()
+            }),
+        );
+    }
+    shards
+        .into_iter()
+        .map(|rows| rows.chunks(batch).map(<[NewTransfer]>::to_vec).collect())
+        .collect()
 }
 
-async fn batched_transfers(ledger: &Ledger, batches: &[Vec<NewTransfer>]) -> Result<f64> {
+/// Every shard posted by its own writer (a task with a connection of its own), all at once.
+async fn batched_transfers(ledger: &Ledger, shards: Vec<Vec<Vec<NewTransfer>>>) -> Result<f64> {
     let started = Instant::now();
-    let mut rows = 0usize;
-    for batch in batches {
-        for result in ledger.transfer_batch(batch, BatchMode::Independent).await? {
-            result?;
-            rows += 1;
-        }
+    let mut writers = Vec::new();
+    for shard in shards {
+        let ledger = ledger.clone();
+        writers.push(tokio::spawn(async move {
+            let mut rows = 0usize;
+            for batch in &shard {
+                for result in ledger.transfer_batch(batch, BatchMode::Independent).await? {
+                    result?;
+                    rows += 1;
+                }
+            }
+            anyhow::Ok(rows)
+        }));
+    }
+    let mut rows = 0;
+    for writer in writers {
+        rows += writer.await??;
     }
     Ok(rows as f64 / started.elapsed().as_secs_f64())
 }
 
-async fn raw_copy(conn: &mut PgConnection, batches: &[Vec<NewTransfer>]) -> Result<f64> {
-    conn.execute("drop table if exists bench_raw_transfers; create table bench_raw_transfers as table ledger_transfers with no data")
+/// The same shards and batches COPY'd, one transaction per batch, by as many writers.
+async fn raw_copy(options: &PgConnectOptions, shards: &[Vec<Vec<NewTransfer>>]) -> Result<f64> {
+    let mut setup = PgConnection::connect_with(options).await?;
+    setup
+        .execute(
+            "drop table if exists bench_raw_transfers; \
+             create table bench_raw_transfers as table ledger_transfers with no data",
+        )
         .await?;
     let now = chrono::Utc::now().to_rfc3339();
     let started = Instant::now();
-    let mut rows = 0usize;
-    let mut seq = 0u64;
-    for batch in batches {
-        let mut csv = String::with_capacity(batch.len() * 200);
-        for t in batch {
-            seq += 1;
-            csv.push_str(&format!(
-                "{},{seq},{},{},{},{},{},,,{},,,{{}},{now}\n",
-                t.id,
-                t.debit,
-                t.credit,
-                t.amount,
-                t.currency,
-                t.kind,
-                t.references.event.as_deref().unwrap_or("")
-            ));
-        }
-        let mut tx = conn.begin().await?;
-        let mut copy = tx
-            .copy_in_raw(
-                "copy bench_raw_transfers (id, seq, debit_account_id, credit_account_id, amount, currency, kind, \
-                 advertiser_id, campaign_id, event_id, lease_id, pending_id, metadata, posted_at) \
-                 from stdin with (format csv)",
-            )
-            .await?;
-        copy.send(csv.as_bytes()).await?;
-        rows += copy.finish().await? as usize;
-        tx.commit().await?;
+    let mut writers = Vec::new();
+    for (w, shard) in shards.iter().enumerate() {
+        let mut conn = PgConnection::connect_with(options).await?;
+        let (shard, now) = (shard.clone(), now.clone());
+        writers.push(tokio::spawn(async move {
+            let mut rows = 0usize;
+            let mut seq = (w as u64) << 40;
+            for batch in &shard {
+                rows += copy_batch(&mut conn, batch, &mut seq, &now).await?;
+            }
+            anyhow::Ok(rows)
+        }));
+    }
+    let mut rows = 0;
+    for writer in writers {
+        rows += writer.await??;
     }
     Ok(rows as f64 / started.elapsed().as_secs_f64())
+}
+
+async fn copy_batch(
+    conn: &mut PgConnection,
+    batch: &[NewTransfer],
+    seq: &mut u64,
+    now: &str,
+) -> Result<usize> {
+    let mut csv = String::with_capacity(batch.len() * 200);
+    for t in batch {
+        *seq += 1;
+        csv.push_str(&format!(
+            "{},{},{},{},{},{},{},,,{},,,{{}},{now}\n",
+            t.id,
+            seq,
+            t.debit,
+            t.credit,
+            t.amount,
+            t.currency,
+            t.kind,
+            t.references.event.as_deref().unwrap_or("")
+        ));
+    }
+    let mut tx = conn.begin().await?;
+    let mut copy = tx
+        .copy_in_raw(
+            "copy bench_raw_transfers (id, seq, debit_account_id, credit_account_id, amount, currency, kind, \
+             advertiser_id, campaign_id, event_id, lease_id, pending_id, metadata, posted_at) \
+             from stdin with (format csv)",
+        )
+        .await?;
+    copy.send(csv.as_bytes()).await?;
+    let rows = copy.finish().await? as usize;
+    tx.commit().await?;
+    Ok(rows)
 }
 
 /// Where pgbench runs: its binary and the connection string of its own database.
