@@ -185,6 +185,23 @@ pub struct Transfer {
 }
 
 impl Transfer {
+    /// The transfer a request became when the ledger recorded it as `seq` at `posted_at`.
+    pub fn recorded(request: &NewTransfer, seq: i64, posted_at: DateTime<Utc>) -> Self {
+        Transfer {
+            id: request.id,
+            seq,
+            debit: request.debit,
+            credit: request.credit,
+            amount: request.amount,
+            currency: request.currency,
+            kind: request.kind,
+            references: request.references.clone(),
+            metadata: request.metadata.clone(),
+            pending: None,
+            posted_at,
+        }
+    }
+
     /// Whether a request carries exactly the content this transfer was recorded with: then a
     /// retry gets this transfer back; otherwise the id is in conflict.
     pub fn same_content(&self, request: &NewTransfer) -> bool {

@@ -105,19 +105,7 @@ fn post_all(
 }
 
 fn recorded(item: &NewTransfer) -> Transfer {
-    Transfer {
-        id: item.id,
-        seq: 1,
-        debit: item.debit,
-        credit: item.credit,
-        amount: item.amount,
-        currency: item.currency,
-        kind: item.kind,
-        references: item.references.clone(),
-        metadata: item.metadata.clone(),
-        pending: None,
-        posted_at: Utc::now(),
-    }
+    Transfer::recorded(item, 1, Utc::now())
 }
 
 #[test]

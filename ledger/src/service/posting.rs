@@ -6,8 +6,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::Ledger;
+use crate::account::Account;
 use crate::error::{Error, Result};
-use crate::ids::TransferId;
+use crate::ids::{AccountId, TransferId};
 use crate::plan::{BatchMode, Effect, Plan, plan_batch};
 use crate::rejection::Rejection;
 use crate::retry::{Step, retrying};
@@ -42,7 +43,7 @@ impl Ledger {
         match store::transfers::insert_one(&self.pool, &request).await {
             Ok(Some((seq, posted_at))) => {
                 return Ok(Posted {
-                    transfer: recorded(&request, seq, posted_at),
+                    transfer: Transfer::recorded(&request, seq, posted_at),
                     status: PostStatus::Created,
                 });
             }
@@ -95,8 +96,7 @@ impl Ledger {
         mode: BatchMode,
     ) -> Result<Option<Vec<Result<Posted, Rejection>>>> {
         let mut tx = self.pool.begin().await?;
-        let account_ids: Vec<_> = items.iter().flat_map(|t| [t.debit, t.credit]).collect();
-        let mut accounts = store::accounts::lock(&mut tx, &account_ids).await?;
+        let mut accounts = lock_accounts_of(&mut tx, items).await?;
         let plans = plan_batch(&mut accounts, &HashMap::new(), items, mode, Effect::Post);
         if !plans
             .iter()
@@ -128,8 +128,7 @@ impl Ledger {
         mode: BatchMode,
     ) -> Result<Step<Vec<Result<Posted, Rejection>>>> {
         let mut tx = self.pool.begin().await?;
-        let account_ids: Vec<_> = items.iter().flat_map(|t| [t.debit, t.credit]).collect();
-        let mut accounts = store::accounts::lock(&mut tx, &account_ids).await?;
+        let mut accounts = lock_accounts_of(&mut tx, items).await?;
         let ids: Vec<TransferId> = items.iter().map(|t| t.id).collect();
         let existing = store::transfers::existing(&mut tx, &ids).await?;
         let plans = plan_batch(&mut accounts, &existing, items, mode, Effect::Post);
@@ -144,6 +143,15 @@ impl Ledger {
 }
 
 type Inserted = HashMap<TransferId, (i64, DateTime<Utc>)>;
+
+/// Locks (in the ledger's one order) and reads every account the items touch.
+async fn lock_accounts_of(
+    conn: &mut sqlx::PgConnection,
+    items: &[NewTransfer],
+) -> Result<HashMap<AccountId, Account>> {
+    let ids: Vec<AccountId> = items.iter().flat_map(|t| [t.debit, t.credit]).collect();
+    store::accounts::lock(conn, &ids).await
+}
 
 /// Inserts the items planned as new; `None` when some id turned out to be taken already.
 async fn insert_applied(
@@ -181,7 +189,7 @@ fn results(
                     ))
                 })?;
                 Ok(Posted {
-                    transfer: recorded(item, *seq, *posted_at),
+                    transfer: Transfer::recorded(item, *seq, *posted_at),
                     status: PostStatus::Created,
                 })
             }
@@ -203,21 +211,4 @@ fn results(
         results.push(result);
     }
     Ok(results)
-}
-
-/// The transfer a fresh request became.
-fn recorded(item: &NewTransfer, seq: i64, posted_at: DateTime<Utc>) -> Transfer {
-    Transfer {
-        id: item.id,
-        seq,
-        debit: item.debit,
-        credit: item.credit,
-        amount: item.amount,
-        currency: item.currency,
-        kind: item.kind,
-        references: item.references.clone(),
-        metadata: item.metadata.clone(),
-        pending: None,
-        posted_at,
-    }
 }

@@ -1,4 +1,5 @@
-//! Hand-typed SQL that tries to break an invariant is refused by the database itself.
+//! Hand-typed SQL that tries to break an invariant is refused by the database itself: an unbalanced
+//! write to a balance, a balance below its floor, spend above the hold, a malformed transfer.
 
 use ledger::{Ledger, MIGRATOR, TransferKind};
 use sqlx::PgPool;
@@ -37,7 +38,7 @@ fn insert(debit: i64, credit: i64, amount: &str, kind: &str, currency: &str) -> 
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
-async fn balances_cannot_be_written_except_by_transfers(pool: PgPool) {
+async fn unbalanced_writes_to_balances_are_refused(pool: PgPool) {
     let a = funded(&pool).await;
     let cases = [
         (format!("update ledger_accounts set posted = posted + 5 where id = {}", a.cash.id), "account_balance_guarded"),
