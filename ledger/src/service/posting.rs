@@ -60,9 +60,12 @@ impl Ledger {
         }
     }
 
-    /// Posts a batch in one transaction with a constant number of round trips (lock and load,
-    /// one insert of every row, commit), returning one result per item in order. `Linked`
+    /// Posts a batch in one transaction, returning one result per item in order. `Linked`
     /// batches are all-or-nothing; `Independent` ones apply what they can.
+    ///
+    /// Whatever the batch size, the work is four round trips: begin, lock and read the accounts
+    /// (one query), insert every new row (one `insert ... select from unnest(...)`), commit. When
+    /// an id may have been used before, one more query looks them all up at once.
     pub async fn transfer_batch(
         &self,
         items: &[NewTransfer],
