@@ -27,18 +27,7 @@ pub(crate) async fn insert(
           returning {}",
         rows::PENDING_COLUMNS
     );
-    let row = sqlx::query(&sql)
-        .bind(t.id.0)
-        .bind(t.debit.0)
-        .bind(t.credit.0)
-        .bind(t.amount.as_decimal())
-        .bind(t.currency.code())
-        .bind(t.kind.as_str())
-        .bind(t.references.advertiser.map(|a| a.0))
-        .bind(t.references.campaign.map(|c| c.0))
-        .bind(t.references.event.as_deref())
-        .bind(t.references.lease.map(|l| l.0))
-        .bind(&t.metadata)
+    let row = rows::bind_transfer(sqlx::query(&sql), t)
         .bind(created_at)
         .bind(expires_at)
         .fetch_optional(&mut *conn)

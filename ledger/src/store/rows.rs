@@ -26,6 +26,27 @@ pub(crate) const PENDING_COLUMNS: &str = "id, debit_account_id, credit_account_i
      advertiser_id, campaign_id, event_id, lease_id, metadata, created_at, expires_at, state, \
      posted_amount, resolved_at";
 
+/// Binds a transfer's content as parameters `$1` to `$11`, in the column order of
+/// `id, debit_account_id, credit_account_id, amount, currency, kind, advertiser_id, campaign_id,
+/// event_id, lease_id, metadata`.
+pub(crate) fn bind_transfer<'q>(
+    query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    t: &'q NewTransfer,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    query
+        .bind(t.id.0)
+        .bind(t.debit.0)
+        .bind(t.credit.0)
+        .bind(t.amount.as_decimal())
+        .bind(t.currency.code())
+        .bind(t.kind.as_str())
+        .bind(t.references.advertiser.map(|a| a.0))
+        .bind(t.references.campaign.map(|c| c.0))
+        .bind(t.references.event.as_deref())
+        .bind(t.references.lease.map(|l| l.0))
+        .bind(&t.metadata)
+}
+
 fn corrupt(what: impl std::fmt::Display) -> Error {
     Error::Corrupt(what.to_string())
 }

@@ -21,22 +21,23 @@ pub(crate) async fn existing(
     let ids: Vec<Uuid> = ids.iter().map(|t| t.0).collect();
     let mut found = HashMap::new();
     let sql = format!(
-        "select {} from ledger_pending_transfers where id = any($1)",
-        rows::PENDING_COLUMNS
-    );
-    for row in sqlx::query(&sql).bind(&ids).fetch_all(&mut *conn).await? {
-        let p = rows::pending(&row)?;
-        found.insert(p.id(), Existing::Pending(p));
-    }
-    // A posted pending transfer is found as the transfer it became: a plain transfer with the same
-    // id is then in conflict with it, as it should be.
-    let sql = format!(
         "select {} from ledger_transfers where id = any($1)",
         rows::TRANSFER_COLUMNS
     );
     for row in sqlx::query(&sql).bind(&ids).fetch_all(&mut *conn).await? {
         let t = rows::transfer(&row)?;
         found.insert(t.id, Existing::Transfer(t));
+    }
+    // A posted pending transfer shares its id with the transfer it became; it is found as the
+    // pending transfer, so retrying the reservation gets it back and a plain transfer reusing the
+    // id is in conflict with it.
+    let sql = format!(
+        "select {} from ledger_pending_transfers where id = any($1)",
+        rows::PENDING_COLUMNS
+    );
+    for row in sqlx::query(&sql).bind(&ids).fetch_all(&mut *conn).await? {
+        let p = rows::pending(&row)?;
+        found.insert(p.id(), Existing::Pending(p));
     }
     Ok(found)
 }
@@ -126,7 +127,7 @@ pub(crate) async fn insert_one(
     pool: &sqlx::PgPool,
     t: &NewTransfer,
 ) -> Result<Option<(i64, DateTime<Utc>)>> {
-    let row = sqlx::query(
+    let query = sqlx::query(
         r"with locked as (
               select id from ledger_accounts where id in ($2, $3) order by id for no key update)
           insert into ledger_transfers (id, debit_account_id, credit_account_id, amount, currency, kind,
@@ -135,20 +136,8 @@ pub(crate) async fn insert_one(
            where (select count(*) from locked) >= 0
           on conflict (id) do nothing
           returning seq, posted_at",
-    )
-    .bind(t.id.0)
-    .bind(t.debit.0)
-    .bind(t.credit.0)
-    .bind(t.amount.as_decimal())
-    .bind(t.currency.code())
-    .bind(t.kind.as_str())
-    .bind(t.references.advertiser.map(|a| a.0))
-    .bind(t.references.campaign.map(|c| c.0))
-    .bind(t.references.event.as_deref())
-    .bind(t.references.lease.map(|l| l.0))
-    .bind(&t.metadata)
-    .fetch_optional(pool)
-    .await?;
+    );
+    let row = rows::bind_transfer(query, t).fetch_optional(pool).await?;
     row.map(|r| Ok((r.try_get("seq")?, r.try_get("posted_at")?)))
         .transpose()
 }
