@@ -59,17 +59,25 @@ impl Ledger {
         .pop()
         .unwrap_or(Err(Rejection::AccountNotFound { account: t.debit }));
         let reservation = match plan? {
-            Plan::Apply => match store::pending::insert(&mut tx, t, now, request.expires_at).await?
-            {
-                Some(pending) => Reservation {
-                    pending,
-                    created: true,
-                },
-                None => {
-                    tx.rollback().await?;
-                    return Ok(Step::Again);
+            Plan::Apply => {
+                match store::pending::insert(&mut tx, t, now, request.expires_at).await {
+                    Ok(Some(pending)) => Reservation {
+                        pending,
+                        created: true,
+                    },
+                    // A concurrent writer took the id after we looked: look again.
+                    Ok(None) => {
+                        tx.rollback().await?;
+                        return Ok(Step::Again);
+                    }
+                    Err(Error::Invariant { constraint, .. })
+                        if constraint == "transfer_id_taken" =>
+                    {
+                        return Ok(Step::Again);
+                    }
+                    Err(e) => return Err(e),
                 }
-            },
+            }
             Plan::AlreadyReserved(pending) if pending.expires_at == request.expires_at => {
                 Reservation {
                     pending: *pending,
