@@ -8,6 +8,7 @@
 //!
 //! # Layout
 //!
+//! - [`budget`]: the budget controller's pure parts: lease sizing and in-process leases.
 //! - [`money`]: `Money` and `Amount` (scale ≤ 6, `NUMERIC(20,6)`), parsing and the rounding rule.
 //! - [`currency`]: ISO 4217 codes.
 //! - [`ids`]: typed ids (accounts, transfers, advertisers, campaigns, leases).
@@ -22,6 +23,7 @@
 //! - `retry`: bounded retries of transactions on serialization failures and deadlocks.
 
 pub mod account;
+pub mod budget;
 pub mod clock;
 pub mod currency;
 pub mod error;

@@ -110,6 +110,19 @@ impl Money {
         self.0
     }
 
+    /// The amount in millionths (the ledger's scale), or `None` beyond what an `i64` holds
+    /// (about 9.2 trillion units).
+    pub fn to_micros(self) -> Option<i64> {
+        let mut fixed = self.0;
+        fixed.rescale(SCALE);
+        i64::try_from(fixed.mantissa()).ok()
+    }
+
+    /// The amount of `micros` millionths; every `i64` is in the ledger's range.
+    pub fn from_micros(micros: i64) -> Money {
+        Money(Decimal::new(micros, SCALE))
+    }
+
     /// True below zero.
     pub fn is_negative(self) -> bool {
         self.0.is_sign_negative() && !self.0.is_zero()
@@ -364,6 +377,15 @@ mod tests {
                 .to_string(),
             "2.000000"
         );
+    }
+
+    #[test]
+    fn micros_are_the_ledger_scale() {
+        assert_eq!(m("1.5").to_micros(), Some(1_500_000));
+        assert_eq!(m("-0.000001").to_micros(), Some(-1));
+        assert_eq!(Money::from_micros(2_500).to_string(), "0.002500");
+        assert_eq!(m("99999999999999").to_micros(), None);
+        assert_eq!(Money::from_micros(i64::MAX).to_micros(), Some(i64::MAX));
     }
 
     proptest! {

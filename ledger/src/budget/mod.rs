@@ -1,0 +1,14 @@
+//! The budget controller's pure parts: how big a lease is, and how a serving instance spends the
+//! leases it holds. Amounts here are integer micros (millionths, the ledger's scale), which Redis
+//! counters and process atomics can hold exactly.
+//!
+//! # Layout
+//!
+//! - [`sizing`]: the size of a lease grant, shrinking as a campaign's budget runs low.
+//! - [`local_lease`]: a lease held in process, spent with atomics: no lock, no I/O.
+
+pub mod local_lease;
+pub mod sizing;
+
+pub use local_lease::LocalLease;
+pub use sizing::{SizingInput, lease_size};
