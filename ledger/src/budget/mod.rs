@@ -4,11 +4,14 @@
 //!
 //! # Layout
 //!
+//! - [`campaign`]: one campaign's budget in the controller: allocate, settle, renew, reap, rebuild.
 //! - [`sizing`]: the size of a lease grant, shrinking as a campaign's budget runs low.
 //! - [`local_lease`]: a lease held in process, spent with atomics: no lock, no I/O.
 
+pub mod campaign;
 pub mod local_lease;
 pub mod sizing;
 
+pub use campaign::{Allocation, CampaignBudget, LeaseError, LeaseRules, OpenLease, Settlement};
 pub use local_lease::LocalLease;
 pub use sizing::{SizingInput, lease_size};

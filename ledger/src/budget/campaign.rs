@@ -1,0 +1,342 @@
+//! One campaign's budget as the controller keeps it: what is not yet granted, the leases that are
+//! open, and what closed leases spent. Every operation here is what one Redis script does to the
+//! campaign's keys, as a plain function over plain data: the in-memory twin of the store runs
+//! exactly this, and the property tests hold it to its invariant:
+//!
+//! `remaining + Σ open grants + spent = budget`, with `remaining ≥ 0` and `spent ≤ budget`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::budget::sizing::{SizingInput, lease_size};
+use crate::ids::LeaseId;
+
+/// A serving instance, as it names itself when it asks for leases.
+pub type ServerId = String;
+
+/// Settings of the allocation rules, in milliseconds and micros.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaseRules {
+    /// How long a lease lives without renewal.
+    pub ttl_ms: i64,
+    /// How long after its last allocation a server still counts as recent (the `S` of sizing).
+    pub server_window_ms: i64,
+    /// The price of one maximum-priced impression: the smallest useful grant.
+    pub max_price: i64,
+}
+
+/// A lease not yet closed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenLease {
+    pub server: ServerId,
+    pub granted: i64,
+    pub deadline_ms: i64,
+}
+
+/// How a lease was closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Closure {
+    /// Its server reported what it spent (settle or release).
+    Settled,
+    /// It passed its deadline; the ledger's record of its spend was taken as what it spent.
+    Reaped,
+}
+
+/// A closed lease, kept so that a repeated settle is recognised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClosedLease {
+    pub granted: i64,
+    /// What is counted as spent: within the grant, and within the budget.
+    pub spent: i64,
+    pub closure: Closure,
+}
+
+/// The answer to an allocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Allocation {
+    /// Spend up to `amount` until `deadline_ms`.
+    Granted { amount: i64, deadline_ms: i64 },
+    /// Nothing is left to grant.
+    Exhausted,
+}
+
+/// The answer to a settle (or release) of a lease.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settlement {
+    /// Closed now; `returned` went back to the pool.
+    Settled { returned: i64 },
+    /// The same settle happened before: nothing changed.
+    AlreadySettled,
+    /// The lease had been reaped, and the server reports more spend than the ledger had by then.
+    /// What the pool still had covers `late - over`; `over` was served beyond the budget (the
+    /// ledger's hard cap refuses to bill it).
+    Late { late: i64, over: i64 },
+}
+
+/// Why an operation on a lease was refused. Nothing changed when one is returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LeaseError {
+    /// No lease has this id.
+    #[error("unknown lease")]
+    UnknownLease,
+    /// The lease is closed; it cannot be granted again or renewed.
+    #[error("the lease is closed")]
+    Closed,
+    /// More was reported spent than the lease granted.
+    #[error("{spent} reported spent on a lease of {granted}")]
+    Overspent { granted: i64, spent: i64 },
+    /// A second settle of the lease reports another amount than the first.
+    #[error("the lease was settled with {recorded} spent; {reported} was reported now")]
+    SettleConflict { recorded: i64, reported: i64 },
+    /// A negative amount.
+    #[error("amounts cannot be negative")]
+    Negative,
+}
+
+/// One campaign's budget in the controller.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignBudget {
+    /// The whole budget (what the ledger holds for the campaign, spent or not).
+    pub budget: i64,
+    /// Not granted to any open lease.
+    pub remaining: i64,
+    /// Counted as spent by closed leases.
+    pub spent: i64,
+    pub open: BTreeMap<LeaseId, OpenLease>,
+    pub closed: BTreeMap<LeaseId, ClosedLease>,
+    /// When each server last asked for a lease.
+    pub servers: BTreeMap<ServerId, i64>,
+}
+
+impl CampaignBudget {
+    /// A budget with nothing granted or spent yet.
+    pub fn new(budget: i64) -> Self {
+        let budget = budget.max(0);
+        CampaignBudget {
+            budget,
+            remaining: budget,
+            ..Default::default()
+        }
+    }
+
+    /// The budget rebuilt from the ledger after Redis lost it. `closed_spent` is the campaign's
+    /// spend in the ledger outside its open leases (the spend of open leases is inside their
+    /// grants); `open` are the leases the audit trail shows open. The rest goes back to the pool.
+    ///
+    /// Should the ledger's spend and the open grants together exceed the budget (spend that
+    /// arrived after its lease was reaped, which the ledger's hard cap bounds), nothing is left to
+    /// grant and the excess is returned as over-commitment, for reconciliation to report.
+    pub fn rebuilt(
+        budget: i64,
+        closed_spent: i64,
+        open: BTreeMap<LeaseId, OpenLease>,
+    ) -> (Self, i64) {
+        let budget = budget.max(0);
+        let granted: i64 = open.values().map(|l| l.granted).sum();
+        let room = (budget - granted).max(0);
+        let spent = closed_spent.clamp(0, room);
+        let overcommitted = closed_spent.max(0) - spent + (granted - budget).max(0);
+        let remaining = budget - granted.min(budget) - spent;
+        (
+            CampaignBudget {
+                budget,
+                remaining,
+                spent,
+                open,
+                ..Default::default()
+            },
+            overcommitted,
+        )
+    }
+
+    /// Sum of what open leases were granted.
+    pub fn in_flight(&self) -> i64 {
+        self.open.values().map(|l| l.granted).sum()
+    }
+
+    /// Whether the books balance: `remaining + in flight + spent = budget`, nothing negative,
+    /// nothing spent beyond the budget or beyond a lease.
+    pub fn is_consistent(&self) -> bool {
+        self.remaining >= 0
+            && self.spent >= 0
+            && self.spent <= self.budget
+            && self.remaining + self.in_flight() + self.spent == self.budget
+            && self
+                .closed
+                .values()
+                .all(|c| c.spent >= 0 && c.spent <= c.granted)
+    }
+
+    /// Grants a lease to `server`, sized by [`lease_size`]. Idempotent per lease id: asking again
+    /// for an open lease returns its grant; asking for a closed one is refused.
+    pub fn allocate(
+        &mut self,
+        lease: LeaseId,
+        server: &str,
+        want: i64,
+        now_ms: i64,
+        rules: &LeaseRules,
+    ) -> Result<Allocation, LeaseError> {
+        if want < 0 {
+            return Err(LeaseError::Negative);
+        }
+        if let Some(open) = self.open.get(&lease) {
+            return Ok(Allocation::Granted {
+                amount: open.granted,
+                deadline_ms: open.deadline_ms,
+            });
+        }
+        if self.closed.contains_key(&lease) {
+            return Err(LeaseError::Closed);
+        }
+        self.servers.insert(server.to_owned(), now_ms);
+        let since = now_ms.saturating_sub(rules.server_window_ms);
+        self.servers.retain(|_, seen| *seen >= since);
+        let recent = u32::try_from(self.servers.len()).unwrap_or(u32::MAX);
+        let amount = lease_size(&SizingInput {
+            want,
+            remaining: self.remaining,
+            budget: self.budget,
+            recent_servers: recent,
+            max_price: rules.max_price,
+        });
+        if amount == 0 {
+            return Ok(Allocation::Exhausted);
+        }
+        let deadline_ms = now_ms.saturating_add(rules.ttl_ms);
+        self.remaining -= amount;
+        self.open.insert(
+            lease,
+            OpenLease {
+                server: server.to_owned(),
+                granted: amount,
+                deadline_ms,
+            },
+        );
+        Ok(Allocation::Granted {
+            amount,
+            deadline_ms,
+        })
+    }
+
+    /// Extends an open lease's deadline to `now + ttl`.
+    pub fn renew(
+        &mut self,
+        lease: LeaseId,
+        now_ms: i64,
+        rules: &LeaseRules,
+    ) -> Result<i64, LeaseError> {
+        match self.open.get_mut(&lease) {
+            Some(open) => {
+                open.deadline_ms = open.deadline_ms.max(now_ms.saturating_add(rules.ttl_ms));
+                Ok(open.deadline_ms)
+            }
+            None if self.closed.contains_key(&lease) => Err(LeaseError::Closed),
+            None => Err(LeaseError::UnknownLease),
+        }
+    }
+
+    /// Closes a lease with what its server spent; the unspent part goes back to the pool.
+    /// Idempotent per lease; a graceful release is the same operation.
+    pub fn settle(&mut self, lease: LeaseId, spent: i64) -> Result<Settlement, LeaseError> {
+        if spent < 0 {
+            return Err(LeaseError::Negative);
+        }
+        if let Some(open) = self.open.get(&lease) {
+            if spent > open.granted {
+                return Err(LeaseError::Overspent {
+                    granted: open.granted,
+                    spent,
+                });
+            }
+            let granted = open.granted;
+            self.open.remove(&lease);
+            self.remaining += granted - spent;
+            self.spent += spent;
+            self.closed.insert(
+                lease,
+                ClosedLease {
+                    granted,
+                    spent,
+                    closure: Closure::Settled,
+                },
+            );
+            return Ok(Settlement::Settled {
+                returned: granted - spent,
+            });
+        }
+        let Some(closed) = self.closed.get_mut(&lease) else {
+            return Err(LeaseError::UnknownLease);
+        };
+        if spent > closed.granted {
+            return Err(LeaseError::Overspent {
+                granted: closed.granted,
+                spent,
+            });
+        }
+        match closed.closure {
+            Closure::Settled if spent == closed.spent => Ok(Settlement::AlreadySettled),
+            Closure::Settled => Err(LeaseError::SettleConflict {
+                recorded: closed.spent,
+                reported: spent,
+            }),
+            Closure::Reaped if spent <= closed.spent => {
+                closed.closure = Closure::Settled;
+                Ok(Settlement::AlreadySettled)
+            }
+            Closure::Reaped => {
+                // The reaper believed less was spent and returned the difference to the pool.
+                let late = spent - closed.spent;
+                let covered = late.min(self.remaining);
+                self.remaining -= covered;
+                self.spent += covered;
+                closed.spent += covered;
+                closed.closure = Closure::Settled;
+                Ok(Settlement::Late {
+                    late,
+                    over: late - covered,
+                })
+            }
+        }
+    }
+
+    /// Closes every open lease whose deadline passed `grace_ms` ago or more. What the ledger has
+    /// recorded as spent for a lease (`ledger_spent`, given the lease) counts as its spend; the rest
+    /// goes back to the pool. Returns the reaped leases with what each returned.
+    pub fn reap(
+        &mut self,
+        now_ms: i64,
+        grace_ms: i64,
+        mut ledger_spent: impl FnMut(LeaseId) -> i64,
+    ) -> Vec<(LeaseId, i64)> {
+        let due: Vec<LeaseId> = self
+            .open
+            .iter()
+            .filter(|(_, l)| l.deadline_ms.saturating_add(grace_ms) <= now_ms)
+            .map(|(id, _)| *id)
+            .collect();
+        let mut reaped = Vec::with_capacity(due.len());
+        for lease in due {
+            let Some(open) = self.open.remove(&lease) else {
+                continue;
+            };
+            let spent = ledger_spent(lease).clamp(0, open.granted);
+            self.remaining += open.granted - spent;
+            self.spent += spent;
+            self.closed.insert(
+                lease,
+                ClosedLease {
+                    granted: open.granted,
+                    spent,
+                    closure: Closure::Reaped,
+                },
+            );
+            reaped.push((lease, open.granted - spent));
+        }
+        reaped
+    }
+}
+
+#[cfg(test)]
+mod tests;
