@@ -5,13 +5,19 @@
 //! # Layout
 //!
 //! - [`campaign`]: one campaign's budget in the controller: allocate, settle, renew, reap, rebuild.
+//! - [`redis_store`]: the same operations as Lua scripts over a campaign's Redis keys.
 //! - [`sizing`]: the size of a lease grant, shrinking as a campaign's budget runs low.
 //! - [`local_lease`]: a lease held in process, spent with atomics: no lock, no I/O.
 
 pub mod campaign;
 pub mod local_lease;
+pub mod redis_store;
 pub mod sizing;
 
-pub use campaign::{Allocation, CampaignBudget, LeaseError, LeaseRules, OpenLease, Settlement};
+pub use campaign::{
+    Allocation, CampaignBudget, ClosedLease, Closure, LeaseError, LeaseRules, OpenLease, ServerId,
+    Settlement,
+};
 pub use local_lease::LocalLease;
+pub use redis_store::{Reaped, RedisBudgetStore, StoreError};
 pub use sizing::{SizingInput, lease_size};

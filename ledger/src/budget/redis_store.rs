@@ -1,0 +1,414 @@
+//! Campaign budgets in Redis: every operation of [`CampaignBudget`] as one Lua script over the
+//! campaign's keys, which share the hash tag `{c:<campaign>}` so a script runs on one node of a
+//! Redis Cluster. Scripts are sent by hash (EVALSHA) and loaded again when Redis answers NOSCRIPT.
+//!
+//! Redis is a cache of the ledger here: when a campaign's state is missing (a flush, a restart
+//! without persistence, a failover to an empty replica) every script says so before changing
+//! anything, and the caller rebuilds the state from the ledger and [`RedisBudgetStore::install`]s it.
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use redis::aio::ConnectionLike;
+use redis::{RedisError, Script, Value};
+use uuid::Uuid;
+
+use crate::budget::campaign::{
+    Allocation, CampaignBudget, ClosedLease, Closure, LeaseError, LeaseRules, OpenLease, Settlement,
+};
+use crate::ids::{CampaignId, LeaseId};
+
+/// Largest budget Redis keeps for one campaign, in micros (900 million units): every sum the
+/// scripts compute, times ten, stays below 2^53, where Lua's doubles are exact.
+pub const MAX_BUDGET_MICROS: i64 = 900_000_000_000_000;
+
+macro_rules! script {
+    ($file:literal) => {
+        LazyLock::new(|| {
+            Script::new(concat!(
+                include_str!("lua/common.lua"),
+                include_str!(concat!("lua/", $file))
+            ))
+        })
+    };
+}
+
+static ALLOCATE: LazyLock<Script> = script!("allocate.lua");
+static SETTLE: LazyLock<Script> = script!("settle.lua");
+static RENEW: LazyLock<Script> = script!("renew.lua");
+static REAP: LazyLock<Script> = script!("reap.lua");
+static INSTALL: LazyLock<Script> = script!("install.lua");
+static LOAD: LazyLock<Script> = script!("load.lua");
+
+/// Why a Redis budget operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Redis has no state for this campaign: rebuild it from the ledger, then try again.
+    #[error("redis has no budget state for campaign {0}")]
+    Missing(CampaignId),
+    /// Redis could not be reached or refused the command.
+    #[error("redis: {0}")]
+    Redis(#[from] RedisError),
+    /// A script answered something this code does not understand.
+    #[error("unexpected answer from redis: {0}")]
+    Malformed(String),
+    /// An amount or name the store cannot keep.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// What the reaper did to one lease.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reaped {
+    /// Closed; `returned` went back to the pool.
+    Closed { returned: i64 },
+    /// Renewed meanwhile, or not yet past deadline and grace: left open.
+    StillAlive,
+    /// Already closed (settled or reaped by someone else).
+    Gone,
+}
+
+/// The Redis keys of one campaign, all under its hash tag.
+struct Keys([String; 4]);
+
+impl Keys {
+    fn of(campaign: CampaignId) -> Self {
+        let tag = format!("{{c:{}}}", campaign.0);
+        Keys([
+            format!("{tag}:budget"),
+            format!("{tag}:open"),
+            format!("{tag}:closed"),
+            format!("{tag}:servers"),
+        ])
+    }
+}
+
+/// Campaign budgets in Redis, over any async connection: a multiplexed single-node connection or
+/// a cluster connection. Clones share the connection.
+#[derive(Clone)]
+pub struct RedisBudgetStore<C> {
+    conn: C,
+}
+
+impl<C> RedisBudgetStore<C>
+where
+    C: ConnectionLike + Clone + Send + Sync,
+{
+    /// A store on `conn`.
+    pub fn new(conn: C) -> Self {
+        RedisBudgetStore { conn }
+    }
+
+    async fn run(
+        &self,
+        script: &Script,
+        keys: &Keys,
+        count: usize,
+        args: &[String],
+    ) -> Result<Vec<Value>, StoreError> {
+        let mut invocation = script.prepare_invoke();
+        for key in &keys.0[..count] {
+            invocation.key(key);
+        }
+        for arg in args {
+            invocation.arg(arg);
+        }
+        let mut conn = self.conn.clone();
+        let answer: Value = invocation.invoke_async(&mut conn).await?;
+        match answer {
+            Value::Array(items) => Ok(items),
+            other => Err(StoreError::Malformed(format!("{other:?}"))),
+        }
+    }
+
+    /// Puts `state` in place for `campaign` unless Redis has a state for it already; true when
+    /// it did. Closed leases and recent servers start empty.
+    pub async fn install(
+        &self,
+        campaign: CampaignId,
+        state: &CampaignBudget,
+    ) -> Result<bool, StoreError> {
+        if !(0..=MAX_BUDGET_MICROS).contains(&state.budget) {
+            return Err(StoreError::Invalid(format!(
+                "budget {} micros is out of range",
+                state.budget
+            )));
+        }
+        let mut args = vec![
+            state.budget.to_string(),
+            state.remaining.to_string(),
+            state.spent.to_string(),
+        ];
+        for (lease, open) in &state.open {
+            check_server(&open.server)?;
+            args.push(lease.0.to_string());
+            args.push(format!(
+                "{}|{}|{}",
+                open.server, open.granted, open.deadline_ms
+            ));
+        }
+        let answer = self.run(&INSTALL, &Keys::of(campaign), 4, &args).await?;
+        match tag(&answer)?.as_str() {
+            "installed" => Ok(true),
+            "exists" => Ok(false),
+            other => Err(StoreError::Malformed(other.to_owned())),
+        }
+    }
+
+    /// [`CampaignBudget::allocate`] in Redis.
+    pub async fn allocate(
+        &self,
+        campaign: CampaignId,
+        lease: LeaseId,
+        server: &str,
+        want: i64,
+        now_ms: i64,
+        rules: &LeaseRules,
+    ) -> Result<Result<Allocation, LeaseError>, StoreError> {
+        check_server(server)?;
+        let args = [
+            lease.0.to_string(),
+            server.to_owned(),
+            want.to_string(),
+            now_ms.to_string(),
+            rules.ttl_ms.to_string(),
+            rules.server_window_ms.to_string(),
+            rules.max_price.to_string(),
+        ];
+        let answer = self.run(&ALLOCATE, &Keys::of(campaign), 4, &args).await?;
+        Ok(match tag(&answer)?.as_str() {
+            "granted" => Ok(Allocation::Granted {
+                amount: int(&answer, 1)?,
+                deadline_ms: int(&answer, 2)?,
+            }),
+            "exhausted" => Ok(Allocation::Exhausted),
+            "closed" => Err(LeaseError::Closed),
+            "negative" => Err(LeaseError::Negative),
+            "missing" => return Err(StoreError::Missing(campaign)),
+            other => return Err(StoreError::Malformed(other.to_owned())),
+        })
+    }
+
+    /// [`CampaignBudget::settle`] in Redis.
+    pub async fn settle(
+        &self,
+        campaign: CampaignId,
+        lease: LeaseId,
+        spent: i64,
+    ) -> Result<Result<Settlement, LeaseError>, StoreError> {
+        let answer = self
+            .run(
+                &SETTLE,
+                &Keys::of(campaign),
+                3,
+                &[lease.0.to_string(), spent.to_string()],
+            )
+            .await?;
+        Ok(match tag(&answer)?.as_str() {
+            "settled" => Ok(Settlement::Settled {
+                returned: int(&answer, 1)?,
+            }),
+            "already" => Ok(Settlement::AlreadySettled),
+            "late" => Ok(Settlement::Late {
+                late: int(&answer, 1)?,
+                over: int(&answer, 2)?,
+            }),
+            "overspent" => Err(LeaseError::Overspent {
+                granted: int(&answer, 1)?,
+                spent: int(&answer, 2)?,
+            }),
+            "conflict" => Err(LeaseError::SettleConflict {
+                recorded: int(&answer, 1)?,
+                reported: int(&answer, 2)?,
+            }),
+            "unknown" => Err(LeaseError::UnknownLease),
+            "negative" => Err(LeaseError::Negative),
+            "missing" => return Err(StoreError::Missing(campaign)),
+            other => return Err(StoreError::Malformed(other.to_owned())),
+        })
+    }
+
+    /// [`CampaignBudget::renew`] in Redis.
+    pub async fn renew(
+        &self,
+        campaign: CampaignId,
+        lease: LeaseId,
+        now_ms: i64,
+        rules: &LeaseRules,
+    ) -> Result<Result<i64, LeaseError>, StoreError> {
+        let args = [
+            lease.0.to_string(),
+            now_ms.to_string(),
+            rules.ttl_ms.to_string(),
+        ];
+        let answer = self.run(&RENEW, &Keys::of(campaign), 3, &args).await?;
+        Ok(match tag(&answer)?.as_str() {
+            "renewed" => Ok(int(&answer, 1)?),
+            "closed" => Err(LeaseError::Closed),
+            "unknown" => Err(LeaseError::UnknownLease),
+            "missing" => return Err(StoreError::Missing(campaign)),
+            other => return Err(StoreError::Malformed(other.to_owned())),
+        })
+    }
+
+    /// Closes one lease past its deadline and `grace_ms`, counting `ledger_spent` as its spend.
+    pub async fn reap(
+        &self,
+        campaign: CampaignId,
+        lease: LeaseId,
+        ledger_spent: i64,
+        now_ms: i64,
+        grace_ms: i64,
+    ) -> Result<Reaped, StoreError> {
+        let args = [
+            lease.0.to_string(),
+            ledger_spent.to_string(),
+            now_ms.to_string(),
+            grace_ms.to_string(),
+        ];
+        let answer = self.run(&REAP, &Keys::of(campaign), 3, &args).await?;
+        match tag(&answer)?.as_str() {
+            "reaped" => Ok(Reaped::Closed {
+                returned: int(&answer, 1)?,
+            }),
+            "alive" => Ok(Reaped::StillAlive),
+            "gone" => Ok(Reaped::Gone),
+            "missing" => Err(StoreError::Missing(campaign)),
+            other => Err(StoreError::Malformed(other.to_owned())),
+        }
+    }
+
+    /// The campaign's whole state, read atomically, or `None` when Redis has none.
+    pub async fn load(&self, campaign: CampaignId) -> Result<Option<CampaignBudget>, StoreError> {
+        let answer = self.run(&LOAD, &Keys::of(campaign), 4, &[]).await?;
+        if answer.is_empty() {
+            return Ok(None);
+        }
+        let [budget, open, closed, servers] = answer.as_slice() else {
+            return Err(StoreError::Malformed(format!("{answer:?}")));
+        };
+        let budget = pairs(budget)?;
+        let field = |name: &str| -> Result<i64, StoreError> {
+            budget
+                .iter()
+                .find(|(k, _)| k == name)
+                .and_then(|(_, v)| v.parse().ok())
+                .ok_or_else(|| StoreError::Malformed(format!("budget field {name}")))
+        };
+        let mut state = CampaignBudget {
+            budget: field("budget")?,
+            remaining: field("remaining")?,
+            spent: field("spent")?,
+            ..Default::default()
+        };
+        for (lease, value) in pairs(open)? {
+            let (server, rest) = value
+                .rsplit_once('|')
+                .and_then(|(head, deadline)| {
+                    let (server, granted) = head.rsplit_once('|')?;
+                    Some((
+                        server.to_owned(),
+                        (granted.parse().ok()?, deadline.parse().ok()?),
+                    ))
+                })
+                .ok_or_else(|| StoreError::Malformed(format!("open lease {value}")))?;
+            state.open.insert(
+                lease_id(&lease)?,
+                OpenLease {
+                    server,
+                    granted: rest.0,
+                    deadline_ms: rest.1,
+                },
+            );
+        }
+        for (lease, value) in pairs(closed)? {
+            let parts: Vec<&str> = value.split('|').collect();
+            let closed = match parts.as_slice() {
+                [granted, spent, how] => ClosedLease {
+                    granted: granted
+                        .parse()
+                        .map_err(|_| StoreError::Malformed(value.clone()))?,
+                    spent: spent
+                        .parse()
+                        .map_err(|_| StoreError::Malformed(value.clone()))?,
+                    closure: if *how == "R" {
+                        Closure::Reaped
+                    } else {
+                        Closure::Settled
+                    },
+                },
+                _ => return Err(StoreError::Malformed(format!("closed lease {value}"))),
+            };
+            state.closed.insert(lease_id(&lease)?, closed);
+        }
+        let mut recent = BTreeMap::new();
+        for (server, seen) in pairs(servers)? {
+            let seen: f64 = seen
+                .parse()
+                .map_err(|_| StoreError::Malformed(seen.clone()))?;
+            recent.insert(server, seen as i64);
+        }
+        state.servers = recent;
+        Ok(Some(state))
+    }
+}
+
+/// Server names end up inside `server|granted|deadline` values: keep them plain.
+fn check_server(server: &str) -> Result<(), StoreError> {
+    let plain = !server.is_empty()
+        && server.len() <= 200
+        && server
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+    if plain {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(format!(
+            "server name {server:?} must be 1 to 200 letters, digits, '-', '_', '.' or ':'"
+        )))
+    }
+}
+
+fn text(value: &Value) -> Result<String, StoreError> {
+    match value {
+        Value::BulkString(bytes) => Ok(String::from_utf8_lossy(bytes).into_owned()),
+        Value::SimpleString(s) => Ok(s.clone()),
+        Value::Int(n) => Ok(n.to_string()),
+        other => Err(StoreError::Malformed(format!("{other:?}"))),
+    }
+}
+
+fn tag(answer: &[Value]) -> Result<String, StoreError> {
+    answer
+        .first()
+        .map(text)
+        .unwrap_or_else(|| Err(StoreError::Malformed("an empty answer".into())))
+}
+
+fn int(answer: &[Value], index: usize) -> Result<i64, StoreError> {
+    let value = answer
+        .get(index)
+        .ok_or_else(|| StoreError::Malformed(format!("no field {index}")))?;
+    let text = text(value)?;
+    text.parse().map_err(|_| StoreError::Malformed(text))
+}
+
+/// A flat `[k1, v1, k2, v2, ...]` reply as pairs.
+fn pairs(value: &Value) -> Result<Vec<(String, String)>, StoreError> {
+    let Value::Array(items) = value else {
+        return Err(StoreError::Malformed(format!("{value:?}")));
+    };
+    items
+        .chunks(2)
+        .map(|kv| match kv {
+            [k, v] => Ok((text(k)?, text(v)?)),
+            _ => Err(StoreError::Malformed("an odd reply".into())),
+        })
+        .collect()
+}
+
+fn lease_id(text: &str) -> Result<LeaseId, StoreError> {
+    Uuid::parse_str(text)
+        .map(LeaseId)
+        .map_err(|_| StoreError::Malformed(format!("lease id {text}")))
+}

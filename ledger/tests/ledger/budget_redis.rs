@@ -1,0 +1,222 @@
+//! The Redis budget scripts against their pure twin: the same random operations on a real Redis
+//! (single node and cluster) and on `CampaignBudget` give the same answers and the same state.
+
+use std::collections::HashMap;
+
+use ledger::CampaignId;
+use ledger::LeaseId;
+use ledger::budget::{
+    Allocation, CampaignBudget, LeaseError, LeaseRules, Reaped, RedisBudgetStore, Settlement,
+    StoreError,
+};
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use redis::aio::ConnectionLike;
+
+const RULES: LeaseRules = LeaseRules {
+    ttl_ms: 1_000,
+    server_window_ms: 3_000,
+    max_price: 4_000,
+};
+
+fn env(name: &str) -> String {
+    std::env::var(name)
+        .unwrap_or_else(|_| panic!("{name} is not set: eval \"$(scripts/services env)\""))
+}
+
+pub async fn single_node() -> RedisBudgetStore<redis::aio::MultiplexedConnection> {
+    let client = redis::Client::open(env("REDIS_URL")).expect("REDIS_URL");
+    RedisBudgetStore::new(
+        client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("redis"),
+    )
+}
+
+pub async fn cluster() -> RedisBudgetStore<redis::cluster_async::ClusterConnection> {
+    let urls: Vec<String> = env("REDIS_CLUSTER_URLS")
+        .split(',')
+        .map(str::to_owned)
+        .collect();
+    let client = redis::cluster::ClusterClient::new(urls).expect("REDIS_CLUSTER_URLS");
+    RedisBudgetStore::new(client.get_async_connection().await.expect("redis cluster"))
+}
+
+/// Runs `steps` random operations on one campaign in Redis and in the pure model, comparing
+/// every answer, then the whole state.
+async fn differential<C: ConnectionLike + Clone + Send + Sync>(
+    store: &RedisBudgetStore<C>,
+    seed: u64,
+    steps: usize,
+) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let campaign = CampaignId::new();
+    let budget = rng.random_range(10_000..2_000_000);
+    let mut model = CampaignBudget::new(budget);
+    assert!(store.install(campaign, &model).await.expect("install"));
+    let mut now = 1_800_000_000_000i64;
+    let mut leases: Vec<(LeaseId, i64)> = Vec::new();
+    for step in 0..steps {
+        match rng.random_range(0..10) {
+            0..=3 => {
+                let lease = if !leases.is_empty() && rng.random_ratio(1, 6) {
+                    leases[rng.random_range(0..leases.len())].0
+                } else {
+                    LeaseId::new()
+                };
+                let server = format!("server-{}", rng.random_range(0..4));
+                let want = rng.random_range(-10..300_000);
+                let expected = model.allocate(lease, &server, want, now, &RULES);
+                let got = store
+                    .allocate(campaign, lease, &server, want, now, &RULES)
+                    .await
+                    .expect("allocate");
+                assert_eq!(got, expected, "step {step}: allocate");
+                if let Ok(Allocation::Granted { amount, .. }) = got {
+                    leases.push((lease, amount));
+                }
+            }
+            4..=5 if !leases.is_empty() => {
+                let (lease, granted) = leases[rng.random_range(0..leases.len())];
+                let spent = match rng.random_range(0..10) {
+                    0 => granted + 1,
+                    1 => -1,
+                    _ => rng.random_range(0..=granted),
+                };
+                let expected = model.settle(lease, spent);
+                let got = store.settle(campaign, lease, spent).await.expect("settle");
+                assert_eq!(got, expected, "step {step}: settle");
+            }
+            6 if !leases.is_empty() => {
+                let (lease, _) = leases[rng.random_range(0..leases.len())];
+                let expected = model.renew(lease, now, &RULES);
+                let got = store
+                    .renew(campaign, lease, now, &RULES)
+                    .await
+                    .expect("renew");
+                assert_eq!(got, expected, "step {step}: renew");
+            }
+            7 => now += rng.random_range(1..1_500),
+            _ => {
+                let grace = 300;
+                let due: HashMap<LeaseId, i64> = model
+                    .open
+                    .iter()
+                    .filter(|(_, l)| l.deadline_ms + grace <= now)
+                    .map(|(id, l)| (*id, rng.random_range(0..=l.granted + 10)))
+                    .collect();
+                let mut expected = model.reap(now, grace, |lease| due[&lease]);
+                expected.sort();
+                let mut got = Vec::new();
+                for (lease, ledger_spent) in &due {
+                    match store
+                        .reap(campaign, *lease, *ledger_spent, now, grace)
+                        .await
+                        .expect("reap")
+                    {
+                        Reaped::Closed { returned } => got.push((*lease, returned)),
+                        other => panic!("step {step}: a due lease was {other:?}"),
+                    }
+                }
+                got.sort();
+                assert_eq!(got, expected, "step {step}: reap");
+            }
+        }
+        assert!(model.is_consistent());
+    }
+    let stored = store.load(campaign).await.expect("load").expect("state");
+    assert_eq!(stored, model, "the whole state after {steps} steps");
+}
+
+#[tokio::test]
+async fn scripts_match_the_model_on_a_single_node() {
+    let store = single_node().await;
+    for seed in 0..25 {
+        differential(&store, seed, 120).await;
+    }
+}
+
+#[tokio::test]
+async fn scripts_match_the_model_on_a_cluster() {
+    let store = cluster().await;
+    for seed in 100..125 {
+        differential(&store, seed, 120).await;
+    }
+}
+
+#[tokio::test]
+async fn a_missing_state_is_reported_before_anything_changes() {
+    let store = single_node().await;
+    let campaign = CampaignId::new();
+    let lease = LeaseId::new();
+    assert!(matches!(
+        store.allocate(campaign, lease, "s1", 100, 0, &RULES).await,
+        Err(StoreError::Missing(c)) if c == campaign
+    ));
+    assert!(matches!(
+        store.settle(campaign, lease, 0).await,
+        Err(StoreError::Missing(_))
+    ));
+    assert!(store.load(campaign).await.expect("load").is_none());
+
+    let state = CampaignBudget::new(50_000);
+    assert!(store.install(campaign, &state).await.expect("install"));
+    assert!(
+        !store
+            .install(campaign, &CampaignBudget::new(1))
+            .await
+            .expect("again"),
+        "never overwrites"
+    );
+    assert_eq!(
+        store
+            .allocate(campaign, lease, "s1", 100, 0, &RULES)
+            .await
+            .expect("allocate"),
+        Ok(Allocation::Granted {
+            amount: 100,
+            deadline_ms: 1_000
+        })
+    );
+    assert_eq!(
+        store.settle(campaign, lease, 40).await.expect("settle"),
+        Ok(Settlement::Settled { returned: 60 })
+    );
+    assert_eq!(
+        store.settle(campaign, lease, 41).await.expect("settle"),
+        Err(LeaseError::SettleConflict {
+            recorded: 40,
+            reported: 41
+        })
+    );
+}
+
+#[tokio::test]
+async fn bad_server_names_and_budgets_are_refused() {
+    let store = single_node().await;
+    let campaign = CampaignId::new();
+    assert!(matches!(
+        store
+            .install(
+                campaign,
+                &CampaignBudget::new(ledger::budget::redis_store::MAX_BUDGET_MICROS + 1)
+            )
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    store
+        .install(campaign, &CampaignBudget::new(1_000))
+        .await
+        .expect("install");
+    for bad in ["", "a|b", "with space", &"x".repeat(201)] {
+        assert!(
+            matches!(
+                store
+                    .allocate(campaign, LeaseId::new(), bad, 1, 0, &RULES)
+                    .await,
+                Err(StoreError::Invalid(_))
+            ),
+            "{bad:?}"
+        );
+    }
+}
