@@ -7,9 +7,12 @@
 //! - [`campaign`]: one campaign's budget in the controller: allocate, settle, renew, reap, rebuild.
 //! - [`redis_store`]: the same operations as Lua scripts over a campaign's Redis keys.
 //! - [`sizing`]: the size of a lease grant, shrinking as a campaign's budget runs low.
+//! - [`controller`]: leases budgets out of Redis with PostgreSQL as the source of truth: audit
+//!   trail, reaper, rebuild and reconciliation.
 //! - [`local_lease`]: a lease held in process, spent with atomics: no lock, no I/O.
 
 pub mod campaign;
+pub mod controller;
 pub mod local_lease;
 pub mod redis_store;
 pub mod sizing;
@@ -18,6 +21,7 @@ pub use campaign::{
     Allocation, CampaignBudget, ClosedLease, Closure, LeaseError, LeaseRules, OpenLease, ServerId,
     Settlement,
 };
+pub use controller::{BudgetController, CampaignDrift, ControllerError, Grant};
 pub use local_lease::LocalLease;
 pub use redis_store::{Reaped, RedisBudgetStore, StoreError};
 pub use sizing::{SizingInput, lease_size};

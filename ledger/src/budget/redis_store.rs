@@ -60,8 +60,8 @@ pub enum StoreError {
 /// What the reaper did to one lease.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reaped {
-    /// Closed; `returned` went back to the pool.
-    Closed { returned: i64 },
+    /// Closed; `returned` of `granted` went back to the pool.
+    Closed { returned: i64, granted: i64 },
     /// Renewed meanwhile, or not yet past deadline and grace: left open.
     StillAlive,
     /// Already closed (settled or reaped by someone else).
@@ -270,12 +270,25 @@ where
         match tag(&answer)?.as_str() {
             "reaped" => Ok(Reaped::Closed {
                 returned: int(&answer, 1)?,
+                granted: int(&answer, 2)?,
             }),
             "alive" => Ok(Reaped::StillAlive),
             "gone" => Ok(Reaped::Gone),
             "missing" => Err(StoreError::Missing(campaign)),
             other => Err(StoreError::Malformed(other.to_owned())),
         }
+    }
+
+    /// Drops the campaign's state from Redis (reconciliation replaces it this way; the next call
+    /// finds it missing and rebuilds it from the ledger).
+    pub async fn forget(&self, campaign: CampaignId) -> Result<(), StoreError> {
+        let keys = Keys::of(campaign);
+        let mut conn = self.conn.clone();
+        redis::cmd("DEL")
+            .arg(&keys.0[..])
+            .query_async::<()>(&mut conn)
+            .await?;
+        Ok(())
     }
 
     /// The campaign's whole state, read atomically, or `None` when Redis has none.

@@ -2,6 +2,7 @@
 //! caller holds (usually inside its transaction); they decide nothing.
 
 pub(crate) mod accounts;
+pub(crate) mod budget_leases;
 pub(crate) mod pending;
 pub(crate) mod rows;
 pub(crate) mod statements;

@@ -114,7 +114,7 @@ async fn differential<C: ConnectionLike + Clone + Send + Sync>(
                         .await
                         .expect("reap")
                     {
-                        Reaped::Closed { returned } => got.push((*lease, returned)),
+                        Reaped::Closed { returned, .. } => got.push((*lease, returned)),
                         other => panic!("step {step}: a due lease was {other:?}"),
                     }
                 }

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod batches;
+mod budget_controller;
 mod budget_redis;
 mod concurrency;
 mod direct_sql;

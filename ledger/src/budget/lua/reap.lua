@@ -13,4 +13,4 @@ redis.call('HDEL', KEYS[2], lease)
 redis.call('HINCRBY', KEYS[1], 'remaining', fmt(granted - spent))
 redis.call('HINCRBY', KEYS[1], 'spent', fmt(spent))
 redis.call('HSET', KEYS[3], lease, fmt(granted) .. '|' .. fmt(spent) .. '|R')
-return {'reaped', fmt(granted - spent)}
+return {'reaped', fmt(granted - spent), fmt(granted)}

@@ -1,0 +1,415 @@
+//! [`BudgetController`]: leases out campaign budgets from Redis, with PostgreSQL as the source of
+//! truth. Every lease is written to PostgreSQL before Redis is asked to grant it, and every answer
+//! after, so no moment exists at which Redis has granted budget that neither remembers. When
+//! Redis has lost a campaign's state, the scripts say so before changing anything and the
+//! controller rebuilds the state from the ledger and the lease records, then carries on.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use redis::aio::ConnectionLike;
+use serde::Serialize;
+use sqlx::PgPool;
+
+use crate::budget::campaign::{
+    Allocation, CampaignBudget, LeaseError, LeaseRules, OpenLease, Settlement,
+};
+use crate::budget::redis_store::{Reaped, RedisBudgetStore, StoreError};
+use crate::clock::Clock;
+use crate::ids::{CampaignId, LeaseId};
+use crate::store::budget_leases as pg;
+
+/// Why a controller call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ControllerError {
+    /// The lease operation was refused (nothing changed).
+    #[error(transparent)]
+    Lease(#[from] LeaseError),
+    /// Redis failed or answered oddly.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// PostgreSQL failed.
+    #[error(transparent)]
+    Ledger(#[from] crate::error::Error),
+    /// The campaign has no budget in the ledger (no hold account).
+    #[error("campaign {0} has no budget in the ledger")]
+    NoBudget(CampaignId),
+    /// A request the controller cannot act on.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl From<sqlx::Error> for ControllerError {
+    fn from(e: sqlx::Error) -> Self {
+        ControllerError::Ledger(e.into())
+    }
+}
+
+/// A lease granted to a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Grant {
+    pub lease: LeaseId,
+    pub amount: i64,
+    pub deadline_ms: i64,
+}
+
+/// How one campaign's Redis state compares with the ledger's view of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CampaignDrift {
+    pub campaign: CampaignId,
+    /// The state as the ledger and lease records rebuild it.
+    pub ledger_budget: i64,
+    pub ledger_remaining: i64,
+    pub ledger_spent: i64,
+    pub ledger_open: usize,
+    /// The state in Redis, when there is one.
+    pub redis_budget: Option<i64>,
+    pub redis_remaining: Option<i64>,
+    pub redis_spent: Option<i64>,
+    pub redis_open: Option<usize>,
+    /// Spend and open grants beyond the budget (late spend after a reap).
+    pub overcommitted: i64,
+    /// Whether Redis was corrected from the ledger.
+    pub repaired: bool,
+}
+
+impl CampaignDrift {
+    /// Whether Redis agrees with the ledger.
+    pub fn in_sync(&self) -> bool {
+        self.redis_budget == Some(self.ledger_budget)
+            && self.redis_remaining == Some(self.ledger_remaining)
+            && self.redis_spent == Some(self.ledger_spent)
+            && self.redis_open == Some(self.ledger_open)
+    }
+}
+
+/// Most leases one reaper pass closes.
+const REAP_BATCH: i64 = 1000;
+
+/// The budget controller.
+#[derive(Clone)]
+pub struct BudgetController<C> {
+    store: RedisBudgetStore<C>,
+    pool: PgPool,
+    rules: LeaseRules,
+    /// Longer than event delivery can take: only then is a lease's ledger spend complete.
+    grace_ms: i64,
+    clock: Arc<dyn Clock>,
+}
+
+impl<C> BudgetController<C>
+where
+    C: ConnectionLike + Clone + Send + Sync,
+{
+    /// A controller over `store` and the ledger in `pool`.
+    pub fn new(
+        store: RedisBudgetStore<C>,
+        pool: PgPool,
+        rules: LeaseRules,
+        grace_ms: i64,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        BudgetController {
+            store,
+            pool,
+            rules,
+            grace_ms,
+            clock,
+        }
+    }
+
+    /// The Redis store underneath.
+    pub fn store(&self) -> &RedisBudgetStore<C> {
+        &self.store
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.clock.now().timestamp_millis()
+    }
+
+    /// Runs a Redis operation; when Redis has lost the campaign, rebuilds it and runs it again.
+    async fn with_state<T, F, Fut>(&self, campaign: CampaignId, op: F) -> Result<T, ControllerError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, StoreError>>,
+    {
+        match op().await {
+            Err(StoreError::Missing(_)) => {
+                self.rebuild(campaign).await?;
+                Ok(op().await?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// Grants `server` a lease of up to `want` micros on `campaign`, or `None` when the campaign's
+    /// budget is exhausted.
+    pub async fn allocate(
+        &self,
+        campaign: CampaignId,
+        server: &str,
+        want: i64,
+    ) -> Result<Option<Grant>, ControllerError> {
+        if want <= 0 {
+            return Err(ControllerError::Invalid(format!(
+                "want must be positive, got {want}"
+            )));
+        }
+        let lease = LeaseId::new();
+        pg::request(&self.pool, lease, campaign, server, want).await?;
+        let now = self.now_ms();
+        let answer = match self
+            .with_state(campaign, || {
+                self.store
+                    .allocate(campaign, lease, server, want, now, &self.rules)
+            })
+            .await
+        {
+            Ok(answer) => answer?,
+            // Nothing was granted: close the request. (After other failures Redis may or may not
+            // have granted it; the request stays on record and the reaper settles it.)
+            Err(e @ ControllerError::NoBudget(_)) => {
+                pg::granted(&self.pool, lease, campaign, None).await?;
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
+        match answer {
+            Allocation::Granted {
+                amount,
+                deadline_ms,
+            } => {
+                pg::granted(&self.pool, lease, campaign, Some((amount, deadline_ms))).await?;
+                Ok(Some(Grant {
+                    lease,
+                    amount,
+                    deadline_ms,
+                }))
+            }
+            Allocation::Exhausted => {
+                pg::granted(&self.pool, lease, campaign, None).await?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Closes a lease with what its server spent; the rest goes back to the pool. Idempotent;
+    /// `spent` above the grant is refused. A graceful release is the same call.
+    pub async fn settle(
+        &self,
+        campaign: CampaignId,
+        lease: LeaseId,
+        spent: i64,
+    ) -> Result<Settlement, ControllerError> {
+        let answer = self
+            .with_state(campaign, || self.store.settle(campaign, lease, spent))
+            .await??;
+        match answer {
+            Settlement::Settled { returned } => {
+                pg::closed(
+                    &self.pool,
+                    lease,
+                    campaign,
+                    "settle",
+                    spent + returned,
+                    spent,
+                )
+                .await?;
+            }
+            Settlement::Late { late, over } => {
+                pg::closed(&self.pool, lease, campaign, "late", spent, spent - over).await?;
+                pg::log(
+                    &self.pool,
+                    campaign,
+                    "late",
+                    Some(late),
+                    serde_json::json!({ "over": over }),
+                )
+                .await?;
+            }
+            Settlement::AlreadySettled => {}
+        }
+        Ok(answer)
+    }
+
+    /// Extends a lease's deadline.
+    pub async fn renew(
+        &self,
+        campaign: CampaignId,
+        lease: LeaseId,
+    ) -> Result<i64, ControllerError> {
+        let now = self.now_ms();
+        let deadline = self
+            .with_state(campaign, || {
+                self.store.renew(campaign, lease, now, &self.rules)
+            })
+            .await??;
+        pg::renewed(&self.pool, lease, deadline).await?;
+        Ok(deadline)
+    }
+
+    /// Closes every lease past its deadline by the grace period (crashed servers): what the ledger
+    /// recorded for each counts as spent, the rest goes back. Returns how many it closed.
+    pub async fn reap(&self) -> Result<usize, ControllerError> {
+        let now = self.now_ms();
+        let mut closed = 0;
+        loop {
+            let due = pg::overdue(
+                &self.pool,
+                now,
+                self.rules.ttl_ms,
+                self.grace_ms,
+                REAP_BATCH,
+            )
+            .await?;
+            let ids: Vec<LeaseId> = due.iter().map(|l| l.lease).collect();
+            let spent = pg::ledger_spend_by_lease(&self.pool, &ids).await?;
+            for lease in &due {
+                let ledger_spent = spent.get(&lease.lease).copied().unwrap_or(0);
+                let outcome = match self
+                    .with_state(lease.campaign, || {
+                        self.store.reap(
+                            lease.campaign,
+                            lease.lease,
+                            ledger_spent,
+                            now,
+                            self.grace_ms,
+                        )
+                    })
+                    .await
+                {
+                    Ok(outcome) => outcome,
+                    // A campaign without a budget never granted anything.
+                    Err(ControllerError::NoBudget(_)) => {
+                        pg::granted(&self.pool, lease.lease, lease.campaign, None).await?;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
+                match outcome {
+                    Reaped::Closed { returned, granted } => {
+                        pg::closed(
+                            &self.pool,
+                            lease.lease,
+                            lease.campaign,
+                            "reap",
+                            granted,
+                            granted - returned,
+                        )
+                        .await?;
+                        closed += 1;
+                    }
+                    // Never granted (the request's answer was lost before Redis saw it), or closed
+                    // in Redis already: record what the ledger knows.
+                    Reaped::Gone => {
+                        let granted = lease.granted.unwrap_or(ledger_spent.min(lease.want));
+                        let spent = ledger_spent.clamp(0, granted);
+                        pg::closed(
+                            &self.pool,
+                            lease.lease,
+                            lease.campaign,
+                            "reap",
+                            granted,
+                            spent,
+                        )
+                        .await?;
+                        closed += 1;
+                    }
+                    Reaped::StillAlive => {}
+                }
+            }
+            if (due.len() as i64) < REAP_BATCH {
+                return Ok(closed);
+            }
+        }
+    }
+
+    /// The campaign's state as the ledger and the lease records give it, and any over-commitment.
+    async fn ledger_view(
+        &self,
+        campaign: CampaignId,
+    ) -> Result<(CampaignBudget, i64), ControllerError> {
+        let (budget, ledger_spent) = pg::ledger_budget(&self.pool, campaign)
+            .await?
+            .ok_or(ControllerError::NoBudget(campaign))?;
+        let unsettled = pg::unsettled_of(&self.pool, campaign).await?;
+        let ids: Vec<LeaseId> = unsettled.iter().map(|l| l.lease).collect();
+        let spend = pg::ledger_spend_by_lease(&self.pool, &ids).await?;
+        let mut open = BTreeMap::new();
+        let mut in_open = 0;
+        for lease in unsettled {
+            in_open += spend.get(&lease.lease).copied().unwrap_or(0);
+            // A request whose answer was not recorded may have been granted up to what it asked.
+            let granted = lease.granted.unwrap_or(lease.want);
+            let deadline_ms = lease
+                .deadline_ms
+                .unwrap_or(lease.created_ms + self.rules.ttl_ms);
+            open.insert(
+                lease.lease,
+                OpenLease {
+                    server: lease.server,
+                    granted,
+                    deadline_ms,
+                },
+            );
+        }
+        Ok(CampaignBudget::rebuilt(
+            budget,
+            ledger_spent - in_open,
+            open,
+        ))
+    }
+
+    /// Rebuilds the campaign's Redis state from the ledger when Redis has none (a concurrent
+    /// rebuild that got there first wins). Returns the over-commitment found, if any.
+    pub async fn rebuild(&self, campaign: CampaignId) -> Result<i64, ControllerError> {
+        let (state, overcommitted) = self.ledger_view(campaign).await?;
+        if self.store.install(campaign, &state).await? {
+            let detail = serde_json::json!({
+                "budget": state.budget, "remaining": state.remaining, "spent": state.spent,
+                "open": state.open.len(), "overcommitted": overcommitted,
+            });
+            pg::log(
+                &self.pool,
+                campaign,
+                "rebuild",
+                Some(state.remaining),
+                detail,
+            )
+            .await?;
+        }
+        Ok(overcommitted)
+    }
+
+    /// Compares every campaign with leases on record, Redis against the ledger, and with `repair`
+    /// replaces the Redis state of each campaign out of sync with the ledger's.
+    pub async fn reconcile(&self, repair: bool) -> Result<Vec<CampaignDrift>, ControllerError> {
+        let mut report = Vec::new();
+        for campaign in pg::campaigns(&self.pool).await? {
+            let (view, overcommitted) = self.ledger_view(campaign).await?;
+            let redis = self.store.load(campaign).await?;
+            let mut drift = CampaignDrift {
+                campaign,
+                ledger_budget: view.budget,
+                ledger_remaining: view.remaining,
+                ledger_spent: view.spent,
+                ledger_open: view.open.len(),
+                redis_budget: redis.as_ref().map(|r| r.budget),
+                redis_remaining: redis.as_ref().map(|r| r.remaining),
+                redis_spent: redis.as_ref().map(|r| r.spent),
+                redis_open: redis.as_ref().map(|r| r.open.len()),
+                overcommitted,
+                repaired: false,
+            };
+            if repair && !drift.in_sync() {
+                self.store.forget(campaign).await?;
+                self.store.install(campaign, &view).await?;
+                let detail = serde_json::to_value(&drift).unwrap_or_default();
+                pg::log(&self.pool, campaign, "repair", Some(view.remaining), detail).await?;
+                drift.repaired = true;
+            }
+            report.push(drift);
+        }
+        Ok(report)
+    }
+}

@@ -1,0 +1,261 @@
+//! `budget_leases` and `budget_log`: the budget controller's memory in PostgreSQL, and what the
+//! ledger knows of a campaign's budget and of each lease's spend.
+
+use std::collections::HashMap;
+
+use rust_decimal::Decimal;
+use sqlx::{PgPool, Row};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::ids::{CampaignId, LeaseId};
+use crate::money::Money;
+
+/// A lease PostgreSQL knows to be (possibly) open: granted, or requested with the grant not yet
+/// recorded (then `want` bounds it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UnsettledLease {
+    pub lease: LeaseId,
+    pub campaign: CampaignId,
+    pub server: String,
+    pub want: i64,
+    pub granted: Option<i64>,
+    pub deadline_ms: Option<i64>,
+    pub created_ms: i64,
+}
+
+/// Remembers a lease before Redis is asked to grant it.
+pub(crate) async fn request(
+    pool: &PgPool,
+    lease: LeaseId,
+    campaign: CampaignId,
+    server: &str,
+    want: i64,
+) -> Result<()> {
+    sqlx::query(
+        r"with lease as (
+              insert into budget_leases (lease_id, campaign_id, server, want_micros, state)
+              values ($1, $2, $3, $4, 'requested'))
+          insert into budget_log (campaign_id, lease_id, action, amount_micros, detail)
+          values ($2, $1, 'request', $4, jsonb_build_object('server', $3::text))",
+    )
+    .bind(lease.0)
+    .bind(campaign.0)
+    .bind(server)
+    .bind(want)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Records what Redis answered to a request: a grant, or a refusal when nothing was left.
+pub(crate) async fn granted(
+    pool: &PgPool,
+    lease: LeaseId,
+    campaign: CampaignId,
+    grant: Option<(i64, i64)>,
+) -> Result<()> {
+    let (state, action, amount, deadline) = match grant {
+        Some((amount, deadline)) => ("open", "allocate", Some(amount), Some(deadline)),
+        None => ("refused", "refuse", None, None),
+    };
+    sqlx::query(
+        r"with lease as (
+              update budget_leases
+                 set state = $3, granted_micros = $4, deadline_ms = $5,
+                     closed_at = case when $3 = 'refused' then now() end
+               where lease_id = $1 and state = 'requested')
+          insert into budget_log (campaign_id, lease_id, action, amount_micros, detail)
+          values ($2, $1, $6, $4, jsonb_build_object('deadline_ms', $5::bigint))",
+    )
+    .bind(lease.0)
+    .bind(campaign.0)
+    .bind(state)
+    .bind(amount)
+    .bind(deadline)
+    .bind(action)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Records the close of a lease: settled by its server (`action` settle or late) or reaped.
+pub(crate) async fn closed(
+    pool: &PgPool,
+    lease: LeaseId,
+    campaign: CampaignId,
+    action: &str,
+    granted: i64,
+    spent: i64,
+) -> Result<()> {
+    let state = if action == "reap" {
+        "reaped"
+    } else {
+        "settled"
+    };
+    sqlx::query(
+        r"with lease as (
+              update budget_leases
+                 set state = $3, granted_micros = coalesce(granted_micros, $4),
+                     spent_micros = $5, closed_at = coalesce(closed_at, now())
+               where lease_id = $1)
+          insert into budget_log (campaign_id, lease_id, action, amount_micros)
+          values ($2, $1, $6, $5)",
+    )
+    .bind(lease.0)
+    .bind(campaign.0)
+    .bind(state)
+    .bind(granted)
+    .bind(spent)
+    .bind(action)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Records a renewal's new deadline.
+pub(crate) async fn renewed(pool: &PgPool, lease: LeaseId, deadline_ms: i64) -> Result<()> {
+    sqlx::query("update budget_leases set deadline_ms = $2 where lease_id = $1 and state = 'open'")
+        .bind(lease.0)
+        .bind(deadline_ms)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Adds a line to the log.
+pub(crate) async fn log(
+    pool: &PgPool,
+    campaign: CampaignId,
+    action: &str,
+    amount: Option<i64>,
+    detail: serde_json::Value,
+) -> Result<()> {
+    sqlx::query("insert into budget_log (campaign_id, action, amount_micros, detail) values ($1, $2, $3, $4)")
+        .bind(campaign.0)
+        .bind(action)
+        .bind(amount)
+        .bind(detail)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+fn unsettled(row: &sqlx::postgres::PgRow) -> Result<UnsettledLease> {
+    Ok(UnsettledLease {
+        lease: LeaseId(row.try_get("lease_id")?),
+        campaign: CampaignId(row.try_get("campaign_id")?),
+        server: row.try_get("server")?,
+        want: row.try_get("want_micros")?,
+        granted: row.try_get("granted_micros")?,
+        deadline_ms: row.try_get("deadline_ms")?,
+        created_ms: row.try_get("created_ms")?,
+    })
+}
+
+const UNSETTLED_COLUMNS: &str = "lease_id, campaign_id, server, want_micros, granted_micros, deadline_ms, \
+     (extract(epoch from created_at) * 1000)::bigint as created_ms";
+
+/// The campaign's leases that may still be open.
+pub(crate) async fn unsettled_of(
+    pool: &PgPool,
+    campaign: CampaignId,
+) -> Result<Vec<UnsettledLease>> {
+    let sql = format!(
+        "select {UNSETTLED_COLUMNS} from budget_leases where campaign_id = $1 and state in ('requested', 'open')"
+    );
+    let rows = sqlx::query(&sql).bind(campaign.0).fetch_all(pool).await?;
+    rows.iter().map(unsettled).collect()
+}
+
+/// Leases past their deadline by `grace_ms` at `now_ms`, and requests whose grant was never
+/// recorded that are as old: what the reaper closes.
+pub(crate) async fn overdue(
+    pool: &PgPool,
+    now_ms: i64,
+    ttl_ms: i64,
+    grace_ms: i64,
+    limit: i64,
+) -> Result<Vec<UnsettledLease>> {
+    let sql = format!(
+        r"select {UNSETTLED_COLUMNS} from budget_leases
+           where (state = 'open' and deadline_ms + $2 <= $1)
+              or (state = 'requested' and (extract(epoch from created_at) * 1000)::bigint + $3 + $2 <= $1)
+           order by deadline_ms nulls first
+           limit $4"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(now_ms)
+        .bind(grace_ms)
+        .bind(ttl_ms)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(unsettled).collect()
+}
+
+/// Campaigns that have leases on record.
+pub(crate) async fn campaigns(pool: &PgPool) -> Result<Vec<CampaignId>> {
+    let rows = sqlx::query("select distinct campaign_id from budget_leases")
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|r| Ok(CampaignId(r.try_get("campaign_id")?)))
+        .collect()
+}
+
+/// What the ledger has recorded as spent for each of these leases, in micros.
+pub(crate) async fn ledger_spend_by_lease(
+    pool: &PgPool,
+    leases: &[LeaseId],
+) -> Result<HashMap<LeaseId, i64>> {
+    let ids: Vec<Uuid> = leases.iter().map(|l| l.0).collect();
+    let rows = sqlx::query(
+        r"select lease_id, sum(amount) as spent from ledger_transfers
+           where lease_id = any($1) and kind = 'spend'
+           group by lease_id",
+    )
+    .bind(&ids)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let spent: Decimal = r.try_get("spent")?;
+            Ok((LeaseId(r.try_get("lease_id")?), micros(spent)?))
+        })
+        .collect()
+}
+
+/// The campaign's budget as the ledger has it: what its hold still holds plus what was spent
+/// from it, and that spend; `None` when the campaign has no hold account.
+pub(crate) async fn ledger_budget(
+    pool: &PgPool,
+    campaign: CampaignId,
+) -> Result<Option<(i64, i64)>> {
+    let row = sqlx::query(
+        r"select h.posted as held,
+                 coalesce((select sum(t.amount) from ledger_transfers t
+                            where t.debit_account_id = h.id and t.kind = 'spend'), 0) as spent
+            from ledger_accounts h
+           where h.campaign_id = $1 and h.kind = 'campaign_hold'",
+    )
+    .bind(campaign.0)
+    .fetch_optional(pool)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let held: Decimal = row.try_get("held")?;
+    let spent: Decimal = row.try_get("spent")?;
+    let spent = micros(spent)?;
+    Ok(Some((micros(held)? + spent, spent)))
+}
+
+fn micros(value: Decimal) -> Result<i64> {
+    Money::try_from(value)
+        .ok()
+        .and_then(Money::to_micros)
+        .ok_or_else(|| {
+            Error::Corrupt(format!(
+                "{value} does not fit the budget controller's micros"
+            ))
+        })
+}
