@@ -5,12 +5,17 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use crate::ids::LeaseId;
 
+/// What `spent` holds once a lease is sealed: no price fits any more.
+const SEALED: i64 = i64::MAX;
+
 /// Budget granted to this process, in micros, and what it has spent of it so far.
 #[derive(Debug)]
 pub struct LocalLease {
     id: LeaseId,
     granted: i64,
     spent: AtomicI64,
+    /// What was spent when the lease was sealed (-1 while it is not).
+    final_spent: AtomicI64,
 }
 
 impl LocalLease {
@@ -18,8 +23,9 @@ impl LocalLease {
     pub fn new(id: LeaseId, granted: i64) -> Self {
         LocalLease {
             id,
-            granted: granted.max(0),
+            granted: granted.clamp(0, SEALED - 1),
             spent: AtomicI64::new(0),
+            final_spent: AtomicI64::new(-1),
         }
     }
 
@@ -33,9 +39,36 @@ impl LocalLease {
         self.granted
     }
 
-    /// What has been spent so far.
+    /// What has been spent so far (all of it, once sealed).
     pub fn spent(&self) -> i64 {
-        self.spent.load(Ordering::Acquire)
+        match self.final_spent.load(Ordering::Acquire) {
+            -1 => self.spent.load(Ordering::Acquire).min(self.granted),
+            sealed => sealed,
+        }
+    }
+
+    /// Stops all further spending and returns what was spent: every spend that succeeded before
+    /// is counted, every later one fails. Sealing twice returns the same figure.
+    pub fn seal(&self) -> i64 {
+        let before = self.spent.swap(SEALED, Ordering::AcqRel);
+        if before != SEALED {
+            self.final_spent.store(before, Ordering::Release);
+            before
+        } else {
+            // Sealed already (perhaps a moment ago by another thread, still storing its figure).
+            loop {
+                let sealed = self.final_spent.load(Ordering::Acquire);
+                if sealed >= 0 {
+                    return sealed;
+                }
+                std::hint::spin_loop();
+            }
+        }
+    }
+
+    /// Whether the lease was sealed.
+    pub fn is_sealed(&self) -> bool {
+        self.final_spent.load(Ordering::Acquire) >= 0
     }
 
     /// What can still be spent.
@@ -90,6 +123,42 @@ mod tests {
         assert_eq!(lease.spent(), 1_000);
         assert_eq!(lease.unspent(), 0);
         assert!(lease.is_low(0));
+    }
+
+    #[test]
+    fn a_sealed_lease_counts_what_was_spent_and_spends_no_more() {
+        let lease = LocalLease::new(LeaseId::new(), 1_000);
+        assert!(lease.try_spend(300));
+        assert_eq!(lease.seal(), 300);
+        assert!(!lease.try_spend(1));
+        assert_eq!(lease.seal(), 300);
+        assert_eq!(lease.spent(), 300);
+        assert_eq!(lease.unspent(), 700);
+        assert!(lease.is_sealed());
+    }
+
+    #[test]
+    fn sealing_while_others_spend_loses_no_spend() {
+        let lease = Arc::new(LocalLease::new(LeaseId::new(), i64::MAX - 1));
+        let spenders: Vec<_> = (0..3)
+            .map(|_| {
+                let lease = lease.clone();
+                std::thread::spawn(move || {
+                    let mut spent = 0i64;
+                    while lease.try_spend(3) {
+                        spent += 3;
+                    }
+                    spent
+                })
+            })
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let sealed = lease.seal();
+        let total: i64 = spenders
+            .into_iter()
+            .map(|t| t.join().expect("spender"))
+            .sum();
+        assert_eq!(sealed, total);
     }
 
     #[test]

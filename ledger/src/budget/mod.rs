@@ -6,6 +6,7 @@
 //!
 //! - [`campaign`]: one campaign's budget in the controller: allocate, settle, renew, reap, rebuild.
 //! - [`redis_store`]: the same operations as Lua scripts over a campaign's Redis keys.
+//! - [`wallet`]: one campaign's leases in a serving instance: the hot path and its refiller.
 //! - [`sizing`]: the size of a lease grant, shrinking as a campaign's budget runs low.
 //! - [`controller`]: leases budgets out of Redis with PostgreSQL as the source of truth: audit
 //!   trail, reaper, rebuild and reconciliation.
@@ -16,6 +17,7 @@ pub mod controller;
 pub mod local_lease;
 pub mod redis_store;
 pub mod sizing;
+pub mod wallet;
 
 pub use campaign::{
     Allocation, CampaignBudget, ClosedLease, Closure, LeaseError, LeaseRules, OpenLease, ServerId,
@@ -25,3 +27,4 @@ pub use controller::{BudgetController, CampaignDrift, ControllerError, Grant};
 pub use local_lease::LocalLease;
 pub use redis_store::{Reaped, RedisBudgetStore, StoreError};
 pub use sizing::{SizingInput, lease_size};
+pub use wallet::{LeaseSource, Wallet, WalletRules};

@@ -6,6 +6,7 @@ mod helpers;
 mod batches;
 mod budget_controller;
 mod budget_redis;
+mod budget_simulation;
 mod concurrency;
 mod direct_sql;
 mod idempotency;

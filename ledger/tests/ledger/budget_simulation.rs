@@ -1,0 +1,255 @@
+//! 100 simulated serving instances spend one campaign's budget through the real controller (real
+//! Redis, real PostgreSQL), at random rates, until it runs out; a random tenth of them crash
+//! without settling. The ledger must bill no more than the budget, serving must not run past it
+//! by more than the in-flight bound, and budget must not be left unspent while there was demand.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ledger::budget::{BudgetController, LeaseRules, RedisBudgetStore, Wallet, WalletRules};
+use ledger::{Amount, LeaseId, Ledger, MIGRATOR, Money, References, SystemClock, TransferKind};
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use redis::aio::ConnectionLike;
+use sqlx::PgPool;
+use tokio::sync::Notify;
+
+use crate::budget_redis::{cluster, single_node};
+use crate::helpers::{Advertiser, advertiser, transfer};
+
+const SERVERS: usize = 100;
+const BUDGET_UNITS: &str = "200";
+const BUDGET: i64 = 200_000_000;
+const MAX_PRICE: i64 = 5_000;
+const RULES: LeaseRules = LeaseRules {
+    ttl_ms: 600,
+    server_window_ms: 2_000,
+    max_price: MAX_PRICE,
+};
+const GRACE_MS: i64 = 300;
+
+/// Posts a server's served spend, per lease, as the ledger writer would; returns what the ledger
+/// refused (over-delivery).
+async fn deliver(ledger: &Ledger, a: &Advertiser, pending: &mut HashMap<LeaseId, i64>) -> i64 {
+    let mut refused = 0;
+    for (lease, micros) in pending.drain() {
+        let mut t = transfer(&a.hold, &a.spend, "1", TransferKind::Spend);
+        t.amount = Amount::try_from(Money::from_micros(micros)).expect("positive");
+        t.references = References {
+            campaign: Some(a.campaign),
+            lease: Some(lease),
+            ..References::default()
+        };
+        if ledger.transfer(t).await.is_err() {
+            refused += micros;
+        }
+    }
+    refused
+}
+
+struct Outcome {
+    served: i64,
+    refused_by_ledger: i64,
+    demand_unmet: i64,
+}
+
+async fn simulate<C: ConnectionLike + Clone + Send + Sync + 'static>(
+    pool: PgPool,
+    store: RedisBudgetStore<C>,
+    seed: u64,
+) {
+    let ledger = Ledger::new(pool.clone());
+    let a = Arc::new(advertiser(&ledger, BUDGET_UNITS).await);
+    ledger
+        .transfer(transfer(&a.cash, &a.hold, BUDGET_UNITS, TransferKind::Hold))
+        .await
+        .expect("hold");
+    let controller = Arc::new(BudgetController::new(
+        store,
+        pool.clone(),
+        RULES,
+        GRACE_MS,
+        Arc::new(SystemClock),
+    ));
+
+    let stop_reaper = Arc::new(Notify::new());
+    let reaper = {
+        let (controller, stop) = (controller.clone(), stop_reaper.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.notified() => break,
+                    _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                }
+                controller.reap().await.expect("reap");
+            }
+        })
+    };
+
+    let mut rng = StdRng::seed_from_u64(seed);
+    let crashing: Vec<bool> = {
+        let mut flags = vec![false; SERVERS];
+        for i in rand::seq::index::sample(&mut rng, SERVERS, SERVERS / 10) {
+            flags[i] = true;
+        }
+        flags
+    };
+    let mut servers = Vec::new();
+    for (n, crashes) in crashing.into_iter().enumerate() {
+        let (ledger, a, controller) = (ledger.clone(), a.clone(), controller.clone());
+        let mut rng = StdRng::seed_from_u64(seed * 1000 + n as u64);
+        servers.push(tokio::spawn(async move {
+            let wallet = Wallet::new(
+                a.campaign,
+                &format!("srv-{n}"),
+                WalletRules {
+                    want: 2_000_000,
+                    low_water: 200_000,
+                },
+            );
+            let stop = Arc::new(Notify::new());
+            let refiller = tokio::spawn(wallet.clone().run(
+                controller.clone(),
+                Duration::from_millis(150),
+                stop.clone(),
+            ));
+            let crash_after = crashes.then(|| Duration::from_millis(rng.random_range(100..1_500)));
+            let started = tokio::time::Instant::now();
+            let mut pending: HashMap<LeaseId, i64> = HashMap::new();
+            let (mut served, mut refused_by_ledger) = (0i64, 0i64);
+            let mut idle_since: Option<tokio::time::Instant> = None;
+            loop {
+                if let Some(after) = crash_after
+                    && started.elapsed() >= after
+                {
+                    // Events already emitted still reach the ledger; the leases are never settled.
+                    refused_by_ledger += deliver(&ledger, &a, &mut pending).await;
+                    refiller.abort();
+                    return Outcome {
+                        served,
+                        refused_by_ledger,
+                        demand_unmet: 0,
+                    };
+                }
+                for _ in 0..rng.random_range(1..6) {
+                    let price = rng.random_range(1_000..=MAX_PRICE);
+                    match wallet.try_spend(price) {
+                        Some(lease) => {
+                            served += price;
+                            *pending.entry(lease).or_default() += price;
+                            idle_since = None;
+                        }
+                        None => {
+                            idle_since.get_or_insert_with(tokio::time::Instant::now);
+                        }
+                    }
+                }
+                if pending.len() > 3 || rng.random_ratio(1, 20) {
+                    refused_by_ledger += deliver(&ledger, &a, &mut pending).await;
+                }
+                // Out of budget for a while (longer than a crashed lease takes to be reaped): done.
+                if idle_since.is_some_and(|t| t.elapsed() > Duration::from_millis(2_500)) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(rng.random_range(1..4))).await;
+            }
+            refused_by_ledger += deliver(&ledger, &a, &mut pending).await;
+            stop.notify_one();
+            refiller.await.expect("refiller");
+            Outcome {
+                served,
+                refused_by_ledger,
+                demand_unmet: wallet.refused(),
+            }
+        }));
+    }
+    let mut total = Outcome {
+        served: 0,
+        refused_by_ledger: 0,
+        demand_unmet: 0,
+    };
+    for server in servers {
+        let o = server.await.expect("server");
+        total.served += o.served;
+        total.refused_by_ledger += o.refused_by_ledger;
+        total.demand_unmet += o.demand_unmet;
+    }
+    // Let the crashed servers' leases pass deadline and grace, then reap them.
+    tokio::time::sleep(Duration::from_millis(
+        (RULES.ttl_ms + GRACE_MS + 200) as u64,
+    ))
+    .await;
+    stop_reaper.notify_one();
+    reaper.await.expect("reaper");
+    controller.reap().await.expect("final reap");
+
+    let billed: rust_decimal::Decimal =
+        sqlx::query_scalar("select posted from ledger_accounts where id = $1")
+            .bind(a.spend.id.0)
+            .fetch_one(&pool)
+            .await
+            .expect("spend");
+    let billed = Money::try_from(billed)
+        .expect("money")
+        .to_micros()
+        .expect("micros");
+    let state = controller
+        .store()
+        .load(a.campaign)
+        .await
+        .expect("load")
+        .expect("state");
+    let open: i64 = sqlx::query_scalar("select count(*) from budget_leases where campaign_id = $1 and state in ('requested', 'open')")
+        .bind(a.campaign.0)
+        .fetch_one(&pool)
+        .await
+        .expect("open leases");
+    eprintln!(
+        "budget {BUDGET}, served {}, billed {billed}, refused by the ledger {}, left {}, unmet spends {}, redis {:?}",
+        total.served,
+        total.refused_by_ledger,
+        BUDGET - billed,
+        total.demand_unmet,
+        (state.remaining, state.spent, state.open.len())
+    );
+    assert!(
+        billed <= BUDGET,
+        "billed {billed} above the budget {BUDGET}"
+    );
+    assert_eq!(
+        total.refused_by_ledger, 0,
+        "every served impression was within a lease, so billable"
+    );
+    assert_eq!(total.served, billed, "served and billed agree to the micro");
+    let overshoot = (total.served - BUDGET).max(0);
+    assert!(
+        overshoot * 1000 <= BUDGET,
+        "served overshoot {overshoot} above 0.1% of the budget"
+    );
+    let unspent = BUDGET - billed;
+    assert!(
+        unspent * 200 <= BUDGET,
+        "left {unspent} unspent while there was demand: above 0.5%"
+    );
+    assert_eq!(open, 0, "every lease closed: settled, or reaped");
+    assert!(state.is_consistent(), "{state:?}");
+    assert_eq!(state.spent, billed);
+    assert!(
+        controller
+            .reconcile(false)
+            .await
+            .expect("reconcile")
+            .iter()
+            .all(|d| d.in_sync())
+    );
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_hundred_servers_spend_a_budget_on_a_single_node(pool: PgPool) {
+    simulate(pool, single_node().await, 7).await;
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_hundred_servers_spend_a_budget_on_a_cluster(pool: PgPool) {
+    simulate(pool, cluster().await, 8).await;
+}
