@@ -201,9 +201,23 @@ where
         lease: LeaseId,
         spent: i64,
     ) -> Result<Settlement, ControllerError> {
-        let answer = self
+        let answer = match self
             .with_state(campaign, || self.store.settle(campaign, lease, spent))
-            .await??;
+            .await?
+        {
+            Ok(answer) => answer,
+            // Redis lost its record of a lease it had closed (a rebuild keeps only open ones):
+            // PostgreSQL remembers the close.
+            Err(LeaseError::UnknownLease)
+                if matches!(
+                    pg::state_of(&self.pool, lease).await?.as_deref(),
+                    Some("settled" | "reaped")
+                ) =>
+            {
+                return Ok(Settlement::AlreadySettled);
+            }
+            Err(e) => return Err(e.into()),
+        };
         match answer {
             Settlement::Settled { returned } => {
                 pg::closed(
@@ -353,9 +367,10 @@ where
                 },
             );
         }
+        let unbilled = pg::reported_unbilled(&self.pool, campaign).await?;
         Ok(CampaignBudget::rebuilt(
             budget,
-            ledger_spent - in_open,
+            ledger_spent - in_open + unbilled,
             open,
         ))
     }

@@ -259,3 +259,34 @@ fn micros(value: Decimal) -> Result<i64> {
             ))
         })
 }
+
+/// Spend that servers reported when they settled (or that the reaper counted) beyond what the
+/// ledger has billed for those leases so far: events still on their way to the ledger. A rebuild
+/// counts it as spent, as Redis did.
+pub(crate) async fn reported_unbilled(pool: &PgPool, campaign: CampaignId) -> Result<i64> {
+    let unbilled: Decimal = sqlx::query_scalar(
+        r"select coalesce(sum(greatest(l.spent_micros - coalesce(s.billed, 0), 0)), 0)::numeric
+            from budget_leases l
+            left join (select t.lease_id, (sum(t.amount) * 1000000)::bigint as billed
+                         from ledger_transfers t
+                         join budget_leases b on b.lease_id = t.lease_id
+                        where b.campaign_id = $1 and t.kind = 'spend'
+                        group by t.lease_id) s on s.lease_id = l.lease_id
+           where l.campaign_id = $1 and l.state in ('settled', 'reaped')",
+    )
+    .bind(campaign.0)
+    .fetch_one(pool)
+    .await?;
+    i64::try_from(unbilled.trunc().mantissa())
+        .map_err(|_| Error::Corrupt(format!("unbilled spend {unbilled}")))
+}
+
+/// The state PostgreSQL records for a lease, if it knows the lease.
+pub(crate) async fn state_of(pool: &PgPool, lease: LeaseId) -> Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar("select state from budget_leases where lease_id = $1")
+            .bind(lease.0)
+            .fetch_optional(pool)
+            .await?,
+    )
+}

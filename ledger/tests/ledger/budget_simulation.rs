@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ledger::budget::{BudgetController, LeaseRules, RedisBudgetStore, Wallet, WalletRules};
+use ledger::budget::{
+    BudgetController, LeaseRules, RedisBudgetStore, StoreError, Wallet, WalletRules,
+};
 use ledger::{Amount, LeaseId, Ledger, MIGRATOR, Money, References, SystemClock, TransferKind};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use redis::aio::ConnectionLike;
@@ -53,11 +55,22 @@ struct Outcome {
     demand_unmet: i64,
 }
 
-async fn simulate<C: ConnectionLike + Clone + Send + Sync + 'static>(
+/// What a disruption test checks beyond the common bounds.
+struct Report {
+    rebuilds: i64,
+}
+
+/// Runs the simulation; `disrupt` runs alongside it (a flush, an outage), given the pool and the
+/// campaign's spend account so it can wait for the run to be under way.
+async fn simulate<C: ConnectionLike + Clone + Send + Sync + 'static, Fut>(
     pool: PgPool,
     store: RedisBudgetStore<C>,
     seed: u64,
-) {
+    disrupt: impl FnOnce(PgPool, i64) -> Fut,
+) -> Report
+where
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let ledger = Ledger::new(pool.clone());
     let a = Arc::new(advertiser(&ledger, BUDGET_UNITS).await);
     ledger
@@ -81,10 +94,14 @@ async fn simulate<C: ConnectionLike + Clone + Send + Sync + 'static>(
                     _ = stop.notified() => break,
                     _ = tokio::time::sleep(Duration::from_millis(100)) => {}
                 }
-                controller.reap().await.expect("reap");
+                // While Redis is away the reaper fails too; it tries again on its next round.
+                if let Err(e) = controller.reap().await {
+                    eprintln!("reaper: {e}");
+                }
             }
         })
     };
+    let disruption = tokio::spawn(disrupt(pool.clone(), a.spend.id.0));
 
     let mut rng = StdRng::seed_from_u64(seed);
     let crashing: Vec<bool> = {
@@ -174,6 +191,7 @@ async fn simulate<C: ConnectionLike + Clone + Send + Sync + 'static>(
         total.refused_by_ledger += o.refused_by_ledger;
         total.demand_unmet += o.demand_unmet;
     }
+    disruption.await.expect("disruption");
     // Let the crashed servers' leases pass deadline and grace, then reap them.
     tokio::time::sleep(Duration::from_millis(
         (RULES.ttl_ms + GRACE_MS + 200) as u64,
@@ -242,14 +260,173 @@ async fn simulate<C: ConnectionLike + Clone + Send + Sync + 'static>(
             .iter()
             .all(|d| d.in_sync())
     );
+    let rebuilds: i64 = sqlx::query_scalar(
+        "select count(*) from budget_log where action = 'rebuild' and campaign_id = $1",
+    )
+    .bind(a.campaign.0)
+    .fetch_one(&pool)
+    .await
+    .expect("rebuilds");
+    Report { rebuilds }
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn a_hundred_servers_spend_a_budget_on_a_single_node(pool: PgPool) {
-    simulate(pool, single_node().await, 7).await;
+    simulate(pool, single_node().await, 7, |_, _| async {}).await;
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn a_hundred_servers_spend_a_budget_on_a_cluster(pool: PgPool) {
-    simulate(pool, cluster().await, 8).await;
+    simulate(pool, cluster().await, 8, |_, _| async {}).await;
+}
+
+/// FLUSHALL in the middle of the run (on a Redis of this test's own): the controller rebuilds
+/// every campaign from the ledger before granting anything more, and the same bounds hold.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_flushall_mid_run_is_rebuilt_from_the_ledger(pool: PgPool) {
+    let redis = PrivateRedis::start();
+    let store = reconnecting_store(&redis.url()).await;
+    let url = redis.url();
+    let report = simulate(pool, store, 9, |pool, spend| async move {
+        billed_at_least(&pool, spend, BUDGET * 3 / 10).await;
+        let client = redis::Client::open(url).expect("url");
+        let mut conn = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect");
+        redis::cmd("FLUSHALL")
+            .query_async::<()>(&mut conn)
+            .await
+            .expect("flushall");
+        // and spending goes on afterwards
+        billed_at_least(&pool, spend, BUDGET * 6 / 10).await;
+    })
+    .await;
+    assert!(
+        report.rebuilds >= 2,
+        "built once at first, and again after the flush"
+    );
+}
+
+/// Redis stopped for half a second mid-run and started again empty: calls fail with clear errors
+/// meanwhile, servers spend only what they hold, and work resumes when Redis is back.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn redis_stopped_and_started_mid_run(pool: PgPool) {
+    let redis = Arc::new(std::sync::Mutex::new(PrivateRedis::start()));
+    let url = redis.lock().expect("redis").url();
+    let store = reconnecting_store(&url).await;
+    let probe = reconnecting_store(&url).await;
+    let outage = redis.clone();
+    let report = simulate(pool, store, 10, |pool, spend| async move {
+        billed_at_least(&pool, spend, BUDGET / 4).await;
+        outage.lock().expect("redis").stop();
+        // a call meanwhile fails with a clear error, and nothing panics
+        let answer = probe.load(ledger::CampaignId::new()).await;
+        assert!(matches!(answer, Err(StoreError::Redis(_))), "{answer:?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        outage.lock().expect("redis").restart();
+        // and spending goes on afterwards
+        billed_at_least(&pool, spend, BUDGET * 6 / 10).await;
+    })
+    .await;
+    assert!(
+        report.rebuilds >= 2,
+        "built once at first, and again when Redis came back empty"
+    );
+}
+
+/// Waits until the ledger has billed `micros` on the spend account (at most 60 seconds).
+async fn billed_at_least(pool: &PgPool, spend: i64, micros: i64) {
+    let threshold = Money::from_micros(micros).as_decimal();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "billing stalled below {micros} micros"
+        );
+        let billed: rust_decimal::Decimal =
+            sqlx::query_scalar("select posted from ledger_accounts where id = $1")
+                .bind(spend)
+                .fetch_one(pool)
+                .await
+                .expect("billed");
+        if billed >= threshold {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// A redis-server of one test's own, on a free loopback port, with no persistence.
+struct PrivateRedis {
+    port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl PrivateRedis {
+    fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("a free port")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let mut redis = PrivateRedis { port, child: None };
+        redis.restart();
+        redis
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    fn restart(&mut self) {
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                &self.port.to_string(),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server (scripts/services installs it)");
+        self.child = Some(child);
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!(
+            "the private redis-server did not start on port {}",
+            self.port
+        );
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A store on a connection that reconnects by itself.
+async fn reconnecting_store(url: &str) -> RedisBudgetStore<redis::aio::ConnectionManager> {
+    let client = redis::Client::open(url).expect("url");
+    RedisBudgetStore::new(
+        redis::aio::ConnectionManager::new(client)
+            .await
+            .expect("connect"),
+    )
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
