@@ -190,9 +190,22 @@ impl CampaignBudget {
         if self.closed.contains_key(&lease) {
             return Err(LeaseError::Closed);
         }
-        self.servers.insert(server.to_owned(), now_ms);
-        let since = now_ms.saturating_sub(rules.server_window_ms);
-        self.servers.retain(|_, seen| *seen >= since);
+        // A server is recorded as recent when it was not, or was recorded a quarter window ago or
+        // more (so most allocations write nothing for it); the recent count is only needed once
+        // the budget runs low, and only then are servers gone for a whole window dropped.
+        let stale = self.servers.get(server).is_none_or(|seen| {
+            now_ms.saturating_sub(*seen).saturating_mul(4) >= rules.server_window_ms
+        });
+        if stale {
+            self.servers.insert(server.to_owned(), now_ms);
+        }
+        let low = want > 0
+            && self.remaining > 0
+            && i128::from(self.remaining) * 10 < i128::from(self.budget);
+        if low {
+            let since = now_ms.saturating_sub(rules.server_window_ms);
+            self.servers.retain(|_, seen| *seen >= since);
+        }
         let recent = u32::try_from(self.servers.len()).unwrap_or(u32::MAX);
         let amount = lease_size(&SizingInput {
             want,

@@ -68,18 +68,14 @@ pub enum Reaped {
     Gone,
 }
 
-/// The Redis keys of one campaign, all under its hash tag.
-struct Keys([String; 4]);
+/// The Redis keys of one campaign, both under its hash tag: the budget hash (totals and leases)
+/// and the sorted set of recent servers.
+struct Keys([String; 2]);
 
 impl Keys {
     fn of(campaign: CampaignId) -> Self {
         let tag = format!("{{c:{}}}", campaign.0);
-        Keys([
-            format!("{tag}:budget"),
-            format!("{tag}:open"),
-            format!("{tag}:closed"),
-            format!("{tag}:servers"),
-        ])
+        Keys([tag.clone(), format!("{tag}:servers")])
     }
 }
 
@@ -144,10 +140,10 @@ where
             args.push(lease.0.to_string());
             args.push(format!(
                 "{}|{}|{}",
-                open.server, open.granted, open.deadline_ms
+                open.granted, open.deadline_ms, open.server
             ));
         }
-        let answer = self.run(&INSTALL, &Keys::of(campaign), 4, &args).await?;
+        let answer = self.run(&INSTALL, &Keys::of(campaign), 2, &args).await?;
         match tag(&answer)?.as_str() {
             "installed" => Ok(true),
             "exists" => Ok(false),
@@ -175,7 +171,7 @@ where
             rules.server_window_ms.to_string(),
             rules.max_price.to_string(),
         ];
-        let answer = self.run(&ALLOCATE, &Keys::of(campaign), 4, &args).await?;
+        let answer = self.run(&ALLOCATE, &Keys::of(campaign), 2, &args).await?;
         Ok(match tag(&answer)?.as_str() {
             "granted" => Ok(Allocation::Granted {
                 amount: int(&answer, 1)?,
@@ -200,7 +196,7 @@ where
             .run(
                 &SETTLE,
                 &Keys::of(campaign),
-                3,
+                1,
                 &[lease.0.to_string(), spent.to_string()],
             )
             .await?;
@@ -241,7 +237,7 @@ where
             now_ms.to_string(),
             rules.ttl_ms.to_string(),
         ];
-        let answer = self.run(&RENEW, &Keys::of(campaign), 3, &args).await?;
+        let answer = self.run(&RENEW, &Keys::of(campaign), 1, &args).await?;
         Ok(match tag(&answer)?.as_str() {
             "renewed" => Ok(int(&answer, 1)?),
             "closed" => Err(LeaseError::Closed),
@@ -266,7 +262,7 @@ where
             now_ms.to_string(),
             grace_ms.to_string(),
         ];
-        let answer = self.run(&REAP, &Keys::of(campaign), 3, &args).await?;
+        let answer = self.run(&REAP, &Keys::of(campaign), 1, &args).await?;
         match tag(&answer)?.as_str() {
             "reaped" => Ok(Reaped::Closed {
                 returned: int(&answer, 1)?,
@@ -282,6 +278,7 @@ where
     /// Drops the campaign's state from Redis (reconciliation replaces it this way; the next call
     /// finds it missing and rebuilds it from the ledger).
     pub async fn forget(&self, campaign: CampaignId) -> Result<(), StoreError> {
+        // (both keys share the hash tag, so one DEL serves on a cluster too)
         let keys = Keys::of(campaign);
         let mut conn = self.conn.clone();
         redis::cmd("DEL")
@@ -293,16 +290,16 @@ where
 
     /// The campaign's whole state, read atomically, or `None` when Redis has none.
     pub async fn load(&self, campaign: CampaignId) -> Result<Option<CampaignBudget>, StoreError> {
-        let answer = self.run(&LOAD, &Keys::of(campaign), 4, &[]).await?;
+        let answer = self.run(&LOAD, &Keys::of(campaign), 2, &[]).await?;
         if answer.is_empty() {
             return Ok(None);
         }
-        let [budget, open, closed, servers] = answer.as_slice() else {
+        let [fields, servers] = answer.as_slice() else {
             return Err(StoreError::Malformed(format!("{answer:?}")));
         };
-        let budget = pairs(budget)?;
+        let fields = pairs(fields)?;
         let field = |name: &str| -> Result<i64, StoreError> {
-            budget
+            fields
                 .iter()
                 .find(|(k, _)| k == name)
                 .and_then(|(_, v)| v.parse().ok())
@@ -314,45 +311,46 @@ where
             spent: field("spent")?,
             ..Default::default()
         };
-        for (lease, value) in pairs(open)? {
-            let (server, rest) = value
-                .rsplit_once('|')
-                .and_then(|(head, deadline)| {
-                    let (server, granted) = head.rsplit_once('|')?;
-                    Some((
-                        server.to_owned(),
-                        (granted.parse().ok()?, deadline.parse().ok()?),
-                    ))
-                })
-                .ok_or_else(|| StoreError::Malformed(format!("open lease {value}")))?;
-            state.open.insert(
-                lease_id(&lease)?,
-                OpenLease {
-                    server,
-                    granted: rest.0,
-                    deadline_ms: rest.1,
-                },
-            );
-        }
-        for (lease, value) in pairs(closed)? {
-            let parts: Vec<&str> = value.split('|').collect();
-            let closed = match parts.as_slice() {
-                [granted, spent, how] => ClosedLease {
-                    granted: granted
-                        .parse()
-                        .map_err(|_| StoreError::Malformed(value.clone()))?,
-                    spent: spent
-                        .parse()
-                        .map_err(|_| StoreError::Malformed(value.clone()))?,
-                    closure: if *how == "R" {
+        for (name, value) in &fields {
+            let Some(lease) = name.strip_prefix("l:") else {
+                continue;
+            };
+            let lease = lease_id(lease)?;
+            let malformed = || StoreError::Malformed(format!("lease {value}"));
+            let mut parts = value.splitn(4, '|');
+            let (Some(kind), Some(a), Some(b), Some(rest)) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            else {
+                return Err(malformed());
+            };
+            let a: i64 = a.parse().map_err(|_| malformed())?;
+            let b: i64 = b.parse().map_err(|_| malformed())?;
+            match kind {
+                "O" => {
+                    let open = OpenLease {
+                        server: rest.to_owned(),
+                        granted: a,
+                        deadline_ms: b,
+                    };
+                    state.open.insert(lease, open);
+                }
+                "C" => {
+                    let closure = if rest == "R" {
                         Closure::Reaped
                     } else {
                         Closure::Settled
-                    },
-                },
-                _ => return Err(StoreError::Malformed(format!("closed lease {value}"))),
-            };
-            state.closed.insert(lease_id(&lease)?, closed);
+                    };
+                    state.closed.insert(
+                        lease,
+                        ClosedLease {
+                            granted: a,
+                            spent: b,
+                            closure,
+                        },
+                    );
+                }
+                _ => return Err(malformed()),
+            }
         }
         let mut recent = BTreeMap::new();
         for (server, seen) in pairs(servers)? {
@@ -366,7 +364,7 @@ where
     }
 }
 
-/// Server names end up inside `server|granted|deadline` values: keep them plain.
+/// Server names end up inside lease values and field names: keep them plain.
 fn check_server(server: &str) -> Result<(), StoreError> {
     let plain = !server.is_empty()
         && server.len() <= 200

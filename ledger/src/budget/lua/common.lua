@@ -1,17 +1,15 @@
--- Shared by every budget script (prepended to each). Amounts are integer micros and times integer
--- milliseconds; Lua numbers are doubles, exact for the sizes the controller accepts (below 2^53).
+-- Shared by every budget script (prepended to each). A campaign's budget is one hash, KEYS[1]:
+--   budget, remaining, spent         integer micros
+--   l:<lease>                        "O|granted|deadline|server" while open, "C|granted|spent|S"
+--                                    once settled ("...|R" when reaped)
+--   s:<server>                       when the server was last recorded in the servers set
+-- and the recent servers are a sorted set, KEYS[2] (server -> time). Scripts keep their calls
+-- to Redis few: the hot ones read with one HMGET and write with one HSET.
+-- Amounts are integer micros, times integer milliseconds; Lua's doubles are exact for the sizes
+-- the controller accepts (below 2^53).
 local function fmt(n) return string.format('%d', n) end
 
--- an open lease: "server|granted|deadline"
-local function parse_open(value)
-  local server, granted, deadline = string.match(value, '^(.*)|(%d+)|(%-?%d+)$')
-  return server, tonumber(granted), tonumber(deadline)
+local function parse_lease(value)
+  local kind, a, b, rest = string.match(value, '^([OC])|(%d+)|(%-?%d+)|(.*)$')
+  return kind, tonumber(a), tonumber(b), rest
 end
-
--- a closed lease: "granted|spent|S" (settled) or "...|R" (reaped)
-local function parse_closed(value)
-  local granted, spent, how = string.match(value, '^(%d+)|(%d+)|([SR])$')
-  return tonumber(granted), tonumber(spent), how
-end
-
-local function hnum(key, field) return tonumber(redis.call('HGET', key, field)) end

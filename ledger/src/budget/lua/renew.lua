@@ -1,14 +1,12 @@
--- KEYS: budget, open leases, closed leases
+-- KEYS: budget hash
 -- ARGV: lease, now_ms, ttl_ms
 -- The mirror of CampaignBudget::renew.
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 local lease, now, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local open = redis.call('HGET', KEYS[2], lease)
-if open then
-  local server, granted, deadline = parse_open(open)
-  deadline = math.max(deadline, now + ttl)
-  redis.call('HSET', KEYS[2], lease, server .. '|' .. fmt(granted) .. '|' .. fmt(deadline))
-  return {'renewed', fmt(deadline)}
-end
-if redis.call('HEXISTS', KEYS[3], lease) == 1 then return {'closed'} end
-return {'unknown'}
+local v = redis.call('HMGET', KEYS[1], 'budget', 'l:' .. lease)
+if not v[1] then return {'missing'} end
+if not v[2] then return {'unknown'} end
+local kind, granted, deadline, server = parse_lease(v[2])
+if kind ~= 'O' then return {'closed'} end
+deadline = math.max(deadline, now + ttl)
+redis.call('HSET', KEYS[1], 'l:' .. lease, 'O|' .. fmt(granted) .. '|' .. fmt(deadline) .. '|' .. server)
+return {'renewed', fmt(deadline)}
