@@ -4,6 +4,7 @@
 //!
 //!   cargo bench -p ledger --bench budget_controller             full run
 //!   cargo bench -p ledger --bench budget_controller -- --smoke  a short run, to check it runs
+//!   ... -- --only trivial | --only controller                      one side alone
 //!
 //! - controller calls/s: each task allocates a lease and settles it, again and again, on its own
 //!   campaign: every call is one script (EVALSHA) doing the controller's real work;
@@ -55,9 +56,14 @@ async fn main() -> Result<()> {
 
     let mut trivial_rates = Vec::new();
     let mut controller_rates = Vec::new();
+    let only = std::env::args().skip_while(|a| a != "--only").nth(1);
     for _ in 0..3 {
-        trivial_rates.push(trivial(&conn, &campaigns, calls_per_task).await?);
-        controller_rates.push(controller(&store, &campaigns, calls_per_task).await?);
+        if only.as_deref() != Some("controller") {
+            trivial_rates.push(trivial(&conn, &campaigns, calls_per_task).await?);
+        }
+        if only.as_deref() != Some("trivial") {
+            controller_rates.push(controller(&store, &campaigns, calls_per_task).await?);
+        }
     }
     let (t, c) = (median(&mut trivial_rates), median(&mut controller_rates));
     println!(
