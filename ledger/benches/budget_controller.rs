@@ -127,7 +127,7 @@ async fn controller(
                     matches!(grant, Ok(Allocation::Granted { .. })),
                     "unexpected {grant:?}"
                 );
-                let settled = store.settle(campaign, lease, 2_500).await?;
+                let settled = store.settle(campaign, lease, 2_500, i as i64).await?;
                 anyhow::ensure!(settled.is_ok(), "unexpected {settled:?}");
             }
             anyhow::Ok(())

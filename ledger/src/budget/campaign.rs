@@ -43,13 +43,16 @@ pub enum Closure {
     Reaped,
 }
 
-/// A closed lease, kept so that a repeated settle is recognised.
+/// A closed lease, kept for a while so that a repeated settle is recognised (after that,
+/// PostgreSQL's record answers for it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClosedLease {
     pub granted: i64,
     /// What is counted as spent: within the grant, and within the budget.
     pub spent: i64,
     pub closure: Closure,
+    /// When it was first closed.
+    pub closed_ms: i64,
 }
 
 /// The answer to an allocation.
@@ -252,7 +255,12 @@ impl CampaignBudget {
 
     /// Closes a lease with what its server spent; the unspent part goes back to the pool.
     /// Idempotent per lease; a graceful release is the same operation.
-    pub fn settle(&mut self, lease: LeaseId, spent: i64) -> Result<Settlement, LeaseError> {
+    pub fn settle(
+        &mut self,
+        lease: LeaseId,
+        spent: i64,
+        now_ms: i64,
+    ) -> Result<Settlement, LeaseError> {
         if spent < 0 {
             return Err(LeaseError::Negative);
         }
@@ -273,6 +281,7 @@ impl CampaignBudget {
                     granted,
                     spent,
                     closure: Closure::Settled,
+                    closed_ms: now_ms,
                 },
             );
             return Ok(Settlement::Settled {
@@ -343,11 +352,20 @@ impl CampaignBudget {
                     granted: open.granted,
                     spent,
                     closure: Closure::Reaped,
+                    closed_ms: now_ms,
                 },
             );
             reaped.push((lease, open.granted - spent));
         }
         reaped
+    }
+
+    /// Forgets closed leases closed before `before_ms`: records of closes are kept only as long
+    /// as retries and late settles can arrive. Returns how many it forgot.
+    pub fn forget_closed(&mut self, before_ms: i64) -> usize {
+        let before = self.closed.len();
+        self.closed.retain(|_, c| c.closed_ms >= before_ms);
+        before - self.closed.len()
     }
 }
 

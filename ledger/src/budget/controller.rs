@@ -201,20 +201,40 @@ where
         lease: LeaseId,
         spent: i64,
     ) -> Result<Settlement, ControllerError> {
+        let now = self.now_ms();
         let answer = match self
-            .with_state(campaign, || self.store.settle(campaign, lease, spent))
+            .with_state(campaign, || self.store.settle(campaign, lease, spent, now))
             .await?
         {
             Ok(answer) => answer,
-            // Redis lost its record of a lease it had closed (a rebuild keeps only open ones):
-            // PostgreSQL remembers the close.
-            Err(LeaseError::UnknownLease)
-                if matches!(
-                    pg::state_of(&self.pool, lease).await?.as_deref(),
-                    Some("settled" | "reaped")
-                ) =>
-            {
-                return Ok(Settlement::AlreadySettled);
+            // Redis no longer has the lease's record (forgotten after the retention, or not
+            // carried over by a rebuild, which keeps open leases only): PostgreSQL answers.
+            Err(LeaseError::UnknownLease) => {
+                return match pg::closed_record(&self.pool, lease).await? {
+                    Some((state, recorded)) if state == "settled" && recorded != spent => {
+                        Err(LeaseError::SettleConflict {
+                            recorded,
+                            reported: spent,
+                        }
+                        .into())
+                    }
+                    Some((state, recorded)) if state == "reaped" && spent > recorded => {
+                        // Too late for the pool to cover: counted as over-delivery, which the
+                        // ledger's hard cap bounds.
+                        let late = spent - recorded;
+                        pg::log(
+                            &self.pool,
+                            campaign,
+                            "late",
+                            Some(late),
+                            serde_json::json!({ "over": late }),
+                        )
+                        .await?;
+                        Ok(Settlement::Late { late, over: late })
+                    }
+                    Some(_) => Ok(Settlement::AlreadySettled),
+                    None => Err(LeaseError::UnknownLease.into()),
+                };
             }
             Err(e) => return Err(e.into()),
         };
@@ -394,6 +414,18 @@ where
             .await?;
         }
         Ok(overcommitted)
+    }
+
+    /// Forgets, in Redis, the records of leases closed more than `retention_ms` ago (PostgreSQL
+    /// keeps them): run now and then, it keeps Redis memory to what retries can still need.
+    /// Returns how many it forgot.
+    pub async fn forget_closed(&self, retention_ms: i64) -> Result<usize, ControllerError> {
+        let before = self.now_ms() - retention_ms;
+        let mut forgotten = 0;
+        for campaign in pg::campaigns(&self.pool).await? {
+            forgotten += self.store.forget_closed(campaign, before).await?;
+        }
+        Ok(forgotten)
     }
 
     /// Compares every campaign with leases on record, Redis against the ledger, and with `repair`

@@ -39,6 +39,7 @@ static RENEW: LazyLock<Script> = script!("renew.lua");
 static REAP: LazyLock<Script> = script!("reap.lua");
 static INSTALL: LazyLock<Script> = script!("install.lua");
 static LOAD: LazyLock<Script> = script!("load.lua");
+static PRUNE: LazyLock<Script> = script!("prune.lua");
 
 /// Why a Redis budget operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -191,15 +192,10 @@ where
         campaign: CampaignId,
         lease: LeaseId,
         spent: i64,
+        now_ms: i64,
     ) -> Result<Result<Settlement, LeaseError>, StoreError> {
-        let answer = self
-            .run(
-                &SETTLE,
-                &Keys::of(campaign),
-                1,
-                &[lease.0.to_string(), spent.to_string()],
-            )
-            .await?;
+        let args = [lease.0.to_string(), spent.to_string(), now_ms.to_string()];
+        let answer = self.run(&SETTLE, &Keys::of(campaign), 1, &args).await?;
         Ok(match tag(&answer)?.as_str() {
             "settled" => Ok(Settlement::Settled {
                 returned: int(&answer, 1)?,
@@ -288,6 +284,27 @@ where
         Ok(())
     }
 
+    /// Forgets the campaign's closed leases closed before `before_ms`
+    /// ([`CampaignBudget::forget_closed`]), a bounded scan step per call; returns how many.
+    pub async fn forget_closed(
+        &self,
+        campaign: CampaignId,
+        before_ms: i64,
+    ) -> Result<usize, StoreError> {
+        let keys = Keys::of(campaign);
+        let mut cursor = "0".to_owned();
+        let mut forgotten = 0;
+        loop {
+            let args = [cursor, before_ms.to_string(), "500".to_owned()];
+            let answer = self.run(&PRUNE, &keys, 1, &args).await?;
+            cursor = answer.first().map(text).transpose()?.unwrap_or_default();
+            forgotten += usize::try_from(int(&answer, 1)?).unwrap_or(0);
+            if cursor == "0" {
+                return Ok(forgotten);
+            }
+        }
+    }
+
     /// The campaign's whole state, read atomically, or `None` when Redis has none.
     pub async fn load(&self, campaign: CampaignId) -> Result<Option<CampaignBudget>, StoreError> {
         let answer = self.run(&LOAD, &Keys::of(campaign), 2, &[]).await?;
@@ -335,7 +352,8 @@ where
                     state.open.insert(lease, open);
                 }
                 "C" => {
-                    let closure = if rest == "R" {
+                    let (how, closed_ms) = rest.split_once('|').ok_or_else(malformed)?;
+                    let closure = if how == "R" {
                         Closure::Reaped
                     } else {
                         Closure::Settled
@@ -346,6 +364,7 @@ where
                             granted: a,
                             spent: b,
                             closure,
+                            closed_ms: closed_ms.parse().map_err(|_| malformed())?,
                         },
                     );
                 }

@@ -281,12 +281,13 @@ pub(crate) async fn reported_unbilled(pool: &PgPool, campaign: CampaignId) -> Re
         .map_err(|_| Error::Corrupt(format!("unbilled spend {unbilled}")))
 }
 
-/// The state PostgreSQL records for a lease, if it knows the lease.
-pub(crate) async fn state_of(pool: &PgPool, lease: LeaseId) -> Result<Option<String>> {
-    Ok(
-        sqlx::query_scalar("select state from budget_leases where lease_id = $1")
-            .bind(lease.0)
-            .fetch_optional(pool)
-            .await?,
+/// A closed lease's state (settled or reaped) and recorded spend, if PostgreSQL has it closed.
+pub(crate) async fn closed_record(pool: &PgPool, lease: LeaseId) -> Result<Option<(String, i64)>> {
+    Ok(sqlx::query_as(
+        r"select state, spent_micros from budget_leases
+           where lease_id = $1 and state in ('settled', 'reaped')",
     )
+    .bind(lease.0)
+    .fetch_optional(pool)
+    .await?)
 }

@@ -230,7 +230,7 @@ async fn reconciliation_reports_drift_and_repairs_it(pool: PgPool) {
 
     // Someone settles straight in Redis, behind the controller's back: Redis and the records part.
     store
-        .settle(a.campaign, grant.lease, 0)
+        .settle(a.campaign, grant.lease, 0, 0)
         .await
         .expect("redis")
         .expect("settled");
@@ -278,4 +278,78 @@ async fn bad_requests_are_refused_and_a_campaign_without_budget_is_named(pool: P
             .expect("the request is on record");
     assert_eq!(state, "refused");
     assert_eq!(controller.reap().await.expect("nothing left to reap"), 0);
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn forgotten_closes_are_answered_from_postgres(pool: PgPool) {
+    let clock = Arc::new(ManualClock::new(start()));
+    let ledger = Ledger::new(pool.clone());
+    let a = funded_campaign(&ledger, "5").await;
+    let controller = BudgetController::new(
+        single_node().await,
+        pool.clone(),
+        RULES,
+        GRACE_MS,
+        clock.clone(),
+    );
+    let grant = controller
+        .allocate(a.campaign, "srv-1", 1_000_000)
+        .await
+        .expect("allocate")
+        .expect("granted");
+    controller
+        .settle(a.campaign, grant.lease, 300_000)
+        .await
+        .expect("settle");
+
+    clock.advance(Duration::hours(2));
+    assert_eq!(
+        controller.forget_closed(3_600_000).await.expect("forget"),
+        1
+    );
+    let state = controller
+        .store()
+        .load(a.campaign)
+        .await
+        .expect("load")
+        .expect("state");
+    assert!(
+        state.closed.is_empty(),
+        "Redis keeps no record of old closes"
+    );
+
+    // A late retry still gets the right answer, from the lease records.
+    assert_eq!(
+        controller
+            .settle(a.campaign, grant.lease, 300_000)
+            .await
+            .expect("retry"),
+        Settlement::AlreadySettled
+    );
+    assert!(matches!(
+        controller.settle(a.campaign, grant.lease, 300_001).await,
+        Err(ledger::budget::ControllerError::Lease(
+            ledger::budget::LeaseError::SettleConflict {
+                recorded: 300_000,
+                reported: 300_001
+            }
+        ))
+    ));
+    assert!(matches!(
+        controller.settle(a.campaign, LeaseId::new(), 1).await,
+        Err(ledger::budget::ControllerError::Lease(
+            ledger::budget::LeaseError::UnknownLease
+        ))
+    ));
+    let state = controller
+        .store()
+        .load(a.campaign)
+        .await
+        .expect("load")
+        .expect("state");
+    assert_eq!(
+        (state.remaining, state.spent),
+        (4_700_000, 300_000),
+        "nothing moved"
+    );
 }

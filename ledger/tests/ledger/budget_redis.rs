@@ -83,8 +83,11 @@ async fn differential<C: ConnectionLike + Clone + Send + Sync>(
                     1 => -1,
                     _ => rng.random_range(0..=granted),
                 };
-                let expected = model.settle(lease, spent);
-                let got = store.settle(campaign, lease, spent).await.expect("settle");
+                let expected = model.settle(lease, spent, now);
+                let got = store
+                    .settle(campaign, lease, spent, now)
+                    .await
+                    .expect("settle");
                 assert_eq!(got, expected, "step {step}: settle");
             }
             6 if !leases.is_empty() => {
@@ -97,6 +100,15 @@ async fn differential<C: ConnectionLike + Clone + Send + Sync>(
                 assert_eq!(got, expected, "step {step}: renew");
             }
             7 => now += rng.random_range(1..1_500),
+            8 if rng.random_ratio(1, 3) => {
+                let before = now - rng.random_range(0..4_000);
+                let expected = model.forget_closed(before);
+                let got = store
+                    .forget_closed(campaign, before)
+                    .await
+                    .expect("forget closed");
+                assert_eq!(got, expected, "step {step}: forget closed");
+            }
             _ => {
                 let grace = 300;
                 let due: HashMap<LeaseId, i64> = model
@@ -154,7 +166,7 @@ async fn a_missing_state_is_reported_before_anything_changes() {
         Err(StoreError::Missing(c)) if c == campaign
     ));
     assert!(matches!(
-        store.settle(campaign, lease, 0).await,
+        store.settle(campaign, lease, 0, 0).await,
         Err(StoreError::Missing(_))
     ));
     assert!(store.load(campaign).await.expect("load").is_none());
@@ -179,11 +191,11 @@ async fn a_missing_state_is_reported_before_anything_changes() {
         })
     );
     assert_eq!(
-        store.settle(campaign, lease, 40).await.expect("settle"),
+        store.settle(campaign, lease, 40, 0).await.expect("settle"),
         Ok(Settlement::Settled { returned: 60 })
     );
     assert_eq!(
-        store.settle(campaign, lease, 41).await.expect("settle"),
+        store.settle(campaign, lease, 41, 0).await.expect("settle"),
         Err(LeaseError::SettleConflict {
             recorded: 40,
             reported: 41

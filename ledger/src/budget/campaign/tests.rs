@@ -41,19 +41,19 @@ fn allocate_settle_and_the_books_balance() {
     assert!(c.is_consistent());
 
     assert_eq!(
-        c.settle(lease, 300_001),
+        c.settle(lease, 300_001, 0),
         Err(LeaseError::Overspent {
             granted: 300_000,
             spent: 300_001
         })
     );
     assert_eq!(
-        c.settle(lease, 120_000),
+        c.settle(lease, 120_000, 0),
         Ok(Settlement::Settled { returned: 180_000 })
     );
-    assert_eq!(c.settle(lease, 120_000), Ok(Settlement::AlreadySettled));
+    assert_eq!(c.settle(lease, 120_000, 0), Ok(Settlement::AlreadySettled));
     assert_eq!(
-        c.settle(lease, 1),
+        c.settle(lease, 1, 0),
         Err(LeaseError::SettleConflict {
             recorded: 120_000,
             reported: 1
@@ -63,7 +63,10 @@ fn allocate_settle_and_the_books_balance() {
         c.allocate(lease, "s1", 1, 20, &RULES),
         Err(LeaseError::Closed)
     );
-    assert_eq!(c.settle(LeaseId::new(), 0), Err(LeaseError::UnknownLease));
+    assert_eq!(
+        c.settle(LeaseId::new(), 0, 0),
+        Err(LeaseError::UnknownLease)
+    );
     assert_eq!((c.remaining, c.spent), (880_000, 120_000));
     assert!(c.is_consistent());
 }
@@ -120,14 +123,14 @@ fn the_reaper_returns_only_what_the_ledger_did_not_see_spent() {
     assert_eq!((c.remaining, c.spent), (90_000, 10_000));
     // the server comes back and settles what it really spent: the difference is late
     assert_eq!(
-        c.settle(lease, 25_000),
+        c.settle(lease, 25_000, 0),
         Ok(Settlement::Late {
             late: 15_000,
             over: 0
         })
     );
     assert_eq!((c.remaining, c.spent), (75_000, 25_000));
-    assert_eq!(c.settle(lease, 25_000), Ok(Settlement::AlreadySettled));
+    assert_eq!(c.settle(lease, 25_000, 0), Ok(Settlement::AlreadySettled));
     assert!(c.is_consistent());
 }
 
@@ -141,7 +144,7 @@ fn late_spend_beyond_the_pool_is_reported_as_over_delivery() {
         .expect("second takes the rest");
     assert_eq!(c.remaining, 0);
     assert_eq!(
-        c.settle(first, 60_000),
+        c.settle(first, 60_000, 0),
         Ok(Settlement::Late {
             late: 50_000,
             over: 50_000
@@ -173,13 +176,34 @@ fn a_rebuild_keeps_open_leases_and_returns_the_rest() {
 }
 
 #[test]
+fn closed_leases_are_forgotten_after_their_retention() {
+    let mut c = CampaignBudget::new(100_000);
+    let (old, recent) = (LeaseId::new(), LeaseId::new());
+    c.allocate(old, "s", 10_000, 0, &RULES).expect("old");
+    c.allocate(recent, "s", 10_000, 0, &RULES).expect("recent");
+    c.settle(old, 1_000, 5_000).expect("settled early");
+    c.settle(recent, 2_000, 9_000).expect("settled later");
+    assert_eq!(c.forget_closed(9_000), 1);
+    assert_eq!(
+        c.settle(old, 1_000, 10_000),
+        Err(LeaseError::UnknownLease),
+        "forgotten"
+    );
+    assert_eq!(
+        c.settle(recent, 2_000, 10_000),
+        Ok(Settlement::AlreadySettled)
+    );
+    assert!(c.is_consistent());
+}
+
+#[test]
 fn negative_amounts_are_refused() {
     let mut c = CampaignBudget::new(100);
     assert_eq!(
         c.allocate(LeaseId::new(), "s", -1, 0, &RULES),
         Err(LeaseError::Negative)
     );
-    assert_eq!(c.settle(LeaseId::new(), -1), Err(LeaseError::Negative));
+    assert_eq!(c.settle(LeaseId::new(), -1, 0), Err(LeaseError::Negative));
 }
 
 /// One step of the simulation.
@@ -277,7 +301,7 @@ impl World {
             Step::Settle { server } => {
                 if !self.held[server].is_empty() {
                     let (lease, _) = self.held[server].remove(0);
-                    let outcome = self.controller.settle(lease.id(), lease.spent());
+                    let outcome = self.controller.settle(lease.id(), lease.spent(), self.now);
                     // After a rebuild the lease may be unknown, or reaped if it outlived its deadline.
                     assert!(
                         matches!(outcome, Ok(_) | Err(LeaseError::UnknownLease)),
@@ -288,7 +312,7 @@ impl World {
             }
             Step::RetrySettle { server } => {
                 if let Some((lease, spent)) = self.last_settled[server] {
-                    let outcome = self.controller.settle(lease, spent);
+                    let outcome = self.controller.settle(lease, spent, self.now);
                     assert!(
                         matches!(
                             outcome,

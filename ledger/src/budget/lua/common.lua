@@ -1,7 +1,7 @@
 -- Shared by every budget script (prepended to each). A campaign's budget is one hash, KEYS[1]:
 --   budget, remaining, spent         integer micros
---   l:<lease>                        "O|granted|deadline|server" while open, "C|granted|spent|S"
---                                    once settled ("...|R" when reaped)
+--   l:<lease>                        "O|granted|deadline|server" while open, then
+--                                    "C|granted|spent|S|closed_ms" once settled ("|R|" when reaped)
 --   s:<server>                       when the server was last recorded in the servers set
 -- and the recent servers are a sorted set, KEYS[2] (server -> time). Scripts keep their calls
 -- to Redis few: the hot ones read with one HMGET and write with one HSET.
@@ -12,4 +12,10 @@ local function fmt(n) return string.format('%d', n) end
 local function parse_lease(value)
   local kind, a, b, rest = string.match(value, '^([OC])|(%d+)|(%-?%d+)|(.*)$')
   return kind, tonumber(a), tonumber(b), rest
+end
+
+-- the "S|closed_ms" or "R|closed_ms" tail of a closed lease
+local function parse_closure(rest)
+  local how, closed = string.match(rest, '^([SR])|(%-?%d+)$')
+  return how, closed
 end

@@ -12,5 +12,5 @@ if deadline + grace > now then return {'alive'} end
 local spent = math.max(0, math.min(tonumber(ARGV[2]), granted))
 redis.call('HSET', KEYS[1],
   'remaining', fmt(tonumber(v[1]) + granted - spent), 'spent', fmt(tonumber(v[2]) + spent),
-  'l:' .. lease, 'C|' .. fmt(granted) .. '|' .. fmt(spent) .. '|R')
+  'l:' .. lease, 'C|' .. fmt(granted) .. '|' .. fmt(spent) .. '|R|' .. ARGV[3])
 return {'reaped', fmt(granted - spent), fmt(granted)}

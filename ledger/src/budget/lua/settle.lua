@@ -1,7 +1,7 @@
 -- KEYS: budget hash
--- ARGV: lease, spent
+-- ARGV: lease, spent, now_ms
 -- The mirror of CampaignBudget::settle.
-local lease, spent = ARGV[1], tonumber(ARGV[2])
+local lease, spent, now = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local v = redis.call('HMGET', KEYS[1], 'remaining', 'spent', 'l:' .. lease)
 if not v[1] then return {'missing'} end
 if spent < 0 then return {'negative'} end
@@ -13,16 +13,17 @@ local field = 'l:' .. lease
 if kind == 'O' then
   redis.call('HSET', KEYS[1],
     'remaining', fmt(remaining + granted - spent), 'spent', fmt(total + spent),
-    field, 'C|' .. fmt(granted) .. '|' .. fmt(spent) .. '|S')
+    field, 'C|' .. fmt(granted) .. '|' .. fmt(spent) .. '|S|' .. now)
   return {'settled', fmt(granted - spent)}
 end
 local recorded = b
-if rest == 'S' then
+local how, closed_at = parse_closure(rest)
+if how == 'S' then
   if spent == recorded then return {'already'} end
   return {'conflict', fmt(recorded), fmt(spent)}
 end
 if spent <= recorded then
-  redis.call('HSET', KEYS[1], field, 'C|' .. fmt(granted) .. '|' .. fmt(recorded) .. '|S')
+  redis.call('HSET', KEYS[1], field, 'C|' .. fmt(granted) .. '|' .. fmt(recorded) .. '|S|' .. closed_at)
   return {'already'}
 end
 -- reaped with less than the server reports: the difference is late spend
@@ -30,5 +31,5 @@ local late = spent - recorded
 local covered = math.min(late, remaining)
 redis.call('HSET', KEYS[1],
   'remaining', fmt(remaining - covered), 'spent', fmt(total + covered),
-  field, 'C|' .. fmt(granted) .. '|' .. fmt(recorded + covered) .. '|S')
+  field, 'C|' .. fmt(granted) .. '|' .. fmt(recorded + covered) .. '|S|' .. closed_at)
 return {'late', fmt(late), fmt(late - covered)}
