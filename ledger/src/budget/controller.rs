@@ -222,14 +222,7 @@ where
                         // Too late for the pool to cover: counted as over-delivery, which the
                         // ledger's hard cap bounds.
                         let late = spent - recorded;
-                        pg::log(
-                            &self.pool,
-                            campaign,
-                            "late",
-                            Some(late),
-                            serde_json::json!({ "over": late }),
-                        )
-                        .await?;
+                        pg::log_late(&self.pool, campaign, late, late).await?;
                         Ok(Settlement::Late { late, over: late })
                     }
                     Some(_) => Ok(Settlement::AlreadySettled),
@@ -252,14 +245,7 @@ where
             }
             Settlement::Late { late, over } => {
                 pg::closed(&self.pool, lease, campaign, "late", spent, spent - over).await?;
-                pg::log(
-                    &self.pool,
-                    campaign,
-                    "late",
-                    Some(late),
-                    serde_json::json!({ "over": over }),
-                )
-                .await?;
+                pg::log_late(&self.pool, campaign, late, over).await?;
             }
             Settlement::AlreadySettled => {}
         }

@@ -141,6 +141,23 @@ pub(crate) async fn log(
     Ok(())
 }
 
+/// Logs spend reported after its lease was reaped: `late` in all, `over` of it beyond the pool.
+pub(crate) async fn log_late(
+    pool: &PgPool,
+    campaign: CampaignId,
+    late: i64,
+    over: i64,
+) -> Result<()> {
+    log(
+        pool,
+        campaign,
+        "late",
+        Some(late),
+        serde_json::json!({ "over": over }),
+    )
+    .await
+}
+
 fn unsettled(row: &sqlx::postgres::PgRow) -> Result<UnsettledLease> {
     Ok(UnsettledLease {
         lease: LeaseId(row.try_get("lease_id")?),

@@ -64,6 +64,25 @@ async fn log_actions(pool: &PgPool, lease: LeaseId) -> Vec<String> {
         .expect("log")
 }
 
+/// The campaign's state in Redis.
+async fn redis_state<C: ConnectionLike + Clone + Send + Sync>(
+    controller: &BudgetController<C>,
+    campaign: ledger::CampaignId,
+) -> ledger::budget::CampaignBudget {
+    controller
+        .store()
+        .load(campaign)
+        .await
+        .expect("load")
+        .expect("state")
+}
+
+/// Reconciliation finds every campaign in sync.
+async fn assert_in_sync<C: ConnectionLike + Clone + Send + Sync>(controller: &BudgetController<C>) {
+    let report = controller.reconcile(false).await.expect("reconcile");
+    assert!(report.iter().all(|d| d.in_sync()), "{report:?}");
+}
+
 async fn lifecycle<C: ConnectionLike + Clone + Send + Sync>(
     pool: PgPool,
     store: RedisBudgetStore<C>,
@@ -115,25 +134,13 @@ async fn lifecycle<C: ConnectionLike + Clone + Send + Sync>(
         lease_state(&pool, first.lease).await,
         ("settled".into(), Some(3_000_000), Some(1_250_000))
     );
-    let state = controller
-        .store()
-        .load(a.campaign)
-        .await
-        .expect("load")
-        .expect("state");
+    let state = redis_state(&controller, a.campaign).await;
     assert_eq!(
         (state.budget, state.remaining, state.spent),
         (10_000_000, 6_750_000, 1_250_000)
     );
     assert!(state.is_consistent());
-    assert!(
-        controller
-            .reconcile(false)
-            .await
-            .expect("reconcile")
-            .iter()
-            .all(|d| d.in_sync())
-    );
+    assert_in_sync(&controller).await;
 
     // Redis loses the campaign: the next call notices and rebuilds before granting anything.
     controller.store().forget(a.campaign).await.expect("forget");
@@ -142,12 +149,7 @@ async fn lifecycle<C: ConnectionLike + Clone + Send + Sync>(
         .await
         .expect("allocate")
         .expect("granted");
-    let state = controller
-        .store()
-        .load(a.campaign)
-        .await
-        .expect("load")
-        .expect("state");
+    let state = redis_state(&controller, a.campaign).await;
     assert_eq!(state.spent, 1_250_000, "spend comes back from the ledger");
     assert!(state.open.contains_key(&second.lease) && state.open.contains_key(&third.lease));
     assert_eq!(
@@ -183,26 +185,14 @@ async fn lifecycle<C: ConnectionLike + Clone + Send + Sync>(
         lease_state(&pool, second.lease).await,
         ("reaped".into(), Some(2_000_000), Some(400_000))
     );
-    let state = controller
-        .store()
-        .load(a.campaign)
-        .await
-        .expect("load")
-        .expect("state");
+    let state = redis_state(&controller, a.campaign).await;
     assert_eq!(state.spent, 1_650_000);
     assert!(
         state.open.contains_key(&third.lease),
         "a renewed lease is not reaped"
     );
     assert!(state.is_consistent());
-    assert!(
-        controller
-            .reconcile(false)
-            .await
-            .expect("reconcile")
-            .iter()
-            .all(|d| d.in_sync())
-    );
+    assert_in_sync(&controller).await;
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
@@ -307,12 +297,7 @@ async fn forgotten_closes_are_answered_from_postgres(pool: PgPool) {
         controller.forget_closed(3_600_000).await.expect("forget"),
         1
     );
-    let state = controller
-        .store()
-        .load(a.campaign)
-        .await
-        .expect("load")
-        .expect("state");
+    let state = redis_state(&controller, a.campaign).await;
     assert!(
         state.closed.is_empty(),
         "Redis keeps no record of old closes"
@@ -341,12 +326,7 @@ async fn forgotten_closes_are_answered_from_postgres(pool: PgPool) {
             ledger::budget::LeaseError::UnknownLease
         ))
     ));
-    let state = controller
-        .store()
-        .load(a.campaign)
-        .await
-        .expect("load")
-        .expect("state");
+    let state = redis_state(&controller, a.campaign).await;
     assert_eq!(
         (state.remaining, state.spent),
         (4_700_000, 300_000),
