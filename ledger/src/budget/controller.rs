@@ -155,6 +155,7 @@ where
                 "want must be positive, got {want}"
             )));
         }
+        crate::budget::redis_store::check_server(server)?;
         let lease = LeaseId::new();
         pg::request(&self.pool, lease, campaign, server, want).await?;
         let now = self.now_ms();

@@ -384,7 +384,7 @@ where
 }
 
 /// Server names end up inside lease values and field names: keep them plain.
-fn check_server(server: &str) -> Result<(), StoreError> {
+pub(crate) fn check_server(server: &str) -> Result<(), StoreError> {
     let plain = !server.is_empty()
         && server.len() <= 200
         && server

@@ -257,6 +257,12 @@ async fn bad_requests_are_refused_and_a_campaign_without_budget_is_named(pool: P
         Err(ledger::budget::ControllerError::Invalid(_))
     ));
     assert!(matches!(
+        controller.allocate(campaign, "srv 1|x", 10).await,
+        Err(ledger::budget::ControllerError::Store(
+            ledger::budget::StoreError::Invalid(_)
+        ))
+    ));
+    assert!(matches!(
         controller.allocate(campaign, "srv-1", 10).await,
         Err(ledger::budget::ControllerError::NoBudget(c)) if c == campaign
     ));
