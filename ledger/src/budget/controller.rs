@@ -307,37 +307,26 @@ where
                     }
                     Err(e) => return Err(e),
                 };
-                match outcome {
-                    Reaped::Closed { returned, granted } => {
-                        pg::closed(
-                            &self.pool,
-                            lease.lease,
-                            lease.campaign,
-                            "reap",
-                            granted,
-                            granted - returned,
-                        )
-                        .await?;
-                        closed += 1;
-                    }
+                let (granted, spent) = match outcome {
+                    Reaped::Closed { returned, granted } => (granted, granted - returned),
                     // Never granted (the request's answer was lost before Redis saw it), or closed
                     // in Redis already: record what the ledger knows.
                     Reaped::Gone => {
                         let granted = lease.granted.unwrap_or(ledger_spent.min(lease.want));
-                        let spent = ledger_spent.clamp(0, granted);
-                        pg::closed(
-                            &self.pool,
-                            lease.lease,
-                            lease.campaign,
-                            "reap",
-                            granted,
-                            spent,
-                        )
-                        .await?;
-                        closed += 1;
+                        (granted, ledger_spent.clamp(0, granted))
                     }
-                    Reaped::StillAlive => {}
-                }
+                    Reaped::StillAlive => continue,
+                };
+                pg::closed(
+                    &self.pool,
+                    lease.lease,
+                    lease.campaign,
+                    "reap",
+                    granted,
+                    spent,
+                )
+                .await?;
+                closed += 1;
             }
             if (due.len() as i64) < REAP_BATCH {
                 return Ok(closed);
