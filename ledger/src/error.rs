@@ -50,6 +50,12 @@ impl Error {
         }
     }
 
+    /// Whether running the same transaction again may succeed: a serialization failure, a
+    /// deadlock, or contention the ledger gave up on.
+    pub fn is_retryable(&self) -> bool {
+        self.is_transient() || matches!(self, Error::Contention { .. })
+    }
+
     /// Whether the database refused a value (SQLSTATE class 22, e.g. a numeric overflow).
     pub(crate) fn is_data_error(&self) -> bool {
         matches!(self, Error::Database(e) if e

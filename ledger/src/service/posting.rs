@@ -145,6 +145,53 @@ impl Ledger {
     }
 }
 
+impl Ledger {
+    /// Posts a batch inside the caller's transaction, so money moves in the same commit as the
+    /// caller's own writes (a campaign's status beside its budget hold, say). Accounts are
+    /// locked in the ledger's one order, exactly as [`Ledger::transfer_batch`] does.
+    ///
+    /// There are no retries here: when the result is an error for which
+    /// [`Error::is_retryable`] holds, the caller rolls back and runs its whole transaction again.
+    pub async fn transfer_in(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        items: &[NewTransfer],
+        mode: BatchMode,
+    ) -> Result<Vec<Result<Posted, Rejection>>> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut accounts = lock_accounts_of(conn, items).await?;
+        let ids: Vec<TransferId> = items.iter().map(|t| t.id).collect();
+        let existing = store::transfers::existing(conn, &ids).await?;
+        let plans = plan_batch(&mut accounts, &existing, items, mode, Effect::Post);
+        let Some(inserted) = insert_applied(conn, items, &plans).await? else {
+            // A concurrent transaction recorded one of these ids after we looked.
+            return Err(Error::Contention { attempts: 1 });
+        };
+        results(items, plans, &inserted)
+    }
+
+    /// Opens (or finds) an account inside the caller's transaction; see [`Ledger::open_account`].
+    pub async fn open_account_in(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        owner: crate::account::AccountOwner,
+        currency: crate::currency::Currency,
+    ) -> Result<Account> {
+        let account = store::accounts::open(conn, owner, currency).await?;
+        if account.currency != currency {
+            return Err(Rejection::CurrencyMismatch {
+                account: account.id,
+                account_currency: account.currency,
+                transfer_currency: currency,
+            }
+            .into());
+        }
+        Ok(account)
+    }
+}
+
 type Inserted = HashMap<TransferId, (i64, DateTime<Utc>)>;
 
 /// Locks (in the ledger's one order) and reads every account the items touch.

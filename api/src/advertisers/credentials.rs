@@ -1,0 +1,326 @@
+//! Users and API keys: per advertiser (`/advertisers/{id}/users`, `/advertisers/{id}/api-keys`)
+//! and for staff (`/users`, `/api-keys`, admin only).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use ledger::AdvertiserId;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::routes::{AdvertiserPath, visible};
+use super::store::{self, ApiKey, User};
+use crate::auth::{Auth, Role, secrets, store as auth_store};
+use crate::error::{ApiError, FieldError, Problem, Result};
+use crate::http::json::{JsonBody, PathParams};
+use crate::state::AppState;
+
+/// Who may manage an advertiser's users and keys (an advertiser its own).
+pub const MANAGE_ROLES: &[Role] = &[Role::Advertiser, Role::Operator, Role::Admin];
+/// Who may create staff users and keys.
+pub const STAFF_ROLES: &[Role] = &[Role::Admin];
+
+/// A new user.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    pub username: String,
+    /// 12 to 256 characters.
+    pub password: String,
+}
+
+/// A new staff user (admin only): any role; `advertiser` needs `advertiser_id`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewStaffUser {
+    pub username: String,
+    pub password: String,
+    pub role: Role,
+    pub advertiser_id: Option<Uuid>,
+}
+
+/// A new API key.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewApiKey {
+    pub name: String,
+}
+
+/// A new staff API key (admin only), e.g. for servingd (`service`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewStaffApiKey {
+    pub name: String,
+    pub role: Role,
+    pub advertiser_id: Option<Uuid>,
+}
+
+/// A key just created: the only time its secret is shown.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CreatedApiKey {
+    #[serde(flatten)]
+    pub key: ApiKey,
+    /// Exchange it at `/api/v1/auth/token`; it is not stored and cannot be shown again.
+    pub api_key: String,
+}
+
+/// The path of one key of an advertiser.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct KeyPath {
+    pub id: Uuid,
+    pub key_id: Uuid,
+}
+
+/// Routes of this module.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_user, list_users))
+        .routes(routes!(create_api_key, list_api_keys))
+        .routes(routes!(revoke_api_key))
+        .routes(routes!(create_staff_user))
+        .routes(routes!(create_staff_api_key))
+}
+
+async fn add_user(
+    state: &AppState,
+    username: &str,
+    password: String,
+    role: Role,
+    advertiser: Option<AdvertiserId>,
+) -> Result<User> {
+    let mut errors = Vec::new();
+    if !(12..=256).contains(&password.chars().count()) {
+        errors.push(FieldError::new("password", "12 to 256 characters"));
+    }
+    if username.is_empty() {
+        errors.push(FieldError::new("username", "required"));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Invalid(errors));
+    }
+    let hash = tokio::task::spawn_blocking(move || secrets::hash(&password))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))??;
+    let id = auth_store::insert_user(&state.db, username, &hash, role, advertiser).await?;
+    store::user(&state.db, id)
+        .await?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("user {id} vanished")))
+}
+
+async fn add_api_key(
+    state: &AppState,
+    name: &str,
+    role: Role,
+    advertiser: Option<AdvertiserId>,
+) -> Result<CreatedApiKey> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(ApiError::field("name", "1 to 200 characters"));
+    }
+    let id = Uuid::now_v7();
+    let (api_key, secret) = secrets::new_api_key(id);
+    let hash = tokio::task::spawn_blocking(move || secrets::hash(&secret))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))??;
+    auth_store::insert_api_key(&state.db, id, name, &hash, role, advertiser).await?;
+    let key = store::api_key(&state.db, id)
+        .await?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("key {id} vanished")))?;
+    Ok(CreatedApiKey { key, api_key })
+}
+
+/// Add a user to an advertiser (role `advertiser`). Roles: advertiser (its own), operator, admin.
+#[utoipa::path(post, path = "/api/v1/advertisers/{id}/users", tag = "advertisers",
+    params(AdvertiserPath), request_body = NewUser,
+    responses(
+        (status = 201, description = "Created", body = User),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such advertiser (or not yours)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The user name is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, err(level = "info"))]
+pub async fn create_user(
+    State(state): State<AppState>,
+    auth: Auth,
+    PathParams(path): PathParams<AdvertiserPath>,
+    JsonBody(body): JsonBody<NewUser>,
+) -> Result<(StatusCode, Json<User>)> {
+    auth.0.require(MANAGE_ROLES)?;
+    let advertiser = visible(&state, &auth, path.id).await?;
+    let user = add_user(
+        &state,
+        &body.username,
+        body.password,
+        Role::Advertiser,
+        Some(AdvertiserId(advertiser.id)),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+/// The advertiser's users. Roles: advertiser (its own), operator, admin.
+#[utoipa::path(get, path = "/api/v1/advertisers/{id}/users", tag = "advertisers",
+    params(AdvertiserPath),
+    responses(
+        (status = 200, description = "Users", body = Vec<User>),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such advertiser (or not yours)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, err(level = "info"))]
+pub async fn list_users(
+    State(state): State<AppState>,
+    auth: Auth,
+    PathParams(path): PathParams<AdvertiserPath>,
+) -> Result<Json<Vec<User>>> {
+    auth.0.require(MANAGE_ROLES)?;
+    let advertiser = visible(&state, &auth, path.id).await?;
+    Ok(Json(store::users(&state.db, advertiser.id).await?))
+}
+
+/// Create an API key for an advertiser; the key is shown once. Roles: advertiser (its own),
+/// operator, admin.
+#[utoipa::path(post, path = "/api/v1/advertisers/{id}/api-keys", tag = "advertisers",
+    params(AdvertiserPath), request_body = NewApiKey,
+    responses(
+        (status = 201, description = "Created; the key is in `api_key`", body = CreatedApiKey),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such advertiser (or not yours)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, err(level = "info"))]
+pub async fn create_api_key(
+    State(state): State<AppState>,
+    auth: Auth,
+    PathParams(path): PathParams<AdvertiserPath>,
+    JsonBody(body): JsonBody<NewApiKey>,
+) -> Result<(StatusCode, Json<CreatedApiKey>)> {
+    auth.0.require(MANAGE_ROLES)?;
+    let advertiser = visible(&state, &auth, path.id).await?;
+    let key = add_api_key(
+        &state,
+        &body.name,
+        Role::Advertiser,
+        Some(AdvertiserId(advertiser.id)),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(key)))
+}
+
+/// The advertiser's API keys (without secrets). Roles: advertiser (its own), operator, admin.
+#[utoipa::path(get, path = "/api/v1/advertisers/{id}/api-keys", tag = "advertisers",
+    params(AdvertiserPath),
+    responses(
+        (status = 200, description = "Keys", body = Vec<ApiKey>),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such advertiser (or not yours)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, err(level = "info"))]
+pub async fn list_api_keys(
+    State(state): State<AppState>,
+    auth: Auth,
+    PathParams(path): PathParams<AdvertiserPath>,
+) -> Result<Json<Vec<ApiKey>>> {
+    auth.0.require(MANAGE_ROLES)?;
+    let advertiser = visible(&state, &auth, path.id).await?;
+    Ok(Json(store::api_keys(&state.db, advertiser.id).await?))
+}
+
+/// Revoke one of the advertiser's API keys. Roles: advertiser (its own), operator, admin.
+#[utoipa::path(delete, path = "/api/v1/advertisers/{id}/api-keys/{key_id}", tag = "advertisers",
+    params(KeyPath),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such key (or not yours)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, err(level = "info"))]
+pub async fn revoke_api_key(
+    State(state): State<AppState>,
+    auth: Auth,
+    PathParams(path): PathParams<KeyPath>,
+) -> Result<StatusCode> {
+    auth.0.require(MANAGE_ROLES)?;
+    let advertiser = visible(&state, &auth, path.id).await?;
+    match store::api_key(&state.db, path.key_id).await? {
+        Some(key) if key.advertiser_id == Some(advertiser.id) => {
+            store::revoke_api_key(&state.db, key.id).await?;
+            Ok(StatusCode::NO_CONTENT)
+        }
+        _ => Err(ApiError::NotFound("api key")),
+    }
+}
+
+fn staff_scope(role: Role, advertiser: Option<Uuid>) -> Result<Option<AdvertiserId>> {
+    match (role, advertiser) {
+        (Role::Advertiser, Some(a)) => Ok(Some(AdvertiserId(a))),
+        (Role::Advertiser, None) => Err(ApiError::field(
+            "advertiser_id",
+            "required for the advertiser role",
+        )),
+        (_, Some(_)) => Err(ApiError::field(
+            "advertiser_id",
+            "only for the advertiser role",
+        )),
+        (_, None) => Ok(None),
+    }
+}
+
+/// Create a user of any role. Roles: admin.
+#[utoipa::path(post, path = "/api/v1/users", tag = "admin",
+    request_body = NewStaffUser,
+    responses(
+        (status = 201, description = "Created", body = User),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The user name is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, err(level = "info"))]
+pub async fn create_staff_user(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    JsonBody(body): JsonBody<NewStaffUser>,
+) -> Result<(StatusCode, Json<User>)> {
+    principal.require(STAFF_ROLES)?;
+    let advertiser = staff_scope(body.role, body.advertiser_id)?;
+    let user = add_user(&state, &body.username, body.password, body.role, advertiser).await?;
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+/// Create an API key of any role (servingd's is `service`). Roles: admin.
+#[utoipa::path(post, path = "/api/v1/api-keys", tag = "admin",
+    request_body = NewStaffApiKey,
+    responses(
+        (status = 201, description = "Created; the key is in `api_key`", body = CreatedApiKey),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, err(level = "info"))]
+pub async fn create_staff_api_key(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    JsonBody(body): JsonBody<NewStaffApiKey>,
+) -> Result<(StatusCode, Json<CreatedApiKey>)> {
+    principal.require(STAFF_ROLES)?;
+    let advertiser = staff_scope(body.role, body.advertiser_id)?;
+    let key = add_api_key(&state, &body.name, body.role, advertiser).await?;
+    Ok((StatusCode::CREATED, Json(key)))
+}

@@ -1,0 +1,5 @@
+//! Advertisers, and the users and API keys that act for them (and for staff).
+
+pub mod credentials;
+pub mod routes;
+pub mod store;

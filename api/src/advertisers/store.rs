@@ -1,0 +1,134 @@
+//! `advertisers`, and the listings of users and keys per advertiser.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::{FromRow, PgConnection, PgPool};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// An advertiser.
+#[derive(Debug, Clone, Serialize, Deserialize, FromRow, ToSchema)]
+pub struct Advertiser {
+    pub id: Uuid,
+    pub name: String,
+    /// Every account and campaign of the advertiser is in this ISO 4217 currency.
+    pub currency: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A user, without its password.
+#[derive(Debug, Clone, Serialize, Deserialize, FromRow, ToSchema)]
+pub struct User {
+    pub id: Uuid,
+    pub username: String,
+    pub role: String,
+    pub advertiser_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An API key, without its secret.
+#[derive(Debug, Clone, Serialize, Deserialize, FromRow, ToSchema)]
+pub struct ApiKey {
+    pub id: Uuid,
+    pub name: String,
+    pub role: String,
+    pub advertiser_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// Creates an advertiser.
+pub async fn insert(
+    conn: &mut PgConnection,
+    id: Uuid,
+    name: &str,
+    currency: &str,
+) -> Result<Advertiser, sqlx::Error> {
+    sqlx::query_as(
+        "insert into advertisers (id, name, currency) values ($1, $2, $3)
+         returning id, name, trim(currency) as currency, created_at",
+    )
+    .bind(id)
+    .bind(name)
+    .bind(currency)
+    .fetch_one(conn)
+    .await
+}
+
+/// One advertiser.
+pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<Advertiser>, sqlx::Error> {
+    sqlx::query_as(
+        "select id, name, trim(currency) as currency, created_at from advertisers where id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// A page of advertisers by id (only `only` when given).
+pub async fn list(
+    pool: &PgPool,
+    only: Option<Uuid>,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<Advertiser>, sqlx::Error> {
+    sqlx::query_as(
+        "select id, name, trim(currency) as currency, created_at from advertisers
+          where ($1::uuid is null or id = $1) and ($2::uuid is null or id > $2)
+          order by id limit $3",
+    )
+    .bind(only)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// The advertiser's users.
+pub async fn users(pool: &PgPool, advertiser: Uuid) -> Result<Vec<User>, sqlx::Error> {
+    sqlx::query_as(
+        "select id, username, role, advertiser_id, created_at from users
+          where advertiser_id = $1 order by id",
+    )
+    .bind(advertiser)
+    .fetch_all(pool)
+    .await
+}
+
+/// One user.
+pub async fn user(pool: &PgPool, id: Uuid) -> Result<Option<User>, sqlx::Error> {
+    sqlx::query_as("select id, username, role, advertiser_id, created_at from users where id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// The advertiser's API keys.
+pub async fn api_keys(pool: &PgPool, advertiser: Uuid) -> Result<Vec<ApiKey>, sqlx::Error> {
+    sqlx::query_as(
+        "select id, name, role, advertiser_id, created_at, revoked_at from api_keys
+          where advertiser_id = $1 order by id",
+    )
+    .bind(advertiser)
+    .fetch_all(pool)
+    .await
+}
+
+/// One API key.
+pub async fn api_key(pool: &PgPool, id: Uuid) -> Result<Option<ApiKey>, sqlx::Error> {
+    sqlx::query_as(
+        "select id, name, role, advertiser_id, created_at, revoked_at from api_keys where id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Revokes an API key (tokens it already obtained run out at their expiry).
+pub async fn revoke_api_key(pool: &PgPool, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("update api_keys set revoked_at = coalesce(revoked_at, now()) where id = $1")
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}

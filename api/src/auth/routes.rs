@@ -1,0 +1,90 @@
+//! `POST /api/v1/auth/token`: an API key, or a user name and password, for an access token.
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{secrets, store};
+use crate::error::{ApiError, Problem, Result};
+use crate::http::json::JsonBody;
+use crate::state::AppState;
+
+/// What is exchanged for a token.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(tag = "grant_type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum TokenRequest {
+    /// A person: user name and password.
+    Password { username: String, password: String },
+    /// A program: the API key shown when it was created.
+    ApiKey { api_key: String },
+}
+
+/// An access token.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TokenResponse {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    pub expires_in: i64,
+    pub role: super::Role,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advertiser_id: Option<uuid::Uuid>,
+}
+
+/// Routes of this module.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(token))
+}
+
+/// Exchange credentials for an access token. Open to anyone; wrong credentials are a 401 that
+/// does not say which part was wrong.
+#[utoipa::path(post, path = "/api/v1/auth/token", tag = "auth",
+    request_body = TokenRequest,
+    responses(
+        (status = 200, description = "Signed in", body = TokenResponse),
+        (status = 401, description = "Credentials do not hold", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[tracing::instrument(skip_all, err(level = "info"))]
+pub async fn token(
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<TokenRequest>,
+) -> Result<Json<TokenResponse>> {
+    let (stored, secret) = match request {
+        TokenRequest::Password { username, password } => {
+            if let Some(wait_s) = state.limiter.check(&format!("signin:{username}")).await {
+                return Err(ApiError::RateLimited(wait_s));
+            }
+            (store::user_by_name(&state.db, &username).await?, password)
+        }
+        TokenRequest::ApiKey { api_key } => match secrets::parse_api_key(&api_key) {
+            Some((id, secret)) => (store::api_key(&state.db, id).await?, secret.to_owned()),
+            None => (None, api_key),
+        },
+    };
+    let verified = tokio::task::spawn_blocking(move || match stored {
+        Some(stored) if secrets::verify(&secret, &stored.hash) => Some(stored.principal),
+        Some(_) => None,
+        None => {
+            secrets::verify_nothing(&secret);
+            None
+        }
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?;
+    let principal =
+        verified.ok_or_else(|| ApiError::Unauthenticated("the credentials do not hold".into()))?;
+    let ttl_s = state.settings.jwt.token_ttl_s;
+    let now_s = state.clock.now().timestamp();
+    let access_token = state.keys.issue(&principal, now_s, ttl_s)?;
+    Ok(Json(TokenResponse {
+        access_token,
+        token_type: "Bearer".to_owned(),
+        expires_in: ttl_s,
+        role: principal.role,
+        advertiser_id: principal.advertiser.map(|a| a.0),
+    }))
+}

@@ -1,0 +1,12 @@
+//! Campaigns: settings and their validation, the status machine, budget holds, storage,
+//! the write paths and the routes.
+
+pub mod budget;
+pub mod holds;
+pub mod model;
+pub mod routes;
+pub mod service;
+pub mod spec;
+pub mod status;
+pub mod store;
+pub mod validate;

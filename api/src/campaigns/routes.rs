@@ -1,0 +1,300 @@
+//! `/api/v1/campaigns`: create, read, list, update and the status actions.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use ledger::{AdvertiserId, CampaignId};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::model::Campaign;
+use super::service;
+use super::spec::CampaignInput;
+use super::status::{Action, Status};
+use super::store;
+use crate::auth::{Auth, Role};
+use crate::error::{ApiError, FieldError, Problem, Result};
+use crate::http::json::{JsonBody, PathParams, QueryParams};
+use crate::state::AppState;
+
+/// Who may create, edit, pause and resume campaigns.
+pub const WRITE_ROLES: &[Role] = &[Role::Advertiser, Role::Operator, Role::Admin];
+/// Who may read campaigns.
+pub const READ_ROLES: &[Role] = &[Role::Advertiser, Role::Operator, Role::Billing, Role::Admin];
+
+/// Most campaigns on one page.
+const MAX_PAGE: i64 = 500;
+
+/// A new campaign: the settings, and whose it is (advertisers may leave it out).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewCampaign {
+    pub advertiser_id: Option<Uuid>,
+    #[serde(flatten)]
+    pub campaign: CampaignInput,
+}
+
+/// Filters and position of a campaign listing.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub advertiser_id: Option<Uuid>,
+    pub status: Option<Status>,
+    /// From the previous page's `next_cursor`.
+    pub cursor: Option<Uuid>,
+    /// 1 to 500, default 50.
+    pub limit: Option<i64>,
+}
+
+/// A page of campaigns.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CampaignPage {
+    pub items: Vec<Campaign>,
+    /// Pass as `cursor` for the next page; absent on the last one.
+    pub next_cursor: Option<Uuid>,
+}
+
+/// The path of one campaign.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct CampaignPath {
+    pub id: Uuid,
+}
+
+/// Routes of this module.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_campaign, list_campaigns))
+        .routes(routes!(get_campaign, update_campaign))
+        .routes(routes!(activate_campaign))
+        .routes(routes!(pause_campaign))
+        .routes(routes!(resume_campaign))
+        .routes(routes!(archive_campaign))
+}
+
+/// Create a draft campaign. Roles: advertiser (its own), operator, admin.
+#[utoipa::path(post, path = "/api/v1/campaigns", tag = "campaigns",
+    request_body = NewCampaign,
+    responses(
+        (status = 201, description = "Created", body = Campaign),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not create campaigns", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each named", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, err(level = "info"))]
+pub async fn create_campaign(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    JsonBody(mut body): JsonBody<serde_json::Value>,
+) -> Result<(StatusCode, Json<Campaign>)> {
+    principal.require(WRITE_ROLES)?;
+    let requested = match body.as_object_mut().and_then(|o| o.remove("advertiser_id")) {
+        None | Some(serde_json::Value::Null) => None,
+        Some(value) => Some(
+            serde_json::from_value::<Uuid>(value)
+                .map_err(|_| ApiError::field("advertiser_id", "an advertiser id"))?,
+        ),
+    };
+    let advertiser = principal
+        .scope(requested.map(AdvertiserId))
+        .ok_or_else(|| ApiError::field("advertiser_id", "required"))?;
+    if requested.is_some_and(|r| !principal.sees(AdvertiserId(r))) {
+        return Err(ApiError::field("advertiser_id", "no such advertiser"));
+    }
+    let input: CampaignInput = serde_json::from_value(body)
+        .map_err(|e| ApiError::Invalid(vec![FieldError::new("body", e.to_string())]))?;
+    let campaign = service::create(&state, &principal, advertiser, &input).await?;
+    Ok((StatusCode::CREATED, Json(campaign)))
+}
+
+/// List campaigns by id, filtered by advertiser and status. Roles: advertiser (its own only),
+/// operator, billing, admin.
+#[utoipa::path(get, path = "/api/v1/campaigns", tag = "campaigns",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page", body = CampaignPage),
+        (status = 400, description = "Bad query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not read campaigns", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, err(level = "info"))]
+pub async fn list_campaigns(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    QueryParams(query): QueryParams<ListQuery>,
+) -> Result<Json<CampaignPage>> {
+    principal.require(READ_ROLES)?;
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::BadRequest(format!("limit: 1 to {MAX_PAGE}")));
+    }
+    let advertiser = principal.scope(query.advertiser_id.map(AdvertiserId));
+    let items = store::list(
+        &state.db,
+        advertiser.map(|a| a.0),
+        query.status,
+        query.cursor,
+        limit,
+    )
+    .await?;
+    let next_cursor = (items.len() as i64 == limit)
+        .then(|| items.last().map(|c| c.id))
+        .flatten();
+    Ok(Json(CampaignPage { items, next_cursor }))
+}
+
+/// One campaign. Roles: advertiser (its own), operator, billing, admin.
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}", tag = "campaigns",
+    params(CampaignPath),
+    responses(
+        (status = 200, description = "The campaign", body = Campaign),
+        (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not read campaigns", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such campaign (or not yours)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, err(level = "info"))]
+pub async fn get_campaign(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    PathParams(path): PathParams<CampaignPath>,
+) -> Result<Json<Campaign>> {
+    principal.require(READ_ROLES)?;
+    match store::get(&state.db, CampaignId(path.id)).await? {
+        Some(c) if principal.sees(c.advertiser()) => Ok(Json(c)),
+        _ => Err(ApiError::NotFound("campaign")),
+    }
+}
+
+/// Change a campaign's settings with a JSON merge patch (RFC 7386) over its settings (name,
+/// schedule, budget, bid, pacing, targeting, frequency_cap, creatives). A change of budget of an
+/// active campaign moves its hold. Roles: advertiser (its own), operator, admin.
+#[utoipa::path(patch, path = "/api/v1/campaigns/{id}", tag = "campaigns",
+    params(CampaignPath),
+    request_body(content = serde_json::Value, description = "A merge patch of the settings", content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "Updated", body = Campaign),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not edit campaigns", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such campaign (or not yours)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not editable now, or not enough cash for the new budget", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each named", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, err(level = "info"))]
+pub async fn update_campaign(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    PathParams(path): PathParams<CampaignPath>,
+    JsonBody(patch): JsonBody<serde_json::Value>,
+) -> Result<Json<Campaign>> {
+    principal.require(WRITE_ROLES)?;
+    if !patch.is_object() {
+        return Err(ApiError::field("body", "a JSON object (merge patch)"));
+    }
+    Ok(Json(
+        service::update(&state, &principal, CampaignId(path.id), &patch).await?,
+    ))
+}
+
+async fn act(
+    state: AppState,
+    auth: Auth,
+    path: CampaignPath,
+    action: Action,
+) -> Result<Json<Campaign>> {
+    auth.0.require(WRITE_ROLES)?;
+    Ok(Json(
+        service::act(&state, &auth.0, CampaignId(path.id), action).await?,
+    ))
+}
+
+/// Start a draft campaign: its budget is held from the advertiser's cash (a daily budget at the
+/// start of each local day, a lifetime budget once). Roles: advertiser (its own), operator, admin.
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/activate", tag = "campaigns",
+    params(CampaignPath),
+    responses(
+        (status = 200, description = "Active", body = Campaign),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such campaign (or not yours)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not allowed from this status, or not enough cash (the shortfall is stated)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, err(level = "info"))]
+pub async fn activate_campaign(
+    State(state): State<AppState>,
+    auth: Auth,
+    PathParams(path): PathParams<CampaignPath>,
+) -> Result<Json<Campaign>> {
+    act(state, auth, path, Action::Activate).await
+}
+
+/// Pause an active campaign; what it holds and no server has leased goes back to cash.
+/// Roles: advertiser (its own), operator, admin.
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/pause", tag = "campaigns",
+    params(CampaignPath),
+    responses(
+        (status = 200, description = "Paused", body = Campaign),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such campaign (or not yours)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not allowed from this status", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, err(level = "info"))]
+pub async fn pause_campaign(
+    State(state): State<AppState>,
+    auth: Auth,
+    PathParams(path): PathParams<CampaignPath>,
+) -> Result<Json<Campaign>> {
+    act(state, auth, path, Action::Pause).await
+}
+
+/// Resume a paused (or exhausted, after a budget increase) campaign; its budget is held again.
+/// Roles: advertiser (its own), operator, admin.
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/resume", tag = "campaigns",
+    params(CampaignPath),
+    responses(
+        (status = 200, description = "Active", body = Campaign),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such campaign (or not yours)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not allowed from this status, or not enough cash", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, err(level = "info"))]
+pub async fn resume_campaign(
+    State(state): State<AppState>,
+    auth: Auth,
+    PathParams(path): PathParams<CampaignPath>,
+) -> Result<Json<Campaign>> {
+    act(state, auth, path, Action::Resume).await
+}
+
+/// Archive a campaign for good (from draft, paused, exhausted or ended). Roles: advertiser (its
+/// own), operator, admin.
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/archive", tag = "campaigns",
+    params(CampaignPath),
+    responses(
+        (status = 200, description = "Archived", body = Campaign),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such campaign (or not yours)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not allowed from this status", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, err(level = "info"))]
+pub async fn archive_campaign(
+    State(state): State<AppState>,
+    auth: Auth,
+    PathParams(path): PathParams<CampaignPath>,
+) -> Result<Json<Campaign>> {
+    act(state, auth, path, Action::Archive).await
+}

@@ -1,0 +1,267 @@
+//! Campaign changes, each one transaction: load and lock, decide (validation, status machine,
+//! holds), write the campaign, its money and its feed revision together.
+
+use chrono::{DateTime, Utc};
+use ledger::{AccountOwner, AdvertiserId, CampaignId, Currency};
+use uuid::Uuid;
+
+use super::budget::{self, Synced};
+use super::holds::{self, HoldChange};
+use super::model::{Campaign, StoredCampaign};
+use super::spec::{CampaignInput, CampaignSpec};
+use super::status::{Action, Status, transition};
+use super::{store, validate};
+use crate::auth::Principal;
+use crate::error::{ApiError, FieldError, Result};
+use crate::feed;
+use crate::state::AppState;
+
+/// Creates a draft campaign for `advertiser`.
+pub async fn create(
+    state: &AppState,
+    principal: &Principal,
+    advertiser: AdvertiserId,
+    input: &CampaignInput,
+) -> Result<Campaign> {
+    let spec = validate::validate(input).map_err(ApiError::Invalid)?;
+    let mut tx = state.db.begin().await?;
+    let currency: Option<String> =
+        sqlx::query_scalar("select currency from advertisers where id = $1 for share")
+            .bind(advertiser.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let currency = match currency {
+        Some(c) if principal.sees(advertiser) => c.trim().to_owned(),
+        _ => {
+            return Err(ApiError::field("advertiser_id", "no such advertiser"));
+        }
+    };
+    let id = CampaignId(Uuid::now_v7());
+    let code = Currency::parse(&currency)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored currency: {e}")))?;
+    for owner in [
+        AccountOwner::CampaignHold {
+            advertiser,
+            campaign: id,
+        },
+        AccountOwner::CampaignSpend {
+            advertiser,
+            campaign: id,
+        },
+    ] {
+        state.ledger.open_account_in(&mut tx, owner, code).await?;
+    }
+    let now = state.clock.now();
+    let stored = StoredCampaign {
+        campaign: Campaign {
+            id: id.0,
+            advertiser_id: advertiser.0,
+            status: Status::Draft,
+            currency,
+            revision: feed::store::next_revision(&mut tx).await?,
+            created_at: now,
+            updated_at: now,
+            spec,
+        },
+        hold_seq: 0,
+        held_day: None,
+    };
+    store::save(&mut tx, &stored).await?;
+    feed::store::record(&mut tx, &stored.campaign).await?;
+    tx.commit().await?;
+    Ok(stored.campaign)
+}
+
+/// Applies a JSON merge patch (RFC 7386) to the campaign's settings.
+pub async fn update(
+    state: &AppState,
+    principal: &Principal,
+    id: CampaignId,
+    patch: &serde_json::Value,
+) -> Result<Campaign> {
+    change(state, principal, id, |stored| {
+        let status = stored.campaign.status;
+        if !status.editable() {
+            return Err(ApiError::Conflict(format!(
+                "a campaign that is {status} cannot be edited"
+            )));
+        }
+        let mut document = serde_json::to_value(stored.campaign.spec.to_input())
+            .map_err(|e| ApiError::Internal(e.into()))?;
+        merge(&mut document, patch);
+        let input: CampaignInput = serde_json::from_value(document)
+            .map_err(|e| ApiError::Invalid(vec![FieldError::new("body", e.to_string())]))?;
+        stored.campaign.spec = validate::validate(&input).map_err(ApiError::Invalid)?;
+        Ok(())
+    })
+    .await
+}
+
+/// Runs a status action (activate, pause, resume, archive).
+pub async fn act(
+    state: &AppState,
+    principal: &Principal,
+    id: CampaignId,
+    action: Action,
+) -> Result<Campaign> {
+    let now = state.clock.now();
+    change(state, principal, id, |stored| {
+        let from = stored.campaign.status;
+        let to = transition(from, action).map_err(|e| ApiError::Conflict(e.to_string()))?;
+        if to == Status::Active && from != Status::Active {
+            check_can_run(&stored.campaign.spec, now)?;
+        }
+        stored.campaign.status = to;
+        Ok(())
+    })
+    .await
+}
+
+/// What an activation needs beyond the status machine.
+fn check_can_run(spec: &CampaignSpec, now: DateTime<Utc>) -> Result<()> {
+    if spec.creatives.is_empty() {
+        return Err(ApiError::Conflict(
+            "a campaign needs a creative to run".into(),
+        ));
+    }
+    if spec.schedule.end.is_some_and(|end| end <= now) {
+        return Err(ApiError::Conflict(
+            "the campaign's schedule has ended".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The shape of every owner change: lock, check visibility, apply `edit`, sync the hold, and
+/// write the campaign with a new revision when anything the feed shows changed.
+async fn change(
+    state: &AppState,
+    principal: &Principal,
+    id: CampaignId,
+    edit: impl FnOnce(&mut StoredCampaign) -> Result<()>,
+) -> Result<Campaign> {
+    let mut tx = state.db.begin().await?;
+    let mut stored = match store::lock(&mut tx, id).await? {
+        Some(s) if principal.sees(s.campaign.advertiser()) => s,
+        _ => return Err(ApiError::NotFound("campaign")),
+    };
+    let before = stored.campaign.clone();
+    edit(&mut stored)?;
+    if stored.campaign == before {
+        return Ok(before);
+    }
+    let now = state.clock.now();
+    let synced = budget::sync_hold(&state.ledger, &mut tx, &mut stored, now).await?;
+    stored.campaign.updated_at = now;
+    stored.campaign.revision = feed::store::next_revision(&mut tx).await?;
+    store::save(&mut tx, &stored).await?;
+    feed::store::record(&mut tx, &stored.campaign).await?;
+    tx.commit().await?;
+    after_hold_change(state, id, synced.change).await;
+    Ok(stored.campaign)
+}
+
+/// Tells the budget controller's Redis copy that the held budget moved: it drops the
+/// campaign's state, and the next allocation rebuilds it from the ledger.
+async fn after_hold_change(state: &AppState, id: CampaignId, change: HoldChange) {
+    if change == HoldChange::None {
+        return;
+    }
+    if let Err(e) = state.budgets.forget(id).await {
+        tracing::warn!(campaign = %id.0, error = %e,
+            "could not refresh the campaign's budget in Redis; reconciliation will");
+    }
+}
+
+/// Brings every campaign that needs it in line: daily budgets roll over at local midnight,
+/// campaigns past their end become `ended`, active campaigns that spent their lifetime budget
+/// become `exhausted`, and what stopped campaigns still hold goes back to cash once no lease
+/// needs it. Returns how many campaigns changed.
+pub async fn sweep_holds(state: &AppState) -> anyhow::Result<usize> {
+    let now = state.clock.now();
+    let mut changed = 0;
+    for id in store::needing_hold_sweep(&state.db, now).await? {
+        match sweep_one(state, CampaignId(id), now).await {
+            Ok(true) => changed += 1,
+            Ok(false) => {}
+            Err(e) => tracing::warn!(campaign = %id, error = %e, "hold sweep skipped a campaign"),
+        }
+    }
+    Ok(changed)
+}
+
+async fn sweep_one(state: &AppState, id: CampaignId, now: DateTime<Utc>) -> Result<bool> {
+    let mut tx = state.db.begin().await?;
+    let Some(mut stored) = store::lock(&mut tx, id).await? else {
+        return Ok(false);
+    };
+    let before = stored.clone();
+    if stored.campaign.status == Status::Active
+        && stored
+            .campaign
+            .spec
+            .schedule
+            .end
+            .is_some_and(|end| end <= now)
+    {
+        stored.campaign.status = Status::Ended;
+    }
+    let mut synced: Synced = budget::sync_hold(&state.ledger, &mut tx, &mut stored, now).await?;
+    if stored.campaign.status == Status::Active
+        && holds::exhausted(&stored.campaign.spec.budget, synced.spent)
+    {
+        stored.campaign.status = Status::Exhausted;
+        let more = budget::sync_hold(&state.ledger, &mut tx, &mut stored, now).await?;
+        if more.change != HoldChange::None {
+            synced = more;
+        }
+    }
+    let status_changed = stored.campaign.status != before.campaign.status;
+    if status_changed {
+        stored.campaign.updated_at = now;
+        stored.campaign.revision = feed::store::next_revision(&mut tx).await?;
+        feed::store::record(&mut tx, &stored.campaign).await?;
+    }
+    let changed =
+        status_changed || stored.hold_seq != before.hold_seq || stored.held_day != before.held_day;
+    if changed {
+        store::save(&mut tx, &stored).await?;
+    }
+    tx.commit().await?;
+    after_hold_change(state, id, synced.change).await;
+    Ok(changed)
+}
+
+/// RFC 7386: objects merge key by key, `null` removes, anything else replaces.
+pub fn merge(target: &mut serde_json::Value, patch: &serde_json::Value) {
+    use serde_json::Value;
+    let Value::Object(patch) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(serde_json::Map::new());
+    }
+    if let Value::Object(map) = target {
+        for (key, value) in patch {
+            if value.is_null() {
+                map.remove(key);
+            } else {
+                merge(map.entry(key.clone()).or_insert(Value::Null), value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn merge_patch_follows_rfc_7386() {
+        let mut doc = json!({"a": "b", "c": {"d": "e", "f": "g"}, "l": [1, 2]});
+        merge(&mut doc, &json!({"a": "z", "c": {"f": null}, "l": [3]}));
+        assert_eq!(doc, json!({"a": "z", "c": {"d": "e"}, "l": [3]}));
+    }
+}

@@ -1,0 +1,242 @@
+//! A campaign's settings as advertisers write them (`CampaignInput`, raw) and as the platform
+//! keeps them (`CampaignSpec`, validated). Only [`super::validate`] turns one into the other.
+
+use chrono::{DateTime, Utc};
+use ledger::Amount;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// How a campaign pays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BidKind {
+    /// A price per thousand impressions.
+    Cpm,
+    /// A price per click.
+    Cpc,
+}
+
+/// How a campaign spends its daily budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Pacing {
+    /// Along the day's traffic curve.
+    #[default]
+    Even,
+    /// As fast as traffic allows.
+    Accelerated,
+}
+
+/// Device classes a campaign may target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceType {
+    Mobile,
+    Desktop,
+    Tablet,
+    Ctv,
+}
+
+/// Creative formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CreativeFormat {
+    Banner,
+    Video,
+    Native,
+}
+
+/// Days of the week, for day parting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Weekday {
+    Mon,
+    Tue,
+    Wed,
+    Thu,
+    Fri,
+    Sat,
+    Sun,
+}
+
+/// Hours of some weekdays (in the campaign's time zone) when the campaign may serve.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DayPart {
+    pub days: Vec<Weekday>,
+    /// First hour served, 0 to 23.
+    pub start_hour: u8,
+    /// First hour no longer served, 1 to 24.
+    pub end_hour: u8,
+}
+
+/// When a campaign runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    pub start: DateTime<Utc>,
+    #[serde(default)]
+    pub end: Option<DateTime<Utc>>,
+    /// An IANA time zone (`Europe/Paris`): days, day parts and daily budgets follow it.
+    pub time_zone: String,
+    /// Empty: every hour of every day.
+    #[serde(default)]
+    pub day_parting: Vec<DayPart>,
+}
+
+/// A creative's width and height in pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Size {
+    pub w: u32,
+    pub h: u32,
+}
+
+/// Who sees the campaign. Every empty list means "no restriction".
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Targeting {
+    /// ISO 3166-1 alpha-2 codes (`FR`).
+    pub countries: Vec<String>,
+    /// ISO 3166-2 codes (`FR-IDF`).
+    pub regions: Vec<String>,
+    pub device_types: Vec<DeviceType>,
+    /// Operating systems, lowercase (`ios`, `android`).
+    pub os: Vec<String>,
+    /// IAB content categories (`IAB1`, `IAB1-2`).
+    pub categories: Vec<String>,
+    /// Site, app or placement ids.
+    pub placements: Vec<String>,
+    pub sizes: Vec<Size>,
+    /// User segments.
+    pub segments: Vec<String>,
+}
+
+/// At most `count` impressions per user in every `period_s` seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FrequencyCap {
+    pub count: u32,
+    pub period_s: u32,
+}
+
+/// Budgets as written: decimal strings in the advertiser's currency.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct BudgetInput {
+    pub daily: Option<String>,
+    pub lifetime: Option<String>,
+}
+
+/// A bid as written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BidInput {
+    pub kind: BidKind,
+    /// A decimal string: CPM per thousand impressions, CPC per click.
+    pub amount: String,
+}
+
+/// A creative.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Creative {
+    /// Unique within the campaign.
+    pub id: String,
+    pub format: CreativeFormat,
+    pub w: u32,
+    pub h: u32,
+    /// Where a click goes: an https URL.
+    pub click_url: String,
+    /// The ad markup (HTML, VAST or native JSON), or else `asset_url`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub markup: Option<String>,
+    /// An https URL of the asset, or else `markup`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asset_url: Option<String>,
+    /// The advertiser's domain, for publishers' blocks (`example.com`).
+    pub adomain: String,
+    /// Relative share among the campaign's creatives, 1 to 1000.
+    #[serde(default = "default_weight")]
+    pub weight: u32,
+}
+
+fn default_weight() -> u32 {
+    1
+}
+
+/// A campaign's settings as written by its owner (create, or the result of a merge patch).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignInput {
+    pub name: String,
+    pub schedule: Schedule,
+    pub budget: BudgetInput,
+    pub bid: BidInput,
+    #[serde(default)]
+    pub pacing: Pacing,
+    #[serde(default)]
+    pub targeting: Targeting,
+    #[serde(default)]
+    pub frequency_cap: Option<FrequencyCap>,
+    #[serde(default)]
+    pub creatives: Vec<Creative>,
+}
+
+/// Validated budgets: at least one, and a daily budget never above the lifetime one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Budget {
+    #[schema(value_type = Option<String>, example = "100.000000")]
+    pub daily: Option<Amount>,
+    #[schema(value_type = Option<String>, example = "1000.000000")]
+    pub lifetime: Option<Amount>,
+}
+
+/// A validated bid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Bid {
+    pub kind: BidKind,
+    #[schema(value_type = String, example = "2.500000")]
+    pub amount: Amount,
+}
+
+/// A campaign's settings as the platform keeps them: every field checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CampaignSpec {
+    pub name: String,
+    pub schedule: Schedule,
+    pub budget: Budget,
+    pub bid: Bid,
+    pub pacing: Pacing,
+    pub targeting: Targeting,
+    pub frequency_cap: Option<FrequencyCap>,
+    pub creatives: Vec<Creative>,
+}
+
+impl CampaignSpec {
+    /// The spec written back as input, so a merge patch applies to what the owner wrote.
+    pub fn to_input(&self) -> CampaignInput {
+        CampaignInput {
+            name: self.name.clone(),
+            schedule: self.schedule.clone(),
+            budget: BudgetInput {
+                daily: self
+                    .budget
+                    .daily
+                    .map(|a| a.as_decimal().normalize().to_string()),
+                lifetime: self
+                    .budget
+                    .lifetime
+                    .map(|a| a.as_decimal().normalize().to_string()),
+            },
+            bid: BidInput {
+                kind: self.bid.kind,
+                amount: self.bid.amount.as_decimal().normalize().to_string(),
+            },
+            pacing: self.pacing,
+            targeting: self.targeting.clone(),
+            frequency_cap: self.frequency_cap,
+            creatives: self.creatives.clone(),
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! `GET /api/v1/feed/campaigns?since=<revision>&wait_s=<seconds>` (service, admin).
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::store;
+use crate::auth::{Auth, Role};
+use crate::campaigns::model::Campaign;
+use crate::error::{ApiError, Problem, Result};
+use crate::http::json::QueryParams;
+use crate::state::AppState;
+
+/// Who may read the feed.
+pub const FEED_ROLES: &[Role] = &[Role::Service, Role::Admin];
+
+/// Most changes in one answer; `more` says when there are others.
+const MAX_CHANGES: i64 = 1000;
+
+/// What the feed is asked.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct FeedQuery {
+    /// 0 for a full snapshot; else the revision the caller has.
+    pub since: i64,
+    /// How long to wait for a change when there is none yet (long-poll), 0 to 25 s.
+    #[serde(default)]
+    pub wait_s: u64,
+}
+
+/// One change: the campaign as it was after it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Change {
+    pub revision: i64,
+    pub campaign: Campaign,
+}
+
+/// A snapshot (`since=0`) or the changes after `since`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct FeedPage {
+    /// The revision the caller has after applying this page; ask `since` it next.
+    pub revision: i64,
+    /// Whether `campaigns` is a full snapshot that replaces everything the caller had.
+    pub snapshot: bool,
+    /// The snapshot (empty unless `snapshot`).
+    pub campaigns: Vec<Campaign>,
+    /// The changes after `since`, in order (empty for a snapshot).
+    pub changes: Vec<Change>,
+    /// Whether more changes follow right away.
+    pub more: bool,
+}
+
+/// Routes of this module.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(feed))
+}
+
+/// The campaign feed. Roles: service, admin. A full snapshot when `since=0`; else every change
+/// after `since`, in revision order, waiting up to `wait_s` seconds for one.
+#[utoipa::path(get, path = "/api/v1/feed/campaigns", tag = "feed",
+    params(FeedQuery),
+    responses(
+        (status = 200, description = "Snapshot or changes", body = FeedPage),
+        (status = 400, description = "Bad query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not read the feed", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "Revision unknown here: take a new snapshot", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, fields(since = query.since), err(level = "info"))]
+pub async fn feed(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    QueryParams(query): QueryParams<FeedQuery>,
+) -> Result<Json<FeedPage>> {
+    principal.require(FEED_ROLES)?;
+    if query.since < 0 {
+        return Err(ApiError::field("since", "0 or a revision"));
+    }
+    if query.since == 0 {
+        return Ok(Json(snapshot(&state).await?));
+    }
+    let wait = Duration::from_secs(query.wait_s.min(state.settings.feed_wait_max_s));
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let mut conn = state.db.acquire().await?;
+        let current = store::current(&mut conn).await?;
+        if query.since > current {
+            return Err(ApiError::Gone(format!(
+                "revision {} is ahead of the feed ({current}); take a new snapshot with since=0",
+                query.since
+            )));
+        }
+        let changes = store::changes_since(&mut conn, query.since, MAX_CHANGES + 1).await?;
+        drop(conn);
+        let now = tokio::time::Instant::now();
+        if !changes.is_empty() || now >= deadline {
+            return Ok(Json(page(query.since, changes)));
+        }
+        let step = (deadline - now).min(Duration::from_secs(1));
+        state.feed.wait_after(query.since, step).await;
+    }
+}
+
+fn page(since: i64, mut changes: Vec<(i64, Campaign)>) -> FeedPage {
+    let more = changes.len() > MAX_CHANGES as usize;
+    changes.truncate(MAX_CHANGES as usize);
+    FeedPage {
+        revision: changes.last().map_or(since, |(r, _)| *r),
+        snapshot: false,
+        campaigns: Vec::new(),
+        changes: changes
+            .into_iter()
+            .map(|(revision, campaign)| Change { revision, campaign })
+            .collect(),
+        more,
+    }
+}
+
+/// Every campaign and the revision they are as of, read from one consistent snapshot.
+async fn snapshot(state: &AppState) -> Result<FeedPage> {
+    let mut tx = state.db.begin().await?;
+    sqlx::query("set transaction isolation level repeatable read, read only")
+        .execute(&mut *tx)
+        .await?;
+    let revision = store::current(&mut tx).await?;
+    let campaigns = crate::campaigns::store::all(&mut tx).await?;
+    tx.commit().await?;
+    Ok(FeedPage {
+        revision,
+        snapshot: true,
+        campaigns,
+        changes: Vec::new(),
+        more: false,
+    })
+}

@@ -1,0 +1,3 @@
+//! Funding: money in (deposits, credits), balances and statements.
+
+pub mod routes;

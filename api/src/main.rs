@@ -1,0 +1,102 @@
+//! `api`: serves the admin API, creates the first admin, makes token keys.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use api::Settings;
+use clap::{Parser, Subcommand};
+use secrecy::ExposeSecret;
+
+#[derive(Parser)]
+#[command(name = "api", about = "The adplat admin API")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (settings from ADPLAT_API_CONFIG and ADPLAT_API_* variables).
+    Serve,
+    /// Create the first admin user (the password is read from ADPLAT_API_ADMIN_PASSWORD).
+    CreateAdmin {
+        #[arg(long)]
+        username: String,
+    },
+    /// Print a new ed25519 token key as an ADPLAT_API_JWT_KEYS entry.
+    GenKey {
+        #[arg(long)]
+        kid: String,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("api: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::GenKey { kid } => {
+            let (private, public) = api::auth::keys::generate_key()?;
+            println!("{kid}=private:{private}");
+            eprintln!(
+                "public half (for verifiers while the key is retired): {kid}=public:{public}"
+            );
+            Ok(())
+        }
+        Command::Openapi => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&api::openapi_document())?
+            );
+            Ok(())
+        }
+        Command::CreateAdmin { username } => {
+            let settings = Settings::load()?;
+            let password = std::env::var("ADPLAT_API_ADMIN_PASSWORD")
+                .context("set ADPLAT_API_ADMIN_PASSWORD to the new admin's password")?;
+            let db = sqlx::PgPool::connect(settings.database_url.expose_secret()).await?;
+            ledger::MIGRATOR.run(&db).await?;
+            if api::server::bootstrap_admin(&db, &username, &password).await? {
+                println!("created admin {username}");
+            } else {
+                println!("an admin exists already; nothing changed");
+            }
+            Ok(())
+        }
+        Command::Serve => {
+            let settings = Settings::load()?;
+            let listener = tokio::net::TcpListener::bind(settings.listen_addr)
+                .await
+                .with_context(|| format!("binding {}", settings.listen_addr))?;
+            let state = api::server::connect(settings, api::server::system_clock()).await?;
+            if let (Ok(user), Ok(password)) = (
+                std::env::var("ADPLAT_API_ADMIN_USERNAME"),
+                std::env::var("ADPLAT_API_ADMIN_PASSWORD"),
+            ) && api::server::bootstrap_admin(&state.db, &user, &password).await?
+            {
+                tracing::info!(%user, "created the first admin from the environment");
+            }
+            tracing::info!(addr = %listener.local_addr()?, "serving; docs at /api/v1/docs");
+            api::server::serve(state, listener, async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+        }
+    }
+}

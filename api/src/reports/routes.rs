@@ -1,0 +1,151 @@
+//! `GET /api/v1/campaigns/{id}/report`: impressions, clicks, spend, refunds, CTR, eCPM and pace
+//! by day or hour in the campaign's time zone, from the event table and the ledger.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, Duration, Utc};
+use ledger::CampaignId;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::metrics::{Granularity, ReportRow, Totals, even_target, row};
+use crate::auth::{Auth, Role};
+use crate::campaigns::routes::CampaignPath;
+use crate::campaigns::store;
+use crate::error::{ApiError, Problem, Result};
+use crate::http::json::{PathParams, QueryParams};
+use crate::state::AppState;
+
+/// Who may read reports (an advertiser its own campaigns').
+pub const READ_ROLES: &[Role] = &[Role::Advertiser, Role::Operator, Role::Billing, Role::Admin];
+
+/// The report's range and buckets.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ReportQuery {
+    #[serde(default)]
+    pub granularity: Granularity,
+    /// Start (default: 7 days before `to`).
+    pub from: Option<DateTime<Utc>>,
+    /// End, exclusive (default: now).
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// A campaign report.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Report {
+    pub campaign_id: uuid::Uuid,
+    pub currency: String,
+    pub time_zone: String,
+    pub granularity: Granularity,
+    pub rows: Vec<ReportRow>,
+}
+
+/// Routes of this module.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(campaign_report))
+}
+
+/// A campaign's delivery and money by day or hour (buckets with activity only). Roles:
+/// advertiser (its own), operator, billing, admin.
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/report", tag = "reports",
+    params(CampaignPath, ReportQuery),
+    responses(
+        (status = 200, description = "The report", body = Report),
+        (status = 400, description = "Bad query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not read reports", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such campaign (or not yours)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, err(level = "info"))]
+pub async fn campaign_report(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    PathParams(path): PathParams<CampaignPath>,
+    QueryParams(query): QueryParams<ReportQuery>,
+) -> Result<Json<Report>> {
+    principal.require(READ_ROLES)?;
+    let campaign = match store::get(&state.db, CampaignId(path.id)).await? {
+        Some(c) if principal.sees(c.advertiser()) => c,
+        _ => return Err(ApiError::NotFound("campaign")),
+    };
+    let to = query.to.unwrap_or_else(|| state.clock.now());
+    let from = query.from.unwrap_or(to - Duration::days(7));
+    if from >= to || to - from > Duration::days(400) {
+        return Err(ApiError::BadRequest(
+            "from must be before to, at most 400 days apart".into(),
+        ));
+    }
+    let unit = match query.granularity {
+        Granularity::Day => "day",
+        Granularity::Hour => "hour",
+    };
+    let tz = campaign.spec.schedule.time_zone.clone();
+    let rows = sqlx::query(
+        r#"with events as (
+              select date_trunc($2, at at time zone $3) as bucket,
+                     count(*) filter (where kind = 'impression') as impressions,
+                     count(*) filter (where kind = 'click') as clicks
+                from ad_events
+               where campaign_id = $1 and valid and at >= $4 and at < $5
+               group by 1),
+          money as (
+              select date_trunc($2, posted_at at time zone $3) as bucket,
+                     coalesce(sum(amount) filter (where kind = 'spend'), 0) as spend,
+                     coalesce(sum(amount) filter (where kind = 'refund'), 0) as refunds
+                from ledger_transfers
+               where campaign_id = $1 and kind in ('spend', 'refund')
+                 and posted_at >= $4 and posted_at < $5
+               group by 1)
+          select to_char(coalesce(e.bucket, m.bucket), 'YYYY-MM-DD"T"HH24:MI:SS') as bucket,
+                 coalesce(e.impressions, 0) as impressions, coalesce(e.clicks, 0) as clicks,
+                 coalesce(m.spend, 0) as spend, coalesce(m.refunds, 0) as refunds
+            from events e full join money m on m.bucket = e.bucket
+           order by 1"#,
+    )
+    .bind(campaign.id)
+    .bind(unit)
+    .bind(&tz)
+    .bind(from)
+    .bind(to)
+    .fetch_all(&state.db)
+    .await?;
+    let budget = &campaign.spec.budget;
+    let days = campaign
+        .spec
+        .schedule
+        .end
+        .map(|end| (end - campaign.spec.schedule.start).num_days().max(1));
+    let target = even_target(
+        budget.daily.map(|a| a.as_decimal()),
+        budget.lifetime.map(|a| a.as_decimal()),
+        days,
+        query.granularity,
+    );
+    let mut buckets = BTreeMap::new();
+    for r in rows {
+        let bucket: String = r.try_get("bucket")?;
+        let totals = Totals {
+            impressions: r.try_get("impressions")?,
+            clicks: r.try_get("clicks")?,
+            spend: r.try_get::<Decimal, _>("spend")?,
+            refunds: r.try_get::<Decimal, _>("refunds")?,
+        };
+        buckets.insert(bucket.clone(), row(bucket, totals, target));
+    }
+    Ok(Json(Report {
+        campaign_id: campaign.id,
+        currency: campaign.currency,
+        time_zone: tz,
+        granularity: query.granularity,
+        rows: buckets.into_values().collect(),
+    }))
+}

@@ -1,0 +1,122 @@
+//! Connecting to PostgreSQL and Redis, serving until shutdown, and the work that runs beside
+//! the requests (the hold sweep).
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use ledger::budget::RedisBudgetStore;
+use ledger::{Clock, Ledger, SystemClock};
+use secrecy::ExposeSecret;
+use sqlx::postgres::PgPoolOptions;
+use tokio::net::TcpListener;
+
+use crate::auth::keys::TokenKeys;
+use crate::auth::{Role, secrets, store as auth_store};
+use crate::feed::FeedSignal;
+use crate::http::rate_limit::RateLimiter;
+use crate::settings::Settings;
+use crate::state::{AppState, Inner};
+
+/// Connects to everything the API needs and applies the migrations.
+pub async fn connect(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
+    let db = PgPoolOptions::new()
+        .max_connections(settings.database_max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(settings.database_url.expose_secret())
+        .await
+        .context("connecting to PostgreSQL")?;
+    ledger::MIGRATOR
+        .run(&db)
+        .await
+        .context("applying migrations")?;
+    state_over(db, settings, clock).await
+}
+
+/// State over an existing pool (tests hand in their own database).
+pub async fn state_over(
+    db: sqlx::PgPool,
+    settings: Settings,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<AppState> {
+    let client = redis::Client::open(settings.redis_url.as_str()).context("the Redis URL")?;
+    let redis = redis::aio::ConnectionManager::new(client)
+        .await
+        .context("connecting to Redis")?;
+    let keys = TokenKeys::new(
+        &settings.jwt.keys,
+        &settings.jwt.signing_kid,
+        &settings.jwt.issuer,
+        &settings.jwt.audience,
+    )
+    .context("loading the token keys (ADPLAT_API_JWT_KEYS, ADPLAT_API_JWT_SIGNING_KID)")?;
+    let limiter = RateLimiter::new(
+        redis.clone(),
+        settings.rate_limit_per_s,
+        settings.rate_limit_burst,
+    );
+    Ok(AppState::new(Inner {
+        ledger: Ledger::new(db.clone()).with_clock(clock.clone()),
+        budgets: RedisBudgetStore::new(redis),
+        feed: FeedSignal::listen(db.clone()),
+        db,
+        keys,
+        limiter,
+        clock,
+        settings,
+    }))
+}
+
+/// Serves on `listener` until `shutdown` completes, then drains in-flight requests.
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let sweeper = tokio::spawn(sweep_forever(state.clone()));
+    let app = crate::router(state);
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving");
+    sweeper.abort();
+    served
+}
+
+async fn sweep_forever(state: AppState) {
+    let every = Duration::from_secs(state.settings.hold_sweep_interval_s.max(1));
+    loop {
+        match crate::campaigns::service::sweep_holds(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(campaigns = n, "hold sweep moved budgets"),
+            Err(e) => tracing::warn!(error = %e, "hold sweep failed"),
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// Creates an admin user unless one exists; `false` when one did (nothing is changed).
+pub async fn bootstrap_admin(
+    db: &sqlx::PgPool,
+    username: &str,
+    password: &str,
+) -> anyhow::Result<bool> {
+    if auth_store::admin_exists(db).await? {
+        return Ok(false);
+    }
+    anyhow::ensure!(
+        (12..=256).contains(&password.chars().count()),
+        "the admin password must have 12 to 256 characters"
+    );
+    let hash = secrets::hash(password)?;
+    auth_store::insert_user(db, username, &hash, Role::Admin, None)
+        .await
+        .context("creating the admin user")?;
+    Ok(true)
+}
+
+/// The system clock, for binaries.
+pub fn system_clock() -> Arc<dyn Clock> {
+    Arc::new(SystemClock)
+}

@@ -1,0 +1,196 @@
+//! Typed settings: defaults, then a TOML file (`ADPLAT_API_CONFIG`), then the environment
+//! (`ADPLAT_API_...`). Secrets (the database URL, private keys) live in `secrecy` types and never
+//! come from the repository.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::auth::keys::KeySpec;
+
+/// Everything the API server is configured with.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub listen_addr: SocketAddr,
+    pub database_url: SecretString,
+    pub redis_url: String,
+    pub jwt: JwtSettings,
+    /// The web console's origin, the only one CORS admits (`None`: no cross-origin access).
+    pub console_origin: Option<String>,
+    pub body_limit_bytes: usize,
+    pub request_timeout_ms: u64,
+    /// Steady requests per second each principal may make.
+    pub rate_limit_per_s: u32,
+    /// How many requests a principal may make at once above the steady rate.
+    pub rate_limit_burst: u32,
+    /// Longest a feed long-poll waits for a change.
+    pub feed_wait_max_s: u64,
+    /// How often held budgets are brought in line with campaigns (daily budgets roll over).
+    pub hold_sweep_interval_s: u64,
+    pub database_max_connections: u32,
+}
+
+/// Access-token settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JwtSettings {
+    pub issuer: String,
+    pub audience: String,
+    pub token_ttl_s: i64,
+    /// The key that signs new tokens; every key in `keys` verifies.
+    pub signing_kid: String,
+    #[serde(skip)]
+    pub keys: Vec<KeySpec>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: SecretString::from(String::new()),
+            redis_url: "redis://127.0.0.1:56379".to_owned(),
+            jwt: JwtSettings::default(),
+            console_origin: None,
+            body_limit_bytes: 256 * 1024,
+            request_timeout_ms: 30_000,
+            rate_limit_per_s: 50,
+            rate_limit_burst: 200,
+            feed_wait_max_s: 30,
+            hold_sweep_interval_s: 60,
+            database_max_connections: 32,
+        }
+    }
+}
+
+impl Default for JwtSettings {
+    fn default() -> Self {
+        JwtSettings {
+            issuer: "adplat-api".to_owned(),
+            audience: "adplat".to_owned(),
+            token_ttl_s: 3600,
+            signing_kid: String::new(),
+            keys: Vec::new(),
+        }
+    }
+}
+
+impl Settings {
+    /// Defaults, then the file named by `ADPLAT_API_CONFIG`, then the environment.
+    pub fn load() -> anyhow::Result<Self> {
+        let mut settings = match std::env::var("ADPLAT_API_CONFIG") {
+            Ok(path) => {
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading the config file {path}"))?;
+                toml::from_str(&text).with_context(|| format!("parsing the config file {path}"))?
+            }
+            Err(_) => Settings::default(),
+        };
+        settings.apply_env(|name| std::env::var(name).ok())?;
+        Ok(settings)
+    }
+
+    /// Overrides settings from environment variables (read through `var`).
+    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        fn parsed<T: std::str::FromStr>(name: &str, value: String) -> anyhow::Result<T>
+        where
+            T::Err: std::fmt::Display,
+        {
+            value
+                .parse()
+                .map_err(|e| anyhow::anyhow!("{name}={value:?} is not valid: {e}"))
+        }
+        if let Some(v) = var("ADPLAT_API_LISTEN_ADDR") {
+            self.listen_addr = parsed("ADPLAT_API_LISTEN_ADDR", v)?;
+        }
+        if let Some(v) = var("ADPLAT_API_DATABASE_URL").or_else(|| var("DATABASE_URL")) {
+            self.database_url = SecretString::from(v);
+        }
+        if let Some(v) = var("ADPLAT_API_REDIS_URL").or_else(|| var("REDIS_URL")) {
+            self.redis_url = v;
+        }
+        if let Some(v) = var("ADPLAT_API_CONSOLE_ORIGIN") {
+            self.console_origin = Some(v);
+        }
+        if let Some(v) = var("ADPLAT_API_RATE_LIMIT_PER_S") {
+            self.rate_limit_per_s = parsed("ADPLAT_API_RATE_LIMIT_PER_S", v)?;
+        }
+        if let Some(v) = var("ADPLAT_API_RATE_LIMIT_BURST") {
+            self.rate_limit_burst = parsed("ADPLAT_API_RATE_LIMIT_BURST", v)?;
+        }
+        if let Some(v) = var("ADPLAT_API_JWT_SIGNING_KID") {
+            self.jwt.signing_kid = v;
+        }
+        if let Some(v) = var("ADPLAT_API_JWT_KEYS") {
+            self.jwt.keys = parse_keys(&v)?;
+        }
+        Ok(())
+    }
+}
+
+/// Parses `kid=private:BASE64,kid2=public:BASE64` (private: PKCS#8 key pair; public: raw key of a
+/// key being retired).
+pub fn parse_keys(text: &str) -> anyhow::Result<Vec<KeySpec>> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|entry| {
+            let (kid, rest) = entry.split_once('=').with_context(
+                || "ADPLAT_API_JWT_KEYS: each entry is kid=private:KEY or kid=public:KEY",
+            )?;
+            let (kind, key) = rest.split_once(':').with_context(|| {
+                format!("ADPLAT_API_JWT_KEYS: key {kid} lacks private: or public:")
+            })?;
+            let key = Some(key.to_owned());
+            match kind {
+                "private" => Ok(KeySpec {
+                    kid: kid.to_owned(),
+                    private_pkcs8: key,
+                    public: None,
+                }),
+                "public" => Ok(KeySpec {
+                    kid: kid.to_owned(),
+                    private_pkcs8: None,
+                    public: key,
+                }),
+                other => anyhow::bail!(
+                    "ADPLAT_API_JWT_KEYS: key {kid}: {other:?} is neither private nor public"
+                ),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_environment_overrides_defaults() {
+        let mut settings = Settings::default();
+        settings
+            .apply_env(|name| match name {
+                "ADPLAT_API_LISTEN_ADDR" => Some("127.0.0.1:9999".into()),
+                "ADPLAT_API_JWT_KEYS" => Some("k2=private:AAAA, k1=public:BBBB".into()),
+                "ADPLAT_API_JWT_SIGNING_KID" => Some("k2".into()),
+                _ => None,
+            })
+            .expect("valid");
+        assert_eq!(settings.listen_addr.port(), 9999);
+        assert_eq!(settings.jwt.signing_kid, "k2");
+        assert_eq!(settings.jwt.keys.len(), 2);
+        assert_eq!(settings.jwt.keys[1].public.as_deref(), Some("BBBB"));
+    }
+
+    #[test]
+    fn a_bad_value_names_the_variable() {
+        let mut settings = Settings::default();
+        let error = settings
+            .apply_env(|name| (name == "ADPLAT_API_RATE_LIMIT_PER_S").then(|| "lots".into()))
+            .expect_err("invalid");
+        assert!(error.to_string().contains("ADPLAT_API_RATE_LIMIT_PER_S"));
+        assert!(parse_keys("k1=secret:AAAA").is_err());
+    }
+}

@@ -1,0 +1,44 @@
+//! The state every handler shares.
+
+use std::sync::Arc;
+
+use ledger::budget::redis_store::RedisBudgetStore;
+use ledger::{Clock, Ledger};
+use redis::aio::ConnectionManager;
+use sqlx::PgPool;
+
+use crate::auth::keys::TokenKeys;
+use crate::feed::FeedSignal;
+use crate::http::rate_limit::RateLimiter;
+use crate::settings::Settings;
+
+/// Cheap to clone: everything sits behind one `Arc`.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+/// What the state holds.
+pub struct Inner {
+    pub db: PgPool,
+    pub ledger: Ledger,
+    /// Told when a campaign's held budget changes, so leases follow the ledger.
+    pub budgets: RedisBudgetStore<ConnectionManager>,
+    pub keys: TokenKeys,
+    pub limiter: RateLimiter,
+    pub feed: FeedSignal,
+    pub clock: Arc<dyn Clock>,
+    pub settings: Settings,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// State over connected resources.
+    pub fn new(inner: Inner) -> Self {
+        AppState(Arc::new(inner))
+    }
+}
