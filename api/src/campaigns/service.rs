@@ -1,7 +1,7 @@
 //! Campaign changes, each one transaction: load and lock, decide (validation, status machine,
 //! holds), write the campaign, its money and its feed revision together.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use ledger::{AccountOwner, AdvertiserId, CampaignId, Currency};
 use uuid::Uuid;
 
@@ -51,7 +51,7 @@ pub async fn create(
     ] {
         state.ledger.open_account_in(&mut tx, owner, code).await?;
     }
-    let now = state.clock.now();
+    let now = state.clock.now().trunc_subsecs(6);
     let stored = StoredCampaign {
         campaign: Campaign {
             id: id.0,
@@ -104,7 +104,7 @@ pub async fn act(
     id: CampaignId,
     action: Action,
 ) -> Result<Campaign> {
-    let now = state.clock.now();
+    let now = state.clock.now().trunc_subsecs(6);
     change(state, principal, id, |stored| {
         let from = stored.campaign.status;
         let to = transition(from, action).map_err(|e| ApiError::Conflict(e.to_string()))?;
@@ -150,7 +150,7 @@ async fn change(
     if stored.campaign == before {
         return Ok(before);
     }
-    let now = state.clock.now();
+    let now = state.clock.now().trunc_subsecs(6);
     let synced = budget::sync_hold(&state.ledger, &mut tx, &mut stored, now).await?;
     stored.campaign.updated_at = now;
     stored.campaign.revision = feed::store::next_revision(&mut tx).await?;
@@ -178,7 +178,7 @@ async fn after_hold_change(state: &AppState, id: CampaignId, change: HoldChange)
 /// become `exhausted`, and what stopped campaigns still hold goes back to cash once no lease
 /// needs it. Returns how many campaigns changed.
 pub async fn sweep_holds(state: &AppState) -> anyhow::Result<usize> {
-    let now = state.clock.now();
+    let now = state.clock.now().trunc_subsecs(6);
     let mut changed = 0;
     for id in store::needing_hold_sweep(&state.db, now).await? {
         match sweep_one(state, CampaignId(id), now).await {

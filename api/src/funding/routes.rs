@@ -152,6 +152,11 @@ async fn fund(
     Ok((status, Json(posting(&posted.transfer, created))))
 }
 
+/// A sum as the ledger writes amounts: six decimal places.
+pub fn money_text(value: rust_decimal::Decimal) -> String {
+    ledger::Money::try_from(value).map_or_else(|_| value.to_string(), |m| m.to_string())
+}
+
 fn posting(t: &Transfer, created: bool) -> Posting {
     Posting {
         transfer_id: t.id.0,
@@ -257,9 +262,9 @@ pub async fn balance(
     Ok(Json(Balance {
         advertiser_id: advertiser.id,
         currency: advertiser.currency,
-        cash: row.0.to_string(),
-        available: row.1.to_string(),
-        held: row.2.to_string(),
+        cash: money_text(row.0),
+        available: money_text(row.1),
+        held: money_text(row.2),
     }))
 }
 

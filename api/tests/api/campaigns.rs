@@ -1,0 +1,76 @@
+//! Campaign life through the API: create, read, update by merge patch, list with cursors.
+
+use api::auth::Role;
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+use sqlx::PgPool;
+
+use crate::MIGRATOR;
+use crate::helpers::TestApp;
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn campaigns_are_created_patched_and_listed_by_cursor(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let advertiser = app.advertiser("Lister").await;
+    let me = app.token(Role::Advertiser, Some(advertiser));
+    let mut ids = Vec::new();
+    for _ in 0..7 {
+        let reply = app
+            .post("/api/v1/campaigns", &me, crate::helpers::campaign_body())
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        assert_eq!(reply.str("status"), "draft");
+        assert_eq!(reply.str("currency"), "EUR");
+        ids.push(reply.str("id"));
+    }
+    let patched = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/campaigns/{}", ids[0]),
+            Some(&me),
+            Some(json!({"targeting": {"countries": ["DE", "AT"]}, "frequency_cap": null})),
+            &[],
+        )
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+    assert_eq!(patched.body["targeting"]["countries"], json!(["DE", "AT"]));
+    assert_eq!(
+        patched.body["targeting"]["sizes"],
+        json!([{"w": 300, "h": 250}]),
+        "untouched fields stay"
+    );
+    assert!(patched.body["frequency_cap"].is_null(), "null removes");
+    assert_eq!(patched.body["budget"]["lifetime"], "100.000000");
+    let bad = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/campaigns/{}", ids[0]),
+            Some(&me),
+            Some(json!({"bid": {"amount": "abc"}})),
+            &[],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.body["errors"][0]["field"], "bid.amount");
+
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = app
+            .get(&format!("/api/v1/campaigns?limit=3{cursor}"), &me)
+            .await;
+        let items = page.body["items"].as_array().expect("items");
+        seen.extend(
+            items
+                .iter()
+                .map(|c| c["id"].as_str().unwrap_or("").to_owned()),
+        );
+        match page.body["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ids, "every campaign once, in id order");
+    let drafts = app.get("/api/v1/campaigns?status=active", &me).await;
+    assert_eq!(drafts.body["items"].as_array().map(Vec::len), Some(0));
+}

@@ -1,0 +1,12 @@
+//! Integration tests of the admin API over a real PostgreSQL (a fresh database per test) and the
+//! Redis that `scripts/services` starts.
+
+mod access;
+mod campaigns;
+mod feed;
+mod helpers;
+mod http;
+mod money;
+mod tokens;
+
+pub use ledger::MIGRATOR;
