@@ -59,16 +59,7 @@ impl Ledger {
     /// has one hold and one spend account; asking for them in another currency is refused.
     pub async fn open_account(&self, owner: AccountOwner, currency: Currency) -> Result<Account> {
         let mut conn = self.pool.acquire().await?;
-        let account = store::accounts::open(&mut conn, owner, currency).await?;
-        if account.currency != currency {
-            return Err(Rejection::CurrencyMismatch {
-                account: account.id,
-                account_currency: account.currency,
-                transfer_currency: currency,
-            }
-            .into());
-        }
-        Ok(account)
+        self.open_account_in(&mut conn, owner, currency).await
     }
 
     /// One account with its current balances.
