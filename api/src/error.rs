@@ -224,6 +224,12 @@ impl From<ledger::Error> for ApiError {
     }
 }
 
+/// A currency code read back from the database (checked when it was written).
+pub fn stored_currency(code: &str) -> Result<ledger::Currency> {
+    ledger::Currency::parse(code.trim())
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored currency {code:?}: {e}")))
+}
+
 /// The one mapping from a named schema constraint to a response.
 fn constraint_error(constraint: &str, kind: sqlx::error::ErrorKind) -> ApiError {
     use sqlx::error::ErrorKind;

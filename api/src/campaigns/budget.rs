@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use ledger::{
-    AccountOwner, Amount, BatchMode, Currency, Ledger, NewTransfer, References, Rejection,
-    TransferId, TransferKind,
+    AccountOwner, Amount, BatchMode, Ledger, NewTransfer, References, Rejection, TransferId,
+    TransferKind,
 };
 use rust_decimal::Decimal;
 use sqlx::{PgConnection, Row};
@@ -86,8 +86,7 @@ pub async fn sync_hold(
 ) -> Result<Synced, ApiError> {
     let campaign = &stored.campaign;
     let tz = time_zone(stored);
-    let currency = Currency::parse(&campaign.currency)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored currency: {e}")))?;
+    let currency = crate::error::stored_currency(&campaign.currency)?;
     let advertiser = campaign.advertiser();
     let id = campaign.campaign_id();
     let cash = ledger
@@ -156,8 +155,14 @@ pub async fn sync_hold(
         Err(other) => return Err(ApiError::Conflict(other.to_string())),
     }
     stored.hold_seq += 1;
-    if campaign.spec.budget.daily.is_some() && campaign.status == super::status::Status::Active {
+    mark_held_day(stored, now, tz);
+    Ok(Synced { change, spent })
+}
+
+/// Records that an active daily-budget campaign holds today's budget.
+fn mark_held_day(stored: &mut StoredCampaign, now: DateTime<Utc>, tz: chrono_tz::Tz) {
+    let c = &stored.campaign;
+    if c.spec.budget.daily.is_some() && c.status == super::status::Status::Active {
         stored.held_day = Some(local_day(now, tz));
     }
-    Ok(Synced { change, spent })
 }

@@ -2,7 +2,7 @@
 //! holds), write the campaign, its money and its feed revision together.
 
 use chrono::{DateTime, SubsecRound, Utc};
-use ledger::{AccountOwner, AdvertiserId, CampaignId, Currency};
+use ledger::{AccountOwner, AdvertiserId, CampaignId};
 use uuid::Uuid;
 
 use super::budget::{self, Synced};
@@ -37,8 +37,7 @@ pub async fn create(
         }
     };
     let id = CampaignId(Uuid::now_v7());
-    let code = Currency::parse(&currency)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored currency: {e}")))?;
+    let code = crate::error::stored_currency(&currency)?;
     for owner in [
         AccountOwner::CampaignHold {
             advertiser,
@@ -151,13 +150,23 @@ async fn change(
         return Ok(before);
     }
     let now = state.clock.now().trunc_subsecs(6);
-    let synced = budget::sync_hold(&state.ledger, &mut tx, &mut stored, now).await?;
+    // Only a new status or budget moves money; a rename or a targeting edit does no ledger work.
+    let money_moves = stored.campaign.status != before.status
+        || stored.campaign.spec.budget != before.spec.budget;
+    let change = match money_moves {
+        true => {
+            budget::sync_hold(&state.ledger, &mut tx, &mut stored, now)
+                .await?
+                .change
+        }
+        false => HoldChange::None,
+    };
     stored.campaign.updated_at = now;
     stored.campaign.revision = feed::store::next_revision(&mut tx).await?;
     store::save(&mut tx, &stored).await?;
     feed::store::record(&mut tx, &stored.campaign).await?;
     tx.commit().await?;
-    after_hold_change(state, id, synced.change).await;
+    after_hold_change(state, id, change).await;
     Ok(stored.campaign)
 }
 

@@ -4,8 +4,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use ledger::{
-    AccountOwner, AdvertiserId, Amount, Currency, NewTransfer, PostStatus, References,
-    StatementCursor, StatementPage, Transfer, TransferId, TransferKind,
+    AccountOwner, AdvertiserId, Amount, NewTransfer, PostStatus, References, StatementCursor,
+    StatementPage, Transfer, TransferId, TransferKind,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -111,8 +111,7 @@ async fn fund(
     if body.note.as_ref().is_some_and(|n| n.chars().count() > 500) {
         return Err(ApiError::field("note", "at most 500 characters"));
     }
-    let currency = Currency::parse(&advertiser.currency)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored currency: {e}")))?;
+    let currency = crate::error::stored_currency(&advertiser.currency)?;
     let id = AdvertiserId(advertiser.id);
     let cash = state
         .ledger
@@ -295,8 +294,7 @@ pub async fn statement(
             .map_err(|e| ApiError::BadRequest(e.to_string()))?,
         None => StatementCursor::start(),
     };
-    let currency = Currency::parse(&advertiser.currency)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored currency: {e}")))?;
+    let currency = crate::error::stored_currency(&advertiser.currency)?;
     let cash = state
         .ledger
         .open_account(

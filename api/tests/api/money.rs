@@ -275,7 +275,7 @@ async fn holds_follow_status_budget_edits_and_local_days(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
-async fn campaigns_end_and_exhaust_on_their_own(pool: PgPool) {
+async fn a_campaign_past_its_end_is_ended_and_its_hold_released(pool: PgPool) {
     let app = TestApp::new(pool.clone()).await;
     let advertiser = app.advertiser("Ender").await;
     app.deposit(advertiser, "100").await;
