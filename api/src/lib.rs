@@ -50,13 +50,13 @@ fn resources() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document (3.1).
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    resources().split_for_parts().1
+    openapi::with_common_responses(resources().split_for_parts().1)
 }
 
 /// The whole API as a router, ready to serve or to drive in tests.
 pub fn router(state: AppState) -> Router {
     let (routes, document) = resources().split_for_parts();
-    let document = std::sync::Arc::new(document);
+    let document = std::sync::Arc::new(openapi::with_common_responses(document));
     let routes = routes
         .route(
             "/api/v1/openapi.json",

@@ -2,8 +2,9 @@
 //! docs page that renders it.
 
 use axum::response::Html;
-use utoipa::openapi::OpenApi as Document;
+use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref};
 use utoipa::{Modify, OpenApi};
 
 /// The document's fixed parts; paths and schemas are added by the routers.
@@ -38,6 +39,53 @@ impl Modify for BearerAuth {
             ),
         );
     }
+}
+
+/// Adds the answers any operation can give, where it does not document them itself: a malformed
+/// path, query or body (400), too many requests (429) and a server fault (500); and for
+/// operations that take a body, one too large (413) or not JSON (415). Handlers document the
+/// answers that belong to them; these come from the extractors and the layers around them.
+pub fn with_common_responses(mut document: Document) -> Document {
+    for item in document.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let mut common = vec![
+                ("400", "Malformed path, query or body"),
+                ("429", "Too many requests; see Retry-After"),
+                ("500", "Server fault (the request id finds it in the logs)"),
+            ];
+            if operation.request_body.is_some() {
+                common.push(("413", "Body too large"));
+                common.push(("415", "Body is not JSON"));
+            }
+            for (status, description) in common {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| problem_response(description).into());
+            }
+        }
+    }
+    document
+}
+
+fn problem_response(description: &str) -> Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
 }
 
 /// `GET /api/v1/docs`: the interactive reference (Scalar), reading `/api/v1/openapi.json`.

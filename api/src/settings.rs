@@ -120,6 +120,9 @@ impl Settings {
         if let Some(v) = var("ADPLAT_API_RATE_LIMIT_BURST") {
             self.rate_limit_burst = parsed("ADPLAT_API_RATE_LIMIT_BURST", v)?;
         }
+        if let Some(v) = var("ADPLAT_API_FEED_WAIT_MAX_S") {
+            self.feed_wait_max_s = parsed("ADPLAT_API_FEED_WAIT_MAX_S", v)?;
+        }
         if let Some(v) = var("ADPLAT_API_JWT_SIGNING_KID") {
             self.jwt.signing_kid = v;
         }

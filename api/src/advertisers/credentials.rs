@@ -27,8 +27,10 @@ pub const STAFF_ROLES: &[Role] = &[Role::Admin];
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
+    #[schema(pattern = "^[a-z0-9][a-z0-9._@-]{2,63}$")]
     pub username: String,
     /// 12 to 256 characters.
+    #[schema(min_length = 12, max_length = 256)]
     pub password: String,
 }
 
@@ -36,7 +38,9 @@ pub struct NewUser {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewStaffUser {
+    #[schema(pattern = "^[a-z0-9][a-z0-9._@-]{2,63}$")]
     pub username: String,
+    #[schema(min_length = 12, max_length = 256)]
     pub password: String,
     pub role: Role,
     pub advertiser_id: Option<Uuid>,
@@ -46,6 +50,7 @@ pub struct NewStaffUser {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewApiKey {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
 }
 
@@ -53,6 +58,7 @@ pub struct NewApiKey {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewStaffApiKey {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     pub role: Role,
     pub advertiser_id: Option<Uuid>,

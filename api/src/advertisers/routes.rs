@@ -25,8 +25,10 @@ pub const READ_ROLES: &[Role] = &[Role::Advertiser, Role::Operator, Role::Billin
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAdvertiser {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// ISO 4217 code, e.g. EUR.
+    #[schema(pattern = "^[A-Z]{3}$", example = "EUR")]
     pub currency: String,
 }
 
@@ -44,6 +46,7 @@ pub struct AdvertiserPath {
 pub struct PageQuery {
     pub cursor: Option<Uuid>,
     /// 1 to 500, default 50.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 

@@ -124,7 +124,9 @@ pub struct FrequencyCap {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct BudgetInput {
+    #[schema(pattern = "^[0-9]{1,14}(\\.[0-9]{1,6})?$", example = "100")]
     pub daily: Option<String>,
+    #[schema(pattern = "^[0-9]{1,14}(\\.[0-9]{1,6})?$", example = "1000")]
     pub lifetime: Option<String>,
 }
 
@@ -134,6 +136,7 @@ pub struct BudgetInput {
 pub struct BidInput {
     pub kind: BidKind,
     /// A decimal string: CPM per thousand impressions, CPC per click.
+    #[schema(pattern = "^[0-9]{1,14}(\\.[0-9]{1,6})?$", example = "2.5")]
     pub amount: String,
 }
 

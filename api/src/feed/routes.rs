@@ -28,6 +28,7 @@ const MAX_CHANGES: i64 = 1000;
 #[serde(deny_unknown_fields)]
 pub struct FeedQuery {
     /// 0 for a full snapshot; else the revision the caller has.
+    #[param(minimum = 0)]
     pub since: i64,
     /// How long to wait for a change when there is none yet (long-poll), 0 to 25 s.
     #[serde(default)]
@@ -81,7 +82,9 @@ pub async fn feed(
 ) -> Result<Json<FeedPage>> {
     principal.require(FEED_ROLES)?;
     if query.since < 0 {
-        return Err(ApiError::field("since", "0 or a revision"));
+        return Err(ApiError::BadRequest(
+            "since: 0 for a snapshot, or a revision the caller has".into(),
+        ));
     }
     if query.since == 0 {
         return Ok(Json(snapshot(&state).await?));

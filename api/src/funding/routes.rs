@@ -27,10 +27,12 @@ pub const READ_ROLES: &[Role] = &[Role::Advertiser, Role::Operator, Role::Billin
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Funding {
-    /// A decimal string in the advertiser's currency.
+    /// A decimal string in the advertiser's currency, more than zero, at most 6 decimals.
+    #[schema(pattern = "^[0-9]{1,14}(\\.[0-9]{1,6})?$", example = "250.00")]
     pub amount: String,
     /// Why (shown on the statement).
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub note: Option<String>,
 }
 
@@ -66,8 +68,10 @@ pub struct Balance {
 #[serde(deny_unknown_fields)]
 pub struct StatementQuery {
     /// From the previous page's `next`.
+    #[param(pattern = "^s[0-9]{1,18}$")]
     pub cursor: Option<String>,
     /// 1 to 1000, default 100.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
@@ -170,7 +174,7 @@ fn posting(t: &Transfer, created: bool) -> Posting {
 /// Record money received from an advertiser. Retrying with the same `Idempotency-Key` returns
 /// the first posting (200) and moves nothing. Roles: billing, admin.
 #[utoipa::path(post, path = "/api/v1/advertisers/{id}/deposits", tag = "funding",
-    params(AdvertiserPath, ("Idempotency-Key" = String, Header, description = "Same on every retry")),
+    params(AdvertiserPath, ("Idempotency-Key" = String, Header, description = "Same on every retry", min_length = 1, max_length = 200)),
     request_body = Funding,
     responses(
         (status = 201, description = "Posted", body = Posting),
@@ -203,7 +207,7 @@ pub async fn deposit(
 
 /// Grant an advertiser a credit from the platform. Idempotent like deposits. Roles: billing, admin.
 #[utoipa::path(post, path = "/api/v1/advertisers/{id}/credits", tag = "funding",
-    params(AdvertiserPath, ("Idempotency-Key" = String, Header, description = "Same on every retry")),
+    params(AdvertiserPath, ("Idempotency-Key" = String, Header, description = "Same on every retry", min_length = 1, max_length = 200)),
     request_body = Funding,
     responses(
         (status = 201, description = "Posted", body = Posting),
@@ -304,6 +308,9 @@ pub async fn statement(
             currency,
         )
         .await?;
-    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::BadRequest("limit: 1 to 1000".into()));
+    }
     Ok(Json(state.ledger.statement(cash.id, cursor, limit).await?))
 }

@@ -70,6 +70,30 @@ async fn every_error_is_problem_json_with_the_request_id(pool: PgPool) {
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         (
+            Method::POST,
+            "/api/v1/advertisers",
+            Some("{\"name\": \"Nul\\u0000Co\", \"currency\": \"EUR\"}".into()),
+            Some("application/json"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            Method::POST,
+            "/api/v1/auth/token",
+            Some(
+                "{\"grant_type\": \"password\", \"username\": \"a\\u0000\", \"password\": \"x\"}"
+                    .into(),
+            ),
+            Some("application/json"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            Method::GET,
+            "/api/v1/advertisers/00000000-0000-0000-0000-000000000000/statement?cursor=s1%00",
+            None,
+            None,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
             Method::GET,
             "/api/v1/campaigns/not-a-uuid",
             None,
@@ -136,6 +160,12 @@ async fn every_error_is_problem_json_with_the_request_id(pool: PgPool) {
         .filter_map(|e| e["field"].as_str())
         .collect();
     assert_eq!(fields, ["name", "currency"]);
+    // Nothing above was written.
+    let advertisers: i64 = sqlx::query_scalar("select count(*) from advertisers")
+        .fetch_one(&app.state.db)
+        .await
+        .expect("count");
+    assert_eq!(advertisers, 0);
     // A request id the caller sent is kept.
     let reply = app
         .send(
