@@ -111,9 +111,18 @@ where
         }
         flags
     };
+    let crashed_names: Arc<Vec<String>> = Arc::new(
+        crashing
+            .iter()
+            .enumerate()
+            .filter(|(_, crashes)| **crashes)
+            .map(|(n, _)| format!("srv-{n}"))
+            .collect(),
+    );
     let mut servers = Vec::new();
     for (n, crashes) in crashing.into_iter().enumerate() {
         let (ledger, a, controller) = (ledger.clone(), a.clone(), controller.clone());
+        let (pool, crashed_names) = (pool.clone(), crashed_names.clone());
         let mut rng = StdRng::seed_from_u64(seed * 1000 + n as u64);
         servers.push(tokio::spawn(async move {
             let wallet = Wallet::new(
@@ -164,8 +173,11 @@ where
                 if pending.len() > 3 || rng.random_ratio(1, 20) {
                     refused_by_ledger += deliver(&ledger, &a, &mut pending).await;
                 }
-                // Out of budget for a while (longer than a crashed lease takes to be reaped): done.
-                if idle_since.is_some_and(|t| t.elapsed() > Duration::from_millis(2_500)) {
+                // Out of budget for a while, and no crashed server's lease is left to reap (its
+                // budget comes back when it is; on a loaded machine that can take seconds): done.
+                if idle_since.is_some_and(|t| t.elapsed() > Duration::from_millis(2_500))
+                    && !crashed_leases_open(&pool, &a, &crashed_names).await
+                {
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(rng.random_range(1..4))).await;
@@ -333,6 +345,19 @@ async fn redis_stopped_and_started_mid_run(pool: PgPool) {
         report.rebuilds >= 2,
         "built once at first, and again when Redis came back empty"
     );
+}
+
+/// Whether a lease of a crashed server is still open (not yet reaped).
+async fn crashed_leases_open(pool: &PgPool, a: &Advertiser, crashed: &[String]) -> bool {
+    sqlx::query_scalar(
+        "select exists (select 1 from budget_leases where campaign_id = $1
+             and state in ('requested', 'open') and server = any($2))",
+    )
+    .bind(a.campaign.0)
+    .bind(crashed)
+    .fetch_one(pool)
+    .await
+    .expect("open leases")
 }
 
 /// Waits until the ledger has billed `micros` on the spend account (at most 60 seconds).
