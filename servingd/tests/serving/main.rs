@@ -1,0 +1,3 @@
+//! servingd's tests beyond single functions.
+
+mod pacing_simulation;
