@@ -9,7 +9,7 @@ pub struct Size {
 }
 
 /// What kind of ad a slot takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Media {
     Banner,
     Video,

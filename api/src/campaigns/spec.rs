@@ -110,6 +110,9 @@ pub struct Targeting {
     pub sizes: Vec<Size>,
     /// User segments.
     pub segments: Vec<String>,
+    /// Private-marketplace deal ids: a campaign with deals buys only through them (on
+    /// impressions that offer one of them); without, it buys in open auctions only.
+    pub deals: Vec<String>,
 }
 
 /// At most `count` impressions per user in every `period_s` seconds.
@@ -162,6 +165,9 @@ pub struct Creative {
     /// Relative share among the campaign's creatives, 1 to 1000.
     #[serde(default = "default_weight")]
     pub weight: u32,
+    /// IAB categories of the ad itself: publishers blocking one of them (`bcat`) never get it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<String>,
 }
 
 fn default_weight() -> u32 {

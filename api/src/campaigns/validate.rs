@@ -188,14 +188,7 @@ fn check_targeting(t: &Targeting, errors: &mut Vec<FieldError>) {
     check_list(
         "targeting.categories",
         &t.categories,
-        |c| {
-            c.strip_prefix("IAB").is_some_and(|rest| {
-                let mut parts = rest.split('-');
-                parts
-                    .all(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()))
-                    && rest.split('-').count() <= 2
-            })
-        },
+        |c| is_iab_category(c),
         "an IAB category such as IAB1 or IAB1-2",
         errors,
     );
@@ -220,6 +213,23 @@ fn check_targeting(t: &Targeting, errors: &mut Vec<FieldError>) {
         "1 to 100 visible characters",
         errors,
     );
+    check_list(
+        "targeting.deals",
+        &t.deals,
+        |d| token(d),
+        "1 to 100 visible characters",
+        errors,
+    );
+}
+
+/// Whether `c` is an IAB content category (`IAB1`, `IAB1-2`).
+fn is_iab_category(c: &str) -> bool {
+    c.strip_prefix("IAB").is_some_and(|rest| {
+        rest.split('-').count() <= 2
+            && rest
+                .split('-')
+                .all(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()))
+    })
 }
 
 /// Whether `url` is an absolute https URL with a host and nothing that breaks out of a tag.
@@ -298,6 +308,13 @@ fn check_creatives(creatives: &[Creative], errors: &mut Vec<FieldError>) {
         if !(1..=1000).contains(&c.weight) {
             errors.push(FieldError::new(at("weight"), "1 to 1000"));
         }
+        check_list(
+            &at("categories"),
+            &c.categories,
+            |c| is_iab_category(c),
+            "an IAB category such as IAB1 or IAB1-2",
+            errors,
+        );
     }
 }
 

@@ -1,0 +1,103 @@
+//! Predicted click-through rates. The model is a trait so a better one can replace it; the one
+//! here is a smoothed historical rate per campaign and placement: a prior rate counted as if it
+//! had been seen over `prior_weight` impressions, plus the clicks and impressions observed,
+//! `(clicks + prior × weight) / (impressions + weight)`. New pairs start at the prior and move
+//! to what they earn as evidence builds up.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use uuid::Uuid;
+
+use crate::auction::PPB;
+
+/// Predicts how likely an impression of a campaign on a placement is to be clicked.
+pub trait CtrModel: Send + Sync {
+    /// The predicted rate, parts per billion.
+    fn ctr_ppb(&self, campaign: Uuid, placement: &str) -> i64;
+    /// Counts what was observed.
+    fn record(&self, campaign: Uuid, placement: &str, impressions: u64, clicks: u64);
+}
+
+/// The smoothed rate, pure: parts per billion, rounded down, at least 1.
+pub fn smoothed_ppb(clicks: u64, impressions: u64, prior_ppb: i64, prior_weight: u64) -> i64 {
+    let clicks = u128::from(clicks.min(impressions));
+    let prior_clicks_ppb = u128::try_from(prior_ppb.max(0)).unwrap_or(0) * u128::from(prior_weight);
+    let numerator = clicks * PPB as u128 + prior_clicks_ppb;
+    let denominator = u128::from(impressions) + u128::from(prior_weight);
+    if denominator == 0 {
+        return prior_ppb.max(1);
+    }
+    i64::try_from(numerator / denominator)
+        .unwrap_or(PPB)
+        .clamp(1, PPB)
+}
+
+/// Counts per campaign and placement in memory, smoothed towards a prior.
+pub struct SmoothedCtr {
+    prior_ppb: i64,
+    prior_weight: u64,
+    seen: RwLock<HashMap<(Uuid, String), (u64, u64)>>,
+}
+
+impl SmoothedCtr {
+    /// A model with `prior_ppb` as the rate of anything new, worth `prior_weight` impressions.
+    pub fn new(prior_ppb: i64, prior_weight: u64) -> SmoothedCtr {
+        SmoothedCtr {
+            prior_ppb,
+            prior_weight,
+            seen: RwLock::new(HashMap::new()),
+        }
+    }
+}
+
+impl CtrModel for SmoothedCtr {
+    fn ctr_ppb(&self, campaign: Uuid, placement: &str) -> i64 {
+        let seen = self.seen.read().unwrap_or_else(|p| p.into_inner());
+        let (impressions, clicks) = seen
+            .get(&(campaign, placement.to_owned()))
+            .copied()
+            .unwrap_or((0, 0));
+        smoothed_ppb(clicks, impressions, self.prior_ppb, self.prior_weight)
+    }
+
+    fn record(&self, campaign: Uuid, placement: &str, impressions: u64, clicks: u64) {
+        let mut seen = self.seen.write().unwrap_or_else(|p| p.into_inner());
+        let entry = seen.entry((campaign, placement.to_owned())).or_default();
+        entry.0 = entry.0.saturating_add(impressions);
+        entry.1 = entry.1.saturating_add(clicks);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ONE_PERCENT: i64 = PPB / 100;
+
+    #[test]
+    fn new_pairs_get_the_prior_and_evidence_moves_them() {
+        assert_eq!(smoothed_ppb(0, 0, ONE_PERCENT, 1_000), ONE_PERCENT);
+        // 50 clicks in 1,000 impressions, prior 1% worth 1,000: (50 + 10) / 2000 = 3%
+        assert_eq!(smoothed_ppb(50, 1_000, ONE_PERCENT, 1_000), 3 * ONE_PERCENT);
+        // much evidence: close to what was observed
+        let observed = smoothed_ppb(20_000, 1_000_000, ONE_PERCENT, 1_000);
+        assert!((observed - 2 * ONE_PERCENT).abs() < ONE_PERCENT / 50);
+        // more clicks than impressions are capped; no clicks never reaches zero
+        assert!(smoothed_ppb(10, 5, ONE_PERCENT, 0) <= PPB);
+        assert!(smoothed_ppb(0, 1_000_000_000, ONE_PERCENT, 10) >= 1);
+    }
+
+    #[test]
+    fn the_model_keeps_pairs_apart() {
+        let model = SmoothedCtr::new(ONE_PERCENT, 100);
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        model.record(a, "site-1", 100, 10);
+        assert_eq!(
+            model.ctr_ppb(a, "site-1"),
+            (10 * PPB + ONE_PERCENT * 100) / 200
+        );
+        assert_eq!(model.ctr_ppb(a, "site-2"), ONE_PERCENT);
+        assert_eq!(model.ctr_ppb(b, "site-1"), ONE_PERCENT);
+    }
+}

@@ -1,0 +1,526 @@
+//! Whether a campaign may bid on a slot, pure: status is the index's business; this checks
+//! schedule and day parting (in the campaign's time zone), targeting, the publisher's blocks,
+//! deals and currency, and picks the creative. Each refusal is a named reason (counted in
+//! metrics), not a bare `false`.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Datelike, Timelike, Utc};
+
+use crate::campaign::{Creative, LiveCampaign};
+use crate::money::{convert_down, convert_up};
+use crate::request::{AdRequest, Slot};
+
+/// Why a campaign does not bid on a slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Decline {
+    NotStarted,
+    Ended,
+    OutsideDayParting,
+    Country,
+    Region,
+    Device,
+    Os,
+    Category,
+    Placement,
+    Segment,
+    /// No creative of a media kind and size the slot takes.
+    Size,
+    /// Every fitting creative is of a blocked category or advertiser domain.
+    Blocked,
+    /// The campaign buys through deals, and the slot offers none of them.
+    Deal,
+    /// Only deals may buy the slot, and the campaign has none of them.
+    PrivateAuction,
+    /// A frequency cap, and no user to count it by.
+    NoUser,
+    /// A currency without a configured rate.
+    Currency,
+}
+
+impl Decline {
+    /// The metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decline::NotStarted => "not_started",
+            Decline::Ended => "ended",
+            Decline::OutsideDayParting => "day_parting",
+            Decline::Country => "country",
+            Decline::Region => "region",
+            Decline::Device => "device",
+            Decline::Os => "os",
+            Decline::Category => "category",
+            Decline::Placement => "placement",
+            Decline::Segment => "segment",
+            Decline::Size => "size",
+            Decline::Blocked => "blocked",
+            Decline::Deal => "deal",
+            Decline::PrivateAuction => "private_auction",
+            Decline::NoUser => "no_user",
+            Decline::Currency => "currency",
+        }
+    }
+}
+
+/// Exchange rates into the platform's currency, in micros of it per unit (`EUR → 1_080_000`
+/// when the platform counts in USD and a euro is 1.08 dollars).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rates {
+    platform: String,
+    to_platform_micros: HashMap<String, i64>,
+}
+
+impl Rates {
+    /// Rates into `platform`; the platform's own currency is always 1.
+    pub fn new(platform: &str, rates: impl IntoIterator<Item = (String, i64)>) -> Rates {
+        let mut to_platform_micros: HashMap<String, i64> =
+            rates.into_iter().filter(|(_, r)| *r > 0).collect();
+        to_platform_micros.insert(platform.to_owned(), 1_000_000);
+        Rates {
+            platform: platform.to_owned(),
+            to_platform_micros,
+        }
+    }
+
+    /// The platform's currency.
+    pub fn platform(&self) -> &str {
+        &self.platform
+    }
+
+    /// A floor in the platform currency (rounded up).
+    pub fn floor(&self, micros: i64, currency: &str) -> Option<i64> {
+        let rate = *self.to_platform_micros.get(currency)?;
+        Some(convert_up(micros, rate))
+    }
+
+    /// A bid in the platform currency (rounded down).
+    pub fn bid(&self, micros: i64, currency: &str) -> Option<i64> {
+        let rate = *self.to_platform_micros.get(currency)?;
+        Some(convert_down(micros, rate))
+    }
+
+    /// A platform-currency price back in `currency` (rounded down: never more than agreed).
+    pub fn back(&self, platform_micros: i64, currency: &str) -> Option<i64> {
+        let rate = *self.to_platform_micros.get(currency)?;
+        let m = i128::from(platform_micros) * 1_000_000 / i128::from(rate);
+        i64::try_from(m).ok()
+    }
+}
+
+/// A campaign that may bid on a slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Eligible<'a> {
+    pub creative: &'a Creative,
+    /// The floor that applies, in the platform currency.
+    pub floor_micros: i64,
+    /// The deal it buys through.
+    pub deal: Option<&'a str>,
+}
+
+/// Checks `campaign` against `slot` of `request` at `now`; `pick` (any random number) chooses
+/// among the fitting creatives by weight. `seat` is this platform's buyer seat for deals.
+pub fn check<'a>(
+    campaign: &'a LiveCampaign,
+    slot: &'a Slot,
+    request: &AdRequest,
+    now: DateTime<Utc>,
+    rates: &Rates,
+    seat: &str,
+    pick: u64,
+) -> Result<Eligible<'a>, Decline> {
+    if now < campaign.start {
+        return Err(Decline::NotStarted);
+    }
+    if campaign.end.is_some_and(|end| now >= end) {
+        return Err(Decline::Ended);
+    }
+    if !campaign.day_parts.is_empty() {
+        let local = now.with_timezone(&campaign.time_zone);
+        let day = local.weekday().num_days_from_monday();
+        let hour = local.hour();
+        let open = campaign.day_parts.iter().any(|&(days, from, to)| {
+            days & (1 << day) != 0 && u32::from(from) <= hour && hour < u32::from(to)
+        });
+        if !open {
+            return Err(Decline::OutsideDayParting);
+        }
+    }
+    let admits = |list: &[String], value: Option<&str>| {
+        list.is_empty() || value.is_some_and(|v| list.iter().any(|x| x == v))
+    };
+    if !admits(&campaign.countries, request.country.as_deref()) {
+        return Err(Decline::Country);
+    }
+    if !admits(&campaign.regions, request.region.as_deref()) {
+        return Err(Decline::Region);
+    }
+    if !campaign.device_types.is_empty()
+        && !request
+            .device
+            .is_some_and(|d| campaign.device_types.contains(&d))
+    {
+        return Err(Decline::Device);
+    }
+    if !admits(&campaign.os, request.os.as_deref()) {
+        return Err(Decline::Os);
+    }
+    if !campaign.categories.is_empty()
+        && !request
+            .categories
+            .iter()
+            .any(|c| campaign.categories.iter().any(|t| within_category(c, t)))
+    {
+        return Err(Decline::Category);
+    }
+    if !campaign.placements.is_empty()
+        && !request
+            .placements
+            .iter()
+            .chain(slot.tag.as_ref())
+            .any(|p| campaign.placements.contains(p))
+    {
+        return Err(Decline::Placement);
+    }
+    if !campaign.segments.is_empty()
+        && !request
+            .segments
+            .iter()
+            .any(|s| campaign.segments.contains(s))
+    {
+        return Err(Decline::Segment);
+    }
+    if campaign.frequency_cap.is_some() && request.user.is_none() {
+        return Err(Decline::NoUser);
+    }
+    if !request.currencies.is_empty() && !request.currencies.iter().any(|c| c == rates.platform()) {
+        return Err(Decline::Currency);
+    }
+    let (floor, floor_currency, deal) = deal_terms(campaign, slot, seat)?;
+    let floor_micros = rates
+        .floor(floor, floor_currency)
+        .ok_or(Decline::Currency)?;
+    let creative = pick_creative(campaign, slot, request, pick)?;
+    Ok(Eligible {
+        creative,
+        floor_micros,
+        deal,
+    })
+}
+
+/// The floor and deal under which the campaign buys the slot.
+fn deal_terms<'a>(
+    campaign: &LiveCampaign,
+    slot: &'a Slot,
+    seat: &str,
+) -> Result<(i64, &'a str, Option<&'a str>), Decline> {
+    if campaign.deals.is_empty() {
+        if slot.private_auction {
+            return Err(Decline::PrivateAuction);
+        }
+        return Ok((slot.floor_micros, &slot.floor_currency, None));
+    }
+    let deal = slot
+        .deals
+        .iter()
+        .find(|d| {
+            campaign.deals.contains(&d.id)
+                && (d.seats.is_empty() || d.seats.iter().any(|s| s == seat))
+        })
+        .ok_or(Decline::Deal)?;
+    Ok(match deal.floor_micros {
+        Some(floor) => (floor, deal.floor_currency.as_str(), Some(deal.id.as_str())),
+        None => (
+            slot.floor_micros,
+            slot.floor_currency.as_str(),
+            Some(deal.id.as_str()),
+        ),
+    })
+}
+
+/// The creatives that fit the slot and are not blocked, one chosen by weight.
+fn pick_creative<'a>(
+    campaign: &'a LiveCampaign,
+    slot: &Slot,
+    request: &AdRequest,
+    pick: u64,
+) -> Result<&'a Creative, Decline> {
+    let fits = |c: &Creative| {
+        (campaign.sizes.is_empty() || campaign.sizes.contains(&c.size))
+            && slot
+                .media
+                .iter()
+                .any(|(m, sizes)| *m == c.media && (sizes.is_empty() || sizes.contains(&c.size)))
+    };
+    let blocked = |c: &Creative| {
+        request
+            .blocked_domains
+            .iter()
+            .any(|d| c.adomain == *d || c.adomain.ends_with(&format!(".{d}")))
+            || c.categories.iter().any(|cat| {
+                request
+                    .blocked_categories
+                    .iter()
+                    .any(|b| within_category(cat, b))
+            })
+    };
+    let mut fitting = campaign.creatives.iter().filter(|c| fits(c)).peekable();
+    if fitting.peek().is_none() {
+        return Err(Decline::Size);
+    }
+    let open: Vec<&Creative> = fitting.filter(|c| !blocked(c)).collect();
+    let total: u64 = open.iter().map(|c| u64::from(c.weight)).sum();
+    if total == 0 {
+        return Err(Decline::Blocked);
+    }
+    let mut at = pick % total;
+    for creative in &open {
+        let w = u64::from(creative.weight);
+        if at < w {
+            return Ok(creative);
+        }
+        at -= w;
+    }
+    Err(Decline::Blocked)
+}
+
+/// Whether category `c` is `target` or one of its subcategories (`IAB1-2` is within `IAB1`).
+fn within_category(c: &str, target: &str) -> bool {
+    c == target
+        || c.strip_prefix(target)
+            .is_some_and(|rest| rest.starts_with('-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::campaign::FeedCampaign;
+    use crate::openrtb::parse;
+    use serde_json::{Value, json};
+
+    fn campaign(patch: Value) -> LiveCampaign {
+        let mut base = json!({
+            "id": "0190f5d0-0000-7000-8000-000000000001",
+            "advertiser_id": "0190f5d0-0000-7000-8000-0000000000aa",
+            "status": "active", "currency": "USD", "revision": 1,
+            "schedule": {"start": "2026-01-01T00:00:00Z", "time_zone": "Europe/Paris"},
+            "budget": {"lifetime": "100"},
+            "bid": {"kind": "cpm", "amount": "2.5"},
+            "pacing": "even",
+            "targeting": {},
+            "frequency_cap": null,
+            "creatives": [{"id": "c1", "format": "banner", "w": 300, "h": 250,
+                           "click_url": "https://shop.example.com", "markup": "<b>Sale</b>",
+                           "adomain": "shop.example.com", "categories": ["IAB8-5"]}]
+        });
+        merge(&mut base, patch);
+        let feed: FeedCampaign = serde_json::from_value(base).expect("feed campaign");
+        feed.compile().expect("compiles")
+    }
+
+    fn merge(base: &mut Value, patch: Value) {
+        match (base, patch) {
+            (Value::Object(b), Value::Object(p)) => {
+                for (k, v) in p {
+                    merge(b.entry(k).or_insert(Value::Null), v);
+                }
+            }
+            (b, p) => *b = p,
+        }
+    }
+
+    fn request(extra: &str) -> AdRequest {
+        parse(
+            format!(
+                r#"{{"id": "r", "imp": [{{"id": "1", "bidfloor": 0.5, "banner": {{"w": 300, "h": 250}}}}]{extra}}}"#
+            )
+            .as_bytes(),
+        )
+        .expect("request")
+    }
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().expect("time")
+    }
+
+    fn usd() -> Rates {
+        Rates::new("USD", [("EUR".to_owned(), 1_080_000)])
+    }
+
+    fn decide(c: &LiveCampaign, r: &AdRequest) -> Result<i64, Decline> {
+        check(
+            c,
+            &r.slots[0],
+            r,
+            at("2026-06-03T10:00:00Z"),
+            &usd(),
+            "adplat",
+            0,
+        )
+        .map(|e| e.floor_micros)
+    }
+
+    #[test]
+    fn an_untargeted_campaign_takes_a_fitting_slot_at_its_floor() {
+        assert_eq!(decide(&campaign(json!({})), &request("")), Ok(500_000));
+    }
+
+    #[test]
+    fn schedule_and_day_parting_follow_the_campaign_time_zone() {
+        let c = campaign(json!({"schedule": {"end": "2026-06-03T10:00:00Z"}}));
+        assert_eq!(decide(&c, &request("")), Err(Decline::Ended));
+        let c = campaign(json!({"schedule": {"start": "2026-07-01T00:00:00Z"}}));
+        assert_eq!(decide(&c, &request("")), Err(Decline::NotStarted));
+        // 10:00 UTC on a Wednesday is 12:00 in Paris (summer time)
+        let c = campaign(
+            json!({"schedule": {"day_parting": [{"days": ["wed"], "start_hour": 12, "end_hour": 13}]}}),
+        );
+        assert_eq!(decide(&c, &request("")), Ok(500_000));
+        let c = campaign(
+            json!({"schedule": {"day_parting": [{"days": ["wed"], "start_hour": 10, "end_hour": 12}]}}),
+        );
+        assert_eq!(decide(&c, &request("")), Err(Decline::OutsideDayParting));
+        let c = campaign(
+            json!({"schedule": {"day_parting": [{"days": ["tue", "thu"], "start_hour": 0, "end_hour": 24}]}}),
+        );
+        assert_eq!(decide(&c, &request("")), Err(Decline::OutsideDayParting));
+    }
+
+    #[test]
+    fn targeting_is_matched_field_by_field() {
+        let geo = r#", "device": {"devicetype": 4, "os": "Android", "geo": {"country": "FRA", "region": "IDF"}},
+                     "site": {"id": "s-9", "cat": ["IAB3-1"]}, "user": {"id": "u", "data": [{"segment": [{"id": "sports"}]}]}"#;
+        let r = request(geo);
+        let ok = |t: Value| decide(&campaign(json!({"targeting": t})), &r);
+        assert_eq!(ok(json!({"countries": ["FR", "DE"]})), Ok(500_000));
+        assert_eq!(ok(json!({"countries": ["DE"]})), Err(Decline::Country));
+        assert_eq!(ok(json!({"regions": ["FR-IDF"]})), Ok(500_000));
+        assert_eq!(ok(json!({"regions": ["FR-ARA"]})), Err(Decline::Region));
+        assert_eq!(ok(json!({"device_types": ["mobile"]})), Ok(500_000));
+        assert_eq!(ok(json!({"device_types": ["ctv"]})), Err(Decline::Device));
+        assert_eq!(ok(json!({"os": ["android"]})), Ok(500_000));
+        assert_eq!(ok(json!({"os": ["ios"]})), Err(Decline::Os));
+        assert_eq!(ok(json!({"categories": ["IAB3"]})), Ok(500_000));
+        assert_eq!(ok(json!({"categories": ["IAB31"]})), Err(Decline::Category));
+        assert_eq!(ok(json!({"placements": ["s-9"]})), Ok(500_000));
+        assert_eq!(ok(json!({"placements": ["s-1"]})), Err(Decline::Placement));
+        assert_eq!(ok(json!({"segments": ["sports"]})), Ok(500_000));
+        assert_eq!(ok(json!({"segments": ["travel"]})), Err(Decline::Segment));
+        assert_eq!(
+            ok(json!({"sizes": [{"w": 728, "h": 90}]})),
+            Err(Decline::Size)
+        );
+        // nothing known of the request: targeted campaigns stay out
+        assert_eq!(
+            decide(
+                &campaign(json!({"targeting": {"countries": ["FR"]}})),
+                &request("")
+            ),
+            Err(Decline::Country)
+        );
+    }
+
+    #[test]
+    fn publisher_blocks_remove_creatives() {
+        let c = campaign(json!({}));
+        assert_eq!(
+            decide(&c, &request(r#", "badv": ["example.com"]"#)),
+            Err(Decline::Blocked)
+        );
+        assert_eq!(
+            decide(&c, &request(r#", "badv": ["other.com"]"#)),
+            Ok(500_000)
+        );
+        assert_eq!(
+            decide(&c, &request(r#", "bcat": ["IAB8"]"#)),
+            Err(Decline::Blocked)
+        );
+        assert_eq!(
+            decide(&c, &request(r#", "bcat": ["IAB8-18"]"#)),
+            Ok(500_000)
+        );
+    }
+
+    #[test]
+    fn deals_and_private_auctions() {
+        let private = r#"{"id": "r", "imp": [{"id": "1", "bidfloor": 0.5, "banner": {"w": 300, "h": 250},
+            "pmp": {"private_auction": 1, "deals": [{"id": "D1", "bidfloor": 3, "wseat": ["adplat"]},
+                                                   {"id": "D2", "bidfloor": 4, "wseat": ["other"]}]}}]}"#;
+        let r = parse(private.as_bytes()).expect("request");
+        assert_eq!(
+            decide(&campaign(json!({})), &r),
+            Err(Decline::PrivateAuction)
+        );
+        assert_eq!(
+            decide(&campaign(json!({"targeting": {"deals": ["D1"]}})), &r),
+            Ok(3_000_000)
+        );
+        // our seat may not buy D2
+        assert_eq!(
+            decide(&campaign(json!({"targeting": {"deals": ["D2"]}})), &r),
+            Err(Decline::Deal)
+        );
+        // a deal campaign does not buy in the open auction
+        assert_eq!(
+            decide(
+                &campaign(json!({"targeting": {"deals": ["D1"]}})),
+                &request("")
+            ),
+            Err(Decline::Deal)
+        );
+    }
+
+    #[test]
+    fn currencies_convert_or_decline() {
+        let c = campaign(json!({}));
+        let eur = request("").slots[0].clone();
+        let mut r = request("");
+        r.slots[0] = Slot {
+            floor_currency: "EUR".into(),
+            ..eur
+        };
+        assert_eq!(decide(&c, &r), Ok(540_000)); // 0.50 EUR at 1.08
+        r.slots[0].floor_currency = "JPY".into();
+        assert_eq!(decide(&c, &r), Err(Decline::Currency));
+        assert_eq!(
+            decide(&c, &request(r#", "cur": ["EUR"]"#)),
+            Err(Decline::Currency)
+        );
+    }
+
+    #[test]
+    fn a_frequency_capped_campaign_needs_a_user() {
+        let c = campaign(json!({"frequency_cap": {"count": 3, "period_s": 3600}}));
+        assert_eq!(decide(&c, &request("")), Err(Decline::NoUser));
+        assert_eq!(
+            decide(&c, &request(r#", "user": {"id": "u"}"#)),
+            Ok(500_000)
+        );
+    }
+
+    #[test]
+    fn creatives_are_picked_by_weight() {
+        let c = campaign(json!({"creatives": [
+            {"id": "a", "format": "banner", "w": 300, "h": 250, "click_url": "https://x.example", "markup": "a", "adomain": "x.example", "weight": 1},
+            {"id": "b", "format": "banner", "w": 300, "h": 250, "click_url": "https://x.example", "markup": "b", "adomain": "x.example", "weight": 3},
+            {"id": "v", "format": "video", "w": 640, "h": 480, "click_url": "https://x.example", "markup": "<VAST/>", "adomain": "x.example"}]}));
+        let r = request("");
+        let picks: Vec<String> = (0..4)
+            .map(|pick| {
+                check(
+                    &c,
+                    &r.slots[0],
+                    &r,
+                    at("2026-06-03T10:00:00Z"),
+                    &usd(),
+                    "adplat",
+                    pick,
+                )
+                .expect("eligible")
+                .creative
+                .id
+                .clone()
+            })
+            .collect();
+        assert_eq!(picks, ["a", "b", "b", "b"]);
+    }
+}

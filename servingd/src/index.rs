@@ -1,0 +1,202 @@
+//! The in-memory campaign index, built from the API's feed: the active campaigns, compiled, and
+//! looked up by country and media kind. An index is immutable; changes build a new one that the
+//! server swaps in whole, so a request sees one revision of every campaign, never half an update.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use crate::campaign::{FeedCampaign, LiveCampaign, Unservable};
+use crate::request::Media;
+
+/// Active campaigns at one feed revision.
+#[derive(Debug, Clone, Default)]
+pub struct CampaignIndex {
+    revision: i64,
+    campaigns: HashMap<Uuid, Arc<LiveCampaign>>,
+    /// (country or `None` for campaigns that target every country, media) → campaigns.
+    lookup: HashMap<(Option<String>, Media), Vec<Arc<LiveCampaign>>>,
+}
+
+/// A feed campaign left out, and why (status other than active is not listed).
+pub type Skipped = Vec<(Uuid, Unservable)>;
+
+impl CampaignIndex {
+    /// The index of a snapshot.
+    pub fn from_snapshot(revision: i64, campaigns: Vec<FeedCampaign>) -> (CampaignIndex, Skipped) {
+        let mut index = CampaignIndex {
+            revision,
+            ..CampaignIndex::default()
+        };
+        let skipped = index.apply(campaigns);
+        index.rebuild_lookup();
+        (index, skipped)
+    }
+
+    /// This index with `changes` (each the campaign after its change) applied, at `revision`.
+    pub fn with_changes(
+        &self,
+        revision: i64,
+        changes: Vec<FeedCampaign>,
+    ) -> (CampaignIndex, Skipped) {
+        let mut index = CampaignIndex {
+            revision,
+            campaigns: self.campaigns.clone(),
+            lookup: HashMap::new(),
+        };
+        let skipped = index.apply(changes);
+        index.rebuild_lookup();
+        (index, skipped)
+    }
+
+    fn apply(&mut self, campaigns: Vec<FeedCampaign>) -> Skipped {
+        let mut skipped = Vec::new();
+        for feed in campaigns {
+            match feed.compile() {
+                Ok(live) => {
+                    self.campaigns.insert(live.id, Arc::new(live));
+                }
+                Err(why) => {
+                    self.campaigns.remove(&feed.id);
+                    if !matches!(why, Unservable::NotActive(_)) {
+                        skipped.push((feed.id, why));
+                    }
+                }
+            }
+        }
+        skipped
+    }
+
+    fn rebuild_lookup(&mut self) {
+        let mut lookup: HashMap<(Option<String>, Media), Vec<Arc<LiveCampaign>>> = HashMap::new();
+        let mut ordered: Vec<&Arc<LiveCampaign>> = self.campaigns.values().collect();
+        ordered.sort_by_key(|c| c.id);
+        for campaign in ordered {
+            let mut media: Vec<Media> = campaign.creatives.iter().map(|c| c.media).collect();
+            media.dedup();
+            media.sort_by_key(|m| *m as u8);
+            media.dedup();
+            let countries: Vec<Option<String>> = if campaign.countries.is_empty() {
+                vec![None]
+            } else {
+                campaign.countries.iter().cloned().map(Some).collect()
+            };
+            for country in &countries {
+                for m in &media {
+                    lookup
+                        .entry((country.clone(), *m))
+                        .or_default()
+                        .push(campaign.clone());
+                }
+            }
+        }
+        self.lookup = lookup;
+    }
+
+    /// The feed revision this index reflects.
+    pub fn revision(&self) -> i64 {
+        self.revision
+    }
+
+    /// How many campaigns are live.
+    pub fn len(&self) -> usize {
+        self.campaigns.len()
+    }
+
+    /// Whether no campaign is live.
+    pub fn is_empty(&self) -> bool {
+        self.campaigns.is_empty()
+    }
+
+    /// A live campaign.
+    pub fn get(&self, id: Uuid) -> Option<&Arc<LiveCampaign>> {
+        self.campaigns.get(&id)
+    }
+
+    /// Every live campaign.
+    pub fn campaigns(&self) -> impl Iterator<Item = &Arc<LiveCampaign>> {
+        self.campaigns.values()
+    }
+
+    /// Campaigns that may target a request from `country` with a creative of `media`: those
+    /// targeting that country and those targeting every country. Each appears once.
+    pub fn candidates(
+        &self,
+        country: Option<&str>,
+        media: Media,
+    ) -> impl Iterator<Item = &Arc<LiveCampaign>> {
+        let everywhere = self.lookup.get(&(None, media));
+        let here = country.and_then(|c| self.lookup.get(&(Some(c.to_owned()), media)));
+        everywhere
+            .into_iter()
+            .flatten()
+            .chain(here.into_iter().flatten())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn feed(id: u128, status: &str, countries: &[&str], format: &str, bid: &str) -> FeedCampaign {
+        serde_json::from_value(json!({
+            "id": Uuid::from_u128(id), "advertiser_id": Uuid::from_u128(999),
+            "status": status, "currency": "USD", "revision": 1,
+            "schedule": {"start": "2026-01-01T00:00:00Z", "time_zone": "UTC"},
+            "budget": {"daily": "10"}, "bid": {"kind": "cpm", "amount": bid}, "pacing": "even",
+            "targeting": {"countries": countries}, "frequency_cap": null,
+            "creatives": [{"id": "c", "format": format, "w": 300, "h": 250,
+                           "click_url": "https://a.example", "markup": "x", "adomain": "a.example"}]
+        }))
+        .expect("feed")
+    }
+
+    fn ids<'a>(it: impl Iterator<Item = &'a Arc<LiveCampaign>>) -> Vec<u128> {
+        let mut v: Vec<u128> = it.map(|c| c.id.as_u128()).collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn only_active_campaigns_are_indexed_and_looked_up_by_country_and_media() {
+        let (index, skipped) = CampaignIndex::from_snapshot(
+            5,
+            vec![
+                feed(1, "active", &["FR"], "banner", "1"),
+                feed(2, "active", &[], "banner", "1"),
+                feed(3, "paused", &["FR"], "banner", "1"),
+                feed(4, "active", &["DE", "FR"], "video", "1"),
+                feed(5, "active", &["FR"], "banner", "not money"),
+            ],
+        );
+        assert_eq!(index.revision(), 5);
+        assert_eq!(index.len(), 3);
+        assert_eq!(
+            skipped.len(),
+            1,
+            "the unreadable bid is reported: {skipped:?}"
+        );
+        assert_eq!(ids(index.candidates(Some("FR"), Media::Banner)), [1, 2]);
+        assert_eq!(ids(index.candidates(Some("DE"), Media::Banner)), [2]);
+        assert_eq!(ids(index.candidates(None, Media::Banner)), [2]);
+        assert_eq!(ids(index.candidates(Some("DE"), Media::Video)), [4]);
+    }
+
+    #[test]
+    fn changes_replace_remove_and_add() {
+        let (index, _) =
+            CampaignIndex::from_snapshot(1, vec![feed(1, "active", &[], "banner", "1")]);
+        let (next, _) = index.with_changes(
+            3,
+            vec![
+                feed(1, "paused", &[], "banner", "1"),
+                feed(2, "active", &[], "banner", "2"),
+            ],
+        );
+        assert_eq!(index.len(), 1, "the old index is untouched");
+        assert_eq!(next.revision(), 3);
+        assert_eq!(ids(next.candidates(None, Media::Banner)), [2]);
+    }
+}
