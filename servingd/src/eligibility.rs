@@ -39,6 +39,26 @@ pub enum Decline {
 }
 
 impl Decline {
+    /// Every reason, in declaration order (`reason as usize` indexes it).
+    pub const ALL: [Decline; 16] = [
+        Decline::NotStarted,
+        Decline::Ended,
+        Decline::OutsideDayParting,
+        Decline::Country,
+        Decline::Region,
+        Decline::Device,
+        Decline::Os,
+        Decline::Category,
+        Decline::Placement,
+        Decline::Segment,
+        Decline::Size,
+        Decline::Blocked,
+        Decline::Deal,
+        Decline::PrivateAuction,
+        Decline::NoUser,
+        Decline::Currency,
+    ];
+
     /// The metric label.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -357,6 +377,13 @@ mod tests {
             0,
         )
         .map(|e| e.floor_micros)
+    }
+
+    #[test]
+    fn reasons_index_their_list() {
+        for (i, d) in Decline::ALL.iter().enumerate() {
+            assert_eq!(*d as usize, i);
+        }
     }
 
     #[test]

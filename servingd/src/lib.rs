@@ -12,18 +12,40 @@
 //! - [`ctr`]: predicted click-through rates behind a trait; a smoothed historical rate.
 //! - [`auction`]: second-price auctions (one slot; GSP and VCG over several positions), pure.
 //! - [`pacing`]: the hour-of-day traffic profile and the pacing controller, pure.
+//! - [`breaker`]: circuit breakers around dependencies, pure.
+//! - [`shedding`]: load zones and which requests to keep under overload, pure.
+//! - [`settings`]: defaults and `SERVINGD_*` variables.
+//! - [`feed`]: following the API's campaign feed into the live index.
+//! - [`caps`]: frequency caps in Redis (one script per check-and-count).
+//! - [`budget`]: this instance's wallets: leases spent in memory, refilled in the background.
+//! - [`pace`]: pacing at run time: each campaign's throttle, stepped every few seconds.
+//! - [`engine`]: the shared state of a running servingd.
+//! - [`decision`]: one request's decision end to end.
+//! - [`http`]: the routes: auction, health, readiness, metrics.
+//! - [`server`]: connecting, background work, serving and the orderly stop.
 //! - [`money`]: prices at the edge (JSON numbers to micros and back), pure.
 //! - [`country`]: ISO 3166-1 alpha-3 to alpha-2.
 
 pub mod auction;
+pub mod breaker;
+pub mod budget;
 pub mod campaign;
+pub mod caps;
 pub mod country;
 pub mod ctr;
+pub mod decision;
 pub mod eligibility;
+pub mod engine;
+pub mod feed;
+pub mod http;
 pub mod index;
 pub mod money;
 pub mod openrtb;
+pub mod pace;
 pub mod pacing;
 pub mod request;
+pub mod server;
+pub mod settings;
+pub mod shedding;
 
 pub use request::AdRequest;

@@ -53,6 +53,17 @@ impl HourProfile {
         Some(HourProfile { share })
     }
 
+    /// The same day seen from a time zone `offset_hours` ahead (a UTC profile as seen from
+    /// Paris in summer is shifted by 2: local hour 14 is UTC hour 12).
+    pub fn shifted(&self, offset_hours: i32) -> HourProfile {
+        let mut share = [0.0; HOURS];
+        for (local, s) in share.iter_mut().enumerate() {
+            let utc = (local as i32 - offset_hours).rem_euclid(HOURS as i32) as usize;
+            *s = self.share[utc];
+        }
+        HourProfile { share }
+    }
+
     /// The share of hour `h`.
     pub fn hour(&self, h: usize) -> f64 {
         self.share[h % HOURS]
@@ -235,6 +246,16 @@ mod tests {
         let mut bad = [1.0; HOURS];
         bad[3] = f64::NAN;
         assert!(HourProfile::from_weights(&bad).is_none());
+    }
+
+    #[test]
+    fn a_shifted_profile_moves_the_hours() {
+        let mut weights = [0.0; HOURS];
+        weights[12] = 1.0;
+        let utc = HourProfile::from_weights(&weights).expect("profile");
+        assert_eq!(utc.shifted(2).hour(14), 1.0);
+        assert_eq!(utc.shifted(-5).hour(7), 1.0);
+        assert_eq!(utc.shifted(14).hour(2), 1.0);
     }
 
     #[test]

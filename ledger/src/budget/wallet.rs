@@ -150,6 +150,11 @@ impl Wallet {
         }
     }
 
+    /// Asks the refiller for a round now (a new wallet fetching its first lease ahead of need).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
     /// Whether the controller has said the budget is exhausted and nothing held can pay.
     pub fn is_exhausted(&self) -> bool {
         self.exhausted.load(Ordering::Acquire) && self.next.load().is_none()

@@ -1,3 +1,8 @@
-//! servingd's tests beyond single functions.
+//! servingd's tests beyond single functions: the pacing simulation and index swaps (pure), and
+//! the daemon over HTTP against a real API, PostgreSQL and Redis.
 
+mod auction_http;
+mod caps_and_leases;
+mod helpers;
+mod index_swaps;
 mod pacing_simulation;

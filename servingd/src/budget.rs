@@ -1,0 +1,118 @@
+//! This instance's budget: one wallet per campaign it has bid for, each refilled in the
+//! background from the budget controller, so the request path spends from memory and never
+//! waits on Redis or PostgreSQL. A campaign's first request finds no lease (no bid) and starts
+//! its refiller; shutdown settles every lease.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use ledger::budget::{BudgetController, Wallet, WalletRules};
+use ledger::{CampaignId, LeaseId};
+use redis::aio::ConnectionLike;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+/// How often held leases are renewed (well inside their time to live).
+pub const RENEW_EVERY: Duration = Duration::from_secs(10);
+
+struct Held {
+    wallet: Arc<Wallet>,
+    stop: Arc<Notify>,
+    refiller: JoinHandle<()>,
+}
+
+/// The wallets of this instance.
+pub struct Wallets<C> {
+    controller: Arc<BudgetController<C>>,
+    server: String,
+    rules: WalletRules,
+    held: RwLock<HashMap<Uuid, Held>>,
+}
+
+impl<C> Wallets<C>
+where
+    C: ConnectionLike + Clone + Send + Sync + 'static,
+{
+    /// Wallets of `server` that ask `controller` for `want` micros at a time.
+    pub fn new(controller: Arc<BudgetController<C>>, server: &str, want: i64) -> Self {
+        Wallets {
+            controller,
+            server: server.to_owned(),
+            rules: WalletRules {
+                want,
+                low_water: want / 4,
+            },
+            held: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// Spends `micros` of `campaign`'s budget from what this instance holds; the lease that paid,
+    /// or `None` (no bid). Never waits.
+    pub fn spend(&self, campaign: Uuid, micros: i64) -> Option<LeaseId> {
+        if let Some(held) = self
+            .held
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&campaign)
+        {
+            return held.wallet.try_spend(micros);
+        }
+        self.start(campaign);
+        None
+    }
+
+    /// Starts holding budget of `campaign` ahead of its first request.
+    pub fn start(&self, campaign: Uuid) {
+        let mut held = self.held.write().unwrap_or_else(|p| p.into_inner());
+        if held.contains_key(&campaign) {
+            return;
+        }
+        let wallet = Wallet::new(CampaignId(campaign), &self.server, self.rules);
+        let stop = Arc::new(Notify::new());
+        let refiller = tokio::spawn(wallet.clone().run(
+            self.controller.clone(),
+            RENEW_EVERY,
+            stop.clone(),
+        ));
+        wallet.wake();
+        held.insert(
+            campaign,
+            Held {
+                wallet,
+                stop,
+                refiller,
+            },
+        );
+    }
+
+    /// What is held and not spent, over every campaign, micros.
+    pub fn unspent(&self) -> i64 {
+        self.held
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .map(|h| h.wallet.unspent())
+            .sum()
+    }
+
+    /// Settles every lease held (shutdown).
+    pub async fn close(&self) {
+        let held: Vec<Held> = self
+            .held
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain()
+            .map(|(_, h)| h)
+            .collect();
+        for h in &held {
+            h.stop.notify_one();
+        }
+        for h in held {
+            if let Err(e) = h.refiller.await {
+                tracing::warn!(error = %e, "a wallet refiller ended badly");
+            }
+        }
+    }
+}

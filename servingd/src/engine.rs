@@ -1,0 +1,67 @@
+//! Everything a request needs, shared by the handlers and the background tasks.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize};
+use std::sync::{Arc, Mutex};
+
+use ledger::budget::BudgetController;
+use redis::aio::ConnectionManager;
+
+use crate::breaker::Breaker;
+use crate::budget::Wallets;
+use crate::caps::FrequencyCaps;
+use crate::ctr::CtrModel;
+use crate::eligibility::Rates;
+use crate::feed::LiveIndex;
+use crate::pace::PacingBoard;
+use crate::settings::Settings;
+use crate::shedding::ValueTracker;
+
+/// The serving engine.
+pub struct Engine {
+    pub settings: Settings,
+    pub live: Arc<LiveIndex>,
+    pub rates: Rates,
+    pub ctr: Arc<dyn CtrModel>,
+    pub caps: FrequencyCaps<ConnectionManager>,
+    pub caps_breaker: Mutex<Breaker>,
+    pub controller: Arc<BudgetController<ConnectionManager>>,
+    pub wallets: Wallets<ConnectionManager>,
+    pub pacing: PacingBoard,
+    pub in_flight: AtomicUsize,
+    pub values: Mutex<ValueTracker>,
+    /// The budget controller answered lately (Redis and PostgreSQL reachable).
+    pub budget_reachable: AtomicBool,
+    pub redis: ConnectionManager,
+    pub db: sqlx::PgPool,
+}
+
+impl Engine {
+    /// Whether Redis and PostgreSQL both answer.
+    pub async fn budget_dependencies_answer(&self) -> bool {
+        let mut redis = self.redis.clone();
+        let redis_ok = redis::cmd("PING")
+            .query_async::<String>(&mut redis)
+            .await
+            .is_ok();
+        let db_ok = sqlx::query("select 1").execute(&self.db).await.is_ok();
+        redis_ok && db_ok
+    }
+}
+
+impl Engine {
+    pub(crate) fn caps_breaker_allows(&self, now_ms: i64) -> bool {
+        self.caps_breaker
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .allow(now_ms)
+    }
+
+    pub(crate) fn caps_breaker_result(&self, ok: bool, now_ms: i64) {
+        let mut b = self.caps_breaker.lock().unwrap_or_else(|p| p.into_inner());
+        if ok {
+            b.success();
+        } else {
+            b.failure(now_ms);
+        }
+    }
+}

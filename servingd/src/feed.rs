@@ -1,0 +1,225 @@
+//! Following the API's campaign feed: a snapshot, then the changes since its revision by
+//! long-poll, each page applied by swapping in a whole new index. When the API cannot be
+//! reached servingd keeps serving the last good index, backs off (with jitter) and exports how
+//! stale the index is.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use arc_swap::ArcSwap;
+use rand::Rng;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use tokio::sync::watch;
+
+use crate::campaign::FeedCampaign;
+use crate::index::CampaignIndex;
+
+/// The index and how fresh it is, shared by the follower and the request path.
+#[derive(Default)]
+pub struct LiveIndex {
+    index: ArcSwap<CampaignIndex>,
+    loaded: AtomicBool,
+    /// When the feed last answered, Unix milliseconds.
+    last_ok_ms: AtomicI64,
+}
+
+impl LiveIndex {
+    /// The current index (one revision throughout).
+    pub fn load(&self) -> Arc<CampaignIndex> {
+        self.index.load_full()
+    }
+
+    /// Replaces the index.
+    pub fn store(&self, index: CampaignIndex) {
+        metrics::gauge!("servingd_index_revision").set(index.revision() as f64);
+        metrics::gauge!("servingd_index_campaigns").set(index.len() as f64);
+        self.index.store(Arc::new(index));
+        self.loaded.store(true, Ordering::Release);
+    }
+
+    /// Whether a snapshot has been loaded.
+    pub fn is_loaded(&self) -> bool {
+        self.loaded.load(Ordering::Acquire)
+    }
+
+    fn mark_ok(&self) {
+        self.last_ok_ms
+            .store(chrono::Utc::now().timestamp_millis(), Ordering::Relaxed);
+    }
+
+    /// Seconds since the feed last answered (0 before it ever did).
+    pub fn staleness_s(&self) -> f64 {
+        let last = self.last_ok_ms.load(Ordering::Relaxed);
+        if last == 0 {
+            return 0.0;
+        }
+        (chrono::Utc::now().timestamp_millis() - last).max(0) as f64 / 1000.0
+    }
+}
+
+#[derive(Deserialize)]
+struct FeedPage {
+    revision: i64,
+    snapshot: bool,
+    #[serde(default)]
+    campaigns: Vec<FeedCampaign>,
+    #[serde(default)]
+    changes: Vec<FeedChange>,
+}
+
+#[derive(Deserialize)]
+struct FeedChange {
+    campaign: FeedCampaign,
+}
+
+#[derive(Deserialize)]
+struct TokenReply {
+    access_token: String,
+    expires_in: i64,
+}
+
+/// A client of the feed.
+pub struct FeedClient {
+    http: reqwest::Client,
+    api_url: String,
+    api_key: SecretString,
+    wait_s: u64,
+    token: Option<(String, tokio::time::Instant)>,
+}
+
+enum Poll {
+    Page(FeedPage),
+    /// The revision is unknown to the API: start again from a snapshot.
+    Gone,
+}
+
+impl FeedClient {
+    /// A client of the API at `api_url`, signing in with a service `api_key`.
+    pub fn new(api_url: &str, api_key: SecretString, wait_s: u64) -> anyhow::Result<FeedClient> {
+        Ok(FeedClient {
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(wait_s + 15))
+                .build()?,
+            api_url: api_url.trim_end_matches('/').to_owned(),
+            api_key,
+            wait_s,
+            token: None,
+        })
+    }
+
+    async fn token(&mut self) -> anyhow::Result<String> {
+        if let Some((token, until)) = &self.token
+            && tokio::time::Instant::now() < *until
+        {
+            return Ok(token.clone());
+        }
+        let reply: TokenReply = self
+            .http
+            .post(format!("{}/api/v1/auth/token", self.api_url))
+            .json(&serde_json::json!({
+                "grant_type": "api_key",
+                "api_key": self.api_key.expose_secret(),
+            }))
+            .send()
+            .await
+            .context("signing in to the API")?
+            .error_for_status()
+            .context("signing in to the API")?
+            .json()
+            .await?;
+        // renew a minute early
+        let ttl = Duration::from_secs(u64::try_from(reply.expires_in - 60).unwrap_or(0).max(1));
+        self.token = Some((
+            reply.access_token.clone(),
+            tokio::time::Instant::now() + ttl,
+        ));
+        Ok(reply.access_token)
+    }
+
+    async fn poll(&mut self, since: i64) -> anyhow::Result<Poll> {
+        let token = self.token().await?;
+        let wait = if since == 0 { 0 } else { self.wait_s };
+        let response = self
+            .http
+            .get(format!(
+                "{}/api/v1/feed/campaigns?since={since}&wait_s={wait}",
+                self.api_url
+            ))
+            .bearer_auth(token)
+            .send()
+            .await
+            .context("polling the campaign feed")?;
+        match response.status() {
+            reqwest::StatusCode::GONE => Ok(Poll::Gone),
+            reqwest::StatusCode::UNAUTHORIZED => {
+                self.token = None;
+                anyhow::bail!("the API refused the token; signing in again")
+            }
+            status if !status.is_success() => anyhow::bail!("the campaign feed answered {status}"),
+            _ => Ok(Poll::Page(
+                response.json().await.context("reading the campaign feed")?,
+            )),
+        }
+    }
+}
+
+/// Follows the feed into `live` until `shutdown` turns true.
+pub async fn follow(
+    mut client: FeedClient,
+    live: Arc<LiveIndex>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut since = 0;
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        let polled = tokio::select! {
+            _ = shutdown.changed() => return,
+            polled = client.poll(since) => polled,
+        };
+        match polled {
+            Ok(Poll::Page(page)) => {
+                live.mark_ok();
+                backoff = Duration::from_millis(250);
+                since = apply(&live, page);
+            }
+            Ok(Poll::Gone) => {
+                tracing::warn!(
+                    since,
+                    "the feed no longer knows our revision; taking a snapshot"
+                );
+                since = 0;
+            }
+            Err(e) => {
+                metrics::counter!("servingd_feed_errors_total").increment(1);
+                tracing::warn!(error = %format!("{e:#}"), "campaign feed unavailable; serving the last index");
+                let jitter = rand::rng().random_range(0.5..1.5);
+                tokio::select! {
+                    _ = shutdown.changed() => return,
+                    _ = tokio::time::sleep(backoff.mul_f64(jitter)) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+        }
+        metrics::gauge!("servingd_feed_staleness_seconds").set(live.staleness_s());
+    }
+}
+
+/// Applies one page; returns the revision to ask from next.
+fn apply(live: &LiveIndex, page: FeedPage) -> i64 {
+    let (index, skipped) = if page.snapshot {
+        CampaignIndex::from_snapshot(page.revision, page.campaigns)
+    } else if page.changes.is_empty() {
+        return page.revision.max(live.load().revision());
+    } else {
+        let changes = page.changes.into_iter().map(|c| c.campaign).collect();
+        live.load().with_changes(page.revision, changes)
+    };
+    for (id, why) in skipped {
+        tracing::warn!(campaign = %id, reason = %why, "campaign left out of the index");
+    }
+    live.store(index);
+    page.revision
+}

@@ -1,0 +1,232 @@
+//! The HTTP face: `POST /openrtb2/auction`, `/healthz`, `/readyz`, `/metrics`.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use rand::Rng;
+use serde_json::json;
+
+use crate::decision::Decision;
+use crate::engine::Engine;
+use crate::money::price_number;
+use crate::openrtb::{self, Bid, BidResponse, SeatBid};
+use crate::shedding::{Zone, admit};
+
+/// The OpenRTB version servingd speaks.
+pub const OPENRTB_VERSION: &str = "2.6";
+
+static METRICS: std::sync::OnceLock<Option<PrometheusHandle>> = std::sync::OnceLock::new();
+
+/// The process's metrics recorder (installed once; `None` if another was installed first).
+pub fn metrics_handle() -> Option<&'static PrometheusHandle> {
+    METRICS
+        .get_or_init(|| PrometheusBuilder::new().install_recorder().ok())
+        .as_ref()
+}
+
+/// The router over `engine`.
+pub fn router(engine: Arc<Engine>) -> Router {
+    let limit = engine.settings.body_limit_bytes;
+    Router::new()
+        .route("/openrtb2/auction", post(auction))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(render_metrics))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(engine)
+}
+
+async fn render_metrics() -> Response {
+    let body = metrics_handle()
+        .map(PrometheusHandle::render)
+        .unwrap_or_default();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+async fn ready(State(engine): State<Arc<Engine>>) -> Response {
+    let loaded = engine.live.is_loaded();
+    let budget = engine.budget_reachable.load(Ordering::Relaxed);
+    let body = json!({
+        "index_loaded": loaded,
+        "index_revision": engine.live.load().revision(),
+        "budget_reachable": budget,
+        "feed_staleness_s": engine.live.staleness_s(),
+    });
+    let status = if loaded && budget {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+/// Counts a request in flight for as long as it lives.
+struct InFlight<'a>(&'a Engine);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+async fn auction(
+    State(engine): State<Arc<Engine>>,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    let started = Instant::now();
+    let in_use = engine.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+    let _guard = InFlight(&engine);
+    let body = match body {
+        Ok(b) => b,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return problem(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the bid request is too large",
+                Vec::new(),
+            );
+        }
+        Err(e) => return problem(StatusCode::BAD_REQUEST, &e.body_text(), Vec::new()),
+    };
+    let t = Instant::now();
+    let request = match openrtb::parse(&body) {
+        Ok(r) => r,
+        Err(invalid) => {
+            metrics::counter!("servingd_requests_total", "outcome" => "invalid").increment(1);
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "the bid request is invalid",
+                invalid.errors,
+            );
+        }
+    };
+    metrics::histogram!("servingd_stage_seconds", "stage" => "parse")
+        .record(t.elapsed().as_secs_f64());
+
+    let zone = Zone::of(in_use, engine.settings.capacity);
+    let value = request
+        .slots
+        .iter()
+        .map(|s| s.floor_micros)
+        .max()
+        .unwrap_or(0);
+    let admitted = {
+        let mut values = engine.values.lock().unwrap_or_else(|p| p.into_inner());
+        values.observe(value);
+        admit(zone, &values, value, rand::rng().random_bool(0.5))
+    };
+    if zone != Zone::Green {
+        metrics::counter!("servingd_load_zone_total", "zone" => zone.as_str()).increment(1);
+    }
+    if !admitted {
+        metrics::counter!("servingd_requests_total", "outcome" => "shed").increment(1);
+        return no_bid();
+    }
+
+    let decision = engine.decide(&request).await;
+    let response = if decision.sold.is_empty() {
+        metrics::counter!("servingd_requests_total", "outcome" => "no_bid").increment(1);
+        no_bid()
+    } else {
+        metrics::counter!("servingd_requests_total", "outcome" => "bid").increment(1);
+        let body = bid_response(&engine, &request.id, &decision);
+        let mut response = axum::Json(body).into_response();
+        response.headers_mut().insert(
+            "x-openrtb-version",
+            HeaderValue::from_static(OPENRTB_VERSION),
+        );
+        response
+    };
+    metrics::histogram!("servingd_stage_seconds", "stage" => "total")
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+fn no_bid() -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.headers_mut().insert(
+        "x-openrtb-version",
+        HeaderValue::from_static(OPENRTB_VERSION),
+    );
+    response
+}
+
+fn problem(status: StatusCode, detail: &str, errors: Vec<openrtb::FieldError>) -> Response {
+    let body = json!({
+        "type": "about:blank",
+        "title": status.canonical_reason().unwrap_or("Error"),
+        "status": status.as_u16(),
+        "detail": detail,
+        "errors": errors,
+    });
+    let mut response = (status, body.to_string()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    response.headers_mut().insert(
+        "x-openrtb-version",
+        HeaderValue::from_static(OPENRTB_VERSION),
+    );
+    response
+}
+
+/// The response for what was sold, with tracking URLs. The event id is the auction id and the
+/// impression id; the URLs carry what billing needs (campaign, lease, price).
+fn bid_response(engine: &Engine, request_id: &str, decision: &Decision) -> BidResponse {
+    let base = &engine.settings.public_url;
+    let bids = decision
+        .sold
+        .iter()
+        .map(|s| {
+            let event = format!("{}:{}", decision.auction_id, s.slot_id);
+            let query = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("e", &event)
+                .append_pair("c", &s.campaign.id.to_string())
+                .append_pair("l", &s.lease.0.to_string())
+                .append_pair("p", &s.cost_micros.to_string())
+                .finish();
+            let click = url::form_urlencoded::Serializer::new(query.clone())
+                .append_pair("u", &s.creative.click_url)
+                .finish();
+            let click_url = format!("{base}/t/click?{click}");
+            let adm = match s.creative.media {
+                crate::request::Media::Video => s.creative.markup.clone(),
+                _ => format!(
+                    r#"<a href="{}" target="_blank" rel="noopener">{}</a>"#,
+                    click_url.replace('&', "&amp;"),
+                    s.creative.markup
+                ),
+            };
+            Bid {
+                id: event.clone(),
+                impid: s.slot_id.clone(),
+                price: price_number(s.win.price_cpm),
+                adm,
+                burl: format!("{base}/t/imp?{query}"),
+                adomain: vec![s.creative.adomain.clone()],
+                cid: s.campaign.id.to_string(),
+                crid: s.creative.id.clone(),
+                dealid: s.deal.clone(),
+                w: Some(s.creative.size.w),
+                h: Some(s.creative.size.h),
+            }
+        })
+        .collect();
+    BidResponse {
+        id: request_id.to_owned(),
+        bidid: decision.auction_id.to_string(),
+        cur: engine.rates.platform().to_owned(),
+        seatbid: vec![SeatBid {
+            seat: engine.settings.seat.clone(),
+            bid: bids,
+        }],
+    }
+}

@@ -1,0 +1,158 @@
+//! Pacing at run time: each even-paced campaign's probability of entering an auction, set every
+//! few seconds by its [`Pacer`] from what this instance spent of it today (in the campaign's
+//! time zone), against the hour profile learned from this instance's traffic. The request path
+//! only reads an atomic; spends add to one.
+//!
+//! With several instances each paces its share of the day (`pacing_share`, 1 / instances): the
+//! budget controller still bounds the total, pacing only shapes it.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use chrono::{DateTime, NaiveDate, Offset, TimeZone, Timelike, Utc};
+use uuid::Uuid;
+
+use crate::campaign::{LiveCampaign, Pacing};
+use crate::index::CampaignIndex;
+use crate::pacing::{Pacer, PacerRules, TrafficLearner};
+
+/// One campaign's pacing counters.
+struct Counters {
+    spent_today: AtomicI64,
+    probability_bits: AtomicU64,
+}
+
+struct Day {
+    date: NaiveDate,
+    pacer: Pacer,
+}
+
+/// Pacing of every live campaign on this instance.
+pub struct PacingBoard {
+    counters: RwLock<HashMap<Uuid, Arc<Counters>>>,
+    days: Mutex<HashMap<Uuid, Day>>,
+    learner: Mutex<(TrafficLearner, NaiveDate)>,
+    share: f64,
+}
+
+impl PacingBoard {
+    /// A board pacing `share` of each campaign's day.
+    pub fn new(share: f64) -> PacingBoard {
+        PacingBoard {
+            counters: RwLock::new(HashMap::new()),
+            days: Mutex::new(HashMap::new()),
+            learner: Mutex::new((TrafficLearner::new(0.5), Utc::now().date_naive())),
+            share,
+        }
+    }
+
+    fn counters(&self, campaign: Uuid) -> Option<Arc<Counters>> {
+        self.counters
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&campaign)
+            .cloned()
+    }
+
+    /// The probability that `campaign` enters an auction now (1 for accelerated campaigns and
+    /// campaigns not yet paced).
+    pub fn probability(&self, campaign: &LiveCampaign) -> f64 {
+        if campaign.pacing == Pacing::Accelerated {
+            return 1.0;
+        }
+        self.counters(campaign.id).map_or(1.0, |c| {
+            f64::from_bits(c.probability_bits.load(Ordering::Relaxed))
+        })
+    }
+
+    /// Counts a spend of `micros` by `campaign`.
+    pub fn spent(&self, campaign: Uuid, micros: i64) {
+        if let Some(c) = self.counters(campaign) {
+            c.spent_today.fetch_add(micros, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts a request (the traffic profile learns from it).
+    pub fn request(&self, now: DateTime<Utc>) {
+        let mut learner = self.learner.lock().unwrap_or_else(|p| p.into_inner());
+        let today = now.date_naive();
+        if today != learner.1 {
+            learner.0.end_day();
+            learner.1 = today;
+        }
+        learner.0.observe(now.hour() as usize, 1);
+    }
+
+    /// One control step over every campaign of `index` at `now`.
+    pub fn step(&self, index: &CampaignIndex, now: DateTime<Utc>) {
+        let utc_profile = self
+            .learner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .0
+            .profile();
+        let mut counters = self.counters.write().unwrap_or_else(|p| p.into_inner());
+        let mut days = self.days.lock().unwrap_or_else(|p| p.into_inner());
+        counters.retain(|id, _| index.get(*id).is_some());
+        days.retain(|id, _| index.get(*id).is_some());
+        for campaign in index.campaigns() {
+            if campaign.pacing == Pacing::Accelerated {
+                continue;
+            }
+            let c = counters.entry(campaign.id).or_insert_with(|| {
+                Arc::new(Counters {
+                    spent_today: AtomicI64::new(0),
+                    probability_bits: AtomicU64::new(1.0f64.to_bits()),
+                })
+            });
+            let local = now.with_timezone(&campaign.time_zone);
+            let offset_hours = local.offset().fix().local_minus_utc() / 3600;
+            let profile = utc_profile.shifted(offset_hours);
+            let fraction = f64::from(local.num_seconds_from_midnight()) / 86_400.0;
+            let date = local.date_naive();
+            let Some(budget) = day_budget(campaign) else {
+                c.probability_bits
+                    .store(1.0f64.to_bits(), Ordering::Relaxed);
+                continue;
+            };
+            let budget = (budget as f64 * self.share) as i64;
+            let day = days.entry(campaign.id).or_insert_with(|| Day {
+                date,
+                pacer: Pacer::start_day(budget, fraction, 0, PacerRules::default()),
+            });
+            if day.date != date || day.pacer.budget_micros() != budget {
+                let spent = if day.date != date {
+                    c.spent_today.store(0, Ordering::Relaxed);
+                    0
+                } else {
+                    c.spent_today.load(Ordering::Relaxed)
+                };
+                *day = Day {
+                    date,
+                    pacer: Pacer::start_day(budget, fraction, spent, PacerRules::default()),
+                };
+            }
+            let p = day
+                .pacer
+                .step(&profile, fraction, c.spent_today.load(Ordering::Relaxed));
+            c.probability_bits.store(p.to_bits(), Ordering::Relaxed);
+        }
+    }
+}
+
+/// What a campaign should spend today: its daily budget, or its lifetime budget spread evenly
+/// over its schedule's days; `None` when neither says (no end date): it is not throttled.
+fn day_budget(campaign: &LiveCampaign) -> Option<i64> {
+    if let Some(daily) = campaign.daily_micros {
+        return Some(daily);
+    }
+    let (lifetime, end) = (campaign.lifetime_micros?, campaign.end?);
+    let tz = campaign.time_zone;
+    let first = tz
+        .from_utc_datetime(&campaign.start.naive_utc())
+        .date_naive();
+    let last = tz.from_utc_datetime(&end.naive_utc()).date_naive();
+    let days = (last - first).num_days().max(1);
+    Some(lifetime / days)
+}

@@ -1,0 +1,171 @@
+//! Starting servingd: connections, the engine, the work beside the requests (feed, pacing,
+//! reaper, health), serving, and the orderly stop that settles every lease.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use ledger::SystemClock;
+use ledger::budget::{BudgetController, LeaseRules, RedisBudgetStore};
+use redis::aio::ConnectionManager;
+use secrecy::ExposeSecret;
+use sqlx::postgres::PgPoolOptions;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::breaker::Breaker;
+use crate::budget::Wallets;
+use crate::caps::FrequencyCaps;
+use crate::ctr::{CtrModel, SmoothedCtr};
+use crate::eligibility::Rates;
+use crate::engine::Engine;
+use crate::feed::{FeedClient, LiveIndex, follow};
+use crate::pace::PacingBoard;
+use crate::settings::Settings;
+use crate::shedding::ValueTracker;
+
+/// Leases: half a minute to live unless renewed (refillers renew every 10 s).
+const LEASE_RULES: LeaseRules = LeaseRules {
+    ttl_ms: 30_000,
+    server_window_ms: 60_000,
+    max_price: 5_000_000,
+};
+/// How long after a lease's deadline its events may still arrive.
+const REAP_GRACE_MS: i64 = 60_000;
+/// A prior click-through rate of 0.5%, worth 2,000 impressions.
+const CTR_PRIOR_PPB: i64 = 5_000_000;
+const CTR_PRIOR_WEIGHT: u64 = 2_000;
+
+/// Connects to Redis and PostgreSQL and builds the engine.
+pub async fn build(settings: Settings) -> anyhow::Result<Arc<Engine>> {
+    let pool = PgPoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(settings.database_url.expose_secret())
+        .await
+        .context("connecting to PostgreSQL")?;
+    build_over(settings, pool).await
+}
+
+/// Builds the engine over an existing PostgreSQL pool (tests hand in their own database).
+pub async fn build_over(settings: Settings, pool: sqlx::PgPool) -> anyhow::Result<Arc<Engine>> {
+    let client = redis::Client::open(settings.redis_url.as_str()).context("the Redis URL")?;
+    let redis = ConnectionManager::new(client)
+        .await
+        .context("connecting to Redis")?;
+    let controller = Arc::new(BudgetController::new(
+        RedisBudgetStore::new(redis.clone()),
+        pool.clone(),
+        LEASE_RULES,
+        REAP_GRACE_MS,
+        Arc::new(SystemClock),
+    ));
+    let ctr: Arc<dyn CtrModel> = Arc::new(SmoothedCtr::new(CTR_PRIOR_PPB, CTR_PRIOR_WEIGHT));
+    Ok(Arc::new(Engine {
+        rates: Rates::new(&settings.currency, settings.rates.clone()),
+        live: Arc::new(LiveIndex::default()),
+        ctr,
+        caps: FrequencyCaps::new(redis.clone()),
+        redis,
+        db: pool,
+        caps_breaker: Mutex::new(Breaker::new(5, 2_000)),
+        wallets: Wallets::new(
+            controller.clone(),
+            &settings.server_id,
+            settings.lease_want_micros,
+        ),
+        controller,
+        pacing: PacingBoard::new(settings.pacing_share),
+        in_flight: AtomicUsize::new(0),
+        values: Mutex::new(ValueTracker::default()),
+        budget_reachable: AtomicBool::new(false),
+        settings,
+    }))
+}
+
+/// Serves on `listener` until `shutdown` completes; then stops the background work and settles
+/// every lease held.
+pub async fn run(
+    engine: Arc<Engine>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let feed = FeedClient::new(
+        &engine.settings.api_url,
+        engine.settings.api_key.clone(),
+        engine.settings.feed_wait_s,
+    )?;
+    let mut tasks: Vec<JoinHandle<()>> = vec![tokio::spawn(follow(
+        feed,
+        engine.live.clone(),
+        stop_rx.clone(),
+    ))];
+    tasks.extend(background(engine.clone(), stop_rx));
+    let app = crate::http::router(engine.clone());
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving");
+    let _ = stop_tx.send(true);
+    for task in tasks {
+        let _ = task.await;
+    }
+    engine.wallets.close().await;
+    tracing::info!("stopped; leases settled");
+    served
+}
+
+/// The periodic work: pacing steps, the lease reaper, the budget health check, value decay.
+fn background(engine: Arc<Engine>, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+    let every = |period: Duration,
+                 engine: Arc<Engine>,
+                 mut stop: watch::Receiver<bool>,
+                 work: fn(Arc<Engine>) -> futures_like::Work| {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(period);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = stop.changed() => return,
+                    _ = tick.tick() => work(engine.clone()).await,
+                }
+            }
+        })
+    };
+    vec![
+        every(Duration::from_secs(5), engine.clone(), stop.clone(), |e| {
+            Box::pin(async move {
+                let index = e.live.load();
+                e.pacing.step(&index, chrono::Utc::now());
+                e.values
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .decay(0.8);
+            })
+        }),
+        every(Duration::from_secs(5), engine.clone(), stop.clone(), |e| {
+            Box::pin(async move {
+                if let Err(err) = e.controller.reap().await {
+                    tracing::warn!(error = %err, "reaping expired leases failed");
+                }
+            })
+        }),
+        every(Duration::from_secs(2), engine, stop, |e| {
+            Box::pin(async move {
+                let ok = e.budget_dependencies_answer().await;
+                e.budget_reachable.store(ok, Ordering::Relaxed);
+                metrics::gauge!("servingd_budget_reachable").set(if ok { 1.0 } else { 0.0 });
+                metrics::gauge!("servingd_held_unspent_micros").set(e.wallets.unspent() as f64);
+            })
+        }),
+    ]
+}
+
+mod futures_like {
+    /// A boxed unit of periodic work.
+    pub type Work = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+}

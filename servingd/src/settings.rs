@@ -1,0 +1,166 @@
+//! servingd's settings: defaults, then `SERVINGD_*` environment variables (and the shared
+//! `DATABASE_URL` and `REDIS_URL`).
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use secrecy::SecretString;
+
+/// Everything servingd is told.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen_addr: SocketAddr,
+    /// The admin API, for the campaign feed (`http://127.0.0.1:8080`).
+    pub api_url: String,
+    /// A `service` API key of the admin API.
+    pub api_key: SecretString,
+    pub database_url: SecretString,
+    pub redis_url: String,
+    /// This instance's name in lease records (unique among running instances).
+    pub server_id: String,
+    /// The currency auctions run and answer in.
+    pub currency: String,
+    /// Other currencies' values in the platform currency (`EUR=1.08,GBP=1.27`).
+    pub rates: Vec<(String, i64)>,
+    /// Our buyer seat, for deals' seat lists.
+    pub seat: String,
+    /// Where the tracking endpoints are reached from outside (`http://127.0.0.1:8090`).
+    pub public_url: String,
+    /// The least any impression sells for, per thousand, micros (on top of the exchange floor).
+    pub reserve_cpm_micros: i64,
+    /// Largest request body.
+    pub body_limit_bytes: usize,
+    /// Requests handled at once before shedding starts counting zones.
+    pub capacity: usize,
+    /// How much budget to ask for at a time per campaign, micros.
+    pub lease_want_micros: i64,
+    /// How this instance's pacing shares a campaign's day with other instances (1 / instances).
+    pub pacing_share: f64,
+    /// Longest wait on the feed's long-poll.
+    pub feed_wait_s: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen_addr: SocketAddr::from(([127, 0, 0, 1], 8090)),
+            api_url: "http://127.0.0.1:8080".into(),
+            api_key: SecretString::from(String::new()),
+            database_url: SecretString::from(String::new()),
+            redis_url: "redis://127.0.0.1:6379/".into(),
+            server_id: format!("servingd-{}", std::process::id()),
+            currency: "USD".into(),
+            rates: Vec::new(),
+            seat: "adplat".into(),
+            public_url: "http://127.0.0.1:8090".into(),
+            reserve_cpm_micros: 10_000,
+            body_limit_bytes: 64 * 1024,
+            capacity: 512,
+            lease_want_micros: 2_000_000,
+            pacing_share: 1.0,
+            feed_wait_s: 25,
+        }
+    }
+}
+
+impl Settings {
+    /// Defaults overridden by the environment.
+    pub fn from_env() -> anyhow::Result<Settings> {
+        let mut settings = Settings::default();
+        settings.apply_env(|name| std::env::var(name).ok())?;
+        Ok(settings)
+    }
+
+    /// Overrides from variables read through `var`.
+    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        fn parsed<T: std::str::FromStr>(name: &str, value: &str) -> anyhow::Result<T>
+        where
+            T::Err: std::fmt::Display,
+        {
+            value
+                .parse()
+                .map_err(|e| anyhow::anyhow!("{name}={value:?} is not valid: {e}"))
+        }
+        if let Some(v) = var("SERVINGD_LISTEN_ADDR") {
+            self.listen_addr = parsed("SERVINGD_LISTEN_ADDR", &v)?;
+        }
+        if let Some(v) = var("SERVINGD_API_URL") {
+            self.api_url = v.trim_end_matches('/').to_owned();
+        }
+        if let Some(v) = var("SERVINGD_API_KEY") {
+            self.api_key = SecretString::from(v);
+        }
+        if let Some(v) = var("SERVINGD_DATABASE_URL").or_else(|| var("DATABASE_URL")) {
+            self.database_url = SecretString::from(v);
+        }
+        if let Some(v) = var("SERVINGD_REDIS_URL").or_else(|| var("REDIS_URL")) {
+            self.redis_url = v;
+        }
+        if let Some(v) = var("SERVINGD_SERVER_ID") {
+            self.server_id = v;
+        }
+        if let Some(v) = var("SERVINGD_CURRENCY") {
+            self.currency = v;
+        }
+        if let Some(v) = var("SERVINGD_RATES") {
+            self.rates = parse_rates(&v)?;
+        }
+        if let Some(v) = var("SERVINGD_SEAT") {
+            self.seat = v;
+        }
+        if let Some(v) = var("SERVINGD_PUBLIC_URL") {
+            self.public_url = v.trim_end_matches('/').to_owned();
+        }
+        if let Some(v) = var("SERVINGD_CAPACITY") {
+            self.capacity = parsed("SERVINGD_CAPACITY", &v)?;
+        }
+        if let Some(v) = var("SERVINGD_PACING_SHARE") {
+            self.pacing_share = parsed("SERVINGD_PACING_SHARE", &v)?;
+            anyhow::ensure!(
+                self.pacing_share > 0.0 && self.pacing_share <= 1.0,
+                "SERVINGD_PACING_SHARE is a share of the traffic: above 0, at most 1"
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Parses `EUR=1.08,GBP=1.27` into rates in micros.
+pub fn parse_rates(text: &str) -> anyhow::Result<Vec<(String, i64)>> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|entry| {
+            let (code, rate) = entry
+                .split_once('=')
+                .with_context(|| format!("SERVINGD_RATES: {entry:?} is not CODE=RATE"))?;
+            let micros = ledger::Money::parse(rate)
+                .ok()
+                .and_then(|m| m.to_micros())
+                .filter(|m| *m > 0)
+                .with_context(|| format!("SERVINGD_RATES: {rate:?} is not a positive rate"))?;
+            anyhow::ensure!(
+                code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()),
+                "SERVINGD_RATES: {code:?} is not a currency code"
+            );
+            Ok((code.to_owned(), micros))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_parse_or_name_the_bad_entry() {
+        assert_eq!(
+            parse_rates("EUR=1.08, GBP=1.27").expect("rates"),
+            vec![("EUR".into(), 1_080_000), ("GBP".into(), 1_270_000)]
+        );
+        let e = parse_rates("EUR=1.08,gbp=2").expect_err("bad code");
+        assert!(e.to_string().contains("gbp"), "{e}");
+        assert!(parse_rates("EUR=-1").is_err());
+        assert!(parse_rates("EUR").is_err());
+    }
+}

@@ -1,0 +1,96 @@
+//! The auction over HTTP against a real API, PostgreSQL and Redis.
+
+use reqwest::StatusCode;
+use serde_json::json;
+use sqlx::PgPool;
+
+use crate::helpers::{Platform, fixture};
+
+#[sqlx::test(migrator = "ledger::MIGRATOR")]
+async fn an_active_campaign_wins_the_published_banner_request(pool: PgPool) {
+    let mut platform = Platform::start(pool).await;
+    let campaign = platform.active_campaign(json!({})).await;
+    platform.wait_indexed(campaign).await;
+    let reply = platform.bid_until_won(&fixture("simple-banner.json")).await;
+    assert_eq!(reply["id"], "80ce30c53c16e6ede735f123ef6e32361bfc7b22");
+    assert_eq!(reply["cur"], "USD");
+    let bid = &reply["seatbid"][0]["bid"][0];
+    assert_eq!(bid["impid"], "1");
+    assert_eq!(bid["cid"], campaign.to_string());
+    assert_eq!(bid["crid"], "c1");
+    assert_eq!(bid["adomain"], json!(["shop.example.com"]));
+    // alone in the auction: it pays the floor (0.03) or the platform reserve (0.01), the higher
+    assert_eq!(bid["price"], 0.03);
+    let adm = bid["adm"].as_str().expect("adm");
+    assert!(
+        adm.contains("<b>Sale</b>") && adm.contains("/t/click?"),
+        "{adm}"
+    );
+    assert!(adm.contains("shop.example.com%2Fsale"), "{adm}");
+    let burl = bid["burl"].as_str().expect("burl");
+    assert!(
+        burl.starts_with(&format!("{}/t/imp?", platform.serving)),
+        "{burl}"
+    );
+    assert!(burl.contains(&campaign.to_string()), "{burl}");
+    platform.stop().await;
+}
+
+#[sqlx::test(migrator = "ledger::MIGRATOR")]
+async fn every_published_example_request_is_accepted(pool: PgPool) {
+    let mut platform = Platform::start(pool).await;
+    let campaign = platform.active_campaign(json!({})).await;
+    platform.wait_indexed(campaign).await;
+    for name in [
+        "simple-banner.json",
+        "mobile-app.json",
+        "video.json",
+        "pmp-direct-deal.json",
+    ] {
+        let (status, headers, body) = platform.bid(&fixture(name)).await;
+        assert!(
+            status == StatusCode::OK || status == StatusCode::NO_CONTENT,
+            "{name}: {status} {body}"
+        );
+        assert_eq!(headers["x-openrtb-version"], "2.6", "{name}");
+    }
+    platform.stop().await;
+}
+
+#[sqlx::test(migrator = "ledger::MIGRATOR")]
+async fn malformed_requests_get_a_precise_400_and_never_a_bid(pool: PgPool) {
+    let mut platform = Platform::start(pool).await;
+    let campaign = platform.active_campaign(json!({})).await;
+    platform.wait_indexed(campaign).await;
+    let huge = format!(
+        r#"{{"id": "r", "imp": [{{"id": "1", "banner": {{"w": 300, "h": 250}}, "tagid": "{}"}}]}}"#,
+        "x".repeat(100_000)
+    );
+    let cases: Vec<(String, StatusCode, &str)> = vec![
+        ("{".into(), StatusCode::BAD_REQUEST, "body"),
+        ("{}".into(), StatusCode::BAD_REQUEST, "id"),
+        (r#"{"id": "r"}"#.into(), StatusCode::BAD_REQUEST, "imp"),
+        (r#"{"id": "r", "imp": [{"id": "1"}]}"#.into(), StatusCode::BAD_REQUEST, "imp[0]"),
+        (
+            r#"{"id": "r", "imp": [{"id": "1", "banner": {"w": 300, "h": 250}, "bidfloor": -3}]}"#.into(),
+            StatusCode::BAD_REQUEST,
+            "imp[0].bidfloor",
+        ),
+        (
+            r#"{"id": "r", "imp": [{"id": "1", "banner": {"w": 300, "h": 250}}], "device": {"devicetype": "phone"}}"#.into(),
+            StatusCode::BAD_REQUEST,
+            "device.devicetype",
+        ),
+        (huge, StatusCode::PAYLOAD_TOO_LARGE, ""),
+    ];
+    for (body, expected, field) in cases {
+        let (status, headers, problem) = platform.bid(&body).await;
+        assert_eq!(status, expected, "{problem}");
+        assert_eq!(headers["content-type"], "application/problem+json");
+        assert_eq!(problem["status"], expected.as_u16());
+        if !field.is_empty() {
+            assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+        }
+    }
+    platform.stop().await;
+}

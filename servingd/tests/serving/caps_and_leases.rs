@@ -1,0 +1,100 @@
+//! Frequency caps under concurrent requests, and leases settled when servingd stops.
+
+use std::collections::HashMap;
+
+use reqwest::StatusCode;
+use serde_json::json;
+use sqlx::PgPool;
+
+use crate::helpers::Platform;
+
+fn request_for(user: &str, n: usize) -> String {
+    format!(
+        r#"{{"id": "req-{n}", "imp": [{{"id": "1", "bidfloor": 0.5, "banner": {{"w": 300, "h": 250}}}}],
+            "user": {{"id": "{user}"}}}}"#
+    )
+}
+
+#[sqlx::test(migrator = "ledger::MIGRATOR")]
+async fn a_frequency_cap_is_never_exceeded_under_concurrent_requests(pool: PgPool) {
+    let mut platform = Platform::start(pool).await;
+    let campaign = platform
+        .active_campaign(json!({"frequency_cap": {"count": 3, "period_s": 3600}}))
+        .await;
+    platform.wait_indexed(campaign).await;
+    // a first bid for another user brings the first lease in
+    platform.bid_until_won(&request_for("warm-up", 0)).await;
+
+    // 4 users, 40 requests each, all at once
+    let users = ["ann", "bob", "cyd", "dee"];
+    let mut requests = Vec::new();
+    for n in 0..160 {
+        let user = users[n % users.len()];
+        let body = request_for(user, n);
+        let (http, url) = (
+            platform.http.clone(),
+            format!("{}/openrtb2/auction", platform.serving),
+        );
+        requests.push(tokio::spawn(async move {
+            let response = http
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .expect("auction");
+            (user, response.status())
+        }));
+    }
+    let mut wins: HashMap<&str, usize> = HashMap::new();
+    for r in requests {
+        let (user, status) = r.await.expect("join");
+        assert!(
+            status == StatusCode::OK || status == StatusCode::NO_CONTENT,
+            "{status}"
+        );
+        if status == StatusCode::OK {
+            *wins.entry(user).or_default() += 1;
+        }
+    }
+    for user in users {
+        // never above the cap; and the cap, not the budget, is what stopped it
+        assert_eq!(wins.get(user).copied().unwrap_or(0), 3, "{user}: {wins:?}");
+    }
+    platform.stop().await;
+}
+
+#[sqlx::test(migrator = "ledger::MIGRATOR")]
+async fn stopping_settles_every_lease_with_what_was_spent(pool: PgPool) {
+    let mut platform = Platform::start(pool.clone()).await;
+    let campaign = platform.active_campaign(json!({})).await;
+    platform.wait_indexed(campaign).await;
+    let mut won = 0;
+    for n in 0..20 {
+        let body = request_for(&format!("u{n}"), n);
+        let (status, _, _) = platform.bid(&body).await;
+        if status == StatusCode::OK {
+            won += 1;
+        }
+    }
+    platform.bid_until_won(&request_for("last", 99)).await;
+    won += 1;
+    platform.stop().await;
+    let open: i64 = sqlx::query_scalar(
+        "select count(*) from budget_leases where campaign_id = $1 and state in ('requested', 'open')",
+    )
+    .bind(campaign)
+    .fetch_one(&pool)
+    .await
+    .expect("leases");
+    assert_eq!(open, 0, "every lease settled on the way out");
+    let spent: i64 = sqlx::query_scalar(
+        "select coalesce(sum(spent_micros), 0)::bigint from budget_leases where campaign_id = $1",
+    )
+    .bind(campaign)
+    .fetch_one(&pool)
+    .await
+    .expect("spent");
+    // each win cost the floor of 0.50 per thousand: 500 micros an impression
+    assert_eq!(spent, won * 500);
+}

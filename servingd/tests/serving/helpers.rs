@@ -1,0 +1,256 @@
+//! A real admin API and a real servingd, each on a loopback port, over the test's own database
+//! and the scripts' Redis.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use api::auth::keys::{KeySpec, generate_key};
+use api::auth::{Principal, Role};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use servingd::engine::Engine;
+use servingd::settings::Settings;
+use sqlx::PgPool;
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+fn redis_url() -> String {
+    std::env::var("REDIS_URL")
+        .unwrap_or_else(|_| panic!("REDIS_URL is not set: eval \"$(scripts/services env)\""))
+}
+
+/// The platform under test.
+pub struct Platform {
+    pub http: reqwest::Client,
+    pub api: String,
+    pub admin: String,
+    pub serving: String,
+    pub engine: Arc<Engine>,
+    stop: Option<oneshot::Sender<()>>,
+    served: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Platform {
+    /// The API and servingd over `pool`, servingd signed in with a service key.
+    pub async fn start(pool: PgPool) -> Platform {
+        let (private, _) = generate_key().expect("key");
+        let mut api_settings = api::Settings {
+            redis_url: redis_url(),
+            rate_limit_per_s: 100_000,
+            rate_limit_burst: 100_000,
+            feed_wait_max_s: 2,
+            ..api::Settings::default()
+        };
+        api_settings.jwt.signing_kid = "t".into();
+        api_settings.jwt.keys = vec![KeySpec {
+            kid: "t".into(),
+            private_pkcs8: Some(private),
+            public: None,
+        }];
+        let state =
+            api::server::state_over(pool.clone(), api_settings, api::server::system_clock())
+                .await
+                .expect("api state");
+        let admin = state
+            .keys
+            .issue(
+                &Principal {
+                    id: Uuid::now_v7(),
+                    role: Role::Admin,
+                    advertiser: None,
+                },
+                chrono::Utc::now().timestamp(),
+                3600,
+            )
+            .expect("token");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let api = format!("http://{}", listener.local_addr().expect("addr"));
+        let app = api::router(state);
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let http = reqwest::Client::new();
+        let key: Value = http
+            .post(format!("{api}/api/v1/api-keys"))
+            .bearer_auth(&admin)
+            .json(&json!({"name": "servingd", "role": "service"}))
+            .send()
+            .await
+            .expect("key")
+            .json()
+            .await
+            .expect("key json");
+        let api_key = key["api_key"].as_str().expect("api_key").to_owned();
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let serving = format!("http://{}", listener.local_addr().expect("addr"));
+        let settings = Settings {
+            api_url: api.clone(),
+            api_key: api_key.into(),
+            redis_url: redis_url(),
+            server_id: format!("test-{}", Uuid::now_v7().simple()),
+            public_url: serving.clone(),
+            feed_wait_s: 1,
+            lease_want_micros: 1_000_000,
+            ..Settings::default()
+        };
+        let engine = servingd::server::build_over(settings, pool)
+            .await
+            .expect("engine");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let served = tokio::spawn(servingd::server::run(engine.clone(), listener, async {
+            let _ = stopped.await;
+        }));
+        let platform = Platform {
+            http,
+            api,
+            admin,
+            serving,
+            engine,
+            stop: Some(stop),
+            served: Some(served),
+        };
+        platform.wait_ready().await;
+        platform
+    }
+
+    async fn wait_ready(&self) {
+        for _ in 0..200 {
+            let ready = self
+                .http
+                .get(format!("{}/readyz", self.serving))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == StatusCode::OK);
+            if ready {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("servingd did not become ready");
+    }
+
+    /// Stops servingd (leases are settled).
+    pub async fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(served) = self.served.take() {
+            served.await.expect("join").expect("served");
+        }
+    }
+
+    /// Calls the API as admin.
+    pub async fn api_post(&self, path: &str, body: Value) -> Value {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.api))
+            .bearer_auth(&self.admin)
+            .header("idempotency-key", Uuid::now_v7().to_string())
+            .json(&body)
+            .send()
+            .await
+            .expect("api");
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        assert!(status.is_success(), "{path}: {status} {body}");
+        body
+    }
+
+    /// A funded advertiser with an active campaign of `campaign` settings (merged over a
+    /// 300×250 banner campaign bidding 2.00 CPM with a 100.00 lifetime budget).
+    pub async fn active_campaign(&self, campaign: Value) -> Uuid {
+        let name = format!("Advertiser {}", Uuid::now_v7().simple());
+        let adv = self
+            .api_post(
+                "/api/v1/advertisers",
+                json!({"name": name, "currency": "USD"}),
+            )
+            .await;
+        let adv = adv["id"].as_str().expect("id").to_owned();
+        self.api_post(
+            &format!("/api/v1/advertisers/{adv}/deposits"),
+            json!({"amount": "1000"}),
+        )
+        .await;
+        let mut body = json!({
+            "advertiser_id": adv,
+            "name": "Serving test",
+            "schedule": {"start": "2026-01-01T00:00:00Z", "time_zone": "Europe/Paris"},
+            "budget": {"lifetime": "100"},
+            "bid": {"kind": "cpm", "amount": "2"},
+            "pacing": "accelerated",
+            "creatives": [{"id": "c1", "format": "banner", "w": 300, "h": 250,
+                           "click_url": "https://shop.example.com/sale", "markup": "<b>Sale</b>",
+                           "adomain": "shop.example.com"}]
+        });
+        merge(&mut body, campaign);
+        let created = self.api_post("/api/v1/campaigns", body).await;
+        let id = created["id"].as_str().expect("id").to_owned();
+        self.api_post(&format!("/api/v1/campaigns/{id}/activate"), json!({}))
+            .await;
+        id.parse().expect("uuid")
+    }
+
+    /// Waits until servingd's index has `campaign`.
+    pub async fn wait_indexed(&self, campaign: Uuid) {
+        for _ in 0..200 {
+            if self.engine.live.load().get(campaign).is_some() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("campaign {campaign} never reached the index");
+    }
+
+    /// Sends a bid request.
+    pub async fn bid(&self, body: &str) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let response = self
+            .http
+            .post(format!("{}/openrtb2/auction", self.serving))
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("auction");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.json().await.unwrap_or(Value::Null);
+        (status, headers, body)
+    }
+
+    /// Sends `body` until a bid comes back (the first requests for a campaign find no lease yet).
+    pub async fn bid_until_won(&self, body: &str) -> Value {
+        for _ in 0..100 {
+            let (status, _, reply) = self.bid(body).await;
+            if status == StatusCode::OK {
+                return reply;
+            }
+            assert_eq!(status, StatusCode::NO_CONTENT, "{reply}");
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+        panic!("no bid came back");
+    }
+}
+
+fn merge(base: &mut Value, patch: Value) {
+    match (base, patch) {
+        (Value::Object(b), Value::Object(p)) => {
+            for (k, v) in p {
+                merge(b.entry(k).or_insert(Value::Null), v);
+            }
+        }
+        (b, p) => *b = p,
+    }
+}
+
+/// A fixture request.
+pub fn fixture(name: &str) -> String {
+    let path = format!(
+        "{}/tests/fixtures/openrtb/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
