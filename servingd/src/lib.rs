@@ -23,6 +23,7 @@
 //! - [`decision`]: one request's decision end to end.
 //! - [`http`]: the routes: auction, health, readiness, metrics.
 //! - [`server`]: connecting, background work, serving and the orderly stop.
+//! - [`loadgen`]: the load generator's request mix and runner.
 //! - [`money`]: prices at the edge (JSON numbers to micros and back), pure.
 //! - [`country`]: ISO 3166-1 alpha-3 to alpha-2.
 
@@ -39,6 +40,7 @@ pub mod engine;
 pub mod feed;
 pub mod http;
 pub mod index;
+pub mod loadgen;
 pub mod money;
 pub mod openrtb;
 pub mod pace;

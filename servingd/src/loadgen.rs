@@ -1,0 +1,239 @@
+//! The load generator: OpenRTB requests from a realistic mix (sizes, countries, devices, users
+//! who come back), sent at a target rate or as fast as the clients can, with throughput, fill
+//! rate and latency percentiles. The `loadgen` binary and the benchmark drive it.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// What to send and how.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// `http://host:port/openrtb2/auction`.
+    pub url: String,
+    /// Requests per second over all clients; 0: as fast as possible.
+    pub rate: f64,
+    pub duration: Duration,
+    pub clients: usize,
+    /// Distinct users; a few of them make most requests.
+    pub users: u64,
+    pub seed: u64,
+    /// Send `GET` without a body (a static endpoint, for comparison).
+    pub get: bool,
+    /// Requests no campaign can take (a 1×1 slot), to time the no-bid path.
+    pub unmatched: bool,
+}
+
+/// What came back.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub sent: u64,
+    pub bids: u64,
+    pub no_bids: u64,
+    pub errors: u64,
+    pub elapsed: Duration,
+    /// Sorted.
+    pub latencies: Vec<Duration>,
+}
+
+impl Report {
+    /// Answers per second.
+    pub fn throughput(&self) -> f64 {
+        self.sent as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// Share of answered requests that got a bid.
+    pub fn fill_rate(&self) -> f64 {
+        self.bids as f64 / (self.bids + self.no_bids).max(1) as f64
+    }
+
+    /// The latency at quantile `q` (0 to 1).
+    pub fn latency(&self, q: f64) -> Duration {
+        if self.latencies.is_empty() {
+            return Duration::ZERO;
+        }
+        let i = ((self.latencies.len() as f64 * q) as usize).min(self.latencies.len() - 1);
+        self.latencies[i]
+    }
+
+    /// One line of figures.
+    pub fn summary(&self) -> String {
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        format!(
+            "{:.0} req/s, fill {:.1}%, errors {}, latency p50 {:.2} ms p90 {:.2} ms p99 {:.2} ms max {:.2} ms ({} requests in {:.1} s)",
+            self.throughput(),
+            self.fill_rate() * 100.0,
+            self.errors,
+            ms(self.latency(0.5)),
+            ms(self.latency(0.9)),
+            ms(self.latency(0.99)),
+            ms(self.latency(1.0)),
+            self.sent,
+            self.elapsed.as_secs_f64()
+        )
+    }
+}
+
+const SIZES: [((u32, u32), u32); 4] = [
+    ((300, 250), 45),
+    ((728, 90), 25),
+    ((320, 50), 20),
+    ((160, 600), 10),
+];
+const COUNTRIES: [(&str, u32); 10] = [
+    ("USA", 35),
+    ("GBR", 12),
+    ("DEU", 11),
+    ("FRA", 10),
+    ("ESP", 6),
+    ("ITA", 6),
+    ("CAN", 6),
+    ("BRA", 5),
+    ("JPN", 5),
+    ("IND", 4),
+];
+/// (OpenRTB device type, OS, share).
+const DEVICES: [(u8, &str, u32); 5] = [
+    (4, "iOS", 25),
+    (4, "Android", 30),
+    (2, "Windows", 20),
+    (2, "OS X", 15),
+    (5, "iOS", 10),
+];
+const CATEGORIES: [&str; 6] = ["IAB1", "IAB2", "IAB3-1", "IAB9", "IAB17", "IAB19"];
+
+fn weighted<'a, T>(rng: &mut StdRng, items: &'a [(T, u32)]) -> &'a T {
+    let total: u32 = items.iter().map(|(_, w)| w).sum();
+    let mut at = rng.random_range(0..total.max(1));
+    for (item, w) in items {
+        if at < *w {
+            return item;
+        }
+        at -= w;
+    }
+    &items[0].0
+}
+
+/// One request of the mix.
+pub fn request(rng: &mut StdRng, n: u64, users: u64, unmatched: bool) -> String {
+    let (w, h) = if unmatched {
+        (1, 1)
+    } else {
+        *weighted(rng, &SIZES)
+    };
+    let country = weighted(rng, &COUNTRIES);
+    let devices: Vec<((u8, &str), u32)> =
+        DEVICES.iter().map(|(t, os, s)| ((*t, *os), *s)).collect();
+    let (devicetype, os) = *weighted(rng, &devices);
+    // a fifth of the users make four fifths of the requests
+    let user = if rng.random_bool(0.8) {
+        rng.random_range(0..(users / 5).max(1))
+    } else {
+        rng.random_range(0..users.max(1))
+    };
+    let floor = f64::from(rng.random_range(5..150u32)) / 100.0;
+    let cat = CATEGORIES[rng.random_range(0..CATEGORIES.len())];
+    format!(
+        r#"{{"id":"lg-{n}","at":2,"tmax":120,"imp":[{{"id":"1","bidfloor":{floor},"bidfloorcur":"USD","banner":{{"w":{w},"h":{h}}}}}],"site":{{"id":"site-{site}","domain":"news{site}.example","cat":["{cat}"],"publisher":{{"id":"pub-{site}"}}}},"device":{{"ua":"Mozilla/5.0","ip":"203.0.113.{ip}","devicetype":{devicetype},"os":"{os}","geo":{{"country":"{country}"}}}},"user":{{"id":"user-{user}"}}}}"#,
+        site = n % 50,
+        ip = user % 250 + 1,
+    )
+}
+
+/// Runs the plan.
+pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(plan.clients * 2)
+        .timeout(Duration::from_secs(5))
+        .build()?;
+    let started = Instant::now();
+    let deadline = started + plan.duration;
+    let per_client_interval =
+        (plan.rate > 0.0).then(|| Duration::from_secs_f64(plan.clients as f64 / plan.rate));
+    let mut tasks = Vec::new();
+    let plan = Arc::new(plan.clone());
+    for client in 0..plan.clients {
+        let (http, plan) = (http.clone(), plan.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut rng = StdRng::seed_from_u64(plan.seed.wrapping_add(client as u64));
+            let mut report = Report::default();
+            let mut next = Instant::now();
+            let mut n = client as u64;
+            while Instant::now() < deadline {
+                if let Some(interval) = per_client_interval {
+                    let now = Instant::now();
+                    if next > now {
+                        tokio::time::sleep(next - now).await;
+                    }
+                    next += interval;
+                }
+                let sent_at = Instant::now();
+                let response = if plan.get {
+                    http.get(&plan.url).send().await
+                } else {
+                    let body = request(&mut rng, n, plan.users, plan.unmatched);
+                    http.post(&plan.url)
+                        .header("content-type", "application/json")
+                        .body(body)
+                        .send()
+                        .await
+                };
+                n += plan.clients as u64;
+                report.sent += 1;
+                match response {
+                    Ok(r) if r.status() == reqwest::StatusCode::NO_CONTENT => report.no_bids += 1,
+                    Ok(r) if r.status().is_success() => {
+                        let _ = r.bytes().await;
+                        if plan.get {
+                            report.no_bids += 1;
+                        } else {
+                            report.bids += 1;
+                        }
+                    }
+                    _ => report.errors += 1,
+                }
+                report.latencies.push(sent_at.elapsed());
+            }
+            report
+        }));
+    }
+    let mut total = Report::default();
+    for task in tasks {
+        let r = task.await?;
+        total.sent += r.sent;
+        total.bids += r.bids;
+        total.no_bids += r.no_bids;
+        total.errors += r.errors;
+        total.latencies.extend(r.latencies);
+    }
+    total.elapsed = started.elapsed();
+    total.latencies.sort();
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mix_parses_and_repeats_users() {
+        let mut rng = StdRng::seed_from_u64(1);
+        let mut users = std::collections::HashMap::new();
+        for n in 0..2_000 {
+            let body = request(&mut rng, n, 1_000, false);
+            let parsed = crate::openrtb::parse(body.as_bytes()).expect("parses");
+            assert!(parsed.country.is_some() && parsed.device.is_some());
+            *users.entry(parsed.user.expect("user")).or_insert(0) += 1;
+        }
+        let repeat = users.values().filter(|n| **n > 1).count();
+        assert!(
+            repeat > users.len() / 4,
+            "users come back: {repeat} of {}",
+            users.len()
+        );
+        let unmatched = request(&mut rng, 1, 10, true);
+        assert!(unmatched.contains(r#""w":1,"h":1"#));
+    }
+}
