@@ -1,0 +1,291 @@
+//! servingd under load with 10,000 active campaigns, measured with the load generator against a
+//! bare static endpoint of the same server, same clients, same settings, in one run. Prints
+//! figures and ratios; asserts nothing but that requests were answered.
+//!
+//!   cargo bench -p servingd --bench serving_load             10,000 campaigns
+//!   cargo bench -p servingd --bench serving_load -- --smoke  200 campaigns, short rounds
+//!
+//! Needs the services (`eval "$(scripts/services env)"`); the API and servingd run in this
+//! process over a scratch database it drops at the end.
+//!
+//! - decisions/s as fast as 32 clients can send, beside `GET /healthz` (target ratio >= 0.7);
+//! - the no-bid path (a 1×1 slot no campaign takes) beside the static endpoint (target >= 0.9);
+//! - p99 latency at half the static endpoint's maximum rate, decisions against static (target
+//!   <= 1.5 × static and <= 5 ms).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, ensure};
+use api::auth::keys::{KeySpec, generate_key};
+use api::auth::{Principal, Role};
+use serde_json::{Value, json};
+use servingd::loadgen::{Plan, Report};
+use sqlx::{Connection, PgConnection};
+use tokio::sync::Semaphore;
+use uuid::Uuid;
+
+const CLIENTS: usize = 32;
+const ADVERTISERS: usize = 50;
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let smoke = std::env::args().any(|a| a == "--smoke");
+    let admin_url = std::env::var("DATABASE_URL")
+        .context("DATABASE_URL is not set: eval \"$(scripts/services env)\"")?;
+    let redis_url = std::env::var("REDIS_URL")
+        .context("REDIS_URL is not set: eval \"$(scripts/services env)\"")?;
+    let scratch = format!("adplat_bench_serving_{}", std::process::id());
+    let mut admin = PgConnection::connect(&admin_url).await?;
+    sqlx::query(&format!("create database {scratch}"))
+        .execute(&mut admin)
+        .await?;
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(b, _)| b)
+        .context("DATABASE_URL has no database name")?;
+    let outcome = run(&format!("{base}/{scratch}"), &redis_url, smoke).await;
+    sqlx::query(&format!("drop database if exists {scratch} with (force)"))
+        .execute(&mut admin)
+        .await?;
+    outcome
+}
+
+async fn run(db_url: &str, redis_url: &str, smoke: bool) -> Result<()> {
+    let campaigns = if smoke { 200 } else { 10_000 };
+    let round = Duration::from_secs(if smoke { 1 } else { 8 });
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(24)
+        .connect(db_url)
+        .await?;
+    ledger::MIGRATOR.run(&pool).await?;
+
+    // The admin API.
+    let (private, _) = generate_key()?;
+    let mut api_settings = api::Settings {
+        redis_url: redis_url.to_owned(),
+        rate_limit_per_s: 10_000_000,
+        rate_limit_burst: 10_000_000,
+        ..api::Settings::default()
+    };
+    api_settings.jwt.signing_kid = "bench".into();
+    api_settings.jwt.keys = vec![KeySpec {
+        kid: "bench".into(),
+        private_pkcs8: Some(private),
+        public: None,
+    }];
+    let state =
+        api::server::state_over(pool.clone(), api_settings, api::server::system_clock()).await?;
+    let admin = state.keys.issue(
+        &Principal {
+            id: Uuid::now_v7(),
+            role: Role::Admin,
+            advertiser: None,
+        },
+        chrono::Utc::now().timestamp(),
+        3600,
+    )?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let api_url = format!("http://{}", listener.local_addr()?);
+    let app = api::router(state);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let http = reqwest::Client::new();
+
+    println!(
+        "servingd under load: {campaigns} active campaigns{}",
+        if smoke {
+            " (SMOKE RUN: tiny sizes, figures not meaningful)"
+        } else {
+            ""
+        }
+    );
+    let started = std::time::Instant::now();
+    let service_key = seed(&http, &api_url, &admin, campaigns).await?;
+    println!(
+        "created and activated through the API in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    // servingd.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let serving = format!("http://{}", listener.local_addr()?);
+    let settings = servingd::settings::Settings {
+        api_url: api_url.clone(),
+        api_key: service_key.into(),
+        redis_url: redis_url.to_owned(),
+        server_id: format!("bench-{}", std::process::id()),
+        public_url: serving.clone(),
+        capacity: 4_096,
+        ..servingd::settings::Settings::default()
+    };
+    let engine = servingd::server::build_over(settings, pool.clone()).await?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(servingd::server::run(engine.clone(), listener, async {
+        let _ = stopped.await;
+    }));
+    for _ in 0..600 {
+        if engine.live.load().len() == campaigns {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    ensure!(
+        engine.live.load().len() == campaigns,
+        "the index has {} campaigns",
+        engine.live.load().len()
+    );
+
+    let plan = |path: &str, rate: f64, get: bool, unmatched: bool, seed: u64| Plan {
+        url: format!("{serving}{path}"),
+        rate,
+        duration: round,
+        clients: CLIENTS,
+        users: 100_000,
+        seed,
+        get,
+        unmatched,
+    };
+    // Warm-up: leases come in for the campaigns that win, connections open.
+    let warm = servingd::loadgen::run(&Plan {
+        duration: round * 2,
+        ..plan("/openrtb2/auction", 0.0, false, false, 1)
+    })
+    .await?;
+    println!("warm-up: {}", warm.summary());
+
+    let statics = servingd::loadgen::run(&plan("/healthz", 0.0, true, false, 2)).await?;
+    let decisions =
+        servingd::loadgen::run(&plan("/openrtb2/auction", 0.0, false, false, 3)).await?;
+    let no_bids = servingd::loadgen::run(&plan("/openrtb2/auction", 0.0, false, true, 4)).await?;
+    let half = statics.throughput() / 2.0;
+    let statics_half = servingd::loadgen::run(&plan("/healthz", half, true, false, 5)).await?;
+    let decisions_half =
+        servingd::loadgen::run(&plan("/openrtb2/auction", half, false, false, 6)).await?;
+    for (name, r) in [
+        ("static GET /healthz, max", &statics),
+        ("decisions, max", &decisions),
+        ("no-bid path, max", &no_bids),
+        ("static at half its max", &statics_half),
+        ("decisions at half static max", &decisions_half),
+    ] {
+        ensure!(r.errors == 0 && r.sent > 0, "{name}: {}", r.summary());
+        println!("  {name:<30} {}", r.summary());
+    }
+    let ms = |r: &Report| r.latency(0.99).as_secs_f64() * 1e3;
+    println!(
+        "  decisions / static              {:>6.2}   (target >= 0.70)",
+        decisions.throughput() / statics.throughput()
+    );
+    println!(
+        "  no-bid / static                 {:>6.2}   (target >= 0.90)",
+        no_bids.throughput() / statics.throughput()
+    );
+    println!(
+        "  p99 at {:.0} req/s: decisions {:.2} ms, static {:.2} ms, ratio {:.2}   (target <= 1.5 and <= 5 ms)",
+        half,
+        ms(&decisions_half),
+        ms(&statics_half),
+        ms(&decisions_half) / ms(&statics_half).max(1e-6)
+    );
+    let _ = stop.send(());
+    served.await??;
+    pool.close().await;
+    Ok(())
+}
+
+/// Advertisers with cash, a service key, and `campaigns` campaigns created and activated
+/// through the API, spread over the load generator's countries and sizes.
+async fn seed(http: &reqwest::Client, api: &str, admin: &str, campaigns: usize) -> Result<String> {
+    async fn post(http: &reqwest::Client, url: String, admin: &str, body: Value) -> Result<Value> {
+        let response = http
+            .post(&url)
+            .bearer_auth(admin)
+            .header("idempotency-key", Uuid::now_v7().to_string())
+            .json(&body)
+            .send()
+            .await?;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        ensure!(status.is_success(), "{url}: {status} {body}");
+        Ok(body)
+    }
+    let key = post(
+        http,
+        format!("{api}/api/v1/api-keys"),
+        admin,
+        json!({"name": "servingd", "role": "service"}),
+    )
+    .await?;
+    let mut advertisers = Vec::new();
+    for n in 0..ADVERTISERS {
+        let adv = post(
+            http,
+            format!("{api}/api/v1/advertisers"),
+            admin,
+            json!({"name": format!("Bench {n}"), "currency": "USD"}),
+        )
+        .await?;
+        let id = adv["id"].as_str().context("id")?.to_owned();
+        post(
+            http,
+            format!("{api}/api/v1/advertisers/{id}/deposits"),
+            admin,
+            json!({"amount": "100000000"}),
+        )
+        .await?;
+        advertisers.push(id);
+    }
+    let countries = ["US", "GB", "DE", "FR", "ES", "IT", "CA", "BR", "JP", "IN"];
+    let sizes = [(300, 250), (728, 90), (320, 50), (160, 600)];
+    let gate = Arc::new(Semaphore::new(8));
+    let mut tasks = Vec::new();
+    for n in 0..campaigns {
+        let (http, api, admin, gate) =
+            (http.clone(), api.to_owned(), admin.to_owned(), gate.clone());
+        let adv = advertisers[n % ADVERTISERS].clone();
+        let (w, h) = sizes[n % sizes.len()];
+        let targeted: Vec<&str> = if n % 5 == 0 {
+            Vec::new()
+        } else {
+            vec![
+                countries[n % countries.len()],
+                countries[(n / 3) % countries.len()],
+            ]
+        };
+        let bid = if n % 10 == 0 {
+            json!({"kind": "cpc", "amount": format!("0.{:02}", 20 + n % 60)})
+        } else {
+            json!({"kind": "cpm", "amount": format!("{}.{:02}", 1 + n % 3, n % 100)})
+        };
+        let body = json!({
+            "advertiser_id": adv,
+            "name": format!("Bench campaign {n}"),
+            "schedule": {"start": "2026-01-01T00:00:00Z", "time_zone": "UTC"},
+            "budget": {"daily": "5000"},
+            "bid": bid,
+            "pacing": if n % 2 == 0 { "even" } else { "accelerated" },
+            "targeting": {"countries": targeted},
+            "frequency_cap": if n % 3 == 0 { json!({"count": 5, "period_s": 3600}) } else { Value::Null },
+            "creatives": [{"id": "c", "format": "banner", "w": w, "h": h,
+                           "click_url": "https://shop.example.com", "markup": "<b>ad</b>",
+                           "adomain": "shop.example.com"}]
+        });
+        tasks.push(tokio::spawn(async move {
+            let _permit = gate.acquire().await?;
+            let created = post(&http, format!("{api}/api/v1/campaigns"), &admin, body).await?;
+            let id = created["id"].as_str().context("id")?.to_owned();
+            post(
+                &http,
+                format!("{api}/api/v1/campaigns/{id}/activate"),
+                &admin,
+                json!({}),
+            )
+            .await?;
+            anyhow::Ok(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    Ok(key["api_key"].as_str().context("api_key")?.to_owned())
+}
