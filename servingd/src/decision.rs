@@ -15,7 +15,7 @@ use crate::auction::{BidPrice, Charge, Offer, Win, second_price};
 use crate::campaign::{Creative, LiveCampaign};
 use crate::eligibility::{self, Decline};
 use crate::engine::Engine;
-use crate::request::{AdRequest, Slot};
+use crate::request::{AdRequest, Media, Size, Slot};
 
 /// Most times a slot's auction is run again after its winner could not be served (capped, or
 /// no budget held).
@@ -43,7 +43,8 @@ pub struct Decision {
 
 struct Candidate {
     campaign: Arc<LiveCampaign>,
-    creative: Creative,
+    /// Index of the chosen creative in the campaign's.
+    creative: usize,
     floor_micros: i64,
     deal: Option<String>,
     offer: Offer,
@@ -98,11 +99,24 @@ impl Engine {
             .or(request.placements.first().map(String::as_str))
             .unwrap_or("");
         let mut out = Vec::new();
-        for (media, _) in &slot.media {
-            for campaign in index.candidates(request.country.as_deref(), *media) {
-                if winners.contains(&campaign.id)
-                    || (slot.media.len() > 1 && !seen.insert(campaign.id))
-                {
+        let pace = self.pacing.snapshot();
+        // one lookup per media kind and allowed size (or any size when the slot names none)
+        let lookups: Vec<(Media, Option<Size>)> = slot
+            .media
+            .iter()
+            .flat_map(|(media, sizes)| {
+                let sizes: Vec<Option<Size>> = if sizes.is_empty() {
+                    vec![None]
+                } else {
+                    sizes.iter().copied().map(Some).collect()
+                };
+                sizes.into_iter().map(move |size| (*media, size))
+            })
+            .collect();
+        let overlapping = lookups.len() > 1;
+        for (media, size) in lookups {
+            for campaign in index.candidates(request.country.as_deref(), media, size) {
+                if winners.contains(&campaign.id) || (overlapping && !seen.insert(campaign.id)) {
                     continue;
                 }
                 let eligible = match eligibility::check(
@@ -120,7 +134,7 @@ impl Engine {
                         continue;
                     }
                 };
-                let p = self.pacing.probability(campaign);
+                let p = pace.probability(campaign);
                 if p < 1.0 && !rng.random_bool(p.clamp(0.0, 1.0)) {
                     declines[PACING] += 1;
                     continue;
@@ -137,9 +151,14 @@ impl Engine {
                     BidPrice::Cpm(_) => 0,
                     BidPrice::Cpc(_) => self.ctr.ctr_ppb(campaign.id, placement),
                 };
+                let creative = campaign
+                    .creatives
+                    .iter()
+                    .position(|c| std::ptr::eq(c, eligible.creative))
+                    .unwrap_or(0);
                 out.push(Candidate {
                     campaign: campaign.clone(),
-                    creative: eligible.creative.clone(),
+                    creative,
                     floor_micros: eligible.floor_micros.max(self.settings.reserve_cpm_micros),
                     deal: eligible.deal.map(str::to_owned),
                     offer: Offer { bid, ctr_ppb },
@@ -188,8 +207,8 @@ impl Engine {
                     let c = candidates.swap_remove(win.offer);
                     return Some(SoldSlot {
                         slot_id: slot.id.clone(),
+                        creative: c.campaign.creatives[c.creative].clone(),
                         campaign: c.campaign,
-                        creative: c.creative,
                         win,
                         cost_micros: cost,
                         lease,

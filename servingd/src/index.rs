@@ -8,15 +8,24 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::campaign::{FeedCampaign, LiveCampaign, Unservable};
-use crate::request::Media;
+use crate::request::{Media, Size};
 
 /// Active campaigns at one feed revision.
 #[derive(Debug, Clone, Default)]
 pub struct CampaignIndex {
     revision: i64,
     campaigns: HashMap<Uuid, Arc<LiveCampaign>>,
-    /// (country or `None` for campaigns that target every country, media) → campaigns.
-    lookup: HashMap<(Option<String>, Media), Vec<Arc<LiveCampaign>>>,
+    /// (country or `None` for campaigns that target every country, media, a creative size or
+    /// `None` for any size) → campaigns, in id order.
+    lookup: HashMap<Key, Vec<Arc<LiveCampaign>>>,
+}
+
+/// A lookup key: country (alpha-2 as two bytes), media kind, creative size.
+type Key = (Option<[u8; 2]>, Media, Option<Size>);
+
+fn country_key(code: &str) -> Option<[u8; 2]> {
+    let b = code.as_bytes();
+    (b.len() == 2).then(|| [b[0], b[1]])
 }
 
 /// A feed campaign left out, and why (status other than active is not listed).
@@ -69,23 +78,35 @@ impl CampaignIndex {
     }
 
     fn rebuild_lookup(&mut self) {
-        let mut lookup: HashMap<(Option<String>, Media), Vec<Arc<LiveCampaign>>> = HashMap::new();
+        let mut lookup: HashMap<Key, Vec<Arc<LiveCampaign>>> = HashMap::new();
         let mut ordered: Vec<&Arc<LiveCampaign>> = self.campaigns.values().collect();
         ordered.sort_by_key(|c| c.id);
         for campaign in ordered {
-            let mut media: Vec<Media> = campaign.creatives.iter().map(|c| c.media).collect();
-            media.dedup();
-            media.sort_by_key(|m| *m as u8);
-            media.dedup();
-            let countries: Vec<Option<String>> = if campaign.countries.is_empty() {
+            let mut keys: Vec<(Media, Option<Size>)> = Vec::new();
+            for creative in &campaign.creatives {
+                for key in [
+                    (creative.media, Some(creative.size)),
+                    (creative.media, None),
+                ] {
+                    if !keys.contains(&key) {
+                        keys.push(key);
+                    }
+                }
+            }
+            let countries: Vec<Option<[u8; 2]>> = if campaign.countries.is_empty() {
                 vec![None]
             } else {
-                campaign.countries.iter().cloned().map(Some).collect()
+                campaign
+                    .countries
+                    .iter()
+                    .filter_map(|c| country_key(c))
+                    .map(Some)
+                    .collect()
             };
             for country in &countries {
-                for m in &media {
+                for (media, size) in &keys {
                     lookup
-                        .entry((country.clone(), *m))
+                        .entry((*country, *media, *size))
                         .or_default()
                         .push(campaign.clone());
                 }
@@ -119,15 +140,19 @@ impl CampaignIndex {
         self.campaigns.values()
     }
 
-    /// Campaigns that may target a request from `country` with a creative of `media`: those
-    /// targeting that country and those targeting every country. Each appears once.
+    /// Campaigns that may target a request from `country` with a creative of `media` and `size`
+    /// (`None`: any size): those targeting that country and those targeting every country. A
+    /// campaign appears once per call.
     pub fn candidates(
         &self,
         country: Option<&str>,
         media: Media,
+        size: Option<Size>,
     ) -> impl Iterator<Item = &Arc<LiveCampaign>> {
-        let everywhere = self.lookup.get(&(None, media));
-        let here = country.and_then(|c| self.lookup.get(&(Some(c.to_owned()), media)));
+        let everywhere = self.lookup.get(&(None, media, size));
+        let here = country
+            .and_then(country_key)
+            .and_then(|c| self.lookup.get(&(Some(c), media, size)));
         everywhere
             .into_iter()
             .flatten()
@@ -178,10 +203,23 @@ mod tests {
             1,
             "the unreadable bid is reported: {skipped:?}"
         );
-        assert_eq!(ids(index.candidates(Some("FR"), Media::Banner)), [1, 2]);
-        assert_eq!(ids(index.candidates(Some("DE"), Media::Banner)), [2]);
-        assert_eq!(ids(index.candidates(None, Media::Banner)), [2]);
-        assert_eq!(ids(index.candidates(Some("DE"), Media::Video)), [4]);
+        let mrec = Some(Size { w: 300, h: 250 });
+        assert_eq!(
+            ids(index.candidates(Some("FR"), Media::Banner, mrec)),
+            [1, 2]
+        );
+        assert_eq!(
+            ids(index.candidates(Some("FR"), Media::Banner, None)),
+            [1, 2]
+        );
+        assert_eq!(ids(index.candidates(Some("DE"), Media::Banner, mrec)), [2]);
+        assert_eq!(ids(index.candidates(None, Media::Banner, mrec)), [2]);
+        assert_eq!(ids(index.candidates(Some("DE"), Media::Video, mrec)), [4]);
+        let leaderboard = Some(Size { w: 728, h: 90 });
+        assert_eq!(
+            ids(index.candidates(Some("FR"), Media::Banner, leaderboard)),
+            Vec::<u128>::new()
+        );
     }
 
     #[test]
@@ -197,6 +235,6 @@ mod tests {
         );
         assert_eq!(index.len(), 1, "the old index is untouched");
         assert_eq!(next.revision(), 3);
-        assert_eq!(ids(next.candidates(None, Media::Banner)), [2]);
+        assert_eq!(ids(next.candidates(None, Media::Banner, None)), [2]);
     }
 }

@@ -8,7 +8,9 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
 
 use chrono::{DateTime, NaiveDate, Offset, TimeZone, Timelike, Utc};
 use uuid::Uuid;
@@ -30,7 +32,8 @@ struct Day {
 
 /// Pacing of every live campaign on this instance.
 pub struct PacingBoard {
-    counters: RwLock<HashMap<Uuid, Arc<Counters>>>,
+    /// Replaced whole when campaigns come or go; read without a lock.
+    counters: ArcSwap<HashMap<Uuid, Arc<Counters>>>,
     days: Mutex<HashMap<Uuid, Day>>,
     learner: Mutex<(TrafficLearner, NaiveDate)>,
     share: f64,
@@ -40,35 +43,21 @@ impl PacingBoard {
     /// A board pacing `share` of each campaign's day.
     pub fn new(share: f64) -> PacingBoard {
         PacingBoard {
-            counters: RwLock::new(HashMap::new()),
+            counters: ArcSwap::from_pointee(HashMap::new()),
             days: Mutex::new(HashMap::new()),
             learner: Mutex::new((TrafficLearner::new(0.5), Utc::now().date_naive())),
             share,
         }
     }
 
-    fn counters(&self, campaign: Uuid) -> Option<Arc<Counters>> {
-        self.counters
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&campaign)
-            .cloned()
-    }
-
-    /// The probability that `campaign` enters an auction now (1 for accelerated campaigns and
-    /// campaigns not yet paced).
-    pub fn probability(&self, campaign: &LiveCampaign) -> f64 {
-        if campaign.pacing == Pacing::Accelerated {
-            return 1.0;
-        }
-        self.counters(campaign.id).map_or(1.0, |c| {
-            f64::from_bits(c.probability_bits.load(Ordering::Relaxed))
-        })
+    /// The throttles as they are now (one atomic load; read it once per request).
+    pub fn snapshot(&self) -> PaceSnapshot {
+        PaceSnapshot(self.counters.load_full())
     }
 
     /// Counts a spend of `micros` by `campaign`.
     pub fn spent(&self, campaign: Uuid, micros: i64) {
-        if let Some(c) = self.counters(campaign) {
+        if let Some(c) = self.counters.load().get(&campaign) {
             c.spent_today.fetch_add(micros, Ordering::Relaxed);
         }
     }
@@ -92,9 +81,13 @@ impl PacingBoard {
             .unwrap_or_else(|p| p.into_inner())
             .0
             .profile();
-        let mut counters = self.counters.write().unwrap_or_else(|p| p.into_inner());
+        let current = self.counters.load_full();
+        let mut counters: HashMap<Uuid, Arc<Counters>> = current
+            .iter()
+            .filter(|(id, _)| index.get(**id).is_some())
+            .map(|(id, c)| (*id, c.clone()))
+            .collect();
         let mut days = self.days.lock().unwrap_or_else(|p| p.into_inner());
-        counters.retain(|id, _| index.get(*id).is_some());
         days.retain(|id, _| index.get(*id).is_some());
         for campaign in index.campaigns() {
             if campaign.pacing == Pacing::Accelerated {
@@ -138,6 +131,25 @@ impl PacingBoard {
                 .step(&profile, fraction, c.spent_today.load(Ordering::Relaxed));
             c.probability_bits.store(p.to_bits(), Ordering::Relaxed);
         }
+        if counters.len() != current.len() || counters.keys().any(|id| !current.contains_key(id)) {
+            self.counters.store(Arc::new(counters));
+        }
+    }
+}
+
+/// The throttles at one moment.
+pub struct PaceSnapshot(Arc<HashMap<Uuid, Arc<Counters>>>);
+
+impl PaceSnapshot {
+    /// The probability that `campaign` enters an auction (1 for accelerated campaigns and
+    /// campaigns not yet paced).
+    pub fn probability(&self, campaign: &LiveCampaign) -> f64 {
+        if campaign.pacing == Pacing::Accelerated {
+            return 1.0;
+        }
+        self.0.get(&campaign.id).map_or(1.0, |c| {
+            f64::from_bits(c.probability_bits.load(Ordering::Relaxed))
+        })
     }
 }
 

@@ -94,3 +94,42 @@ async fn malformed_requests_get_a_precise_400_and_never_a_bid(pool: PgPool) {
     }
     platform.stop().await;
 }
+
+#[sqlx::test(migrator = "ledger::MIGRATOR")]
+async fn with_the_api_down_the_last_index_keeps_serving_and_staleness_shows(pool: PgPool) {
+    let mut platform = Platform::start(pool).await;
+    let campaign = platform.active_campaign(json!({})).await;
+    platform.wait_indexed(campaign).await;
+    platform.bid_until_won(&fixture("simple-banner.json")).await;
+    platform.stop_api();
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    let reply = platform.bid_until_won(&fixture("simple-banner.json")).await;
+    assert_eq!(reply["seatbid"][0]["bid"][0]["cid"], campaign.to_string());
+    let ready: serde_json::Value = platform
+        .http
+        .get(format!("{}/readyz", platform.serving))
+        .send()
+        .await
+        .expect("readyz")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(ready["index_loaded"], true);
+    let stale = ready["feed_staleness_s"].as_f64().expect("staleness");
+    assert!(stale >= 1.0, "the index is known to be stale: {ready}");
+    let metrics = platform
+        .http
+        .get(format!("{}/metrics", platform.serving))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("servingd_feed_errors_total")
+            && metrics.contains("servingd_feed_staleness_seconds"),
+        "{metrics}"
+    );
+    platform.stop().await;
+}

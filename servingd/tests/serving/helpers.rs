@@ -27,12 +27,14 @@ pub struct Platform {
     pub serving: String,
     pub engine: Arc<Engine>,
     stop: Option<oneshot::Sender<()>>,
+    api_runtime: Option<tokio::runtime::Runtime>,
     served: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
 impl Platform {
     /// The API and servingd over `pool`, servingd signed in with a service key.
     pub async fn start(pool: PgPool) -> Platform {
+        servingd::http::metrics_handle();
         let (private, _) = generate_key().expect("key");
         let mut api_settings = api::Settings {
             redis_url: redis_url(),
@@ -47,28 +49,44 @@ impl Platform {
             private_pkcs8: Some(private),
             public: None,
         }];
-        let state =
-            api::server::state_over(pool.clone(), api_settings, api::server::system_clock())
+        // The API runs on a runtime of its own, so a test can take it down whole (every
+        // connection with it) and see servingd carry on without it.
+        let api_runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("api runtime");
+        let options = (*pool.connect_options()).clone();
+        let (ready, started) = oneshot::channel();
+        api_runtime.spawn(async move {
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(8)
+                .connect_with(options)
+                .await
+                .expect("api pool");
+            let state = api::server::state_over(pool, api_settings, api::server::system_clock())
                 .await
                 .expect("api state");
-        let admin = state
-            .keys
-            .issue(
-                &Principal {
-                    id: Uuid::now_v7(),
-                    role: Role::Admin,
-                    advertiser: None,
-                },
-                chrono::Utc::now().timestamp(),
-                3600,
-            )
-            .expect("token");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let api = format!("http://{}", listener.local_addr().expect("addr"));
-        let app = api::router(state);
-        tokio::spawn(async move { axum::serve(listener, app).await });
+            let admin = state
+                .keys
+                .issue(
+                    &Principal {
+                        id: Uuid::now_v7(),
+                        role: Role::Admin,
+                        advertiser: None,
+                    },
+                    chrono::Utc::now().timestamp(),
+                    3600,
+                )
+                .expect("token");
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            let api = format!("http://{}", listener.local_addr().expect("addr"));
+            let _ = ready.send((api, admin));
+            axum::serve(listener, api::router(state)).await
+        });
+        let (api, admin) = started.await.expect("api started");
         let http = reqwest::Client::new();
         let key: Value = http
             .post(format!("{api}/api/v1/api-keys"))
@@ -110,6 +128,7 @@ impl Platform {
             serving,
             engine,
             stop: Some(stop),
+            api_runtime: Some(api_runtime),
             served: Some(served),
         };
         platform.wait_ready().await;
@@ -130,6 +149,13 @@ impl Platform {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("servingd did not become ready");
+    }
+
+    /// Takes the API down, every connection with it.
+    pub fn stop_api(&mut self) {
+        if let Some(runtime) = self.api_runtime.take() {
+            runtime.shutdown_background();
+        }
     }
 
     /// Stops servingd (leases are settled).
@@ -253,4 +279,10 @@ pub fn fixture(name: &str) -> String {
         env!("CARGO_MANIFEST_DIR")
     );
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+impl Drop for Platform {
+    fn drop(&mut self) {
+        self.stop_api();
+    }
 }
