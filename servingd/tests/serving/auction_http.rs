@@ -133,3 +133,44 @@ async fn with_the_api_down_the_last_index_keeps_serving_and_staleness_shows(pool
     );
     platform.stop().await;
 }
+
+#[sqlx::test(migrator = "ledger::MIGRATOR")]
+async fn a_campaign_wins_at_most_one_impression_per_request(pool: PgPool) {
+    let mut platform = Platform::start(pool).await;
+    let first = platform
+        .active_campaign(json!({"bid": {"amount": "3"}}))
+        .await;
+    let second = platform
+        .active_campaign(json!({"bid": {"amount": "2"}}))
+        .await;
+    platform.wait_indexed(first).await;
+    platform.wait_indexed(second).await;
+    let three_slots = r#"{"id": "multi", "imp": [
+        {"id": "a", "bidfloor": 0.5, "banner": {"w": 300, "h": 250}},
+        {"id": "b", "bidfloor": 0.5, "banner": {"w": 300, "h": 250}},
+        {"id": "c", "bidfloor": 0.5, "banner": {"w": 300, "h": 250}}]}"#;
+    // both campaigns hold leases once each has been asked for
+    let mut reply = platform.bid_until_won(three_slots).await;
+    for _ in 0..100 {
+        if reply["seatbid"][0]["bid"].as_array().map_or(0, Vec::len) == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        reply = platform.bid_until_won(three_slots).await;
+    }
+    let bids = reply["seatbid"][0]["bid"].as_array().expect("bids");
+    assert_eq!(
+        bids.len(),
+        2,
+        "two campaigns, so two of the three slots: {reply}"
+    );
+    let campaigns: Vec<&str> = bids.iter().filter_map(|b| b["cid"].as_str()).collect();
+    assert_eq!(campaigns, [first.to_string(), second.to_string()]);
+    // the first slot went to the higher bid, which paid the runner-up plus a cent
+    assert_eq!(bids[0]["impid"], "a");
+    assert_eq!(bids[0]["price"], 2.01);
+    // the second slot had no competitor left: the floor
+    assert_eq!(bids[1]["impid"], "b");
+    assert_eq!(bids[1]["price"], 0.5);
+    platform.stop().await;
+}
