@@ -161,6 +161,10 @@ pub struct LiveCampaign {
     pub deals: Vec<String>,
     pub frequency_cap: Option<FrequencyCap>,
     pub creatives: Vec<Creative>,
+    /// The most one impression can be worth to it per thousand, in the platform currency (its
+    /// CPM bid; a CPC bid at the highest click-through rate a prediction may give). Set by the
+    /// index, which orders campaigns by it.
+    pub ecpm_bound_micros: i64,
 }
 
 /// Why a feed campaign is not served.
@@ -176,6 +180,8 @@ pub enum Unservable {
     Unknown { field: &'static str, value: String },
     #[error("no creative")]
     NoCreative,
+    #[error("no exchange rate for {0}")]
+    Currency(String),
 }
 
 impl FeedCampaign {
@@ -269,6 +275,7 @@ impl FeedCampaign {
             deals: t.deals.clone(),
             frequency_cap: self.frequency_cap,
             creatives,
+            ecpm_bound_micros: 0,
         })
     }
 }

@@ -11,9 +11,14 @@ use uuid::Uuid;
 
 use crate::auction::PPB;
 
+/// The highest click-through rate any prediction may give: 5%. Rates above it are more likely
+/// click fraud than interest; the cap also bounds what a CPC bid can be worth, which lets the
+/// decision stop scanning campaigns early.
+pub const CTR_CAP_PPB: i64 = 50_000_000;
+
 /// Predicts how likely an impression of a campaign on a placement is to be clicked.
 pub trait CtrModel: Send + Sync {
-    /// The predicted rate, parts per billion.
+    /// The predicted rate, parts per billion (the decision caps it at [`CTR_CAP_PPB`]).
     fn ctr_ppb(&self, campaign: Uuid, placement: &str) -> i64;
     /// Counts what was observed.
     fn record(&self, campaign: Uuid, placement: &str, impressions: u64, clicks: u64);

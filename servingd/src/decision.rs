@@ -13,13 +13,18 @@ use uuid::Uuid;
 
 use crate::auction::{BidPrice, Charge, Offer, Win, second_price};
 use crate::campaign::{Creative, LiveCampaign};
+use crate::ctr::CTR_CAP_PPB;
 use crate::eligibility::{self, Decline};
 use crate::engine::Engine;
-use crate::request::{AdRequest, Media, Size, Slot};
+use crate::request::{AdRequest, Slot};
 
-/// Most times a slot's auction is run again after its winner could not be served (capped, or
-/// no budget held).
-const MAX_ROUNDS: usize = 4;
+/// How many offers a slot's auction takes: the winner, the runner-up that prices it, and
+/// stand-ins for winners that cannot be served (capped, or no budget held). If every one of
+/// them drops out the slot goes unsold.
+const BEST_OFFERS: usize = 6;
+
+/// Most times a slot's auction is run again after its winner could not be served.
+const MAX_ROUNDS: usize = BEST_OFFERS;
 
 /// A slot sold.
 #[derive(Debug, Clone)]
@@ -60,7 +65,7 @@ impl Engine {
         let auction_id = Uuid::now_v7();
         let mut sold = Vec::new();
         let mut winners: HashSet<Uuid> = HashSet::new();
-        let mut declines: Declines = [0; PACING + 1];
+        let mut declines: Declines = [0; BELOW_FLOOR + 1];
         for slot in &request.slots {
             let t = Instant::now();
             let mut candidates =
@@ -82,6 +87,9 @@ impl Engine {
         Decision { auction_id, sold }
     }
 
+    /// The best offers for `slot`, at most [`BEST_OFFERS`], best first. Campaigns are scanned
+    /// most valuable first (by what an impression can be worth to them at most), and the scan
+    /// stops once no campaign left could enter the best offers found.
     fn candidates(
         &self,
         index: &crate::index::CampaignIndex,
@@ -92,80 +100,104 @@ impl Engine {
         declines: &mut Declines,
     ) -> Vec<Candidate> {
         let mut rng = rand::rng();
-        let mut seen: HashSet<Uuid> = HashSet::new();
         let placement = slot
             .tag
             .as_deref()
             .or(request.placements.first().map(String::as_str))
             .unwrap_or("");
-        let mut out = Vec::new();
         let pace = self.pacing.snapshot();
-        // one lookup per media kind and allowed size (or any size when the slot names none)
-        let lookups: Vec<(Media, Option<Size>)> = slot
-            .media
-            .iter()
-            .flat_map(|(media, sizes)| {
-                let sizes: Vec<Option<Size>> = if sizes.is_empty() {
-                    vec![None]
-                } else {
-                    sizes.iter().copied().map(Some).collect()
-                };
-                sizes.into_iter().map(move |size| (*media, size))
-            })
-            .collect();
-        let overlapping = lookups.len() > 1;
-        for (media, size) in lookups {
-            for campaign in index.candidates(request.country.as_deref(), media, size) {
-                if winners.contains(&campaign.id) || (overlapping && !seen.insert(campaign.id)) {
-                    continue;
+        // one pair of lists per media kind and allowed size (any size when the slot names none)
+        let mut lists: Vec<&[Arc<LiveCampaign>]> = Vec::new();
+        for (media, sizes) in &slot.media {
+            if sizes.is_empty() {
+                lists.extend(index.lists(request.country.as_deref(), *media, None));
+            } else {
+                for size in sizes {
+                    lists.extend(index.lists(request.country.as_deref(), *media, Some(*size)));
                 }
-                let eligible = match eligibility::check(
-                    campaign,
-                    slot,
-                    request,
-                    now,
-                    &self.rates,
-                    &self.settings.seat,
-                    rng.random(),
-                ) {
-                    Ok(e) => e,
-                    Err(why) => {
-                        declines[why as usize] += 1;
-                        continue;
-                    }
-                };
-                let p = pace.probability(campaign);
-                if p < 1.0 && !rng.random_bool(p.clamp(0.0, 1.0)) {
-                    declines[PACING] += 1;
-                    continue;
-                }
-                let bid = match campaign.bid {
-                    BidPrice::Cpm(m) => self.rates.bid(m, &campaign.currency).map(BidPrice::Cpm),
-                    BidPrice::Cpc(m) => self.rates.bid(m, &campaign.currency).map(BidPrice::Cpc),
-                };
-                let Some(bid) = bid else {
-                    declines[Decline::Currency as usize] += 1;
-                    continue;
-                };
-                let ctr_ppb = match bid {
-                    BidPrice::Cpm(_) => 0,
-                    BidPrice::Cpc(_) => self.ctr.ctr_ppb(campaign.id, placement),
-                };
-                let creative = campaign
-                    .creatives
-                    .iter()
-                    .position(|c| std::ptr::eq(c, eligible.creative))
-                    .unwrap_or(0);
-                out.push(Candidate {
-                    campaign: campaign.clone(),
-                    creative,
-                    floor_micros: eligible.floor_micros.max(self.settings.reserve_cpm_micros),
-                    deal: eligible.deal.map(str::to_owned),
-                    offer: Offer { bid, ctr_ppb },
-                });
             }
         }
-        out
+        lists.retain(|l| !l.is_empty());
+        // a campaign in several lists (several fitting sizes) is looked at once
+        let mut seen: HashSet<Uuid> = HashSet::new();
+        let dedupe = slot.media.len() > 1 || slot.media.iter().any(|(_, sizes)| sizes.len() > 1);
+        let mut at = vec![0usize; lists.len()];
+        let mut best: Vec<Candidate> = Vec::with_capacity(BEST_OFFERS + 1);
+        // the most valuable campaign not yet looked at, over all lists
+        while let Some((list, campaign)) = lists
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| l.get(at[i]).map(|c| (i, c)))
+            .max_by_key(|(_, c)| c.ecpm_bound_micros)
+        {
+            at[list] += 1;
+            if best.len() == BEST_OFFERS
+                && best
+                    .last()
+                    .is_some_and(|b| campaign.ecpm_bound_micros < b.offer.ecpm())
+            {
+                break;
+            }
+            if winners.contains(&campaign.id) || (dedupe && !seen.insert(campaign.id)) {
+                continue;
+            }
+            let eligible = match eligibility::check(
+                campaign,
+                slot,
+                request,
+                now,
+                &self.rates,
+                &self.settings.seat,
+                rng.random(),
+            ) {
+                Ok(e) => e,
+                Err(why) => {
+                    declines[why as usize] += 1;
+                    continue;
+                }
+            };
+            let p = pace.probability(campaign);
+            if p < 1.0 && !rng.random_bool(p.clamp(0.0, 1.0)) {
+                declines[PACING] += 1;
+                continue;
+            }
+            let bid = match campaign.bid {
+                BidPrice::Cpm(m) => self.rates.bid(m, &campaign.currency).map(BidPrice::Cpm),
+                BidPrice::Cpc(m) => self.rates.bid(m, &campaign.currency).map(BidPrice::Cpc),
+            };
+            let Some(bid) = bid else {
+                declines[Decline::Currency as usize] += 1;
+                continue;
+            };
+            let ctr_ppb = match bid {
+                BidPrice::Cpm(_) => 0,
+                BidPrice::Cpc(_) => self.ctr.ctr_ppb(campaign.id, placement).min(CTR_CAP_PPB),
+            };
+            let creative = campaign
+                .creatives
+                .iter()
+                .position(|c| std::ptr::eq(c, eligible.creative))
+                .unwrap_or(0);
+            let candidate = Candidate {
+                campaign: campaign.clone(),
+                creative,
+                floor_micros: eligible.floor_micros.max(self.settings.reserve_cpm_micros),
+                deal: eligible.deal.map(str::to_owned),
+                offer: Offer { bid, ctr_ppb },
+            };
+            // keep the best, best first; equal offers keep the order they were found in
+            let ecpm = candidate.offer.ecpm();
+            if ecpm < candidate.floor_micros {
+                declines[BELOW_FLOOR] += 1;
+                continue;
+            }
+            let place = best.partition_point(|b| b.offer.ecpm() >= ecpm);
+            if place < BEST_OFFERS {
+                best.insert(place, candidate);
+                best.truncate(BEST_OFFERS);
+            }
+        }
+        best
     }
 
     /// Runs the slot's auction; a winner that is capped or holds no budget drops out and the
@@ -277,11 +309,16 @@ impl Engine {
     }
 }
 
-/// Per request, how many candidates each reason kept out; the last entry counts the pacing
-/// throttle.
-type Declines = [u64; PACING + 1];
+/// Per request, how many candidates each reason kept out; after the eligibility reasons come
+/// the pacing throttle and bids under the floor.
+type Declines = [u64; BELOW_FLOOR + 1];
 const PACING: usize = Decline::ALL.len();
+const BELOW_FLOOR: usize = PACING + 1;
 
 fn label(i: usize) -> &'static str {
-    Decline::ALL.get(i).map_or("pacing", |d| d.as_str())
+    match Decline::ALL.get(i) {
+        Some(d) => d.as_str(),
+        None if i == PACING => "pacing",
+        None => "below_floor",
+    }
 }

@@ -90,6 +90,13 @@ pub struct Rates {
     to_platform_micros: HashMap<String, i64>,
 }
 
+impl Default for Rates {
+    /// US dollars and nothing else.
+    fn default() -> Self {
+        Rates::new("USD", [])
+    }
+}
+
 impl Rates {
     /// Rates into `platform`; the platform's own currency is always 1.
     pub fn new(platform: &str, rates: impl IntoIterator<Item = (String, i64)>) -> Rates {

@@ -15,10 +15,10 @@ use serde::Deserialize;
 use tokio::sync::watch;
 
 use crate::campaign::FeedCampaign;
+use crate::eligibility::Rates;
 use crate::index::CampaignIndex;
 
 /// The index and how fresh it is, shared by the follower and the request path.
-#[derive(Default)]
 pub struct LiveIndex {
     index: ArcSwap<CampaignIndex>,
     loaded: AtomicBool,
@@ -27,6 +27,15 @@ pub struct LiveIndex {
 }
 
 impl LiveIndex {
+    /// No campaigns yet; bids to be valued with `rates`.
+    pub fn new(rates: Rates) -> LiveIndex {
+        LiveIndex {
+            index: ArcSwap::from_pointee(CampaignIndex::empty(rates)),
+            loaded: AtomicBool::new(false),
+            last_ok_ms: AtomicI64::new(0),
+        }
+    }
+
     /// The current index (one revision throughout).
     pub fn load(&self) -> Arc<CampaignIndex> {
         self.index.load_full()
@@ -210,7 +219,7 @@ pub async fn follow(
 /// Applies one page; returns the revision to ask from next.
 fn apply(live: &LiveIndex, page: FeedPage) -> i64 {
     let (index, skipped) = if page.snapshot {
-        CampaignIndex::from_snapshot(page.revision, page.campaigns)
+        live.load().from_snapshot(page.revision, page.campaigns)
     } else if page.changes.is_empty() {
         return page.revision.max(live.load().revision());
     } else {

@@ -7,16 +7,20 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
+use crate::auction::{BidPrice, Offer};
 use crate::campaign::{FeedCampaign, LiveCampaign, Unservable};
+use crate::ctr::CTR_CAP_PPB;
+use crate::eligibility::Rates;
 use crate::request::{Media, Size};
 
 /// Active campaigns at one feed revision.
 #[derive(Debug, Clone, Default)]
 pub struct CampaignIndex {
     revision: i64,
+    rates: Rates,
     campaigns: HashMap<Uuid, Arc<LiveCampaign>>,
     /// (country or `None` for campaigns that target every country, media, a creative size or
-    /// `None` for any size) → campaigns, in id order.
+    /// `None` for any size) → campaigns, the most an impression can be worth to them first.
     lookup: HashMap<Key, Vec<Arc<LiveCampaign>>>,
 }
 
@@ -32,10 +36,23 @@ fn country_key(code: &str) -> Option<[u8; 2]> {
 pub type Skipped = Vec<(Uuid, Unservable)>;
 
 impl CampaignIndex {
-    /// The index of a snapshot.
-    pub fn from_snapshot(revision: i64, campaigns: Vec<FeedCampaign>) -> (CampaignIndex, Skipped) {
+    /// An empty index valuing bids with `rates`.
+    pub fn empty(rates: Rates) -> CampaignIndex {
+        CampaignIndex {
+            rates,
+            ..CampaignIndex::default()
+        }
+    }
+
+    /// The index of a snapshot, bids valued with this index's rates.
+    pub fn from_snapshot(
+        &self,
+        revision: i64,
+        campaigns: Vec<FeedCampaign>,
+    ) -> (CampaignIndex, Skipped) {
         let mut index = CampaignIndex {
             revision,
+            rates: self.rates.clone(),
             ..CampaignIndex::default()
         };
         let skipped = index.apply(campaigns);
@@ -51,6 +68,7 @@ impl CampaignIndex {
     ) -> (CampaignIndex, Skipped) {
         let mut index = CampaignIndex {
             revision,
+            rates: self.rates.clone(),
             campaigns: self.campaigns.clone(),
             lookup: HashMap::new(),
         };
@@ -62,7 +80,7 @@ impl CampaignIndex {
     fn apply(&mut self, campaigns: Vec<FeedCampaign>) -> Skipped {
         let mut skipped = Vec::new();
         for feed in campaigns {
-            match feed.compile() {
+            match feed.compile().and_then(|live| self.valued(live)) {
                 Ok(live) => {
                     self.campaigns.insert(live.id, Arc::new(live));
                 }
@@ -77,10 +95,31 @@ impl CampaignIndex {
         skipped
     }
 
+    /// Sets what an impression can be worth to the campaign at most, in the platform currency.
+    fn valued(&self, mut live: LiveCampaign) -> Result<LiveCampaign, Unservable> {
+        let (bid, ctr) = match live.bid {
+            BidPrice::Cpm(m) => (m, 0),
+            BidPrice::Cpc(m) => (m, CTR_CAP_PPB),
+        };
+        let bid = self
+            .rates
+            .bid(bid, &live.currency)
+            .ok_or_else(|| Unservable::Currency(live.currency.clone()))?;
+        let offer = Offer {
+            bid: match live.bid {
+                BidPrice::Cpm(_) => BidPrice::Cpm(bid),
+                BidPrice::Cpc(_) => BidPrice::Cpc(bid),
+            },
+            ctr_ppb: ctr,
+        };
+        live.ecpm_bound_micros = offer.ecpm();
+        Ok(live)
+    }
+
     fn rebuild_lookup(&mut self) {
         let mut lookup: HashMap<Key, Vec<Arc<LiveCampaign>>> = HashMap::new();
         let mut ordered: Vec<&Arc<LiveCampaign>> = self.campaigns.values().collect();
-        ordered.sort_by_key(|c| c.id);
+        ordered.sort_by_key(|c| (std::cmp::Reverse(c.ecpm_bound_micros), c.id));
         for campaign in ordered {
             let mut keys: Vec<(Media, Option<Size>)> = Vec::new();
             for creative in &campaign.creatives {
@@ -140,23 +179,40 @@ impl CampaignIndex {
         self.campaigns.values()
     }
 
-    /// Campaigns that may target a request from `country` with a creative of `media` and `size`
-    /// (`None`: any size): those targeting that country and those targeting every country. A
-    /// campaign appears once per call.
+    /// The rates bids are valued with.
+    pub fn rates(&self) -> &Rates {
+        &self.rates
+    }
+
+    /// The lists of campaigns that may target a request from `country` with a creative of
+    /// `media` and `size` (`None`: any size): those targeting that country and those targeting
+    /// every country, each list the most valuable first. A campaign is in one of them at most.
+    pub fn lists(
+        &self,
+        country: Option<&str>,
+        media: Media,
+        size: Option<Size>,
+    ) -> [&[Arc<LiveCampaign>]; 2] {
+        let everywhere = self
+            .lookup
+            .get(&(None, media, size))
+            .map_or(&[][..], Vec::as_slice);
+        let here = country
+            .and_then(country_key)
+            .and_then(|c| self.lookup.get(&(Some(c), media, size)))
+            .map_or(&[][..], Vec::as_slice);
+        [everywhere, here]
+    }
+
+    /// The same campaigns as [`CampaignIndex::lists`], one list after the other.
     pub fn candidates(
         &self,
         country: Option<&str>,
         media: Media,
         size: Option<Size>,
     ) -> impl Iterator<Item = &Arc<LiveCampaign>> {
-        let everywhere = self.lookup.get(&(None, media, size));
-        let here = country
-            .and_then(country_key)
-            .and_then(|c| self.lookup.get(&(Some(c), media, size)));
-        everywhere
-            .into_iter()
-            .flatten()
-            .chain(here.into_iter().flatten())
+        let [a, b] = self.lists(country, media, size);
+        a.iter().chain(b)
     }
 }
 
@@ -186,7 +242,7 @@ mod tests {
 
     #[test]
     fn only_active_campaigns_are_indexed_and_looked_up_by_country_and_media() {
-        let (index, skipped) = CampaignIndex::from_snapshot(
+        let (index, skipped) = CampaignIndex::empty(Rates::default()).from_snapshot(
             5,
             vec![
                 feed(1, "active", &["FR"], "banner", "1"),
@@ -224,8 +280,8 @@ mod tests {
 
     #[test]
     fn changes_replace_remove_and_add() {
-        let (index, _) =
-            CampaignIndex::from_snapshot(1, vec![feed(1, "active", &[], "banner", "1")]);
+        let (index, _) = CampaignIndex::empty(Rates::default())
+            .from_snapshot(1, vec![feed(1, "active", &[], "banner", "1")]);
         let (next, _) = index.with_changes(
             3,
             vec![

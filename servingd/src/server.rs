@@ -66,7 +66,10 @@ pub async fn build_over(settings: Settings, pool: sqlx::PgPool) -> anyhow::Resul
     let ctr: Arc<dyn CtrModel> = Arc::new(SmoothedCtr::new(CTR_PRIOR_PPB, CTR_PRIOR_WEIGHT));
     Ok(Arc::new(Engine {
         rates: Rates::new(&settings.currency, settings.rates.clone()),
-        live: Arc::new(LiveIndex::default()),
+        live: Arc::new(LiveIndex::new(Rates::new(
+            &settings.currency,
+            settings.rates.clone(),
+        ))),
         ctr,
         caps: FrequencyCaps::new(redis.clone()),
         redis,

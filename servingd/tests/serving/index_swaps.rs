@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde_json::json;
 use servingd::auction::BidPrice;
 use servingd::campaign::FeedCampaign;
+use servingd::eligibility::Rates;
 use servingd::feed::LiveIndex;
 use servingd::index::CampaignIndex;
 use uuid::Uuid;
@@ -28,9 +29,9 @@ fn campaign(n: u128, revision: i64) -> FeedCampaign {
 #[test]
 fn readers_never_see_half_an_update() {
     const CAMPAIGNS: u128 = 500;
-    let live = Arc::new(LiveIndex::default());
-    let (first, _) =
-        CampaignIndex::from_snapshot(1, (0..CAMPAIGNS).map(|n| campaign(n, 1)).collect());
+    let live = Arc::new(LiveIndex::new(Rates::default()));
+    let (first, _) = CampaignIndex::empty(Rates::default())
+        .from_snapshot(1, (0..CAMPAIGNS).map(|n| campaign(n, 1)).collect());
     live.store(first);
     let done = Arc::new(AtomicBool::new(false));
     let readers: Vec<_> = (0..4)
