@@ -14,8 +14,13 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-/// How often held leases are renewed (well inside their time to live).
-pub const RENEW_EVERY: Duration = Duration::from_secs(10);
+use crate::auction::BidPrice;
+use crate::campaign::LiveCampaign;
+
+/// How often held leases are renewed: a third of their time to live. Each renewal is a Redis
+/// script and a PostgreSQL update per lease, so with thousands of campaigns held this sets a
+/// steady write load that does not depend on traffic.
+pub const RENEW_EVERY: Duration = Duration::from_secs(40);
 
 struct Held {
     wallet: Arc<Wallet>,
@@ -50,12 +55,12 @@ where
 
     /// Spends `micros` of `campaign`'s budget from what this instance holds; the lease that paid,
     /// or `None` (no bid). Never waits.
-    pub fn spend(&self, campaign: Uuid, micros: i64) -> Option<LeaseId> {
+    pub fn spend(&self, campaign: &LiveCampaign, micros: i64) -> Option<LeaseId> {
         if let Some(held) = self
             .held
             .read()
             .unwrap_or_else(|p| p.into_inner())
-            .get(&campaign)
+            .get(&campaign.id)
         {
             return held.wallet.try_spend(micros);
         }
@@ -63,13 +68,30 @@ where
         None
     }
 
+    /// What to ask for at a time for `campaign`: the base size, or enough for 200 of its most
+    /// expensive events when that is more (a CPC lease holds each click's whole price until it
+    /// is settled, so small leases would churn).
+    fn rules_for(&self, campaign: &LiveCampaign) -> WalletRules {
+        let per_event = match campaign.bid {
+            BidPrice::Cpm(cpm) => (cpm + 999) / 1000,
+            BidPrice::Cpc(cpc) => cpc,
+        };
+        let want = self.rules.want.max(per_event.saturating_mul(200));
+        WalletRules {
+            want,
+            low_water: want / 4,
+        }
+    }
+
     /// Starts holding budget of `campaign` ahead of its first request.
-    pub fn start(&self, campaign: Uuid) {
+    pub fn start(&self, campaign: &LiveCampaign) {
+        let rules = self.rules_for(campaign);
+        let campaign = campaign.id;
         let mut held = self.held.write().unwrap_or_else(|p| p.into_inner());
         if held.contains_key(&campaign) {
             return;
         }
-        let wallet = Wallet::new(CampaignId(campaign), &self.server, self.rules);
+        let wallet = Wallet::new(CampaignId(campaign), &self.server, rules);
         let stop = Arc::new(Notify::new());
         let refiller = tokio::spawn(wallet.clone().run(
             self.controller.clone(),

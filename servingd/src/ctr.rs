@@ -38,11 +38,14 @@ pub fn smoothed_ppb(clicks: u64, impressions: u64, prior_ppb: i64, prior_weight:
         .clamp(1, PPB)
 }
 
+/// One campaign's (impressions, clicks) per placement.
+type ByPlacement = HashMap<String, (u64, u64)>;
+
 /// Counts per campaign and placement in memory, smoothed towards a prior.
 pub struct SmoothedCtr {
     prior_ppb: i64,
     prior_weight: u64,
-    seen: RwLock<HashMap<(Uuid, String), (u64, u64)>>,
+    seen: RwLock<HashMap<Uuid, ByPlacement>>,
 }
 
 impl SmoothedCtr {
@@ -60,7 +63,8 @@ impl CtrModel for SmoothedCtr {
     fn ctr_ppb(&self, campaign: Uuid, placement: &str) -> i64 {
         let seen = self.seen.read().unwrap_or_else(|p| p.into_inner());
         let (impressions, clicks) = seen
-            .get(&(campaign, placement.to_owned()))
+            .get(&campaign)
+            .and_then(|by_placement| by_placement.get(placement))
             .copied()
             .unwrap_or((0, 0));
         smoothed_ppb(clicks, impressions, self.prior_ppb, self.prior_weight)
@@ -68,7 +72,11 @@ impl CtrModel for SmoothedCtr {
 
     fn record(&self, campaign: Uuid, placement: &str, impressions: u64, clicks: u64) {
         let mut seen = self.seen.write().unwrap_or_else(|p| p.into_inner());
-        let entry = seen.entry((campaign, placement.to_owned())).or_default();
+        let entry = seen
+            .entry(campaign)
+            .or_default()
+            .entry(placement.to_owned())
+            .or_default();
         entry.0 = entry.0.saturating_add(impressions);
         entry.1 = entry.1.saturating_add(clicks);
     }

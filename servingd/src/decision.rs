@@ -230,7 +230,7 @@ impl Engine {
             }
             let t = Instant::now();
             let cost = self.cost(c, win);
-            let lease = cost.and_then(|cost| self.wallets.spend(c.campaign.id, cost));
+            let lease = cost.and_then(|cost| self.wallets.spend(&c.campaign, cost));
             metrics::histogram!("servingd_stage_seconds", "stage" => "spend")
                 .record(t.elapsed().as_secs_f64());
             match (cost, lease) {

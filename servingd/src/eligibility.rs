@@ -116,12 +116,18 @@ impl Rates {
 
     /// A floor in the platform currency (rounded up).
     pub fn floor(&self, micros: i64, currency: &str) -> Option<i64> {
+        if currency == self.platform {
+            return Some(micros);
+        }
         let rate = *self.to_platform_micros.get(currency)?;
         Some(convert_up(micros, rate))
     }
 
     /// A bid in the platform currency (rounded down).
     pub fn bid(&self, micros: i64, currency: &str) -> Option<i64> {
+        if currency == self.platform {
+            return Some(micros);
+        }
         let rate = *self.to_platform_micros.get(currency)?;
         Some(convert_down(micros, rate))
     }
@@ -290,17 +296,23 @@ fn pick_creative<'a>(
                     .any(|b| within_category(cat, b))
             })
     };
-    let mut fitting = campaign.creatives.iter().filter(|c| fits(c)).peekable();
-    if fitting.peek().is_none() {
-        return Err(Decline::Size);
-    }
-    let open: Vec<&Creative> = fitting.filter(|c| !blocked(c)).collect();
-    let total: u64 = open.iter().map(|c| u64::from(c.weight)).sum();
+    let has_blocks = !request.blocked_domains.is_empty() || !request.blocked_categories.is_empty();
+    let open = |c: &&Creative| fits(c) && !(has_blocks && blocked(c));
+    let total: u64 = campaign
+        .creatives
+        .iter()
+        .filter(open)
+        .map(|c| u64::from(c.weight))
+        .sum();
     if total == 0 {
-        return Err(Decline::Blocked);
+        return Err(if campaign.creatives.iter().any(fits) {
+            Decline::Blocked
+        } else {
+            Decline::Size
+        });
     }
     let mut at = pick % total;
-    for creative in &open {
+    for creative in campaign.creatives.iter().filter(open) {
         let w = u64::from(creative.weight);
         if at < w {
             return Ok(creative);
