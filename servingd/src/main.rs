@@ -23,6 +23,10 @@ async fn main() -> ExitCode {
 
 async fn run() -> anyhow::Result<()> {
     let settings = servingd::settings::Settings::from_env()?;
+    anyhow::ensure!(
+        !secrecy::ExposeSecret::expose_secret(&settings.api_key).is_empty(),
+        "set SERVINGD_API_KEY to a `service` API key of the admin API (the campaign feed needs it)"
+    );
     let listener = tokio::net::TcpListener::bind(settings.listen_addr)
         .await
         .with_context(|| format!("listening on {}", settings.listen_addr))?;
