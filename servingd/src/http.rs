@@ -117,10 +117,17 @@ async fn auction(
         .map(|s| s.floor_micros)
         .max()
         .unwrap_or(0);
+    // In the green zone nothing is decided: one request in eight teaches the value tracker,
+    // so the lock stays off most requests' path.
     let admitted = {
-        let mut values = engine.values.lock().unwrap_or_else(|p| p.into_inner());
-        values.observe(value);
-        admit(zone, &values, value, rand::rng().random_bool(0.5))
+        let mut rng = rand::rng();
+        if zone == Zone::Green && !rng.random_ratio(1, 8) {
+            true
+        } else {
+            let mut values = engine.values.lock().unwrap_or_else(|p| p.into_inner());
+            values.observe(value);
+            admit(zone, &values, value, rng.random_bool(0.5))
+        }
     };
     if zone != Zone::Green {
         metrics::counter!("servingd_load_zone_total", "zone" => zone.as_str()).increment(1);

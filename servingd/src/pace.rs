@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::campaign::{LiveCampaign, Pacing};
 use crate::index::CampaignIndex;
-use crate::pacing::{Pacer, PacerRules, TrafficLearner};
+use crate::pacing::{HOURS, Pacer, PacerRules, TrafficLearner};
 
 /// One campaign's pacing counters.
 struct Counters {
@@ -36,6 +36,8 @@ pub struct PacingBoard {
     counters: ArcSwap<HashMap<Uuid, Arc<Counters>>>,
     days: Mutex<HashMap<Uuid, Day>>,
     learner: Mutex<(TrafficLearner, NaiveDate)>,
+    /// Requests by UTC hour since the last control step.
+    requests_by_hour: [AtomicU64; HOURS],
     share: f64,
 }
 
@@ -46,6 +48,7 @@ impl PacingBoard {
             counters: ArcSwap::from_pointee(HashMap::new()),
             days: Mutex::new(HashMap::new()),
             learner: Mutex::new((TrafficLearner::new(0.5), Utc::now().date_naive())),
+            requests_by_hour: std::array::from_fn(|_| AtomicU64::new(0)),
             share,
         }
     }
@@ -62,25 +65,35 @@ impl PacingBoard {
         }
     }
 
-    /// Counts a request (the traffic profile learns from it).
+    /// Counts a request (the traffic profile learns from it): one atomic add, no lock; the
+    /// control step moves the counts into the learner.
     pub fn request(&self, now: DateTime<Utc>) {
+        self.requests_by_hour[now.hour() as usize % HOURS].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Moves the requests counted since the last step into the learner (a new UTC day ends
+    /// the last one first) and returns the profile learned.
+    fn learn(&self, now: DateTime<Utc>) -> crate::pacing::HourProfile {
         let mut learner = self.learner.lock().unwrap_or_else(|p| p.into_inner());
         let today = now.date_naive();
         if today != learner.1 {
+            // requests counted before midnight belong to the day that ended
+            for (h, n) in self.requests_by_hour.iter().enumerate() {
+                learner.0.observe(h, n.swap(0, Ordering::Relaxed));
+            }
             learner.0.end_day();
             learner.1 = today;
+        } else {
+            for (h, n) in self.requests_by_hour.iter().enumerate() {
+                learner.0.observe(h, n.swap(0, Ordering::Relaxed));
+            }
         }
-        learner.0.observe(now.hour() as usize, 1);
+        learner.0.profile()
     }
 
     /// One control step over every campaign of `index` at `now`.
     pub fn step(&self, index: &CampaignIndex, now: DateTime<Utc>) {
-        let utc_profile = self
-            .learner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .0
-            .profile();
+        let utc_profile = self.learn(now);
         let current = self.counters.load_full();
         let mut counters: HashMap<Uuid, Arc<Counters>> = current
             .iter()
