@@ -161,10 +161,8 @@ pub struct LiveCampaign {
     pub deals: Vec<String>,
     pub frequency_cap: Option<FrequencyCap>,
     pub creatives: Vec<Creative>,
-    /// The most one impression can be worth to it per thousand, in the platform currency (its
-    /// CPM bid; a CPC bid at the highest click-through rate a prediction may give). Set by the
-    /// index, which orders campaigns by it.
-    pub ecpm_bound_micros: i64,
+    /// Its bid in the platform currency (set by the index, which orders campaigns by it).
+    pub bid_platform_micros: i64,
 }
 
 /// Why a feed campaign is not served.
@@ -275,7 +273,7 @@ impl FeedCampaign {
             deals: t.deals.clone(),
             frequency_cap: self.frequency_cap,
             creatives,
-            ecpm_bound_micros: 0,
+            bid_platform_micros: 0,
         })
     }
 }

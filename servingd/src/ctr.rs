@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use uuid::Uuid;
 
@@ -22,6 +23,9 @@ pub trait CtrModel: Send + Sync {
     fn ctr_ppb(&self, campaign: Uuid, placement: &str) -> i64;
     /// Counts what was observed.
     fn record(&self, campaign: Uuid, placement: &str, impressions: u64, clicks: u64);
+    /// A rate no prediction exceeds right now (lets the decision stop scanning CPC campaigns
+    /// once none left could beat the offers found), parts per billion.
+    fn max_ctr_ppb(&self) -> i64;
 }
 
 /// The smoothed rate, pure: parts per billion, rounded down, at least 1.
@@ -46,6 +50,8 @@ pub struct SmoothedCtr {
     prior_ppb: i64,
     prior_weight: u64,
     seen: RwLock<HashMap<Uuid, ByPlacement>>,
+    /// The highest rate predicted for any pair so far (the prior at first).
+    max_ppb: AtomicI64,
 }
 
 impl SmoothedCtr {
@@ -55,6 +61,7 @@ impl SmoothedCtr {
             prior_ppb,
             prior_weight,
             seen: RwLock::new(HashMap::new()),
+            max_ppb: AtomicI64::new(prior_ppb.clamp(1, CTR_CAP_PPB)),
         }
     }
 }
@@ -67,7 +74,7 @@ impl CtrModel for SmoothedCtr {
             .and_then(|by_placement| by_placement.get(placement))
             .copied()
             .unwrap_or((0, 0));
-        smoothed_ppb(clicks, impressions, self.prior_ppb, self.prior_weight)
+        smoothed_ppb(clicks, impressions, self.prior_ppb, self.prior_weight).min(CTR_CAP_PPB)
     }
 
     fn record(&self, campaign: Uuid, placement: &str, impressions: u64, clicks: u64) {
@@ -79,6 +86,13 @@ impl CtrModel for SmoothedCtr {
             .or_default();
         entry.0 = entry.0.saturating_add(impressions);
         entry.1 = entry.1.saturating_add(clicks);
+        let rate = smoothed_ppb(entry.1, entry.0, self.prior_ppb, self.prior_weight);
+        self.max_ppb
+            .fetch_max(rate.min(CTR_CAP_PPB), Ordering::Relaxed);
+    }
+
+    fn max_ctr_ppb(&self) -> i64 {
+        self.max_ppb.load(Ordering::Relaxed)
     }
 }
 
@@ -105,12 +119,18 @@ mod tests {
     fn the_model_keeps_pairs_apart() {
         let model = SmoothedCtr::new(ONE_PERCENT, 100);
         let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
-        model.record(a, "site-1", 100, 10);
+        model.record(a, "site-1", 1_000, 30);
         assert_eq!(
             model.ctr_ppb(a, "site-1"),
-            (10 * PPB + ONE_PERCENT * 100) / 200
+            (30 * PPB + ONE_PERCENT * 100) / 1_100
         );
         assert_eq!(model.ctr_ppb(a, "site-2"), ONE_PERCENT);
         assert_eq!(model.ctr_ppb(b, "site-1"), ONE_PERCENT);
+        // the bound covers every prediction
+        assert_eq!(model.max_ctr_ppb(), model.ctr_ppb(a, "site-1"));
+        // every click: predictions and the bound stop at the cap
+        model.record(b, "site-1", 1_000, 1_000);
+        assert_eq!(model.ctr_ppb(b, "site-1"), CTR_CAP_PPB);
+        assert_eq!(model.max_ctr_ppb(), CTR_CAP_PPB);
     }
 }

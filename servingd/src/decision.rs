@@ -106,6 +106,17 @@ impl Engine {
             .or(request.placements.first().map(String::as_str))
             .unwrap_or("");
         let pace = self.pacing.snapshot();
+        // what an impression can be worth to a campaign at most: its CPM bid, or its CPC bid at
+        // the highest click rate the model predicts now
+        let max_ctr = self.ctr.max_ctr_ppb().min(CTR_CAP_PPB);
+        let bound = |c: &LiveCampaign| match c.bid {
+            BidPrice::Cpm(_) => c.bid_platform_micros,
+            BidPrice::Cpc(_) => Offer {
+                bid: BidPrice::Cpc(c.bid_platform_micros),
+                ctr_ppb: max_ctr,
+            }
+            .ecpm(),
+        };
         // one pair of lists per media kind and allowed size (any size when the slot names none)
         let mut lists: Vec<&[Arc<LiveCampaign>]> = Vec::new();
         for (media, sizes) in &slot.media {
@@ -128,13 +139,13 @@ impl Engine {
             .iter()
             .enumerate()
             .filter_map(|(i, l)| l.get(at[i]).map(|c| (i, c)))
-            .max_by_key(|(_, c)| c.ecpm_bound_micros)
+            .max_by_key(|(_, c)| bound(c))
         {
             at[list] += 1;
             if best.len() == BEST_OFFERS
                 && best
                     .last()
-                    .is_some_and(|b| campaign.ecpm_bound_micros < b.offer.ecpm())
+                    .is_some_and(|b| bound(campaign) < b.offer.ecpm())
             {
                 break;
             }

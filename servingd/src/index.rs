@@ -7,9 +7,8 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use crate::auction::{BidPrice, Offer};
+use crate::auction::BidPrice;
 use crate::campaign::{FeedCampaign, LiveCampaign, Unservable};
-use crate::ctr::CTR_CAP_PPB;
 use crate::eligibility::Rates;
 use crate::request::{Media, Size};
 
@@ -24,8 +23,9 @@ pub struct CampaignIndex {
     lookup: HashMap<Key, Vec<Arc<LiveCampaign>>>,
 }
 
-/// A lookup key: country (alpha-2 as two bytes), media kind, creative size.
-type Key = (Option<[u8; 2]>, Media, Option<Size>);
+/// A lookup key: country (alpha-2 as two bytes), media kind, creative size, CPC bids (`true`)
+/// or CPM bids.
+type Key = (Option<[u8; 2]>, Media, Option<Size>, bool);
 
 fn country_key(code: &str) -> Option<[u8; 2]> {
     let b = code.as_bytes();
@@ -95,31 +95,22 @@ impl CampaignIndex {
         skipped
     }
 
-    /// Sets what an impression can be worth to the campaign at most, in the platform currency.
+    /// Sets the campaign's bid in the platform currency.
     fn valued(&self, mut live: LiveCampaign) -> Result<LiveCampaign, Unservable> {
-        let (bid, ctr) = match live.bid {
-            BidPrice::Cpm(m) => (m, 0),
-            BidPrice::Cpc(m) => (m, CTR_CAP_PPB),
+        let bid = match live.bid {
+            BidPrice::Cpm(m) | BidPrice::Cpc(m) => m,
         };
-        let bid = self
+        live.bid_platform_micros = self
             .rates
             .bid(bid, &live.currency)
             .ok_or_else(|| Unservable::Currency(live.currency.clone()))?;
-        let offer = Offer {
-            bid: match live.bid {
-                BidPrice::Cpm(_) => BidPrice::Cpm(bid),
-                BidPrice::Cpc(_) => BidPrice::Cpc(bid),
-            },
-            ctr_ppb: ctr,
-        };
-        live.ecpm_bound_micros = offer.ecpm();
         Ok(live)
     }
 
     fn rebuild_lookup(&mut self) {
         let mut lookup: HashMap<Key, Vec<Arc<LiveCampaign>>> = HashMap::new();
         let mut ordered: Vec<&Arc<LiveCampaign>> = self.campaigns.values().collect();
-        ordered.sort_by_key(|c| (std::cmp::Reverse(c.ecpm_bound_micros), c.id));
+        ordered.sort_by_key(|c| (std::cmp::Reverse(c.bid_platform_micros), c.id));
         for campaign in ordered {
             let mut keys: Vec<(Media, Option<Size>)> = Vec::new();
             for creative in &campaign.creatives {
@@ -143,9 +134,10 @@ impl CampaignIndex {
                     .collect()
             };
             for country in &countries {
+                let cpc = matches!(campaign.bid, BidPrice::Cpc(_));
                 for (media, size) in &keys {
                     lookup
-                        .entry((*country, *media, *size))
+                        .entry((*country, *media, *size, cpc))
                         .or_default()
                         .push(campaign.clone());
                 }
@@ -185,23 +177,23 @@ impl CampaignIndex {
     }
 
     /// The lists of campaigns that may target a request from `country` with a creative of
-    /// `media` and `size` (`None`: any size): those targeting that country and those targeting
-    /// every country, each list the most valuable first. A campaign is in one of them at most.
+    /// `media` and `size` (`None`: any size): CPM campaigns targeting every country and that
+    /// country, then CPC campaigns likewise; each list the highest bid first. A campaign is in
+    /// one of them at most.
     pub fn lists(
         &self,
         country: Option<&str>,
         media: Media,
         size: Option<Size>,
-    ) -> [&[Arc<LiveCampaign>]; 2] {
-        let everywhere = self
-            .lookup
-            .get(&(None, media, size))
-            .map_or(&[][..], Vec::as_slice);
-        let here = country
-            .and_then(country_key)
-            .and_then(|c| self.lookup.get(&(Some(c), media, size)))
-            .map_or(&[][..], Vec::as_slice);
-        [everywhere, here]
+    ) -> [&[Arc<LiveCampaign>]; 4] {
+        let country = country.and_then(country_key);
+        let list = |country: Option<[u8; 2]>, cpc: bool| {
+            self.lookup
+                .get(&(country, media, size, cpc))
+                .map_or(&[][..], Vec::as_slice)
+        };
+        let here = |cpc| country.map_or(&[][..], |c| list(Some(c), cpc));
+        [list(None, false), here(false), list(None, true), here(true)]
     }
 
     /// The same campaigns as [`CampaignIndex::lists`], one list after the other.
@@ -211,8 +203,7 @@ impl CampaignIndex {
         media: Media,
         size: Option<Size>,
     ) -> impl Iterator<Item = &Arc<LiveCampaign>> {
-        let [a, b] = self.lists(country, media, size);
-        a.iter().chain(b)
+        self.lists(country, media, size).into_iter().flatten()
     }
 }
 
