@@ -52,7 +52,8 @@ async fn main() -> ExitCode {
         let plan = servingd::loadgen::Plan {
             url: args.url.clone(),
             rate: args.rate,
-            duration: Duration::from_secs(step),
+            // the last round takes what is left of --duration
+            duration: Duration::from_secs(step.min(args.duration - round * step)),
             clients: args.clients,
             users: args.users,
             seed: args.seed.wrapping_add(round * 1_000),
