@@ -55,6 +55,11 @@ pub fn parse(body: &[u8]) -> Result<AdRequest, Invalid> {
 }
 
 fn decode(body: &[u8]) -> Result<wire::BidRequest, Invalid> {
+    // Most requests are well formed: decode plainly, and only on failure decode again
+    // tracking the path, to name the field.
+    if let Ok(request) = serde_json::from_slice(body) {
+        return Ok(request);
+    }
     let one = |field: String, message: String| Invalid {
         errors: vec![FieldError { field, message }],
     };
