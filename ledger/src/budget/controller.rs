@@ -284,7 +284,8 @@ where
             )
             .await?;
             let ids: Vec<LeaseId> = due.iter().map(|l| l.lease).collect();
-            let spent = pg::ledger_spend_by_lease(&self.pool, &ids).await?;
+            let mut conn = self.pool.acquire().await.map_err(crate::Error::from)?;
+            let spent = pg::ledger_spend_by_lease(&mut conn, &ids).await?;
             for lease in &due {
                 let ledger_spent = spent.get(&lease.lease).copied().unwrap_or(0);
                 let outcome = match self
@@ -339,12 +340,19 @@ where
         &self,
         campaign: CampaignId,
     ) -> Result<(CampaignBudget, i64), ControllerError> {
-        let (budget, ledger_spent) = pg::ledger_budget(&self.pool, campaign)
+        // One snapshot for every read: spend posted and leases settled meanwhile must not be
+        // seen by one read and missed by another (that would count budget twice).
+        let mut tx = self.pool.begin().await.map_err(crate::Error::from)?;
+        sqlx::query("set transaction isolation level repeatable read, read only")
+            .execute(&mut *tx)
+            .await
+            .map_err(crate::Error::from)?;
+        let (budget, ledger_spent) = pg::ledger_budget(&mut tx, campaign)
             .await?
             .ok_or(ControllerError::NoBudget(campaign))?;
-        let unsettled = pg::unsettled_of(&self.pool, campaign).await?;
+        let unsettled = pg::unsettled_of(&mut tx, campaign).await?;
         let ids: Vec<LeaseId> = unsettled.iter().map(|l| l.lease).collect();
-        let spend = pg::ledger_spend_by_lease(&self.pool, &ids).await?;
+        let spend = pg::ledger_spend_by_lease(&mut tx, &ids).await?;
         let mut open = BTreeMap::new();
         let mut in_open = 0;
         for lease in unsettled {
@@ -363,7 +371,8 @@ where
                 },
             );
         }
-        let unbilled = pg::reported_unbilled(&self.pool, campaign).await?;
+        let unbilled = pg::reported_unbilled(&mut tx, campaign).await?;
+        tx.commit().await.map_err(crate::Error::from)?;
         Ok(CampaignBudget::rebuilt(
             budget,
             ledger_spent - in_open + unbilled,

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use rust_decimal::Decimal;
-use sqlx::{PgPool, Row};
+use sqlx::{PgConnection, PgPool, Row};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
@@ -175,13 +175,16 @@ const UNSETTLED_COLUMNS: &str = "lease_id, campaign_id, server, want_micros, gra
 
 /// The campaign's leases that may still be open.
 pub(crate) async fn unsettled_of(
-    pool: &PgPool,
+    db: &mut PgConnection,
     campaign: CampaignId,
 ) -> Result<Vec<UnsettledLease>> {
     let sql = format!(
         "select {UNSETTLED_COLUMNS} from budget_leases where campaign_id = $1 and state in ('requested', 'open')"
     );
-    let rows = sqlx::query(&sql).bind(campaign.0).fetch_all(pool).await?;
+    let rows = sqlx::query(&sql)
+        .bind(campaign.0)
+        .fetch_all(&mut *db)
+        .await?;
     rows.iter().map(unsettled).collect()
 }
 
@@ -223,7 +226,7 @@ pub(crate) async fn campaigns(pool: &PgPool) -> Result<Vec<CampaignId>> {
 
 /// What the ledger has recorded as spent for each of these leases, in micros.
 pub(crate) async fn ledger_spend_by_lease(
-    pool: &PgPool,
+    db: &mut PgConnection,
     leases: &[LeaseId],
 ) -> Result<HashMap<LeaseId, i64>> {
     let ids: Vec<Uuid> = leases.iter().map(|l| l.0).collect();
@@ -233,7 +236,7 @@ pub(crate) async fn ledger_spend_by_lease(
            group by lease_id",
     )
     .bind(&ids)
-    .fetch_all(pool)
+    .fetch_all(&mut *db)
     .await?;
     rows.iter()
         .map(|r| {
@@ -246,7 +249,7 @@ pub(crate) async fn ledger_spend_by_lease(
 /// The campaign's budget as the ledger has it: what its hold still holds plus what was spent
 /// from it, and that spend; `None` when the campaign has no hold account.
 pub(crate) async fn ledger_budget(
-    pool: &PgPool,
+    db: &mut PgConnection,
     campaign: CampaignId,
 ) -> Result<Option<(i64, i64)>> {
     let row = sqlx::query(
@@ -257,7 +260,7 @@ pub(crate) async fn ledger_budget(
            where h.campaign_id = $1 and h.kind = 'campaign_hold'",
     )
     .bind(campaign.0)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *db)
     .await?;
     let Some(row) = row else { return Ok(None) };
     let held: Decimal = row.try_get("held")?;
@@ -280,7 +283,7 @@ fn micros(value: Decimal) -> Result<i64> {
 /// Spend that servers reported when they settled (or that the reaper counted) beyond what the
 /// ledger has billed for those leases so far: events still on their way to the ledger. A rebuild
 /// counts it as spent, as Redis did.
-pub(crate) async fn reported_unbilled(pool: &PgPool, campaign: CampaignId) -> Result<i64> {
+pub(crate) async fn reported_unbilled(db: &mut PgConnection, campaign: CampaignId) -> Result<i64> {
     let unbilled: Decimal = sqlx::query_scalar(
         r"select coalesce(sum(greatest(l.spent_micros - coalesce(s.billed, 0), 0)), 0)::numeric
             from budget_leases l
@@ -292,7 +295,7 @@ pub(crate) async fn reported_unbilled(pool: &PgPool, campaign: CampaignId) -> Re
            where l.campaign_id = $1 and l.state in ('settled', 'reaped')",
     )
     .bind(campaign.0)
-    .fetch_one(pool)
+    .fetch_one(&mut *db)
     .await?;
     i64::try_from(unbilled.trunc().mantissa())
         .map_err(|_| Error::Corrupt(format!("unbilled spend {unbilled}")))
