@@ -195,16 +195,6 @@ impl CampaignIndex {
         let here = |cpc| country.map_or(&[][..], |c| list(Some(c), cpc));
         [list(None, false), here(false), list(None, true), here(true)]
     }
-
-    /// The same campaigns as [`CampaignIndex::lists`], one list after the other.
-    pub fn candidates(
-        &self,
-        country: Option<&str>,
-        media: Media,
-        size: Option<Size>,
-    ) -> impl Iterator<Item = &Arc<LiveCampaign>> {
-        self.lists(country, media, size).into_iter().flatten()
-    }
 }
 
 #[cfg(test)]
@@ -225,8 +215,13 @@ mod tests {
         .expect("feed")
     }
 
-    fn ids<'a>(it: impl Iterator<Item = &'a Arc<LiveCampaign>>) -> Vec<u128> {
-        let mut v: Vec<u128> = it.map(|c| c.id.as_u128()).collect();
+    fn ids(lists: [&[Arc<LiveCampaign>]; 4]) -> Vec<u128> {
+        let mut v: Vec<u128> = lists
+            .iter()
+            .copied()
+            .flatten()
+            .map(|c| c.id.as_u128())
+            .collect();
         v.sort();
         v
     }
@@ -251,20 +246,14 @@ mod tests {
             "the unreadable bid is reported: {skipped:?}"
         );
         let mrec = Some(Size { w: 300, h: 250 });
-        assert_eq!(
-            ids(index.candidates(Some("FR"), Media::Banner, mrec)),
-            [1, 2]
-        );
-        assert_eq!(
-            ids(index.candidates(Some("FR"), Media::Banner, None)),
-            [1, 2]
-        );
-        assert_eq!(ids(index.candidates(Some("DE"), Media::Banner, mrec)), [2]);
-        assert_eq!(ids(index.candidates(None, Media::Banner, mrec)), [2]);
-        assert_eq!(ids(index.candidates(Some("DE"), Media::Video, mrec)), [4]);
+        assert_eq!(ids(index.lists(Some("FR"), Media::Banner, mrec)), [1, 2]);
+        assert_eq!(ids(index.lists(Some("FR"), Media::Banner, None)), [1, 2]);
+        assert_eq!(ids(index.lists(Some("DE"), Media::Banner, mrec)), [2]);
+        assert_eq!(ids(index.lists(None, Media::Banner, mrec)), [2]);
+        assert_eq!(ids(index.lists(Some("DE"), Media::Video, mrec)), [4]);
         let leaderboard = Some(Size { w: 728, h: 90 });
         assert_eq!(
-            ids(index.candidates(Some("FR"), Media::Banner, leaderboard)),
+            ids(index.lists(Some("FR"), Media::Banner, leaderboard)),
             Vec::<u128>::new()
         );
     }
@@ -282,6 +271,6 @@ mod tests {
         );
         assert_eq!(index.len(), 1, "the old index is untouched");
         assert_eq!(next.revision(), 3);
-        assert_eq!(ids(next.candidates(None, Media::Banner, None)), [2]);
+        assert_eq!(ids(next.lists(None, Media::Banner, None)), [2]);
     }
 }

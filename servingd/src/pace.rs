@@ -75,18 +75,14 @@ impl PacingBoard {
     /// the last one first) and returns the profile learned.
     fn learn(&self, now: DateTime<Utc>) -> crate::pacing::HourProfile {
         let mut learner = self.learner.lock().unwrap_or_else(|p| p.into_inner());
+        for (h, n) in self.requests_by_hour.iter().enumerate() {
+            learner.0.observe(h, n.swap(0, Ordering::Relaxed));
+        }
+        // on a new day, the requests counted before midnight close the day that ended
         let today = now.date_naive();
         if today != learner.1 {
-            // requests counted before midnight belong to the day that ended
-            for (h, n) in self.requests_by_hour.iter().enumerate() {
-                learner.0.observe(h, n.swap(0, Ordering::Relaxed));
-            }
             learner.0.end_day();
             learner.1 = today;
-        } else {
-            for (h, n) in self.requests_by_hour.iter().enumerate() {
-                learner.0.observe(h, n.swap(0, Ordering::Relaxed));
-            }
         }
         learner.0.profile()
     }

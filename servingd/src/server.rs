@@ -41,6 +41,9 @@ const REAP_GRACE_MS: i64 = 60_000;
 const CTR_PRIOR_PPB: i64 = 5_000_000;
 const CTR_PRIOR_WEIGHT: u64 = 2_000;
 
+/// A boxed unit of periodic work.
+type Work = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+
 /// Connects to Redis and PostgreSQL and builds the engine.
 pub async fn build(settings: Settings) -> anyhow::Result<Arc<Engine>> {
     let pool = PgPoolOptions::new()
@@ -129,7 +132,7 @@ fn background(engine: Arc<Engine>, stop: watch::Receiver<bool>) -> Vec<JoinHandl
     let every = |period: Duration,
                  engine: Arc<Engine>,
                  mut stop: watch::Receiver<bool>,
-                 work: fn(Arc<Engine>) -> futures_like::Work| {
+                 work: fn(Arc<Engine>) -> Work| {
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(period);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -168,9 +171,4 @@ fn background(engine: Arc<Engine>, stop: watch::Receiver<bool>) -> Vec<JoinHandl
             })
         }),
     ]
-}
-
-mod futures_like {
-    /// A boxed unit of periodic work.
-    pub type Work = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 }
