@@ -3,7 +3,6 @@
 //! waits on Redis or PostgreSQL. A campaign's first request finds no lease (no bid) and starts
 //! its refiller; shutdown settles every lease.
 
-use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -16,6 +15,7 @@ use uuid::Uuid;
 
 use crate::auction::BidPrice;
 use crate::campaign::LiveCampaign;
+use crate::id_hash::IdMap;
 
 /// How often held leases are renewed: a third of their time to live. Each renewal is a Redis
 /// script and a PostgreSQL update per lease, so with thousands of campaigns held this sets a
@@ -33,7 +33,7 @@ pub struct Wallets<C> {
     controller: Arc<BudgetController<C>>,
     server: String,
     rules: WalletRules,
-    held: RwLock<HashMap<Uuid, Held>>,
+    held: RwLock<IdMap<Uuid, Held>>,
 }
 
 impl<C> Wallets<C>
@@ -49,7 +49,7 @@ where
                 want,
                 low_water: want / 4,
             },
-            held: RwLock::new(HashMap::new()),
+            held: RwLock::new(IdMap::default()),
         }
     }
 

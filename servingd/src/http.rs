@@ -1,5 +1,6 @@
 //! The HTTP face: `POST /openrtb2/auction`, `/healthz`, `/readyz`, `/metrics`.
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -13,6 +14,7 @@ use axum::routing::{get, post};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use rand::Rng;
 use serde_json::json;
+use url::form_urlencoded;
 
 use crate::decision::Decision;
 use crate::engine::Engine;
@@ -187,52 +189,70 @@ fn problem(status: StatusCode, detail: &str, errors: Vec<openrtb::FieldError>) -
 
 /// The response for what was sold, with tracking URLs. The event id is the auction id and the
 /// impression id; the URLs carry what billing needs (campaign, lease, price).
-fn bid_response(engine: &Engine, request_id: &str, decision: &Decision) -> BidResponse {
+fn bid_response<'a>(
+    engine: &'a Engine,
+    request_id: &'a str,
+    decision: &'a Decision,
+) -> BidResponse<'a> {
     let base = &engine.settings.public_url;
     let bids = decision
         .sold
         .iter()
         .map(|s| {
+            let creative = s.creative();
             let event = format!("{}:{}", decision.auction_id, s.slot_id);
-            let query = url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("e", &event)
-                .append_pair("c", &s.campaign.id.to_string())
-                .append_pair("l", &s.lease.0.to_string())
-                .append_pair("p", &s.cost_micros.to_string())
-                .finish();
-            let click = url::form_urlencoded::Serializer::new(query.clone())
-                .append_pair("u", &s.creative.click_url)
-                .finish();
-            let click_url = format!("{base}/t/click?{click}");
-            let adm = match s.creative.media {
-                crate::request::Media::Video => s.creative.markup.clone(),
-                _ => format!(
-                    r#"<a href="{}" target="_blank" rel="noopener">{}</a>"#,
-                    click_url.replace('&', "&amp;"),
-                    s.creative.markup
-                ),
+            let mut query = String::with_capacity(160);
+            query.push_str("e=");
+            query.extend(form_urlencoded::byte_serialize(event.as_bytes()));
+            let _ = write!(
+                query,
+                "&c={}&l={}&p={}",
+                s.campaign.id, s.lease.0, s.cost_micros
+            );
+            let adm = match creative.media {
+                crate::request::Media::Video => creative.markup.clone(),
+                _ => {
+                    let mut adm = String::with_capacity(
+                        base.len() + query.len() * 2 + creative.click_url.len() * 2 + 64,
+                    );
+                    let _ = write!(
+                        adm,
+                        r#"<a href="{base}/t/click?{}"#,
+                        query.replace('&', "&amp;")
+                    );
+                    adm.push_str("&amp;u=");
+                    adm.extend(form_urlencoded::byte_serialize(
+                        creative.click_url.as_bytes(),
+                    ));
+                    let _ = write!(
+                        adm,
+                        r#"" target="_blank" rel="noopener">{}</a>"#,
+                        creative.markup
+                    );
+                    adm
+                }
             };
             Bid {
-                id: event.clone(),
-                impid: s.slot_id.clone(),
+                id: event,
+                impid: &s.slot_id,
                 price: price_number(s.win.price_cpm),
                 adm,
                 burl: format!("{base}/t/imp?{query}"),
-                adomain: vec![s.creative.adomain.clone()],
+                adomain: [&creative.adomain],
                 cid: s.campaign.id.to_string(),
-                crid: s.creative.id.clone(),
-                dealid: s.deal.clone(),
-                w: Some(s.creative.size.w),
-                h: Some(s.creative.size.h),
+                crid: &creative.id,
+                dealid: s.deal.as_deref(),
+                w: Some(creative.size.w),
+                h: Some(creative.size.h),
             }
         })
         .collect();
     BidResponse {
-        id: request_id.to_owned(),
+        id: request_id,
         bidid: decision.auction_id.to_string(),
-        cur: engine.rates.platform().to_owned(),
+        cur: engine.rates.platform(),
         seatbid: vec![SeatBid {
-            seat: engine.settings.seat.clone(),
+            seat: &engine.settings.seat,
             bid: bids,
         }],
     }

@@ -8,8 +8,9 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::auction::BidPrice;
-use crate::campaign::{FeedCampaign, LiveCampaign, Unservable};
+use crate::campaign::{FeedCampaign, LiveCampaign, Pacing, Unservable};
 use crate::eligibility::Rates;
+use crate::pace::Throttle;
 use crate::request::{Media, Size};
 
 /// Active campaigns at one feed revision.
@@ -20,7 +21,30 @@ pub struct CampaignIndex {
     campaigns: HashMap<Uuid, Arc<LiveCampaign>>,
     /// (country or `None` for campaigns that target every country, media, a creative size or
     /// `None` for any size) → campaigns, the most an impression can be worth to them first.
-    lookup: HashMap<Key, Vec<Arc<LiveCampaign>>>,
+    lookup: HashMap<Key, Vec<Entry>>,
+}
+
+/// A campaign in a lookup list, with what the scan of a request reads of every campaign it
+/// passes kept inline, so the scan walks memory in order and touches the campaign itself only
+/// for those it considers.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The bid in the platform currency (CPM or CPC).
+    pub bid_platform_micros: i64,
+    /// A CPC bid (else CPM).
+    pub cpc: bool,
+    /// Even pacing: the throttle applies.
+    pub paced: bool,
+    pub throttle: Arc<Throttle>,
+    pub campaign: Arc<LiveCampaign>,
+}
+
+impl Entry {
+    /// Whether the campaign's throttle lets it into this auction, given a uniform draw in
+    /// [0, 1).
+    pub fn passes_throttle(&self, draw: f64) -> bool {
+        !self.paced || draw < self.throttle.probability()
+    }
 }
 
 /// A lookup key: country (alpha-2 as two bytes), media kind, creative size, CPC bids (`true`)
@@ -55,7 +79,7 @@ impl CampaignIndex {
             rates: self.rates.clone(),
             ..CampaignIndex::default()
         };
-        let skipped = index.apply(campaigns);
+        let skipped = index.apply(campaigns, &self.campaigns);
         index.rebuild_lookup();
         (index, skipped)
     }
@@ -72,16 +96,25 @@ impl CampaignIndex {
             campaigns: self.campaigns.clone(),
             lookup: HashMap::new(),
         };
-        let skipped = index.apply(changes);
+        let skipped = index.apply(changes, &self.campaigns);
         index.rebuild_lookup();
         (index, skipped)
     }
 
-    fn apply(&mut self, campaigns: Vec<FeedCampaign>) -> Skipped {
+    /// Compiles `campaigns` into this index; a campaign `previous` held keeps its throttle
+    /// (what it spent today, its pacing).
+    fn apply(
+        &mut self,
+        campaigns: Vec<FeedCampaign>,
+        previous: &HashMap<Uuid, Arc<LiveCampaign>>,
+    ) -> Skipped {
         let mut skipped = Vec::new();
         for feed in campaigns {
             match feed.compile().and_then(|live| self.valued(live)) {
-                Ok(live) => {
+                Ok(mut live) => {
+                    if let Some(before) = previous.get(&live.id) {
+                        live.throttle = before.throttle.clone();
+                    }
                     self.campaigns.insert(live.id, Arc::new(live));
                 }
                 Err(why) => {
@@ -108,7 +141,7 @@ impl CampaignIndex {
     }
 
     fn rebuild_lookup(&mut self) {
-        let mut lookup: HashMap<Key, Vec<Arc<LiveCampaign>>> = HashMap::new();
+        let mut lookup: HashMap<Key, Vec<Entry>> = HashMap::new();
         let mut ordered: Vec<&Arc<LiveCampaign>> = self.campaigns.values().collect();
         ordered.sort_by_key(|c| (std::cmp::Reverse(c.bid_platform_micros), c.id));
         for campaign in ordered {
@@ -139,7 +172,13 @@ impl CampaignIndex {
                     lookup
                         .entry((*country, *media, *size, cpc))
                         .or_default()
-                        .push(campaign.clone());
+                        .push(Entry {
+                            bid_platform_micros: campaign.bid_platform_micros,
+                            cpc,
+                            paced: campaign.pacing == Pacing::Even,
+                            throttle: campaign.throttle.clone(),
+                            campaign: campaign.clone(),
+                        });
                 }
             }
         }
@@ -180,12 +219,7 @@ impl CampaignIndex {
     /// `media` and `size` (`None`: any size): CPM campaigns targeting every country and that
     /// country, then CPC campaigns likewise; each list the highest bid first. A campaign is in
     /// one of them at most.
-    pub fn lists(
-        &self,
-        country: Option<&str>,
-        media: Media,
-        size: Option<Size>,
-    ) -> [&[Arc<LiveCampaign>]; 4] {
+    pub fn lists(&self, country: Option<&str>, media: Media, size: Option<Size>) -> [&[Entry]; 4] {
         let country = country.and_then(country_key);
         let list = |country: Option<[u8; 2]>, cpc: bool| {
             self.lookup
@@ -215,12 +249,12 @@ mod tests {
         .expect("feed")
     }
 
-    fn ids(lists: [&[Arc<LiveCampaign>]; 4]) -> Vec<u128> {
+    fn ids(lists: [&[Entry]; 4]) -> Vec<u128> {
         let mut v: Vec<u128> = lists
             .iter()
             .copied()
             .flatten()
-            .map(|c| c.id.as_u128())
+            .map(|e| e.campaign.id.as_u128())
             .collect();
         v.sort();
         v
@@ -272,5 +306,31 @@ mod tests {
         assert_eq!(index.len(), 1, "the old index is untouched");
         assert_eq!(next.revision(), 3);
         assert_eq!(ids(next.lists(None, Media::Banner, None)), [2]);
+    }
+
+    #[test]
+    fn a_changed_or_reloaded_campaign_keeps_what_it_spent_today() {
+        let (index, _) = CampaignIndex::empty(Rates::default())
+            .from_snapshot(1, vec![feed(1, "active", &[], "banner", "1")]);
+        let throttle = index
+            .get(Uuid::from_u128(1))
+            .expect("live")
+            .throttle
+            .clone();
+        throttle.spend(1_234);
+        let (changed, _) = index.with_changes(2, vec![feed(1, "active", &["FR"], "banner", "2")]);
+        let (reloaded, _) =
+            changed.from_snapshot(3, vec![feed(1, "active", &["FR"], "banner", "2")]);
+        for index in [&changed, &reloaded] {
+            let live = index.get(Uuid::from_u128(1)).expect("live");
+            assert!(Arc::ptr_eq(&live.throttle, &throttle));
+            assert_eq!(live.throttle.spent_today(), 1_234);
+            let entries = index.lists(Some("FR"), Media::Banner, None);
+            assert!(Arc::ptr_eq(&entries[1][0].throttle, &throttle));
+        }
+        let (fresh, _) = CampaignIndex::empty(Rates::default())
+            .from_snapshot(4, vec![feed(1, "active", &[], "banner", "1")]);
+        let live = fresh.get(Uuid::from_u128(1)).expect("live");
+        assert_eq!(live.throttle.spent_today(), 0, "a new index starts fresh");
     }
 }

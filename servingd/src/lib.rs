@@ -20,12 +20,15 @@
 //! - [`budget`]: this instance's wallets: leases spent in memory, refilled in the background.
 //! - [`pace`]: pacing at run time: each campaign's throttle, stepped every few seconds.
 //! - [`engine`]: the shared state of a running servingd.
+//! - [`scan`]: the campaigns that may bid on a slot, most valuable first, into the best
+//!   offers, pure.
 //! - [`decision`]: one request's decision end to end.
 //! - [`http`]: the routes: auction, health, readiness, metrics.
 //! - [`server`]: connecting, background work, serving and the orderly stop.
 //! - [`loadgen`]: the load generator's request mix and runner.
 //! - [`money`]: prices at the edge (JSON numbers to micros and back), pure.
 //! - [`country`]: ISO 3166-1 alpha-3 to alpha-2.
+//! - [`id_hash`]: a fast hasher for maps keyed by campaign ids on the request path.
 
 pub mod auction;
 pub mod breaker;
@@ -39,6 +42,7 @@ pub mod eligibility;
 pub mod engine;
 pub mod feed;
 pub mod http;
+pub mod id_hash;
 pub mod index;
 pub mod loadgen;
 pub mod money;
@@ -46,6 +50,7 @@ pub mod openrtb;
 pub mod pace;
 pub mod pacing;
 pub mod request;
+pub mod scan;
 pub mod server;
 pub mod settings;
 pub mod shedding;

@@ -7,10 +7,8 @@
 //! budget controller still bounds the total, pacing only shapes it.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-
-use arc_swap::ArcSwap;
 
 use chrono::{DateTime, NaiveDate, Offset, TimeZone, Timelike, Utc};
 use uuid::Uuid;
@@ -19,10 +17,54 @@ use crate::campaign::{LiveCampaign, Pacing};
 use crate::index::CampaignIndex;
 use crate::pacing::{HOURS, Pacer, PacerRules, TrafficLearner};
 
-/// One campaign's pacing counters.
-struct Counters {
+/// One campaign's pacing state on this instance: what it spent today and its probability of
+/// entering an auction. The request path reads and adds with single atomic operations.
+#[derive(Debug)]
+pub struct Throttle {
     spent_today: AtomicI64,
     probability_bits: AtomicU64,
+}
+
+impl Default for Throttle {
+    /// Nothing spent, not throttled.
+    fn default() -> Self {
+        Throttle {
+            spent_today: AtomicI64::new(0),
+            probability_bits: AtomicU64::new(1.0f64.to_bits()),
+        }
+    }
+}
+
+impl PartialEq for Throttle {
+    /// Equal state (two campaigns compare equal when everything about them is).
+    fn eq(&self, other: &Self) -> bool {
+        self.probability() == other.probability() && self.spent_today() == other.spent_today()
+    }
+}
+
+impl Throttle {
+    /// The probability of entering an auction now.
+    pub fn probability(&self) -> f64 {
+        f64::from_bits(self.probability_bits.load(Ordering::Relaxed))
+    }
+
+    /// What was spent today, micros.
+    pub fn spent_today(&self) -> i64 {
+        self.spent_today.load(Ordering::Relaxed)
+    }
+
+    /// Counts a spend.
+    pub fn spend(&self, micros: i64) {
+        self.spent_today.fetch_add(micros, Ordering::Relaxed);
+    }
+
+    fn set_probability(&self, p: f64) {
+        self.probability_bits.store(p.to_bits(), Ordering::Relaxed);
+    }
+
+    fn start_day(&self) {
+        self.spent_today.store(0, Ordering::Relaxed);
+    }
 }
 
 struct Day {
@@ -32,8 +74,6 @@ struct Day {
 
 /// Pacing of every live campaign on this instance.
 pub struct PacingBoard {
-    /// Replaced whole when campaigns come or go; read without a lock.
-    counters: ArcSwap<HashMap<Uuid, Arc<Counters>>>,
     days: Mutex<HashMap<Uuid, Day>>,
     learner: Mutex<(TrafficLearner, NaiveDate)>,
     /// Requests by UTC hour since the last control step.
@@ -45,23 +85,10 @@ impl PacingBoard {
     /// A board pacing `share` of each campaign's day.
     pub fn new(share: f64) -> PacingBoard {
         PacingBoard {
-            counters: ArcSwap::from_pointee(HashMap::new()),
             days: Mutex::new(HashMap::new()),
             learner: Mutex::new((TrafficLearner::new(0.5), Utc::now().date_naive())),
             requests_by_hour: std::array::from_fn(|_| AtomicU64::new(0)),
             share,
-        }
-    }
-
-    /// The throttles as they are now (one atomic load; read it once per request).
-    pub fn snapshot(&self) -> PaceSnapshot {
-        PaceSnapshot(self.counters.load_full())
-    }
-
-    /// Counts a spend of `micros` by `campaign`.
-    pub fn spent(&self, campaign: Uuid, micros: i64) {
-        if let Some(c) = self.counters.load().get(&campaign) {
-            c.spent_today.fetch_add(micros, Ordering::Relaxed);
         }
     }
 
@@ -87,35 +114,25 @@ impl PacingBoard {
         learner.0.profile()
     }
 
-    /// One control step over every campaign of `index` at `now`.
+    /// One control step over every campaign of `index` at `now`: sets each even-paced
+    /// campaign's throttle (accelerated campaigns are never throttled).
     pub fn step(&self, index: &CampaignIndex, now: DateTime<Utc>) {
         let utc_profile = self.learn(now);
-        let current = self.counters.load_full();
-        let mut counters: HashMap<Uuid, Arc<Counters>> = current
-            .iter()
-            .filter(|(id, _)| index.get(**id).is_some())
-            .map(|(id, c)| (*id, c.clone()))
-            .collect();
         let mut days = self.days.lock().unwrap_or_else(|p| p.into_inner());
         days.retain(|id, _| index.get(*id).is_some());
         for campaign in index.campaigns() {
+            let throttle = &campaign.throttle;
             if campaign.pacing == Pacing::Accelerated {
+                throttle.set_probability(1.0);
                 continue;
             }
-            let c = counters.entry(campaign.id).or_insert_with(|| {
-                Arc::new(Counters {
-                    spent_today: AtomicI64::new(0),
-                    probability_bits: AtomicU64::new(1.0f64.to_bits()),
-                })
-            });
             let local = now.with_timezone(&campaign.time_zone);
             let offset_hours = local.offset().fix().local_minus_utc() / 3600;
             let profile = utc_profile.shifted(offset_hours);
             let fraction = f64::from(local.num_seconds_from_midnight()) / 86_400.0;
             let date = local.date_naive();
             let Some(budget) = day_budget(campaign) else {
-                c.probability_bits
-                    .store(1.0f64.to_bits(), Ordering::Relaxed);
+                throttle.set_probability(1.0);
                 continue;
             };
             let budget = (budget as f64 * self.share) as i64;
@@ -124,41 +141,22 @@ impl PacingBoard {
                 pacer: Pacer::start_day(budget, fraction, 0, PacerRules::default()),
             });
             if day.date != date || day.pacer.budget_micros() != budget {
-                let spent = if day.date != date {
-                    c.spent_today.store(0, Ordering::Relaxed);
-                    0
-                } else {
-                    c.spent_today.load(Ordering::Relaxed)
-                };
+                if day.date != date {
+                    throttle.start_day();
+                }
                 *day = Day {
                     date,
-                    pacer: Pacer::start_day(budget, fraction, spent, PacerRules::default()),
+                    pacer: Pacer::start_day(
+                        budget,
+                        fraction,
+                        throttle.spent_today(),
+                        PacerRules::default(),
+                    ),
                 };
             }
-            let p = day
-                .pacer
-                .step(&profile, fraction, c.spent_today.load(Ordering::Relaxed));
-            c.probability_bits.store(p.to_bits(), Ordering::Relaxed);
+            let p = day.pacer.step(&profile, fraction, throttle.spent_today());
+            throttle.set_probability(p);
         }
-        if counters.len() != current.len() || counters.keys().any(|id| !current.contains_key(id)) {
-            self.counters.store(Arc::new(counters));
-        }
-    }
-}
-
-/// The throttles at one moment.
-pub struct PaceSnapshot(Arc<HashMap<Uuid, Arc<Counters>>>);
-
-impl PaceSnapshot {
-    /// The probability that `campaign` enters an auction (1 for accelerated campaigns and
-    /// campaigns not yet paced).
-    pub fn probability(&self, campaign: &LiveCampaign) -> f64 {
-        if campaign.pacing == Pacing::Accelerated {
-            return 1.0;
-        }
-        self.0.get(&campaign.id).map_or(1.0, |c| {
-            f64::from_bits(c.probability_bits.load(Ordering::Relaxed))
-        })
     }
 }
 
