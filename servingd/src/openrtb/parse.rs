@@ -1,8 +1,6 @@
 //! From the bytes of a `BidRequest` to an [`AdRequest`], or the precise list of what is wrong
 //! with it (each problem named by its JSON path). Never panics on any input.
 
-use std::collections::HashSet;
-
 use serde::Serialize;
 
 use crate::country;
@@ -83,6 +81,33 @@ fn decode(body: &[u8]) -> Result<wire::BidRequest, Invalid> {
     Ok(request)
 }
 
+/// Where a field is, its path formatted only when a problem is reported (most requests have
+/// none, and formatting every path would cost more than the checks).
+#[derive(Debug, Clone, Copy)]
+enum Field<'a> {
+    Name(&'a str),
+    /// `imp[i]` and what follows (`.bidfloor`).
+    Imp(usize, &'a str),
+    /// `imp[i].pmp.deals[k]` and what follows.
+    Deal(usize, usize, &'a str),
+}
+
+impl Field<'_> {
+    fn path(self) -> String {
+        match self {
+            Field::Name(name) => name.to_owned(),
+            Field::Imp(i, rest) => format!("imp[{i}]{rest}"),
+            Field::Deal(i, k, rest) => format!("imp[{i}].pmp.deals[{k}]{rest}"),
+        }
+    }
+}
+
+impl<'a> From<&'a str> for Field<'a> {
+    fn from(name: &'a str) -> Self {
+        Field::Name(name)
+    }
+}
+
 #[derive(Default)]
 struct Check {
     errors: Vec<FieldError>,
@@ -96,34 +121,45 @@ impl Check {
         });
     }
 
-    fn text(&mut self, field: &str, value: Option<String>, max: usize) -> Option<String> {
+    fn text<'f>(
+        &mut self,
+        field: impl Into<Field<'f>>,
+        value: Option<String>,
+        max: usize,
+    ) -> Option<String> {
         let value = value?;
-        if value.chars().count() > max {
-            self.fail(field, format!("at most {max} characters"));
+        if value.len() > max && value.chars().count() > max {
+            self.fail(field.into().path(), format!("at most {max} characters"));
             return None;
         }
         Some(value)
     }
 
-    fn list(&mut self, field: &str, values: Vec<String>) -> Vec<String> {
+    fn list<'f>(&mut self, field: impl Into<Field<'f>>, values: Vec<String>) -> Vec<String> {
         if values.len() > MAX_LIST {
-            self.fail(field, format!("at most {MAX_LIST} entries"));
+            self.fail(field.into().path(), format!("at most {MAX_LIST} entries"));
             return Vec::new();
         }
-        if values.iter().any(|v| v.chars().count() > MAX_ID) {
-            self.fail(field, format!("entries of at most {MAX_ID} characters"));
+        if values
+            .iter()
+            .any(|v| v.len() > MAX_ID && v.chars().count() > MAX_ID)
+        {
+            self.fail(
+                field.into().path(),
+                format!("entries of at most {MAX_ID} characters"),
+            );
             return Vec::new();
         }
         values
     }
 
-    fn currency(&mut self, field: &str, value: Option<String>) -> String {
+    fn currency<'f>(&mut self, field: impl Into<Field<'f>>, value: Option<String>) -> String {
         match value {
             None => DEFAULT_CURRENCY.to_owned(),
             Some(c) if c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()) => c,
             Some(c) => {
                 self.fail(
-                    field,
+                    field.into().path(),
                     format!("{c:?} is not an ISO 4217 code (three capitals)"),
                 );
                 DEFAULT_CURRENCY.to_owned()
@@ -131,20 +167,28 @@ impl Check {
         }
     }
 
-    fn floor(&mut self, field: &str, value: Option<f64>) -> Option<i64> {
+    fn floor<'f>(&mut self, field: impl Into<Field<'f>>, value: Option<f64>) -> Option<i64> {
         let value = value?;
         if !(0.0..=MAX_FLOOR).contains(&value) {
-            self.fail(field, format!("a price from 0 to {MAX_FLOOR} per thousand"));
+            self.fail(
+                field.into().path(),
+                format!("a price from 0 to {MAX_FLOOR} per thousand"),
+            );
             return None;
         }
         let micros = micros_rounded_up(value);
         if micros.is_none() {
-            self.fail(field, "not a usable price");
+            self.fail(field.into().path(), "not a usable price");
         }
         micros
     }
 
-    fn size(&mut self, field: &str, w: Option<i64>, h: Option<i64>) -> Option<Size> {
+    fn size<'f>(
+        &mut self,
+        field: impl Into<Field<'f>>,
+        w: Option<i64>,
+        h: Option<i64>,
+    ) -> Option<Size> {
         match (w, h) {
             (None, None) => None,
             (Some(w), Some(h)) if (1..=MAX_SIDE).contains(&w) && (1..=MAX_SIDE).contains(&h) => {
@@ -154,11 +198,14 @@ impl Check {
                 })
             }
             (Some(_), Some(_)) => {
-                self.fail(field, format!("w and h from 1 to {MAX_SIDE} pixels"));
+                self.fail(
+                    field.into().path(),
+                    format!("w and h from 1 to {MAX_SIDE} pixels"),
+                );
                 None
             }
             _ => {
-                self.fail(field, "w and h come together");
+                self.fail(field.into().path(), "w and h come together");
                 None
             }
         }
@@ -227,7 +274,7 @@ impl Check {
             ..AdRequest::default()
         };
         for (i, c) in request.currencies.clone().iter().enumerate() {
-            self.currency(&format!("cur[{i}]"), Some(c.clone()));
+            self.currency(Field::Name(&format!("cur[{i}]")), Some(c.clone()));
         }
         self.context(r.site, r.app, &mut request);
         if let Some(device) = r.device {
@@ -246,44 +293,44 @@ impl Check {
     }
 
     fn slots(&mut self, imps: Vec<wire::Imp>) -> Vec<Slot> {
-        let mut seen = HashSet::new();
-        let mut slots = Vec::with_capacity(imps.len());
+        let mut slots: Vec<Slot> = Vec::with_capacity(imps.len());
         for (i, imp) in imps.into_iter().enumerate() {
-            let at = format!("imp[{i}]");
+            let at = |rest| Field::Imp(i, rest);
             let id = match imp.id {
                 Some(id) if !id.is_empty() && id.chars().count() <= MAX_ID => id,
                 Some(_) => {
-                    self.fail(format!("{at}.id"), format!("1 to {MAX_ID} characters"));
+                    self.fail(at(".id").path(), format!("1 to {MAX_ID} characters"));
                     continue;
                 }
                 None => {
-                    self.fail(format!("{at}.id"), "required");
+                    self.fail(at(".id").path(), "required");
                     continue;
                 }
             };
-            if !seen.insert(id.clone()) {
+            // at most MAX_IMPS of them: a look over the ones before is cheaper than a set
+            if slots.iter().any(|s| s.id == id) {
                 self.fail(
-                    format!("{at}.id"),
+                    at(".id").path(),
                     format!("{id:?} is used by another impression"),
                 );
             }
             let mut media = Vec::new();
             if let Some(banner) = imp.banner {
                 let mut sizes: Vec<Size> = self
-                    .size(&format!("{at}.banner"), banner.w, banner.h)
+                    .size(at(".banner"), banner.w, banner.h)
                     .into_iter()
                     .collect();
                 if banner.format.len() > MAX_LIST {
                     self.fail(
-                        format!("{at}.banner.format"),
+                        at(".banner.format").path(),
                         format!("at most {MAX_LIST} sizes"),
                     );
                 } else {
                     for (j, f) in banner.format.iter().enumerate() {
-                        let field = format!("{at}.banner.format[{j}]");
+                        let field = format!("imp[{i}].banner.format[{j}]");
                         if f.w.is_none() && f.h.is_none() {
                             self.fail(field, "w and h are required");
-                        } else if let Some(s) = self.size(&field, f.w, f.h) {
+                        } else if let Some(s) = self.size(Field::Name(&field), f.w, f.h) {
                             sizes.push(s);
                         }
                     }
@@ -291,27 +338,25 @@ impl Check {
                 media.push((Media::Banner, sizes));
             }
             if let Some(video) = imp.video {
-                let sizes = self.size(&format!("{at}.video"), video.w, video.h);
+                let sizes = self.size(at(".video"), video.w, video.h);
                 media.push((Media::Video, sizes.into_iter().collect()));
             }
             if imp.native.is_some() {
                 media.push((Media::Native, Vec::new()));
             }
             if media.is_empty() {
-                self.fail(at.clone(), "needs a banner, video or native object");
+                self.fail(at("").path(), "needs a banner, video or native object");
             }
-            let floor_micros = self
-                .floor(&format!("{at}.bidfloor"), imp.bidfloor)
-                .unwrap_or(0);
-            let floor_currency = self.currency(&format!("{at}.bidfloorcur"), imp.bidfloorcur);
+            let floor_micros = self.floor(at(".bidfloor"), imp.bidfloor).unwrap_or(0);
+            let floor_currency = self.currency(at(".bidfloorcur"), imp.bidfloorcur);
             let (deals, private_auction) = match imp.pmp {
-                Some(pmp) => (self.deals(&at, pmp.deals), pmp.private_auction == Some(1)),
+                Some(pmp) => (self.deals(i, pmp.deals), pmp.private_auction == Some(1)),
                 None => (Vec::new(), false),
             };
             if private_auction && deals.is_empty() {
-                self.fail(format!("{at}.pmp.deals"), "a private auction needs deals");
+                self.fail(at(".pmp.deals").path(), "a private auction needs deals");
             }
-            let tag = self.text(&format!("{at}.tagid"), imp.tagid, MAX_ID);
+            let tag = self.text(at(".tagid"), imp.tagid, MAX_ID);
             slots.push(Slot {
                 id,
                 media,
@@ -325,26 +370,26 @@ impl Check {
         slots
     }
 
-    fn deals(&mut self, at: &str, deals: Vec<wire::Deal>) -> Vec<DealOffer> {
+    fn deals(&mut self, imp: usize, deals: Vec<wire::Deal>) -> Vec<DealOffer> {
         if deals.len() > MAX_LIST {
             self.fail(
-                format!("{at}.pmp.deals"),
+                Field::Imp(imp, ".pmp.deals").path(),
                 format!("at most {MAX_LIST} deals"),
             );
             return Vec::new();
         }
         let mut offers = Vec::new();
         for (k, deal) in deals.into_iter().enumerate() {
-            let field = format!("{at}.pmp.deals[{k}]");
+            let field = |rest| Field::Deal(imp, k, rest);
             let Some(id) = deal.id.filter(|id| !id.is_empty() && id.len() <= MAX_ID) else {
-                self.fail(format!("{field}.id"), format!("1 to {MAX_ID} characters"));
+                self.fail(field(".id").path(), format!("1 to {MAX_ID} characters"));
                 continue;
             };
             offers.push(DealOffer {
                 id,
-                floor_micros: self.floor(&format!("{field}.bidfloor"), deal.bidfloor),
-                floor_currency: self.currency(&format!("{field}.bidfloorcur"), deal.bidfloorcur),
-                seats: self.list(&format!("{field}.wseat"), deal.wseat),
+                floor_micros: self.floor(field(".bidfloor"), deal.bidfloor),
+                floor_currency: self.currency(field(".bidfloorcur"), deal.bidfloorcur),
+                seats: self.list(field(".wseat"), deal.wseat),
             });
         }
         offers
@@ -396,8 +441,8 @@ impl Check {
         r.os = self.text("device.os", d.os, MAX_ID).map(|os| {
             os.chars()
                 .filter(char::is_ascii_alphanumeric)
+                .map(|c| c.to_ascii_lowercase())
                 .collect::<String>()
-                .to_ascii_lowercase()
         });
         r.user_agent = self.text("device.ua", d.ua, MAX_TEXT);
         r.ip = self
@@ -449,7 +494,7 @@ impl Check {
         let mut segments = Vec::new();
         for (i, data) in u.data.into_iter().enumerate() {
             let ids = data.segment.into_iter().filter_map(|s| s.id).collect();
-            segments.extend(self.list(&format!("user.data[{i}].segment"), ids));
+            segments.extend(self.list(Field::Name(&format!("user.data[{i}].segment")), ids));
         }
         r.segments = segments;
         consent
