@@ -14,9 +14,7 @@ use crate::campaign::{Creative, LiveCampaign};
 use crate::engine::Engine;
 use crate::id_hash::IdSet;
 use crate::request::{AdRequest, Slot};
-use crate::scan::{
-    BEST_OFFERS, Candidate, DECLINE_REASONS, Declines, ScanRules, best_offers, decline_label,
-};
+use crate::scan::{BEST_OFFERS, Candidate, DECLINE_REASONS, Declines, ScanRules, best_offers};
 
 /// Most times a slot's auction is run again after its winner could not be served.
 const MAX_ROUNDS: usize = BEST_OFFERS;
@@ -78,21 +76,18 @@ impl Engine {
                 &mut rand::rng(),
                 &mut declines,
             );
-            metrics::histogram!("servingd_stage_seconds", "stage" => "candidates")
-                .record(t.elapsed().as_secs_f64());
+            self.metrics.candidates.record(t.elapsed().as_secs_f64());
             if let Some(s) = self.sell(request, slot, &mut candidates, auction_id).await {
                 winners.insert(s.campaign.id);
                 sold.push(s);
             }
         }
-        for (i, n) in declines.iter().enumerate() {
-            if *n > 0 {
-                metrics::counter!("servingd_declines_total", "reason" => decline_label(i))
-                    .increment(*n);
+        for (counter, n) in self.metrics.declines.iter().zip(declines) {
+            if n > 0 {
+                counter.increment(n);
             }
         }
-        metrics::histogram!("servingd_stage_seconds", "stage" => "decide")
-            .record(started.elapsed().as_secs_f64());
+        self.metrics.decide.record(started.elapsed().as_secs_f64());
         Decision { auction_id, sold }
     }
 
@@ -113,8 +108,7 @@ impl Engine {
             let leader = second_price(&offers, lowest)?;
             let floor = candidates[leader.offer].floor_micros;
             let win = second_price(&offers, floor).filter(|w| w.offer == leader.offer);
-            metrics::histogram!("servingd_stage_seconds", "stage" => "auction")
-                .record(t.elapsed().as_secs_f64());
+            self.metrics.auction.record(t.elapsed().as_secs_f64());
             let Some(win) = win else {
                 candidates.remove(leader.offer);
                 continue;
@@ -127,8 +121,7 @@ impl Engine {
             let t = Instant::now();
             let cost = self.cost(c, win);
             let lease = cost.and_then(|cost| self.wallets.spend(c.campaign, cost));
-            metrics::histogram!("servingd_stage_seconds", "stage" => "spend")
-                .record(t.elapsed().as_secs_f64());
+            self.metrics.spend.record(t.elapsed().as_secs_f64());
             match (cost, lease) {
                 (Some(cost), Some(lease)) => {
                     c.campaign.throttle.spend(cost);
@@ -144,7 +137,7 @@ impl Engine {
                     });
                 }
                 _ => {
-                    metrics::counter!("servingd_no_budget_total").increment(1);
+                    self.metrics.no_budget.increment(1);
                     candidates.remove(win.offer);
                 }
             }
@@ -172,8 +165,7 @@ impl Engine {
         let t = Instant::now();
         let decision = format!("{auction_id}:{}", slot.id);
         let admitted = self.caps.admit(c.campaign.id, user, cap, &decision).await;
-        metrics::histogram!("servingd_stage_seconds", "stage" => "caps")
-            .record(t.elapsed().as_secs_f64());
+        self.metrics.caps.record(t.elapsed().as_secs_f64());
         match admitted {
             Ok(admitted) => {
                 self.caps_breaker_result(true, now_ms);

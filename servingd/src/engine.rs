@@ -13,6 +13,7 @@ use crate::ctr::CtrModel;
 use crate::eligibility::Rates;
 use crate::feed::LiveIndex;
 use crate::pace::PacingBoard;
+use crate::request_metrics::RequestMetrics;
 use crate::settings::Settings;
 use crate::shedding::ValueTracker;
 
@@ -27,6 +28,7 @@ pub struct Engine {
     pub controller: Arc<BudgetController<ConnectionManager>>,
     pub wallets: Wallets<ConnectionManager>,
     pub pacing: PacingBoard,
+    pub metrics: RequestMetrics,
     pub in_flight: AtomicUsize,
     pub values: Mutex<ValueTracker>,
     /// The budget controller answered lately (Redis and PostgreSQL reachable).

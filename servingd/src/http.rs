@@ -101,7 +101,7 @@ async fn auction(
     let request = match openrtb::parse(&body) {
         Ok(r) => r,
         Err(invalid) => {
-            metrics::counter!("servingd_requests_total", "outcome" => "invalid").increment(1);
+            engine.metrics.invalid.increment(1);
             return problem(
                 StatusCode::BAD_REQUEST,
                 "the bid request is invalid",
@@ -109,8 +109,7 @@ async fn auction(
             );
         }
     };
-    metrics::histogram!("servingd_stage_seconds", "stage" => "parse")
-        .record(t.elapsed().as_secs_f64());
+    engine.metrics.parse.record(t.elapsed().as_secs_f64());
 
     let zone = Zone::of(in_use, engine.settings.capacity);
     let value = request
@@ -135,16 +134,16 @@ async fn auction(
         metrics::counter!("servingd_load_zone_total", "zone" => zone.as_str()).increment(1);
     }
     if !admitted {
-        metrics::counter!("servingd_requests_total", "outcome" => "shed").increment(1);
+        engine.metrics.shed.increment(1);
         return no_bid();
     }
 
     let decision = engine.decide(&request).await;
     let response = if decision.sold.is_empty() {
-        metrics::counter!("servingd_requests_total", "outcome" => "no_bid").increment(1);
+        engine.metrics.no_bids.increment(1);
         no_bid()
     } else {
-        metrics::counter!("servingd_requests_total", "outcome" => "bid").increment(1);
+        engine.metrics.bids.increment(1);
         let body = bid_response(&engine, &request.id, &decision);
         let mut response = axum::Json(body).into_response();
         response.headers_mut().insert(
@@ -153,8 +152,7 @@ async fn auction(
         );
         response
     };
-    metrics::histogram!("servingd_stage_seconds", "stage" => "total")
-        .record(started.elapsed().as_secs_f64());
+    engine.metrics.total.record(started.elapsed().as_secs_f64());
     response
 }
 

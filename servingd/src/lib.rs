@@ -20,6 +20,7 @@
 //! - [`budget`]: this instance's wallets: leases spent in memory, refilled in the background.
 //! - [`pace`]: pacing at run time: each campaign's throttle, stepped every few seconds.
 //! - [`engine`]: the shared state of a running servingd.
+//! - [`request_metrics`]: the request path's metric handles, registered once.
 //! - [`scan`]: the campaigns that may bid on a slot, most valuable first, into the best
 //!   offers, pure.
 //! - [`decision`]: one request's decision end to end.
@@ -50,6 +51,7 @@ pub mod openrtb;
 pub mod pace;
 pub mod pacing;
 pub mod request;
+pub mod request_metrics;
 pub mod scan;
 pub mod server;
 pub mod settings;

@@ -24,6 +24,7 @@ use crate::eligibility::Rates;
 use crate::engine::Engine;
 use crate::feed::{FeedClient, LiveIndex, follow};
 use crate::pace::PacingBoard;
+use crate::request_metrics::RequestMetrics;
 use crate::settings::Settings;
 use crate::shedding::ValueTracker;
 
@@ -69,7 +70,10 @@ pub async fn build_over(settings: Settings, pool: sqlx::PgPool) -> anyhow::Resul
         Arc::new(SystemClock),
     ));
     let ctr: Arc<dyn CtrModel> = Arc::new(SmoothedCtr::new(CTR_PRIOR_PPB, CTR_PRIOR_WEIGHT));
+    // the recorder first (unless the process installed one), then the handles that feed it
+    crate::http::metrics_handle();
     Ok(Arc::new(Engine {
+        metrics: RequestMetrics::register(),
         rates: Rates::new(&settings.currency, settings.rates.clone()),
         live: Arc::new(LiveIndex::new(Rates::new(
             &settings.currency,
