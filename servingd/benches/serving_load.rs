@@ -379,7 +379,9 @@ async fn seed(http: &reqwest::Client, api: &str, admin: &str, campaigns: usize) 
             "bid": bid,
             "pacing": if n % 2 == 0 { "even" } else { "accelerated" },
             "targeting": {"countries": targeted},
-            "frequency_cap": if n % 3 == 0 { json!({"count": 5, "period_s": 3600}) } else { Value::Null },
+            // one campaign in seven capped, spread over every bid tier, so winners' caps are
+            // checked in Redis on the decision path
+            "frequency_cap": if n % 7 == 0 { json!({"count": 5, "period_s": 3600}) } else { Value::Null },
             "creatives": [{"id": "c", "format": "banner", "w": w, "h": h,
                            "click_url": "https://shop.example.com", "markup": "<b>ad</b>",
                            "adomain": "shop.example.com"}]
