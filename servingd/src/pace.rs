@@ -58,7 +58,8 @@ impl Throttle {
         self.spent_today.fetch_add(micros, Ordering::Relaxed);
     }
 
-    fn set_probability(&self, p: f64) {
+    /// Sets the probability of entering an auction (the pacing step does, every few seconds).
+    pub fn set_probability(&self, p: f64) {
         self.probability_bits.store(p.to_bits(), Ordering::Relaxed);
     }
 

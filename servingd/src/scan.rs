@@ -204,3 +204,113 @@ pub fn best_offers<'a>(
     }
     best
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::campaign::FeedCampaign;
+    use crate::ctr::SmoothedCtr;
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+    use serde_json::json;
+
+    /// A campaign with a CPM bid, banner 300×250, every country unless `countries` says.
+    fn feed(id: u128, cpm: &str, countries: &[&str], pacing: &str) -> FeedCampaign {
+        serde_json::from_value(json!({
+            "id": Uuid::from_u128(id), "advertiser_id": Uuid::from_u128(999),
+            "status": "active", "currency": "USD", "revision": 1,
+            "schedule": {"start": "2026-01-01T00:00:00Z", "time_zone": "UTC"},
+            "budget": {"daily": "10"}, "bid": {"kind": "cpm", "amount": cpm}, "pacing": pacing,
+            "targeting": {"countries": countries}, "frequency_cap": null,
+            "creatives": [{"id": "c", "format": "banner", "w": 300, "h": 250,
+                           "click_url": "https://a.example", "markup": "x", "adomain": "a.example"}]
+        }))
+        .expect("feed")
+    }
+
+    fn request(country: &str, floor: f64) -> AdRequest {
+        let body = json!({"id": "r", "imp": [{"id": "1", "bidfloor": floor,
+                          "banner": {"w": 300, "h": 250}}],
+                          "device": {"geo": {"country": country}}});
+        crate::openrtb::parse(body.to_string().as_bytes()).expect("request")
+    }
+
+    fn scan(index: &CampaignIndex, request: &AdRequest) -> (Vec<u128>, Declines) {
+        let ctr = SmoothedCtr::new(10_000_000, 100);
+        let rates = Rates::default();
+        let rules = ScanRules {
+            ctr: &ctr,
+            rates: &rates,
+            seat: "seat",
+            reserve_cpm_micros: 0,
+        };
+        let mut declines = [0; DECLINE_REASONS];
+        let now = "2026-06-01T12:00:00Z".parse().expect("time");
+        let best = best_offers(
+            &rules,
+            index,
+            request,
+            &request.slots[0],
+            &IdSet::default(),
+            now,
+            &mut StdRng::seed_from_u64(7),
+            &mut declines,
+        );
+        let ids = best.iter().map(|c| c.campaign.id.as_u128()).collect();
+        (ids, declines)
+    }
+
+    #[test]
+    fn the_best_offers_come_best_first_over_both_lists_and_the_scan_stops_early() {
+        // 20 campaigns for every country, 20 for France, bids 1.00 to 4.90
+        let mut campaigns: Vec<FeedCampaign> = (0..40)
+            .map(|n| {
+                let countries: &[&str] = if n % 2 == 0 { &[] } else { &["FR"] };
+                feed(
+                    n,
+                    &format!("{}.{}0", 1 + n / 10, n % 10),
+                    countries,
+                    "accelerated",
+                )
+            })
+            .collect();
+        // the cheapest bids under the floor: looked at, they would be counted
+        campaigns.push(feed(100, "0.40", &[], "accelerated"));
+        campaigns.push(feed(101, "0.40", &["FR"], "accelerated"));
+        let (index, _) = CampaignIndex::empty(Rates::default()).from_snapshot(1, campaigns);
+        let (ids, declines) = scan(&index, &request("FRA", 0.5));
+        assert_eq!(ids, [39, 38, 37, 36, 35, 34]);
+        assert_eq!(
+            declines.iter().sum::<u64>(),
+            0,
+            "the scan stopped before the campaigns that could not place"
+        );
+        // outside France only the campaigns for every country bid
+        let (ids, _) = scan(&index, &request("DEU", 0.5));
+        assert_eq!(ids, [38, 36, 34, 32, 30, 28]);
+    }
+
+    #[test]
+    fn closed_throttles_and_floors_turn_campaigns_away_and_are_counted() {
+        let (index, _) = CampaignIndex::empty(Rates::default()).from_snapshot(
+            1,
+            vec![
+                feed(1, "5", &[], "even"),
+                feed(2, "4", &[], "even"),
+                feed(3, "3", &[], "accelerated"),
+                feed(4, "0.40", &[], "accelerated"),
+            ],
+        );
+        let throttle = |id| &index.get(Uuid::from_u128(id)).expect("live").throttle;
+        throttle(1).set_probability(0.0);
+        throttle(2).set_probability(1.0);
+        // an accelerated campaign is never throttled, whatever its cell holds
+        throttle(3).set_probability(0.0);
+        let (ids, declines) = scan(&index, &request("USA", 0.5));
+        assert_eq!(ids, [2, 3]);
+        assert_eq!(declines[PACING], 1);
+        assert_eq!(declines[BELOW_FLOOR], 1);
+        assert_eq!(decline_label(PACING), "pacing");
+        assert_eq!(decline_label(BELOW_FLOOR), "below_floor");
+    }
+}
