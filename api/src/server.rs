@@ -75,12 +75,14 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let sweeper = tokio::spawn(sweep_forever(state.clone()));
+    let upkeep = tokio::spawn(crate::http::metrics::upkeep_forever());
     let app = crate::router(state);
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
         .context("serving");
     sweeper.abort();
+    upkeep.abort();
     served
 }
 

@@ -4,6 +4,8 @@
 //!
 //!   cargo bench -p servingd --bench serving_load             10,000 campaigns
 //!   cargo bench -p servingd --bench serving_load -- --smoke  200 campaigns, short rounds
+//!   cargo bench -p servingd --bench serving_load -- --soak 30
+//!       decisions only, as fast as the clients go, for 30 s after the warm-up (to profile)
 //!
 //! Needs the services (`eval "$(scripts/services env)"`); the API and servingd run in this
 //! process over a scratch database it drops at the end.
@@ -180,6 +182,23 @@ async fn run(db_url: &str, redis_url: &str, smoke: bool) -> Result<()> {
     })
     .await?;
     println!("warm-up: {}", warm.summary());
+    if let Some(seconds) = std::env::args()
+        .skip_while(|a| a != "--soak")
+        .nth(1)
+        .and_then(|s| s.parse::<u64>().ok())
+    {
+        let soak = servingd::loadgen::run(&Plan {
+            duration: Duration::from_secs(seconds),
+            ..plan("/openrtb2/auction", 0.0, false, false, 9)
+        })
+        .await?;
+        println!("soak: {}", soak.summary());
+        print_stage_means();
+        let _ = stop.send(());
+        served.await??;
+        pool.close().await;
+        return Ok(());
+    }
 
     // Rounds alternate the endpoints, and each ratio is taken within a round and then the
     // median over rounds: this machine's speed drifts by half from one minute to the next, and

@@ -131,7 +131,12 @@ pub async fn run(
     served
 }
 
-/// The periodic work: pacing steps, the lease reaper, the budget health check, value decay.
+/// How often the metrics recorder folds histogram samples into summaries (installed as a bare
+/// recorder it does no upkeep of its own, and unscraped samples would pile up without bound).
+const METRICS_UPKEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// The periodic work: pacing steps, the lease reaper, the budget health check, value decay,
+/// the metrics recorder's upkeep.
 fn background(engine: Arc<Engine>, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
     let every = |period: Duration,
                  engine: Arc<Engine>,
@@ -163,6 +168,13 @@ fn background(engine: Arc<Engine>, stop: watch::Receiver<bool>) -> Vec<JoinHandl
             Box::pin(async move {
                 if let Err(err) = e.controller.reap().await {
                     tracing::warn!(error = %err, "reaping expired leases failed");
+                }
+            })
+        }),
+        every(METRICS_UPKEEP_EVERY, engine.clone(), stop.clone(), |_| {
+            Box::pin(async move {
+                if let Some(handle) = crate::http::metrics_handle() {
+                    handle.run_upkeep();
                 }
             })
         }),

@@ -19,6 +19,22 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
+/// How often the histograms' raw samples are folded into their summaries.
+pub const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Folds the histograms' raw samples into their summaries every [`UPKEEP_EVERY`]. Installed as
+/// a bare recorder, the exporter does no upkeep of its own: only a scrape would drain the
+/// samples, and with nothing scraping they would pile up for as long as the process runs.
+pub async fn upkeep_forever() {
+    let mut tick = tokio::time::interval(UPKEEP_EVERY);
+    loop {
+        tick.tick().await;
+        if let Some(handle) = handle() {
+            handle.run_upkeep();
+        }
+    }
+}
+
 /// Counts each request and times it, by method, route template and status.
 pub async fn track(request: Request, next: Next) -> Response {
     let started = Instant::now();
