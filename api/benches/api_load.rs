@@ -21,7 +21,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
 use api::Settings;
-use api::auth::keys::{KeySpec, generate_key};
 use api::auth::{Principal, Role};
 use rand::Rng;
 use serde_json::{Value, json};
@@ -137,19 +136,13 @@ async fn run(db_url: &str, redis_url: &str, sizes: &Sizes, smoke: bool) -> Resul
 }
 
 fn bench_settings(redis_url: &str) -> Result<Settings> {
-    let (private, _) = generate_key()?;
     let mut settings = Settings {
         redis_url: redis_url.to_owned(),
         rate_limit_per_s: 10_000_000,
         rate_limit_burst: 10_000_000,
         ..Settings::default()
     };
-    settings.jwt.signing_kid = "bench".into();
-    settings.jwt.keys = vec![KeySpec {
-        kid: "bench".into(),
-        private_pkcs8: Some(private),
-        public: None,
-    }];
+    settings.jwt.sign_with_new_key("bench")?;
     Ok(settings)
 }
 

@@ -77,6 +77,22 @@ impl Default for JwtSettings {
     }
 }
 
+impl JwtSettings {
+    /// Signs with a key generated now, named `kid`, the only key that verifies: for a process
+    /// that issues its own tokens (tests, benchmarks). Deployments read their keys from
+    /// configuration.
+    pub fn sign_with_new_key(&mut self, kid: &str) -> anyhow::Result<()> {
+        let (private, _) = crate::auth::keys::generate_key()?;
+        self.signing_kid = kid.to_owned();
+        self.keys = vec![KeySpec {
+            kid: kid.to_owned(),
+            private_pkcs8: Some(private),
+            public: None,
+        }];
+        Ok(())
+    }
+}
+
 impl Settings {
     /// Defaults, then the file named by `ADPLAT_API_CONFIG`, then the environment.
     pub fn load() -> anyhow::Result<Self> {

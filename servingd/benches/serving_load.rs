@@ -23,7 +23,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
-use api::auth::keys::{KeySpec, generate_key};
 use api::auth::{Principal, Role};
 use serde_json::{Value, json};
 use servingd::loadgen::{Plan, Report};
@@ -75,19 +74,13 @@ async fn run(db_url: &str, redis_url: &str, smoke: bool) -> Result<()> {
     ledger::MIGRATOR.run(&pool).await?;
 
     // The admin API.
-    let (private, _) = generate_key()?;
     let mut api_settings = api::Settings {
         redis_url: redis_url.to_owned(),
         rate_limit_per_s: 10_000_000,
         rate_limit_burst: 10_000_000,
         ..api::Settings::default()
     };
-    api_settings.jwt.signing_kid = "bench".into();
-    api_settings.jwt.keys = vec![KeySpec {
-        kid: "bench".into(),
-        private_pkcs8: Some(private),
-        public: None,
-    }];
+    api_settings.jwt.sign_with_new_key("bench")?;
     let state =
         api::server::state_over(pool.clone(), api_settings, api::server::system_clock()).await?;
     let admin = state.keys.issue(

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use api::auth::keys::{KeySpec, generate_key};
 use api::auth::{Principal, Role};
 use api::{AppState, Settings};
 use axum::Router;
@@ -42,7 +41,6 @@ fn redis_url() -> String {
 
 /// Settings for tests: a fresh signing key, generous rate limits.
 pub fn settings() -> Settings {
-    let (private, _) = generate_key().expect("key");
     let mut settings = Settings {
         redis_url: redis_url(),
         rate_limit_per_s: 100_000,
@@ -50,12 +48,7 @@ pub fn settings() -> Settings {
         console_origin: Some("https://console.example.test".into()),
         ..Settings::default()
     };
-    settings.jwt.signing_kid = "test-1".into();
-    settings.jwt.keys = vec![KeySpec {
-        kid: "test-1".into(),
-        private_pkcs8: Some(private),
-        public: None,
-    }];
+    settings.jwt.sign_with_new_key("test-1").expect("key");
     settings
 }
 

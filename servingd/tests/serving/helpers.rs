@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use api::auth::keys::{KeySpec, generate_key};
 use api::auth::{Principal, Role};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -35,7 +34,6 @@ impl Platform {
     /// The API and servingd over `pool`, servingd signed in with a service key.
     pub async fn start(pool: PgPool) -> Platform {
         servingd::http::metrics_handle();
-        let (private, _) = generate_key().expect("key");
         let mut api_settings = api::Settings {
             redis_url: redis_url(),
             rate_limit_per_s: 100_000,
@@ -43,12 +41,7 @@ impl Platform {
             feed_wait_max_s: 2,
             ..api::Settings::default()
         };
-        api_settings.jwt.signing_kid = "t".into();
-        api_settings.jwt.keys = vec![KeySpec {
-            kid: "t".into(),
-            private_pkcs8: Some(private),
-            public: None,
-        }];
+        api_settings.jwt.sign_with_new_key("t").expect("key");
         // The API runs on a runtime of its own, so a test can take it down whole (every
         // connection with it) and see servingd carry on without it.
         let api_runtime = tokio::runtime::Builder::new_multi_thread()
