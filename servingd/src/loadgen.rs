@@ -94,13 +94,13 @@ const COUNTRIES: [(&str, u32); 10] = [
     ("JPN", 5),
     ("IND", 4),
 ];
-/// (OpenRTB device type, OS, share).
-const DEVICES: [(u8, &str, u32); 5] = [
-    (4, "iOS", 25),
-    (4, "Android", 30),
-    (2, "Windows", 20),
-    (2, "OS X", 15),
-    (5, "iOS", 10),
+/// ((OpenRTB device type, OS), share).
+const DEVICES: [((u8, &str), u32); 5] = [
+    ((4, "iOS"), 25),
+    ((4, "Android"), 30),
+    ((2, "Windows"), 20),
+    ((2, "OS X"), 15),
+    ((5, "iOS"), 10),
 ];
 const CATEGORIES: [&str; 6] = ["IAB1", "IAB2", "IAB3-1", "IAB9", "IAB17", "IAB19"];
 
@@ -124,9 +124,7 @@ pub fn request(rng: &mut StdRng, n: u64, users: u64, unmatched: bool) -> String 
         *weighted(rng, &SIZES)
     };
     let country = weighted(rng, &COUNTRIES);
-    let devices: Vec<((u8, &str), u32)> =
-        DEVICES.iter().map(|(t, os, s)| ((*t, *os), *s)).collect();
-    let (devicetype, os) = *weighted(rng, &devices);
+    let (devicetype, os) = *weighted(rng, &DEVICES);
     // a fifth of the users make four fifths of the requests
     let user = if rng.random_bool(0.8) {
         rng.random_range(0..(users / 5).max(1))
