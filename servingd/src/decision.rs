@@ -49,7 +49,7 @@ pub struct Decision {
 
 impl Engine {
     /// Decides what to show on each slot of `request`.
-    pub async fn decide(&self, request: &AdRequest) -> Decision {
+    pub async fn decide(&self, request: &AdRequest<'_>) -> Decision {
         let started = Instant::now();
         let index = self.live.load();
         let now = Utc::now();
@@ -95,8 +95,8 @@ impl Engine {
     /// auction runs again among the rest.
     async fn sell(
         &self,
-        request: &AdRequest,
-        slot: &Slot,
+        request: &AdRequest<'_>,
+        slot: &Slot<'_>,
         candidates: &mut Vec<Candidate<'_>>,
         auction_id: Uuid,
     ) -> Option<SoldSlot> {
@@ -127,7 +127,7 @@ impl Engine {
                     c.campaign.throttle.spend(cost);
                     let c = candidates.swap_remove(win.offer);
                     return Some(SoldSlot {
-                        slot_id: slot.id.clone(),
+                        slot_id: slot.id.to_string(),
                         creative_index: c.creative,
                         campaign: c.campaign.clone(),
                         win,
@@ -150,8 +150,8 @@ impl Engine {
     async fn admit_cap(
         &self,
         c: &Candidate<'_>,
-        request: &AdRequest,
-        slot: &Slot,
+        request: &AdRequest<'_>,
+        slot: &Slot<'_>,
         auction_id: Uuid,
     ) -> bool {
         let (Some(cap), Some(user)) = (c.campaign.frequency_cap, request.user.as_deref()) else {

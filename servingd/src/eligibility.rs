@@ -154,8 +154,8 @@ pub struct Eligible<'a> {
 /// among the fitting creatives by weight. `seat` is this platform's buyer seat for deals.
 pub fn check<'a>(
     campaign: &'a LiveCampaign,
-    slot: &'a Slot,
-    request: &AdRequest,
+    slot: &'a Slot<'a>,
+    request: &AdRequest<'_>,
     now: DateTime<Utc>,
     rates: &Rates,
     seat: &str,
@@ -181,7 +181,7 @@ pub fn check<'a>(
     let admits = |list: &[String], value: Option<&str>| {
         list.is_empty() || value.is_some_and(|v| list.iter().any(|x| x == v))
     };
-    if !admits(&campaign.countries, request.country.as_deref()) {
+    if !admits(&campaign.countries, request.country) {
         return Err(Decline::Country);
     }
     if !admits(&campaign.regions, request.region.as_deref()) {
@@ -210,7 +210,7 @@ pub fn check<'a>(
             .placements
             .iter()
             .chain(slot.tag.as_ref())
-            .any(|p| campaign.placements.contains(p))
+            .any(|p| campaign.placements.iter().any(|x| x == p))
     {
         return Err(Decline::Placement);
     }
@@ -218,7 +218,7 @@ pub fn check<'a>(
         && !request
             .segments
             .iter()
-            .any(|s| campaign.segments.contains(s))
+            .any(|s| campaign.segments.iter().any(|x| x == s))
     {
         return Err(Decline::Segment);
     }
@@ -243,7 +243,7 @@ pub fn check<'a>(
 /// The floor and deal under which the campaign buys the slot.
 fn deal_terms<'a>(
     campaign: &LiveCampaign,
-    slot: &'a Slot,
+    slot: &'a Slot<'a>,
     seat: &str,
 ) -> Result<(i64, &'a str, Option<&'a str>), Decline> {
     if campaign.deals.is_empty() {
@@ -256,25 +256,21 @@ fn deal_terms<'a>(
         .deals
         .iter()
         .find(|d| {
-            campaign.deals.contains(&d.id)
+            campaign.deals.iter().any(|x| *x == d.id)
                 && (d.seats.is_empty() || d.seats.iter().any(|s| s == seat))
         })
         .ok_or(Decline::Deal)?;
     Ok(match deal.floor_micros {
-        Some(floor) => (floor, deal.floor_currency.as_str(), Some(deal.id.as_str())),
-        None => (
-            slot.floor_micros,
-            slot.floor_currency.as_str(),
-            Some(deal.id.as_str()),
-        ),
+        Some(floor) => (floor, &*deal.floor_currency, Some(&*deal.id)),
+        None => (slot.floor_micros, &*slot.floor_currency, Some(&*deal.id)),
     })
 }
 
 /// The creatives that fit the slot and are not blocked, one chosen by weight.
 fn pick_creative<'a>(
     campaign: &'a LiveCampaign,
-    slot: &Slot,
-    request: &AdRequest,
+    slot: &Slot<'_>,
+    request: &AdRequest<'_>,
     pick: u64,
 ) -> Result<&'a Creative, Decline> {
     let fits = |c: &Creative| {
@@ -367,7 +363,7 @@ mod tests {
         }
     }
 
-    fn request(extra: &str) -> AdRequest {
+    fn request(extra: &str) -> AdRequest<'static> {
         parse(
             format!(
                 r#"{{"id": "r", "imp": [{{"id": "1", "bidfloor": 0.5, "banner": {{"w": 300, "h": 250}}}}]{extra}}}"#
@@ -375,6 +371,7 @@ mod tests {
             .as_bytes(),
         )
         .expect("request")
+        .into_owned()
     }
 
     fn at(text: &str) -> DateTime<Utc> {
@@ -385,7 +382,7 @@ mod tests {
         Rates::new("USD", [("EUR".to_owned(), 1_080_000)])
     }
 
-    fn decide(c: &LiveCampaign, r: &AdRequest) -> Result<i64, Decline> {
+    fn decide(c: &LiveCampaign, r: &AdRequest<'_>) -> Result<i64, Decline> {
         check(
             c,
             &r.slots[0],

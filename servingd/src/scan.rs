@@ -72,8 +72,8 @@ pub fn decline_label(i: usize) -> &'static str {
 pub fn best_offers<'a>(
     rules: &ScanRules<'_>,
     index: &'a CampaignIndex,
-    request: &'a AdRequest,
-    slot: &'a Slot,
+    request: &'a AdRequest<'a>,
+    slot: &'a Slot<'a>,
     winners: &IdSet<Uuid>,
     now: DateTime<Utc>,
     rng: &mut impl Rng,
@@ -82,7 +82,7 @@ pub fn best_offers<'a>(
     let placement = slot
         .tag
         .as_deref()
-        .or(request.placements.first().map(String::as_str))
+        .or(request.placements.first().map(|p| &**p))
         .unwrap_or("");
     // what an impression can be worth to a campaign at most: its CPM bid, or its CPC bid at
     // the highest click rate the model predicts now
@@ -102,10 +102,10 @@ pub fn best_offers<'a>(
     let mut lists: Vec<&[Entry]> = Vec::new();
     for (media, sizes) in &slot.media {
         if sizes.is_empty() {
-            lists.extend(index.lists(request.country.as_deref(), *media, None));
+            lists.extend(index.lists(request.country, *media, None));
         } else {
             for size in sizes {
-                lists.extend(index.lists(request.country.as_deref(), *media, Some(*size)));
+                lists.extend(index.lists(request.country, *media, Some(*size)));
             }
         }
     }
@@ -228,14 +228,16 @@ mod tests {
         .expect("feed")
     }
 
-    fn request(country: &str, floor: f64) -> AdRequest {
+    fn request(country: &str, floor: f64) -> AdRequest<'static> {
         let body = json!({"id": "r", "imp": [{"id": "1", "bidfloor": floor,
                           "banner": {"w": 300, "h": 250}}],
                           "device": {"geo": {"country": country}}});
-        crate::openrtb::parse(body.to_string().as_bytes()).expect("request")
+        crate::openrtb::parse(body.to_string().as_bytes())
+            .expect("request")
+            .into_owned()
     }
 
-    fn scan(index: &CampaignIndex, request: &AdRequest) -> (Vec<u128>, Declines) {
+    fn scan(index: &CampaignIndex, request: &AdRequest<'_>) -> (Vec<u128>, Declines) {
         let ctr = SmoothedCtr::new(10_000_000, 100);
         let rates = Rates::default();
         let rules = ScanRules {

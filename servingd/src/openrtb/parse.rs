@@ -1,6 +1,8 @@
 //! From the bytes of a `BidRequest` to an [`AdRequest`], or the precise list of what is wrong
 //! with it (each problem named by its JSON path). Never panics on any input.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use crate::country;
@@ -39,7 +41,7 @@ pub struct Invalid {
 }
 
 /// Parses and checks a bid request.
-pub fn parse(body: &[u8]) -> Result<AdRequest, Invalid> {
+pub fn parse(body: &[u8]) -> Result<AdRequest<'_>, Invalid> {
     let wire = decode(body)?;
     let mut check = Check::default();
     let request = check.request(wire);
@@ -52,7 +54,7 @@ pub fn parse(body: &[u8]) -> Result<AdRequest, Invalid> {
     }
 }
 
-fn decode(body: &[u8]) -> Result<wire::BidRequest, Invalid> {
+fn decode(body: &[u8]) -> Result<wire::BidRequest<'_>, Invalid> {
     // Most requests are well formed: decode plainly, and only on failure decode again
     // tracking the path, to name the field.
     if let Ok(request) = serde_json::from_slice(body) {
@@ -62,7 +64,7 @@ fn decode(body: &[u8]) -> Result<wire::BidRequest, Invalid> {
         errors: vec![FieldError { field, message }],
     };
     let mut de = serde_json::Deserializer::from_slice(body);
-    let request: wire::BidRequest = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    let request: wire::BidRequest<'_> = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         // the root, or no path at all (the text ended inside the first value)
         let field = if path == "." || path == "?" {
@@ -108,6 +110,15 @@ impl<'a> From<&'a str> for Field<'a> {
     }
 }
 
+/// `text` in lowercase, borrowed when it already is.
+fn lowercase(text: Cow<'_, str>) -> Cow<'_, str> {
+    if text.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(text.to_ascii_lowercase())
+    } else {
+        text
+    }
+}
+
 #[derive(Default)]
 struct Check {
     errors: Vec<FieldError>,
@@ -121,13 +132,13 @@ impl Check {
         });
     }
 
-    fn text<'f>(
+    fn text<'f, 'a>(
         &mut self,
         field: impl Into<Field<'f>>,
-        value: Option<String>,
+        value: Option<wire::Text<'a>>,
         max: usize,
-    ) -> Option<String> {
-        let value = value?;
+    ) -> Option<Cow<'a, str>> {
+        let value = value?.0;
         if value.len() > max && value.chars().count() > max {
             self.fail(field.into().path(), format!("at most {max} characters"));
             return None;
@@ -135,14 +146,18 @@ impl Check {
         Some(value)
     }
 
-    fn list<'f>(&mut self, field: impl Into<Field<'f>>, values: Vec<String>) -> Vec<String> {
+    fn list<'f, 'a>(
+        &mut self,
+        field: impl Into<Field<'f>>,
+        values: Vec<wire::Text<'a>>,
+    ) -> Vec<Cow<'a, str>> {
         if values.len() > MAX_LIST {
             self.fail(field.into().path(), format!("at most {MAX_LIST} entries"));
             return Vec::new();
         }
         if values
             .iter()
-            .any(|v| v.len() > MAX_ID && v.chars().count() > MAX_ID)
+            .any(|v| v.0.len() > MAX_ID && v.0.chars().count() > MAX_ID)
         {
             self.fail(
                 field.into().path(),
@@ -150,19 +165,23 @@ impl Check {
             );
             return Vec::new();
         }
-        values
+        values.into_iter().map(|v| v.0).collect()
     }
 
-    fn currency<'f>(&mut self, field: impl Into<Field<'f>>, value: Option<String>) -> String {
-        match value {
-            None => DEFAULT_CURRENCY.to_owned(),
+    fn currency<'f, 'a>(
+        &mut self,
+        field: impl Into<Field<'f>>,
+        value: Option<wire::Text<'a>>,
+    ) -> Cow<'a, str> {
+        match value.map(|v| v.0) {
+            None => Cow::Borrowed(DEFAULT_CURRENCY),
             Some(c) if c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()) => c,
             Some(c) => {
                 self.fail(
                     field.into().path(),
                     format!("{c:?} is not an ISO 4217 code (three capitals)"),
                 );
-                DEFAULT_CURRENCY.to_owned()
+                Cow::Borrowed(DEFAULT_CURRENCY)
             }
         }
     }
@@ -211,15 +230,15 @@ impl Check {
         }
     }
 
-    fn request(&mut self, r: wire::BidRequest) -> AdRequest {
-        let id = match r.id {
+    fn request<'a>(&mut self, r: wire::BidRequest<'a>) -> AdRequest<'a> {
+        let id = match r.id.map(|id| id.0) {
             None => {
                 self.fail("id", "required");
-                String::new()
+                Cow::Borrowed("")
             }
             Some(id) if id.is_empty() || id.chars().count() > MAX_ID => {
                 self.fail("id", format!("1 to {MAX_ID} characters"));
-                String::new()
+                Cow::Borrowed("")
             }
             Some(id) => id,
         };
@@ -269,12 +288,12 @@ impl Check {
             blocked_domains: self
                 .list("badv", r.badv)
                 .into_iter()
-                .map(|d| d.to_ascii_lowercase())
+                .map(lowercase)
                 .collect(),
             ..AdRequest::default()
         };
-        for (i, c) in request.currencies.clone().iter().enumerate() {
-            self.currency(Field::Name(&format!("cur[{i}]")), Some(c.clone()));
+        for (i, c) in request.currencies.clone().into_iter().enumerate() {
+            self.currency(Field::Name(&format!("cur[{i}]")), Some(wire::Text(c)));
         }
         self.context(r.site, r.app, &mut request);
         if let Some(device) = r.device {
@@ -292,11 +311,11 @@ impl Check {
         request
     }
 
-    fn slots(&mut self, imps: Vec<wire::Imp>) -> Vec<Slot> {
+    fn slots<'a>(&mut self, imps: Vec<wire::Imp<'a>>) -> Vec<Slot<'a>> {
         let mut slots: Vec<Slot> = Vec::with_capacity(imps.len());
         for (i, imp) in imps.into_iter().enumerate() {
             let at = |rest| Field::Imp(i, rest);
-            let id = match imp.id {
+            let id = match imp.id.map(|id| id.0) {
                 Some(id) if !id.is_empty() && id.chars().count() <= MAX_ID => id,
                 Some(_) => {
                     self.fail(at(".id").path(), format!("1 to {MAX_ID} characters"));
@@ -370,7 +389,7 @@ impl Check {
         slots
     }
 
-    fn deals(&mut self, imp: usize, deals: Vec<wire::Deal>) -> Vec<DealOffer> {
+    fn deals<'a>(&mut self, imp: usize, deals: Vec<wire::Deal<'a>>) -> Vec<DealOffer<'a>> {
         if deals.len() > MAX_LIST {
             self.fail(
                 Field::Imp(imp, ".pmp.deals").path(),
@@ -381,7 +400,11 @@ impl Check {
         let mut offers = Vec::new();
         for (k, deal) in deals.into_iter().enumerate() {
             let field = |rest| Field::Deal(imp, k, rest);
-            let Some(id) = deal.id.filter(|id| !id.is_empty() && id.len() <= MAX_ID) else {
+            let Some(id) = deal
+                .id
+                .map(|id| id.0)
+                .filter(|id| !id.is_empty() && id.len() <= MAX_ID)
+            else {
                 self.fail(field(".id").path(), format!("1 to {MAX_ID} characters"));
                 continue;
             };
@@ -395,17 +418,19 @@ impl Check {
         offers
     }
 
-    fn context(&mut self, site: Option<wire::Site>, app: Option<wire::App>, r: &mut AdRequest) {
+    fn context<'a>(
+        &mut self,
+        site: Option<wire::Site<'a>>,
+        app: Option<wire::App<'a>>,
+        r: &mut AdRequest<'a>,
+    ) {
         let mut categories = Vec::new();
         let mut placements = Vec::new();
         if let Some(site) = site {
             categories.extend(self.list("site.cat", site.cat));
             categories.extend(self.list("site.pagecat", site.pagecat));
             placements.extend(self.text("site.id", site.id, MAX_ID));
-            placements.extend(
-                self.text("site.domain", site.domain, MAX_ID)
-                    .map(|d| d.to_ascii_lowercase()),
-            );
+            placements.extend(self.text("site.domain", site.domain, MAX_ID).map(lowercase));
             if let Some(p) = site.publisher {
                 categories.extend(self.list("site.publisher.cat", p.cat));
                 placements.extend(self.text("site.publisher.id", p.id, MAX_ID));
@@ -426,7 +451,7 @@ impl Check {
         r.placements = placements;
     }
 
-    fn device(&mut self, d: wire::Device, r: &mut AdRequest) {
+    fn device<'a>(&mut self, d: wire::Device<'a>, r: &mut AdRequest<'a>) {
         r.device = match d.devicetype {
             None | Some(6) => None,
             Some(1) | Some(4) => Some(DeviceType::Mobile),
@@ -460,16 +485,16 @@ impl Check {
                 self.fail("device.geo.lon", "-180 to 180");
             }
             if let Some(code) = geo.country {
-                match country::alpha2(&code) {
-                    Some(a2) => r.country = Some(a2.to_owned()),
+                match country::alpha2(&code.0) {
+                    Some(a2) => r.country = Some(a2),
                     None => self.fail(
                         "device.geo.country",
                         format!("{code:?} is not an ISO 3166-1 country code"),
                     ),
                 }
             }
-            if let (Some(country), Some(region)) = (&r.country, geo.region) {
-                let region = region.trim().to_ascii_uppercase();
+            if let (Some(country), Some(region)) = (r.country, geo.region) {
+                let region = region.0.trim().to_ascii_uppercase();
                 if region.is_empty() || region.len() > 10 {
                     self.fail("device.geo.region", "an ISO 3166-2 subdivision code");
                 } else if region.contains('-') {
@@ -482,7 +507,7 @@ impl Check {
     }
 
     /// Reads the user; returns the consent string.
-    fn user(&mut self, u: wire::User, r: &mut AdRequest) -> Option<String> {
+    fn user<'a>(&mut self, u: wire::User<'a>, r: &mut AdRequest<'a>) -> Option<Cow<'a, str>> {
         let consent = u.consent.or(u.ext.and_then(|e| e.consent));
         let consent = self.text("user.consent", consent, MAX_TEXT);
         let id =
@@ -532,6 +557,21 @@ mod tests {
     }
 
     #[test]
+    fn texts_with_escapes_are_decoded_and_plain_ones_borrowed() {
+        let body = br#"{"id": "r\u0031", "imp": [{"id": "1", "banner": {"w": 300, "h": 250}}],
+            "site": {"id": "s\/1", "domain": "News.Example"}, "user": {"id": "plain"}}"#;
+        let r = parse(body).expect("parses");
+        assert_eq!(r.id, "r1");
+        assert_eq!(r.placements, ["s/1", "news.example"]);
+        assert!(
+            matches!(r.user, Some(Cow::Borrowed("plain"))),
+            "{:?}",
+            r.user
+        );
+        assert!(matches!(r.slots[0].id, Cow::Borrowed("1")));
+    }
+
+    #[test]
     fn every_published_example_parses() {
         for (name, body) in FIXTURES {
             let request = parse(body).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -554,7 +594,7 @@ mod tests {
             app.blocked_domains,
             ["apple.com", "go-text.me", "heywire.com"]
         );
-        assert!(app.categories.contains(&"IAB15-10".to_owned()));
+        assert!(app.categories.iter().any(|c| c == "IAB15-10"));
         assert_eq!(
             app.user.as_deref(),
             Some("ffffffd5135596709273b3a1a07e466ea2bf4fff")
@@ -676,12 +716,14 @@ mod tests {
     fn gdpr_without_consent_drops_the_user() {
         let base = r#"{"id": "r", "imp": [{"id": "1", "native": {}}], "device": {"ifa": "dev-1"},
             "user": {"id": "u-1", "data": [{"segment": [{"id": "s1"}]}]}"#;
-        let no_gdpr = parse(format!("{base}}}").as_bytes()).expect("parse");
+        let no_gdpr = format!("{base}}}");
+        let no_gdpr = parse(no_gdpr.as_bytes()).expect("parse");
         assert_eq!(no_gdpr.user.as_deref(), Some("u-1"));
         assert_eq!(no_gdpr.segments, ["s1"]);
         let gdpr_no_consent =
             parse(format!(r#"{base}, "regs": {{"ext": {{"gdpr": 1}}}}}}"#).as_bytes())
-                .expect("parse");
+                .expect("parse")
+                .into_owned();
         assert_eq!(gdpr_no_consent.user, None);
         assert!(gdpr_no_consent.segments.is_empty());
         let with_consent = r#"{"id": "r", "imp": [{"id": "1", "native": {}}], "regs": {"gdpr": 1},
@@ -706,7 +748,7 @@ mod tests {
                  "device": {"geo": {"country": "FRA", "region": "idf"}}}"#,
         )
         .expect("parse");
-        assert_eq!(r.country.as_deref(), Some("FR"));
+        assert_eq!(r.country, Some("FR"));
         assert_eq!(r.region.as_deref(), Some("FR-IDF"));
     }
 
