@@ -59,7 +59,12 @@ pub async fn build(settings: Settings) -> anyhow::Result<Arc<Engine>> {
 /// Builds the engine over an existing PostgreSQL pool (tests hand in their own database).
 pub async fn build_over(settings: Settings, pool: sqlx::PgPool) -> anyhow::Result<Arc<Engine>> {
     let client = redis::Client::open(settings.redis_url.as_str()).context("the Redis URL")?;
-    let redis = ConnectionManager::new(client)
+    let redis = ConnectionManager::new(client.clone())
+        .await
+        .context("connecting to Redis")?;
+    // Frequency caps on a connection of their own: on the budget controller's, a burst of lease
+    // renewals would queue ahead of the caps the requests wait on.
+    let caps_redis = ConnectionManager::new(client)
         .await
         .context("connecting to Redis")?;
     let controller = Arc::new(BudgetController::new(
@@ -80,7 +85,7 @@ pub async fn build_over(settings: Settings, pool: sqlx::PgPool) -> anyhow::Resul
             settings.rates.clone(),
         ))),
         ctr,
-        caps: FrequencyCaps::new(redis.clone()),
+        caps: FrequencyCaps::new(caps_redis),
         redis,
         db: pool,
         caps_breaker: Mutex::new(Breaker::new(5, 2_000)),
