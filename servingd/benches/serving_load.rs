@@ -186,7 +186,7 @@ async fn run(db_url: &str, redis_url: &str, smoke: bool) -> Result<()> {
         })
         .await?;
         println!("soak: {}", soak.summary());
-        print_stage_means();
+        print_stage_means(&engine);
         let _ = stop.send(());
         served.await??;
         pool.close().await;
@@ -271,7 +271,7 @@ async fn run(db_url: &str, redis_url: &str, smoke: bool) -> Result<()> {
         median(halves.iter().map(|h| ms(&h[0]))),
         median(halves.iter().map(|h| ms(&h[1]) / ms(&h[0]).max(1e-6))),
     );
-    print_stage_means();
+    print_stage_means(&engine);
     let _ = stop.send(());
     served.await??;
     pool.close().await;
@@ -285,12 +285,10 @@ fn median(values: impl Iterator<Item = f64>) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
-/// Mean time per request of each decision stage over the whole run, from servingd's metrics.
-fn print_stage_means() {
-    let Some(handle) = servingd::http::metrics_handle() else {
-        return;
-    };
-    let text = handle.render();
+/// Mean time per call of each decision stage over the whole run, from servingd's metrics.
+fn print_stage_means(engine: &servingd::engine::Engine) {
+    let mut text = String::new();
+    engine.metrics.render(&mut text);
     let value = |name: &str, stage: &str| {
         let prefix = format!("{name}{{stage=\"{stage}\"}} ");
         text.lines()

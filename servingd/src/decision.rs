@@ -76,7 +76,7 @@ impl Engine {
                 &mut rand::rng(),
                 &mut declines,
             );
-            self.metrics.candidates.record(t.elapsed().as_secs_f64());
+            self.metrics.candidates.record(t.elapsed());
             if let Some(s) = self.sell(request, slot, &mut candidates, auction_id).await {
                 winners.insert(s.campaign.id);
                 sold.push(s);
@@ -87,7 +87,7 @@ impl Engine {
                 counter.increment(n);
             }
         }
-        self.metrics.decide.record(started.elapsed().as_secs_f64());
+        self.metrics.decide.record(started.elapsed());
         Decision { auction_id, sold }
     }
 
@@ -108,7 +108,7 @@ impl Engine {
             let leader = second_price(&offers, lowest)?;
             let floor = candidates[leader.offer].floor_micros;
             let win = second_price(&offers, floor).filter(|w| w.offer == leader.offer);
-            self.metrics.auction.record(t.elapsed().as_secs_f64());
+            self.metrics.auction.record(t.elapsed());
             let Some(win) = win else {
                 candidates.remove(leader.offer);
                 continue;
@@ -121,7 +121,7 @@ impl Engine {
             let t = Instant::now();
             let cost = self.cost(c, win);
             let lease = cost.and_then(|cost| self.wallets.spend(c.campaign, cost));
-            self.metrics.spend.record(t.elapsed().as_secs_f64());
+            self.metrics.spend.record(t.elapsed());
             match (cost, lease) {
                 (Some(cost), Some(lease)) => {
                     c.campaign.throttle.spend(cost);
@@ -165,7 +165,7 @@ impl Engine {
         let t = Instant::now();
         let decision = format!("{auction_id}:{}", slot.id);
         let admitted = self.caps.admit(c.campaign.id, user, cap, &decision).await;
-        self.metrics.caps.record(t.elapsed().as_secs_f64());
+        self.metrics.caps.record(t.elapsed());
         match admitted {
             Ok(admitted) => {
                 self.caps_breaker_result(true, now_ms);

@@ -46,10 +46,11 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .with_state(engine)
 }
 
-async fn render_metrics() -> Response {
-    let body = metrics_handle()
+async fn render_metrics(State(engine): State<Arc<Engine>>) -> Response {
+    let mut body = metrics_handle()
         .map(PrometheusHandle::render)
         .unwrap_or_default();
+    engine.metrics.render(&mut body);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
@@ -109,7 +110,7 @@ async fn auction(
             );
         }
     };
-    engine.metrics.parse.record(t.elapsed().as_secs_f64());
+    engine.metrics.parse.record(t.elapsed());
 
     let zone = Zone::of(in_use, engine.settings.capacity);
     let value = request
@@ -152,7 +153,7 @@ async fn auction(
         );
         response
     };
-    engine.metrics.total.record(started.elapsed().as_secs_f64());
+    engine.metrics.total.record(started.elapsed());
     response
 }
 

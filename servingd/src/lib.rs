@@ -21,6 +21,7 @@
 //! - [`pace`]: pacing at run time: each campaign's throttle, stepped every few seconds.
 //! - [`engine`]: the shared state of a running servingd.
 //! - [`request_metrics`]: the request path's metric handles, registered once.
+//! - [`latency`]: fixed-bucket latency histograms (one atomic add per record), pure.
 //! - [`scan`]: the campaigns that may bid on a slot, most valuable first, into the best
 //!   offers, pure.
 //! - [`decision`]: one request's decision end to end.
@@ -45,6 +46,7 @@ pub mod feed;
 pub mod http;
 pub mod id_hash;
 pub mod index;
+pub mod latency;
 pub mod loadgen;
 pub mod money;
 pub mod openrtb;

@@ -1,21 +1,22 @@
-//! The request path's metrics, registered once when the engine is built: looking a labelled
-//! metric up in the recorder's registry on every use costs more than some of the stages it
-//! times. Register after the recorder is installed (`http::metrics_handle`), or the handles
-//! record nowhere.
+//! The request path's metrics: the stage latency histograms (our own, see [`crate::latency`])
+//! and counters registered once when the engine is built (looking a labelled metric up in the
+//! recorder's registry on every use costs more than some of the stages it times). Register after
+//! the recorder is installed (`http::metrics_handle`), or the counters record nowhere.
 
-use metrics::{Counter, Histogram, counter, histogram};
+use metrics::{Counter, counter};
 
+use crate::latency::LatencyHistogram;
 use crate::scan::{DECLINE_REASONS, decline_label};
 
-/// Handles for the stage histograms (`servingd_stage_seconds`) and request counters.
+/// The stage histograms (`servingd_stage_seconds`) and request counters.
 pub struct RequestMetrics {
-    pub parse: Histogram,
-    pub candidates: Histogram,
-    pub auction: Histogram,
-    pub caps: Histogram,
-    pub spend: Histogram,
-    pub decide: Histogram,
-    pub total: Histogram,
+    pub parse: LatencyHistogram,
+    pub candidates: LatencyHistogram,
+    pub auction: LatencyHistogram,
+    pub caps: LatencyHistogram,
+    pub spend: LatencyHistogram,
+    pub decide: LatencyHistogram,
+    pub total: LatencyHistogram,
     pub bids: Counter,
     pub no_bids: Counter,
     pub shed: Counter,
@@ -26,18 +27,17 @@ pub struct RequestMetrics {
 }
 
 impl RequestMetrics {
-    /// Registers every handle with the installed recorder.
+    /// Registers every counter with the installed recorder.
     pub fn register() -> RequestMetrics {
-        let stage = |name: &'static str| histogram!("servingd_stage_seconds", "stage" => name);
         let outcome = |name: &'static str| counter!("servingd_requests_total", "outcome" => name);
         RequestMetrics {
-            parse: stage("parse"),
-            candidates: stage("candidates"),
-            auction: stage("auction"),
-            caps: stage("caps"),
-            spend: stage("spend"),
-            decide: stage("decide"),
-            total: stage("total"),
+            parse: LatencyHistogram::default(),
+            candidates: LatencyHistogram::default(),
+            auction: LatencyHistogram::default(),
+            caps: LatencyHistogram::default(),
+            spend: LatencyHistogram::default(),
+            decide: LatencyHistogram::default(),
+            total: LatencyHistogram::default(),
             bids: outcome("bid"),
             no_bids: outcome("no_bid"),
             shed: outcome("shed"),
@@ -46,6 +46,23 @@ impl RequestMetrics {
             declines: std::array::from_fn(
                 |i| counter!("servingd_declines_total", "reason" => decline_label(i)),
             ),
+        }
+    }
+
+    /// Appends the stage histograms in the Prometheus text format.
+    pub fn render(&self, out: &mut String) {
+        out.push_str("# HELP servingd_stage_seconds Time spent in each stage of a request.\n");
+        out.push_str("# TYPE servingd_stage_seconds histogram\n");
+        for (stage, histogram) in [
+            ("parse", &self.parse),
+            ("candidates", &self.candidates),
+            ("auction", &self.auction),
+            ("caps", &self.caps),
+            ("spend", &self.spend),
+            ("decide", &self.decide),
+            ("total", &self.total),
+        ] {
+            histogram.render("servingd_stage_seconds", &format!("stage=\"{stage}\""), out);
         }
     }
 }

@@ -33,6 +33,28 @@ async fn an_active_campaign_wins_the_published_banner_request(pool: PgPool) {
         "{burl}"
     );
     assert!(burl.contains(&campaign.to_string()), "{burl}");
+    // every stage of the winning request was timed
+    let metrics = platform
+        .http
+        .get(format!("{}/metrics", platform.serving))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    for stage in ["parse", "candidates", "auction", "spend", "decide", "total"] {
+        let count = metrics
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix(&format!(
+                    "servingd_stage_seconds_count{{stage=\"{stage}\"}} "
+                ))
+            })
+            .and_then(|n| n.parse::<u64>().ok());
+        assert!(count.is_some_and(|n| n >= 1), "{stage}: {metrics}");
+    }
+    assert!(metrics.contains("# TYPE servingd_stage_seconds histogram"));
     platform.stop().await;
 }
 
