@@ -22,6 +22,14 @@ use crate::id_hash::IdMap;
 /// steady write load that does not depend on traffic.
 pub const RENEW_EVERY: Duration = Duration::from_secs(40);
 
+/// How long a lease should last at the campaign's pace: a campaign that wins often goes back
+/// to the controller (a Redis script and a PostgreSQL row) about this rarely, not once per
+/// base-sized lease.
+pub const LEASE_LIFE: Duration = Duration::from_secs(20);
+
+/// The most a lease grows beyond the base size for a campaign that spends fast.
+pub const MAX_LEASE_GROWTH: i64 = 16;
+
 struct Held {
     wallet: Arc<Wallet>,
     stop: Arc<Notify>,
@@ -45,10 +53,7 @@ where
         Wallets {
             controller,
             server: server.to_owned(),
-            rules: WalletRules {
-                want,
-                low_water: want / 4,
-            },
+            rules: WalletRules::fixed(want, want / 4),
             held: RwLock::new(IdMap::default()),
         }
     }
@@ -68,9 +73,10 @@ where
         None
     }
 
-    /// What to ask for at a time for `campaign`: the base size, or enough for 200 of its most
-    /// expensive events when that is more (a CPC lease holds each click's whole price until it
-    /// is settled, so small leases would churn).
+    /// What to ask for at a time for `campaign`: at least the base size, or enough for 200 of
+    /// its most expensive events when that is more (a CPC lease holds each click's whole price
+    /// until it is settled, so small leases would churn); a campaign that spends fast asks for
+    /// up to [`MAX_LEASE_GROWTH`] times that, enough for [`LEASE_LIFE`] at its pace.
     fn rules_for(&self, campaign: &LiveCampaign) -> WalletRules {
         let per_event = match campaign.bid {
             BidPrice::Cpm(cpm) => (cpm + 999) / 1000,
@@ -80,6 +86,8 @@ where
         WalletRules {
             want,
             low_water: want / 4,
+            max_want: want.saturating_mul(MAX_LEASE_GROWTH),
+            lease_life: LEASE_LIFE,
         }
     }
 

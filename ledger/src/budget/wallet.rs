@@ -73,10 +73,45 @@ where
 /// How a wallet sizes its requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WalletRules {
-    /// What to ask for each time.
+    /// What to ask for each time, at least.
     pub want: i64,
-    /// Ask for the next lease once the current one has this little left.
+    /// Ask for the next lease once the current one has this little left (a lease larger than
+    /// `want`, in proportion).
     pub low_water: i64,
+    /// The most to ask for at once, however fast the campaign spends.
+    pub max_want: i64,
+    /// How long a lease should last at the rate the last one was spent (zero: every lease is
+    /// `want`). A campaign that spends fast asks for more at a time, so it goes back to the
+    /// controller about as often as a slow one.
+    pub lease_life: Duration,
+}
+
+impl WalletRules {
+    /// Leases of `want` each, asked for again when `low_water` is left.
+    pub fn fixed(want: i64, low_water: i64) -> WalletRules {
+        WalletRules {
+            want,
+            low_water,
+            max_want: want,
+            lease_life: Duration::ZERO,
+        }
+    }
+}
+
+/// What to ask for next, pure: enough for `rules.lease_life` at the rate the current lease is
+/// being spent (`granted - unspent` in `age`), between `rules.want` and `rules.max_want`.
+pub fn sized_want(rules: &WalletRules, granted: i64, unspent: i64, age: Duration) -> i64 {
+    let spent = i128::from((granted - unspent).max(0));
+    let age_us = i128::try_from(age.as_micros()).unwrap_or(i128::MAX);
+    let life_us = i128::try_from(rules.lease_life.as_micros()).unwrap_or(i128::MAX);
+    let ceiling = rules.max_want.max(rules.want);
+    if spent == 0 || age_us == 0 || life_us == 0 {
+        return rules.want;
+    }
+    let at_rate = spent.saturating_mul(life_us) / age_us;
+    i64::try_from(at_rate)
+        .unwrap_or(i64::MAX)
+        .clamp(rules.want, ceiling)
 }
 
 /// One campaign's budget held by one serving instance.
@@ -86,6 +121,9 @@ pub struct Wallet {
     rules: WalletRules,
     /// The lease being spent; an empty, sealed lease until the first grant arrives.
     current: ArcSwap<LocalLease>,
+    /// When the current lease came into use, microseconds after `created`.
+    current_since_us: AtomicI64,
+    created: std::time::Instant,
     /// The next lease, fetched ahead.
     next: ArcSwapOption<LocalLease>,
     /// Leases taken out of use, sealed, waiting to be settled.
@@ -107,6 +145,8 @@ impl Wallet {
             server: server.to_owned(),
             rules,
             current: ArcSwap::from_pointee(empty),
+            current_since_us: AtomicI64::new(0),
+            created: std::time::Instant::now(),
             next: ArcSwapOption::empty(),
             retired: Mutex::new(Vec::new()),
             exhausted: AtomicBool::new(false),
@@ -121,13 +161,15 @@ impl Wallet {
     pub fn try_spend(&self, price: i64) -> Option<LeaseId> {
         let current = self.current.load();
         if current.try_spend(price) {
-            if current.is_low(self.rules.low_water) && self.next.load().is_none() {
+            if current.is_low(self.low_water(&current)) && self.next.load().is_none() {
                 self.wake.notify_one();
             }
             return Some(current.id());
         }
         if let Some(next) = self.next.swap(None) {
             let old = self.current.swap(next);
+            self.current_since_us
+                .store(self.micros_since_created(), Ordering::Relaxed);
             self.retire(old);
             self.wake.notify_one();
             let current = self.current.load();
@@ -138,6 +180,21 @@ impl Wallet {
         self.refused.fetch_add(1, Ordering::Relaxed);
         self.wake.notify_one();
         None
+    }
+
+    /// The current lease is low with this little left: the rules' low water, scaled with a
+    /// lease larger than the base size (the same share of it as of a base-sized lease).
+    fn low_water(&self, lease: &LocalLease) -> i64 {
+        let (want, granted) = (self.rules.want.max(1), lease.granted());
+        if granted <= want {
+            return self.rules.low_water;
+        }
+        let scaled = i128::from(self.rules.low_water) * i128::from(granted) / i128::from(want);
+        i64::try_from(scaled).unwrap_or(i64::MAX)
+    }
+
+    fn micros_since_created(&self) -> i64 {
+        i64::try_from(self.created.elapsed().as_micros()).unwrap_or(i64::MAX)
     }
 
     fn retire(&self, lease: Arc<LocalLease>) {
@@ -197,12 +254,17 @@ impl Wallet {
             }
         }
         let current = self.current.load();
-        let low = current.is_sealed() || current.is_low(self.rules.low_water);
+        let low = current.is_sealed() || current.is_low(self.low_water(&current));
         if low && self.next.load().is_none() && !self.exhausted.load(Ordering::Acquire) {
-            match source
-                .allocate(self.campaign, &self.server, self.rules.want)
-                .await?
-            {
+            let age_us =
+                self.micros_since_created() - self.current_since_us.load(Ordering::Relaxed);
+            let want = sized_want(
+                &self.rules,
+                current.granted(),
+                current.unspent(),
+                Duration::from_micros(u64::try_from(age_us).unwrap_or(0)),
+            );
+            match source.allocate(self.campaign, &self.server, want).await? {
                 Some(grant) => self
                     .next
                     .store(Some(Arc::new(LocalLease::new(grant.lease, grant.amount)))),
@@ -267,5 +329,49 @@ impl Wallet {
         self.retire(current);
         self.exhausted.store(true, Ordering::Release);
         self.refill(source).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RULES: WalletRules = WalletRules {
+        want: 2_000_000,
+        low_water: 500_000,
+        max_want: 32_000_000,
+        lease_life: Duration::from_secs(30),
+    };
+
+    #[test]
+    fn a_lease_lasts_its_life_at_the_rate_the_last_was_spent() {
+        // 1.5 of 2 spent in 3 s: 0.5 a second, 15 for 30 s
+        let want = sized_want(&RULES, 2_000_000, 500_000, Duration::from_secs(3));
+        assert_eq!(want, 15_000_000);
+    }
+
+    #[test]
+    fn the_size_stays_between_the_base_and_the_ceiling() {
+        // slow: the base
+        assert_eq!(
+            sized_want(&RULES, 2_000_000, 500_000, Duration::from_secs(600)),
+            2_000_000
+        );
+        // very fast: the ceiling
+        assert_eq!(
+            sized_want(&RULES, 2_000_000, 0, Duration::from_millis(10)),
+            32_000_000
+        );
+        // nothing spent yet, no time passed, or fixed rules: the base
+        assert_eq!(
+            sized_want(&RULES, 2_000_000, 2_000_000, Duration::from_secs(1)),
+            2_000_000
+        );
+        assert_eq!(sized_want(&RULES, 2_000_000, 0, Duration::ZERO), 2_000_000);
+        let fixed = WalletRules::fixed(2_000_000, 500_000);
+        assert_eq!(
+            sized_want(&fixed, 2_000_000, 0, Duration::from_millis(10)),
+            2_000_000
+        );
     }
 }

@@ -128,10 +128,7 @@ where
             let wallet = Wallet::new(
                 a.campaign,
                 &format!("srv-{n}"),
-                WalletRules {
-                    want: 2_000_000,
-                    low_water: 200_000,
-                },
+                WalletRules::fixed(2_000_000, 200_000),
             );
             let stop = Arc::new(Notify::new());
             let refiller = tokio::spawn(wallet.clone().run(

@@ -7,6 +7,7 @@ mod batches;
 mod budget_controller;
 mod budget_redis;
 mod budget_simulation;
+mod budget_wallet;
 mod concurrency;
 mod direct_sql;
 mod idempotency;
