@@ -9,7 +9,7 @@ use chrono::{DateTime, Datelike, Timelike, Utc};
 
 use crate::campaign::{Creative, LiveCampaign};
 use crate::money::{convert_down, convert_up};
-use crate::request::{AdRequest, Slot};
+use crate::request::{AdRequest, Media, Size, Slot};
 
 /// Why a campaign does not bid on a slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -143,11 +143,73 @@ impl Rates {
 /// A campaign that may bid on a slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Eligible<'a> {
-    pub creative: &'a Creative,
+    /// Index of the creative to show in the campaign's.
+    pub creative: usize,
     /// The floor that applies, in the platform currency.
     pub floor_micros: i64,
     /// The deal it buys through.
     pub deal: Option<&'a str>,
+}
+
+/// What a check reads of a campaign first, small enough to keep beside it in the index's lists:
+/// its schedule, which of its rules are set, and its only creative's kind and size. A check
+/// reads the campaign itself only for the rules set, so a campaign with few rules is checked
+/// without fetching it from memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gate {
+    start: DateTime<Utc>,
+    end: Option<DateTime<Utc>>,
+    rules: u16,
+    /// The media and size of the campaign's creative, when it has exactly one.
+    only_creative: Option<(Media, Size)>,
+}
+
+impl Gate {
+    const DAY_PARTS: u16 = 1;
+    const COUNTRIES: u16 = 1 << 1;
+    const REGIONS: u16 = 1 << 2;
+    const DEVICES: u16 = 1 << 3;
+    const OS: u16 = 1 << 4;
+    const CATEGORIES: u16 = 1 << 5;
+    const PLACEMENTS: u16 = 1 << 6;
+    const SEGMENTS: u16 = 1 << 7;
+    const CAP: u16 = 1 << 8;
+    const DEALS: u16 = 1 << 9;
+    const SIZES: u16 = 1 << 10;
+
+    /// The gate of `campaign`.
+    pub fn of(campaign: &LiveCampaign) -> Gate {
+        let c = campaign;
+        let rules = [
+            (Gate::DAY_PARTS, !c.day_parts.is_empty()),
+            (Gate::COUNTRIES, !c.countries.is_empty()),
+            (Gate::REGIONS, !c.regions.is_empty()),
+            (Gate::DEVICES, !c.device_types.is_empty()),
+            (Gate::OS, !c.os.is_empty()),
+            (Gate::CATEGORIES, !c.categories.is_empty()),
+            (Gate::PLACEMENTS, !c.placements.is_empty()),
+            (Gate::SEGMENTS, !c.segments.is_empty()),
+            (Gate::CAP, c.frequency_cap.is_some()),
+            (Gate::DEALS, !c.deals.is_empty()),
+            (Gate::SIZES, !c.sizes.is_empty()),
+        ]
+        .iter()
+        .filter(|(_, set)| *set)
+        .fold(0, |rules, (bit, _)| rules | bit);
+        Gate {
+            start: c.start,
+            end: c.end,
+            rules,
+            only_creative: match c.creatives.as_slice() {
+                [only] => Some((only.media, only.size)),
+                _ => None,
+            },
+        }
+    }
+
+    fn has(&self, rule: u16) -> bool {
+        self.rules & rule != 0
+    }
 }
 
 /// Checks `campaign` against `slot` of `request` at `now`; `pick` (any random number) chooses
@@ -161,13 +223,38 @@ pub fn check<'a>(
     seat: &str,
     pick: u64,
 ) -> Result<Eligible<'a>, Decline> {
-    if now < campaign.start {
+    check_gated(
+        &Gate::of(campaign),
+        campaign,
+        slot,
+        request,
+        now,
+        rates,
+        seat,
+        pick,
+    )
+}
+
+/// [`check`] with the campaign's [`Gate`] at hand: the campaign is read only for what the gate
+/// says is set.
+#[allow(clippy::too_many_arguments)]
+pub fn check_gated<'a>(
+    gate: &Gate,
+    campaign: &'a LiveCampaign,
+    slot: &'a Slot<'a>,
+    request: &AdRequest<'_>,
+    now: DateTime<Utc>,
+    rates: &Rates,
+    seat: &str,
+    pick: u64,
+) -> Result<Eligible<'a>, Decline> {
+    if now < gate.start {
         return Err(Decline::NotStarted);
     }
-    if campaign.end.is_some_and(|end| now >= end) {
+    if gate.end.is_some_and(|end| now >= end) {
         return Err(Decline::Ended);
     }
-    if !campaign.day_parts.is_empty() {
+    if gate.has(Gate::DAY_PARTS) {
         let local = now.with_timezone(&campaign.time_zone);
         let day = local.weekday().num_days_from_monday();
         let hour = local.hour();
@@ -181,23 +268,23 @@ pub fn check<'a>(
     let admits = |list: &[String], value: Option<&str>| {
         list.is_empty() || value.is_some_and(|v| list.iter().any(|x| x == v))
     };
-    if !admits(&campaign.countries, request.country) {
+    if gate.has(Gate::COUNTRIES) && !admits(&campaign.countries, request.country) {
         return Err(Decline::Country);
     }
-    if !admits(&campaign.regions, request.region.as_deref()) {
+    if gate.has(Gate::REGIONS) && !admits(&campaign.regions, request.region.as_deref()) {
         return Err(Decline::Region);
     }
-    if !campaign.device_types.is_empty()
+    if gate.has(Gate::DEVICES)
         && !request
             .device
             .is_some_and(|d| campaign.device_types.contains(&d))
     {
         return Err(Decline::Device);
     }
-    if !admits(&campaign.os, request.os.as_deref()) {
+    if gate.has(Gate::OS) && !admits(&campaign.os, request.os.as_deref()) {
         return Err(Decline::Os);
     }
-    if !campaign.categories.is_empty()
+    if gate.has(Gate::CATEGORIES)
         && !request
             .categories
             .iter()
@@ -205,7 +292,7 @@ pub fn check<'a>(
     {
         return Err(Decline::Category);
     }
-    if !campaign.placements.is_empty()
+    if gate.has(Gate::PLACEMENTS)
         && !request
             .placements
             .iter()
@@ -214,7 +301,7 @@ pub fn check<'a>(
     {
         return Err(Decline::Placement);
     }
-    if !campaign.segments.is_empty()
+    if gate.has(Gate::SEGMENTS)
         && !request
             .segments
             .iter()
@@ -222,17 +309,37 @@ pub fn check<'a>(
     {
         return Err(Decline::Segment);
     }
-    if campaign.frequency_cap.is_some() && request.user.is_none() {
+    if gate.has(Gate::CAP) && request.user.is_none() {
         return Err(Decline::NoUser);
     }
     if !request.currencies.is_empty() && !request.currencies.iter().any(|c| c == rates.platform()) {
         return Err(Decline::Currency);
     }
-    let (floor, floor_currency, deal) = deal_terms(campaign, slot, seat)?;
+    let (floor, floor_currency, deal) = if gate.has(Gate::DEALS) {
+        deal_terms(campaign, slot, seat)?
+    } else if slot.private_auction {
+        return Err(Decline::PrivateAuction);
+    } else {
+        (slot.floor_micros, &*slot.floor_currency, None)
+    };
     let floor_micros = rates
         .floor(floor, floor_currency)
         .ok_or(Decline::Currency)?;
-    let creative = pick_creative(campaign, slot, request, pick)?;
+    let has_blocks = !request.blocked_domains.is_empty() || !request.blocked_categories.is_empty();
+    let creative = match gate.only_creative {
+        // one creative, nothing that could block it, no size rule: it fits or nothing does
+        Some((media, size)) if !has_blocks && !gate.has(Gate::SIZES) => {
+            let fits = slot
+                .media
+                .iter()
+                .any(|(m, sizes)| *m == media && (sizes.is_empty() || sizes.contains(&size)));
+            if !fits {
+                return Err(Decline::Size);
+            }
+            0
+        }
+        _ => pick_creative(campaign, slot, request, pick)?,
+    };
     Ok(Eligible {
         creative,
         floor_micros,
@@ -240,18 +347,12 @@ pub fn check<'a>(
     })
 }
 
-/// The floor and deal under which the campaign buys the slot.
+/// The floor and deal under which a campaign that buys through deals buys the slot.
 fn deal_terms<'a>(
     campaign: &LiveCampaign,
     slot: &'a Slot<'a>,
     seat: &str,
 ) -> Result<(i64, &'a str, Option<&'a str>), Decline> {
-    if campaign.deals.is_empty() {
-        if slot.private_auction {
-            return Err(Decline::PrivateAuction);
-        }
-        return Ok((slot.floor_micros, &slot.floor_currency, None));
-    }
     let deal = slot
         .deals
         .iter()
@@ -266,13 +367,13 @@ fn deal_terms<'a>(
     })
 }
 
-/// The creatives that fit the slot and are not blocked, one chosen by weight.
-fn pick_creative<'a>(
-    campaign: &'a LiveCampaign,
+/// The creatives that fit the slot and are not blocked, one chosen by weight (its index).
+fn pick_creative(
+    campaign: &LiveCampaign,
     slot: &Slot<'_>,
     request: &AdRequest<'_>,
     pick: u64,
-) -> Result<&'a Creative, Decline> {
+) -> Result<usize, Decline> {
     let fits = |c: &Creative| {
         (campaign.sizes.is_empty() || campaign.sizes.contains(&c.size))
             && slot
@@ -308,10 +409,13 @@ fn pick_creative<'a>(
         });
     }
     let mut at = pick % total;
-    for creative in campaign.creatives.iter().filter(open) {
+    for (i, creative) in campaign.creatives.iter().enumerate() {
+        if !open(&creative) {
+            continue;
+        }
         let w = u64::from(creative.weight);
         if at < w {
-            return Ok(creative);
+            return Ok(i);
         }
         at -= w;
     }
@@ -558,10 +662,8 @@ mod tests {
                     "adplat",
                     pick,
                 )
+                .map(|e| c.creatives[e.creative].id.clone())
                 .expect("eligible")
-                .creative
-                .id
-                .clone()
             })
             .collect();
         assert_eq!(picks, ["a", "b", "b", "b"]);

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::auction::BidPrice;
 use crate::campaign::{FeedCampaign, LiveCampaign, Pacing, Unservable};
-use crate::eligibility::Rates;
+use crate::eligibility::{Gate, Rates};
 use crate::pace::Throttle;
 use crate::request::{Media, Size};
 
@@ -29,6 +29,9 @@ pub struct CampaignIndex {
 /// for those it considers.
 #[derive(Debug, Clone)]
 pub struct Entry {
+    pub id: Uuid,
+    /// What eligibility reads first (schedule, which rules are set).
+    pub gate: Gate,
     /// The bid in the platform currency (CPM or CPC).
     pub bid_platform_micros: i64,
     /// A CPC bid (else CPM).
@@ -173,6 +176,8 @@ impl CampaignIndex {
                         .entry((*country, *media, *size, cpc))
                         .or_default()
                         .push(Entry {
+                            id: campaign.id,
+                            gate: Gate::of(campaign),
                             bid_platform_micros: campaign.bid_platform_micros,
                             cpc,
                             paced: campaign.pacing == Pacing::Even,

@@ -140,8 +140,8 @@ pub fn best_offers<'a>(
             break;
         }
         let campaign = &entry.campaign;
-        if (!winners.is_empty() && winners.contains(&campaign.id))
-            || (dedupe && !seen.insert(campaign.id))
+        if (!winners.is_empty() && winners.contains(&entry.id))
+            || (dedupe && !seen.insert(entry.id))
         {
             continue;
         }
@@ -151,7 +151,8 @@ pub fn best_offers<'a>(
             declines[PACING] += 1;
             continue;
         }
-        let eligible = match eligibility::check(
+        let eligible = match eligibility::check_gated(
+            &entry.gate,
             campaign,
             slot,
             request,
@@ -166,15 +167,17 @@ pub fn best_offers<'a>(
                 continue;
             }
         };
-        let bid = match campaign.bid {
-            BidPrice::Cpm(_) => BidPrice::Cpm(entry.bid_platform_micros),
-            BidPrice::Cpc(_) => BidPrice::Cpc(entry.bid_platform_micros),
+        let offer = if entry.cpc {
+            Offer {
+                bid: BidPrice::Cpc(entry.bid_platform_micros),
+                ctr_ppb: rules.ctr.ctr_ppb(entry.id, placement).min(CTR_CAP_PPB),
+            }
+        } else {
+            Offer {
+                bid: BidPrice::Cpm(entry.bid_platform_micros),
+                ctr_ppb: 0,
+            }
         };
-        let ctr_ppb = match bid {
-            BidPrice::Cpm(_) => 0,
-            BidPrice::Cpc(_) => rules.ctr.ctr_ppb(campaign.id, placement).min(CTR_CAP_PPB),
-        };
-        let offer = Offer { bid, ctr_ppb };
         let floor_micros = eligible.floor_micros.max(rules.reserve_cpm_micros);
         // keep the best, best first; equal offers keep the order they were found in
         let ecpm = offer.ecpm();
@@ -184,16 +187,11 @@ pub fn best_offers<'a>(
         }
         let place = best.partition_point(|b| b.offer.ecpm() >= ecpm);
         if place < BEST_OFFERS {
-            let creative = campaign
-                .creatives
-                .iter()
-                .position(|c| std::ptr::eq(c, eligible.creative))
-                .unwrap_or(0);
             best.insert(
                 place,
                 Candidate {
                     campaign,
-                    creative,
+                    creative: eligible.creative,
                     floor_micros,
                     deal: eligible.deal,
                     offer,
