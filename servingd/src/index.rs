@@ -4,13 +4,13 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use uuid::Uuid;
 
 use crate::auction::BidPrice;
 use crate::campaign::{FeedCampaign, LiveCampaign, Pacing, Unservable};
 use crate::eligibility::{Gate, Rates};
-use crate::pace::Throttle;
 use crate::request::{Media, Size};
 
 /// Active campaigns at one feed revision.
@@ -27,7 +27,7 @@ pub struct CampaignIndex {
 /// A campaign in a lookup list, with what the scan of a request reads of every campaign it
 /// passes kept inline, so the scan walks memory in order and touches the campaign itself only
 /// for those it considers.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Entry {
     pub id: Uuid,
     /// What eligibility reads first (schedule, which rules are set).
@@ -38,15 +38,37 @@ pub struct Entry {
     pub cpc: bool,
     /// Even pacing: the throttle applies.
     pub paced: bool,
-    pub throttle: Arc<Throttle>,
+    /// A copy of the campaign's throttle probability (its [`Throttle`]), refreshed by every
+    /// pacing step ([`CampaignIndex::refresh_throttles`]): the campaign's own cell lives
+    /// elsewhere in memory, and most campaigns the scan passes are turned away by it.
+    probability_bits: AtomicU64,
     pub campaign: Arc<LiveCampaign>,
+}
+
+impl Clone for Entry {
+    fn clone(&self) -> Self {
+        Entry {
+            id: self.id,
+            gate: self.gate,
+            bid_platform_micros: self.bid_platform_micros,
+            cpc: self.cpc,
+            paced: self.paced,
+            probability_bits: AtomicU64::new(self.probability_bits.load(Ordering::Relaxed)),
+            campaign: self.campaign.clone(),
+        }
+    }
 }
 
 impl Entry {
     /// Whether the campaign's throttle lets it into this auction, given a uniform draw in
     /// [0, 1).
     pub fn passes_throttle(&self, draw: f64) -> bool {
-        !self.paced || draw < self.throttle.probability()
+        !self.paced || draw < f64::from_bits(self.probability_bits.load(Ordering::Relaxed))
+    }
+
+    fn refresh_throttle(&self) {
+        let p = self.campaign.throttle.probability();
+        self.probability_bits.store(p.to_bits(), Ordering::Relaxed);
     }
 }
 
@@ -181,13 +203,23 @@ impl CampaignIndex {
                             bid_platform_micros: campaign.bid_platform_micros,
                             cpc,
                             paced: campaign.pacing == Pacing::Even,
-                            throttle: campaign.throttle.clone(),
+                            probability_bits: AtomicU64::new(
+                                campaign.throttle.probability().to_bits(),
+                            ),
                             campaign: campaign.clone(),
                         });
                 }
             }
         }
         self.lookup = lookup;
+    }
+
+    /// Copies every campaign's throttle probability into its entries (the pacing step calls
+    /// it after setting them).
+    pub fn refresh_throttles(&self) {
+        for entry in self.lookup.values().flatten() {
+            entry.refresh_throttle();
+        }
     }
 
     /// The feed revision this index reflects.
@@ -331,7 +363,7 @@ mod tests {
             assert!(Arc::ptr_eq(&live.throttle, &throttle));
             assert_eq!(live.throttle.spent_today(), 1_234);
             let entries = index.lists(Some("FR"), Media::Banner, None);
-            assert!(Arc::ptr_eq(&entries[1][0].throttle, &throttle));
+            assert!(Arc::ptr_eq(&entries[1][0].campaign.throttle, &throttle));
         }
         let (fresh, _) = CampaignIndex::empty(Rates::default())
             .from_snapshot(4, vec![feed(1, "active", &[], "banner", "1")]);

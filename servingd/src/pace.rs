@@ -158,6 +158,7 @@ impl PacingBoard {
             let p = day.pacer.step(&profile, fraction, throttle.spent_today());
             throttle.set_probability(p);
         }
+        index.refresh_throttles();
     }
 }
 

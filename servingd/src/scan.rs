@@ -306,6 +306,8 @@ mod tests {
         throttle(2).set_probability(1.0);
         // an accelerated campaign is never throttled, whatever its cell holds
         throttle(3).set_probability(0.0);
+        // the scan reads the copies in the index's entries, refreshed by each pacing step
+        index.refresh_throttles();
         let (ids, declines) = scan(&index, &request("USA", 0.5));
         assert_eq!(ids, [2, 3]);
         assert_eq!(declines[PACING], 1);
