@@ -34,15 +34,7 @@ async fn an_active_campaign_wins_the_published_banner_request(pool: PgPool) {
     );
     assert!(burl.contains(&campaign.to_string()), "{burl}");
     // every stage of the winning request was timed
-    let metrics = platform
-        .http
-        .get(format!("{}/metrics", platform.serving))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = platform.metrics().await;
     for stage in ["parse", "candidates", "auction", "spend", "decide", "total"] {
         let count = metrics
             .lines()
@@ -139,15 +131,7 @@ async fn with_the_api_down_the_last_index_keeps_serving_and_staleness_shows(pool
     assert_eq!(ready["index_loaded"], true);
     let stale = ready["feed_staleness_s"].as_f64().expect("staleness");
     assert!(stale >= 1.0, "the index is known to be stale: {ready}");
-    let metrics = platform
-        .http
-        .get(format!("{}/metrics", platform.serving))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = platform.metrics().await;
     assert!(
         metrics.contains("servingd_feed_errors_total")
             && metrics.contains("servingd_feed_staleness_seconds"),

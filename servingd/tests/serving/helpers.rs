@@ -224,6 +224,18 @@ impl Platform {
         panic!("campaign {campaign} never reached the index");
     }
 
+    /// servingd's `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.serving))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text")
+    }
+
     /// Sends a bid request.
     pub async fn bid(&self, body: &str) -> (StatusCode, reqwest::header::HeaderMap, Value) {
         let response = self
