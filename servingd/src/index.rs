@@ -1,6 +1,8 @@
 //! The in-memory campaign index, built from the API's feed: the active campaigns, compiled, and
-//! looked up by country and media kind. An index is immutable; changes build a new one that the
-//! server swaps in whole, so a request sees one revision of every campaign, never half an update.
+//! looked up by country and media kind. An index is immutable (but for the copies of the
+//! throttle probabilities the pacing step refreshes in its entries); changes build a new one
+//! that the server swaps in whole, so a request sees one revision of every campaign, never half
+//! an update.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -21,7 +21,7 @@
 //! - [`pace`]: pacing at run time: each campaign's throttle, stepped every few seconds.
 //! - [`engine`]: the shared state of a running servingd.
 //! - [`request_metrics`]: the request path's metric handles, registered once.
-//! - [`latency`]: fixed-bucket latency histograms (one atomic add per record), pure.
+//! - [`latency`]: fixed-bucket latency histograms (two atomic adds per record).
 //! - [`scan`]: the campaigns that may bid on a slot, most valuable first, into the best
 //!   offers, pure.
 //! - [`decision`]: one request's decision end to end.

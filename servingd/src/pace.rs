@@ -1,7 +1,9 @@
 //! Pacing at run time: each even-paced campaign's probability of entering an auction, set every
 //! few seconds by its [`Pacer`] from what this instance spent of it today (in the campaign's
-//! time zone), against the hour profile learned from this instance's traffic. The request path
-//! only reads an atomic; spends add to one.
+//! time zone), against the hour profile learned from this instance's traffic. Each campaign's
+//! state is one [`Throttle`] (carried across index changes); every step copies the
+//! probabilities into the index's entries, which the request path reads, and spends add to the
+//! throttle with one atomic add.
 //!
 //! With several instances each paces its share of the day (`pacing_share`, 1 / instances): the
 //! budget controller still bounds the total, pacing only shapes it.
