@@ -2,15 +2,20 @@
 
 /// The alpha-2 code of an alpha-3 or alpha-2 code (any case); `None` for an unknown code.
 pub fn alpha2(code: &str) -> Option<&'static str> {
-    let upper = code.trim().to_ascii_uppercase();
+    let code = code.trim().as_bytes();
+    // uppercased on the stack: every request names its country
+    let mut upper = [0u8; 3];
+    let upper = upper.get_mut(..code.len())?;
+    upper.copy_from_slice(code);
+    upper.make_ascii_uppercase();
     match upper.len() {
         3 => ALPHA3_TO_ALPHA2
-            .binary_search_by(|(a3, _)| (*a3).cmp(upper.as_str()))
+            .binary_search_by(|(a3, _)| a3.as_bytes().cmp(upper))
             .ok()
             .map(|i| ALPHA3_TO_ALPHA2[i].1),
         2 => ALPHA3_TO_ALPHA2
             .iter()
-            .find(|(_, a2)| *a2 == upper)
+            .find(|(_, a2)| a2.as_bytes() == upper)
             .map(|(_, a2)| *a2),
         _ => None,
     }
@@ -280,6 +285,10 @@ mod tests {
         assert_eq!(alpha2("DE"), Some("DE"));
         assert_eq!(alpha2("XXX"), None);
         assert_eq!(alpha2("F"), None);
+        assert_eq!(alpha2(" fra "), Some("FR"));
+        assert_eq!(alpha2("FRANCE"), None);
+        assert_eq!(alpha2("FRÄ"), None);
+        assert_eq!(alpha2(""), None);
     }
 
     #[test]
