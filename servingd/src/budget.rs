@@ -30,6 +30,12 @@ pub const LEASE_LIFE: Duration = Duration::from_secs(20);
 /// The most a lease grows beyond the base size for a campaign that spends fast.
 pub const MAX_LEASE_GROWTH: i64 = 16;
 
+/// How long a lease is spent after it was granted or last renewed: five sixths of the
+/// controller's time to live, so an instance cut off from Redis stops spending well before the
+/// reaper may hand the lease's budget to another.
+pub const SPEND_WINDOW: Duration =
+    Duration::from_millis(crate::server::LEASE_RULES.ttl_ms as u64 * 5 / 6);
+
 struct Held {
     wallet: Arc<Wallet>,
     stop: Arc<Notify>,
@@ -88,6 +94,7 @@ where
             low_water: want / 4,
             max_want: want.saturating_mul(MAX_LEASE_GROWTH),
             lease_life: LEASE_LIFE,
+            spend_window: SPEND_WINDOW,
         }
     }
 

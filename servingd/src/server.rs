@@ -31,7 +31,7 @@ use crate::shedding::ValueTracker;
 /// Leases: two minutes to live unless renewed (refillers renew every 40 s). A crashed
 /// instance's leases come back to their campaigns two minutes and the reap grace after its
 /// last renewal.
-const LEASE_RULES: LeaseRules = LeaseRules {
+pub const LEASE_RULES: LeaseRules = LeaseRules {
     ttl_ms: 120_000,
     server_window_ms: 60_000,
     max_price: 5_000_000,

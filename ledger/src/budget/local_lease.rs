@@ -16,6 +16,9 @@ pub struct LocalLease {
     spent: AtomicI64,
     /// What was spent when the lease was sealed (-1 while it is not).
     final_spent: AtomicI64,
+    /// Until when its holder may spend it, in the holder's own time (microseconds on its clock;
+    /// `i64::MAX`: no limit). The holder seals it then unless a renewal moved it.
+    valid_until_us: AtomicI64,
 }
 
 impl LocalLease {
@@ -26,7 +29,18 @@ impl LocalLease {
             granted: granted.clamp(0, SEALED - 1),
             spent: AtomicI64::new(0),
             final_spent: AtomicI64::new(-1),
+            valid_until_us: AtomicI64::new(i64::MAX),
         }
+    }
+
+    /// Until when its holder may spend it (see the field).
+    pub fn valid_until_us(&self) -> i64 {
+        self.valid_until_us.load(Ordering::Acquire)
+    }
+
+    /// Sets until when its holder may spend it.
+    pub fn set_valid_until_us(&self, until_us: i64) {
+        self.valid_until_us.store(until_us, Ordering::Release);
     }
 
     /// The lease's id, under which it is settled.

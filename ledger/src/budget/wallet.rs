@@ -84,6 +84,11 @@ pub struct WalletRules {
     /// `want`). A campaign that spends fast asks for more at a time, so it goes back to the
     /// controller about as often as a slow one.
     pub lease_life: Duration,
+    /// How long after it was asked for (granted, or last renewed) a lease may be spent; then the
+    /// wallet seals it unless a renewal came through (zero: no limit). Set a little under the
+    /// controller's time to live: a wallet cut off from the controller then stops spending
+    /// before the reaper can give the lease's budget to anyone else.
+    pub spend_window: Duration,
 }
 
 impl WalletRules {
@@ -94,6 +99,7 @@ impl WalletRules {
             low_water,
             max_want: want,
             lease_life: Duration::ZERO,
+            spend_window: Duration::ZERO,
         }
     }
 }
@@ -197,6 +203,57 @@ impl Wallet {
         i64::try_from(self.created.elapsed().as_micros()).unwrap_or(i64::MAX)
     }
 
+    /// Until when a lease asked for (or renewed) at `asked_us` may be spent.
+    fn valid_until(&self, asked_us: i64) -> i64 {
+        if self.rules.spend_window.is_zero() {
+            return i64::MAX;
+        }
+        let window = i64::try_from(self.rules.spend_window.as_micros()).unwrap_or(i64::MAX);
+        asked_us.saturating_add(window)
+    }
+
+    /// Seals and retires the leases held past their spend window (their renewal did not come
+    /// through in time): from then on they pay for nothing, and are settled with what they
+    /// spent. The refiller calls it when a window closes; returns how many it sealed.
+    pub fn expire_overdue(&self) -> usize {
+        let now = self.micros_since_created();
+        let mut sealed = 0;
+        if self
+            .next
+            .load()
+            .as_ref()
+            .is_some_and(|n| n.valid_until_us() <= now)
+            && let Some(next) = self.next.swap(None)
+        {
+            self.retire(next);
+            sealed += 1;
+        }
+        let current = self.current.load_full();
+        if !current.is_sealed() && current.valid_until_us() <= now {
+            let empty = LocalLease::new(LeaseId(uuid::Uuid::nil()), 0);
+            empty.seal();
+            let old = self.current.swap(Arc::new(empty));
+            self.retire(old);
+            sealed += 1;
+        }
+        sealed
+    }
+
+    /// When the first spend window of the leases held closes.
+    fn next_expiry(&self) -> Option<tokio::time::Instant> {
+        let current = self.current.load();
+        let until = [
+            (!current.is_sealed()).then(|| current.valid_until_us()),
+            self.next.load().as_ref().map(|n| n.valid_until_us()),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|us| *us < i64::MAX)
+        .min()?;
+        let at = self.created + Duration::from_micros(u64::try_from(until).unwrap_or(0));
+        Some(tokio::time::Instant::from_std(at))
+    }
+
     fn retire(&self, lease: Arc<LocalLease>) {
         lease.seal();
         if lease.granted() > 0 {
@@ -264,10 +321,13 @@ impl Wallet {
                 current.unspent(),
                 Duration::from_micros(u64::try_from(age_us).unwrap_or(0)),
             );
+            let asked = self.micros_since_created();
             match source.allocate(self.campaign, &self.server, want).await? {
-                Some(grant) => self
-                    .next
-                    .store(Some(Arc::new(LocalLease::new(grant.lease, grant.amount)))),
+                Some(grant) => {
+                    let lease = LocalLease::new(grant.lease, grant.amount);
+                    lease.set_valid_until_us(self.valid_until(asked));
+                    self.next.store(Some(Arc::new(lease)));
+                }
                 None => self.exhausted.store(true, Ordering::Release),
             }
         }
@@ -278,10 +338,14 @@ impl Wallet {
     pub async fn renew<S: LeaseSource>(&self, source: &S) -> Result<(), ControllerError> {
         let current = self.current.load_full();
         if !current.is_sealed() {
+            let asked = self.micros_since_created();
             source.renew(self.campaign, current.id()).await?;
+            current.set_valid_until_us(self.valid_until(asked));
         }
         if let Some(next) = self.next.load_full() {
+            let asked = self.micros_since_created();
             source.renew(self.campaign, next.id()).await?;
+            next.set_valid_until_us(self.valid_until(asked));
         }
         Ok(())
     }
@@ -296,9 +360,16 @@ impl Wallet {
     ) {
         let mut renew_at = tokio::time::Instant::now() + renew_every;
         loop {
+            let expiry = self.next_expiry();
             tokio::select! {
                 _ = stop.notified() => break,
                 _ = self.wake.notified() => {}
+                // a spend window closed without a renewal: stop spending that lease
+                _ = async { tokio::time::sleep_until(expiry.unwrap_or(renew_at)).await }, if expiry.is_some() => {
+                    if self.expire_overdue() > 0 {
+                        tracing::warn!(campaign = %self.campaign, "leases sealed: their renewal did not come through in time");
+                    }
+                }
                 _ = tokio::time::sleep_until(renew_at) => {
                     renew_at = tokio::time::Instant::now() + renew_every;
                     // Budget may have come back (a crashed server's lease reaped): ask again.
@@ -341,6 +412,7 @@ mod tests {
         low_water: 500_000,
         max_want: 32_000_000,
         lease_life: Duration::from_secs(30),
+        spend_window: Duration::ZERO,
     };
 
     #[test]

@@ -128,7 +128,12 @@ where
             let wallet = Wallet::new(
                 a.campaign,
                 &format!("srv-{n}"),
-                WalletRules::fixed(2_000_000, 200_000),
+                WalletRules {
+                    // stop spending a lease 100 ms before the controller's deadline when its
+                    // renewal does not come through (Redis away)
+                    spend_window: Duration::from_millis(RULES.ttl_ms as u64 - 100),
+                    ..WalletRules::fixed(2_000_000, 200_000)
+                },
             );
             let stop = Arc::new(Notify::new());
             let refiller = tokio::spawn(wallet.clone().run(

@@ -37,6 +37,7 @@ async fn a_campaign_that_spends_fast_gets_larger_leases(pool: PgPool) {
         low_water: 25_000,
         max_want: 1_600_000,
         lease_life: Duration::from_secs(10),
+        spend_window: Duration::ZERO,
     };
     let wallet = Wallet::new(a.campaign, "srv-1", rules);
     // the first lease is the base size
@@ -67,5 +68,52 @@ async fn a_campaign_that_spends_fast_gets_larger_leases(pool: PgPool) {
         "a new lease was fetched at a quarter left: {}",
         wallet.unspent()
     );
+    wallet.close(&controller).await.expect("close");
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_lease_not_renewed_in_time_is_sealed_and_settled_with_what_it_spent(pool: PgPool) {
+    let ledger = Ledger::new(pool.clone());
+    let a = advertiser(&ledger, "100").await;
+    ledger
+        .transfer(transfer(&a.cash, &a.hold, "100", TransferKind::Hold))
+        .await
+        .expect("hold");
+    let controller = BudgetController::new(
+        single_node().await,
+        pool.clone(),
+        LEASES,
+        5_000,
+        Arc::new(SystemClock),
+    );
+    let rules = WalletRules {
+        spend_window: Duration::from_millis(200),
+        ..WalletRules::fixed(100_000, 25_000)
+    };
+    let wallet = Wallet::new(a.campaign, "srv-1", rules);
+    wallet.refill(&controller).await.expect("refill");
+    let lease = wallet.try_spend(1_000).expect("spends within its window");
+    assert_eq!(wallet.expire_overdue(), 0, "the window is still open");
+    // a renewal keeps it open
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    wallet.renew(&controller).await.expect("renew");
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    assert_eq!(wallet.expire_overdue(), 0, "renewed 120 ms ago");
+    assert!(wallet.try_spend(1_000).is_some());
+    // no renewal through the window: sealed, nothing more is spent from it
+    tokio::time::sleep(Duration::from_millis(220)).await;
+    assert_eq!(wallet.expire_overdue(), 1);
+    assert_eq!(wallet.try_spend(1_000), None);
+    assert_eq!(wallet.unspent(), 0);
+    // the refiller settles it with what it spent and asks for a new lease
+    wallet.refill(&controller).await.expect("refill");
+    let (state, spent): (String, Option<i64>) =
+        sqlx::query_as("select state, spent_micros from budget_leases where lease_id = $1")
+            .bind(lease.0)
+            .fetch_one(&pool)
+            .await
+            .expect("lease");
+    assert_eq!((state.as_str(), spent), ("settled", Some(2_000)));
+    assert_eq!(wallet.unspent(), 100_000, "a fresh lease");
     wallet.close(&controller).await.expect("close");
 }
