@@ -147,14 +147,11 @@ fn bench_settings(redis_url: &str) -> Result<Settings> {
 }
 
 fn token(state: &api::AppState, role: Role) -> Result<String> {
-    let principal = Principal {
-        id: Uuid::now_v7(),
-        role,
-        advertiser: None,
-    };
-    state
-        .keys
-        .issue(&principal, chrono::Utc::now().timestamp(), 3600)
+    state.keys.issue(
+        &Principal::staff(role),
+        chrono::Utc::now().timestamp(),
+        3600,
+    )
 }
 
 /// Advertisers through the API, one campaign through the API, then `campaigns - 1` copies of it

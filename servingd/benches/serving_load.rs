@@ -84,11 +84,7 @@ async fn run(db_url: &str, redis_url: &str, smoke: bool) -> Result<()> {
     let state =
         api::server::state_over(pool.clone(), api_settings, api::server::system_clock()).await?;
     let admin = state.keys.issue(
-        &Principal {
-            id: Uuid::now_v7(),
-            role: Role::Admin,
-            advertiser: None,
-        },
+        &Principal::staff(Role::Admin),
         chrono::Utc::now().timestamp(),
         3600,
     )?;

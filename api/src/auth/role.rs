@@ -75,6 +75,16 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// A new principal of a platform role (bound to no advertiser): what tests, benchmarks and
+    /// tools that issue their own tokens sign in as.
+    pub fn staff(role: Role) -> Principal {
+        Principal {
+            id: Uuid::now_v7(),
+            role,
+            advertiser: None,
+        }
+    }
+
     /// Refuses (403) unless the principal's role is one of `roles`.
     pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
         if roles.contains(&self.role) {

@@ -9,7 +9,7 @@ use ledger::{Ledger, MIGRATOR, SystemClock, TransferKind};
 use sqlx::PgPool;
 
 use crate::budget_redis::single_node;
-use crate::helpers::{advertiser, transfer};
+use crate::helpers::{Advertiser, advertiser, transfer};
 
 const LEASES: LeaseRules = LeaseRules {
     ttl_ms: 60_000,
@@ -17,8 +17,10 @@ const LEASES: LeaseRules = LeaseRules {
     max_price: 5_000,
 };
 
-#[sqlx::test(migrator = "MIGRATOR")]
-async fn a_campaign_that_spends_fast_gets_larger_leases(pool: PgPool) {
+type Controller = BudgetController<redis::aio::MultiplexedConnection>;
+
+/// A campaign holding 100 units, and the controller over it.
+async fn funded_campaign(pool: &PgPool) -> (Advertiser, Controller) {
     let ledger = Ledger::new(pool.clone());
     let a = advertiser(&ledger, "100").await;
     ledger
@@ -32,6 +34,12 @@ async fn a_campaign_that_spends_fast_gets_larger_leases(pool: PgPool) {
         5_000,
         Arc::new(SystemClock),
     );
+    (a, controller)
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_campaign_that_spends_fast_gets_larger_leases(pool: PgPool) {
+    let (a, controller) = funded_campaign(&pool).await;
     let rules = WalletRules {
         want: 100_000,
         low_water: 25_000,
@@ -73,19 +81,7 @@ async fn a_campaign_that_spends_fast_gets_larger_leases(pool: PgPool) {
 
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn a_lease_not_renewed_in_time_is_sealed_and_settled_with_what_it_spent(pool: PgPool) {
-    let ledger = Ledger::new(pool.clone());
-    let a = advertiser(&ledger, "100").await;
-    ledger
-        .transfer(transfer(&a.cash, &a.hold, "100", TransferKind::Hold))
-        .await
-        .expect("hold");
-    let controller = BudgetController::new(
-        single_node().await,
-        pool.clone(),
-        LEASES,
-        5_000,
-        Arc::new(SystemClock),
-    );
+    let (a, controller) = funded_campaign(&pool).await;
     let rules = WalletRules {
         spend_window: Duration::from_millis(200),
         ..WalletRules::fixed(100_000, 25_000)

@@ -63,11 +63,7 @@ impl Platform {
             let admin = state
                 .keys
                 .issue(
-                    &Principal {
-                        id: Uuid::now_v7(),
-                        role: Role::Admin,
-                        advertiser: None,
-                    },
+                    &Principal::staff(Role::Admin),
                     chrono::Utc::now().timestamp(),
                     3600,
                 )
