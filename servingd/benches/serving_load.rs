@@ -6,6 +6,8 @@
 //!   cargo bench -p servingd --bench serving_load -- --smoke  200 campaigns, short rounds
 //!   cargo bench -p servingd --bench serving_load -- --soak 30
 //!       decisions only, as fast as the clients go, for 30 s after the warm-up (to profile)
+//!   cargo bench -p servingd --bench serving_load -- --without-caps
+//!       no campaign has a frequency cap: what the cap round trips to Redis cost
 //!
 //! Needs the services (`eval "$(scripts/services env)"`); the API and servingd run in this
 //! process over a scratch database it drops at the end.
@@ -42,6 +44,7 @@ const ADVERTISERS: usize = 50;
 #[tokio::main]
 async fn main() -> Result<()> {
     let smoke = std::env::args().any(|a| a == "--smoke");
+    let capped = !std::env::args().any(|a| a == "--without-caps");
     let admin_url = std::env::var("DATABASE_URL")
         .context("DATABASE_URL is not set: eval \"$(scripts/services env)\"")?;
     let redis_url = std::env::var("REDIS_URL")
@@ -55,14 +58,14 @@ async fn main() -> Result<()> {
         .rsplit_once('/')
         .map(|(b, _)| b)
         .context("DATABASE_URL has no database name")?;
-    let outcome = run(&format!("{base}/{scratch}"), &redis_url, smoke).await;
+    let outcome = run(&format!("{base}/{scratch}"), &redis_url, smoke, capped).await;
     sqlx::query(&format!("drop database if exists {scratch} with (force)"))
         .execute(&mut admin)
         .await?;
     outcome
 }
 
-async fn run(db_url: &str, redis_url: &str, smoke: bool) -> Result<()> {
+async fn run(db_url: &str, redis_url: &str, smoke: bool, capped: bool) -> Result<()> {
     let campaigns = if smoke { 200 } else { 10_000 };
     let round = Duration::from_secs(if smoke { 1 } else { 4 });
     // servingd's own recorder, as its binary installs it (the API's would otherwise take it)
@@ -95,7 +98,12 @@ async fn run(db_url: &str, redis_url: &str, smoke: bool) -> Result<()> {
     let http = reqwest::Client::new();
 
     println!(
-        "servingd under load: {campaigns} active campaigns{}",
+        "servingd under load: {campaigns} active campaigns{}{}",
+        if capped {
+            ", one in seven with a frequency cap"
+        } else {
+            ", none with a frequency cap"
+        },
         if smoke {
             " (SMOKE RUN: tiny sizes, figures not meaningful)"
         } else {
@@ -103,7 +111,7 @@ async fn run(db_url: &str, redis_url: &str, smoke: bool) -> Result<()> {
         }
     );
     let started = std::time::Instant::now();
-    let service_key = seed(&http, &api_url, &admin, campaigns).await?;
+    let service_key = seed(&http, &api_url, &admin, campaigns, capped).await?;
     println!(
         "created and activated through the API in {:.1} s",
         started.elapsed().as_secs_f64()
@@ -315,7 +323,13 @@ fn print_stage_means(engine: &servingd::engine::Engine) {
 
 /// Advertisers with cash, a service key, and `campaigns` campaigns created and activated
 /// through the API, spread over the load generator's countries and sizes.
-async fn seed(http: &reqwest::Client, api: &str, admin: &str, campaigns: usize) -> Result<String> {
+async fn seed(
+    http: &reqwest::Client,
+    api: &str,
+    admin: &str,
+    campaigns: usize,
+    capped: bool,
+) -> Result<String> {
     async fn post(http: &reqwest::Client, url: String, admin: &str, body: Value) -> Result<Value> {
         let response = http
             .post(&url)
@@ -387,7 +401,7 @@ async fn seed(http: &reqwest::Client, api: &str, admin: &str, campaigns: usize) 
             "targeting": {"countries": targeted},
             // one campaign in seven capped, spread over every bid tier, so winners' caps are
             // checked in Redis on the decision path
-            "frequency_cap": if n % 7 == 0 { json!({"count": 5, "period_s": 3600}) } else { Value::Null },
+            "frequency_cap": if capped && n % 7 == 0 { json!({"count": 5, "period_s": 3600}) } else { Value::Null },
             "creatives": [{"id": "c", "format": "banner", "w": w, "h": h,
                            "click_url": "https://shop.example.com", "markup": "<b>ad</b>",
                            "adomain": "shop.example.com"}]
