@@ -27,6 +27,7 @@ pub mod budget;
 pub mod clock;
 pub mod currency;
 pub mod error;
+pub mod events;
 pub mod ids;
 pub mod money;
 pub mod pending;

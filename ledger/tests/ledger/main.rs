@@ -10,6 +10,7 @@ mod budget_simulation;
 mod budget_wallet;
 mod concurrency;
 mod direct_sql;
+mod events_writer;
 mod idempotency;
 mod pending;
 mod statements;

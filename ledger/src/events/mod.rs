@@ -1,0 +1,15 @@
+//! Served events on their way to the bill: what a tracking endpoint appends to the event stream,
+//! and the ledger writer that posts their spend exactly once.
+//!
+//! - [`event`]: [`ServedEvent`], its stream fields, and what it costs (the pure part).
+//! - [`stream`]: the stream's shards and keys (one hash tag per shard, so Redis Cluster works).
+//! - [`writer`]: [`LedgerWriter`], the consumer group that posts spend and acknowledges after commit.
+
+mod billing;
+pub mod event;
+pub mod stream;
+pub mod writer;
+
+pub use event::{Billing, DecodeError, EventKind, ServedEvent};
+pub use stream::{Appended, EventStream, StreamShard};
+pub use writer::{LedgerWriter, WriterSettings};

@@ -1,0 +1,138 @@
+//! `unbilled_events` and `event_dead_letters`, and the campaign accounts the ledger writer posts
+//! spend between.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use sqlx::{PgPool, Row};
+use uuid::Uuid;
+
+use crate::currency::Currency;
+use crate::error::{Error, Result};
+use crate::ids::{AccountId, AdvertiserId, CampaignId, LeaseId};
+
+/// The accounts a campaign's spend moves between.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CampaignAccounts {
+    pub hold: AccountId,
+    pub spend: AccountId,
+    pub currency: Currency,
+    pub advertiser: Option<AdvertiserId>,
+}
+
+/// The hold and spend accounts of each of `campaigns` that has both.
+pub(crate) async fn campaign_accounts(
+    pool: &PgPool,
+    campaigns: &[CampaignId],
+) -> Result<HashMap<CampaignId, CampaignAccounts>> {
+    let ids: Vec<Uuid> = campaigns.iter().map(|c| c.0).collect();
+    let rows = sqlx::query(
+        r"select h.campaign_id, h.id as hold, s.id as spend, h.currency, h.advertiser_id
+            from ledger_accounts h
+            join ledger_accounts s on s.campaign_id = h.campaign_id and s.kind = 'campaign_spend'
+           where h.campaign_id = any($1) and h.kind = 'campaign_hold'",
+    )
+    .bind(&ids)
+    .fetch_all(pool)
+    .await?;
+    let mut found = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let code: String = row.try_get("currency")?;
+        let currency = Currency::parse(code.trim())
+            .map_err(|e| Error::Corrupt(format!("account currency {code:?}: {e}")))?;
+        found.insert(
+            CampaignId(row.try_get("campaign_id")?),
+            CampaignAccounts {
+                hold: AccountId(row.try_get("hold")?),
+                spend: AccountId(row.try_get("spend")?),
+                currency,
+                advertiser: row
+                    .try_get::<Option<Uuid>, _>("advertiser_id")?
+                    .map(AdvertiserId),
+            },
+        );
+    }
+    Ok(found)
+}
+
+/// An ad the ledger refused to bill.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Unbilled {
+    pub event: String,
+    pub campaign: CampaignId,
+    pub lease: LeaseId,
+    pub amount: Decimal,
+    pub currency: Option<Currency>,
+    pub reason: &'static str,
+    pub detail: String,
+    pub at: DateTime<Utc>,
+}
+
+/// Which of `events` are recorded as unbilled.
+pub(crate) async fn unbilled_among(pool: &PgPool, events: &[&str]) -> Result<HashSet<String>> {
+    let ids: Vec<&str> = events.to_vec();
+    let rows: Vec<String> =
+        sqlx::query_scalar("select event_id from unbilled_events where event_id = any($1)")
+            .bind(&ids)
+            .fetch_all(pool)
+            .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Records refused ads (each once; a repeat changes nothing).
+pub(crate) async fn record_unbilled(pool: &PgPool, rows: &[Unbilled]) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let events: Vec<&str> = rows.iter().map(|r| r.event.as_str()).collect();
+    let campaigns: Vec<Uuid> = rows.iter().map(|r| r.campaign.0).collect();
+    let leases: Vec<Uuid> = rows.iter().map(|r| r.lease.0).collect();
+    let amounts: Vec<Decimal> = rows.iter().map(|r| r.amount).collect();
+    let currencies: Vec<Option<String>> = rows
+        .iter()
+        .map(|r| r.currency.map(|c| c.code().to_owned()))
+        .collect();
+    let reasons: Vec<&str> = rows.iter().map(|r| r.reason).collect();
+    let details: Vec<&str> = rows.iter().map(|r| r.detail.as_str()).collect();
+    let ats: Vec<DateTime<Utc>> = rows.iter().map(|r| r.at).collect();
+    sqlx::query(
+        r"insert into unbilled_events
+              (event_id, campaign_id, lease_id, amount, currency, reason, detail, event_at)
+          select * from unnest($1::text[], $2::uuid[], $3::uuid[], $4::numeric[], $5::text[],
+                               $6::text[], $7::text[], $8::timestamptz[])
+          on conflict (event_id) do nothing",
+    )
+    .bind(&events)
+    .bind(&campaigns)
+    .bind(&leases)
+    .bind(&amounts)
+    .bind(&currencies)
+    .bind(&reasons)
+    .bind(&details)
+    .bind(&ats)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Keeps a stream entry that is not an event.
+pub(crate) async fn record_dead_letter(
+    pool: &PgPool,
+    stream: &str,
+    entry: &str,
+    fields: &serde_json::Value,
+    error: &str,
+) -> Result<()> {
+    sqlx::query(
+        r"insert into event_dead_letters (stream, entry_id, fields, error)
+          values ($1, $2, $3, $4) on conflict do nothing",
+    )
+    .bind(stream)
+    .bind(entry)
+    .bind(fields)
+    .bind(error)
+    .execute(pool)
+    .await?;
+    Ok(())
+}

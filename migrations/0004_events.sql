@@ -1,0 +1,40 @@
+-- Served events on the bill. Each billed event is a spend transfer in ledger_transfers whose id is
+-- derived from the event id (so it posts once, however often the event is delivered), with the
+-- event and the lease that paid for it in event_id and lease_id. These tables hold the rest.
+
+-- Served ads the ledger refused to bill: spend beyond the campaign's hold (over-delivery), or a
+-- campaign with no budget accounts. One row per served ad, never changed: an ad is either billed
+-- (a spend transfer) or here, never both; the ledger writer checks this table before it posts a
+-- redelivered event again.
+create table unbilled_events (
+    event_id    text primary key,
+    campaign_id uuid not null,
+    lease_id    uuid not null,
+    amount      numeric(20, 6) not null constraint unbilled_amount_positive check (amount > 0),
+    currency    char(3),
+    reason      text not null
+        constraint unbilled_reason_known check (reason in ('over_delivery', 'no_budget', 'refused')),
+    detail      text not null default '',
+    event_at    timestamptz not null,
+    recorded_at timestamptz not null default now()
+);
+
+create index unbilled_events_campaign on unbilled_events (campaign_id, event_at);
+
+create trigger unbilled_events_immutable
+    before update or delete on unbilled_events
+    for each row execute function ledger_refuse_change();
+create trigger unbilled_events_no_truncate
+    before truncate on unbilled_events
+    for each statement execute function ledger_refuse_change();
+
+-- Stream entries that are not events (damaged, or written by something else): kept for an
+-- operator and acknowledged, so they do not hold up the consumer group.
+create table event_dead_letters (
+    stream      text not null,
+    entry_id    text not null,
+    fields      jsonb not null,
+    error       text not null,
+    recorded_at timestamptz not null default now(),
+    primary key (stream, entry_id)
+);
