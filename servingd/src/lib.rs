@@ -26,6 +26,7 @@
 //!   offers, pure.
 //! - [`decision`]: one request's decision end to end.
 //! - [`http`]: the routes: auction, health, readiness, metrics.
+//! - [`tracking`]: the impression and click endpoints, their signed tokens, the event stream.
 //! - [`server`]: connecting, background work, serving and the orderly stop.
 //! - [`loadgen`]: the load generator's request mix and runner.
 //! - [`money`]: prices at the edge (JSON numbers to micros and back), pure.
@@ -58,5 +59,6 @@ pub mod scan;
 pub mod server;
 pub mod settings;
 pub mod shedding;
+pub mod tracking;
 
 pub use request::AdRequest;

@@ -1,0 +1,291 @@
+//! Tracking tokens: what an impression (billing) or click URL carries, signed so that nobody but
+//! servingd can make one or change one.
+//!
+//! A token is `base64url(payload ‖ tag)`. The payload holds a format version, the id of the key
+//! that signed it, the event kind, the billing model, the auction, campaign and lease ids, the
+//! clearing price, the expiry and the impression id; the tag is HMAC-SHA256 over the payload and
+//! whatever the URL binds to it (a click URL's landing page, so the redirect cannot be changed
+//! either). Keys have one-byte ids: a new key signs while the old ones still verify, until they
+//! are dropped from the configuration.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ledger::events::{Billing, EventKind};
+use rand::RngCore;
+use ring::hmac;
+use uuid::Uuid;
+
+const VERSION: u8 = 1;
+/// Everything before the impression id.
+const FIXED: usize = 4 + 16 * 3 + 8 + 8 + 1;
+const TAG: usize = 32;
+/// Longest impression id a token carries (OpenRTB ids are short; ours are at most this).
+pub const MAX_SLOT_ID: usize = 64;
+/// Shortest key accepted.
+pub const MIN_KEY_BYTES: usize = 32;
+
+/// What a token says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenClaims {
+    pub kind: EventKind,
+    pub auction: Uuid,
+    /// The impression (slot) id of the request.
+    pub slot: String,
+    pub campaign: Uuid,
+    pub lease: Uuid,
+    pub billing: Billing,
+    /// The clearing price in the campaign's currency, micros: per thousand impressions or per
+    /// click, as `billing` says.
+    pub price_micros: i64,
+    /// Unix seconds after which the token is refused.
+    pub expires_at: i64,
+}
+
+impl TokenClaims {
+    /// The served ad's event id: `<auction>:<impression id>`.
+    pub fn event_id(&self) -> String {
+        format!("{}:{}", self.auction, self.slot)
+    }
+}
+
+/// Why a token was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("the token is not one of ours (malformed)")]
+    Malformed,
+    #[error("the token was signed with key {0}, which is not configured")]
+    UnknownKey(u8),
+    #[error("the token's signature does not match its content")]
+    Forged,
+    #[error("the token is for a {0}, not this event")]
+    WrongKind(EventKind),
+    #[error("the token expired at {0}")]
+    Expired(i64),
+}
+
+/// Why keys were refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error("no tracking keys are given")]
+    Empty,
+    #[error("tracking key {0:?} is not ID:BASE64 with a numeric id from 0 to 255")]
+    Shape(String),
+    #[error("tracking key {0} is not valid base64url or base64")]
+    Encoding(u8),
+    #[error("tracking key {id} has {bytes} bytes; at least {MIN_KEY_BYTES} are needed")]
+    TooShort { id: u8, bytes: usize },
+    #[error("tracking key {0} is given twice")]
+    Duplicate(u8),
+    #[error("the signing key {0} is not among the tracking keys")]
+    NoSigningKey(u8),
+}
+
+/// The keys tokens are signed and verified with.
+pub struct TrackingKeys {
+    signing: u8,
+    keys: Vec<(u8, hmac::Key)>,
+}
+
+impl std::fmt::Debug for TrackingKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<u8> = self.keys.iter().map(|(id, _)| *id).collect();
+        f.debug_struct("TrackingKeys")
+            .field("signing", &self.signing)
+            .field("ids", &ids)
+            .finish()
+    }
+}
+
+impl TrackingKeys {
+    /// Keys by id; `signing` signs new tokens, every key verifies.
+    pub fn new(signing: u8, keys: Vec<(u8, Vec<u8>)>) -> Result<Self, KeyError> {
+        if keys.is_empty() {
+            return Err(KeyError::Empty);
+        }
+        let mut out: Vec<(u8, hmac::Key)> = Vec::with_capacity(keys.len());
+        for (id, secret) in keys {
+            if secret.len() < MIN_KEY_BYTES {
+                return Err(KeyError::TooShort {
+                    id,
+                    bytes: secret.len(),
+                });
+            }
+            if out.iter().any(|(k, _)| *k == id) {
+                return Err(KeyError::Duplicate(id));
+            }
+            out.push((id, hmac::Key::new(hmac::HMAC_SHA256, &secret)));
+        }
+        if !out.iter().any(|(id, _)| *id == signing) {
+            return Err(KeyError::NoSigningKey(signing));
+        }
+        Ok(TrackingKeys { signing, keys: out })
+    }
+
+    /// Keys from configuration: `ID:KEY,ID:KEY` with each key in base64 (url-safe or standard);
+    /// `signing` names the key that signs, the highest id when `None`.
+    pub fn parse(spec: &str, signing: Option<u8>) -> Result<Self, KeyError> {
+        let mut keys = Vec::new();
+        for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let shape = || KeyError::Shape(entry.chars().take(4).collect::<String>() + "…");
+            let (id, key) = entry.split_once(':').ok_or_else(shape)?;
+            let id: u8 = id.trim().parse().map_err(|_| shape())?;
+            let key = key.trim();
+            let secret = URL_SAFE_NO_PAD
+                .decode(key.trim_end_matches('='))
+                .or_else(|_| base64::engine::general_purpose::STANDARD.decode(key))
+                .map_err(|_| KeyError::Encoding(id))?;
+            keys.push((id, secret));
+        }
+        let signing = signing
+            .or_else(|| keys.iter().map(|(id, _)| *id).max())
+            .ok_or(KeyError::Empty)?;
+        TrackingKeys::new(signing, keys)
+    }
+
+    /// One fresh random key (id 0), for development: tokens die with the process.
+    pub fn generated() -> Self {
+        let mut secret = vec![0_u8; MIN_KEY_BYTES];
+        rand::rng().fill_bytes(&mut secret);
+        TrackingKeys {
+            signing: 0,
+            keys: vec![(0, hmac::Key::new(hmac::HMAC_SHA256, &secret))],
+        }
+    }
+
+    /// The id of the key that signs.
+    pub fn signing_id(&self) -> u8 {
+        self.signing
+    }
+
+    fn key(&self, id: u8) -> Option<&hmac::Key> {
+        self.keys.iter().find(|(k, _)| *k == id).map(|(_, key)| key)
+    }
+
+    /// A token for `claims`, bound to `bound` (empty for impressions; the landing URL for
+    /// clicks). An impression id longer than [`MAX_SLOT_ID`] is cut (the caller checks first).
+    pub fn sign(&self, claims: &TokenClaims, bound: &[u8]) -> String {
+        let slot = &claims.slot.as_bytes()[..claims.slot.len().min(MAX_SLOT_ID)];
+        let mut bytes = Vec::with_capacity(FIXED + slot.len() + TAG);
+        bytes.extend_from_slice(&[
+            VERSION,
+            self.signing,
+            kind_byte(claims.kind),
+            billing_byte(claims.billing),
+        ]);
+        bytes.extend_from_slice(claims.auction.as_bytes());
+        bytes.extend_from_slice(claims.campaign.as_bytes());
+        bytes.extend_from_slice(claims.lease.as_bytes());
+        bytes.extend_from_slice(&claims.price_micros.to_be_bytes());
+        bytes.extend_from_slice(&claims.expires_at.to_be_bytes());
+        bytes.push(slot.len() as u8);
+        bytes.extend_from_slice(slot);
+        let tag = match self.key(self.signing) {
+            Some(key) => {
+                let mut ctx = hmac::Context::with_key(key);
+                ctx.update(&bytes);
+                ctx.update(bound);
+                ctx.sign()
+            }
+            // `new` makes sure the signing key is there
+            None => return String::new(),
+        };
+        bytes.extend_from_slice(tag.as_ref());
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// The claims of a token presented for a `kind` event at `now_s` (Unix seconds), bound to
+    /// `bound`; refused when it is malformed, signed by an unknown key, altered or forged, for
+    /// another kind of event, or expired.
+    pub fn verify(
+        &self,
+        token: &str,
+        kind: EventKind,
+        bound: &[u8],
+        now_s: i64,
+    ) -> Result<TokenClaims, TokenError> {
+        if token.len() > 4 * (FIXED + MAX_SLOT_ID + TAG) / 3 + 4 {
+            return Err(TokenError::Malformed);
+        }
+        let bytes = URL_SAFE_NO_PAD
+            .decode(token)
+            .map_err(|_| TokenError::Malformed)?;
+        if bytes.len() < FIXED + TAG || bytes[0] != VERSION {
+            return Err(TokenError::Malformed);
+        }
+        let (payload, tag) = bytes.split_at(bytes.len() - TAG);
+        let slot_len = usize::from(payload[FIXED - 1]);
+        if payload.len() != FIXED + slot_len {
+            return Err(TokenError::Malformed);
+        }
+        let key = self
+            .key(payload[1])
+            .ok_or(TokenError::UnknownKey(payload[1]))?;
+        let mut signed = Vec::with_capacity(payload.len() + bound.len());
+        signed.extend_from_slice(payload);
+        signed.extend_from_slice(bound);
+        hmac::verify(key, &signed, tag).map_err(|_| TokenError::Forged)?;
+        let claims = TokenClaims {
+            kind: kind_of(payload[2]).ok_or(TokenError::Malformed)?,
+            billing: billing_of(payload[3]).ok_or(TokenError::Malformed)?,
+            auction: uuid_at(payload, 4),
+            campaign: uuid_at(payload, 20),
+            lease: uuid_at(payload, 36),
+            price_micros: i64_at(payload, 52),
+            expires_at: i64_at(payload, 60),
+            slot: String::from_utf8(payload[FIXED..].to_vec())
+                .map_err(|_| TokenError::Malformed)?,
+        };
+        if claims.kind != kind {
+            return Err(TokenError::WrongKind(claims.kind));
+        }
+        if now_s > claims.expires_at {
+            return Err(TokenError::Expired(claims.expires_at));
+        }
+        Ok(claims)
+    }
+}
+
+fn kind_byte(kind: EventKind) -> u8 {
+    match kind {
+        EventKind::Impression => 1,
+        EventKind::Click => 2,
+    }
+}
+
+fn kind_of(byte: u8) -> Option<EventKind> {
+    match byte {
+        1 => Some(EventKind::Impression),
+        2 => Some(EventKind::Click),
+        _ => None,
+    }
+}
+
+fn billing_byte(billing: Billing) -> u8 {
+    match billing {
+        Billing::PerMille => 1,
+        Billing::PerClick => 2,
+    }
+}
+
+fn billing_of(byte: u8) -> Option<Billing> {
+    match byte {
+        1 => Some(Billing::PerMille),
+        2 => Some(Billing::PerClick),
+        _ => None,
+    }
+}
+
+fn uuid_at(bytes: &[u8], at: usize) -> Uuid {
+    let mut b = [0_u8; 16];
+    b.copy_from_slice(&bytes[at..at + 16]);
+    Uuid::from_bytes(b)
+}
+
+fn i64_at(bytes: &[u8], at: usize) -> i64 {
+    let mut b = [0_u8; 8];
+    b.copy_from_slice(&bytes[at..at + 8]);
+    i64::from_be_bytes(b)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,217 @@
+use super::*;
+use proptest::prelude::*;
+
+const NOW: i64 = 1_780_000_000;
+
+fn key(fill: u8) -> Vec<u8> {
+    vec![fill; MIN_KEY_BYTES]
+}
+
+fn ring(signing: u8, ids: &[(u8, u8)]) -> TrackingKeys {
+    TrackingKeys::new(
+        signing,
+        ids.iter().map(|(id, fill)| (*id, key(*fill))).collect(),
+    )
+    .expect("keys")
+}
+
+fn claims(kind: EventKind) -> TokenClaims {
+    TokenClaims {
+        kind,
+        auction: Uuid::from_u128(0x0190_a7c4_0000_7000_8000_0000_0000_0001),
+        slot: "1".into(),
+        campaign: Uuid::from_u128(7),
+        lease: Uuid::from_u128(9),
+        billing: Billing::PerMille,
+        price_micros: 2_345_678,
+        expires_at: NOW + 3600,
+    }
+}
+
+#[test]
+fn a_token_verifies_to_what_was_signed() {
+    let keys = ring(1, &[(1, 0xAB)]);
+    let imp = claims(EventKind::Impression);
+    let token = keys.sign(&imp, b"");
+    assert!(token.len() < 160, "{} characters", token.len());
+    assert!(
+        token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    );
+    assert_eq!(
+        keys.verify(&token, EventKind::Impression, b"", NOW),
+        Ok(imp.clone())
+    );
+    assert_eq!(imp.event_id(), "0190a7c4-0000-7000-8000-000000000001:1");
+}
+
+#[test]
+fn an_altered_token_is_refused() {
+    let keys = ring(1, &[(1, 0xAB)]);
+    let token = keys.sign(&claims(EventKind::Impression), b"");
+    let mut bytes = URL_SAFE_NO_PAD.decode(&token).expect("base64");
+    // the price, a little higher
+    bytes[59] ^= 0x01;
+    let altered = URL_SAFE_NO_PAD.encode(&bytes);
+    assert_eq!(
+        keys.verify(&altered, EventKind::Impression, b"", NOW),
+        Err(TokenError::Forged)
+    );
+}
+
+#[test]
+fn a_token_signed_with_another_secret_under_our_key_id_is_refused() {
+    let ours = ring(1, &[(1, 0xAB)]);
+    let theirs = ring(1, &[(1, 0xCD)]);
+    let forged = theirs.sign(&claims(EventKind::Impression), b"");
+    assert_eq!(
+        ours.verify(&forged, EventKind::Impression, b"", NOW),
+        Err(TokenError::Forged)
+    );
+}
+
+#[test]
+fn an_expired_token_is_refused_and_one_at_its_last_second_is_not() {
+    let keys = ring(1, &[(1, 0xAB)]);
+    let c = claims(EventKind::Impression);
+    let token = keys.sign(&c, b"");
+    assert!(
+        keys.verify(&token, EventKind::Impression, b"", c.expires_at)
+            .is_ok()
+    );
+    assert_eq!(
+        keys.verify(&token, EventKind::Impression, b"", c.expires_at + 1),
+        Err(TokenError::Expired(c.expires_at))
+    );
+}
+
+#[test]
+fn an_impression_token_is_no_click_token_and_a_click_is_bound_to_its_landing_page() {
+    let keys = ring(1, &[(1, 0xAB)]);
+    let imp = keys.sign(&claims(EventKind::Impression), b"");
+    assert_eq!(
+        keys.verify(&imp, EventKind::Click, b"", NOW),
+        Err(TokenError::WrongKind(EventKind::Impression))
+    );
+    let landing = b"https://shop.example.com/spring";
+    let click = keys.sign(&claims(EventKind::Click), landing);
+    assert!(keys.verify(&click, EventKind::Click, landing, NOW).is_ok());
+    assert_eq!(
+        keys.verify(&click, EventKind::Click, b"https://evil.example.net/", NOW),
+        Err(TokenError::Forged),
+        "the redirect target cannot be swapped"
+    );
+}
+
+#[test]
+fn after_a_rotation_old_tokens_verify_until_their_key_is_dropped() {
+    let before = ring(1, &[(1, 0xAB)]);
+    let old = before.sign(&claims(EventKind::Impression), b"");
+    let rotated = ring(2, &[(1, 0xAB), (2, 0xCD)]);
+    assert_eq!(rotated.signing_id(), 2);
+    assert!(
+        rotated
+            .verify(&old, EventKind::Impression, b"", NOW)
+            .is_ok()
+    );
+    let new = rotated.sign(&claims(EventKind::Impression), b"");
+    assert_eq!(
+        before.verify(&new, EventKind::Impression, b"", NOW),
+        Err(TokenError::UnknownKey(2))
+    );
+    let dropped = ring(2, &[(2, 0xCD)]);
+    assert!(
+        dropped
+            .verify(&new, EventKind::Impression, b"", NOW)
+            .is_ok()
+    );
+    assert_eq!(
+        dropped.verify(&old, EventKind::Impression, b"", NOW),
+        Err(TokenError::UnknownKey(1))
+    );
+}
+
+#[test]
+fn garbage_is_malformed() {
+    let keys = ring(1, &[(1, 0xAB)]);
+    let token = keys.sign(&claims(EventKind::Impression), b"");
+    for bad in [
+        "",
+        "abc",
+        "not base64 at all!",
+        &token[..token.len() - 10],
+        &"A".repeat(5000),
+    ] {
+        assert_eq!(
+            keys.verify(bad, EventKind::Impression, b"", NOW),
+            Err(TokenError::Malformed),
+            "{bad:?}"
+        );
+    }
+}
+
+#[test]
+fn keys_from_configuration_are_checked_and_named() {
+    let b64 = URL_SAFE_NO_PAD.encode(key(1));
+    let std64 = base64::engine::general_purpose::STANDARD.encode(key(2));
+    let keys = TrackingKeys::parse(&format!("1:{b64}, 2:{std64}"), None).expect("keys");
+    assert_eq!(keys.signing_id(), 2, "the highest id signs by default");
+    assert_eq!(
+        TrackingKeys::parse(&format!("1:{b64}"), Some(3)).err(),
+        Some(KeyError::NoSigningKey(3))
+    );
+    assert_eq!(
+        TrackingKeys::parse(&format!("1:{}", URL_SAFE_NO_PAD.encode([0_u8; 8])), None).err(),
+        Some(KeyError::TooShort { id: 1, bytes: 8 })
+    );
+    assert_eq!(
+        TrackingKeys::parse(&format!("1:{b64},1:{b64}"), None).err(),
+        Some(KeyError::Duplicate(1))
+    );
+    assert_eq!(TrackingKeys::parse("", None).err(), Some(KeyError::Empty));
+    assert!(matches!(
+        TrackingKeys::parse("one:abc", None),
+        Err(KeyError::Shape(_))
+    ));
+    assert_eq!(
+        TrackingKeys::parse("1:***", None).err(),
+        Some(KeyError::Encoding(1))
+    );
+    assert!(!format!("{keys:?}").contains(&b64), "Debug shows no secret");
+}
+
+proptest! {
+    #[test]
+    fn any_claims_round_trip(
+        auction in any::<u128>(), campaign in any::<u128>(), lease in any::<u128>(),
+        price in 0_i64..i64::MAX, expires in NOW..i64::MAX, slot in "[a-zA-Z0-9_-]{1,64}",
+        click in any::<bool>(), cpc in any::<bool>(),
+    ) {
+        let keys = ring(7, &[(7, 0x11)]);
+        let kind = if click { EventKind::Click } else { EventKind::Impression };
+        let c = TokenClaims {
+            kind,
+            auction: Uuid::from_u128(auction),
+            slot,
+            campaign: Uuid::from_u128(campaign),
+            lease: Uuid::from_u128(lease),
+            billing: if cpc { Billing::PerClick } else { Billing::PerMille },
+            price_micros: price,
+            expires_at: expires,
+        };
+        let token = keys.sign(&c, b"x");
+        prop_assert_eq!(keys.verify(&token, kind, b"x", NOW), Ok(c));
+    }
+
+    #[test]
+    fn no_single_changed_byte_passes(at in 0_usize..100, flip in 1_u8..=255) {
+        let keys = ring(1, &[(1, 0xAB)]);
+        let token = keys.sign(&claims(EventKind::Impression), b"");
+        let mut bytes = URL_SAFE_NO_PAD.decode(&token).expect("base64");
+        let at = at % bytes.len();
+        bytes[at] ^= flip;
+        let changed = URL_SAFE_NO_PAD.encode(&bytes);
+        prop_assert!(keys.verify(&changed, EventKind::Impression, b"", NOW).is_err());
+    }
+}
