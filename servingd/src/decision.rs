@@ -27,7 +27,11 @@ pub struct SoldSlot {
     /// Index of the creative shown in the campaign's (see [`SoldSlot::creative`]).
     pub creative_index: usize,
     pub win: Win,
-    /// What one impression (or for CPC, one click) costs the advertiser, in its currency, micros.
+    /// The clearing price in the campaign's currency, micros: per thousand impressions, or per
+    /// click for CPC campaigns (what the tracking URLs carry, and billing divides by 1000).
+    pub price_micros: i64,
+    /// What the lease paid for the ad: one impression (the CPM / 1000 rounded up to the micro,
+    /// never less than billing charges) or one click, in the campaign's currency, micros.
     pub cost_micros: i64,
     pub lease: LeaseId,
     pub deal: Option<String>,
@@ -119,11 +123,11 @@ impl Engine {
                 continue;
             }
             let t = Instant::now();
-            let cost = self.cost(c, win);
-            let lease = cost.and_then(|cost| self.wallets.spend(c.campaign, cost));
+            let priced = self.price(c, win);
+            let lease = priced.and_then(|(_, cost)| self.wallets.spend(c.campaign, cost));
             self.metrics.spend.record(t.elapsed());
-            match (cost, lease) {
-                (Some(cost), Some(lease)) => {
+            match (priced, lease) {
+                (Some((price, cost)), Some(lease)) => {
                     c.campaign.throttle.spend(cost);
                     let c = candidates.swap_remove(win.offer);
                     return Some(SoldSlot {
@@ -131,6 +135,7 @@ impl Engine {
                         creative_index: c.creative,
                         campaign: c.campaign.clone(),
                         win,
+                        price_micros: price,
                         cost_micros: cost,
                         lease,
                         deal: c.deal.map(str::to_owned),
@@ -182,17 +187,21 @@ impl Engine {
         }
     }
 
-    /// What the advertiser pays for this win, per impression (CPM) or per click (CPC), in its
-    /// own currency, micros; impressions rounded up to the micro so the lease covers the bill.
-    fn cost(&self, c: &Candidate<'_>, win: Win) -> Option<i64> {
+    /// The clearing price in the campaign's own currency (per thousand impressions, or per
+    /// click) and what one impression or click costs the lease: the CPM / 1000 rounded up to the
+    /// micro, so the lease always covers what billing charges (half-up to the micro).
+    fn price(&self, c: &Candidate<'_>, win: Win) -> Option<(i64, i64)> {
         match win.charge {
             Charge::PerMille(cpm) => {
-                let per_impression = (cpm + 999) / 1000;
-                self.rates.back(per_impression, &c.campaign.currency)
+                let cpm = self.rates.back(cpm, &c.campaign.currency)?;
+                Some((cpm, (cpm + 999) / 1000))
             }
             // A click can follow any impression: the lease holds its whole price until settled.
-            Charge::PerClick(cpc) => self.rates.back(cpc, &c.campaign.currency),
+            Charge::PerClick(cpc) => {
+                let cpc = self.rates.back(cpc, &c.campaign.currency)?;
+                Some((cpc, cpc))
+            }
         }
-        .filter(|m| *m > 0)
+        .filter(|(_, cost)| *cost > 0)
     }
 }

@@ -16,6 +16,8 @@ use crate::pace::PacingBoard;
 use crate::request_metrics::RequestMetrics;
 use crate::settings::Settings;
 use crate::shedding::ValueTracker;
+use crate::tracking::TrackingKeys;
+use ledger::events::EventStream;
 
 /// The serving engine.
 pub struct Engine {
@@ -35,6 +37,10 @@ pub struct Engine {
     pub budget_reachable: AtomicBool,
     pub redis: ConnectionManager,
     pub db: sqlx::PgPool,
+    /// Signs and verifies the tracking URLs.
+    pub tracking: TrackingKeys,
+    /// Where verified events go.
+    pub events: EventStream,
 }
 
 impl Engine {

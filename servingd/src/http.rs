@@ -16,11 +16,14 @@ use rand::Rng;
 use serde_json::json;
 use url::form_urlencoded;
 
+use crate::auction::Charge;
 use crate::decision::Decision;
 use crate::engine::Engine;
 use crate::money::price_number;
 use crate::openrtb::{self, Bid, BidResponse, SeatBid};
 use crate::shedding::{Zone, admit};
+use crate::tracking::TokenClaims;
+use ledger::events::{Billing, EventKind};
 
 /// Bytes reserved per bid for writing a response.
 const RESPONSE_CAPACITY: usize = 1536;
@@ -45,6 +48,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(render_metrics))
+        .merge(crate::tracking::endpoints::routes())
         .layer(DefaultBodyLimit::max(limit))
         .with_state(engine)
 }
@@ -208,42 +212,47 @@ fn problem(status: StatusCode, detail: &str, errors: Vec<openrtb::FieldError>) -
 }
 
 /// The response for what was sold, with tracking URLs. The event id is the auction id and the
-/// impression id; the URLs carry what billing needs (campaign, lease, price).
+/// impression id; each URL carries a signed token with what billing needs (campaign, lease,
+/// price, expiry), and the click URL's token also covers the landing page it redirects to.
 fn bid_response<'a>(
     engine: &'a Engine,
     request_id: &'a str,
     decision: &'a Decision,
 ) -> BidResponse<'a> {
     let base = &engine.settings.public_url;
+    let now_s = chrono::Utc::now().timestamp();
     let bids = decision
         .sold
         .iter()
         .map(|s| {
             let creative = s.creative();
             let event = format!("{}:{}", decision.auction_id, s.slot_id);
-            let mut query = String::with_capacity(160);
-            query.push_str("e=");
-            query.extend(form_urlencoded::byte_serialize(event.as_bytes()));
-            let _ = write!(
-                query,
-                "&c={}&l={}&p={}",
-                s.campaign.id, s.lease.0, s.cost_micros
-            );
+            let mut claims = TokenClaims {
+                kind: EventKind::Impression,
+                auction: decision.auction_id,
+                slot: s.slot_id.clone(),
+                campaign: s.campaign.id,
+                lease: s.lease.0,
+                billing: match s.win.charge {
+                    Charge::PerMille(_) => Billing::PerMille,
+                    Charge::PerClick(_) => Billing::PerClick,
+                },
+                price_micros: s.price_micros,
+                expires_at: now_s + engine.settings.impression_ttl_s,
+            };
+            let burl = format!("{base}/t/imp?t={}", engine.tracking.sign(&claims, b""));
             let adm = match creative.media {
                 crate::request::Media::Video => creative.markup.clone(),
                 _ => {
+                    claims.kind = EventKind::Click;
+                    claims.expires_at = now_s + engine.settings.click_ttl_s;
+                    let landing = creative.click_url.as_bytes();
+                    let token = engine.tracking.sign(&claims, landing);
                     let mut adm = String::with_capacity(
-                        base.len() + query.len() * 2 + creative.click_url.len() * 2 + 64,
+                        base.len() + token.len() + creative.click_url.len() * 2 + 96,
                     );
-                    let _ = write!(
-                        adm,
-                        r#"<a href="{base}/t/click?{}"#,
-                        query.replace('&', "&amp;")
-                    );
-                    adm.push_str("&amp;u=");
-                    adm.extend(form_urlencoded::byte_serialize(
-                        creative.click_url.as_bytes(),
-                    ));
+                    let _ = write!(adm, r#"<a href="{base}/t/click?t={token}&amp;u="#);
+                    adm.extend(form_urlencoded::byte_serialize(landing));
                     let _ = write!(
                         adm,
                         r#"" target="_blank" rel="noopener">{}</a>"#,
@@ -257,7 +266,7 @@ fn bid_response<'a>(
                 impid: &s.slot_id,
                 price: price_number(s.win.price_cpm),
                 adm,
-                burl: format!("{base}/t/imp?{query}"),
+                burl,
                 adomain: [&creative.adomain],
                 cid: s.campaign.id.to_string(),
                 crid: &creative.id,

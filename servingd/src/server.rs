@@ -27,6 +27,8 @@ use crate::pace::PacingBoard;
 use crate::request_metrics::RequestMetrics;
 use crate::settings::Settings;
 use crate::shedding::ValueTracker;
+use crate::tracking::TrackingKeys;
+use ledger::events::EventStream;
 
 /// Leases: two minutes to live unless renewed (refillers renew every 40 s). A crashed
 /// instance's leases come back to their campaigns two minutes and the reap grace after its
@@ -75,6 +77,17 @@ pub async fn build_over(settings: Settings, pool: sqlx::PgPool) -> anyhow::Resul
         Arc::new(SystemClock),
     ));
     let ctr: Arc<dyn CtrModel> = Arc::new(SmoothedCtr::new(CTR_PRIOR_PPB, CTR_PRIOR_WEIGHT));
+    let tracking = match &settings.tracking_keys {
+        Some(spec) => TrackingKeys::parse(spec.expose_secret(), settings.tracking_key_id)
+            .context("SERVINGD_TRACKING_KEYS")?,
+        None => {
+            tracing::warn!(
+                "SERVINGD_TRACKING_KEYS is not set: tracking URLs are signed with a random key \
+                 and stop working when this process ends"
+            );
+            TrackingKeys::generated()
+        }
+    };
     // the recorder first (unless the process installed one), then the handles that feed it
     crate::http::metrics_handle();
     Ok(Arc::new(Engine {
@@ -99,6 +112,9 @@ pub async fn build_over(settings: Settings, pool: sqlx::PgPool) -> anyhow::Resul
         in_flight: AtomicUsize::new(0),
         values: Mutex::new(ValueTracker::default()),
         budget_reachable: AtomicBool::new(false),
+        tracking,
+        events: EventStream::new(settings.event_shards)
+            .with_namespace(settings.event_namespace.clone()),
         settings,
     }))
 }
@@ -123,10 +139,14 @@ pub async fn run(
     ))];
     tasks.extend(background(engine.clone(), stop_rx));
     let app = crate::http::router(engine.clone());
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving");
+    // the peer address, for the tracking endpoints' client address
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .context("serving");
     let _ = stop_tx.send(true);
     for task in tasks {
         let _ = task.await;

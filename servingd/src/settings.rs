@@ -38,6 +38,23 @@ pub struct Settings {
     pub pacing_share: f64,
     /// Longest wait on the feed's long-poll.
     pub feed_wait_s: u64,
+    /// Tracking-token keys, `ID:KEY,ID:KEY` (base64, at least 32 bytes each). Unset: a random
+    /// key per process (development only: its URLs die with the process).
+    pub tracking_keys: Option<SecretString>,
+    /// Which tracking key signs (the highest id when unset); the others still verify.
+    pub tracking_key_id: Option<u8>,
+    /// How long an impression (billing) URL is honoured, seconds.
+    pub impression_ttl_s: i64,
+    /// How long a click URL is honoured, seconds.
+    pub click_ttl_s: i64,
+    /// Shards of the event stream; the ledger writer must be told the same number.
+    pub event_shards: u16,
+    /// Put before every event stream key (the ledger writer must be told the same; tests that
+    /// share a Redis use their own).
+    pub event_namespace: String,
+    /// Take the client's address from the first `X-Forwarded-For` entry (only behind a load
+    /// balancer that sets it); otherwise the peer address.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for Settings {
@@ -59,6 +76,13 @@ impl Default for Settings {
             lease_want_micros: 2_000_000,
             pacing_share: 1.0,
             feed_wait_s: 25,
+            tracking_keys: None,
+            tracking_key_id: None,
+            impression_ttl_s: 3_600,
+            click_ttl_s: 86_400,
+            event_shards: 16,
+            event_namespace: String::new(),
+            trust_forwarded_for: false,
         }
     }
 }
@@ -120,6 +144,32 @@ impl Settings {
                 self.pacing_share > 0.0 && self.pacing_share <= 1.0,
                 "SERVINGD_PACING_SHARE is a share of the traffic: above 0, at most 1"
             );
+        }
+        if let Some(v) = var("SERVINGD_TRACKING_KEYS") {
+            self.tracking_keys = Some(SecretString::from(v));
+        }
+        if let Some(v) = var("SERVINGD_TRACKING_KEY_ID") {
+            self.tracking_key_id = Some(parsed("SERVINGD_TRACKING_KEY_ID", &v)?);
+        }
+        if let Some(v) = var("SERVINGD_IMPRESSION_TTL_S") {
+            self.impression_ttl_s = parsed("SERVINGD_IMPRESSION_TTL_S", &v)?;
+        }
+        if let Some(v) = var("SERVINGD_CLICK_TTL_S") {
+            self.click_ttl_s = parsed("SERVINGD_CLICK_TTL_S", &v)?;
+        }
+        anyhow::ensure!(
+            self.impression_ttl_s > 0 && self.click_ttl_s > 0,
+            "SERVINGD_IMPRESSION_TTL_S and SERVINGD_CLICK_TTL_S are positive numbers of seconds"
+        );
+        if let Some(v) = var("EVENT_SHARDS") {
+            self.event_shards = parsed("EVENT_SHARDS", &v)?;
+            anyhow::ensure!(self.event_shards > 0, "EVENT_SHARDS is at least 1");
+        }
+        if let Some(v) = var("EVENT_NAMESPACE") {
+            self.event_namespace = v;
+        }
+        if let Some(v) = var("SERVINGD_TRUST_FORWARDED_FOR") {
+            self.trust_forwarded_for = parsed("SERVINGD_TRUST_FORWARDED_FOR", &v)?;
         }
         Ok(())
     }

@@ -18,6 +18,9 @@ pub const MAX_LIST: usize = 500;
 pub const MAX_FLOOR: f64 = 10_000.0;
 /// Longest id or short text field.
 const MAX_ID: usize = 256;
+/// Longest impression id, in bytes: it goes into every tracking URL (see
+/// [`crate::tracking::token::MAX_SLOT_ID`]).
+pub const MAX_IMP_ID: usize = crate::tracking::token::MAX_SLOT_ID;
 /// Longest free text (a user agent).
 const MAX_TEXT: usize = 4096;
 /// Largest slot side in pixels.
@@ -316,9 +319,9 @@ impl Check {
         for (i, imp) in imps.into_iter().enumerate() {
             let at = |rest| Field::Imp(i, rest);
             let id = match imp.id.map(|id| id.0) {
-                Some(id) if !id.is_empty() && id.chars().count() <= MAX_ID => id,
+                Some(id) if !id.is_empty() && id.len() <= MAX_IMP_ID => id,
                 Some(_) => {
-                    self.fail(at(".id").path(), format!("1 to {MAX_ID} characters"));
+                    self.fail(at(".id").path(), format!("1 to {MAX_IMP_ID} bytes"));
                     continue;
                 }
                 None => {

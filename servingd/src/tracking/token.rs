@@ -19,7 +19,8 @@ const VERSION: u8 = 1;
 /// Everything before the impression id.
 const FIXED: usize = 4 + 16 * 3 + 8 + 8 + 1;
 const TAG: usize = 32;
-/// Longest impression id a token carries (OpenRTB ids are short; ours are at most this).
+/// Longest impression id a token carries, bytes (OpenRTB's are short; the parser refuses
+/// longer ones).
 pub const MAX_SLOT_ID: usize = 64;
 /// Shortest key accepted.
 pub const MIN_KEY_BYTES: usize = 32;

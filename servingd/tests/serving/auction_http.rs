@@ -32,7 +32,19 @@ async fn an_active_campaign_wins_the_published_banner_request(pool: PgPool) {
         burl.starts_with(&format!("{}/t/imp?", platform.serving)),
         "{burl}"
     );
-    assert!(burl.contains(&campaign.to_string()), "{burl}");
+    let token = burl.split_once("t=").expect("token").1;
+    let claims = platform
+        .engine
+        .tracking
+        .verify(
+            token,
+            ledger::events::EventKind::Impression,
+            b"",
+            chrono::Utc::now().timestamp(),
+        )
+        .expect("a token servingd signed");
+    assert_eq!(claims.campaign, campaign);
+    assert_eq!(claims.price_micros, 30_000, "the clearing CPM, 0.03");
     // every stage of the winning request was timed
     let metrics = platform.metrics().await;
     for stage in ["parse", "candidates", "auction", "spend", "decide", "total"] {

@@ -101,6 +101,8 @@ impl Platform {
             public_url: serving.clone(),
             feed_wait_s: 1,
             lease_want_micros: 1_000_000,
+            event_namespace: format!("test-{}:", Uuid::now_v7().simple()),
+            event_shards: 2,
             ..Settings::default()
         };
         let engine = servingd::server::build_over(settings, pool)

@@ -6,3 +6,4 @@ mod caps_and_leases;
 mod helpers;
 mod index_swaps;
 mod pacing_simulation;
+mod tracking_http;

@@ -1,0 +1,203 @@
+//! `GET /t/imp` (the billing URL) and `GET /t/click` (the click URL): verify the token, then
+//! append the event to the event stream once. A repeated event is answered as the first one was
+//! and counted once; a refused token gets a problem+json and nothing is recorded (and a click is
+//! not redirected).
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use ledger::events::{Appended, EventKind, ServedEvent};
+use ledger::{CampaignId, LeaseId};
+use serde_json::json;
+use url::form_urlencoded;
+
+use crate::engine::Engine;
+use crate::tracking::token::TokenError;
+
+/// How long past a token's expiry its event stays marked as seen (clock skew between instances).
+const SEEN_MARGIN_S: i64 = 300;
+/// Longest user agent kept with an event.
+const MAX_USER_AGENT: usize = 512;
+
+/// The tracking routes.
+pub fn routes() -> Router<Arc<Engine>> {
+    Router::new()
+        .route("/t/imp", get(impression))
+        .route("/t/click", get(click))
+}
+
+async fn impression(State(engine): State<Arc<Engine>>, request: Request) -> Response {
+    track(&engine, EventKind::Impression, request).await
+}
+
+async fn click(State(engine): State<Arc<Engine>>, request: Request) -> Response {
+    track(&engine, EventKind::Click, request).await
+}
+
+async fn track(engine: &Engine, kind: EventKind, request: Request) -> Response {
+    let mut token = None;
+    let mut landing = None;
+    for (name, value) in form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes()) {
+        match name.as_ref() {
+            "t" => token = Some(value.into_owned()),
+            "u" => landing = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    let Some(token) = token else {
+        return refused(
+            kind,
+            "missing",
+            StatusCode::BAD_REQUEST,
+            "the query parameter t (the tracking token) is missing",
+        );
+    };
+    let bound = match (kind, &landing) {
+        (EventKind::Impression, _) => "",
+        (EventKind::Click, Some(url)) => url.as_str(),
+        (EventKind::Click, None) => {
+            return refused(
+                kind,
+                "missing",
+                StatusCode::BAD_REQUEST,
+                "the query parameter u (the landing page) is missing",
+            );
+        }
+    };
+    let now = chrono::Utc::now();
+    let claims = match engine
+        .tracking
+        .verify(&token, kind, bound.as_bytes(), now.timestamp())
+    {
+        Ok(claims) => claims,
+        Err(e) => {
+            let (status, label) = match e {
+                TokenError::Malformed => (StatusCode::BAD_REQUEST, "malformed"),
+                TokenError::Expired(_) => (StatusCode::GONE, "expired"),
+                TokenError::UnknownKey(_) | TokenError::Forged | TokenError::WrongKind(_) => {
+                    (StatusCode::FORBIDDEN, "forged")
+                }
+            };
+            return refused(kind, label, status, &e.to_string());
+        }
+    };
+    let event = ServedEvent {
+        id: claims.event_id(),
+        kind,
+        campaign: CampaignId(claims.campaign),
+        lease: LeaseId(claims.lease),
+        billing: claims.billing,
+        price_micros: claims.price_micros,
+        at_ms: now.timestamp_millis(),
+        ip: client_ip(&request, engine.settings.trust_forwarded_for)
+            .map(|ip| ip.to_string())
+            .unwrap_or_default(),
+        device: None,
+        user_agent: request
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(MAX_USER_AGENT).collect()),
+    };
+    let seen_for = (claims.expires_at - now.timestamp() + SEEN_MARGIN_S).max(1) as u64;
+    let appended = engine
+        .events
+        .append(&mut engine.redis.clone(), &event, seen_for)
+        .await;
+    let outcome = match appended {
+        Ok(Appended::New(_)) => "recorded",
+        Ok(Appended::Repeat) => "repeated",
+        Err(e) => {
+            tracing::warn!(error = %e, "an event could not be appended");
+            return refused(
+                kind,
+                "unavailable",
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the event could not be recorded; try again",
+            );
+        }
+    };
+    metrics::counter!("servingd_events_total", "kind" => kind.as_str(), "outcome" => outcome)
+        .increment(1);
+    match kind {
+        EventKind::Impression => StatusCode::NO_CONTENT.into_response(),
+        EventKind::Click => redirect(bound),
+    }
+}
+
+/// The client's address: the first `X-Forwarded-For` entry when trusted, else the peer's.
+fn client_ip(request: &Request, trust_forwarded_for: bool) -> Option<IpAddr> {
+    if trust_forwarded_for && let Some(ip) = forwarded_for(request.headers()) {
+        return Some(ip);
+    }
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
+fn forwarded_for(headers: &HeaderMap) -> Option<IpAddr> {
+    headers
+        .get("x-forwarded-for")?
+        .to_str()
+        .ok()?
+        .split(',')
+        .next()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn redirect(to: &str) -> Response {
+    match HeaderValue::from_str(to) {
+        Ok(location) => {
+            let mut response = StatusCode::FOUND.into_response();
+            response.headers_mut().insert(header::LOCATION, location);
+            response
+        }
+        // signed by us, so it was a valid URL when the ad was served
+        Err(_) => StatusCode::NO_CONTENT.into_response(),
+    }
+}
+
+fn refused(kind: EventKind, outcome: &'static str, status: StatusCode, detail: &str) -> Response {
+    metrics::counter!("servingd_events_total", "kind" => kind.as_str(), "outcome" => outcome)
+        .increment(1);
+    let body = json!({
+        "type": "about:blank",
+        "title": status.canonical_reason().unwrap_or("Error"),
+        "status": status.as_u16(),
+        "detail": detail,
+    });
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/problem+json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_forwarded_address_is_the_client() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("198.51.100.7, 10.0.0.1"),
+        );
+        assert_eq!(
+            forwarded_for(&headers),
+            Some("198.51.100.7".parse().expect("ip"))
+        );
+        headers.insert("x-forwarded-for", HeaderValue::from_static("unknown"));
+        assert_eq!(forwarded_for(&headers), None);
+    }
+}

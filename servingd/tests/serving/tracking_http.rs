@@ -1,0 +1,229 @@
+//! The tracking endpoints over HTTP: a served ad's billing and click URLs record one event each
+//! however often they are fetched, refused tokens record nothing, and the ledger writer turns
+//! the recorded impressions into spend.
+
+use std::time::Duration;
+
+use ledger::events::{EventKind, LedgerWriter, WriterSettings};
+use reqwest::StatusCode;
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+use servingd::tracking::TokenClaims;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::helpers::{Platform, fixture};
+
+/// A client that does not follow redirects, so the click's answer itself is seen.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// The billing URL and the click URL of a bid.
+fn urls(bid: &Value) -> (String, String) {
+    let burl = bid["burl"].as_str().expect("burl").to_owned();
+    let adm = bid["adm"].as_str().expect("adm");
+    let href = adm
+        .split_once("href=\"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(href, _)| href.replace("&amp;", "&"))
+        .expect("a link in the markup");
+    (burl, href)
+}
+
+async fn stream_entries(platform: &Platform) -> usize {
+    let mut conn = platform.engine.redis.clone();
+    let mut total = 0;
+    for shard in platform.engine.events.shards() {
+        let n: usize = redis::cmd("XLEN")
+            .arg(platform.engine.events.key(shard))
+            .query_async(&mut conn)
+            .await
+            .expect("xlen");
+        total += n;
+    }
+    total
+}
+
+async fn get(client: &reqwest::Client, url: &str) -> reqwest::Response {
+    client.get(url).send().await.expect("get")
+}
+
+#[sqlx::test(migrator = "ledger::MIGRATOR")]
+async fn a_served_ads_impression_and_click_are_each_recorded_once(pool: PgPool) {
+    let mut platform = Platform::start(pool).await;
+    let campaign = platform.active_campaign(json!({})).await;
+    platform.wait_indexed(campaign).await;
+    let reply = platform.bid_until_won(&fixture("simple-banner.json")).await;
+    let (burl, click) = urls(&reply["seatbid"][0]["bid"][0]);
+    let browser = browser();
+    for _ in 0..3 {
+        let r = get(&browser, &burl).await;
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    }
+    assert_eq!(
+        stream_entries(&platform).await,
+        1,
+        "three fetches, one impression"
+    );
+    for _ in 0..2 {
+        let r = get(&browser, &click).await;
+        assert_eq!(r.status(), StatusCode::FOUND);
+        assert_eq!(
+            r.headers()["location"].to_str().expect("location"),
+            "https://shop.example.com/sale"
+        );
+    }
+    assert_eq!(stream_entries(&platform).await, 2, "and one click");
+    let metrics = platform.metrics().await;
+    assert!(
+        metrics.contains(r#"servingd_events_total{kind="imp",outcome="repeated"} 2"#),
+        "{metrics}"
+    );
+    platform.stop().await;
+}
+
+#[sqlx::test(migrator = "ledger::MIGRATOR")]
+async fn forged_altered_expired_and_misused_tokens_are_refused_and_record_nothing(pool: PgPool) {
+    let mut platform = Platform::start(pool).await;
+    let campaign = platform.active_campaign(json!({})).await;
+    platform.wait_indexed(campaign).await;
+    let reply = platform.bid_until_won(&fixture("simple-banner.json")).await;
+    let (burl, click) = urls(&reply["seatbid"][0]["bid"][0]);
+    let base = &platform.serving;
+    let token = burl.split_once("t=").expect("token").1.to_owned();
+    let click_token = click
+        .split_once("t=")
+        .and_then(|(_, rest)| rest.split_once('&'))
+        .expect("click token")
+        .0
+        .to_owned();
+    // one character changed in the middle of the token
+    let mut altered: Vec<char> = token.chars().collect();
+    let middle = altered.len() / 2;
+    altered[middle] = if altered[middle] == 'A' { 'B' } else { 'A' };
+    let altered: String = altered.into_iter().collect();
+    let now = chrono::Utc::now().timestamp();
+    let expired = platform.engine.tracking.sign(
+        &TokenClaims {
+            kind: EventKind::Impression,
+            auction: Uuid::now_v7(),
+            slot: "1".into(),
+            campaign,
+            lease: Uuid::now_v7(),
+            billing: ledger::events::Billing::PerMille,
+            price_micros: 2_000_000,
+            expires_at: now - 1,
+        },
+        b"",
+    );
+    let other_key = servingd::tracking::TrackingKeys::new(0, vec![(0, vec![7; 32])])
+        .expect("key")
+        .sign(
+            &TokenClaims {
+                kind: EventKind::Impression,
+                auction: Uuid::now_v7(),
+                slot: "1".into(),
+                campaign,
+                lease: Uuid::now_v7(),
+                billing: ledger::events::Billing::PerMille,
+                price_micros: 2_000_000,
+                expires_at: now + 60,
+            },
+            b"",
+        );
+    let cases = [
+        (format!("{base}/t/imp?t={altered}"), StatusCode::FORBIDDEN),
+        (format!("{base}/t/imp?t={other_key}"), StatusCode::FORBIDDEN),
+        (format!("{base}/t/imp?t={expired}"), StatusCode::GONE),
+        (format!("{base}/t/imp?t=nonsense"), StatusCode::BAD_REQUEST),
+        (format!("{base}/t/imp"), StatusCode::BAD_REQUEST),
+        // an impression token used as a click, and a click sent elsewhere
+        (
+            format!("{base}/t/click?t={token}&u=https%3A%2F%2Fshop.example.com%2Fsale"),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            format!("{base}/t/click?t={click_token}&u=https%3A%2F%2Fevil.example.net%2F"),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            format!("{base}/t/click?t={click_token}"),
+            StatusCode::BAD_REQUEST,
+        ),
+    ];
+    let browser = browser();
+    for (url, status) in cases {
+        let r = get(&browser, &url).await;
+        assert_eq!(r.status(), status, "{url}");
+        assert!(r.headers().get("location").is_none(), "{url}: no redirect");
+        assert_eq!(
+            r.headers()["content-type"],
+            "application/problem+json",
+            "{url}"
+        );
+    }
+    assert_eq!(stream_entries(&platform).await, 0);
+    platform.stop().await;
+}
+
+#[sqlx::test(migrator = "ledger::MIGRATOR")]
+async fn recorded_impressions_become_spend_on_the_lease_that_paid(pool: PgPool) {
+    let mut platform = Platform::start(pool.clone()).await;
+    let campaign = platform.active_campaign(json!({})).await;
+    platform.wait_indexed(campaign).await;
+    let browser = browser();
+    let mut served = Vec::new();
+    for _ in 0..5 {
+        let reply = platform.bid_until_won(&fixture("simple-banner.json")).await;
+        let bid = reply["seatbid"][0]["bid"][0].clone();
+        let (burl, _) = urls(&bid);
+        assert_eq!(get(&browser, &burl).await.status(), StatusCode::NO_CONTENT);
+        served.push(bid["id"].as_str().expect("bid id").to_owned());
+    }
+    let writer = LedgerWriter::new(
+        ledger::Ledger::new(pool.clone()),
+        platform.engine.redis.clone(),
+        platform.engine.events.clone(),
+        WriterSettings {
+            consumer: "writer-test".into(),
+            claim_idle: Duration::ZERO,
+            claim_every: Duration::ZERO,
+            ..WriterSettings::default()
+        },
+    );
+    writer.prepare().await.expect("groups");
+    let outcome = writer.drain().await.expect("drain");
+    assert_eq!((outcome.entries, outcome.billed), (5, 5));
+    let rows: Vec<(String, Decimal, Option<Uuid>)> = sqlx::query_as(
+        "select event_id, amount, lease_id from ledger_transfers
+          where kind = 'spend' and campaign_id = $1 order by event_id",
+    )
+    .bind(campaign)
+    .fetch_all(&pool)
+    .await
+    .expect("spend");
+    served.sort();
+    let events: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(
+        events, served,
+        "one spend per served ad, under its event id"
+    );
+    for (_, amount, lease) in &rows {
+        // the clearing CPM is the floor, 0.03: each impression costs 0.00003
+        assert_eq!(amount.to_string(), "0.000030");
+        let leased: i64 = sqlx::query_scalar(
+            "select count(*) from budget_leases where lease_id = $1 and campaign_id = $2",
+        )
+        .bind(lease.expect("lease"))
+        .bind(campaign)
+        .fetch_one(&pool)
+        .await
+        .expect("lease");
+        assert_eq!(leased, 1, "the spend names a lease of the campaign");
+    }
+    platform.stop().await;
+}
