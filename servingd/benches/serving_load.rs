@@ -171,6 +171,7 @@ async fn run(db_url: &str, redis_url: &str, smoke: bool, capped: bool) -> Result
         seed,
         get,
         unmatched,
+        click_share: None,
     };
     // Warm-up: leases come in for the campaigns that win, connections open.
     let warm = servingd::loadgen::run(&Plan {

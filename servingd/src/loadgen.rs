@@ -24,6 +24,9 @@ pub struct Plan {
     pub get: bool,
     /// Requests no campaign can take (a 1×1 slot), to time the no-bid path.
     pub unmatched: bool,
+    /// Behave like the browsers that show the ads: fetch each bid's billing URL, and follow its
+    /// click URL with this probability. `None`: only bid requests are sent.
+    pub click_share: Option<f64>,
 }
 
 /// What came back.
@@ -33,6 +36,9 @@ pub struct Report {
     pub bids: u64,
     pub no_bids: u64,
     pub errors: u64,
+    /// Impression and click URLs fetched, and those that failed.
+    pub events: u64,
+    pub event_errors: u64,
     pub elapsed: Duration,
     /// Sorted.
     pub latencies: Vec<Duration>,
@@ -61,8 +67,16 @@ impl Report {
     /// One line of figures.
     pub fn summary(&self) -> String {
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        let events = if self.events > 0 {
+            format!(
+                ", {} impression/click URLs fetched ({} failed)",
+                self.events, self.event_errors
+            )
+        } else {
+            String::new()
+        };
         format!(
-            "{:.0} req/s, fill {:.1}%, errors {}, latency p50 {:.2} ms p90 {:.2} ms p99 {:.2} ms max {:.2} ms ({} requests in {:.1} s)",
+            "{:.0} req/s, fill {:.1}%, errors {}, latency p50 {:.2} ms p90 {:.2} ms p99 {:.2} ms max {:.2} ms ({} requests in {:.1} s){events}",
             self.throughput(),
             self.fill_rate() * 100.0,
             self.errors,
@@ -145,6 +159,8 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(plan.clients * 2)
         .timeout(Duration::from_secs(5))
+        // a click answers with a redirect to the advertiser, which a load test does not visit
+        .redirect(reqwest::redirect::Policy::none())
         .build()?;
     let started = Instant::now();
     let deadline = started + plan.duration;
@@ -183,12 +199,23 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
                 match response {
                     Ok(r) if r.status() == reqwest::StatusCode::NO_CONTENT => report.no_bids += 1,
                     Ok(r) if r.status().is_success() => {
-                        let _ = r.bytes().await;
+                        let body = r.bytes().await;
                         if plan.get {
                             report.no_bids += 1;
                         } else {
                             report.bids += 1;
                         }
+                        report.latencies.push(sent_at.elapsed());
+                        if let (Some(share), Ok(body)) = (plan.click_share, body) {
+                            for url in tracking_urls(&body, &mut rng, share) {
+                                report.events += 1;
+                                let fetched = http.get(&url).send().await;
+                                if !fetched.is_ok_and(|r| r.status().as_u16() < 400) {
+                                    report.event_errors += 1;
+                                }
+                            }
+                        }
+                        continue;
                     }
                     _ => report.errors += 1,
                 }
@@ -204,11 +231,43 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
         total.bids += r.bids;
         total.no_bids += r.no_bids;
         total.errors += r.errors;
+        total.events += r.events;
+        total.event_errors += r.event_errors;
         total.latencies.extend(r.latencies);
     }
     total.elapsed = started.elapsed();
     total.latencies.sort();
     Ok(total)
+}
+
+/// The URLs a browser showing the response's ads fetches: every billing URL, and each click
+/// URL with probability `click_share`.
+pub fn tracking_urls(body: &[u8], rng: &mut StdRng, click_share: f64) -> Vec<String> {
+    let Ok(response) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return Vec::new();
+    };
+    let mut urls = Vec::new();
+    let bids = response["seatbid"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s["bid"].as_array().into_iter().flatten());
+    for bid in bids {
+        if let Some(burl) = bid["burl"].as_str() {
+            urls.push(burl.to_owned());
+        }
+        let click = bid["adm"]
+            .as_str()
+            .and_then(|adm| adm.split_once("href=\""))
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .map(|(href, _)| href.replace("&amp;", "&"));
+        if let Some(click) = click
+            && rng.random_bool(click_share.clamp(0.0, 1.0))
+        {
+            urls.push(click);
+        }
+    }
+    urls
 }
 
 #[cfg(test)]
@@ -235,5 +294,24 @@ mod tests {
         );
         let unmatched = request(&mut rng, 1, 10, true);
         assert!(unmatched.contains(r#""w":1,"h":1"#));
+    }
+
+    #[test]
+    fn a_browser_fetches_the_billing_url_and_sometimes_clicks() {
+        let body = br#"{"seatbid":[{"bid":[{"burl":"http://s/t/imp?t=a",
+            "adm":"<a href=\"http://s/t/click?t=b&amp;u=https%3A%2F%2Fx\">ad</a>"}]}]}"#;
+        let mut rng = StdRng::seed_from_u64(3);
+        assert_eq!(
+            tracking_urls(body, &mut rng, 0.0),
+            vec!["http://s/t/imp?t=a"]
+        );
+        assert_eq!(
+            tracking_urls(body, &mut rng, 1.0),
+            vec![
+                "http://s/t/imp?t=a",
+                "http://s/t/click?t=b&u=https%3A%2F%2Fx"
+            ]
+        );
+        assert!(tracking_urls(b"not json", &mut rng, 1.0).is_empty());
     }
 }

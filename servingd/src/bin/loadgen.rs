@@ -29,6 +29,10 @@ struct Args {
     /// Print a summary every this many seconds while running (0: only at the end).
     #[arg(long, default_value_t = 0)]
     every: u64,
+    /// Act as the browsers showing the ads: fetch each bid's billing URL, and follow its click
+    /// URL with this probability (0 to 1).
+    #[arg(long)]
+    clicks: Option<f64>,
 }
 
 #[tokio::main]
@@ -36,6 +40,10 @@ async fn main() -> ExitCode {
     let args = Args::parse();
     if args.clients == 0 || args.rate < 0.0 {
         eprintln!("loadgen: --clients must be at least 1 and --rate 0 or more");
+        return ExitCode::FAILURE;
+    }
+    if args.clicks.is_some_and(|p| !(0.0..=1.0).contains(&p)) {
+        eprintln!("loadgen: --clicks is a probability, from 0 to 1");
         return ExitCode::FAILURE;
     }
     let rounds = if args.every == 0 {
@@ -59,6 +67,7 @@ async fn main() -> ExitCode {
             seed: args.seed.wrapping_add(round * 1_000),
             get: false,
             unmatched: false,
+            click_share: args.clicks,
         };
         match servingd::loadgen::run(&plan).await {
             Ok(report) => println!("loadgen: {}", report.summary()),

@@ -1,0 +1,132 @@
+//! `ledger-writer`: posts the spend of served events from the event stream to the ledger, exactly
+//! once, until stopped (SIGTERM or Ctrl-C).
+//!
+//! Settings from the environment: `DATABASE_URL`, `REDIS_URL` (or `LEDGER_WRITER_CLUSTER_URLS`, comma
+//! separated, for a Redis Cluster), `EVENT_SHARDS` (16) and `EVENT_NAMESPACE` (empty), which
+//! must match servingd's, `LEDGER_WRITER_CONSUMER` (this writer's name in the consumer group;
+//! keep it across restarts to take back its pending entries at once) and
+//! `LEDGER_WRITER_BATCH` (1000).
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use ledger::events::{EventStream, LedgerWriter, WriterSettings};
+use redis::aio::ConnectionLike;
+use tokio::sync::watch;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ledger-writer: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn number<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
+    match var(name) {
+        Some(v) => v
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{name}={v:?} is not a valid number")),
+        None => Ok(default),
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
+    let database = var("DATABASE_URL").context("set DATABASE_URL")?;
+    let shards: u16 = number("EVENT_SHARDS", 16)?;
+    anyhow::ensure!(shards > 0, "EVENT_SHARDS is at least 1");
+    let stream =
+        EventStream::new(shards).with_namespace(var("EVENT_NAMESPACE").unwrap_or_default());
+    let mut settings = WriterSettings::default();
+    if let Some(consumer) = var("LEDGER_WRITER_CONSUMER") {
+        settings.consumer = consumer;
+    }
+    settings.batch = number("LEDGER_WRITER_BATCH", settings.batch)?;
+    anyhow::ensure!(
+        (1..=10_000).contains(&settings.batch),
+        "LEDGER_WRITER_BATCH is from 1 to 10000"
+    );
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(u32::from(shards.min(32)) + 2)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(&database)
+        .await
+        .context("connecting to PostgreSQL")?;
+    ledger::MIGRATOR
+        .run(&pool)
+        .await
+        .context("applying migrations")?;
+    let ledger = ledger::Ledger::new(pool);
+    tracing::info!(consumer = %settings.consumer, shards, "ledger writer starting");
+    match var("LEDGER_WRITER_CLUSTER_URLS") {
+        Some(urls) => {
+            let nodes: Vec<&str> = urls.split(',').map(str::trim).collect();
+            let client =
+                redis::cluster::ClusterClient::new(nodes).context("LEDGER_WRITER_CLUSTER_URLS")?;
+            let conn = client
+                .get_async_connection()
+                .await
+                .context("connecting to the Redis Cluster")?;
+            serve(LedgerWriter::new(ledger, conn, stream, settings)).await
+        }
+        None => {
+            let url = var("REDIS_URL").context("set REDIS_URL (or LEDGER_WRITER_CLUSTER_URLS)")?;
+            let client = redis::Client::open(url).context("REDIS_URL")?;
+            let conn = redis::aio::ConnectionManager::new(client)
+                .await
+                .context("connecting to Redis")?;
+            serve(LedgerWriter::new(ledger, conn, stream, settings)).await
+        }
+    }
+}
+
+async fn serve<C>(writer: LedgerWriter<C>) -> anyhow::Result<()>
+where
+    C: ConnectionLike + Clone + Send + Sync + 'static,
+{
+    let writer = Arc::new(writer);
+    let (stop, stopped) = watch::channel(false);
+    let running = tokio::spawn(writer.clone().run(stopped));
+    shutdown_signal().await;
+    tracing::info!("stopping: the batches in hand are finished first");
+    let _ = stop.send(true);
+    running.await.context("the writer task")??;
+    let totals = writer.totals();
+    tracing::info!(
+        entries = totals.entries,
+        billed = totals.billed,
+        repeated = totals.repeated,
+        unbilled = totals.unbilled,
+        dead = totals.dead,
+        "ledger writer stopped"
+    );
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    else {
+        let _ = interrupt.await;
+        return;
+    };
+    tokio::select! {
+        _ = interrupt => {}
+        _ = term.recv() => {}
+    }
+}
