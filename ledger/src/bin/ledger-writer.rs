@@ -4,8 +4,9 @@
 //! Settings from the environment: `DATABASE_URL`, `REDIS_URL` (or `LEDGER_WRITER_CLUSTER_URLS`, comma
 //! separated, for a Redis Cluster), `EVENT_SHARDS` (16) and `EVENT_NAMESPACE` (empty), which
 //! must match servingd's, `LEDGER_WRITER_CONSUMER` (this writer's name in the consumer group;
-//! keep it across restarts to take back its pending entries at once) and
-//! `LEDGER_WRITER_BATCH` (1000).
+//! keep it across restarts to take back its pending entries at once), `LEDGER_WRITER_BATCH`
+//! (1000) and `LEDGER_WRITER_CLAIM_IDLE_MS` (30000: how long another writer's unacknowledged
+//! entries wait before this one takes them over).
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -61,6 +62,10 @@ async fn run() -> anyhow::Result<()> {
         (1..=10_000).contains(&settings.batch),
         "LEDGER_WRITER_BATCH is from 1 to 10000"
     );
+    settings.claim_idle = Duration::from_millis(number(
+        "LEDGER_WRITER_CLAIM_IDLE_MS",
+        settings.claim_idle.as_millis() as u64,
+    )?);
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(u32::from(shards.min(32)) + 2)
         .acquire_timeout(Duration::from_secs(10))

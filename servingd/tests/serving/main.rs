@@ -3,6 +3,7 @@
 
 mod auction_http;
 mod caps_and_leases;
+mod crash_billing;
 mod helpers;
 mod index_swaps;
 mod pacing_simulation;
