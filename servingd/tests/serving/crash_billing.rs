@@ -288,7 +288,7 @@ async fn billing_survives_sigkill_of_servingd_and_the_ledger_writer(pool: PgPool
                 let (campaign, lease) = campaigns[n % CAMPAIGNS];
                 let claims = TokenClaims {
                     kind: EventKind::Impression,
-                    auction: Uuid::from_u128(0xC0FFEE_0000_0000 + n as u128),
+                    auction: Uuid::from_u128(0x00C0_FFEE_0000_0000 + n as u128),
                     slot: "1".into(),
                     campaign: campaign.0,
                     lease,
