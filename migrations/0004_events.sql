@@ -28,6 +28,10 @@ create trigger unbilled_events_no_truncate
     before truncate on unbilled_events
     for each statement execute function ledger_refuse_change();
 
+-- An ad's impression and its click share the ad's event id: one row of each kind.
+alter table ad_events drop constraint ad_events_pkey;
+alter table ad_events add primary key (event_id, kind);
+
 -- Stream entries that are not events (damaged, or written by something else): kept for an
 -- operator and acknowledged, so they do not hold up the consumer group.
 create table event_dead_letters (

@@ -331,6 +331,8 @@ where
                 }
             }
         }
+        // every event counts in reports, billed or not
+        store::record_events(self.ledger.pool(), &events).await?;
         // A refused ad stays refused: an entry delivered again (redelivered, claimed, or the
         // stream replayed) must not be billed later because budget arrived meanwhile.
         let billed: Vec<&str> = events

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::currency::Currency;
 use crate::error::{Error, Result};
+use crate::events::{EventKind, ServedEvent};
 use crate::ids::{AccountId, AdvertiserId, CampaignId, LeaseId};
 
 /// The accounts a campaign's spend moves between.
@@ -110,6 +111,38 @@ pub(crate) async fn record_unbilled(pool: &PgPool, rows: &[Unbilled]) -> Result<
     .bind(&currencies)
     .bind(&reasons)
     .bind(&details)
+    .bind(&ats)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Records served events for reports (each once; a repeat changes nothing).
+pub(crate) async fn record_events(pool: &PgPool, events: &[ServedEvent]) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
+    let campaigns: Vec<Uuid> = events.iter().map(|e| e.campaign.0).collect();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| match e.kind {
+            EventKind::Impression => "impression",
+            EventKind::Click => "click",
+        })
+        .collect();
+    let ats: Vec<DateTime<Utc>> = events
+        .iter()
+        .map(|e| DateTime::from_timestamp_millis(e.at_ms).unwrap_or(DateTime::<Utc>::UNIX_EPOCH))
+        .collect();
+    sqlx::query(
+        r"insert into ad_events (event_id, campaign_id, kind, at)
+          select * from unnest($1::text[], $2::uuid[], $3::text[], $4::timestamptz[])
+          on conflict do nothing",
+    )
+    .bind(&ids)
+    .bind(&campaigns)
+    .bind(&kinds)
     .bind(&ats)
     .execute(pool)
     .await?;

@@ -85,6 +85,17 @@ async fn spend_rows(pool: &PgPool, campaign: CampaignId) -> (i64, Decimal) {
     .expect("spend rows")
 }
 
+/// Impressions and clicks recorded for reports.
+async fn event_rows(pool: &PgPool) -> (i64, i64) {
+    sqlx::query_as(
+        "select count(*) filter (where kind = 'impression'), count(*) filter (where kind = 'click')
+           from ad_events",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("events")
+}
+
 /// Points the group back at the start of every shard: everything is delivered again.
 async fn replay(conn: &mut MultiplexedConnection, stream: &EventStream) {
     for shard in stream.shards() {
@@ -143,12 +154,18 @@ async fn each_billed_event_posts_once_however_often_it_is_delivered(pool: PgPool
     .await
     .expect("attribution");
     assert_eq!(unattributed, 0, "every spend names its event and its lease");
+    assert_eq!(
+        event_rows(&pool).await,
+        (60, 6),
+        "reports count every event once"
+    );
 
     // the whole stream again: nothing moves
     replay(&mut conn, &stream).await;
     let again = writer.drain().await.expect("drain");
     assert_eq!((again.entries, again.billed, again.repeated), (66, 0, 60));
     assert_eq!(spend_rows(&pool, a.campaign).await, (60, dec("0.150000")));
+    assert_eq!(event_rows(&pool).await, (60, 6));
     assert_ledger_consistent(&pool).await;
 }
 
