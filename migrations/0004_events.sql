@@ -42,3 +42,33 @@ create table event_dead_letters (
     recorded_at timestamptz not null default now(),
     primary key (stream, entry_id)
 );
+
+-- Known-bad traffic sources (fraud level 1): servingd does not bid for them and does not bill
+-- their events. Managed through the API.
+create table blocked_sources (
+    kind     text not null constraint blocked_kind_known check (kind in ('ip', 'device')),
+    value    text not null constraint blocked_value_length check (length(value) between 1 and 200),
+    reason   text not null default '' constraint blocked_reason_length check (length(reason) <= 500),
+    added_by text not null,
+    added_at timestamptz not null default now(),
+    primary key (kind, value)
+);
+
+-- Changes with every change of the list, so servingd reloads it only when it changed.
+create table blocked_sources_revision (
+    only_row boolean primary key default true constraint blocked_revision_one_row check (only_row),
+    revision bigint not null
+);
+insert into blocked_sources_revision (revision) values (0);
+
+create function blocked_sources_changed() returns trigger
+language plpgsql as $$
+begin
+    update blocked_sources_revision set revision = revision + 1;
+    return null;
+end
+$$;
+
+create trigger blocked_sources_bump
+    after insert or update or delete or truncate on blocked_sources
+    for each statement execute function blocked_sources_changed();

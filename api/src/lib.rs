@@ -9,6 +9,7 @@
 //! - [`funding`]: deposits and credits with `Idempotency-Key`, balances, statements.
 //! - [`reports`]: delivery and spend per campaign by day or hour.
 //! - [`feed`]: the campaign feed (snapshot, then changes by revision, long-poll).
+//! - [`fraud`]: the blocklist of known-bad IPs and device ids (fraud level 1).
 //! - [`http`]: request ids, problem+json, metrics, limits, CORS, rate limits, JSON extractors.
 //! - [`openapi`]: the generated OpenAPI 3.1 document and the docs page.
 //! - [`error`]: the one error type and its problem+json form.
@@ -19,6 +20,7 @@ pub mod auth;
 pub mod campaigns;
 pub mod error;
 pub mod feed;
+pub mod fraud;
 pub mod funding;
 pub mod http;
 pub mod openapi;
@@ -46,6 +48,7 @@ fn resources() -> OpenApiRouter<AppState> {
         .merge(funding::routes::router())
         .merge(reports::routes::router())
         .merge(feed::routes::router())
+        .merge(fraud::routes::router())
 }
 
 /// The OpenAPI document (3.1).

@@ -19,6 +19,7 @@ use utoipa::{Modify, OpenApi};
         (name = "funding", description = "Deposits, credits, balances, statements"),
         (name = "reports", description = "Delivery and spend"),
         (name = "feed", description = "The campaign feed for servingd"),
+        (name = "fraud", description = "Known-bad traffic sources servingd neither bids for nor bills"),
         (name = "admin", description = "Staff users and keys"),
     )
 )]

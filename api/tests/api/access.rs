@@ -18,6 +18,8 @@ enum Target {
     Active,
     Paused,
     Key,
+    /// A device on the blocklist (its id in the `{key}` slot).
+    Blocked,
 }
 
 struct Case {
@@ -269,6 +271,34 @@ fn cases() -> Vec<Case> {
             Nothing,
             StatusCode::OK,
         ),
+        c(
+            Method::GET,
+            "/api/v1/fraud/blocklist",
+            &[Role::Operator, Role::Billing, Role::Admin],
+            none,
+            Nothing,
+            StatusCode::OK,
+        ),
+        c(
+            Method::POST,
+            "/api/v1/fraud/blocklist",
+            &[Role::Operator, Role::Admin],
+            || {
+                Some(
+                    json!({"entries": [{"kind": "device", "value": Uuid::now_v7().to_string(), "reason": "test"}]}),
+                )
+            },
+            Nothing,
+            StatusCode::OK,
+        ),
+        c(
+            Method::DELETE,
+            "/api/v1/fraud/blocklist/device/{key}",
+            &[Role::Operator, Role::Admin],
+            none,
+            Blocked,
+            StatusCode::NO_CONTENT,
+        ),
         c(Method::GET, "/healthz", ALL, none, Nothing, StatusCode::OK),
         c(Method::GET, "/metrics", ALL, none, Nothing, StatusCode::OK),
     ]
@@ -313,6 +343,18 @@ async fn make(app: &TestApp, target: Target, advertiser: Uuid) -> (Uuid, Uuid) {
                 )
                 .await;
             Uuid::parse_str(&r.str("id")).expect("key id")
+        }
+        Target::Blocked => {
+            let device = Uuid::now_v7();
+            let r = app
+                .post(
+                    "/api/v1/fraud/blocklist",
+                    &operator,
+                    json!({"entries": [{"kind": "device", "value": device.to_string()}]}),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            device
         }
         _ => Uuid::nil(),
     };

@@ -4,6 +4,7 @@
 mod access;
 mod campaigns;
 mod feed;
+mod fraud;
 mod helpers;
 mod http;
 mod money;
