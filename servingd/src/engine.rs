@@ -12,11 +12,13 @@ use crate::caps::FrequencyCaps;
 use crate::ctr::CtrModel;
 use crate::eligibility::Rates;
 use crate::feed::LiveIndex;
+use crate::fraud::Blocklist;
 use crate::pace::PacingBoard;
 use crate::request_metrics::RequestMetrics;
 use crate::settings::Settings;
 use crate::shedding::ValueTracker;
 use crate::tracking::TrackingKeys;
+use arc_swap::ArcSwap;
 use ledger::events::EventStream;
 
 /// The serving engine.
@@ -41,6 +43,8 @@ pub struct Engine {
     pub tracking: TrackingKeys,
     /// Where verified events go.
     pub events: EventStream,
+    /// Known-bad IPs and device ids (fraud level 1), reloaded when the list changes.
+    pub blocklist: ArcSwap<Blocklist>,
 }
 
 impl Engine {

@@ -118,6 +118,10 @@ async fn auction(
         }
     };
     engine.metrics.parse.record(t.elapsed());
+    if from_blocked_source(&engine, &request) {
+        metrics::counter!("servingd_blocked_total", "at" => "bid").increment(1);
+        return no_bid();
+    }
 
     let zone = Zone::of(in_use, engine.settings.capacity);
     let value = request
@@ -180,6 +184,22 @@ async fn auction(
     };
     engine.metrics.total.record(started.elapsed());
     response
+}
+
+/// Whether the request comes from a listed IP or device (fraud level 1).
+fn from_blocked_source(engine: &Engine, request: &crate::AdRequest<'_>) -> bool {
+    let list = engine.blocklist.load();
+    if list.entries() == 0 {
+        return false;
+    }
+    request
+        .ip
+        .as_deref()
+        .is_some_and(|ip| list.blocks_ip_text(ip))
+        || request
+            .device_id
+            .as_deref()
+            .is_some_and(|d| list.blocks_device(d))
 }
 
 fn no_bid() -> Response {

@@ -15,6 +15,7 @@
 //! - [`breaker`]: circuit breakers around dependencies, pure.
 //! - [`shedding`]: load zones and which requests to keep under overload, pure.
 //! - [`settings`]: defaults and `SERVINGD_*` variables.
+//! - [`fraud`]: fraud level 1: the blocklist of IPs and device ids in a Bloom filter.
 //! - [`feed`]: following the API's campaign feed into the live index.
 //! - [`caps`]: frequency caps in Redis (one script per check-and-count).
 //! - [`budget`]: this instance's wallets: leases spent in memory, refilled in the background.
@@ -44,6 +45,7 @@ pub mod decision;
 pub mod eligibility;
 pub mod engine;
 pub mod feed;
+pub mod fraud;
 pub mod http;
 pub mod id_hash;
 pub mod index;

@@ -102,6 +102,8 @@ pub struct AdRequest<'a> {
     /// The device's IP address (fraud checks), as sent.
     pub ip: Option<Cow<'a, str>>,
     pub user_agent: Option<Cow<'a, str>>,
+    /// The device's advertising id (`device.ifa`), for fraud checks.
+    pub device_id: Option<Cow<'a, str>>,
 }
 
 fn owned(text: Cow<'_, str>) -> Cow<'static, str> {
@@ -161,6 +163,7 @@ impl AdRequest<'_> {
             test: self.test,
             ip: self.ip.map(owned),
             user_agent: self.user_agent.map(owned),
+            device_id: self.device_id.map(owned),
         }
     }
 }

@@ -23,11 +23,13 @@ use crate::ctr::{CtrModel, SmoothedCtr};
 use crate::eligibility::Rates;
 use crate::engine::Engine;
 use crate::feed::{FeedClient, LiveIndex, follow};
+use crate::fraud::Blocklist;
 use crate::pace::PacingBoard;
 use crate::request_metrics::RequestMetrics;
 use crate::settings::Settings;
 use crate::shedding::ValueTracker;
 use crate::tracking::TrackingKeys;
+use arc_swap::ArcSwap;
 use ledger::events::EventStream;
 
 /// Leases: two minutes to live unless renewed (refillers renew every 40 s). A crashed
@@ -43,6 +45,9 @@ const REAP_GRACE_MS: i64 = 60_000;
 /// A prior click-through rate of 0.5%, worth 2,000 impressions.
 const CTR_PRIOR_PPB: i64 = 5_000_000;
 const CTR_PRIOR_WEIGHT: u64 = 2_000;
+
+/// How often the blocklist's revision is checked (and the list reloaded when it moved).
+const BLOCKLIST_REFRESH_EVERY: Duration = Duration::from_secs(2);
 
 /// A boxed unit of periodic work.
 type Work = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -113,6 +118,7 @@ pub async fn build_over(settings: Settings, pool: sqlx::PgPool) -> anyhow::Resul
         values: Mutex::new(ValueTracker::default()),
         budget_reachable: AtomicBool::new(false),
         tracking,
+        blocklist: ArcSwap::from_pointee(Blocklist::empty()),
         events: EventStream::new(settings.event_shards)
             .with_namespace(settings.event_namespace.clone()),
         settings,
@@ -200,6 +206,19 @@ fn background(engine: Arc<Engine>, stop: watch::Receiver<bool>) -> Vec<JoinHandl
             Box::pin(async move {
                 if let Some(handle) = crate::http::metrics_handle() {
                     handle.run_upkeep();
+                }
+            })
+        }),
+        every(BLOCKLIST_REFRESH_EVERY, engine.clone(), stop.clone(), |e| {
+            Box::pin(async move {
+                let rate = e.settings.blocklist_fp_rate;
+                match crate::fraud::blocklist::reload_if_changed(&e.db, &e.blocklist, rate).await {
+                    Ok(_) => {
+                        let list = e.blocklist.load();
+                        metrics::gauge!("servingd_blocklist_entries").set(list.entries() as f64);
+                        metrics::gauge!("servingd_blocklist_revision").set(list.revision() as f64);
+                    }
+                    Err(err) => tracing::warn!(error = %err, "reloading the blocklist failed"),
                 }
             })
         }),

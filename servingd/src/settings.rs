@@ -52,6 +52,8 @@ pub struct Settings {
     /// Put before every event stream key (the ledger writer must be told the same; tests that
     /// share a Redis use their own).
     pub event_namespace: String,
+    /// The blocklist filter's target false-positive rate.
+    pub blocklist_fp_rate: f64,
     /// Take the client's address from the first `X-Forwarded-For` entry (only behind a load
     /// balancer that sets it); otherwise the peer address.
     pub trust_forwarded_for: bool,
@@ -83,6 +85,7 @@ impl Default for Settings {
             event_shards: 16,
             event_namespace: String::new(),
             trust_forwarded_for: false,
+            blocklist_fp_rate: 0.001,
         }
     }
 }
@@ -167,6 +170,13 @@ impl Settings {
         }
         if let Some(v) = var("EVENT_NAMESPACE") {
             self.event_namespace = v;
+        }
+        if let Some(v) = var("SERVINGD_BLOCKLIST_FP_RATE") {
+            self.blocklist_fp_rate = parsed("SERVINGD_BLOCKLIST_FP_RATE", &v)?;
+            anyhow::ensure!(
+                self.blocklist_fp_rate > 0.0 && self.blocklist_fp_rate < 0.5,
+                "SERVINGD_BLOCKLIST_FP_RATE is a rate above 0 and below 0.5"
+            );
         }
         if let Some(v) = var("SERVINGD_TRUST_FORWARDED_FOR") {
             self.trust_forwarded_for = parsed("SERVINGD_TRUST_FORWARDED_FOR", &v)?;

@@ -477,6 +477,7 @@ impl Check {
             .text("device.ip", d.ip, 64)
             .or(self.text("device.ipv6", d.ipv6, 64));
         let ifa = self.text("device.ifa", d.ifa, MAX_ID);
+        r.device_id = ifa.clone();
         if r.user.is_none() {
             r.user = ifa;
         }

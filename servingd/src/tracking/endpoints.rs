@@ -86,6 +86,13 @@ async fn track(engine: &Engine, kind: EventKind, request: Request) -> Response {
             return refused(kind, label, status, &e.to_string());
         }
     };
+    let client = client_ip(&request, engine.settings.trust_forwarded_for);
+    // A listed source's event is answered as any other (nothing to learn from) and not billed.
+    if client.is_some_and(|ip| engine.blocklist.load().blocks_ip(ip)) {
+        metrics::counter!("servingd_events_total", "kind" => kind.as_str(), "outcome" => "blocked")
+            .increment(1);
+        return answer(kind, bound);
+    }
     let event = ServedEvent {
         id: claims.event_id(),
         kind,
@@ -94,8 +101,8 @@ async fn track(engine: &Engine, kind: EventKind, request: Request) -> Response {
         billing: claims.billing,
         price_micros: claims.price_micros,
         at_ms: now.timestamp_millis(),
-        ip: client_ip(&request, engine.settings.trust_forwarded_for)
-            .map(|ip| ip.to_string())
+        ip: client
+            .map(|ip| ip.to_canonical().to_string())
             .unwrap_or_default(),
         device: None,
         user_agent: request
@@ -124,9 +131,15 @@ async fn track(engine: &Engine, kind: EventKind, request: Request) -> Response {
     };
     metrics::counter!("servingd_events_total", "kind" => kind.as_str(), "outcome" => outcome)
         .increment(1);
+    answer(kind, bound)
+}
+
+/// What a recorded (or silently dropped) event gets: nothing for an impression, the landing
+/// page for a click.
+fn answer(kind: EventKind, landing: &str) -> Response {
     match kind {
         EventKind::Impression => StatusCode::NO_CONTENT.into_response(),
-        EventKind::Click => redirect(bound),
+        EventKind::Click => redirect(landing),
     }
 }
 

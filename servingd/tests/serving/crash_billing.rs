@@ -88,16 +88,13 @@ async fn funded_campaign(ledger: &Ledger) -> CampaignId {
     campaign
 }
 
-/// A binary of the workspace, built beside servingd by `cargo test`.
+/// One of this package's binaries, built for this test run.
 fn binary(name: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_BIN_EXE_servingd")).with_file_name(name);
-    assert!(
-        path.exists(),
-        "{} is missing: build the workspace's binaries first (cargo test at the workspace root \
-         builds them)",
-        path.display()
-    );
-    path
+    match name {
+        "servingd" => PathBuf::from(env!("CARGO_BIN_EXE_servingd")),
+        "ledger-writer" => PathBuf::from(env!("CARGO_BIN_EXE_ledger-writer")),
+        other => panic!("no binary {other}"),
+    }
 }
 
 /// The two processes under test, and how to start each.

@@ -227,3 +227,79 @@ async fn recorded_impressions_become_spend_on_the_lease_that_paid(pool: PgPool) 
     }
     platform.stop().await;
 }
+
+/// The published banner request from a device at `ip` with advertising id `ifa`.
+fn request_from(ip: &str, ifa: &str) -> String {
+    let mut request: Value = serde_json::from_str(&fixture("simple-banner.json")).expect("json");
+    request["device"] = json!({"ip": ip, "ifa": ifa});
+    request.to_string()
+}
+
+async fn wait_blocklist(platform: &Platform, entries: usize) {
+    for _ in 0..200 {
+        if platform.engine.blocklist.load().entries() == entries {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("servingd did not reload the blocklist ({entries} entries expected)");
+}
+
+#[sqlx::test(migrator = "ledger::MIGRATOR")]
+async fn listed_sources_get_no_bids_and_their_events_are_not_billed_until_unlisted(pool: PgPool) {
+    let mut platform = Platform::start(pool).await;
+    let campaign = platform.active_campaign(json!({})).await;
+    platform.wait_indexed(campaign).await;
+    platform
+        .bid_until_won(&request_from("198.51.100.23", "ifa-bot-7"))
+        .await;
+
+    platform
+        .api_post(
+            "/api/v1/fraud/blocklist",
+            json!({"entries": [
+                {"kind": "ip", "value": "198.51.100.23", "reason": "click farm"},
+                {"kind": "device", "value": "ifa-bot-7"},
+                {"kind": "ip", "value": "127.0.0.1", "reason": "this test's browser"},
+            ]}),
+        )
+        .await;
+    wait_blocklist(&platform, 3).await;
+    let (status, _, _) = platform
+        .bid(&request_from("198.51.100.23", "ifa-clean"))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "a listed address");
+    let (status, _, _) = platform.bid(&request_from("192.0.2.44", "ifa-bot-7")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "a listed device");
+    let reply = platform
+        .bid_until_won(&request_from("192.0.2.44", "ifa-clean"))
+        .await;
+    let (burl, _) = urls(&reply["seatbid"][0]["bid"][0]);
+
+    // the browser (127.0.0.1) is listed: answered as usual, nothing recorded
+    let browser = browser();
+    assert_eq!(get(&browser, &burl).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(stream_entries(&platform).await, 0);
+
+    // taken off the list, without a restart
+    let removed = platform
+        .http
+        .delete(format!(
+            "{}/api/v1/fraud/blocklist/ip/127.0.0.1",
+            platform.api
+        ))
+        .bearer_auth(&platform.admin)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(removed.status(), StatusCode::NO_CONTENT);
+    wait_blocklist(&platform, 2).await;
+    assert_eq!(get(&browser, &burl).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(stream_entries(&platform).await, 1);
+    let metrics = platform.metrics().await;
+    assert!(
+        metrics.contains(r#"servingd_blocked_total{at="bid"} 2"#),
+        "{metrics}"
+    );
+    platform.stop().await;
+}

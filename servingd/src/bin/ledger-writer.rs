@@ -1,5 +1,6 @@
 //! `ledger-writer`: posts the spend of served events from the event stream to the ledger, exactly
-//! once, until stopped (SIGTERM or Ctrl-C).
+//! once, until stopped (SIGTERM or Ctrl-C). The work is `ledger::events::LedgerWriter`; the
+//! binary ships with servingd, which produces the events.
 //!
 //! Settings from the environment: `DATABASE_URL`, `REDIS_URL` (or `LEDGER_WRITER_CLUSTER_URLS`, comma
 //! separated, for a Redis Cluster), `EVENT_SHARDS` (16) and `EVENT_NAMESPACE` (empty), which
