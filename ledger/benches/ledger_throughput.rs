@@ -22,8 +22,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use ledger::{
-    Account, AccountOwner, AdvertiserId, Amount, BatchMode, CampaignId, Currency, Ledger, MIGRATOR,
-    NewTransfer, TransferId, TransferKind,
+    Amount, BatchMode, Currency, Ledger, MIGRATOR, NewTransfer, TransferId, TransferKind,
 };
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -39,11 +38,9 @@ struct Sizes {
     pgbench_scale: u32,
 }
 
-struct Campaign {
-    cash: Account,
-    hold: Account,
-    spend: Account,
-}
+#[path = "support/funded.rs"]
+mod funded;
+use funded::{Campaign, setup};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<()> {
@@ -161,62 +158,6 @@ async fn run(
     }
     pool.close().await;
     Ok(())
-}
-
-async fn setup(ledger: &Ledger, advertisers: usize) -> Result<Vec<Campaign>> {
-    let usd = Currency::parse("USD")?;
-    let world = ledger.open_account(AccountOwner::External, usd).await?;
-    let mut campaigns = Vec::with_capacity(advertisers);
-    let mut funding = Vec::new();
-    for _ in 0..advertisers {
-        let (advertiser, campaign) = (AdvertiserId::new(), CampaignId::new());
-        let cash = ledger
-            .open_account(AccountOwner::AdvertiserCash { advertiser }, usd)
-            .await?;
-        let hold = ledger
-            .open_account(
-                AccountOwner::CampaignHold {
-                    advertiser,
-                    campaign,
-                },
-                usd,
-            )
-            .await?;
-        let spend = ledger
-            .open_account(
-                AccountOwner::CampaignSpend {
-                    advertiser,
-                    campaign,
-                },
-                usd,
-            )
-            .await?;
-        let big = Amount::parse("1000000000")?;
-        funding.push(NewTransfer::new(
-            TransferId::new(),
-            world.id,
-            cash.id,
-            big,
-            usd,
-            TransferKind::Deposit,
-        ));
-        let half = Amount::parse("500000000")?;
-        funding.push(NewTransfer::new(
-            TransferId::new(),
-            cash.id,
-            hold.id,
-            half,
-            usd,
-            TransferKind::Hold,
-        ));
-        campaigns.push(Campaign { cash, hold, spend });
-    }
-    for chunk in funding.chunks(2000) {
-        for result in ledger.transfer_batch(chunk, BatchMode::Linked).await? {
-            result?;
-        }
-    }
-    Ok(campaigns)
 }
 
 async fn single_transfers(

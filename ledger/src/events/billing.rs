@@ -23,7 +23,7 @@ pub(crate) struct SpendPlan {
 
 /// Plans the spend of `events`, given the accounts of their campaigns.
 pub(crate) fn plan_spend(
-    events: &[ServedEvent],
+    events: &[&ServedEvent],
     accounts: &HashMap<CampaignId, CampaignAccounts>,
 ) -> SpendPlan {
     let mut plan = SpendPlan::default();
@@ -96,7 +96,8 @@ mod tests {
             event("b:1", 2, EventKind::Impression, Billing::PerMille),
             event("c:1", 1, EventKind::Click, Billing::PerClick),
         ];
-        let plan = plan_spend(&events, &accounts);
+        let refs: Vec<&ServedEvent> = events.iter().collect();
+        let plan = plan_spend(&refs, &accounts);
         assert_eq!(plan.free, vec![1]);
         assert_eq!(plan.no_budget, vec![2]);
         let indexes: Vec<usize> = plan.transfers.iter().map(|(i, _)| *i).collect();

@@ -7,9 +7,10 @@
 
 mod billing;
 pub mod event;
+mod reply;
 pub mod stream;
 pub mod writer;
 
 pub use event::{Billing, DecodeError, EventKind, ServedEvent};
 pub use stream::{Appended, EventStream, StreamShard};
-pub use writer::{LedgerWriter, WriterSettings};
+pub use writer::{LedgerWriter, REDIS_RESPONSE_TIMEOUT, WriterSettings};

@@ -20,13 +20,12 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
 use redis::aio::ConnectionLike;
-use redis::streams::{
-    StreamAutoClaimReply, StreamId, StreamInfoGroupsReply, StreamPendingReply, StreamReadReply,
-};
+use redis::streams::{StreamInfoGroupsReply, StreamPendingReply};
 use tokio::sync::watch;
 
 use crate::events::billing::plan_spend;
 use crate::events::event::ServedEvent;
+use crate::events::reply::{self, Entry};
 use crate::events::stream::{EventStream, StreamShard};
 use crate::ids::CampaignId;
 use crate::plan::BatchMode;
@@ -59,7 +58,7 @@ impl Default for WriterSettings {
         WriterSettings {
             group: "ledger-writer".into(),
             consumer: format!("writer-{}", std::process::id()),
-            batch: 1000,
+            batch: 2000,
             idle_wait: Duration::from_millis(20),
             claim_idle: Duration::from_secs(30),
             claim_every: Duration::from_secs(5),
@@ -104,7 +103,13 @@ pub enum WriterError {
     Redis(#[from] redis::RedisError),
     #[error(transparent)]
     Ledger(#[from] crate::error::Error),
+    #[error("redis answered a stream command oddly: {0}")]
+    Reply(String),
 }
+
+/// How long the writer's Redis connection should wait for an answer: a batch of a thousand
+/// entries on a busy connection takes longer than the client's default half second.
+pub const REDIS_RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The ledger writer.
 pub struct LedgerWriter<C> {
@@ -197,6 +202,9 @@ where
                         }
                         Err(e) => {
                             failures = failures.saturating_add(1);
+                            // what was read and not acknowledged is this consumer's pending:
+                            // take it back first rather than wait for a claim
+                            state.own_pending = true;
                             tracing::warn!(shard = shard.0, error = %e, "ledger writer step failed");
                             Duration::from_millis(100 * u64::from(failures.min(50)))
                         }
@@ -260,8 +268,8 @@ where
     }
 
     /// Reads entries: `">"` new ones, `"0"` this consumer's pending ones.
-    async fn read(&self, shard: StreamShard, from: &str) -> Result<Vec<StreamId>, WriterError> {
-        let reply: Option<StreamReadReply> = redis::cmd("XREADGROUP")
+    async fn read(&self, shard: StreamShard, from: &str) -> Result<Vec<Entry>, WriterError> {
+        let reply: redis::Value = redis::cmd("XREADGROUP")
             .arg("GROUP")
             .arg(&self.settings.group)
             .arg(&self.settings.consumer)
@@ -272,14 +280,12 @@ where
             .arg(from)
             .query_async(&mut self.redis.clone())
             .await?;
-        Ok(reply
-            .map(|r| r.keys.into_iter().flat_map(|k| k.ids).collect())
-            .unwrap_or_default())
+        reply::read(reply).map_err(WriterError::Reply)
     }
 
     /// Claims entries other consumers have held for longer than `claim_idle`.
-    async fn claim(&self, shard: StreamShard) -> Result<Vec<StreamId>, WriterError> {
-        let reply: StreamAutoClaimReply = redis::cmd("XAUTOCLAIM")
+    async fn claim(&self, shard: StreamShard) -> Result<Vec<Entry>, WriterError> {
+        let reply: redis::Value = redis::cmd("XAUTOCLAIM")
             .arg(self.stream.key(shard))
             .arg(&self.settings.group)
             .arg(&self.settings.consumer)
@@ -289,18 +295,19 @@ where
             .arg(self.settings.batch)
             .query_async(&mut self.redis.clone())
             .await?;
-        if !reply.deleted_ids.is_empty() {
+        let (claimed, deleted) = reply::autoclaim(reply).map_err(WriterError::Reply)?;
+        if !deleted.is_empty() {
             // trimmed while pending (should not happen: trimming stops at the oldest pending)
-            self.ack(shard, &reply.deleted_ids).await?;
+            self.ack(shard, &deleted).await?;
         }
-        Ok(reply.claimed)
+        Ok(claimed)
     }
 
     /// Posts a batch and acknowledges it.
     async fn handle(
         &self,
         shard: StreamShard,
-        entries: Vec<StreamId>,
+        entries: Vec<Entry>,
     ) -> Result<BatchOutcome, WriterError> {
         if entries.is_empty() {
             return Ok(BatchOutcome::default());
@@ -315,9 +322,15 @@ where
                 Ok(event) => events.push(event),
                 Err(error) => {
                     let fields: serde_json::Map<String, serde_json::Value> = entry
-                        .map
+                        .fields
                         .iter()
-                        .map(|(k, v)| (k.clone(), text_of(v).unwrap_or("").into()))
+                        .flatten()
+                        .map(|(k, v)| {
+                            (
+                                String::from_utf8_lossy(k).into_owned(),
+                                String::from_utf8_lossy(v).into_owned().into(),
+                            )
+                        })
                         .collect();
                     store::record_dead_letter(
                         self.ledger.pool(),
@@ -331,8 +344,25 @@ where
                 }
             }
         }
-        // every event counts in reports, billed or not
-        store::record_events(self.ledger.pool(), &events).await?;
+        // Every event counts in reports, billed or not: recorded while the billed ones post.
+        let (recorded, billed) = tokio::join!(
+            store::record_events(self.ledger.pool(), &events),
+            self.bill(&events)
+        );
+        recorded?;
+        outcome.add(billed?);
+        let ids: Vec<String> = entries.into_iter().map(|e| e.id).collect();
+        self.ack(shard, &ids).await?;
+        self.totals
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .add(outcome);
+        Ok(outcome)
+    }
+
+    /// Posts the spend of the billed events among `events`, and records those refused.
+    async fn bill(&self, events: &[ServedEvent]) -> Result<BatchOutcome, WriterError> {
+        let mut outcome = BatchOutcome::default();
         // A refused ad stays refused: an entry delivered again (redelivered, claimed, or the
         // stream replayed) must not be billed later because budget arrived meanwhile.
         let billed: Vec<&str> = events
@@ -340,16 +370,14 @@ where
             .filter(|e| e.is_billed())
             .map(|e| e.id.as_str())
             .collect();
-        if !billed.is_empty() {
-            let settled = store::unbilled_among(self.ledger.pool(), &billed).await?;
-            if !settled.is_empty() {
-                let before = events.len();
-                events.retain(|e| !(e.is_billed() && settled.contains(&e.id)));
-                outcome.repeated += before - events.len();
-            }
-        }
-        let accounts = self.accounts_of(&events).await?;
-        let plan = plan_spend(&events, &accounts);
+        let settled = store::unbilled_among(self.ledger.pool(), &billed).await?;
+        let kept: Vec<&ServedEvent> = events
+            .iter()
+            .filter(|e| !(e.is_billed() && settled.contains(&e.id)))
+            .collect();
+        outcome.repeated += events.len() - kept.len();
+        let accounts = self.accounts_of(&kept).await?;
+        let plan = plan_spend(&kept, &accounts);
         outcome.free += plan.free.len();
         let (indexes, transfers): (Vec<usize>, Vec<_>) = plan.transfers.into_iter().unzip();
         let results = self
@@ -367,7 +395,7 @@ where
                         _ => "refused",
                     };
                     unbilled.push(unbilled_row(
-                        &events[*i],
+                        kept[*i],
                         transfer.amount.as_decimal(),
                         Some(transfer.currency),
                         reason,
@@ -377,9 +405,9 @@ where
             }
         }
         for i in plan.no_budget {
-            let amount = events[i].cost().map(|a| a.as_decimal()).unwrap_or_default();
+            let amount = kept[i].cost().map(|a| a.as_decimal()).unwrap_or_default();
             unbilled.push(unbilled_row(
-                &events[i],
+                kept[i],
                 amount,
                 None,
                 "no_budget",
@@ -388,12 +416,6 @@ where
         }
         outcome.unbilled += unbilled.len();
         store::record_unbilled(self.ledger.pool(), &unbilled).await?;
-        let ids: Vec<String> = entries.into_iter().map(|e| e.id).collect();
-        self.ack(shard, &ids).await?;
-        self.totals
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .add(outcome);
         Ok(outcome)
     }
 
@@ -410,7 +432,7 @@ where
     /// The accounts of the events' campaigns, from the cache or the ledger.
     async fn accounts_of(
         &self,
-        events: &[ServedEvent],
+        events: &[&ServedEvent],
     ) -> Result<HashMap<CampaignId, CampaignAccounts>, WriterError> {
         let mut found = HashMap::new();
         let mut missing = Vec::new();
@@ -487,19 +509,16 @@ fn parse_entry_id(id: &str) -> Option<(u64, u64)> {
     Some((ms.parse().ok()?, seq.parse().ok()?))
 }
 
-fn text_of(value: &redis::Value) -> Option<&str> {
-    match value {
-        redis::Value::BulkString(bytes) => std::str::from_utf8(bytes).ok(),
-        redis::Value::SimpleString(s) => Some(s),
-        _ => None,
-    }
-}
-
-fn decode(entry: &StreamId) -> Result<ServedEvent, String> {
-    let mut fields = Vec::with_capacity(entry.map.len());
-    for (name, value) in &entry.map {
-        let text = text_of(value).ok_or_else(|| format!("the field {name:?} is not text"))?;
-        fields.push((name.as_str(), text));
+fn decode(entry: &Entry) -> Result<ServedEvent, String> {
+    let Some(raw) = &entry.fields else {
+        return Err("the entry was deleted from the stream before it was handled".into());
+    };
+    let mut fields = Vec::with_capacity(raw.len());
+    for (name, value) in raw {
+        let name = std::str::from_utf8(name).map_err(|_| "a field name is not UTF-8")?;
+        let text =
+            std::str::from_utf8(value).map_err(|_| format!("the field {name:?} is not UTF-8"))?;
+        fields.push((name, text));
     }
     ServedEvent::from_fields(fields).map_err(|e| e.to_string())
 }

@@ -72,6 +72,9 @@ pub(crate) struct Unbilled {
 
 /// Which of `events` are recorded as unbilled.
 pub(crate) async fn unbilled_among(pool: &PgPool, events: &[&str]) -> Result<HashSet<String>> {
+    if events.is_empty() {
+        return Ok(HashSet::new());
+    }
     let ids: Vec<&str> = events.to_vec();
     let rows: Vec<String> =
         sqlx::query_scalar("select event_id from unbilled_events where event_id = any($1)")

@@ -6,7 +6,7 @@
 //! separated, for a Redis Cluster), `EVENT_SHARDS` (16) and `EVENT_NAMESPACE` (empty), which
 //! must match servingd's, `LEDGER_WRITER_CONSUMER` (this writer's name in the consumer group;
 //! keep it across restarts to take back its pending entries at once), `LEDGER_WRITER_BATCH`
-//! (1000) and `LEDGER_WRITER_CLAIM_IDLE_MS` (30000: how long another writer's unacknowledged
+//! (2000) and `LEDGER_WRITER_CLAIM_IDLE_MS` (30000: how long another writer's unacknowledged
 //! entries wait before this one takes them over).
 
 use std::process::ExitCode;
@@ -17,6 +17,10 @@ use anyhow::Context;
 use ledger::events::{EventStream, LedgerWriter, WriterSettings};
 use redis::aio::ConnectionLike;
 use tokio::sync::watch;
+
+/// Decoding stream replies and building batches allocates many small, short-lived values.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -68,7 +72,8 @@ async fn run() -> anyhow::Result<()> {
         settings.claim_idle.as_millis() as u64,
     )?);
     let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(u32::from(shards.min(32)) + 2)
+        // each shard's loop uses up to two connections at once
+        .max_connections(2 * u32::from(shards.min(32)) + 2)
         .acquire_timeout(Duration::from_secs(10))
         .connect(&database)
         .await
@@ -82,8 +87,10 @@ async fn run() -> anyhow::Result<()> {
     match var("LEDGER_WRITER_CLUSTER_URLS") {
         Some(urls) => {
             let nodes: Vec<&str> = urls.split(',').map(str::trim).collect();
-            let client =
-                redis::cluster::ClusterClient::new(nodes).context("LEDGER_WRITER_CLUSTER_URLS")?;
+            let client = redis::cluster::ClusterClientBuilder::new(nodes)
+                .response_timeout(ledger::events::REDIS_RESPONSE_TIMEOUT)
+                .build()
+                .context("LEDGER_WRITER_CLUSTER_URLS")?;
             let conn = client
                 .get_async_connection()
                 .await
@@ -93,7 +100,9 @@ async fn run() -> anyhow::Result<()> {
         None => {
             let url = var("REDIS_URL").context("set REDIS_URL (or LEDGER_WRITER_CLUSTER_URLS)")?;
             let client = redis::Client::open(url).context("REDIS_URL")?;
-            let conn = redis::aio::ConnectionManager::new(client)
+            let config = redis::aio::ConnectionManagerConfig::new()
+                .set_response_timeout(Some(ledger::events::REDIS_RESPONSE_TIMEOUT));
+            let conn = redis::aio::ConnectionManager::new_with_config(client, config)
                 .await
                 .context("connecting to Redis")?;
             serve(LedgerWriter::new(ledger, conn, stream, settings)).await

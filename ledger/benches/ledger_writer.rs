@@ -1,0 +1,292 @@
+//! The ledger writer against the real Redis and PostgreSQL of `scripts/services`: served events
+//! from the stream to committed spend transfers. Prints figures; asserts nothing but that every
+//! event was billed.
+//!
+//!   cargo bench -p ledger --bench ledger_writer              full run (about a minute)
+//!   cargo bench -p ledger --bench ledger_writer -- --smoke   tiny sizes, to check it runs
+//!   ... -- --shards N        another number of stream shards than servingd's 16
+//!   ... -- --batch N         another batch size than the writer's 2000
+//!   ... -- --backlog-only    the throughput figure alone
+//!
+//! - throughput: 200,000 billed impressions over 1,000 campaigns waiting in the stream, then
+//!   the writer started: events/s until the last is committed and acknowledged (target >=
+//!   50,000/s);
+//! - lag: producers append through the tracking endpoints' append script at a steady 10,000
+//!   events/s for 15 s while the writer runs; every 10 ms the time since the event being
+//!   committed was appended (target < 1 s).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use ledger::events::{Billing, EventKind, EventStream, LedgerWriter, ServedEvent, WriterSettings};
+use ledger::{LeaseId, Ledger, MIGRATOR};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Executor};
+use tokio::sync::watch;
+
+#[path = "support/funded.rs"]
+mod funded;
+
+/// The allocator the `ledger-writer` binary runs with.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Shards of the stream (servingd's default), unless `--shards N`.
+const SHARDS: u16 = 16;
+const CAMPAIGNS: usize = 1000;
+
+struct Sizes {
+    backlog: usize,
+    rate: usize,
+    seconds: u64,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let smoke = std::env::args().any(|a| a == "--smoke");
+    let sizes = if smoke {
+        Sizes {
+            backlog: 5_000,
+            rate: 1_000,
+            seconds: 2,
+        }
+    } else {
+        Sizes {
+            backlog: 200_000,
+            rate: 10_000,
+            seconds: 15,
+        }
+    };
+    let url = std::env::var("DATABASE_URL")
+        .context("DATABASE_URL is not set: eval \"$(scripts/services env)\"")?;
+    let redis_url = std::env::var("REDIS_URL").context("REDIS_URL is not set")?;
+    let server: PgConnectOptions = url.parse().context("parsing DATABASE_URL")?;
+    let db = format!("ledger_writer_bench_{}", std::process::id());
+    let mut admin = server.connect().await.context("connecting to PostgreSQL")?;
+    admin
+        .execute(format!("create database {db}").as_str())
+        .await?;
+    let namespace = format!("bench-{}:", std::process::id());
+    let shards = arg("--shards").unwrap_or(SHARDS);
+    let stream = EventStream::new(shards).with_namespace(namespace);
+    let mut redis = redis::Client::open(redis_url)?
+        .get_multiplexed_async_connection()
+        .await
+        .context("connecting to Redis")?;
+    redis.set_response_timeout(ledger::events::REDIS_RESPONSE_TIMEOUT);
+    let outcome = run(&server, &db, &stream, redis.clone(), &sizes, smoke).await;
+    let mut conn = redis;
+    for shard in stream.shards() {
+        let _: () = redis::cmd("DEL")
+            .arg(stream.key(shard))
+            .query_async(&mut conn)
+            .await?;
+    }
+    admin
+        .execute(format!("drop database if exists {db} with (force)").as_str())
+        .await?;
+    outcome
+}
+
+fn event(campaign: ledger::CampaignId, lease: LeaseId, n: usize) -> ServedEvent {
+    ServedEvent {
+        id: format!("bench-{n:09}:1"),
+        kind: EventKind::Impression,
+        campaign,
+        lease,
+        billing: Billing::PerMille,
+        price_micros: 1_500_000,
+        at_ms: chrono::Utc::now().timestamp_millis(),
+        ip: "203.0.113.7".into(),
+        device: None,
+        user_agent: Some("Mozilla/5.0 (bench)".into()),
+    }
+}
+
+async fn run(
+    server: &PgConnectOptions,
+    db: &str,
+    stream: &EventStream,
+    mut redis: redis::aio::MultiplexedConnection,
+    sizes: &Sizes,
+    smoke: bool,
+) -> Result<()> {
+    let pool = PgPoolOptions::new()
+        .max_connections(2 * u32::from(stream.len()) + 4)
+        .connect_with(server.clone().database(db))
+        .await?;
+    MIGRATOR.run(&pool).await?;
+    let ledger = Ledger::new(pool.clone());
+    let campaigns = funded::setup(&ledger, CAMPAIGNS).await?;
+    let leases: Vec<LeaseId> = campaigns.iter().map(|_| LeaseId::new()).collect();
+    println!(
+        "ledger writer: {} shards, {CAMPAIGNS} campaigns, batches of {}{}",
+        stream.len(),
+        arg("--batch").unwrap_or(WriterSettings::default().batch),
+        if smoke {
+            " (SMOKE RUN: sizes too small for meaningful figures)"
+        } else {
+            ""
+        }
+    );
+
+    // the backlog, added straight to the shards' streams in pipelines
+    let mut pipe = redis::pipe();
+    for n in 0..sizes.backlog {
+        let c = n % CAMPAIGNS;
+        let e = event(campaigns[c].id, leases[c], n);
+        let mut cmd = redis::cmd("XADD");
+        cmd.arg(stream.key(stream.shard_of(e.campaign))).arg("*");
+        for (k, v) in e.fields() {
+            cmd.arg(k).arg(v);
+        }
+        pipe.add_command(cmd).ignore();
+        if n % 1000 == 999 || n + 1 == sizes.backlog {
+            let _: () = pipe.query_async(&mut redis).await?;
+            pipe = redis::pipe();
+        }
+    }
+    let batch = arg("--batch").unwrap_or(WriterSettings::default().batch);
+    let writer = Arc::new(LedgerWriter::new(
+        ledger.clone(),
+        redis.clone(),
+        stream.clone(),
+        WriterSettings {
+            consumer: "bench".into(),
+            batch,
+            ..WriterSettings::default()
+        },
+    ));
+    writer.prepare().await?;
+    let (stop, stopped) = watch::channel(false);
+    let started = Instant::now();
+    let running = tokio::spawn(writer.clone().run(stopped));
+    while writer.totals().entries < sizes.backlog {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let elapsed = started.elapsed();
+    let totals = writer.totals();
+    anyhow::ensure!(
+        totals.billed == sizes.backlog,
+        "billed {} of {}",
+        totals.billed,
+        sizes.backlog
+    );
+    let rate = sizes.backlog as f64 / elapsed.as_secs_f64();
+    println!(
+        "backlog of {}: {rate:>10.0} events/s committed and acknowledged ({:.2} s)   (target >= 50000)",
+        sizes.backlog,
+        elapsed.as_secs_f64()
+    );
+
+    if std::env::args().any(|a| a == "--backlog-only") {
+        let _ = stop.send(true);
+        running.await??;
+        pool.close().await;
+        return Ok(());
+    }
+
+    // steady traffic through the append script, as the tracking endpoints send it
+    let next = Arc::new(AtomicUsize::new(0));
+    let total = sizes.rate * sizes.seconds as usize;
+    // when each event was appended, nanoseconds after the start (0: not yet); events are due
+    // in sequence order, so the c-th committed is about the c-th appended
+    let produced_at: Arc<Vec<AtomicU64>> =
+        Arc::new((0..total).map(|_| AtomicU64::new(0)).collect());
+    let producers = 64;
+    let steady_start = Instant::now();
+    let mut tasks = Vec::new();
+    let campaign_ids: Arc<Vec<(ledger::CampaignId, LeaseId)>> = Arc::new(
+        campaigns
+            .iter()
+            .zip(&leases)
+            .map(|(c, l)| (c.id, *l))
+            .collect(),
+    );
+    for _ in 0..producers {
+        let (mut conn, stream, next, produced_at, ids) = (
+            redis.clone(),
+            stream.clone(),
+            next.clone(),
+            produced_at.clone(),
+            campaign_ids.clone(),
+        );
+        let rate = sizes.rate;
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= total {
+                    return anyhow::Ok(());
+                }
+                // the n-th event is due at n / rate seconds
+                let due = steady_start + Duration::from_secs_f64(n as f64 / rate as f64);
+                if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                    tokio::time::sleep(wait).await;
+                }
+                let (campaign, lease) = ids[n % CAMPAIGNS];
+                let e = event(campaign, lease, sizes_offset() + n);
+                stream.append(&mut conn, &e, 60).await?;
+                let nanos = steady_start.elapsed().as_nanos().max(1) as u64;
+                produced_at[n].store(nanos, Ordering::Relaxed);
+            }
+        }));
+    }
+    let base = writer.totals().entries;
+    let mut lags = Vec::new();
+    loop {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let consumed = writer.totals().entries - base;
+        if consumed > 0 && consumed <= total {
+            let appended = produced_at[consumed - 1].load(Ordering::Relaxed);
+            if appended > 0 {
+                let now = steady_start.elapsed().as_nanos() as u64;
+                lags.push(Duration::from_nanos(now.saturating_sub(appended)));
+            }
+        }
+        if consumed >= total {
+            break;
+        }
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let achieved = total as f64 / steady_start.elapsed().as_secs_f64();
+    lags.sort();
+    let at = |q: f64| lags[((lags.len() as f64 * q) as usize).min(lags.len() - 1)];
+    println!(
+        "steady {} events/s for {} s (achieved {achieved:.0}/s): lag p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms   (target < 1000 ms)",
+        sizes.rate,
+        sizes.seconds,
+        at(0.5).as_secs_f64() * 1e3,
+        at(0.99).as_secs_f64() * 1e3,
+        at(1.0).as_secs_f64() * 1e3,
+    );
+    let _ = stop.send(true);
+    running.await??;
+    let spend: i64 =
+        sqlx::query_scalar("select count(*) from ledger_transfers where kind = 'spend'")
+            .fetch_one(&pool)
+            .await?;
+    anyhow::ensure!(
+        spend as usize == sizes.backlog + total,
+        "{spend} spend transfers for {} events",
+        sizes.backlog + total
+    );
+    pool.close().await;
+    Ok(())
+}
+
+/// The number after `flag` on the command line.
+fn arg<T: std::str::FromStr>(flag: &str) -> Option<T> {
+    std::env::args()
+        .skip_while(|a| a != flag)
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+}
+
+/// Event numbers of the steady phase start after the backlog's.
+fn sizes_offset() -> usize {
+    1_000_000_000
+}
