@@ -20,6 +20,8 @@ pub struct Totals {
     pub clicks: i64,
     pub spend: Decimal,
     pub refunds: Decimal,
+    /// Delivered but refused by the ledger (beyond the campaign's budget): never billed.
+    pub unbilled: Decimal,
 }
 
 /// One row of a report.
@@ -31,6 +33,9 @@ pub struct ReportRow {
     pub clicks: i64,
     pub spend: String,
     pub refunds: String,
+    /// What was delivered beyond the campaign's budget, which the ledger refused to bill (the
+    /// advertiser does not pay for it).
+    pub unbilled_over_delivery: String,
     /// Clicks per impression, 6 decimals; absent without impressions.
     pub ctr: Option<String>,
     /// Net spend per thousand impressions; absent without impressions.
@@ -70,6 +75,7 @@ pub fn row(bucket: String, t: Totals, target: Option<Decimal>) -> ReportRow {
         clicks: t.clicks,
         spend: crate::funding::routes::money_text(t.spend),
         refunds: crate::funding::routes::money_text(t.refunds),
+        unbilled_over_delivery: crate::funding::routes::money_text(t.unbilled),
         ctr: per(Decimal::from(t.clicks), Decimal::from(t.impressions)),
         ecpm: per(net * Decimal::from(1000), Decimal::from(t.impressions)),
         pace: target.and_then(|target| per(net, target)),
@@ -91,11 +97,16 @@ mod tests {
             clicks: 10,
             spend: d("10.000000"),
             refunds: d("2.000000"),
+            unbilled: d("0.5"),
         };
         let r = row("2026-11-29T00:00:00+01:00".into(), t, Some(d("16")));
         assert_eq!(r.ctr.as_deref(), Some("0.0025"));
         assert_eq!(r.ecpm.as_deref(), Some("2"));
         assert_eq!(r.pace.as_deref(), Some("0.5"));
+        assert_eq!(
+            r.unbilled_over_delivery, "0.500000",
+            "shown, not netted from spend"
+        );
         let empty = row("x".into(), Totals::default(), None);
         assert_eq!((empty.ctr, empty.ecpm, empty.pace), (None, None, None));
     }

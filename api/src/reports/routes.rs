@@ -1,5 +1,6 @@
-//! `GET /api/v1/campaigns/{id}/report`: impressions, clicks, spend, refunds, CTR, eCPM and pace
-//! by day or hour in the campaign's time zone, from the event table and the ledger.
+//! `GET /api/v1/campaigns/{id}/report`: impressions, clicks, spend, refunds, unbilled
+//! over-delivery, CTR, eCPM and pace by day or hour in the campaign's time zone, from the event
+//! tables and the ledger.
 
 use std::collections::BTreeMap;
 
@@ -104,11 +105,24 @@ pub async fn campaign_report(
                 from ledger_transfers
                where campaign_id = $1 and kind in ('spend', 'refund')
                  and posted_at >= $4 and posted_at < $5
-               group by 1)
-          select to_char(coalesce(e.bucket, m.bucket), 'YYYY-MM-DD"T"HH24:MI:SS') as bucket,
+               group by 1),
+          unbilled as (
+              select date_trunc($2, event_at at time zone $3) as bucket, sum(amount) as amount
+                from unbilled_events
+               where campaign_id = $1 and reason = 'over_delivery'
+                 and event_at >= $4 and event_at < $5
+               group by 1),
+          buckets as (
+              select bucket from events union select bucket from money
+              union select bucket from unbilled)
+          select to_char(b.bucket, 'YYYY-MM-DD"T"HH24:MI:SS') as bucket,
                  coalesce(e.impressions, 0) as impressions, coalesce(e.clicks, 0) as clicks,
-                 coalesce(m.spend, 0) as spend, coalesce(m.refunds, 0) as refunds
-            from events e full join money m on m.bucket = e.bucket
+                 coalesce(m.spend, 0) as spend, coalesce(m.refunds, 0) as refunds,
+                 coalesce(u.amount, 0) as unbilled
+            from buckets b
+            left join events e on e.bucket = b.bucket
+            left join money m on m.bucket = b.bucket
+            left join unbilled u on u.bucket = b.bucket
            order by 1"#,
     )
     .bind(campaign.id)
@@ -138,6 +152,7 @@ pub async fn campaign_report(
             clicks: r.try_get("clicks")?,
             spend: r.try_get::<Decimal, _>("spend")?,
             refunds: r.try_get::<Decimal, _>("refunds")?,
+            unbilled: r.try_get::<Decimal, _>("unbilled")?,
         };
         buckets.insert(bucket.clone(), row(bucket, totals, target));
     }

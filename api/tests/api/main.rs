@@ -8,6 +8,7 @@ mod fraud;
 mod helpers;
 mod http;
 mod money;
+mod reports;
 mod tokens;
 
 pub use ledger::MIGRATOR;
