@@ -102,6 +102,7 @@ fn event(campaign: ledger::CampaignId, lease: LeaseId, n: usize) -> ServedEvent 
         ip: "203.0.113.7".into(),
         device: None,
         user_agent: Some("Mozilla/5.0 (bench)".into()),
+        invalid: None,
     }
 }
 

@@ -13,6 +13,8 @@ use crate::ctr::CtrModel;
 use crate::eligibility::Rates;
 use crate::feed::LiveIndex;
 use crate::fraud::Blocklist;
+use crate::fraud::score::Rules as FraudRules;
+use crate::fraud::windows::FraudWindows;
 use crate::pace::PacingBoard;
 use crate::request_metrics::RequestMetrics;
 use crate::settings::Settings;
@@ -45,6 +47,9 @@ pub struct Engine {
     pub events: EventStream,
     /// Known-bad IPs and device ids (fraud level 1), reloaded when the list changes.
     pub blocklist: ArcSwap<Blocklist>,
+    /// Per-IP and per-device activity (fraud level 2), and how it is judged.
+    pub fraud_windows: FraudWindows,
+    pub fraud_rules: FraudRules,
 }
 
 impl Engine {

@@ -156,7 +156,8 @@ async fn auction(
         no_bid()
     } else {
         engine.metrics.bids.increment(1);
-        let body = bid_response(&engine, &request.id, &decision);
+        let source = ServedTo::of(&request);
+        let body = bid_response(&engine, &request.id, &decision, source);
         // written once into a buffer sized for a typical response (a bid is about 1 KB),
         // rather than grown from a small one
         let mut json = Vec::with_capacity(RESPONSE_CAPACITY * decision.sold.len());
@@ -184,6 +185,29 @@ async fn auction(
     };
     engine.metrics.total.record(started.elapsed());
     response
+}
+
+/// Who the ad is served to, as the tracking tokens carry it for the fraud checks.
+#[derive(Debug, Clone, Copy)]
+struct ServedTo {
+    device: u64,
+    network: u64,
+}
+
+impl ServedTo {
+    fn of(request: &crate::AdRequest<'_>) -> Self {
+        ServedTo {
+            device: request
+                .device_id
+                .as_deref()
+                .map_or(0, crate::fraud::score::device_hash),
+            network: request
+                .ip
+                .as_deref()
+                .and_then(|ip| ip.trim().parse().ok())
+                .map_or(0, crate::fraud::score::network_hash),
+        }
+    }
 }
 
 /// Whether the request comes from a listed IP or device (fraud level 1).
@@ -238,6 +262,7 @@ fn bid_response<'a>(
     engine: &'a Engine,
     request_id: &'a str,
     decision: &'a Decision,
+    served_to: ServedTo,
 ) -> BidResponse<'a> {
     let base = &engine.settings.public_url;
     let now_s = chrono::Utc::now().timestamp();
@@ -259,6 +284,8 @@ fn bid_response<'a>(
                 },
                 price_micros: s.price_micros,
                 expires_at: now_s + engine.settings.impression_ttl_s,
+                device: served_to.device,
+                network: served_to.network,
             };
             let burl = format!("{base}/t/imp?t={}", engine.tracking.sign(&claims, b""));
             let adm = match creative.media {

@@ -25,7 +25,8 @@ pub struct Plan {
     /// Requests no campaign can take (a 1×1 slot), to time the no-bid path.
     pub unmatched: bool,
     /// Behave like the browsers that show the ads: fetch each bid's billing URL, and follow its
-    /// click URL with this probability. `None`: only bid requests are sent.
+    /// click URL with this probability, from the device's address (as `X-Forwarded-For`, for a
+    /// servingd that trusts it). `None`: only bid requests are sent.
     pub click_share: Option<f64>,
 }
 
@@ -175,6 +176,9 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
             let mut report = Report::default();
             let mut next = Instant::now();
             let mut n = client as u64;
+            // the address of the device the last request was for (its browser fetches the ad's
+            // tracking URLs from there)
+            let mut device_ip = String::new();
             while Instant::now() < deadline {
                 if let Some(interval) = per_client_interval {
                     let now = Instant::now();
@@ -188,6 +192,7 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
                     http.get(&plan.url).send().await
                 } else {
                     let body = request(&mut rng, n, plan.users, plan.unmatched);
+                    device_ip = ip_of(&body).to_owned();
                     http.post(&plan.url)
                         .header("content-type", "application/json")
                         .body(body)
@@ -209,7 +214,12 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
                         if let (Some(share), Ok(body)) = (plan.click_share, body) {
                             for url in tracking_urls(&body, &mut rng, share) {
                                 report.events += 1;
-                                let fetched = http.get(&url).send().await;
+                                let fetched = http
+                                    .get(&url)
+                                    .header("x-forwarded-for", &device_ip)
+                                    .header("user-agent", "Mozilla/5.0")
+                                    .send()
+                                    .await;
                                 if !fetched.is_ok_and(|r| r.status().as_u16() < 400) {
                                     report.event_errors += 1;
                                 }
@@ -238,6 +248,13 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
     total.elapsed = started.elapsed();
     total.latencies.sort();
     Ok(total)
+}
+
+/// The device address a request of the mix names.
+fn ip_of(body: &str) -> &str {
+    body.split_once(r#""ip":""#)
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map_or("", |(ip, _)| ip)
 }
 
 /// The URLs a browser showing the response's ads fetches: every billing URL, and each click
@@ -294,6 +311,7 @@ mod tests {
         );
         let unmatched = request(&mut rng, 1, 10, true);
         assert!(unmatched.contains(r#""w":1,"h":1"#));
+        assert!(ip_of(&unmatched).starts_with("203.0.113."));
     }
 
     #[test]

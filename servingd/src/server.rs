@@ -24,6 +24,8 @@ use crate::eligibility::Rates;
 use crate::engine::Engine;
 use crate::feed::{FeedClient, LiveIndex, follow};
 use crate::fraud::Blocklist;
+use crate::fraud::score::Rules as FraudRules;
+use crate::fraud::windows::FraudWindows;
 use crate::pace::PacingBoard;
 use crate::request_metrics::RequestMetrics;
 use crate::settings::Settings;
@@ -119,6 +121,8 @@ pub async fn build_over(settings: Settings, pool: sqlx::PgPool) -> anyhow::Resul
         budget_reachable: AtomicBool::new(false),
         tracking,
         blocklist: ArcSwap::from_pointee(Blocklist::empty()),
+        fraud_windows: FraudWindows::new(settings.event_namespace.clone()),
+        fraud_rules: FraudRules::default(),
         events: EventStream::new(settings.event_shards)
             .with_namespace(settings.event_namespace.clone()),
         settings,

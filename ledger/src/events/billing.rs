@@ -75,6 +75,7 @@ mod tests {
             ip: "192.0.2.1".into(),
             device: None,
             user_agent: None,
+            invalid: None,
         }
     }
 

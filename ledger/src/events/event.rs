@@ -92,6 +92,9 @@ pub struct ServedEvent {
     pub ip: String,
     pub device: Option<String>,
     pub user_agent: Option<String>,
+    /// Why the tracking endpoint's fraud checks judged the event invalid; `None`: valid. An
+    /// invalid event is counted as such and never billed.
+    pub invalid: Option<String>,
 }
 
 /// Why stream fields are not an event.
@@ -107,7 +110,7 @@ impl ServedEvent {
     /// Whether this is the event the campaign pays for (impressions of CPM campaigns, clicks of
     /// CPC campaigns).
     pub fn is_billed(&self) -> bool {
-        self.kind == self.billing.billed_kind()
+        self.invalid.is_none() && self.kind == self.billing.billed_kind()
     }
 
     /// What this event costs the advertiser: the CPM divided by 1000, or the CPC, rounded once
@@ -150,6 +153,9 @@ impl ServedEvent {
         if let Some(ua) = &self.user_agent {
             fields.push(("ua", ua.clone()));
         }
+        if let Some(why) = &self.invalid {
+            fields.push(("invalid", why.clone()));
+        }
         fields
     }
 
@@ -157,9 +163,10 @@ impl ServedEvent {
     pub fn from_fields<'a>(
         fields: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Self, DecodeError> {
-        let mut found: [Option<&str>; 10] = [None; 10];
-        const NAMES: [&str; 10] = [
+        let mut found: [Option<&str>; 11] = [None; 11];
+        const NAMES: [&str; 11] = [
             "id", "kind", "campaign", "lease", "billing", "price", "at", "ip", "device", "ua",
+            "invalid",
         ];
         for (name, value) in fields {
             if let Some(i) = NAMES.iter().position(|n| *n == name) {
@@ -196,6 +203,7 @@ impl ServedEvent {
             ip: get(7)?.to_owned(),
             device: found[8].map(str::to_owned),
             user_agent: found[9].map(str::to_owned),
+            invalid: found[10].map(str::to_owned),
         })
     }
 }
@@ -217,6 +225,7 @@ mod tests {
             ip: "203.0.113.7".into(),
             device: Some("ifa-1".into()),
             user_agent: None,
+            invalid: None,
         }
     }
 
@@ -260,6 +269,17 @@ mod tests {
                 .map(|a| a.to_string()),
             Some("0.300000".into())
         );
+    }
+
+    #[test]
+    fn an_invalid_event_costs_nothing_and_keeps_its_reasons_on_the_stream() {
+        let mut e = event(EventKind::Impression, Billing::PerMille, 2_000_000);
+        e.invalid = Some("click_rate".into());
+        assert!(!e.is_billed());
+        assert_eq!(e.cost(), None);
+        let fields = e.fields();
+        let back = ServedEvent::from_fields(fields.iter().map(|(k, v)| (*k, v.as_str())));
+        assert_eq!(back.map(|b| b.invalid), Ok(Some("click_rate".into())));
     }
 
     #[test]

@@ -154,6 +154,7 @@ mod tests {
             ip: "198.51.100.1".into(),
             device: None,
             user_agent: None,
+            invalid: None,
         };
         assert_eq!(
             stream.seen_key(StreamShard(3), &event),

@@ -120,7 +120,7 @@ pub(crate) async fn record_unbilled(pool: &PgPool, rows: &[Unbilled]) -> Result<
     Ok(())
 }
 
-/// Records served events for reports (each once; a repeat changes nothing).
+/// Records served events for reports, valid or not (each once; a repeat changes nothing).
 pub(crate) async fn record_events(pool: &PgPool, events: &[ServedEvent]) -> Result<()> {
     if events.is_empty() {
         return Ok(());
@@ -138,15 +138,17 @@ pub(crate) async fn record_events(pool: &PgPool, events: &[ServedEvent]) -> Resu
         .iter()
         .map(|e| DateTime::from_timestamp_millis(e.at_ms).unwrap_or(DateTime::<Utc>::UNIX_EPOCH))
         .collect();
+    let valid: Vec<bool> = events.iter().map(|e| e.invalid.is_none()).collect();
     sqlx::query(
-        r"insert into ad_events (event_id, campaign_id, kind, at)
-          select * from unnest($1::text[], $2::uuid[], $3::text[], $4::timestamptz[])
+        r"insert into ad_events (event_id, campaign_id, kind, at, valid)
+          select * from unnest($1::text[], $2::uuid[], $3::text[], $4::timestamptz[], $5::bool[])
           on conflict do nothing",
     )
     .bind(&ids)
     .bind(&campaigns)
     .bind(&kinds)
     .bind(&ats)
+    .bind(&valid)
     .execute(pool)
     .await?;
     Ok(())

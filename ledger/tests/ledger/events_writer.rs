@@ -71,6 +71,7 @@ fn impression(campaign: CampaignId, lease: LeaseId, n: usize, cpm_micros: i64) -
         ip: "203.0.113.9".into(),
         device: Some(format!("ifa-{n}")),
         user_agent: Some("Mozilla/5.0".into()),
+        invalid: None,
     }
 }
 

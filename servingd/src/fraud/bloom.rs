@@ -83,7 +83,7 @@ impl BloomFilter {
 }
 
 /// The hash of the parts' concatenation (SipHash streams, so the split does not matter).
-fn hash(seed: u64, parts: &[&[u8]]) -> u64 {
+pub(crate) fn hash(seed: u64, parts: &[&[u8]]) -> u64 {
     let mut h = FixedState(seed).build_hasher();
     for part in parts {
         h.write(part);

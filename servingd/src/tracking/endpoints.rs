@@ -1,5 +1,7 @@
-//! `GET /t/imp` (the billing URL) and `GET /t/click` (the click URL): verify the token, then
-//! append the event to the event stream once. A repeated event is answered as the first one was
+//! `GET /t/imp` (the billing URL) and `GET /t/click` (the click URL): verify the token, drop
+//! events of listed sources (fraud level 1), score the event on its IP's and device's recent
+//! activity (fraud level 2: over the threshold it is recorded invalid and never billed), then
+//! append it to the event stream once. A repeated event is answered as the first one was
 //! and counted once; a refused token gets a problem+json and nothing is recorded (and a click is
 //! not redirected).
 
@@ -17,7 +19,9 @@ use serde_json::json;
 use url::form_urlencoded;
 
 use crate::engine::Engine;
-use crate::tracking::token::TokenError;
+use crate::fraud::score::{Assessment, assess, network_hash};
+use crate::fraud::windows::Source;
+use crate::tracking::token::{TokenClaims, TokenError};
 
 /// How long past a token's expiry its event stays marked as seen (clock skew between instances).
 const SEEN_MARGIN_S: i64 = 300;
@@ -93,6 +97,23 @@ async fn track(engine: &Engine, kind: EventKind, request: Request) -> Response {
             .increment(1);
         return answer(kind, bound);
     }
+    let user_agent: Option<String> = request
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|ua| ua.chars().take(MAX_USER_AGENT).collect());
+    let verdict = match judge(engine, kind, client, &claims, user_agent.as_deref(), now).await {
+        Ok(verdict) => verdict,
+        Err(e) => {
+            tracing::warn!(error = %e, "the fraud windows could not be counted");
+            return refused(
+                kind,
+                "unavailable",
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the event could not be recorded; try again",
+            );
+        }
+    };
     let event = ServedEvent {
         id: claims.event_id(),
         kind,
@@ -104,12 +125,9 @@ async fn track(engine: &Engine, kind: EventKind, request: Request) -> Response {
         ip: client
             .map(|ip| ip.to_canonical().to_string())
             .unwrap_or_default(),
-        device: None,
-        user_agent: request
-            .headers()
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|ua| ua.chars().take(MAX_USER_AGENT).collect()),
+        device: (claims.device != 0).then(|| format!("{:016x}", claims.device)),
+        user_agent,
+        invalid: verdict.invalid.then(|| verdict.reasons()),
     };
     let seen_for = (claims.expires_at - now.timestamp() + SEEN_MARGIN_S).max(1) as u64;
     let appended = engine
@@ -117,6 +135,7 @@ async fn track(engine: &Engine, kind: EventKind, request: Request) -> Response {
         .append(&mut engine.redis.clone(), &event, seen_for)
         .await;
     let outcome = match appended {
+        Ok(Appended::New(_)) if event.invalid.is_some() => "invalid",
         Ok(Appended::New(_)) => "recorded",
         Ok(Appended::Repeat) => "repeated",
         Err(e) => {
@@ -141,6 +160,45 @@ fn answer(kind: EventKind, landing: &str) -> Response {
         EventKind::Impression => StatusCode::NO_CONTENT.into_response(),
         EventKind::Click => redirect(landing),
     }
+}
+
+/// Fraud level 2: counts the event in its IP's and its device's windows and scores it.
+async fn judge(
+    engine: &Engine,
+    kind: EventKind,
+    client: Option<IpAddr>,
+    claims: &TokenClaims,
+    user_agent: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> redis::RedisResult<Assessment> {
+    let now_ms = now.timestamp_millis();
+    let count = |source: Source| {
+        let mut conn = engine.redis.clone();
+        async move {
+            engine
+                .fraud_windows
+                .count(&mut conn, source, kind, user_agent, now_ms)
+                .await
+        }
+    };
+    let (by_ip, by_device) = tokio::join!(
+        async {
+            match client {
+                Some(ip) => count(Source::Ip(ip)).await.map(Some),
+                None => Ok(None),
+            }
+        },
+        async {
+            match claims.device {
+                0 => Ok(None),
+                d => count(Source::Device(d)).await.map(Some),
+            }
+        }
+    );
+    let windows: Vec<_> = [by_ip?, by_device?].into_iter().flatten().collect();
+    let geo_mismatch =
+        claims.network != 0 && client.is_some_and(|ip| network_hash(ip) != claims.network);
+    Ok(assess(&windows, geo_mismatch, &engine.fraud_rules))
 }
 
 /// The client's address: the first `X-Forwarded-For` entry when trusted, else the peer's.

@@ -3,7 +3,8 @@
 //!
 //! A token is `base64url(payload ‖ tag)`. The payload holds a format version, the id of the key
 //! that signed it, the event kind, the billing model, the auction, campaign and lease ids, the
-//! clearing price, the expiry and the impression id; the tag is HMAC-SHA256 over the payload and
+//! clearing price, the expiry, hashes of the bid request's device and network (for the fraud
+//! checks) and the impression id; the tag is HMAC-SHA256 over the payload and
 //! whatever the URL binds to it (a click URL's landing page, so the redirect cannot be changed
 //! either). Keys have one-byte ids: a new key signs while the old ones still verify, until they
 //! are dropped from the configuration.
@@ -17,7 +18,7 @@ use uuid::Uuid;
 
 const VERSION: u8 = 1;
 /// Everything before the impression id.
-const FIXED: usize = 4 + 16 * 3 + 8 + 8 + 1;
+const FIXED: usize = 4 + 16 * 3 + 8 * 4 + 1;
 const TAG: usize = 32;
 /// Longest impression id a token carries, bytes (OpenRTB's are short; the parser refuses
 /// longer ones).
@@ -40,6 +41,11 @@ pub struct TokenClaims {
     pub price_micros: i64,
     /// Unix seconds after which the token is refused.
     pub expires_at: i64,
+    /// A hash of the bid request's device id (0: none), for the per-device fraud windows.
+    pub device: u64,
+    /// A hash of the bid request's network (its address's /24, or /48 for IPv6; 0: none): an
+    /// event from another network is a fraud signal.
+    pub network: u64,
 }
 
 impl TokenClaims {
@@ -178,6 +184,8 @@ impl TrackingKeys {
         bytes.extend_from_slice(claims.lease.as_bytes());
         bytes.extend_from_slice(&claims.price_micros.to_be_bytes());
         bytes.extend_from_slice(&claims.expires_at.to_be_bytes());
+        bytes.extend_from_slice(&claims.device.to_be_bytes());
+        bytes.extend_from_slice(&claims.network.to_be_bytes());
         bytes.push(slot.len() as u8);
         bytes.extend_from_slice(slot);
         let tag = match self.key(self.signing) {
@@ -233,6 +241,8 @@ impl TrackingKeys {
             lease: uuid_at(payload, 36),
             price_micros: i64_at(payload, 52),
             expires_at: i64_at(payload, 60),
+            device: i64_at(payload, 68) as u64,
+            network: i64_at(payload, 76) as u64,
             slot: String::from_utf8(payload[FIXED..].to_vec())
                 .map_err(|_| TokenError::Malformed)?,
         };

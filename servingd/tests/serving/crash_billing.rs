@@ -292,6 +292,8 @@ async fn billing_survives_sigkill_of_servingd_and_the_ledger_writer(pool: PgPool
                     billing: Billing::PerMille,
                     price_micros: CPM_MICROS,
                     expires_at,
+                    device: 0,
+                    network: 0,
                 };
                 (
                     claims.event_id(),

@@ -117,6 +117,8 @@ async fn forged_altered_expired_and_misused_tokens_are_refused_and_record_nothin
             billing: ledger::events::Billing::PerMille,
             price_micros: 2_000_000,
             expires_at: now - 1,
+            device: 0,
+            network: 0,
         },
         b"",
     );
@@ -132,6 +134,8 @@ async fn forged_altered_expired_and_misused_tokens_are_refused_and_record_nothin
                 billing: ledger::events::Billing::PerMille,
                 price_micros: 2_000_000,
                 expires_at: now + 60,
+                device: 0,
+                network: 0,
             },
             b"",
         );
@@ -299,6 +303,61 @@ async fn listed_sources_get_no_bids_and_their_events_are_not_billed_until_unlist
     let metrics = platform.metrics().await;
     assert!(
         metrics.contains(r#"servingd_blocked_total{at="bid"} 2"#),
+        "{metrics}"
+    );
+    platform.stop().await;
+}
+
+#[sqlx::test(migrator = "ledger::MIGRATOR")]
+async fn clicks_far_beyond_a_persons_rate_are_recorded_invalid_and_not_billed(pool: PgPool) {
+    let mut platform = Platform::start(pool.clone()).await;
+    let campaign = platform
+        .active_campaign(json!({"bid": {"kind": "cpc", "amount": "0.5"}}))
+        .await;
+    platform.wait_indexed(campaign).await;
+    let browser = browser();
+    // one browser sees ten ads and clicks every one of them
+    for _ in 0..10 {
+        let reply = platform.bid_until_won(&fixture("simple-banner.json")).await;
+        let (burl, click) = urls(&reply["seatbid"][0]["bid"][0]);
+        assert_eq!(get(&browser, &burl).await.status(), StatusCode::NO_CONTENT);
+        assert_eq!(get(&browser, &click).await.status(), StatusCode::FOUND);
+    }
+    let writer = LedgerWriter::new(
+        ledger::Ledger::new(pool.clone()),
+        platform.engine.redis.clone(),
+        platform.engine.events.clone(),
+        WriterSettings::default(),
+    );
+    writer.prepare().await.expect("groups");
+    let outcome = writer.drain().await.expect("drain");
+    assert_eq!(outcome.entries, 20);
+    // a click-through rate of 100% is fifty times the norm: once there are four clicks to
+    // judge it by, every further click is invalid (from the sixth, the click rate says so too)
+    assert_eq!(outcome.billed, 3, "{outcome:?}");
+    let (valid, invalid): (i64, i64) = sqlx::query_as(
+        "select count(*) filter (where valid), count(*) filter (where not valid)
+           from ad_events where campaign_id = $1 and kind = 'click'",
+    )
+    .bind(campaign)
+    .fetch_one(&pool)
+    .await
+    .expect("events");
+    assert_eq!((valid, invalid), (3, 7));
+    let spend: Decimal = sqlx::query_scalar(
+        "select coalesce(sum(amount), 0) from ledger_transfers where kind = 'spend' and campaign_id = $1",
+    )
+    .bind(campaign)
+    .fetch_one(&pool)
+    .await
+    .expect("spend");
+    assert!(
+        spend > Decimal::ZERO,
+        "the valid clicks are billed at their clearing CPC"
+    );
+    let metrics = platform.metrics().await;
+    assert!(
+        metrics.contains(r#"servingd_events_total{kind="click",outcome="invalid"} 7"#),
         "{metrics}"
     );
     platform.stop().await;

@@ -25,6 +25,8 @@ fn claims(kind: EventKind) -> TokenClaims {
         billing: Billing::PerMille,
         price_micros: 2_345_678,
         expires_at: NOW + 3600,
+        device: 0xDEAD_BEEF,
+        network: 42,
     }
 }
 
@@ -186,7 +188,7 @@ proptest! {
     fn any_claims_round_trip(
         auction in any::<u128>(), campaign in any::<u128>(), lease in any::<u128>(),
         price in 0_i64..i64::MAX, expires in NOW..i64::MAX, slot in "[a-zA-Z0-9_-]{1,64}",
-        click in any::<bool>(), cpc in any::<bool>(),
+        click in any::<bool>(), cpc in any::<bool>(), device in any::<u64>(), network in any::<u64>(),
     ) {
         let keys = ring(7, &[(7, 0x11)]);
         let kind = if click { EventKind::Click } else { EventKind::Impression };
@@ -199,6 +201,8 @@ proptest! {
             billing: if cpc { Billing::PerClick } else { Billing::PerMille },
             price_micros: price,
             expires_at: expires,
+            device,
+            network,
         };
         let token = keys.sign(&c, b"x");
         prop_assert_eq!(keys.verify(&token, kind, b"x", NOW), Ok(c));
