@@ -31,6 +31,17 @@ create trigger unbilled_events_no_truncate
 -- An ad's impression and its click share the ad's event id: one row of each kind.
 alter table ad_events drop constraint ad_events_pkey;
 alter table ad_events add primary key (event_id, kind);
+-- What the fraud checks judge an event by, and why it was judged invalid (level 2's signals
+-- when the tracking endpoint refused to bill it; `invalid_traffic:...` when the scorer
+-- convicted its source afterwards, and refunded it).
+alter table ad_events
+    add column ip text,
+    add column device text,
+    add column user_agent text,
+    add column invalid_reason text;
+-- Recent events by time, for the fraud scorer: a BRIN index, cheap to keep on a table that
+-- grows in time order.
+create index ad_events_at on ad_events using brin (at);
 
 -- Stream entries that are not events (damaged, or written by something else): kept for an
 -- operator and acknowledged, so they do not hold up the consumer group.

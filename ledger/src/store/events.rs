@@ -139,9 +139,18 @@ pub(crate) async fn record_events(pool: &PgPool, events: &[ServedEvent]) -> Resu
         .map(|e| DateTime::from_timestamp_millis(e.at_ms).unwrap_or(DateTime::<Utc>::UNIX_EPOCH))
         .collect();
     let valid: Vec<bool> = events.iter().map(|e| e.invalid.is_none()).collect();
+    let ips: Vec<Option<&str>> = events
+        .iter()
+        .map(|e| Some(e.ip.as_str()).filter(|ip| !ip.is_empty()))
+        .collect();
+    let devices: Vec<Option<&str>> = events.iter().map(|e| e.device.as_deref()).collect();
+    let agents: Vec<Option<&str>> = events.iter().map(|e| e.user_agent.as_deref()).collect();
+    let reasons: Vec<Option<&str>> = events.iter().map(|e| e.invalid.as_deref()).collect();
     sqlx::query(
-        r"insert into ad_events (event_id, campaign_id, kind, at, valid)
-          select * from unnest($1::text[], $2::uuid[], $3::text[], $4::timestamptz[], $5::bool[])
+        r"insert into ad_events
+              (event_id, campaign_id, kind, at, valid, ip, device, user_agent, invalid_reason)
+          select * from unnest($1::text[], $2::uuid[], $3::text[], $4::timestamptz[], $5::bool[],
+                               $6::text[], $7::text[], $8::text[], $9::text[])
           on conflict do nothing",
     )
     .bind(&ids)
@@ -149,6 +158,10 @@ pub(crate) async fn record_events(pool: &PgPool, events: &[ServedEvent]) -> Resu
     .bind(&kinds)
     .bind(&ats)
     .bind(&valid)
+    .bind(&ips)
+    .bind(&devices)
+    .bind(&agents)
+    .bind(&reasons)
     .execute(pool)
     .await?;
     Ok(())

@@ -12,14 +12,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use ledger::Ledger;
 use ledger::events::{Billing, EventKind, EventStream};
-use ledger::{AccountOwner, AdvertiserId, Amount, CampaignId, Currency, Ledger, NewTransfer};
-use ledger::{TransferId, TransferKind};
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
 use servingd::tracking::{TokenClaims, TrackingKeys};
 use sqlx::PgPool;
 use uuid::Uuid;
+
+use crate::helpers::funded_campaign;
 
 const EVENTS: usize = 100_000;
 const CAMPAIGNS: usize = 10;
@@ -31,61 +32,6 @@ const SHARDS: u16 = 4;
 fn env(name: &str) -> String {
     std::env::var(name)
         .unwrap_or_else(|_| panic!("{name} is not set: eval \"$(scripts/services env)\""))
-}
-
-fn usd() -> Currency {
-    Currency::parse("USD").expect("usd")
-}
-
-/// Opens a campaign's accounts and holds 50 of its advertiser's 100 for it.
-async fn funded_campaign(ledger: &Ledger) -> CampaignId {
-    let advertiser = AdvertiserId::new();
-    let campaign = CampaignId::new();
-    let world = ledger
-        .open_account(AccountOwner::External, usd())
-        .await
-        .expect("world");
-    let cash = ledger
-        .open_account(AccountOwner::AdvertiserCash { advertiser }, usd())
-        .await
-        .expect("cash");
-    let hold = ledger
-        .open_account(
-            AccountOwner::CampaignHold {
-                advertiser,
-                campaign,
-            },
-            usd(),
-        )
-        .await
-        .expect("hold");
-    ledger
-        .open_account(
-            AccountOwner::CampaignSpend {
-                advertiser,
-                campaign,
-            },
-            usd(),
-        )
-        .await
-        .expect("spend");
-    for (from, to, amount, kind) in [
-        (&world, &cash, "100", TransferKind::Deposit),
-        (&cash, &hold, "50", TransferKind::Hold),
-    ] {
-        ledger
-            .transfer(NewTransfer::new(
-                TransferId::new(),
-                from.id,
-                to.id,
-                Amount::parse(amount).expect("amount"),
-                usd(),
-                kind,
-            ))
-            .await
-            .expect("funding");
-    }
-    campaign
 }
 
 /// One of this package's binaries, built for this test run.

@@ -5,6 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use api::auth::{Principal, Role};
+use ledger::{
+    AccountOwner, AdvertiserId, Amount, CampaignId, Currency, Ledger, NewTransfer, TransferId,
+    TransferKind,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use servingd::engine::Engine;
@@ -288,4 +292,46 @@ impl Drop for Platform {
     fn drop(&mut self) {
         self.stop_api();
     }
+}
+
+/// Opens a campaign's accounts in USD straight in the ledger (no API) and holds 50 of its
+/// advertiser's 100 for it.
+pub async fn funded_campaign(ledger: &Ledger) -> CampaignId {
+    let usd = Currency::parse("USD").expect("usd");
+    let advertiser = AdvertiserId::new();
+    let campaign = CampaignId::new();
+    let open = |owner| ledger.open_account(owner, usd);
+    let world = open(AccountOwner::External).await.expect("world");
+    let cash = open(AccountOwner::AdvertiserCash { advertiser })
+        .await
+        .expect("cash");
+    let hold = open(AccountOwner::CampaignHold {
+        advertiser,
+        campaign,
+    })
+    .await
+    .expect("hold");
+    open(AccountOwner::CampaignSpend {
+        advertiser,
+        campaign,
+    })
+    .await
+    .expect("spend");
+    for (from, to, amount, kind) in [
+        (&world, &cash, "100", TransferKind::Deposit),
+        (&cash, &hold, "50", TransferKind::Hold),
+    ] {
+        ledger
+            .transfer(NewTransfer::new(
+                TransferId::new(),
+                from.id,
+                to.id,
+                Amount::parse(amount).expect("amount"),
+                usd,
+                kind,
+            ))
+            .await
+            .expect("funding");
+    }
+    campaign
 }

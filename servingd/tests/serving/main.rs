@@ -4,6 +4,7 @@
 mod auction_http;
 mod caps_and_leases;
 mod crash_billing;
+mod fraud_scorer;
 mod helpers;
 mod index_swaps;
 mod pacing_simulation;
