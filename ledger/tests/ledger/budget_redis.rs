@@ -34,12 +34,17 @@ pub async fn single_node() -> RedisBudgetStore<redis::aio::MultiplexedConnection
 }
 
 pub async fn cluster() -> RedisBudgetStore<redis::cluster_async::ClusterConnection> {
+    RedisBudgetStore::new(cluster_connection().await)
+}
+
+/// A connection to the scripts' three-master Redis Cluster.
+pub async fn cluster_connection() -> redis::cluster_async::ClusterConnection {
     let urls: Vec<String> = env("REDIS_CLUSTER_URLS")
         .split(',')
         .map(str::to_owned)
         .collect();
     let client = redis::cluster::ClusterClient::new(urls).expect("REDIS_CLUSTER_URLS");
-    RedisBudgetStore::new(client.get_async_connection().await.expect("redis cluster"))
+    client.get_async_connection().await.expect("redis cluster")
 }
 
 /// Runs `steps` random operations on one campaign in Redis and in the pure model, comparing

@@ -30,11 +30,10 @@ fn stream() -> EventStream {
     EventStream::new(2).with_namespace(format!("test-{}:", Uuid::now_v7()))
 }
 
-fn writer(
-    pool: &PgPool,
-    conn: &MultiplexedConnection,
-    stream: &EventStream,
-) -> LedgerWriter<MultiplexedConnection> {
+fn writer<C>(pool: &PgPool, conn: &C, stream: &EventStream) -> LedgerWriter<C>
+where
+    C: redis::aio::ConnectionLike + Clone + Send + Sync + 'static,
+{
     LedgerWriter::new(
         Ledger::new(pool.clone()),
         conn.clone(),
@@ -314,4 +313,42 @@ async fn an_entry_that_is_not_an_event_is_kept_aside_and_does_not_hold_up_the_re
         .await
         .expect("dead letter");
     assert!(error.contains("\"campaign\" is missing"), "{error}");
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn on_a_redis_cluster_every_shard_is_appended_to_and_drained(pool: PgPool) {
+    let mut conn = crate::budget_redis::cluster_connection().await;
+    // eight shards, their hash tags spread over the three masters
+    let stream = EventStream::new(8).with_namespace(format!("test-{}:", Uuid::now_v7()));
+    let writer = writer(&pool, &conn, &stream);
+    writer.prepare().await.expect("groups");
+    let mut campaigns = Vec::new();
+    let mut shards = std::collections::HashSet::new();
+    while shards.len() < 8 {
+        let a = campaign(&pool, "10").await;
+        shards.insert(stream.shard_of(a.campaign));
+        campaigns.push(a);
+    }
+    let lease = LeaseId::new();
+    let mut n = 0;
+    for a in &campaigns {
+        for _ in 0..5 {
+            let event = impression(a.campaign, lease, n, 2_000_000);
+            stream.append(&mut conn, &event, 600).await.expect("append");
+            assert_eq!(
+                stream.append(&mut conn, &event, 600).await.expect("append"),
+                Appended::Repeat
+            );
+            n += 1;
+        }
+    }
+    let outcome = writer.drain().await.expect("drain");
+    assert_eq!((outcome.entries, outcome.billed), (n, n));
+    let spend: i64 =
+        sqlx::query_scalar("select count(*) from ledger_transfers where kind = 'spend'")
+            .fetch_one(&pool)
+            .await
+            .expect("spend");
+    assert_eq!(spend, n as i64);
+    assert_ledger_consistent(&pool).await;
 }
