@@ -29,6 +29,7 @@
 //! - [`http`]: the routes: auction, health, readiness, metrics.
 //! - [`tracking`]: the impression and click endpoints, their signed tokens, the event stream.
 //! - [`server`]: connecting, background work, serving and the orderly stop.
+//! - [`process`]: logging, stop signals and exit status, shared by the binaries.
 //! - [`loadgen`]: the load generator's request mix and runner.
 //! - [`money`]: prices at the edge (JSON numbers to micros and back), pure.
 //! - [`country`]: ISO 3166-1 alpha-3 to alpha-2.
@@ -55,6 +56,7 @@ pub mod money;
 pub mod openrtb;
 pub mod pace;
 pub mod pacing;
+pub mod process;
 pub mod request;
 pub mod request_metrics;
 pub mod scan;

@@ -11,19 +11,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("servingd: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    servingd::process::init_logging();
+    servingd::process::exit("servingd", run().await)
 }
 
 async fn run() -> anyhow::Result<()> {
@@ -38,26 +27,5 @@ async fn run() -> anyhow::Result<()> {
     servingd::http::metrics_handle();
     tracing::info!(addr = %settings.listen_addr, api = %settings.api_url, "servingd starting");
     let engine = servingd::server::build(settings).await?;
-    servingd::server::run(engine, listener, shutdown_signal()).await
-}
-
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = interrupt.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = interrupt => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = interrupt.await;
+    servingd::server::run(engine, listener, servingd::process::shutdown_signal()).await
 }

@@ -47,6 +47,42 @@ where
     )
 }
 
+/// What each test starts from: a campaign holding `held`, a Redis connection, a stream of its
+/// own and a writer over it (groups created).
+async fn setup(
+    pool: &PgPool,
+    held: &str,
+) -> (
+    Advertiser,
+    MultiplexedConnection,
+    EventStream,
+    LedgerWriter<MultiplexedConnection>,
+) {
+    let a = campaign(pool, held).await;
+    let conn = redis().await;
+    let stream = stream();
+    let writer = writer(pool, &conn, &stream);
+    writer.prepare().await.expect("groups");
+    (a, conn, stream, writer)
+}
+
+/// Appends impressions `numbers` of `campaign` at a CPM of `cpm_micros`.
+async fn append_impressions(
+    conn: &mut MultiplexedConnection,
+    stream: &EventStream,
+    campaign: CampaignId,
+    lease: LeaseId,
+    numbers: std::ops::Range<usize>,
+    cpm_micros: i64,
+) {
+    for n in numbers {
+        stream
+            .append(conn, &impression(campaign, lease, n, cpm_micros), 600)
+            .await
+            .expect("append");
+    }
+}
+
 /// A campaign holding `held` of its advertiser's cash.
 async fn campaign(pool: &PgPool, held: &str) -> Advertiser {
     let ledger = Ledger::new(pool.clone());
@@ -96,27 +132,9 @@ async fn event_rows(pool: &PgPool) -> (i64, i64) {
     .expect("events")
 }
 
-/// Points the group back at the start of every shard: everything is delivered again.
-async fn replay(conn: &mut MultiplexedConnection, stream: &EventStream) {
-    for shard in stream.shards() {
-        let _: () = redis::cmd("XGROUP")
-            .arg("SETID")
-            .arg(stream.key(shard))
-            .arg("ledger-writer")
-            .arg("0")
-            .query_async(conn)
-            .await
-            .expect("setid");
-    }
-}
-
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn each_billed_event_posts_once_however_often_it_is_delivered(pool: PgPool) {
-    let a = campaign(&pool, "10").await;
-    let mut conn = redis().await;
-    let stream = stream();
-    let writer = writer(&pool, &conn, &stream);
-    writer.prepare().await.expect("groups");
+    let (a, mut conn, stream, writer) = setup(&pool, "10").await;
     let lease = LeaseId::new();
     for n in 0..60 {
         let event = impression(a.campaign, lease, n, 2_500_000);
@@ -161,7 +179,7 @@ async fn each_billed_event_posts_once_however_often_it_is_delivered(pool: PgPool
     );
 
     // the whole stream again: nothing moves
-    replay(&mut conn, &stream).await;
+    writer.rewind().await.expect("rewind");
     let again = writer.drain().await.expect("drain");
     assert_eq!((again.entries, again.billed, again.repeated), (66, 0, 60));
     assert_eq!(spend_rows(&pool, a.campaign).await, (60, dec("0.150000")));
@@ -171,18 +189,9 @@ async fn each_billed_event_posts_once_however_often_it_is_delivered(pool: PgPool
 
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn entries_a_dead_writer_left_unacknowledged_are_claimed_and_posted_once(pool: PgPool) {
-    let a = campaign(&pool, "10").await;
-    let mut conn = redis().await;
-    let stream = stream();
-    let writer = writer(&pool, &conn, &stream);
-    writer.prepare().await.expect("groups");
+    let (a, mut conn, stream, writer) = setup(&pool, "10").await;
     let lease = LeaseId::new();
-    for n in 0..20 {
-        stream
-            .append(&mut conn, &impression(a.campaign, lease, n, 1_000_000), 600)
-            .await
-            .expect("append");
-    }
+    append_impressions(&mut conn, &stream, a.campaign, lease, 0..20, 1_000_000).await;
     // another writer reads everything, posts the first ten and dies before acknowledging
     let shard: StreamShard = stream.shard_of(a.campaign);
     let _: redis::Value = redis::cmd("XREADGROUP")
@@ -227,18 +236,9 @@ async fn entries_a_dead_writer_left_unacknowledged_are_claimed_and_posted_once(p
 
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn spend_beyond_the_hold_is_refused_and_recorded_unbilled_once(pool: PgPool) {
-    let a = campaign(&pool, "0.005").await;
-    let mut conn = redis().await;
-    let stream = stream();
-    let writer = writer(&pool, &conn, &stream);
-    writer.prepare().await.expect("groups");
+    let (a, mut conn, stream, writer) = setup(&pool, "0.005").await;
     let lease = LeaseId::new();
-    for n in 0..5 {
-        stream
-            .append(&mut conn, &impression(a.campaign, lease, n, 2_000_000), 600)
-            .await
-            .expect("append");
-    }
+    append_impressions(&mut conn, &stream, a.campaign, lease, 0..5, 2_000_000).await;
     // and a campaign the ledger has no budget for
     let orphan = CampaignId::new();
     stream
@@ -268,7 +268,7 @@ async fn spend_beyond_the_hold_is_refused_and_recorded_unbilled_once(pool: PgPoo
         .transfer(transfer(&a.cash, &a.hold, "1", TransferKind::Hold))
         .await
         .expect("hold");
-    replay(&mut conn, &stream).await;
+    writer.rewind().await.expect("rewind");
     let again = writer.drain().await.expect("drain");
     assert_eq!((again.billed, again.unbilled, again.repeated), (0, 0, 6));
     assert_eq!(spend_rows(&pool, a.campaign).await, (2, dec("0.004000")));
@@ -282,11 +282,7 @@ async fn spend_beyond_the_hold_is_refused_and_recorded_unbilled_once(pool: PgPoo
 
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn an_entry_that_is_not_an_event_is_kept_aside_and_does_not_hold_up_the_rest(pool: PgPool) {
-    let a = campaign(&pool, "1").await;
-    let mut conn = redis().await;
-    let stream = stream();
-    let writer = writer(&pool, &conn, &stream);
-    writer.prepare().await.expect("groups");
+    let (a, mut conn, stream, writer) = setup(&pool, "1").await;
     let shard = stream.shard_of(a.campaign);
     let _: String = redis::cmd("XADD")
         .arg(stream.key(shard))

@@ -12,19 +12,8 @@ use servingd::fraud::scorer::score_recent;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("fraud-scorer: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    servingd::process::init_logging();
+    servingd::process::exit("fraud-scorer", run().await)
 }
 
 fn seconds(name: &str, default: u64) -> anyhow::Result<Duration> {
@@ -57,10 +46,13 @@ async fn run() -> anyhow::Result<()> {
         window_s = window.as_secs(),
         "fraud scorer starting"
     );
+    // one stop signal for the whole run: a SIGTERM that arrives while scoring is kept
+    let stop = servingd::process::shutdown_signal();
+    tokio::pin!(stop);
     loop {
         tokio::select! {
             _ = tick.tick() => {}
-            _ = shutdown() => return Ok(()),
+            _ = &mut stop => return Ok(()),
         }
         match score_recent(&pool, &ledger, window, &rules, chrono::Utc::now()).await {
             Ok(outcome) => tracing::info!(
@@ -73,18 +65,5 @@ async fn run() -> anyhow::Result<()> {
             ),
             Err(e) => tracing::warn!(error = %format!("{e:#}"), "scoring failed"),
         }
-    }
-}
-
-async fn shutdown() {
-    let interrupt = tokio::signal::ctrl_c();
-    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-    else {
-        let _ = interrupt.await;
-        return;
-    };
-    tokio::select! {
-        _ = interrupt => {}
-        _ = term.recv() => {}
     }
 }

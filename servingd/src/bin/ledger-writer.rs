@@ -24,19 +24,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("ledger-writer: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    servingd::process::init_logging();
+    servingd::process::exit("ledger-writer", run().await)
 }
 
 fn var(name: &str) -> Option<String> {
@@ -117,7 +106,7 @@ where
     let writer = Arc::new(writer);
     let (stop, stopped) = watch::channel(false);
     let running = tokio::spawn(writer.clone().run(stopped));
-    shutdown_signal().await;
+    servingd::process::shutdown_signal().await;
     tracing::info!("stopping: the batches in hand are finished first");
     let _ = stop.send(true);
     running.await.context("the writer task")??;
@@ -131,17 +120,4 @@ where
         "ledger writer stopped"
     );
     Ok(())
-}
-
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-    else {
-        let _ = interrupt.await;
-        return;
-    };
-    tokio::select! {
-        _ = interrupt => {}
-        _ = term.recv() => {}
-    }
 }

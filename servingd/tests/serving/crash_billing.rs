@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use ledger::Ledger;
-use ledger::events::{Billing, EventKind, EventStream};
+use ledger::events::{Billing, EventKind, EventStream, LedgerWriter, WriterSettings};
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
 use servingd::tracking::{TokenClaims, TrackingKeys};
@@ -350,17 +350,16 @@ async fn billing_survives_sigkill_of_servingd_and_the_ledger_writer(pool: PgPool
     };
     check("after the crashes").await;
 
-    // the whole stream once more: nothing changes
-    for shard in stream.shards() {
-        let _: () = redis::cmd("XGROUP")
-            .arg("SETID")
-            .arg(stream.key(shard))
-            .arg("ledger-writer")
-            .arg("0")
-            .query_async(&mut conn)
-            .await
-            .expect("setid");
-    }
+    // the whole stream once more, to the writer process: nothing changes
+    LedgerWriter::new(
+        ledger.clone(),
+        conn.clone(),
+        stream.clone(),
+        WriterSettings::default(),
+    )
+    .rewind()
+    .await
+    .expect("rewind");
     wait_settled(&pool, &mut conn, &stream).await;
     check("after a replay").await;
     drop(processes);

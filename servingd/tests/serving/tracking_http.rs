@@ -48,6 +48,22 @@ async fn stream_entries(platform: &Platform) -> usize {
     total
 }
 
+/// What servingd would sign for an impression of `campaign` valid until `expires_at`.
+fn impression_claims(campaign: Uuid, expires_at: i64) -> TokenClaims {
+    TokenClaims {
+        kind: EventKind::Impression,
+        auction: Uuid::now_v7(),
+        slot: "1".into(),
+        campaign,
+        lease: Uuid::now_v7(),
+        billing: ledger::events::Billing::PerMille,
+        price_micros: 2_000_000,
+        expires_at,
+        device: 0,
+        network: 0,
+    }
+}
+
 async fn get(client: &reqwest::Client, url: &str) -> reqwest::Response {
     client.get(url).send().await.expect("get")
 }
@@ -107,38 +123,13 @@ async fn forged_altered_expired_and_misused_tokens_are_refused_and_record_nothin
     altered[middle] = if altered[middle] == 'A' { 'B' } else { 'A' };
     let altered: String = altered.into_iter().collect();
     let now = chrono::Utc::now().timestamp();
-    let expired = platform.engine.tracking.sign(
-        &TokenClaims {
-            kind: EventKind::Impression,
-            auction: Uuid::now_v7(),
-            slot: "1".into(),
-            campaign,
-            lease: Uuid::now_v7(),
-            billing: ledger::events::Billing::PerMille,
-            price_micros: 2_000_000,
-            expires_at: now - 1,
-            device: 0,
-            network: 0,
-        },
-        b"",
-    );
+    let expired = platform
+        .engine
+        .tracking
+        .sign(&impression_claims(campaign, now - 1), b"");
     let other_key = servingd::tracking::TrackingKeys::new(0, vec![(0, vec![7; 32])])
         .expect("key")
-        .sign(
-            &TokenClaims {
-                kind: EventKind::Impression,
-                auction: Uuid::now_v7(),
-                slot: "1".into(),
-                campaign,
-                lease: Uuid::now_v7(),
-                billing: ledger::events::Billing::PerMille,
-                price_micros: 2_000_000,
-                expires_at: now + 60,
-                device: 0,
-                network: 0,
-            },
-            b"",
-        );
+        .sign(&impression_claims(campaign, now + 60), b"");
     let cases = [
         (format!("{base}/t/imp?t={altered}"), StatusCode::FORBIDDEN),
         (format!("{base}/t/imp?t={other_key}"), StatusCode::FORBIDDEN),
