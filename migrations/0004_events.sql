@@ -7,7 +7,7 @@
 -- (a spend transfer) or here, never both; the ledger writer checks this table before it posts a
 -- redelivered event again.
 create table unbilled_events (
-    event_id    text primary key,
+    event_id    text collate "C" primary key,
     campaign_id uuid not null,
     lease_id    uuid not null,
     amount      numeric(20, 6) not null constraint unbilled_amount_positive check (amount > 0),
@@ -29,7 +29,10 @@ create trigger unbilled_events_no_truncate
     for each statement execute function ledger_refuse_change();
 
 -- An ad's impression and its click share the ad's event id: one row of each kind.
+-- Event ids compare byte by byte (the "C" collation): the ledger writer inserts thousands a
+-- second, and a locale-aware comparison costs several times as much.
 alter table ad_events drop constraint ad_events_pkey;
+alter table ad_events alter column event_id type text collate "C";
 alter table ad_events add primary key (event_id, kind);
 -- What the fraud checks judge an event by, and why it was judged invalid (level 2's signals
 -- when the tracking endpoint refused to bill it; `invalid_traffic:...` when the scorer

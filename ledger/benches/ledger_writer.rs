@@ -7,6 +7,7 @@
 //!   ... -- --shards N        another number of stream shards than servingd's 16
 //!   ... -- --batch N         another batch size than the writer's 2000
 //!   ... -- --backlog-only    the throughput figure alone
+//!   ... -- --backlog N       another backlog than 200,000 events
 //!
 //! - throughput: 200,000 billed impressions over 1,000 campaigns waiting in the stream, then
 //!   the writer started: events/s until the last is committed and acknowledged (target >=
@@ -54,7 +55,7 @@ async fn main() -> Result<()> {
         }
     } else {
         Sizes {
-            backlog: 200_000,
+            backlog: arg("--backlog").unwrap_or(200_000),
             rate: 10_000,
             seconds: 15,
         }
