@@ -163,10 +163,11 @@ impl Wallet {
 
     /// The hot path: spends `price` from what this instance holds and names the lease that paid
     /// (events carry it, so the ledger attributes the spend), or `None`: no bid. Never waits and
-    /// never spends beyond the leases held.
+    /// never spends beyond the leases held, nor from a lease past its spend window (even before
+    /// the refiller, which may be late on a busy machine, has sealed it).
     pub fn try_spend(&self, price: i64) -> Option<LeaseId> {
         let current = self.current.load();
-        if current.try_spend(price) {
+        if self.open(&current) && current.try_spend(price) {
             if current.is_low(self.low_water(&current)) && self.next.load().is_none() {
                 self.wake.notify_one();
             }
@@ -179,13 +180,19 @@ impl Wallet {
             self.retire(old);
             self.wake.notify_one();
             let current = self.current.load();
-            if current.try_spend(price) {
+            if self.open(&current) && current.try_spend(price) {
                 return Some(current.id());
             }
         }
         self.refused.fetch_add(1, Ordering::Relaxed);
         self.wake.notify_one();
         None
+    }
+
+    /// Whether `lease` is still within its spend window (a clock read only when it has one).
+    fn open(&self, lease: &LocalLease) -> bool {
+        let until = lease.valid_until_us();
+        until == i64::MAX || self.micros_since_created() < until
     }
 
     /// The current lease is low with this little left: the rules' low water, scaled with a

@@ -96,8 +96,10 @@ async fn a_lease_not_renewed_in_time_is_sealed_and_settled_with_what_it_spent(po
     tokio::time::sleep(Duration::from_millis(120)).await;
     assert_eq!(wallet.expire_overdue(), 0, "renewed 120 ms ago");
     assert!(wallet.try_spend(1_000).is_some());
-    // no renewal through the window: sealed, nothing more is spent from it
+    // no renewal through the window: nothing more is spent from it, even before the refiller
+    // seals it
     tokio::time::sleep(Duration::from_millis(220)).await;
+    assert_eq!(wallet.try_spend(1_000), None, "past its window, unsealed");
     assert_eq!(wallet.expire_overdue(), 1);
     assert_eq!(wallet.try_spend(1_000), None);
     assert_eq!(wallet.unspent(), 0);
