@@ -235,7 +235,12 @@ fn no_bid() -> Response {
     response
 }
 
-fn problem(status: StatusCode, detail: &str, errors: Vec<openrtb::FieldError>) -> Response {
+/// An RFC 9457 problem: `status`, `detail`, and the fields at fault (an empty list when none).
+pub(crate) fn problem_json(
+    status: StatusCode,
+    detail: &str,
+    errors: Vec<openrtb::FieldError>,
+) -> Response {
     let body = json!({
         "type": "about:blank",
         "title": status.canonical_reason().unwrap_or("Error"),
@@ -248,6 +253,12 @@ fn problem(status: StatusCode, detail: &str, errors: Vec<openrtb::FieldError>) -
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/problem+json"),
     );
+    response
+}
+
+/// A problem answered on the OpenRTB endpoint (with its version header).
+fn problem(status: StatusCode, detail: &str, errors: Vec<openrtb::FieldError>) -> Response {
+    let mut response = problem_json(status, detail, errors);
     response.headers_mut().insert(
         "x-openrtb-version",
         HeaderValue::from_static(OPENRTB_VERSION),

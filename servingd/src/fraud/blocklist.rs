@@ -9,6 +9,7 @@ use arc_swap::ArcSwap;
 use sqlx::PgPool;
 
 use crate::fraud::bloom::BloomFilter;
+use crate::fraud::score::device_hash;
 
 /// Fewest items a filter is sized for, so a short list still has a low false-positive rate as
 /// it grows until the next reload.
@@ -27,6 +28,9 @@ pub struct Blocklist {
 const IPV4: &[u8] = &[4];
 const IPV6: &[u8] = &[6];
 const DEVICE: &[u8] = &[0xD];
+/// A device listed by the hash events carry (see [`device_hash`]), not by its id: what the
+/// fraud scorer lists, as 16 hex digits.
+const DEVICE_HASH: &[u8] = &[0xDE];
 
 fn contains_ip(filter: &BloomFilter, ip: IpAddr) -> bool {
     match ip.to_canonical() {
@@ -68,7 +72,15 @@ impl Blocklist {
                     // the API stores only addresses; anything else could never match one
                     Err(_) => tracing::warn!(value, "a blocked ip that is no address"),
                 },
-                _ => filter.insert_parts(&[DEVICE, value.trim().as_bytes()]),
+                _ => {
+                    let value = value.trim();
+                    filter.insert_parts(&[DEVICE, value.as_bytes()]);
+                    if value.len() == 16
+                        && let Ok(hash) = u64::from_str_radix(value, 16)
+                    {
+                        filter.insert_parts(&[DEVICE_HASH, &hash.to_be_bytes()]);
+                    }
+                }
             }
         }
         Blocklist {
@@ -102,11 +114,14 @@ impl Blocklist {
         ip.trim().parse().is_ok_and(|ip| self.blocks_ip(ip))
     }
 
+    /// Whether a device id is listed, by itself or by the hash events carry.
     pub fn blocks_device(&self, device: &str) -> bool {
+        let device = device.trim();
         self.entries > 0
-            && self
-                .filter
-                .contains_parts(&[DEVICE, device.trim().as_bytes()])
+            && (self.filter.contains_parts(&[DEVICE, device.as_bytes()])
+                || self
+                    .filter
+                    .contains_parts(&[DEVICE_HASH, &device_hash(device).to_be_bytes()]))
     }
 }
 
@@ -173,6 +188,14 @@ mod tests {
         assert!(!list.blocks_ip_text("203.0.113.10"));
         assert!(!list.blocks_ip_text("not an address"));
         assert!(!list.blocks_device("ifa-good"));
+    }
+
+    #[test]
+    fn a_device_listed_by_the_hash_events_carry_is_found_by_its_id() {
+        let hashed = format!("{:016x}", device_hash("ifa-convicted"));
+        let list = Blocklist::build(1, [("device", hashed.as_str())].into_iter(), 0.001);
+        assert!(list.blocks_device("ifa-convicted"));
+        assert!(!list.blocks_device("ifa-other"));
     }
 
     #[test]

@@ -15,7 +15,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use ledger::events::{Appended, EventKind, ServedEvent};
 use ledger::{CampaignId, LeaseId};
-use serde_json::json;
 use url::form_urlencoded;
 
 use crate::engine::Engine;
@@ -239,18 +238,7 @@ fn redirect(to: &str) -> Response {
 fn refused(kind: EventKind, outcome: &'static str, status: StatusCode, detail: &str) -> Response {
     metrics::counter!("servingd_events_total", "kind" => kind.as_str(), "outcome" => outcome)
         .increment(1);
-    let body = json!({
-        "type": "about:blank",
-        "title": status.canonical_reason().unwrap_or("Error"),
-        "status": status.as_u16(),
-        "detail": detail,
-    });
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/problem+json")],
-        body.to_string(),
-    )
-        .into_response()
+    crate::http::problem_json(status, detail, Vec::new())
 }
 
 #[cfg(test)]
