@@ -102,7 +102,8 @@ pub enum LeaseError {
 pub struct CampaignBudget {
     /// The whole budget (what the ledger holds for the campaign, spent or not).
     pub budget: i64,
-    /// Not granted to any open lease.
+    /// Not granted to any open lease. Below zero only after a rebuild that found more reserved
+    /// than the budget holds (see [`CampaignBudget::rebuilt`]): nothing is granted until then.
     pub remaining: i64,
     /// Counted as spent by closed leases.
     pub spent: i64,
@@ -125,11 +126,14 @@ impl CampaignBudget {
 
     /// The budget rebuilt from the ledger after Redis lost it. `closed_spent` is the campaign's
     /// spend in the ledger outside its open leases (the spend of open leases is inside their
-    /// grants); `open` are the leases the audit trail shows open. The rest goes back to the pool.
+    /// grants); `open` are the leases the audit trail shows open, a request whose answer was not
+    /// recorded counted at the most it could have been granted. The rest goes back to the pool.
     ///
-    /// Should the ledger's spend and the open grants together exceed the budget (spend that
-    /// arrived after its lease was reaped, which the ledger's hard cap bounds), nothing is left to
-    /// grant and the excess is returned as over-commitment, for reconciliation to report.
+    /// Spend is a fact and is kept whole. When it and the open grants together exceed the budget
+    /// (requests counted at what they asked for, or spend that arrived after its lease was
+    /// reaped), `remaining` is below zero: nothing is granted until closing leases have paid the
+    /// excess back, so budget that was spent is never granted again. The excess is returned as
+    /// over-commitment, for reconciliation to report.
     pub fn rebuilt(
         budget: i64,
         closed_spent: i64,
@@ -137,10 +141,9 @@ impl CampaignBudget {
     ) -> (Self, i64) {
         let budget = budget.max(0);
         let granted: i64 = open.values().map(|l| l.granted).sum();
-        let room = (budget - granted).max(0);
-        let spent = closed_spent.clamp(0, room);
-        let overcommitted = closed_spent.max(0) - spent + (granted - budget).max(0);
-        let remaining = budget - granted.min(budget) - spent;
+        let spent = closed_spent.clamp(0, budget);
+        let remaining = budget - spent - granted;
+        let overcommitted = (closed_spent.max(0) - spent) + (-remaining).max(0);
         (
             CampaignBudget {
                 budget,
@@ -158,11 +161,11 @@ impl CampaignBudget {
         self.open.values().map(|l| l.granted).sum()
     }
 
-    /// Whether the books balance: `remaining + in flight + spent = budget`, nothing negative,
-    /// nothing spent beyond the budget or beyond a lease.
+    /// Whether the books balance: `remaining + in flight + spent = budget`, nothing spent below
+    /// zero, beyond the budget or beyond a lease. (`remaining` is below zero only after a
+    /// rebuild that found more reserved than the budget holds; see [`CampaignBudget::rebuilt`].)
     pub fn is_consistent(&self) -> bool {
-        self.remaining >= 0
-            && self.spent >= 0
+        self.spent >= 0
             && self.spent <= self.budget
             && self.remaining + self.in_flight() + self.spent == self.budget
             && self
@@ -310,7 +313,7 @@ impl CampaignBudget {
             Closure::Reaped => {
                 // The reaper believed less was spent and returned the difference to the pool.
                 let late = spent - closed.spent;
-                let covered = late.min(self.remaining);
+                let covered = late.min(self.remaining).max(0);
                 self.remaining -= covered;
                 self.spent += covered;
                 closed.spent += covered;

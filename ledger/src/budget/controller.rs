@@ -67,7 +67,8 @@ pub struct CampaignDrift {
     pub redis_remaining: Option<i64>,
     pub redis_spent: Option<i64>,
     pub redis_open: Option<usize>,
-    /// Spend and open grants beyond the budget (late spend after a reap).
+    /// Spend and open grants beyond the budget: late spend after a reap, or requests whose
+    /// answer was lost counted at what they asked for until they are reaped.
     pub overcommitted: i64,
     /// Whether Redis was corrected from the ledger.
     pub repaired: bool,
@@ -286,6 +287,7 @@ where
             let ids: Vec<LeaseId> = due.iter().map(|l| l.lease).collect();
             let mut conn = self.pool.acquire().await.map_err(crate::Error::from)?;
             let spent = pg::ledger_spend_by_lease(&mut conn, &ids).await?;
+            let closed_before = closed;
             for lease in &due {
                 let ledger_spent = spent.get(&lease.lease).copied().unwrap_or(0);
                 let outcome = match self
@@ -329,7 +331,9 @@ where
                 .await?;
                 closed += 1;
             }
-            if (due.len() as i64) < REAP_BATCH {
+            // A full batch that closed nothing (every lease renewed meanwhile) would come back
+            // the same: the next pass sees them at a later time.
+            if (due.len() as i64) < REAP_BATCH || closed == closed_before {
                 return Ok(closed);
             }
         }

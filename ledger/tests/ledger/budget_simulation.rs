@@ -10,11 +10,14 @@ use std::time::Duration;
 use ledger::budget::{
     BudgetController, LeaseRules, RedisBudgetStore, StoreError, Wallet, WalletRules,
 };
-use ledger::{Amount, LeaseId, Ledger, MIGRATOR, Money, References, SystemClock, TransferKind};
+use ledger::{
+    Amount, BatchMode, LeaseId, Ledger, MIGRATOR, Money, NewTransfer, References, SystemClock,
+    TransferKind,
+};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use redis::aio::ConnectionLike;
 use sqlx::PgPool;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc};
 
 use crate::budget_redis::{cluster, single_node};
 use crate::helpers::{Advertiser, advertiser, transfer};
@@ -28,30 +31,87 @@ const RULES: LeaseRules = LeaseRules {
     server_window_ms: 2_000,
     max_price: MAX_PRICE,
 };
-const GRACE_MS: i64 = 300;
+const GRACE_MS: i64 = 500;
 
-/// Posts a server's served spend, per lease, as the ledger writer would; returns what the ledger
-/// refused (over-delivery).
-async fn deliver(ledger: &Ledger, a: &Advertiser, pending: &mut HashMap<LeaseId, i64>) -> i64 {
-    let mut refused = 0;
-    for (lease, micros) in pending.drain() {
-        let mut t = transfer(&a.hold, &a.spend, "1", TransferKind::Spend);
-        t.amount = Amount::try_from(Money::from_micros(micros)).expect("positive");
-        t.references = References {
-            campaign: Some(a.campaign),
-            lease: Some(lease),
-            ..References::default()
-        };
-        if ledger.transfer(t).await.is_err() {
-            refused += micros;
+/// One served ad's spend, on its way to the ledger.
+struct Spent {
+    lease: LeaseId,
+    micros: i64,
+    at: tokio::time::Instant,
+}
+
+/// What the writer found posting the servers' spend.
+struct Written {
+    /// Spend the ledger refused (over-delivery).
+    refused: i64,
+    /// The longest any spend waited before it was posted.
+    max_lag: Duration,
+}
+
+/// How often the writer posts what has arrived. Far below the controller's grace: the reaper
+/// counts a lease's posted spend as all it spent.
+const WRITE_EVERY: Duration = Duration::from_millis(10);
+
+/// Posts the servers' spend as the ledger writer does: one writer for all of them, a batch (one
+/// transfer per lease) each `WRITE_EVERY`, until every server has hung up.
+async fn write_spend(
+    ledger: Ledger,
+    a: Arc<Advertiser>,
+    mut spent: mpsc::UnboundedReceiver<Spent>,
+) -> Written {
+    let mut written = Written {
+        refused: 0,
+        max_lag: Duration::ZERO,
+    };
+    let mut open = true;
+    while open {
+        let mut batch: HashMap<LeaseId, i64> = HashMap::new();
+        let mut oldest: Option<tokio::time::Instant> = None;
+        let until = tokio::time::Instant::now() + WRITE_EVERY;
+        loop {
+            match tokio::time::timeout_at(until, spent.recv()).await {
+                Ok(Some(s)) => {
+                    *batch.entry(s.lease).or_default() += s.micros;
+                    oldest = Some(oldest.map_or(s.at, |o| o.min(s.at)));
+                }
+                Ok(None) => {
+                    open = false;
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        let (leases, items): (Vec<i64>, Vec<NewTransfer>) = batch
+            .into_iter()
+            .map(|(lease, micros)| {
+                let mut t = transfer(&a.hold, &a.spend, "1", TransferKind::Spend);
+                t.amount = Amount::try_from(Money::from_micros(micros)).expect("positive");
+                t.references = References {
+                    campaign: Some(a.campaign),
+                    lease: Some(lease),
+                    ..References::default()
+                };
+                (micros, t)
+            })
+            .unzip();
+        let results = ledger
+            .transfer_batch(&items, BatchMode::Independent)
+            .await
+            .expect("posting spend");
+        for (micros, result) in leases.into_iter().zip(results) {
+            if result.is_err() {
+                written.refused += micros;
+            }
+        }
+        if let Some(oldest) = oldest {
+            written.max_lag = written.max_lag.max(oldest.elapsed());
         }
     }
-    refused
+    written
 }
 
 struct Outcome {
     served: i64,
-    refused_by_ledger: i64,
     demand_unmet: i64,
 }
 
@@ -103,6 +163,20 @@ where
     };
     let disruption = tokio::spawn(disrupt(pool.clone(), a.spend.id.0));
 
+    // Served spend reaches the ledger as the ledger writer posts it: one writer, on connections
+    // of its own (not queued behind the controller's).
+    let (spend_to_post, spent) = mpsc::unbounded_channel();
+    let writer = tokio::spawn(write_spend(
+        Ledger::new(
+            sqlx::postgres::PgPoolOptions::new()
+                .max_connections(2)
+                .connect_with((*pool.connect_options()).clone())
+                .await
+                .expect("the writer's pool"),
+        ),
+        a.clone(),
+        spent,
+    ));
     let mut rng = StdRng::seed_from_u64(seed);
     let crashing: Vec<bool> = {
         let mut flags = vec![false; SERVERS];
@@ -121,7 +195,7 @@ where
     );
     let mut servers = Vec::new();
     for (n, crashes) in crashing.into_iter().enumerate() {
-        let (ledger, a, controller) = (ledger.clone(), a.clone(), controller.clone());
+        let (spend_to_post, a, controller) = (spend_to_post.clone(), a.clone(), controller.clone());
         let (pool, crashed_names) = (pool.clone(), crashed_names.clone());
         let mut rng = StdRng::seed_from_u64(seed * 1000 + n as u64);
         servers.push(tokio::spawn(async move {
@@ -143,19 +217,16 @@ where
             ));
             let crash_after = crashes.then(|| Duration::from_millis(rng.random_range(100..1_500)));
             let started = tokio::time::Instant::now();
-            let mut pending: HashMap<LeaseId, i64> = HashMap::new();
-            let (mut served, mut refused_by_ledger) = (0i64, 0i64);
+            let mut served = 0i64;
             let mut idle_since: Option<tokio::time::Instant> = None;
             loop {
                 if let Some(after) = crash_after
                     && started.elapsed() >= after
                 {
                     // Events already emitted still reach the ledger; the leases are never settled.
-                    refused_by_ledger += deliver(&ledger, &a, &mut pending).await;
                     refiller.abort();
                     return Outcome {
                         served,
-                        refused_by_ledger,
                         demand_unmet: 0,
                     };
                 }
@@ -164,7 +235,13 @@ where
                     match wallet.try_spend(price) {
                         Some(lease) => {
                             served += price;
-                            *pending.entry(lease).or_default() += price;
+                            let at = tokio::time::Instant::now();
+                            let spent = Spent {
+                                lease,
+                                micros: price,
+                                at,
+                            };
+                            spend_to_post.send(spent).expect("the writer runs");
                             idle_since = None;
                         }
                         None => {
@@ -172,39 +249,34 @@ where
                         }
                     }
                 }
-                if pending.len() > 3 || rng.random_ratio(1, 20) {
-                    refused_by_ledger += deliver(&ledger, &a, &mut pending).await;
-                }
-                // Out of budget for a while, and no crashed server's lease is left to reap (its
-                // budget comes back when it is; on a loaded machine that can take seconds): done.
+                // Out of budget for a while, and nothing is left to reap whose budget would come
+                // back (on a loaded machine that can take seconds): done.
                 if idle_since.is_some_and(|t| t.elapsed() > Duration::from_millis(2_500))
-                    && !crashed_leases_open(&pool, &a, &crashed_names).await
+                    && !budget_may_come_back(&pool, &a, &crashed_names).await
                 {
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(rng.random_range(1..4))).await;
             }
-            refused_by_ledger += deliver(&ledger, &a, &mut pending).await;
             stop.notify_one();
             refiller.await.expect("refiller");
             Outcome {
                 served,
-                refused_by_ledger,
                 demand_unmet: wallet.refused(),
             }
         }));
     }
+    drop(spend_to_post);
     let mut total = Outcome {
         served: 0,
-        refused_by_ledger: 0,
         demand_unmet: 0,
     };
     for server in servers {
         let o = server.await.expect("server");
         total.served += o.served;
-        total.refused_by_ledger += o.refused_by_ledger;
         total.demand_unmet += o.demand_unmet;
     }
+    let written = writer.await.expect("writer");
     disruption.await.expect("disruption");
     // Let the crashed servers' leases pass deadline and grace, then reap them.
     tokio::time::sleep(Duration::from_millis(
@@ -236,10 +308,18 @@ where
         .fetch_one(&pool)
         .await
         .expect("open leases");
+    let late: (i64, Option<rust_decimal::Decimal>) = sqlx::query_as(
+        "select count(*), sum(amount_micros)::numeric from budget_log where action = 'late' and campaign_id = $1",
+    )
+    .bind(a.campaign.0)
+    .fetch_one(&pool)
+    .await
+    .expect("late settlements");
     eprintln!(
-        "budget {BUDGET}, served {}, billed {billed}, refused by the ledger {}, left {}, unmet spends {}, redis {:?}",
+        "seed {seed}: late settlements {late:?}, longest wait to be posted {:?}; budget {BUDGET}, served {}, billed {billed}, refused by the ledger {}, left {}, unmet spends {}, redis {:?}",
+        written.max_lag,
         total.served,
-        total.refused_by_ledger,
+        written.refused,
         BUDGET - billed,
         total.demand_unmet,
         (state.remaining, state.spent, state.open.len())
@@ -249,8 +329,9 @@ where
         "billed {billed} above the budget {BUDGET}"
     );
     assert_eq!(
-        total.refused_by_ledger, 0,
-        "every served impression was within a lease, so billable"
+        written.refused, 0,
+        "every served impression was within a lease, so billable (late settlements {late:?}, longest wait to be posted {:?})",
+        written.max_lag
     );
     assert_eq!(total.served, billed, "served and billed agree to the micro");
     let overshoot = (total.served - BUDGET).max(0);
@@ -333,12 +414,19 @@ async fn redis_stopped_and_started_mid_run(pool: PgPool) {
     let outage = redis.clone();
     let report = simulate(pool, store, 10, |pool, spend| async move {
         billed_at_least(&pool, spend, BUDGET / 4).await;
-        outage.lock().expect("redis").stop();
+        // Stopping and starting a process blocks: off the runtime's one thread, which the
+        // simulated servers share.
+        let stopping = outage.clone();
+        tokio::task::spawn_blocking(move || stopping.lock().expect("redis").stop())
+            .await
+            .expect("stop");
         // a call meanwhile fails with a clear error, and nothing panics
         let answer = probe.load(ledger::CampaignId::new()).await;
         assert!(matches!(answer, Err(StoreError::Redis(_))), "{answer:?}");
         tokio::time::sleep(Duration::from_millis(500)).await;
-        outage.lock().expect("redis").restart();
+        tokio::task::spawn_blocking(move || outage.lock().expect("redis").restart())
+            .await
+            .expect("restart");
         // and spending goes on afterwards
         billed_at_least(&pool, spend, BUDGET * 6 / 10).await;
     })
@@ -349,14 +437,18 @@ async fn redis_stopped_and_started_mid_run(pool: PgPool) {
     );
 }
 
-/// Whether a lease of a crashed server is still open (not yet reaped).
-async fn crashed_leases_open(pool: &PgPool, a: &Advertiser, crashed: &[String]) -> bool {
+/// Whether budget may still come back: a lease of a crashed server not yet reaped, or a
+/// request whose answer was lost (Redis away; older than a lease lives), which a rebuild
+/// reserves until it is reaped.
+async fn budget_may_come_back(pool: &PgPool, a: &Advertiser, crashed: &[String]) -> bool {
     sqlx::query_scalar(
         "select exists (select 1 from budget_leases where campaign_id = $1
-             and state in ('requested', 'open') and server = any($2))",
+             and ((state = 'open' and server = any($2))
+               or (state = 'requested' and created_at < now() - make_interval(secs => $3))))",
     )
     .bind(a.campaign.0)
     .bind(crashed)
+    .bind(RULES.ttl_ms as f64 / 1000.0)
     .fetch_one(pool)
     .await
     .expect("open leases")

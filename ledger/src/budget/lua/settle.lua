@@ -28,7 +28,7 @@ if spent <= recorded then
 end
 -- reaped with less than the server reports: the difference is late spend
 local late = spent - recorded
-local covered = math.min(late, remaining)
+local covered = math.max(math.min(late, remaining), 0)
 redis.call('HSET', KEYS[1],
   'remaining', fmt(remaining - covered), 'spent', fmt(total + covered),
   field, 'C|' .. fmt(granted) .. '|' .. fmt(recorded + covered) .. '|S|' .. closed_at)
