@@ -31,7 +31,7 @@ const RULES: LeaseRules = LeaseRules {
     server_window_ms: 2_000,
     max_price: MAX_PRICE,
 };
-const GRACE_MS: i64 = 500;
+const GRACE_MS: i64 = 1_000;
 
 /// One served ad's spend, on its way to the ledger.
 struct Spent {
