@@ -120,6 +120,9 @@ async fn run(
         .connect_with(server.clone().database(db))
         .await?;
     MIGRATOR.run(&pool).await?;
+    if let Ok(sql) = std::env::var("BENCH_SQL") {
+        sqlx::raw_sql(&sql).execute(&pool).await?;
+    }
     let ledger = Ledger::new(pool.clone());
     let campaigns = funded::setup(&ledger, CAMPAIGNS).await?;
     let leases: Vec<LeaseId> = campaigns.iter().map(|_| LeaseId::new()).collect();

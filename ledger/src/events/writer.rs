@@ -9,6 +9,10 @@
 //! never both. (The one gap: two writers handling the same entry at once, one refused and the
 //! other billed because budget arrived in between; claims wait `claim_idle` to keep that away.)
 //!
+//! A writer has one duty, and each duty its own consumer group, so each reads every event at its
+//! own pace: [`Duty::Bill`] posts spend (the money path, kept lean), [`Duty::Record`] records
+//! every event in `ad_events` for reports and the fraud scorer. Run one of each.
+//!
 //! Each shard has its own loop: on start it takes back what this consumer had pending, then
 //! reads new entries; every `claim_every` it claims entries that other consumers have held
 //! unacknowledged for `claim_idle` (they died); every `trim_every` it trims entries older than
@@ -33,10 +37,30 @@ use crate::rejection::Rejection;
 use crate::service::{Ledger, PostStatus};
 use crate::store::events::{self as store, CampaignAccounts, Unbilled};
 
+/// What a writer does with the events it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Duty {
+    /// Posts the spend of billed events to the ledger, and records refused ones as unbilled.
+    Bill,
+    /// Records every event, valid or not, in `ad_events` (each once).
+    Record,
+}
+
+impl Duty {
+    /// The consumer group of writers with this duty.
+    pub fn group(self) -> &'static str {
+        match self {
+            Duty::Bill => "ledger-writer",
+            Duty::Record => "event-recorder",
+        }
+    }
+}
+
 /// How the writer reads.
 #[derive(Debug, Clone)]
 pub struct WriterSettings {
-    /// The consumer group (one per purpose: every ledger writer shares it).
+    pub duty: Duty,
+    /// The consumer group (one per duty: every writer with the duty shares it).
     pub group: String,
     /// This writer's name in the group; a restarted writer that keeps its name takes back what
     /// it had pending at once, others' pending entries are claimed after `claim_idle`.
@@ -54,9 +78,18 @@ pub struct WriterSettings {
 }
 
 impl Default for WriterSettings {
+    /// A billing writer's settings.
     fn default() -> Self {
+        WriterSettings::for_duty(Duty::Bill)
+    }
+}
+
+impl WriterSettings {
+    /// The settings of a writer with `duty`, in the duty's group.
+    pub fn for_duty(duty: Duty) -> Self {
         WriterSettings {
-            group: "ledger-writer".into(),
+            duty,
+            group: duty.group().into(),
             consumer: format!("writer-{}", std::process::id()),
             batch: 2000,
             idle_wait: Duration::from_millis(20),
@@ -83,6 +116,8 @@ pub struct BatchOutcome {
     pub free: usize,
     /// Entries that are not events, kept in `event_dead_letters`.
     pub dead: usize,
+    /// Events recorded in `ad_events` (a recording writer's work; repeats included).
+    pub recorded: usize,
 }
 
 impl BatchOutcome {
@@ -93,6 +128,7 @@ impl BatchOutcome {
         self.unbilled += other.unbilled;
         self.free += other.free;
         self.dead += other.dead;
+        self.recorded += other.recorded;
     }
 }
 
@@ -155,6 +191,11 @@ where
             accounts: Mutex::new(HashMap::new()),
             totals: Mutex::new(BatchOutcome::default()),
         }
+    }
+
+    /// What this writer does.
+    pub fn duty(&self) -> Duty {
+        self.settings.duty
     }
 
     /// Everything handled since the writer started.
@@ -360,13 +401,13 @@ where
                 }
             }
         }
-        // Every event counts in reports, billed or not: recorded while the billed ones post.
-        let (recorded, billed) = tokio::join!(
-            store::record_events(self.ledger.pool(), &events),
-            self.bill(&events)
-        );
-        recorded?;
-        outcome.add(billed?);
+        match self.settings.duty {
+            Duty::Bill => outcome.add(self.bill(&events).await?),
+            Duty::Record => {
+                store::record_events(self.ledger.pool(), &events).await?;
+                outcome.recorded += events.len();
+            }
+        }
         let ids: Vec<String> = entries.into_iter().map(|e| e.id).collect();
         self.ack(shard, &ids).await?;
         self.totals
@@ -475,7 +516,8 @@ where
         Ok(found)
     }
 
-    /// Trims entries older than the retention that the group has delivered and acknowledged.
+    /// Trims entries older than the retention that every group (each duty's) has delivered
+    /// and acknowledged.
     async fn trim(&self, shard: StreamShard) -> Result<(), WriterError> {
         let key = self.stream.key(shard);
         let groups: StreamInfoGroupsReply = redis::cmd("XINFO")
@@ -483,27 +525,26 @@ where
             .arg(&key)
             .query_async(&mut self.redis.clone())
             .await?;
-        let Some(group) = groups.groups.iter().find(|g| g.name == self.settings.group) else {
-            return Ok(());
-        };
-        let pending: StreamPendingReply = redis::cmd("XPENDING")
-            .arg(&key)
-            .arg(&self.settings.group)
-            .query_async(&mut self.redis.clone())
-            .await?;
         let cutoff_ms = Utc::now().timestamp_millis()
             - i64::try_from(self.settings.retention.as_millis()).unwrap_or(i64::MAX);
-        let oldest_pending = match &pending {
-            StreamPendingReply::Data(d) => Some(d.start_id.as_str()),
-            _ => None,
-        };
         let mut bound = (cutoff_ms.max(0) as u64, 0_u64);
-        for id in [Some(group.last_delivered_id.as_str()), oldest_pending]
-            .into_iter()
-            .flatten()
-        {
-            if let Some(parsed) = parse_entry_id(id) {
-                bound = bound.min(parsed);
+        for group in &groups.groups {
+            let pending: StreamPendingReply = redis::cmd("XPENDING")
+                .arg(&key)
+                .arg(&group.name)
+                .query_async(&mut self.redis.clone())
+                .await?;
+            let oldest_pending = match &pending {
+                StreamPendingReply::Data(d) => Some(d.start_id.as_str()),
+                _ => None,
+            };
+            for id in [Some(group.last_delivered_id.as_str()), oldest_pending]
+                .into_iter()
+                .flatten()
+            {
+                if let Some(parsed) = parse_entry_id(id) {
+                    bound = bound.min(parsed);
+                }
             }
         }
         if bound.0 == 0 {

@@ -1,11 +1,12 @@
 //! The ledger writer over a real Redis stream and a real PostgreSQL: each billed event posts one
 //! spend transfer however often it is delivered, refused spend is recorded unbilled once, and
-//! entries that are not events are kept aside.
+//! entries that are not events are kept aside; the recording duty counts every event once, and
+//! the stream keeps entries until every duty has them.
 
 use std::time::Duration;
 
 use ledger::events::{
-    Appended, Billing, EventKind, EventStream, LedgerWriter, ServedEvent, StreamShard,
+    Appended, Billing, Duty, EventKind, EventStream, LedgerWriter, ServedEvent, StreamShard,
     WriterSettings,
 };
 use ledger::{CampaignId, LeaseId, Ledger, MIGRATOR, TransferKind};
@@ -45,6 +46,24 @@ where
             ..WriterSettings::default()
         },
     )
+}
+
+/// A recording writer (every event into `ad_events`) over the same stream, in its own group.
+async fn recorder<C>(pool: &PgPool, conn: &C, stream: &EventStream) -> LedgerWriter<C>
+where
+    C: redis::aio::ConnectionLike + Clone + Send + Sync + 'static,
+{
+    let recorder = LedgerWriter::new(
+        Ledger::new(pool.clone()),
+        conn.clone(),
+        stream.clone(),
+        WriterSettings {
+            consumer: "recorder-a".into(),
+            ..WriterSettings::for_duty(Duty::Record)
+        },
+    );
+    recorder.prepare().await.expect("groups");
+    recorder
 }
 
 /// What each test starts from: a campaign holding `held`, a Redis connection, a stream of its
@@ -156,8 +175,15 @@ async fn each_billed_event_posts_once_however_often_it_is_delivered(pool: PgPool
             stream.append(&mut conn, &click, 600).await.expect("append");
         }
     }
+    let recorder = recorder(&pool, &conn, &stream).await;
     let first = writer.drain().await.expect("drain");
     assert_eq!((first.entries, first.billed, first.free), (66, 60, 6));
+    assert_eq!(event_rows(&pool).await, (0, 0), "billing records no events");
+    let recorded = recorder.drain().await.expect("record");
+    assert_eq!(
+        (recorded.entries, recorded.recorded, recorded.billed),
+        (66, 66, 0)
+    );
     assert_eq!(
         spend_rows(&pool, a.campaign).await,
         (60, dec("0.150000")),
@@ -183,6 +209,8 @@ async fn each_billed_event_posts_once_however_often_it_is_delivered(pool: PgPool
     let again = writer.drain().await.expect("drain");
     assert_eq!((again.entries, again.billed, again.repeated), (66, 0, 60));
     assert_eq!(spend_rows(&pool, a.campaign).await, (60, dec("0.150000")));
+    recorder.rewind().await.expect("rewind");
+    assert_eq!(recorder.drain().await.expect("record").recorded, 66);
     assert_eq!(event_rows(&pool).await, (60, 6));
     assert_ledger_consistent(&pool).await;
 }
@@ -347,4 +375,60 @@ async fn on_a_redis_cluster_every_shard_is_appended_to_and_drained(pool: PgPool)
             .expect("spend");
     assert_eq!(spend, n as i64);
     assert_ledger_consistent(&pool).await;
+}
+
+/// Billing and recording read the stream at their own pace: billing's trims never drop an entry
+/// the recorder has not handled, and once both have, the entries go.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn entries_stay_until_every_duty_has_handled_them(pool: PgPool) {
+    let (a, mut conn, stream, _) = setup(&pool, "10").await;
+    let trimming = |duty| WriterSettings {
+        consumer: format!("{duty:?}-trimming"),
+        retention: Duration::ZERO,
+        trim_every: Duration::ZERO,
+        ..WriterSettings::for_duty(duty)
+    };
+    let billing = LedgerWriter::new(
+        Ledger::new(pool.clone()),
+        conn.clone(),
+        stream.clone(),
+        trimming(Duty::Bill),
+    );
+    let recording = LedgerWriter::new(
+        Ledger::new(pool.clone()),
+        conn.clone(),
+        stream.clone(),
+        trimming(Duty::Record),
+    );
+    billing.prepare().await.expect("groups");
+    recording.prepare().await.expect("groups");
+    append_impressions(
+        &mut conn,
+        &stream,
+        a.campaign,
+        LeaseId::new(),
+        0..30,
+        1_000_000,
+    )
+    .await;
+    let key = stream.key(stream.shard_of(a.campaign));
+    let length = |mut conn: MultiplexedConnection, key: String| async move {
+        redis::cmd("XLEN")
+            .arg(key)
+            .query_async::<i64>(&mut conn)
+            .await
+            .expect("xlen")
+    };
+
+    assert_eq!(billing.drain().await.expect("bill").billed, 30);
+    // billing trims as it goes (no retention here), but the recorder has read nothing yet
+    billing.drain().await.expect("trim");
+    assert_eq!(length(conn.clone(), key.clone()).await, 30);
+    assert_eq!(event_rows(&pool).await, (0, 0));
+
+    assert_eq!(recording.drain().await.expect("record").recorded, 30);
+    assert_eq!(event_rows(&pool).await, (30, 0));
+    recording.drain().await.expect("trim");
+    // XTRIM MINID keeps the last entry both groups were given; the rest is gone
+    assert!(length(conn.clone(), key).await <= 1);
 }

@@ -1,6 +1,10 @@
 //! `ledger-writer`: posts the spend of served events from the event stream to the ledger, exactly
-//! once, until stopped (SIGTERM or Ctrl-C). The work is `ledger::events::LedgerWriter`; the
-//! binary ships with servingd, which produces the events.
+//! once, and records every event for reports and the fraud scorer, until stopped (SIGTERM or
+//! Ctrl-C). The work is `ledger::events::LedgerWriter`, one per duty, each in its own consumer
+//! group; the binary ships with servingd, which produces the events.
+//!
+//! `LEDGER_WRITER_DUTIES` (`bill,record`) picks the duties this process takes on: run billing
+//! and recording in separate processes to give the money path a machine of its own.
 //!
 //! Settings from the environment: `DATABASE_URL`, `REDIS_URL` (or `LEDGER_WRITER_CLUSTER_URLS`, comma
 //! separated, for a Redis Cluster), `EVENT_SHARDS` (16) and `EVENT_NAMESPACE` (empty), which
@@ -14,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use ledger::events::{EventStream, LedgerWriter, WriterSettings};
+use ledger::events::{Duty, EventStream, LedgerWriter, WriterSettings};
 use redis::aio::ConnectionLike;
 use tokio::sync::watch;
 
@@ -47,6 +51,11 @@ async fn run() -> anyhow::Result<()> {
     anyhow::ensure!(shards > 0, "EVENT_SHARDS is at least 1");
     let stream =
         EventStream::new(shards).with_namespace(var("EVENT_NAMESPACE").unwrap_or_default());
+    let duties = duties(
+        var("LEDGER_WRITER_DUTIES")
+            .as_deref()
+            .unwrap_or("bill,record"),
+    )?;
     let mut settings = WriterSettings::default();
     if let Some(consumer) = var("LEDGER_WRITER_CONSUMER") {
         settings.consumer = consumer;
@@ -61,8 +70,8 @@ async fn run() -> anyhow::Result<()> {
         settings.claim_idle.as_millis() as u64,
     )?);
     let pool = sqlx::postgres::PgPoolOptions::new()
-        // each shard's loop uses up to two connections at once
-        .max_connections(2 * u32::from(shards.min(32)) + 2)
+        // each shard's billing loop uses up to two connections at once, its recording loop one
+        .max_connections(3 * u32::from(shards.min(32)) + 2)
         .acquire_timeout(Duration::from_secs(10))
         .connect(&database)
         .await
@@ -72,7 +81,7 @@ async fn run() -> anyhow::Result<()> {
         .await
         .context("applying migrations")?;
     let ledger = ledger::Ledger::new(pool);
-    tracing::info!(consumer = %settings.consumer, shards, "ledger writer starting");
+    tracing::info!(consumer = %settings.consumer, shards, ?duties, "ledger writer starting");
     match var("LEDGER_WRITER_CLUSTER_URLS") {
         Some(urls) => {
             let nodes: Vec<&str> = urls.split(',').map(str::trim).collect();
@@ -84,7 +93,7 @@ async fn run() -> anyhow::Result<()> {
                 .get_async_connection()
                 .await
                 .context("connecting to the Redis Cluster")?;
-            serve(LedgerWriter::new(ledger, conn, stream, settings)).await
+            serve(writers(&ledger, conn, &stream, &settings, &duties)).await
         }
         None => {
             let url = var("REDIS_URL").context("set REDIS_URL (or LEDGER_WRITER_CLUSTER_URLS)")?;
@@ -94,30 +103,81 @@ async fn run() -> anyhow::Result<()> {
             let conn = redis::aio::ConnectionManager::new_with_config(client, config)
                 .await
                 .context("connecting to Redis")?;
-            serve(LedgerWriter::new(ledger, conn, stream, settings)).await
+            serve(writers(&ledger, conn, &stream, &settings, &duties)).await
         }
     }
 }
 
-async fn serve<C>(writer: LedgerWriter<C>) -> anyhow::Result<()>
+/// One writer per duty, sharing the ledger and the connection.
+fn writers<C>(
+    ledger: &ledger::Ledger,
+    conn: C,
+    stream: &EventStream,
+    settings: &WriterSettings,
+    duties: &[Duty],
+) -> Vec<LedgerWriter<C>>
 where
     C: ConnectionLike + Clone + Send + Sync + 'static,
 {
-    let writer = Arc::new(writer);
+    duties
+        .iter()
+        .map(|duty| {
+            let settings = WriterSettings {
+                duty: *duty,
+                group: duty.group().into(),
+                ..settings.clone()
+            };
+            LedgerWriter::new(ledger.clone(), conn.clone(), stream.clone(), settings)
+        })
+        .collect()
+}
+
+/// The duties named in `list` (comma separated), each once.
+fn duties(list: &str) -> anyhow::Result<Vec<Duty>> {
+    let mut duties = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let duty = match name {
+            "bill" => Duty::Bill,
+            "record" => Duty::Record,
+            other => anyhow::bail!("LEDGER_WRITER_DUTIES: {other:?} is not a duty (bill, record)"),
+        };
+        if !duties.contains(&duty) {
+            duties.push(duty);
+        }
+    }
+    anyhow::ensure!(
+        !duties.is_empty(),
+        "LEDGER_WRITER_DUTIES names no duty (bill, record)"
+    );
+    Ok(duties)
+}
+
+async fn serve<C>(writers: Vec<LedgerWriter<C>>) -> anyhow::Result<()>
+where
+    C: ConnectionLike + Clone + Send + Sync + 'static,
+{
     let (stop, stopped) = watch::channel(false);
-    let running = tokio::spawn(writer.clone().run(stopped));
+    let mut running = Vec::new();
+    for writer in writers {
+        let writer = Arc::new(writer);
+        running.push((writer.clone(), tokio::spawn(writer.run(stopped.clone()))));
+    }
     servingd::process::shutdown_signal().await;
     tracing::info!("stopping: the batches in hand are finished first");
     let _ = stop.send(true);
-    running.await.context("the writer task")??;
-    let totals = writer.totals();
-    tracing::info!(
-        entries = totals.entries,
-        billed = totals.billed,
-        repeated = totals.repeated,
-        unbilled = totals.unbilled,
-        dead = totals.dead,
-        "ledger writer stopped"
-    );
+    for (writer, task) in running {
+        task.await.context("the writer task")??;
+        let totals = writer.totals();
+        tracing::info!(
+            duty = ?writer.duty(),
+            entries = totals.entries,
+            billed = totals.billed,
+            repeated = totals.repeated,
+            unbilled = totals.unbilled,
+            recorded = totals.recorded,
+            dead = totals.dead,
+            "ledger writer stopped"
+        );
+    }
     Ok(())
 }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use ledger::Ledger;
-use ledger::events::{Billing, EventKind, EventStream, LedgerWriter, WriterSettings};
+use ledger::events::{Billing, Duty, EventKind, EventStream, LedgerWriter, WriterSettings};
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
 use servingd::tracking::{TokenClaims, TrackingKeys};
@@ -135,12 +135,15 @@ async fn stream_settled(
             .query_async(conn)
             .await
             .expect("xinfo");
-        let settled = groups
-            .groups
-            .iter()
-            .any(|g| g.name == "ledger-writer" && g.pending == 0 && g.lag == Some(0));
-        if !settled {
-            return false;
+        // both duties of the writer process: billing and recording
+        for duty in [Duty::Bill, Duty::Record] {
+            let settled = groups
+                .groups
+                .iter()
+                .any(|g| g.name == duty.group() && g.pending == 0 && g.lag == Some(0));
+            if !settled {
+                return false;
+            }
         }
     }
     true
@@ -346,20 +349,27 @@ async fn billing_survives_sigkill_of_servingd_and_the_ledger_writer(pool: PgPool
                 .await
                 .expect("unbilled");
             assert_eq!(unbilled, 0, "{label}: nothing refused");
+            let recorded: i64 = sqlx::query_scalar("select count(*) from ad_events")
+                .fetch_one(&pool)
+                .await
+                .expect("recorded");
+            assert_eq!(recorded, EVENTS as i64, "{label}: every ad recorded once");
         }
     };
     check("after the crashes").await;
 
     // the whole stream once more, to the writer process: nothing changes
-    LedgerWriter::new(
-        ledger.clone(),
-        conn.clone(),
-        stream.clone(),
-        WriterSettings::default(),
-    )
-    .rewind()
-    .await
-    .expect("rewind");
+    for duty in [Duty::Bill, Duty::Record] {
+        LedgerWriter::new(
+            ledger.clone(),
+            conn.clone(),
+            stream.clone(),
+            WriterSettings::for_duty(duty),
+        )
+        .rewind()
+        .await
+        .expect("rewind");
+    }
     wait_settled(&pool, &mut conn, &stream).await;
     check("after a replay").await;
     drop(processes);

@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use ledger::events::{Billing, EventKind, EventStream, LedgerWriter, ServedEvent, WriterSettings};
+use ledger::events::{
+    Billing, Duty, EventKind, EventStream, LedgerWriter, ServedEvent, WriterSettings,
+};
 use ledger::{LeaseId, Ledger};
 use rust_decimal::Decimal;
 use servingd::fraud::offline::Rules;
@@ -89,6 +91,7 @@ async fn convicted_sources_are_refunded_exactly_once_and_blocklisted(pool: PgPoo
     for e in &events {
         stream.append(&mut conn, e, 600).await.expect("append");
     }
+    let writer_stream = stream.clone();
     let writer = LedgerWriter::new(
         ledger.clone(),
         conn.clone(),
@@ -97,6 +100,18 @@ async fn convicted_sources_are_refunded_exactly_once_and_blocklisted(pool: PgPoo
     );
     writer.prepare().await.expect("groups");
     assert_eq!(writer.drain().await.expect("drain").billed, 70);
+    // the scorer judges what the recording duty wrote down
+    let recorder = LedgerWriter::new(
+        ledger.clone(),
+        conn.clone(),
+        writer_stream,
+        WriterSettings::for_duty(Duty::Record),
+    );
+    recorder.prepare().await.expect("groups");
+    assert_eq!(
+        recorder.drain().await.expect("record").recorded,
+        events.len()
+    );
     let billed_to_bots: Decimal = sqlx::query_scalar(
         "select sum(amount) from ledger_transfers where kind = 'spend' and event_id like 'bot-%'",
     )

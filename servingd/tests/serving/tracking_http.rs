@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use ledger::events::{EventKind, LedgerWriter, WriterSettings};
+use ledger::events::{Duty, EventKind, LedgerWriter, WriterSettings};
 use reqwest::StatusCode;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -323,6 +323,14 @@ async fn clicks_far_beyond_a_persons_rate_are_recorded_invalid_and_not_billed(po
     writer.prepare().await.expect("groups");
     let outcome = writer.drain().await.expect("drain");
     assert_eq!(outcome.entries, 20);
+    let recorder = LedgerWriter::new(
+        ledger::Ledger::new(pool.clone()),
+        platform.engine.redis.clone(),
+        platform.engine.events.clone(),
+        WriterSettings::for_duty(Duty::Record),
+    );
+    recorder.prepare().await.expect("groups");
+    assert_eq!(recorder.drain().await.expect("record").recorded, 20);
     // a click-through rate of 100% is fifty times the norm: once there are four clicks to
     // judge it by, every further click is invalid (from the sixth, the click rate says so too)
     assert_eq!(outcome.billed, 3, "{outcome:?}");
