@@ -1,27 +1,30 @@
 //! The ledger writer against the real Redis and PostgreSQL of `scripts/services`: served events
-//! from the stream to committed spend transfers. Prints figures; asserts nothing but that every
-//! event was billed.
+//! from the stream to committed spend transfers, and to recorded events. Prints figures; asserts
+//! nothing but that every event was billed and recorded.
 //!
 //!   cargo bench -p ledger --bench ledger_writer              full run (about a minute)
 //!   cargo bench -p ledger --bench ledger_writer -- --smoke   tiny sizes, to check it runs
 //!   ... -- --shards N        another number of stream shards than servingd's 16
 //!   ... -- --batch N         another batch size than the writer's 2000
-//!   ... -- --backlog-only    the throughput figure alone
+//!   ... -- --backlog-only    the throughput figures alone (billing, then recording)
 //!   ... -- --backlog N       another backlog than 200,000 events
 //!
-//! - throughput: 200,000 billed impressions over 1,000 campaigns waiting in the stream, then
-//!   the writer started: events/s until the last is committed and acknowledged (target >=
-//!   50,000/s);
+//! - throughput: 200,000 billed impressions over 1,000 campaigns waiting in the stream (event
+//!   ids as random as real auction ids), then a billing writer started: events/s until the last
+//!   is committed and acknowledged (target >= 50,000/s); then a recording writer over the same
+//!   backlog, alone; then both duties at once over a fresh backlog, as `ledger-writer` runs them;
 //! - lag: producers append through the tracking endpoints' append script at a steady 10,000
-//!   events/s for 15 s while the writer runs; every 10 ms the time since the event being
-//!   committed was appended (target < 1 s).
+//!   events/s for 15 s while both duties run; every 10 ms the time since the event being
+//!   billed was appended (target < 1 s).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use ledger::events::{Billing, EventKind, EventStream, LedgerWriter, ServedEvent, WriterSettings};
+use ledger::events::{
+    Billing, Duty, EventKind, EventStream, LedgerWriter, ServedEvent, WriterSettings,
+};
 use ledger::{LeaseId, Ledger, MIGRATOR};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Executor};
@@ -93,7 +96,8 @@ async fn main() -> Result<()> {
 
 fn event(campaign: ledger::CampaignId, lease: LeaseId, n: usize) -> ServedEvent {
     ServedEvent {
-        id: format!("bench-{n:09}:1"),
+        // auction ids are random: so are these (but reproducible, and distinct per n)
+        id: format!("{:016x}-{n:09}:1", scramble(n as u64)),
         kind: EventKind::Impression,
         campaign,
         lease,
@@ -137,61 +141,88 @@ async fn run(
         }
     );
 
-    // the backlog, added straight to the shards' streams in pipelines
-    let mut pipe = redis::pipe();
-    for n in 0..sizes.backlog {
-        let c = n % CAMPAIGNS;
-        let e = event(campaigns[c].id, leases[c], n);
-        let mut cmd = redis::cmd("XADD");
-        cmd.arg(stream.key(stream.shard_of(e.campaign))).arg("*");
-        for (k, v) in e.fields() {
-            cmd.arg(k).arg(v);
-        }
-        pipe.add_command(cmd).ignore();
-        if n % 1000 == 999 || n + 1 == sizes.backlog {
-            let _: () = pipe.query_async(&mut redis).await?;
-            pipe = redis::pipe();
-        }
-    }
+    append_backlog(&mut redis, stream, &campaigns, &leases, 0, sizes.backlog).await?;
     let batch = arg("--batch").unwrap_or(WriterSettings::default().batch);
-    let writer = Arc::new(LedgerWriter::new(
-        ledger.clone(),
-        redis.clone(),
-        stream.clone(),
-        WriterSettings {
-            consumer: "bench".into(),
-            batch,
-            ..WriterSettings::default()
-        },
-    ));
-    writer.prepare().await?;
+    let writer_for = |duty| {
+        Arc::new(LedgerWriter::new(
+            ledger.clone(),
+            redis.clone(),
+            stream.clone(),
+            WriterSettings {
+                consumer: "bench".into(),
+                batch,
+                ..WriterSettings::for_duty(duty)
+            },
+        ))
+    };
+    let (billing, recording) = (writer_for(Duty::Bill), writer_for(Duty::Record));
+    billing.prepare().await?;
+    recording.prepare().await?;
+
     let (stop, stopped) = watch::channel(false);
     let started = Instant::now();
-    let running = tokio::spawn(writer.clone().run(stopped));
-    while writer.totals().entries < sizes.backlog {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let elapsed = started.elapsed();
-    let totals = writer.totals();
+    let mut running = vec![tokio::spawn(billing.clone().run(stopped.clone()))];
+    wait_for(&billing, sizes.backlog).await;
+    let rate = sizes.backlog as f64 / started.elapsed().as_secs_f64();
     anyhow::ensure!(
-        totals.billed == sizes.backlog,
+        billing.totals().billed == sizes.backlog,
         "billed {} of {}",
-        totals.billed,
+        billing.totals().billed,
         sizes.backlog
     );
-    let rate = sizes.backlog as f64 / elapsed.as_secs_f64();
     println!(
-        "backlog of {}: {rate:>10.0} events/s committed and acknowledged ({:.2} s)   (target >= 50000)",
+        "billing, backlog of {}: {rate:>10.0} events/s committed to the ledger and acknowledged ({:.2} s)   (target >= 50000)",
         sizes.backlog,
-        elapsed.as_secs_f64()
+        started.elapsed().as_secs_f64()
+    );
+    let started = Instant::now();
+    running.push(tokio::spawn(recording.clone().run(stopped.clone())));
+    wait_for(&recording, sizes.backlog).await;
+    println!(
+        "recording, the same backlog: {:>10.0} events/s recorded in ad_events and acknowledged",
+        sizes.backlog as f64 / started.elapsed().as_secs_f64()
     );
 
     if std::env::args().any(|a| a == "--backlog-only") {
         let _ = stop.send(true);
-        running.await??;
+        for r in running {
+            r.await??;
+        }
         pool.close().await;
         return Ok(());
     }
+
+    // both duties at once, as ledger-writer runs them, over a fresh backlog: the same two cores
+    // do the work of both
+    let _ = stop.send(true);
+    for r in running.drain(..) {
+        r.await??;
+    }
+    append_backlog(
+        &mut redis,
+        stream,
+        &campaigns,
+        &leases,
+        sizes.backlog,
+        sizes.backlog,
+    )
+    .await?;
+    let (stop, stopped) = watch::channel(false);
+    let before = (billing.totals().entries, recording.totals().entries);
+    let started = Instant::now();
+    running.push(tokio::spawn(billing.clone().run(stopped.clone())));
+    running.push(tokio::spawn(recording.clone().run(stopped.clone())));
+    wait_for(&billing, before.0 + sizes.backlog).await;
+    let billed_in = started.elapsed();
+    wait_for(&recording, before.1 + sizes.backlog).await;
+    println!(
+        "both duties at once, backlog of {}: billing {:>8.0} events/s, recording done after {:.2} s ({:.0} events/s)",
+        sizes.backlog,
+        sizes.backlog as f64 / billed_in.as_secs_f64(),
+        started.elapsed().as_secs_f64(),
+        sizes.backlog as f64 / started.elapsed().as_secs_f64(),
+    );
+    let writer = billing.clone();
 
     // steady traffic through the append script, as the tracking endpoints send it
     let next = Arc::new(AtomicUsize::new(0));
@@ -218,7 +249,7 @@ async fn run(
             produced_at.clone(),
             campaign_ids.clone(),
         );
-        let rate = sizes.rate;
+        let (rate, backlog) = (sizes.rate, sizes.backlog);
         tasks.push(tokio::spawn(async move {
             loop {
                 let n = next.fetch_add(1, Ordering::Relaxed);
@@ -231,7 +262,7 @@ async fn run(
                     tokio::time::sleep(wait).await;
                 }
                 let (campaign, lease) = ids[n % CAMPAIGNS];
-                let e = event(campaign, lease, sizes_offset() + n);
+                let e = event(campaign, lease, 2 * backlog + n);
                 stream.append(&mut conn, &e, 60).await?;
                 let nanos = steady_start.elapsed().as_nanos().max(1) as u64;
                 produced_at[n].store(nanos, Ordering::Relaxed);
@@ -268,16 +299,21 @@ async fn run(
         at(0.99).as_secs_f64() * 1e3,
         at(1.0).as_secs_f64() * 1e3,
     );
+    wait_for(&recording, before.1 + sizes.backlog + total).await;
     let _ = stop.send(true);
-    running.await??;
-    let spend: i64 =
-        sqlx::query_scalar("select count(*) from ledger_transfers where kind = 'spend'")
-            .fetch_one(&pool)
-            .await?;
+    for r in running {
+        r.await??;
+    }
+    let (spend, recorded): (i64, i64) = sqlx::query_as(
+        "select (select count(*) from ledger_transfers where kind = 'spend'),
+                (select count(*) from ad_events)",
+    )
+    .fetch_one(&pool)
+    .await?;
     anyhow::ensure!(
-        spend as usize == sizes.backlog + total,
-        "{spend} spend transfers for {} events",
-        sizes.backlog + total
+        spend as usize == 2 * sizes.backlog + total && recorded == spend,
+        "{spend} spend transfers and {recorded} recorded for {} events",
+        2 * sizes.backlog + total
     );
     pool.close().await;
     Ok(())
@@ -291,7 +327,47 @@ fn arg<T: std::str::FromStr>(flag: &str) -> Option<T> {
         .and_then(|n| n.parse().ok())
 }
 
-/// Event numbers of the steady phase start after the backlog's.
-fn sizes_offset() -> usize {
-    1_000_000_000
+/// Appends events `from..from + count` straight to the shards' streams, in pipelines.
+async fn append_backlog(
+    redis: &mut redis::aio::MultiplexedConnection,
+    stream: &EventStream,
+    campaigns: &[funded::Campaign],
+    leases: &[LeaseId],
+    from: usize,
+    count: usize,
+) -> Result<()> {
+    let mut pipe = redis::pipe();
+    for n in from..from + count {
+        let c = n % CAMPAIGNS;
+        let e = event(campaigns[c].id, leases[c], n);
+        let mut cmd = redis::cmd("XADD");
+        cmd.arg(stream.key(stream.shard_of(e.campaign))).arg("*");
+        for (k, v) in e.fields() {
+            cmd.arg(k).arg(v);
+        }
+        pipe.add_command(cmd).ignore();
+        if n % 1000 == 999 || n + 1 == from + count {
+            let _: () = pipe.query_async(redis).await?;
+            pipe = redis::pipe();
+        }
+    }
+    Ok(())
+}
+
+/// Waits until `writer` has handled `entries` in all.
+async fn wait_for<C>(writer: &LedgerWriter<C>, entries: usize)
+where
+    C: redis::aio::ConnectionLike + Clone + Send + Sync + 'static,
+{
+    while writer.totals().entries < entries {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// A bijective scramble of `n` (splitmix64's finaliser): distinct, random-looking ids.
+fn scramble(n: u64) -> u64 {
+    let mut z = n.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
