@@ -8,6 +8,7 @@
 //!
 //! # Layout
 //!
+//! - [`audit`]: the audit chain's pure core: canonical records, the hash chain, its verifier.
 //! - [`budget`]: the budget controller's pure parts: lease sizing and in-process leases.
 //! - [`money`]: `Money` and `Amount` (scale ≤ 6, `NUMERIC(20,6)`), parsing and the rounding rule.
 //! - [`currency`]: ISO 4217 codes.
@@ -23,6 +24,7 @@
 //! - `retry`: bounded retries of transactions on serialization failures and deadlocks.
 
 pub mod account;
+pub mod audit;
 pub mod budget;
 pub mod clock;
 pub mod currency;
