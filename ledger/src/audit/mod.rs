@@ -11,10 +11,12 @@ mod canonical;
 mod chain;
 mod checkpoint;
 mod record;
+mod sources;
 mod verify;
 
 pub use canonical::canonical_json;
 pub use chain::{ChainHash, GENESIS, Link, content_hash, link_hash};
 pub use checkpoint::checkpoint_message;
 pub use record::AuditRecord;
+pub use sources::{BudgetFacts, TransferFacts, budget_record, transfer_record};
 pub use verify::{ChainFault, ChainSummary, ChainVerifier, CheckpointSeen, StoredRow};

@@ -2,6 +2,7 @@
 //! transaction that loads and locks what it needs, asks the pure core ([`crate::plan`],
 //! [`crate::pending`]) what to do, and writes exactly that.
 
+mod audit;
 mod posting;
 mod two_phase;
 

@@ -2,6 +2,7 @@
 //! caller holds (usually inside its transaction); they decide nothing.
 
 pub(crate) mod accounts;
+pub(crate) mod audit;
 pub(crate) mod budget_leases;
 pub(crate) mod events;
 pub(crate) mod pending;

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod audit_log;
 mod batches;
 mod budget_controller;
 mod budget_redis;

@@ -1,0 +1,245 @@
+//! `audit_log`, `audit_head` and `audit_outbox`: what the chainer reads and writes, and the pages
+//! the verifier walks.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use sqlx::{PgConnection, Row};
+use uuid::Uuid;
+
+use crate::audit::{AuditRecord, BudgetFacts, ChainHash, Link, StoredRow, TransferFacts};
+use crate::error::{Error, Result};
+
+/// The chain's head, locked until the transaction ends: the chainer holds it while it appends.
+pub(crate) async fn lock_head(db: &mut PgConnection) -> Result<Option<Link>> {
+    let row = sqlx::query("select size, head_hash from audit_head for update")
+        .fetch_one(&mut *db)
+        .await?;
+    let size: i64 = row.try_get("size")?;
+    if size == 0 {
+        return Ok(None);
+    }
+    let hash = hash_of(&row.try_get::<Vec<u8>, _>("head_hash")?)?;
+    Ok(Some(Link {
+        position: size as u64,
+        // the head's own link is not needed to append after it
+        prev: hash,
+        hash,
+    }))
+}
+
+fn hash_of(bytes: &[u8]) -> Result<ChainHash> {
+    ChainHash::from_slice(bytes)
+        .ok_or_else(|| Error::Corrupt(format!("an audit hash of {} bytes", bytes.len())))
+}
+
+/// What the outbox holds, oldest first.
+pub(crate) struct Outbox {
+    pub ids: Vec<i64>,
+    pub entries: Vec<OutboxEntry>,
+}
+
+pub(crate) enum OutboxEntry {
+    Transfers(Vec<Uuid>),
+    Budget(Vec<i64>),
+    Record(Box<AuditRecord>),
+}
+
+/// Up to `limit` outbox rows, oldest first.
+pub(crate) async fn outbox(db: &mut PgConnection, limit: i64) -> Result<Outbox> {
+    let rows = sqlx::query(
+        "select id, source, transfer_ids, log_seqs, record from audit_outbox order by id limit $1",
+    )
+    .bind(limit)
+    .fetch_all(&mut *db)
+    .await?;
+    let mut outbox = Outbox {
+        ids: Vec::with_capacity(rows.len()),
+        entries: Vec::with_capacity(rows.len()),
+    };
+    for row in rows {
+        outbox.ids.push(row.try_get("id")?);
+        let source: String = row.try_get("source")?;
+        outbox.entries.push(match source.as_str() {
+            "ledger_transfers" => OutboxEntry::Transfers(row.try_get("transfer_ids")?),
+            "budget_log" => OutboxEntry::Budget(row.try_get("log_seqs")?),
+            _ => {
+                let record: serde_json::Value = row.try_get("record")?;
+                OutboxEntry::Record(Box::new(serde_json::from_value(record).map_err(|e| {
+                    Error::Corrupt(format!("an audit record in the outbox: {e}"))
+                })?))
+            }
+        });
+    }
+    Ok(outbox)
+}
+
+/// The transfers with these ids.
+pub(crate) async fn transfers(
+    db: &mut PgConnection,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, TransferFacts>> {
+    let rows = sqlx::query(
+        r"select id, kind, debit_account_id, credit_account_id, amount, currency, advertiser_id,
+                 campaign_id, event_id, lease_id, pending_id, metadata, posted_at
+            from ledger_transfers where id = any($1)",
+    )
+    .bind(ids)
+    .fetch_all(&mut *db)
+    .await?;
+    let mut found = HashMap::with_capacity(rows.len());
+    for r in rows {
+        let id: Uuid = r.try_get("id")?;
+        found.insert(
+            id,
+            TransferFacts {
+                id,
+                kind: r.try_get("kind")?,
+                debit_account: r.try_get("debit_account_id")?,
+                credit_account: r.try_get("credit_account_id")?,
+                amount: r.try_get::<Decimal, _>("amount")?,
+                currency: r.try_get("currency")?,
+                advertiser: r.try_get("advertiser_id")?,
+                campaign: r.try_get("campaign_id")?,
+                event: r.try_get("event_id")?,
+                lease: r.try_get("lease_id")?,
+                pending: r.try_get("pending_id")?,
+                metadata: r.try_get("metadata")?,
+                posted_at: r.try_get("posted_at")?,
+            },
+        );
+    }
+    Ok(found)
+}
+
+/// The budget log entries with these numbers.
+pub(crate) async fn budget_entries(
+    db: &mut PgConnection,
+    seqs: &[i64],
+) -> Result<HashMap<i64, BudgetFacts>> {
+    let rows = sqlx::query(
+        r"select seq, at, campaign_id, lease_id, action, amount_micros, detail
+            from budget_log where seq = any($1)",
+    )
+    .bind(seqs)
+    .fetch_all(&mut *db)
+    .await?;
+    let mut found = HashMap::with_capacity(rows.len());
+    for r in rows {
+        let seq: i64 = r.try_get("seq")?;
+        found.insert(
+            seq,
+            BudgetFacts {
+                seq,
+                at: r.try_get("at")?,
+                campaign: r.try_get("campaign_id")?,
+                lease: r.try_get("lease_id")?,
+                action: r.try_get("action")?,
+                amount_micros: r.try_get("amount_micros")?,
+                detail: r.try_get("detail")?,
+            },
+        );
+    }
+    Ok(found)
+}
+
+/// Appends linked rows, moves the head to the last, and empties the outbox rows they came from.
+pub(crate) async fn append(
+    db: &mut PgConnection,
+    rows: &[(Link, AuditRecord)],
+    outbox_ids: &[i64],
+) -> Result<()> {
+    if let Some((last, _)) = rows.last() {
+        let positions: Vec<i64> = rows.iter().map(|(l, _)| l.position as i64).collect();
+        let ats: Vec<DateTime<Utc>> = rows.iter().map(|(_, r)| r.at).collect();
+        let actors: Vec<&str> = rows.iter().map(|(_, r)| r.actor.as_str()).collect();
+        let roles: Vec<&str> = rows.iter().map(|(_, r)| r.role.as_str()).collect();
+        let actions: Vec<&str> = rows.iter().map(|(_, r)| r.action.as_str()).collect();
+        let objects: Vec<&str> = rows.iter().map(|(_, r)| r.object.as_str()).collect();
+        let advertisers: Vec<Option<Uuid>> = rows.iter().map(|(_, r)| r.advertiser).collect();
+        let requests: Vec<Option<&str>> =
+            rows.iter().map(|(_, r)| r.request_id.as_deref()).collect();
+        let befores: Vec<Option<&serde_json::Value>> =
+            rows.iter().map(|(_, r)| r.before.as_ref()).collect();
+        let afters: Vec<Option<&serde_json::Value>> =
+            rows.iter().map(|(_, r)| r.after.as_ref()).collect();
+        let prevs: Vec<&[u8]> = rows.iter().map(|(l, _)| &l.prev.0[..]).collect();
+        let hashes: Vec<&[u8]> = rows.iter().map(|(l, _)| &l.hash.0[..]).collect();
+        sqlx::query(
+            r"insert into audit_log (position, at, actor, role, action, object, advertiser_id,
+                                     request_id, before, after, prev_hash, hash)
+              select * from unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[],
+                                   $5::text[], $6::text[], $7::uuid[], $8::text[], $9::jsonb[],
+                                   $10::jsonb[], $11::bytea[], $12::bytea[])",
+        )
+        .bind(&positions)
+        .bind(&ats)
+        .bind(&actors)
+        .bind(&roles)
+        .bind(&actions)
+        .bind(&objects)
+        .bind(&advertisers)
+        .bind(&requests)
+        .bind(&befores)
+        .bind(&afters)
+        .bind(&prevs)
+        .bind(&hashes)
+        .execute(&mut *db)
+        .await?;
+        sqlx::query("update audit_head set size = $1, head_hash = $2")
+            .bind(last.position as i64)
+            .bind(&last.hash.0[..])
+            .execute(&mut *db)
+            .await?;
+    }
+    sqlx::query("delete from audit_outbox where id = any($1)")
+        .bind(outbox_ids)
+        .execute(&mut *db)
+        .await?;
+    Ok(())
+}
+
+/// Rows after `after` in position order, at most `limit`.
+pub(crate) async fn page(db: &mut PgConnection, after: u64, limit: i64) -> Result<Vec<StoredRow>> {
+    let rows = sqlx::query(
+        r"select position, at, actor, role, action, object, advertiser_id, request_id, before,
+                 after, prev_hash, hash
+            from audit_log where position > $1 order by position limit $2",
+    )
+    .bind(after as i64)
+    .bind(limit)
+    .fetch_all(&mut *db)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(StoredRow {
+                position: r.try_get::<i64, _>("position")? as u64,
+                prev_hash: hash_of(&r.try_get::<Vec<u8>, _>("prev_hash")?)?,
+                hash: hash_of(&r.try_get::<Vec<u8>, _>("hash")?)?,
+                record: AuditRecord {
+                    at: r.try_get("at")?,
+                    actor: r.try_get("actor")?,
+                    role: r.try_get("role")?,
+                    action: r.try_get("action")?,
+                    object: r.try_get("object")?,
+                    advertiser: r.try_get("advertiser_id")?,
+                    request_id: r.try_get("request_id")?,
+                    before: r.try_get("before")?,
+                    after: r.try_get("after")?,
+                },
+            })
+        })
+        .collect()
+}
+
+/// Puts an admin action's record in the outbox, in the caller's transaction.
+pub(crate) async fn enqueue_record(db: &mut PgConnection, record: &AuditRecord) -> Result<()> {
+    let value = serde_json::to_value(record)
+        .map_err(|e| Error::Corrupt(format!("an audit record does not serialize: {e}")))?;
+    sqlx::query("insert into audit_outbox (source, record) values ('record', $1)")
+        .bind(value)
+        .execute(&mut *db)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,270 @@
+//! The audit trail over a real PostgreSQL: every transfer and budget action reaches the chain
+//! through the outbox, the log refuses changes, and a privileged session that bypasses the guard
+//! to alter, delete, reorder or cut rows is caught at the right row.
+
+use chrono::Utc;
+use ledger::audit::{AuditRecord, ChainFault, CheckpointSeen};
+use ledger::{Ledger, MIGRATOR, TransferKind};
+use serde_json::json;
+use sqlx::PgPool;
+
+use crate::helpers::{advertiser, transfer};
+
+/// A ledger with an advertiser who made a deposit and moved `n` holds, every action chained.
+async fn chained(pool: &PgPool, n: usize) -> Ledger {
+    let ledger = Ledger::new(pool.clone());
+    let a = advertiser(&ledger, "1000").await;
+    for _ in 0..n {
+        ledger
+            .transfer(transfer(&a.cash, &a.hold, "1.5", TransferKind::Hold))
+            .await
+            .expect("hold");
+    }
+    while ledger.chain_audit(100).await.expect("chain") > 0 {}
+    ledger
+}
+
+async fn rows(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("select count(*) from audit_log")
+        .fetch_one(pool)
+        .await
+        .expect("rows")
+}
+
+/// Runs `sql` as a privileged session that switches the log's guard off, as an attacker with
+/// the database's superuser would.
+async fn tamper(pool: &PgPool, sql: &str) {
+    let mut tx = pool.begin().await.expect("begin");
+    sqlx::query("set local session_replication_role = replica")
+        .execute(&mut *tx)
+        .await
+        .expect("bypass the guard");
+    sqlx::query(sql).execute(&mut *tx).await.expect("tamper");
+    tx.commit().await.expect("commit");
+}
+
+/// The chain's head now, as a signed checkpoint would hold it.
+async fn checkpoint(pool: &PgPool) -> CheckpointSeen {
+    let (size, head): (i64, Vec<u8>) = sqlx::query_as("select size, head_hash from audit_head")
+        .fetch_one(pool)
+        .await
+        .expect("head");
+    CheckpointSeen {
+        size: size as u64,
+        head_hash: ledger::audit::ChainHash::from_slice(&head).expect("hash"),
+        signature_valid: true,
+    }
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn every_transfer_budget_action_and_admin_action_is_chained_once(pool: PgPool) {
+    let ledger = Ledger::new(pool.clone());
+    let a = advertiser(&ledger, "100").await;
+    let deposits = 1;
+    for _ in 0..3 {
+        ledger
+            .transfer(transfer(&a.cash, &a.hold, "2", TransferKind::Hold))
+            .await
+            .expect("hold");
+    }
+    // the budget controller's log: an allocation is audited, a renewal is routine
+    sqlx::query(
+        "insert into budget_log (campaign_id, lease_id, action, amount_micros)
+         values ($1, gen_random_uuid(), 'allocate', 500), ($1, gen_random_uuid(), 'renew', null)",
+    )
+    .bind(a.campaign.0)
+    .execute(&pool)
+    .await
+    .expect("budget log");
+    // an admin action, recorded in the transaction of the change it describes
+    let mut tx = pool.begin().await.expect("begin");
+    let record = AuditRecord {
+        at: Utc::now(),
+        actor: "ops-1".into(),
+        role: "operator".into(),
+        action: "campaign.pause".into(),
+        object: format!("campaign:{}", a.campaign.0),
+        advertiser: Some(a.id.0),
+        request_id: Some("req-1".into()),
+        before: Some(json!({"status": "active"})),
+        after: Some(json!({"status": "paused"})),
+    };
+    ledger.record_audit(&mut tx, &record).await.expect("record");
+    tx.commit().await.expect("commit");
+    // a rolled-back change leaves nothing
+    let mut tx = pool.begin().await.expect("begin");
+    ledger.record_audit(&mut tx, &record).await.expect("record");
+    tx.rollback().await.expect("rollback");
+
+    assert_eq!(
+        ledger.chain_audit(1000).await.expect("chain"),
+        deposits + 3 + 1 + 1
+    );
+    assert_eq!(
+        ledger.chain_audit(1000).await.expect("chain"),
+        0,
+        "nothing twice"
+    );
+    let actions: Vec<(String, String)> =
+        sqlx::query_as("select action, object from audit_log order by position")
+            .fetch_all(&pool)
+            .await
+            .expect("actions");
+    let count = |action: &str| actions.iter().filter(|(a, _)| a == action).count();
+    assert_eq!(
+        (
+            count("ledger.deposit"),
+            count("ledger.hold"),
+            count("budget.allocate")
+        ),
+        (1, 3, 1)
+    );
+    assert_eq!(count("budget.renew"), 0);
+    let admin = actions.last().expect("admin");
+    assert_eq!(admin, &("campaign.pause".to_owned(), record.object.clone()));
+    let summary = ledger
+        .verify_audit(vec![checkpoint(&pool).await])
+        .await
+        .expect("walk")
+        .expect("intact");
+    assert_eq!((summary.rows, summary.checkpoints), (6, 1));
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn the_log_refuses_update_delete_and_truncate(pool: PgPool) {
+    chained(&pool, 3).await;
+    for sql in [
+        "update audit_log set actor = 'someone else' where position = 2",
+        "delete from audit_log where position = 4",
+        "truncate audit_log",
+    ] {
+        let refused = sqlx::query(sql).execute(&pool).await;
+        assert!(refused.is_err(), "{sql} was allowed");
+    }
+    assert_eq!(rows(&pool).await, 4);
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_flipped_byte_is_named_at_its_row(pool: PgPool) {
+    let ledger = chained(&pool, 20).await;
+    tamper(
+        &pool,
+        "update audit_log set after = jsonb_set(after, '{amount}', '\"1.600000\"') where position = 9",
+    )
+    .await;
+    let fault = ledger.verify_audit(vec![]).await.expect("walk");
+    assert_eq!(fault, Err(ChainFault::ContentAltered { position: 9 }));
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_flipped_bit_of_a_stored_hash_is_named_at_its_row(pool: PgPool) {
+    let ledger = chained(&pool, 20).await;
+    tamper(
+        &pool,
+        "update audit_log set hash = set_byte(hash, 0, get_byte(hash, 0) # 1) where position = 14",
+    )
+    .await;
+    assert_eq!(
+        ledger.verify_audit(vec![]).await.expect("walk"),
+        Err(ChainFault::ContentAltered { position: 14 })
+    );
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_deleted_row_is_named(pool: PgPool) {
+    let ledger = chained(&pool, 20).await;
+    tamper(&pool, "delete from audit_log where position = 7").await;
+    assert_eq!(
+        ledger.verify_audit(vec![]).await.expect("walk"),
+        Err(ChainFault::Gap {
+            position: 7,
+            found: 8
+        })
+    );
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn two_reordered_rows_are_named_at_the_first(pool: PgPool) {
+    let ledger = chained(&pool, 20).await;
+    // rows 5 and 6 trade places: everything but the positions swapped
+    tamper(
+        &pool,
+        r"update audit_log l set at = o.at, actor = o.actor, role = o.role, action = o.action,
+                 object = o.object, advertiser_id = o.advertiser_id, request_id = o.request_id,
+                 before = o.before, after = o.after, prev_hash = o.prev_hash, hash = o.hash
+            from audit_log o
+           where (l.position, o.position) in ((5, 6), (6, 5))",
+    )
+    .await;
+    assert_eq!(
+        ledger.verify_audit(vec![]).await.expect("walk"),
+        Err(ChainFault::BrokenLink { position: 5 })
+    );
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_cut_tail_is_named_by_the_checkpoint_past_it(pool: PgPool) {
+    let ledger = chained(&pool, 20).await;
+    let signed = checkpoint(&pool).await;
+    assert_eq!(signed.size, 21);
+    tamper(&pool, "delete from audit_log where position > 17").await;
+    let fault = ledger.verify_audit(vec![signed]).await.expect("walk");
+    assert_eq!(fault, Err(ChainFault::Truncated { rows: 17, size: 21 }));
+    assert_eq!(fault.expect_err("cut").position(), 18);
+}
+
+/// Writers post transfers while two chainers run: the chain stays linear and complete.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn concurrent_writers_and_chainers_keep_one_linear_chain(pool: PgPool) {
+    let ledger = Ledger::new(pool.clone());
+    let mut writers = Vec::new();
+    for _ in 0..4 {
+        let ledger = ledger.clone();
+        writers.push(tokio::spawn(async move {
+            let a = advertiser(&ledger, "1000").await;
+            for _ in 0..40 {
+                ledger
+                    .transfer(transfer(&a.cash, &a.hold, "0.25", TransferKind::Hold))
+                    .await
+                    .expect("hold");
+            }
+        }));
+    }
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut chainers = Vec::new();
+    for _ in 0..2 {
+        let (ledger, done) = (ledger.clone(), done.clone());
+        chainers.push(tokio::spawn(async move {
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                ledger.chain_audit(7).await.expect("chain");
+                tokio::task::yield_now().await;
+            }
+        }));
+    }
+    for w in writers {
+        w.await.expect("writer");
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    for c in chainers {
+        c.await.expect("chainer");
+    }
+    while ledger.chain_audit(100).await.expect("chain") > 0 {}
+    let transfers: i64 = sqlx::query_scalar("select count(*) from ledger_transfers")
+        .fetch_one(&pool)
+        .await
+        .expect("transfers");
+    let distinct: i64 = sqlx::query_scalar(
+        "select count(distinct object) from audit_log where object like 'transfer:%'",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("objects");
+    assert_eq!(transfers, 4 * 41);
+    assert_eq!((rows(&pool).await, distinct), (transfers, transfers));
+    let summary = ledger
+        .verify_audit(vec![checkpoint(&pool).await])
+        .await
+        .expect("walk")
+        .expect("linear and intact");
+    assert_eq!(summary.rows, transfers as u64);
+}
