@@ -75,6 +75,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let sweeper = tokio::spawn(sweep_forever(state.clone()));
+    let chainer = tokio::spawn(chain_forever(state.clone()));
     let upkeep = tokio::spawn(crate::http::metrics::upkeep_forever());
     let app = crate::router(state);
     let served = axum::serve(listener, app)
@@ -82,6 +83,7 @@ pub async fn serve(
         .await
         .context("serving");
     sweeper.abort();
+    chainer.abort();
     upkeep.abort();
     served
 }
@@ -95,6 +97,25 @@ async fn sweep_forever(state: AppState) {
             Err(e) => tracing::warn!(error = %e, "hold sweep failed"),
         }
         tokio::time::sleep(every).await;
+    }
+}
+
+/// Outbox entries the chainer takes per transaction (each a transaction's transfers or budget
+/// actions, or one admin action): a batch of the ledger writer is 2,000 transfers.
+const CHAIN_ENTRIES: i64 = 20;
+
+/// Moves the audit outbox into the hash chain as it fills (every API instance runs one; they take
+/// turns on the chain's head).
+async fn chain_forever(state: AppState) {
+    loop {
+        match state.ledger.chain_audit(CHAIN_ENTRIES).await {
+            Ok(0) => tokio::time::sleep(Duration::from_millis(500)).await,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "chaining the audit outbox failed");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
     }
 }
 

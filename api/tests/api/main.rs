@@ -2,6 +2,7 @@
 //! Redis that `scripts/services` starts.
 
 mod access;
+mod audit;
 mod campaigns;
 mod feed;
 mod fraud;
