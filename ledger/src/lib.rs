@@ -40,6 +40,7 @@ mod service;
 pub mod statement;
 mod store;
 pub mod transfer;
+pub mod transit;
 
 pub use account::{Account, AccountKind, AccountOwner};
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -50,7 +51,10 @@ pub use money::{Amount, Money, MoneyError, round_billing};
 pub use pending::{NewPending, PendingState, PendingTransfer, Resolve};
 pub use plan::BatchMode;
 pub use rejection::Rejection;
-pub use service::{Ledger, MAX_STATEMENT_PAGE, PostStatus, Posted, Reservation, Resolution};
+pub use service::{
+    CheckpointError, CheckpointRules, Ledger, MAX_STATEMENT_PAGE, PostStatus, Posted, Reservation,
+    Resolution,
+};
 pub use statement::{StatementCursor, StatementLine, StatementPage};
 pub use transfer::{NewTransfer, References, Transfer, TransferKind};
 

@@ -1,17 +1,40 @@
 //! The audit trail's operations: chaining what waits in the outbox, recording an admin action,
 //! and walking the chain to verify it.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::audit::{
     AuditRecord, ChainFault, ChainSummary, ChainVerifier, CheckpointSeen, Link, budget_record,
-    transfer_record,
+    checkpoint_message, transfer_record,
 };
 use crate::error::{Error, Result};
 use crate::service::Ledger;
 use crate::store;
 use crate::store::audit::OutboxEntry;
+use crate::transit::{TransitError, TransitSigner};
+
+/// When the chain's head is checkpointed: after `rows` more rows or `every`, whichever comes
+/// first (and only when the chain grew).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckpointRules {
+    pub rows: u64,
+    pub every: Duration,
+}
+
+/// Why signing or verifying checkpoints failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    #[error(transparent)]
+    Vault(#[from] TransitError),
+    #[error(transparent)]
+    Ledger(#[from] Error),
+}
+
+/// Checkpoints signed at a time.
+const SIGN_BATCH: i64 = 100;
 
 /// Rows the verifier reads at a time.
 const VERIFY_PAGE: i64 = 5_000;
@@ -109,5 +132,84 @@ impl Ledger {
             }
         }
         Ok(verifier.finish())
+    }
+
+    /// Asks for a checkpoint of the chain's head when `rules` say one is due; returns its size.
+    pub async fn request_audit_checkpoint(&self, rules: CheckpointRules) -> Result<Option<u64>> {
+        let mut tx = self.pool.begin().await?;
+        let Some(head) = store::audit::lock_head(&mut tx).await? else {
+            tx.commit().await?;
+            return Ok(None);
+        };
+        let now = self.clock.now();
+        let due = match store::audit::last_checkpoint(&mut tx).await? {
+            None => true,
+            Some((size, at)) => {
+                head.position > size
+                    && (head.position - size >= rules.rows
+                        || (now - at).to_std().unwrap_or_default() >= rules.every)
+            }
+        };
+        if due {
+            store::audit::request_checkpoint(&mut tx, head.position, &head.hash, now).await?;
+        }
+        tx.commit().await?;
+        Ok(due.then_some(head.position))
+    }
+
+    /// Signs the checkpoints waiting for a signature, in order, through Vault; returns how many.
+    /// When Vault fails, those signed so far stay signed and the rest wait for the next call.
+    pub async fn sign_audit_checkpoints(
+        &self,
+        signer: &TransitSigner,
+    ) -> std::result::Result<usize, CheckpointError> {
+        let mut conn = self.pool.acquire().await.map_err(Error::from)?;
+        let waiting = store::audit::checkpoints(&mut conn, true, SIGN_BATCH).await?;
+        let mut signed = 0;
+        for checkpoint in waiting {
+            let signature = signer
+                .sign(&checkpoint_message(checkpoint.size, &checkpoint.head))
+                .await?;
+            store::audit::signed(
+                &mut conn,
+                checkpoint.size,
+                &signature.text,
+                signature.key_version,
+            )
+            .await?;
+            signed += 1;
+        }
+        Ok(signed)
+    }
+
+    /// Walks the whole chain and checks every signed checkpoint's signature through Vault: the
+    /// summary, or the first row where the chain or a signature fails. (Checkpoints not signed
+    /// yet prove nothing and are left out.)
+    pub async fn verify_audit_signed(
+        &self,
+        signer: &TransitSigner,
+    ) -> std::result::Result<std::result::Result<ChainSummary, ChainFault>, CheckpointError> {
+        let stored = {
+            let mut conn = self.pool.acquire().await.map_err(Error::from)?;
+            store::audit::checkpoints(&mut conn, false, i64::MAX).await?
+        };
+        let mut seen = Vec::with_capacity(stored.len());
+        for checkpoint in stored {
+            let Some(signature) = checkpoint.signature else {
+                continue;
+            };
+            let valid = signer
+                .verify(
+                    &checkpoint_message(checkpoint.size, &checkpoint.head),
+                    &signature,
+                )
+                .await?;
+            seen.push(CheckpointSeen {
+                size: checkpoint.size,
+                head_hash: checkpoint.head,
+                signature_valid: valid,
+            });
+        }
+        Ok(self.verify_audit(seen).await?)
     }
 }

@@ -20,6 +20,7 @@ use crate::rejection::Rejection;
 use crate::statement::{StatementCursor, StatementPage};
 use crate::store;
 
+pub use audit::{CheckpointError, CheckpointRules};
 pub use posting::{PostStatus, Posted};
 pub use two_phase::{Reservation, Resolution};
 

@@ -243,3 +243,83 @@ pub(crate) async fn enqueue_record(db: &mut PgConnection, record: &AuditRecord) 
         .await?;
     Ok(())
 }
+
+/// The latest checkpoint asked for: its size and when.
+pub(crate) async fn last_checkpoint(db: &mut PgConnection) -> Result<Option<(u64, DateTime<Utc>)>> {
+    let row: Option<(i64, DateTime<Utc>)> = sqlx::query_as(
+        "select size, requested_at from audit_checkpoints order by size desc limit 1",
+    )
+    .fetch_optional(&mut *db)
+    .await?;
+    Ok(row.map(|(size, at)| (size as u64, at)))
+}
+
+/// Asks for a checkpoint of the chain at `size` rows ending in `head`.
+pub(crate) async fn request_checkpoint(
+    db: &mut PgConnection,
+    size: u64,
+    head: &ChainHash,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "insert into audit_checkpoints (size, head_hash, requested_at) values ($1, $2, $3)
+         on conflict (size) do nothing",
+    )
+    .bind(size as i64)
+    .bind(&head.0[..])
+    .bind(at)
+    .execute(&mut *db)
+    .await?;
+    Ok(())
+}
+
+/// A stored checkpoint.
+pub(crate) struct StoredCheckpoint {
+    pub size: u64,
+    pub head: ChainHash,
+    pub signature: Option<String>,
+}
+
+/// Checkpoints in size order: all of them, or only those not signed yet (at most `limit`).
+pub(crate) async fn checkpoints(
+    db: &mut PgConnection,
+    unsigned_only: bool,
+    limit: i64,
+) -> Result<Vec<StoredCheckpoint>> {
+    let rows: Vec<(i64, Vec<u8>, Option<String>)> = sqlx::query_as(
+        "select size, head_hash, signature from audit_checkpoints
+          where not $1 or signature is null order by size limit $2",
+    )
+    .bind(unsigned_only)
+    .bind(limit)
+    .fetch_all(&mut *db)
+    .await?;
+    rows.into_iter()
+        .map(|(size, head, signature)| {
+            Ok(StoredCheckpoint {
+                size: size as u64,
+                head: hash_of(&head)?,
+                signature,
+            })
+        })
+        .collect()
+}
+
+/// Records a checkpoint's signature (once: a signed checkpoint is left as it is).
+pub(crate) async fn signed(
+    db: &mut PgConnection,
+    size: u64,
+    signature: &str,
+    key_version: u32,
+) -> Result<()> {
+    sqlx::query(
+        "update audit_checkpoints set signature = $2, key_version = $3, signed_at = now()
+          where size = $1 and signature is null",
+    )
+    .bind(size as i64)
+    .bind(signature)
+    .bind(key_version as i32)
+    .execute(&mut *db)
+    .await?;
+    Ok(())
+}

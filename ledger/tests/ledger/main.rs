@@ -4,6 +4,7 @@
 mod helpers;
 
 mod audit_log;
+mod audit_vault;
 mod batches;
 mod budget_controller;
 mod budget_redis;
