@@ -172,10 +172,14 @@ impl PrivateBao {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("bao server");
-        let address = format!("http://127.0.0.1:{port}");
+        // owned at once, so it is killed however the start ends
+        let bao = PrivateBao {
+            child,
+            address: format!("http://127.0.0.1:{port}"),
+        };
         let client = vaultrs::client::VaultClient::new(
             vaultrs::client::VaultClientSettingsBuilder::default()
-                .address(&address)
+                .address(&bao.address)
                 .token(PRIVATE_TOKEN)
                 .build()
                 .expect("settings"),
@@ -186,7 +190,7 @@ impl PrivateBao {
                 .await
                 .is_ok()
             {
-                return PrivateBao { child, address };
+                return bao;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
