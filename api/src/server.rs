@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use ledger::budget::RedisBudgetStore;
-use ledger::{Clock, Ledger, SystemClock};
+use ledger::transit::TransitSigner;
+use ledger::{CheckpointRules, Clock, Ledger, SystemClock};
 use secrecy::ExposeSecret;
 use sqlx::postgres::PgPoolOptions;
 use tokio::net::TcpListener;
@@ -76,6 +77,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let sweeper = tokio::spawn(sweep_forever(state.clone()));
     let chainer = tokio::spawn(chain_forever(state.clone()));
+    let signer = tokio::spawn(sign_forever(state.clone()));
     let upkeep = tokio::spawn(crate::http::metrics::upkeep_forever());
     let app = crate::router(state);
     let served = axum::serve(listener, app)
@@ -84,6 +86,7 @@ pub async fn serve(
         .context("serving");
     sweeper.abort();
     chainer.abort();
+    signer.abort();
     upkeep.abort();
     served
 }
@@ -104,18 +107,62 @@ async fn sweep_forever(state: AppState) {
 /// actions, or one admin action): a batch of the ledger writer is 2,000 transfers.
 const CHAIN_ENTRIES: i64 = 20;
 
-/// Moves the audit outbox into the hash chain as it fills (every API instance runs one; they take
-/// turns on the chain's head).
+/// Moves the audit outbox into the hash chain as it fills, and asks for a checkpoint of the head
+/// when one is due (every API instance runs one; they take turns on the chain's head).
 async fn chain_forever(state: AppState) {
+    let rules = CheckpointRules {
+        rows: state.settings.audit_checkpoint_rows.max(1),
+        every: Duration::from_secs(state.settings.audit_checkpoint_interval_s.max(1)),
+    };
     loop {
-        match state.ledger.chain_audit(CHAIN_ENTRIES).await {
-            Ok(0) => tokio::time::sleep(Duration::from_millis(500)).await,
-            Ok(_) => {}
-            Err(e) => {
+        let chained = state.ledger.chain_audit(CHAIN_ENTRIES).await;
+        let checkpoint = state.ledger.request_audit_checkpoint(rules).await;
+        match (chained, checkpoint) {
+            (Ok(0), Ok(_)) => tokio::time::sleep(Duration::from_millis(500)).await,
+            (Ok(_), Ok(_)) => {}
+            (Err(e), _) | (_, Err(e)) => {
                 tracing::warn!(error = %e, "chaining the audit outbox failed");
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
+    }
+}
+
+/// How long a call to Vault may take before the signer gives up for the round.
+const VAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Signs waiting audit checkpoints through Vault transit, in order; while Vault is away they wait
+/// and the chain goes on growing. Without Vault settings, nothing is signed.
+async fn sign_forever(state: AppState) {
+    let Some(vault) = state.settings.vault.clone() else {
+        tracing::warn!("no Vault settings: audit checkpoints stay unsigned");
+        return;
+    };
+    let signer = match TransitSigner::new(
+        &vault.address,
+        vault.token.expose_secret(),
+        &vault.transit_mount,
+        &vault.audit_key,
+        VAULT_TIMEOUT,
+    ) {
+        Ok(signer) => signer,
+        Err(e) => {
+            tracing::error!(error = %e, "audit checkpoints stay unsigned");
+            return;
+        }
+    };
+    let mut key_ready = false;
+    loop {
+        if !key_ready {
+            match signer.ensure_key().await {
+                Ok(()) => key_ready = true,
+                Err(e) => tracing::warn!(error = %e, "preparing the audit signing key failed"),
+            }
+        }
+        if key_ready && let Err(e) = state.ledger.sign_audit_checkpoints(&signer).await {
+            tracing::warn!(error = %e, "signing audit checkpoints failed; they wait");
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 

@@ -31,6 +31,43 @@ pub struct Settings {
     /// How often held budgets are brought in line with campaigns (daily budgets roll over).
     pub hold_sweep_interval_s: u64,
     pub database_max_connections: u32,
+    /// Vault (OpenBao) that signs the audit chain's checkpoints (`None`: they wait unsigned).
+    pub vault: Option<VaultSettings>,
+    /// The audit chain's head is checkpointed after this many rows, or this often.
+    pub audit_checkpoint_rows: u64,
+    pub audit_checkpoint_interval_s: u64,
+}
+
+/// Where Vault is, and the transit key that signs audit checkpoints.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VaultSettings {
+    pub address: String,
+    pub token: SecretString,
+    #[serde(default = "VaultSettings::default_mount")]
+    pub transit_mount: String,
+    #[serde(default = "VaultSettings::default_audit_key")]
+    pub audit_key: String,
+}
+
+impl VaultSettings {
+    fn default_mount() -> String {
+        "transit".to_owned()
+    }
+
+    fn default_audit_key() -> String {
+        "audit".to_owned()
+    }
+
+    /// Vault at `address` with `token`, the default mount and key.
+    pub fn new(address: &str, token: &str) -> Self {
+        VaultSettings {
+            address: address.to_owned(),
+            token: SecretString::from(token.to_owned()),
+            transit_mount: Self::default_mount(),
+            audit_key: Self::default_audit_key(),
+        }
+    }
 }
 
 /// Access-token settings.
@@ -61,6 +98,9 @@ impl Default for Settings {
             feed_wait_max_s: 30,
             hold_sweep_interval_s: 60,
             database_max_connections: 32,
+            vault: None,
+            audit_checkpoint_rows: 10_000,
+            audit_checkpoint_interval_s: 10,
         }
     }
 }
@@ -144,6 +184,19 @@ impl Settings {
         }
         if let Some(v) = var("ADPLAT_API_JWT_KEYS") {
             self.jwt.keys = parse_keys(&v)?;
+        }
+        if let (Some(address), Some(token)) = (var("VAULT_ADDR"), var("VAULT_TOKEN")) {
+            let mut vault = VaultSettings::new(&address, &token);
+            if let Some(key) = var("ADPLAT_API_AUDIT_KEY") {
+                vault.audit_key = key;
+            }
+            self.vault = Some(vault);
+        }
+        if let Some(v) = var("ADPLAT_API_AUDIT_CHECKPOINT_ROWS") {
+            self.audit_checkpoint_rows = parsed("ADPLAT_API_AUDIT_CHECKPOINT_ROWS", v)?;
+        }
+        if let Some(v) = var("ADPLAT_API_AUDIT_CHECKPOINT_INTERVAL_S") {
+            self.audit_checkpoint_interval_s = parsed("ADPLAT_API_AUDIT_CHECKPOINT_INTERVAL_S", v)?;
         }
         Ok(())
     }
