@@ -1,0 +1,277 @@
+//! The audit trail's cost on the batched ledger path, against the real PostgreSQL and OpenBao of
+//! `scripts/services`. Prints figures and ratios; asserts nothing but that every transfer was
+//! chained and the chain verifies.
+//!
+//!   cargo bench -p ledger --bench audit_chain              full run (about a minute)
+//!   cargo bench -p ledger --bench audit_chain -- --smoke   tiny sizes, to check it runs
+//!
+//! - without: 200,000 `spend` transfers over 1,000 campaigns, batches of 1,000, 4 writers each
+//!   owning a shard of the campaigns, on a database whose audit trigger is dropped;
+//! - with: the same on a database with the audit trail, while a chainer appends the outbox to
+//!   the hash chain (checkpointing the head every 10,000 rows); timed until the last transfer is
+//!   chained. The ratio with / without is the target (>= 0.8);
+//! - the chainer alone over a backlog: audit rows/s;
+//! - checkpoint signing through Vault transit (ed25519): latency of each signature.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use ledger::transit::TransitSigner;
+use ledger::{
+    Amount, BatchMode, CheckpointRules, Currency, Ledger, MIGRATOR, NewTransfer, TransferId,
+    TransferKind,
+};
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Executor};
+
+#[path = "support/funded.rs"]
+mod funded;
+
+const CAMPAIGNS: usize = 1000;
+const BATCH: usize = 1000;
+const WRITERS: usize = 4;
+const RULES: CheckpointRules = CheckpointRules {
+    rows: 10_000,
+    every: Duration::from_secs(10),
+};
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let smoke = std::env::args().any(|a| a == "--smoke");
+    let (rows, signatures) = if smoke { (5_000, 10) } else { (200_000, 200) };
+    let url = std::env::var("DATABASE_URL")
+        .context("DATABASE_URL is not set: eval \"$(scripts/services env)\"")?;
+    let server: PgConnectOptions = url.parse().context("parsing DATABASE_URL")?;
+    println!(
+        "audit chain: {rows} spend transfers, {CAMPAIGNS} campaigns, batches of {BATCH}, {WRITERS} writers{}",
+        if smoke {
+            " (SMOKE RUN: sizes too small for meaningful figures)"
+        } else {
+            ""
+        }
+    );
+
+    let without = {
+        let (ledger, db) = database(&server, "without").await?;
+        sqlx::query("drop trigger ledger_transfers_audit on ledger_transfers")
+            .execute(ledger.pool())
+            .await?;
+        let shards = shards(&funded::setup(&ledger, CAMPAIGNS).await?, rows);
+        let started = Instant::now();
+        post(&ledger, shards).await?;
+        let rate = rows as f64 / started.elapsed().as_secs_f64();
+        drop_database(&server, &db, ledger).await?;
+        rate
+    };
+    println!("without the audit trail:  {without:>10.0} transfers/s");
+
+    let (ledger, db) = database(&server, "with").await?;
+    let shards = shards(&funded::setup(&ledger, CAMPAIGNS).await?, rows);
+    while ledger.chain_audit(100).await? > 0 {}
+    let before = chained(&ledger).await?;
+    let done = Arc::new(AtomicBool::new(false));
+    let chainer = {
+        let (ledger, done) = (ledger.clone(), done.clone());
+        tokio::spawn(async move {
+            loop {
+                let n = ledger.chain_audit(20).await?;
+                ledger.request_audit_checkpoint(RULES).await?;
+                if n == 0 {
+                    if done.load(Ordering::Acquire) {
+                        return anyhow::Ok(());
+                    }
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }
+        })
+    };
+    let started = Instant::now();
+    post(&ledger, shards).await?;
+    let posted_in = started.elapsed();
+    done.store(true, Ordering::Release);
+    chainer.await??;
+    let chained_in = started.elapsed();
+    anyhow::ensure!(
+        chained(&ledger).await? - before == rows as i64,
+        "every transfer chained once"
+    );
+    let with = rows as f64 / chained_in.as_secs_f64();
+    println!(
+        "with the audit trail:     {with:>10.0} transfers/s posted and chained ({:.0}/s posted; the chain caught up {:.2} s after the last)",
+        rows as f64 / posted_in.as_secs_f64(),
+        (chained_in - posted_in).as_secs_f64()
+    );
+    println!(
+        "  with / without                  {:>10.2}   (target >= 0.80)",
+        with / without
+    );
+
+    // the chainer alone, over a backlog it did not see arrive
+    let backlog = shards_again(&ledger, rows / 2).await?;
+    post(&ledger, backlog).await?;
+    let started = Instant::now();
+    let mut appended = 0;
+    loop {
+        let n = ledger.chain_audit(20).await?;
+        if n == 0 {
+            break;
+        }
+        appended += n;
+    }
+    println!(
+        "chainer alone:            {:>10.0} audit rows/s appended ({appended} rows)",
+        appended as f64 / started.elapsed().as_secs_f64()
+    );
+    let verify_started = Instant::now();
+    let summary = ledger
+        .verify_audit(vec![])
+        .await?
+        .map_err(|fault| anyhow::anyhow!("the chain does not verify: {fault}"))?;
+    println!(
+        "verify (no signatures):   {:>10.0} rows/s ({} rows)",
+        summary.rows as f64 / verify_started.elapsed().as_secs_f64(),
+        summary.rows
+    );
+    drop_database(&server, &db, ledger).await?;
+
+    let address = std::env::var("VAULT_ADDR").context("VAULT_ADDR is not set")?;
+    let token = std::env::var("VAULT_TOKEN").context("VAULT_TOKEN is not set")?;
+    let signer = TransitSigner::new(
+        &address,
+        &token,
+        "transit",
+        &format!("audit-bench-{}", std::process::id()),
+        Duration::from_secs(5),
+    )?;
+    signer.ensure_key().await?;
+    let mut latencies = Vec::with_capacity(signatures);
+    for n in 0..signatures {
+        let message = ledger::audit::checkpoint_message(n as u64 + 1, &ledger::audit::GENESIS);
+        let started = Instant::now();
+        signer.sign(&message).await?;
+        latencies.push(started.elapsed());
+    }
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    println!(
+        "checkpoint signing via Vault transit: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({signatures} signatures)",
+        at(0.5).as_secs_f64() * 1e3,
+        at(0.99).as_secs_f64() * 1e3,
+        at(1.0).as_secs_f64() * 1e3
+    );
+    Ok(())
+}
+
+async fn database(server: &PgConnectOptions, label: &str) -> Result<(Ledger, String)> {
+    let db = format!("audit_bench_{label}_{}", std::process::id());
+    let mut admin = server.connect().await?;
+    admin
+        .execute(format!("create database {db}").as_str())
+        .await?;
+    let pool = PgPoolOptions::new()
+        .max_connections(WRITERS as u32 + 4)
+        .connect_with(server.clone().database(&db))
+        .await?;
+    MIGRATOR.run(&pool).await?;
+    Ok((Ledger::new(pool), db))
+}
+
+async fn drop_database(server: &PgConnectOptions, db: &str, ledger: Ledger) -> Result<()> {
+    ledger.pool().close().await;
+    let mut admin = server.connect().await?;
+    admin
+        .execute(format!("drop database if exists {db} with (force)").as_str())
+        .await?;
+    Ok(())
+}
+
+async fn chained(ledger: &Ledger) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("select count(*) from audit_log where action = 'ledger.spend'")
+            .fetch_one(ledger.pool())
+            .await?,
+    )
+}
+
+/// `rows` spend transfers over the campaigns, in batches, one shard of campaigns per writer.
+fn shards(campaigns: &[funded::Campaign], rows: usize) -> Vec<Vec<Vec<NewTransfer>>> {
+    let mut rng = StdRng::seed_from_u64(rows as u64);
+    let (Ok(usd), Ok(amount)) = (Currency::parse("USD"), Amount::parse("0.0025")) else {
+        return Vec::new();
+    };
+    let mut shards: Vec<Vec<NewTransfer>> = vec![Vec::new(); WRITERS];
+    for i in 0..rows {
+        let index = rng.random_range(0..campaigns.len());
+        let c = &campaigns[index];
+        shards[index % WRITERS].push(
+            NewTransfer::new(
+                TransferId::new(),
+                c.hold.id,
+                c.spend.id,
+                amount,
+                usd,
+                TransferKind::Spend,
+            )
+            .with_references(ledger::References {
+                event: Some(format!("imp-{i}")),
+                ..Default::default()
+            }),
+        );
+    }
+    shards
+        .into_iter()
+        .map(|rows| rows.chunks(BATCH).map(<[NewTransfer]>::to_vec).collect())
+        .collect()
+}
+
+/// More transfers over the same campaigns (found again from the ledger's accounts).
+async fn shards_again(ledger: &Ledger, rows: usize) -> Result<Vec<Vec<Vec<NewTransfer>>>> {
+    let accounts: Vec<(i64, i64)> = sqlx::query_as(
+        "select h.id, s.id from ledger_accounts h join ledger_accounts s
+            on s.campaign_id = h.campaign_id and s.kind = 'campaign_spend'
+         where h.kind = 'campaign_hold' order by h.id",
+    )
+    .fetch_all(ledger.pool())
+    .await?;
+    let (usd, amount) = (Currency::parse("USD")?, Amount::parse("0.0025")?);
+    let mut shards: Vec<Vec<NewTransfer>> = vec![Vec::new(); WRITERS];
+    for i in 0..rows {
+        let index = i % accounts.len();
+        let (hold, spend) = accounts[index];
+        shards[index % WRITERS].push(NewTransfer::new(
+            TransferId::new(),
+            ledger::AccountId(hold),
+            ledger::AccountId(spend),
+            amount,
+            usd,
+            TransferKind::Spend,
+        ));
+    }
+    Ok(shards
+        .into_iter()
+        .map(|rows| rows.chunks(BATCH).map(<[NewTransfer]>::to_vec).collect())
+        .collect())
+}
+
+/// Every shard posted by its own writer, all at once.
+async fn post(ledger: &Ledger, shards: Vec<Vec<Vec<NewTransfer>>>) -> Result<()> {
+    let mut writers = Vec::new();
+    for shard in shards {
+        let ledger = ledger.clone();
+        writers.push(tokio::spawn(async move {
+            for batch in &shard {
+                for result in ledger.transfer_batch(batch, BatchMode::Independent).await? {
+                    result?;
+                }
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for writer in writers {
+        writer.await??;
+    }
+    Ok(())
+}
