@@ -10,12 +10,14 @@
 //! - [`reports`]: delivery and spend per campaign by day or hour.
 //! - [`feed`]: the campaign feed (snapshot, then changes by revision, long-poll).
 //! - [`fraud`]: the blocklist of known-bad IPs and device ids (fraud level 1).
+//! - [`audit`]: the audit trail's entries and its verification.
 //! - [`http`]: request ids, problem+json, metrics, limits, CORS, rate limits, JSON extractors.
 //! - [`openapi`]: the generated OpenAPI 3.1 document and the docs page.
 //! - [`error`]: the one error type and its problem+json form.
 //! - [`settings`], [`state`], [`server`]: configuration, shared state, serving and shutdown.
 
 pub mod advertisers;
+pub mod audit;
 pub mod auth;
 pub mod campaigns;
 pub mod error;
@@ -49,6 +51,7 @@ fn resources() -> OpenApiRouter<AppState> {
         .merge(reports::routes::router())
         .merge(feed::routes::router())
         .merge(fraud::routes::router())
+        .merge(audit::routes::router())
 }
 
 /// The OpenAPI document (3.1).

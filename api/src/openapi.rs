@@ -20,6 +20,7 @@ use utoipa::{Modify, OpenApi};
         (name = "reports", description = "Delivery and spend"),
         (name = "feed", description = "The campaign feed for servingd"),
         (name = "fraud", description = "Known-bad traffic sources servingd neither bids for nor bills"),
+        (name = "audit", description = "The hash-chained audit trail and its verification"),
         (name = "admin", description = "Staff users and keys"),
     )
 )]

@@ -299,6 +299,22 @@ fn cases() -> Vec<Case> {
             Blocked,
             StatusCode::NO_CONTENT,
         ),
+        c(
+            Method::GET,
+            "/api/v1/audit",
+            STAFF_READ,
+            none,
+            Nothing,
+            StatusCode::OK,
+        ),
+        c(
+            Method::GET,
+            "/api/v1/audit/verify",
+            &[Role::Operator, Role::Billing, Role::Admin],
+            none,
+            Nothing,
+            StatusCode::OK,
+        ),
         c(Method::GET, "/healthz", ALL, none, Nothing, StatusCode::OK),
         c(Method::GET, "/metrics", ALL, none, Nothing, StatusCode::OK),
     ]

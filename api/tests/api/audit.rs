@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 
+use api::auth::Role;
 use api::settings::VaultSettings;
+use axum::http::StatusCode;
 use ledger::transit::TransitSigner;
 
 use crate::MIGRATOR;
@@ -76,4 +78,99 @@ async fn the_server_chains_the_money_it_moves(pool: PgPool) {
         summary.checkpoints as i64, signed_now,
         "every signature verified"
     );
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn entries_come_newest_first_and_advertisers_see_only_their_own(pool: PgPool) {
+    let app = TestApp::new(pool.clone()).await;
+    let (a, b) = (
+        app.advertiser("Audited A").await,
+        app.advertiser("Audited B").await,
+    );
+    app.deposit(a, "10.00").await;
+    app.deposit(b, "20.00").await;
+    app.deposit(a, "30.00").await;
+    while app.state.ledger.chain_audit(100).await.expect("chain") > 0 {}
+
+    let operator = app.token(Role::Operator, None);
+    let all = app.get("/api/v1/audit?limit=1000", &operator).await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.body);
+    let positions: Vec<i64> = all.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|e| e["position"].as_i64().expect("position"))
+        .collect();
+    assert!(positions.len() >= 3);
+    assert!(positions.windows(2).all(|w| w[0] > w[1]), "newest first");
+
+    // a page at a time, by cursor, the same entries
+    let mut paged = Vec::new();
+    let mut path = "/api/v1/audit?limit=2".to_owned();
+    loop {
+        let page = app.get(&path, &operator).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        for e in page.body["items"].as_array().expect("items") {
+            paged.push(e["position"].as_i64().expect("position"));
+        }
+        match page.body["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/api/v1/audit?limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(paged, positions);
+
+    // an advertiser sees its own deposits, not the other's, and cannot ask for them
+    let as_a = app.token(Role::Advertiser, Some(a));
+    let own = app.get("/api/v1/audit?action=ledger.deposit", &as_a).await;
+    assert_eq!(own.status, StatusCode::OK, "{}", own.body);
+    let amounts: Vec<&str> = own.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|e| {
+            assert_eq!(e["advertiser_id"], serde_json::json!(a));
+            e["after"]["amount"].as_str().expect("amount")
+        })
+        .collect();
+    assert_eq!(amounts, vec!["30.000000", "10.000000"]);
+    let other = app
+        .get(&format!("/api/v1/audit?advertiser_id={b}"), &as_a)
+        .await;
+    assert_eq!(other.status, StatusCode::OK);
+    assert_eq!(other.body["items"], serde_json::json!([]));
+    // a cursor that is not one is a clear error
+    let bad = app.get("/api/v1/audit?cursor=abc", &operator).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn verify_names_the_first_altered_entry(pool: PgPool) {
+    let app = TestApp::new(pool.clone()).await;
+    let advertiser = app.advertiser("Verified").await;
+    for amount in ["1.00", "2.00", "3.00"] {
+        app.deposit(advertiser, amount).await;
+    }
+    while app.state.ledger.chain_audit(100).await.expect("chain") > 0 {}
+    let billing = app.token(Role::Billing, None);
+    let intact = app.get("/api/v1/audit/verify", &billing).await;
+    assert_eq!(intact.status, StatusCode::OK, "{}", intact.body);
+    assert_eq!(intact.body["intact"], serde_json::json!(true));
+    let rows = intact.body["rows"].as_u64().expect("rows");
+    assert!(rows >= 3);
+
+    let mut tx = pool.begin().await.expect("begin");
+    sqlx::query("set local session_replication_role = replica")
+        .execute(&mut *tx)
+        .await
+        .expect("bypass the guard");
+    sqlx::query("update audit_log set actor = 'someone else' where position = 2")
+        .execute(&mut *tx)
+        .await
+        .expect("tamper");
+    tx.commit().await.expect("commit");
+    let broken = app.get("/api/v1/audit/verify", &billing).await;
+    assert_eq!(broken.status, StatusCode::OK, "{}", broken.body);
+    assert_eq!(broken.body["intact"], serde_json::json!(false));
+    assert_eq!(broken.body["fault"]["position"], serde_json::json!(2));
 }
