@@ -19,11 +19,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use ledger::transit::TransitSigner;
-use ledger::{
-    Amount, BatchMode, CheckpointRules, Currency, Ledger, MIGRATOR, NewTransfer, TransferId,
-    TransferKind,
-};
-use rand::{Rng, SeedableRng, rngs::StdRng};
+use ledger::{BatchMode, CheckpointRules, Ledger, MIGRATOR, NewTransfer};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Executor};
 
@@ -59,7 +55,8 @@ async fn main() -> Result<()> {
         sqlx::query("drop trigger ledger_transfers_audit on ledger_transfers")
             .execute(ledger.pool())
             .await?;
-        let shards = shards(&funded::setup(&ledger, CAMPAIGNS).await?, rows);
+        let campaigns = funded::setup(&ledger, CAMPAIGNS).await?;
+        let shards = funded::spend_shards(&campaigns, rows, BATCH, WRITERS);
         let started = Instant::now();
         post(&ledger, shards).await?;
         let rate = rows as f64 / started.elapsed().as_secs_f64();
@@ -69,7 +66,8 @@ async fn main() -> Result<()> {
     println!("without the audit trail:  {without:>10.0} transfers/s");
 
     let (ledger, db) = database(&server, "with").await?;
-    let shards = shards(&funded::setup(&ledger, CAMPAIGNS).await?, rows);
+    let campaigns = funded::setup(&ledger, CAMPAIGNS).await?;
+    let shards = funded::spend_shards(&campaigns, rows, BATCH, WRITERS);
     while ledger.chain_audit(100).await? > 0 {}
     let before = chained(&ledger).await?;
     let done = Arc::new(AtomicBool::new(false));
@@ -110,7 +108,7 @@ async fn main() -> Result<()> {
     );
 
     // the chainer alone, over a backlog it did not see arrive
-    let backlog = shards_again(&ledger, rows / 2).await?;
+    let backlog = funded::spend_shards(&campaigns, rows / 2, BATCH, WRITERS);
     post(&ledger, backlog).await?;
     let started = Instant::now();
     let mut appended = 0;
@@ -194,66 +192,6 @@ async fn chained(ledger: &Ledger) -> Result<i64> {
             .fetch_one(ledger.pool())
             .await?,
     )
-}
-
-/// `rows` spend transfers over the campaigns, in batches, one shard of campaigns per writer.
-fn shards(campaigns: &[funded::Campaign], rows: usize) -> Vec<Vec<Vec<NewTransfer>>> {
-    let mut rng = StdRng::seed_from_u64(rows as u64);
-    let (Ok(usd), Ok(amount)) = (Currency::parse("USD"), Amount::parse("0.0025")) else {
-        return Vec::new();
-    };
-    let mut shards: Vec<Vec<NewTransfer>> = vec![Vec::new(); WRITERS];
-    for i in 0..rows {
-        let index = rng.random_range(0..campaigns.len());
-        let c = &campaigns[index];
-        shards[index % WRITERS].push(
-            NewTransfer::new(
-                TransferId::new(),
-                c.hold.id,
-                c.spend.id,
-                amount,
-                usd,
-                TransferKind::Spend,
-            )
-            .with_references(ledger::References {
-                event: Some(format!("imp-{i}")),
-                ..Default::default()
-            }),
-        );
-    }
-    shards
-        .into_iter()
-        .map(|rows| rows.chunks(BATCH).map(<[NewTransfer]>::to_vec).collect())
-        .collect()
-}
-
-/// More transfers over the same campaigns (found again from the ledger's accounts).
-async fn shards_again(ledger: &Ledger, rows: usize) -> Result<Vec<Vec<Vec<NewTransfer>>>> {
-    let accounts: Vec<(i64, i64)> = sqlx::query_as(
-        "select h.id, s.id from ledger_accounts h join ledger_accounts s
-            on s.campaign_id = h.campaign_id and s.kind = 'campaign_spend'
-         where h.kind = 'campaign_hold' order by h.id",
-    )
-    .fetch_all(ledger.pool())
-    .await?;
-    let (usd, amount) = (Currency::parse("USD")?, Amount::parse("0.0025")?);
-    let mut shards: Vec<Vec<NewTransfer>> = vec![Vec::new(); WRITERS];
-    for i in 0..rows {
-        let index = i % accounts.len();
-        let (hold, spend) = accounts[index];
-        shards[index % WRITERS].push(NewTransfer::new(
-            TransferId::new(),
-            ledger::AccountId(hold),
-            ledger::AccountId(spend),
-            amount,
-            usd,
-            TransferKind::Spend,
-        ));
-    }
-    Ok(shards
-        .into_iter()
-        .map(|rows| rows.chunks(BATCH).map(<[NewTransfer]>::to_vec).collect())
-        .collect())
 }
 
 /// Every shard posted by its own writer, all at once.

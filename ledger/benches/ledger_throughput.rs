@@ -141,7 +141,7 @@ async fn run(
     };
     for &batch in batch_sizes {
         for writers in [1, 4] {
-            let shards = make_shards(&campaigns, sizes.batched_rows, batch, writers);
+            let shards = funded::spend_shards(&campaigns, sizes.batched_rows, batch, writers);
             let raw = raw_copy(&options, &shards).await?;
             let batched = batched_transfers(&ledger, shards).await?;
             let label = format!(
@@ -195,46 +195,6 @@ async fn single_transfers(
         task.await??;
     }
     Ok(done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
-}
-
-/// Spend rows over all campaigns, split into one shard per writer (writer `w` takes the campaigns
-/// whose index is `w` modulo the number of writers, as a stream sharded by campaign would), each
-/// shard cut into batches.
-fn make_shards(
-    campaigns: &[Campaign],
-    rows: usize,
-    batch: usize,
-    writers: usize,
-) -> Vec<Vec<Vec<NewTransfer>>> {
-    let mut rng = StdRng::seed_from_u64(batch as u64);
-    let usd = Currency::parse("USD").ok();
-    let amount = Amount::parse("0.0025").ok();
-    let (Some(usd), Some(amount)) = (usd, amount) else {
-        return Vec::new();
-    };
-    let mut shards: Vec<Vec<NewTransfer>> = vec![Vec::new(); writers];
-    for i in 0..rows {
-        let index = rng.random_range(0..campaigns.len());
-        let c = &campaigns[index];
-        shards[index % writers].push(
-            NewTransfer::new(
-                TransferId::new(),
-                c.hold.id,
-                c.spend.id,
-                amount,
-                usd,
-                TransferKind::Spend,
-            )
-            .with_references(ledger::References {
-                event: Some(format!("imp-{batch}-{i}")),
-                ..Default::default()
-            }),
-        );
-    }
-    shards
-        .into_iter()
-        .map(|rows| rows.chunks(batch).map(<[NewTransfer]>::to_vec).collect())
-        .collect()
 }
 
 /// Every shard posted by its own writer (a task with a connection of its own), all at once.

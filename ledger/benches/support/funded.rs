@@ -6,6 +6,7 @@ use ledger::{
     Account, AccountOwner, AdvertiserId, Amount, BatchMode, CampaignId, Currency, Ledger,
     NewTransfer, TransferId, TransferKind,
 };
+use rand::{Rng, SeedableRng, rngs::StdRng};
 
 /// A campaign's accounts (each benchmark reads some of them).
 #[allow(dead_code)]
@@ -74,4 +75,45 @@ pub async fn setup(ledger: &Ledger, advertisers: usize) -> Result<Vec<Campaign>>
         }
     }
     Ok(campaigns)
+}
+
+/// Spend rows over all campaigns, split into one shard per writer (writer `w` takes the campaigns
+/// whose index is `w` modulo the number of writers, as a stream sharded by campaign would), each
+/// shard cut into batches.
+#[allow(dead_code)]
+pub fn spend_shards(
+    campaigns: &[Campaign],
+    rows: usize,
+    batch: usize,
+    writers: usize,
+) -> Vec<Vec<Vec<NewTransfer>>> {
+    let mut rng = StdRng::seed_from_u64(batch as u64);
+    let usd = Currency::parse("USD").ok();
+    let amount = Amount::parse("0.0025").ok();
+    let (Some(usd), Some(amount)) = (usd, amount) else {
+        return Vec::new();
+    };
+    let mut shards: Vec<Vec<NewTransfer>> = vec![Vec::new(); writers];
+    for i in 0..rows {
+        let index = rng.random_range(0..campaigns.len());
+        let c = &campaigns[index];
+        shards[index % writers].push(
+            NewTransfer::new(
+                TransferId::new(),
+                c.hold.id,
+                c.spend.id,
+                amount,
+                usd,
+                TransferKind::Spend,
+            )
+            .with_references(ledger::References {
+                event: Some(format!("imp-{batch}-{i}")),
+                ..Default::default()
+            }),
+        );
+    }
+    shards
+        .into_iter()
+        .map(|rows| rows.chunks(batch).map(<[NewTransfer]>::to_vec).collect())
+        .collect()
 }

@@ -8,7 +8,7 @@ use ledger::{Ledger, MIGRATOR, TransferKind};
 use serde_json::json;
 use sqlx::PgPool;
 
-use crate::helpers::{advertiser, transfer};
+use crate::helpers::{advertiser, tamper, transfer};
 
 /// A ledger with an advertiser who made a deposit and moved `n` holds, every action chained.
 async fn chained(pool: &PgPool, n: usize) -> Ledger {
@@ -29,18 +29,6 @@ async fn rows(pool: &PgPool) -> i64 {
         .fetch_one(pool)
         .await
         .expect("rows")
-}
-
-/// Runs `sql` as a privileged session that switches the log's guard off, as an attacker with
-/// the database's superuser would.
-async fn tamper(pool: &PgPool, sql: &str) {
-    let mut tx = pool.begin().await.expect("begin");
-    sqlx::query("set local session_replication_role = replica")
-        .execute(&mut *tx)
-        .await
-        .expect("bypass the guard");
-    sqlx::query(sql).execute(&mut *tx).await.expect("tamper");
-    tx.commit().await.expect("commit");
 }
 
 /// The chain's head now, as a signed checkpoint would hold it.

@@ -10,7 +10,7 @@ use ledger::{CheckpointRules, Ledger, MIGRATOR, TransferKind};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::helpers::{Advertiser, advertiser, transfer};
+use crate::helpers::{Advertiser, advertiser, tamper, transfer};
 
 /// A checkpoint every five rows.
 const EVERY_FIVE: CheckpointRules = CheckpointRules {
@@ -107,37 +107,23 @@ async fn a_rotated_out_key_version_still_verifies_and_a_forged_signature_does_no
     assert_eq!(summary.checkpoints, 2);
 
     // a privileged session puts a real signature of another checkpoint on the one at 2
-    let mut tx = pool.begin().await.expect("begin");
-    sqlx::query("set local session_replication_role = replica")
-        .execute(&mut *tx)
-        .await
-        .expect("bypass");
-    sqlx::query(
+    tamper(
+        &pool,
         "update audit_checkpoints set signature = (select signature from audit_checkpoints where size = 7)
           where size = 2",
     )
-    .execute(&mut *tx)
-    .await
-    .expect("forge");
-    tx.commit().await.expect("commit");
+    .await;
     assert_eq!(
         ledger.verify_audit_signed(&signer).await.expect("vault"),
         Err(ChainFault::BadSignature { size: 2 })
     );
     // and ones made up outright
-    let mut tx = pool.begin().await.expect("begin");
-    sqlx::query("set local session_replication_role = replica")
-        .execute(&mut *tx)
-        .await
-        .expect("bypass");
-    sqlx::query(
+    tamper(
+        &pool,
         "update audit_checkpoints set signature = 'vault:v2:' || encode(decode(repeat('ab', 64), 'hex'), 'base64')
           where size in (2, 7)",
     )
-    .execute(&mut *tx)
-    .await
-    .expect("forge");
-    tx.commit().await.expect("commit");
+    .await;
     assert_eq!(
         ledger.verify_audit_signed(&signer).await.expect("vault"),
         Err(ChainFault::BadSignature { size: 2 })

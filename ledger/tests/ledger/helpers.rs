@@ -176,3 +176,15 @@ pub async fn assert_ledger_consistent(pool: &PgPool) {
         "balances must equal a replay of the log: {described:?}"
     );
 }
+
+/// Runs `sql` as a privileged session that switches the append-only guards off (triggers do not
+/// fire for it), as an attacker with the database's superuser would.
+pub async fn tamper(pool: &PgPool, sql: &str) {
+    let mut tx = pool.begin().await.expect("begin");
+    sqlx::query("set local session_replication_role = replica")
+        .execute(&mut *tx)
+        .await
+        .expect("bypass the guard");
+    sqlx::query(sql).execute(&mut *tx).await.expect("tamper");
+    tx.commit().await.expect("commit");
+}
