@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use ledger::budget::RedisBudgetStore;
-use ledger::transit::TransitSigner;
 use ledger::{CheckpointRules, Clock, Ledger, SystemClock};
 use secrecy::ExposeSecret;
 use sqlx::postgres::PgPoolOptions;
@@ -138,13 +137,7 @@ async fn sign_forever(state: AppState) {
         tracing::warn!("no Vault settings: audit checkpoints stay unsigned");
         return;
     };
-    let signer = match TransitSigner::new(
-        &vault.address,
-        vault.token.expose_secret(),
-        &vault.transit_mount,
-        &vault.audit_key,
-        VAULT_TIMEOUT,
-    ) {
+    let signer = match vault.audit_signer(VAULT_TIMEOUT) {
         Ok(signer) => signer,
         Err(e) => {
             tracing::error!(error = %e, "audit checkpoints stay unsigned");

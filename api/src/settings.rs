@@ -59,6 +59,21 @@ impl VaultSettings {
         "audit".to_owned()
     }
 
+    /// A signer with the audit key, whose calls give up after `timeout`.
+    pub fn audit_signer(
+        &self,
+        timeout: std::time::Duration,
+    ) -> Result<ledger::transit::TransitSigner, ledger::transit::TransitError> {
+        use secrecy::ExposeSecret;
+        ledger::transit::TransitSigner::new(
+            &self.address,
+            self.token.expose_secret(),
+            &self.transit_mount,
+            &self.audit_key,
+            timeout,
+        )
+    }
+
     /// Vault at `address` with `token`, the default mount and key.
     pub fn new(address: &str, token: &str) -> Self {
         VaultSettings {

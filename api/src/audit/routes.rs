@@ -5,8 +5,6 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
-use ledger::transit::TransitSigner;
-use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -168,14 +166,9 @@ pub async fn verify_audit(
     principal.require(VERIFY_ROLES)?;
     let (outcome, signatures_checked) = match &state.settings.vault {
         Some(vault) => {
-            let signer = TransitSigner::new(
-                &vault.address,
-                vault.token.expose_secret(),
-                &vault.transit_mount,
-                &vault.audit_key,
-                VAULT_TIMEOUT,
-            )
-            .map_err(|e| ApiError::Unavailable(format!("vault: {e}")))?;
+            let signer = vault
+                .audit_signer(VAULT_TIMEOUT)
+                .map_err(|e| ApiError::Unavailable(format!("vault: {e}")))?;
             let outcome = state
                 .ledger
                 .verify_audit_signed(&signer)

@@ -1,6 +1,7 @@
 //! Reading `audit_log` for the API.
 
 use chrono::{DateTime, Utc};
+use ledger::audit::ChainHash;
 use serde::{Deserialize, Serialize};
 use sqlx::{PgPool, Row};
 use utoipa::ToSchema;
@@ -39,8 +40,9 @@ pub struct Filter {
     pub until: Option<DateTime<Utc>>,
 }
 
+/// A stored hash as hex (`ledger::audit::ChainHash`'s form; any other length shown as is).
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    ChainHash::from_slice(bytes).map_or_else(|| format!("{bytes:02x?}"), |h| h.to_hex())
 }
 
 /// Entries before position `before` (newest first), at most `limit`.

@@ -72,17 +72,37 @@ pub struct Link {
     pub hash: ChainHash,
 }
 
+/// The chain's end: how many rows it has, and the last row's hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    pub size: u64,
+    pub hash: ChainHash,
+}
+
 impl Link {
     /// The link of `record` appended after `previous` (`None`: the first row).
     pub fn after(previous: Option<&Link>, record: &AuditRecord) -> Link {
-        let (position, prev) = match previous {
-            Some(p) => (p.position + 1, p.hash),
+        Link::next(previous.map(Link::head), record)
+    }
+
+    /// The link of `record` appended at the end of a chain ending at `head` (`None`: empty).
+    pub fn next(head: Option<Head>, record: &AuditRecord) -> Link {
+        let (position, prev) = match head {
+            Some(h) => (h.size + 1, h.hash),
             None => (1, GENESIS),
         };
         Link {
             position,
             prev,
             hash: link_hash(position, &prev, &content_hash(record)),
+        }
+    }
+
+    /// The chain's end once this row is its last.
+    pub fn head(&self) -> Head {
+        Head {
+            size: self.position,
+            hash: self.hash,
         }
     }
 }

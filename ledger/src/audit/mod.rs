@@ -15,7 +15,7 @@ mod sources;
 mod verify;
 
 pub use canonical::canonical_json;
-pub use chain::{ChainHash, GENESIS, Link, content_hash, link_hash};
+pub use chain::{ChainHash, GENESIS, Head, Link, content_hash, link_hash};
 pub use checkpoint::checkpoint_message;
 pub use record::AuditRecord;
 pub use sources::{BudgetFacts, TransferFacts, budget_record, transfer_record};

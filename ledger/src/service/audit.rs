@@ -93,8 +93,8 @@ impl Ledger {
         let mut rows = Vec::with_capacity(records.len());
         for mut record in records {
             record.at = to_micros(record.at);
-            let link = Link::after(last.as_ref(), &record);
-            last = Some(link);
+            let link = Link::next(last, &record);
+            last = Some(link.head());
             rows.push((link, record));
         }
         store::audit::append(&mut tx, &rows, &outbox.ids).await?;
@@ -145,16 +145,16 @@ impl Ledger {
         let due = match store::audit::last_checkpoint(&mut tx).await? {
             None => true,
             Some((size, at)) => {
-                head.position > size
-                    && (head.position - size >= rules.rows
+                head.size > size
+                    && (head.size - size >= rules.rows
                         || (now - at).to_std().unwrap_or_default() >= rules.every)
             }
         };
         if due {
-            store::audit::request_checkpoint(&mut tx, head.position, &head.hash, now).await?;
+            store::audit::request_checkpoint(&mut tx, head.size, &head.hash, now).await?;
         }
         tx.commit().await?;
-        Ok(due.then_some(head.position))
+        Ok(due.then_some(head.size))
     }
 
     /// Signs the checkpoints waiting for a signature, in order, through Vault; returns how many.

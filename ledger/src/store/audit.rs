@@ -8,11 +8,11 @@ use rust_decimal::Decimal;
 use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
-use crate::audit::{AuditRecord, BudgetFacts, ChainHash, Link, StoredRow, TransferFacts};
+use crate::audit::{AuditRecord, BudgetFacts, ChainHash, Head, Link, StoredRow, TransferFacts};
 use crate::error::{Error, Result};
 
 /// The chain's head, locked until the transaction ends: the chainer holds it while it appends.
-pub(crate) async fn lock_head(db: &mut PgConnection) -> Result<Option<Link>> {
+pub(crate) async fn lock_head(db: &mut PgConnection) -> Result<Option<Head>> {
     let row = sqlx::query("select size, head_hash from audit_head for update")
         .fetch_one(&mut *db)
         .await?;
@@ -20,12 +20,9 @@ pub(crate) async fn lock_head(db: &mut PgConnection) -> Result<Option<Link>> {
     if size == 0 {
         return Ok(None);
     }
-    let hash = hash_of(&row.try_get::<Vec<u8>, _>("head_hash")?)?;
-    Ok(Some(Link {
-        position: size as u64,
-        // the head's own link is not needed to append after it
-        prev: hash,
-        hash,
+    Ok(Some(Head {
+        size: size as u64,
+        hash: hash_of(&row.try_get::<Vec<u8>, _>("head_hash")?)?,
     }))
 }
 
