@@ -173,9 +173,21 @@ pub async fn bootstrap_admin(
         "the admin password must have 12 to 256 characters"
     );
     let hash = secrets::hash(password)?;
-    auth_store::insert_user(db, username, &hash, Role::Admin, None)
+    let mut tx = db.begin().await?;
+    let id = auth_store::insert_user(&mut *tx, username, &hash, Role::Admin, None)
         .await
         .context("creating the admin user")?;
+    let user = crate::advertisers::store::user(&mut *tx, id)
+        .await?
+        .context("the admin user just created")?;
+    let entry = crate::audit::Change::of("user.create", format!("user:{id}"), None)
+        .after(&user)
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .by_service("bootstrap-admin", user.created_at);
+    Ledger::new(db.clone())
+        .record_audit(&mut tx, &entry)
+        .await?;
+    tx.commit().await?;
     Ok(true)
 }
 

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::routes::{AdvertiserPath, visible};
 use super::store::{self, ApiKey, User};
+use crate::audit::{self, Actor, Change};
 use crate::auth::{Auth, Role, secrets, store as auth_store};
 use crate::error::{ApiError, FieldError, Problem, Result};
 use crate::http::json::{JsonBody, PathParams};
@@ -93,6 +94,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 async fn add_user(
     state: &AppState,
+    actor: &Actor,
     username: &str,
     password: String,
     role: Role,
@@ -111,14 +113,22 @@ async fn add_user(
     let hash = tokio::task::spawn_blocking(move || secrets::hash(&password))
         .await
         .map_err(|e| ApiError::Internal(e.into()))??;
-    let id = auth_store::insert_user(&state.db, username, &hash, role, advertiser).await?;
-    store::user(&state.db, id)
+    let mut tx = state.db.begin().await?;
+    let id = auth_store::insert_user(&mut *tx, username, &hash, role, advertiser).await?;
+    let user = store::user(&mut *tx, id)
         .await?
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("user {id} vanished")))
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("user {id} vanished")))?;
+    let entry = Change::of("user.create", format!("user:{id}"), user.advertiser_id)
+        .after(&user)?
+        .by(actor, user.created_at);
+    audit::change::record(state, &mut tx, &entry).await?;
+    tx.commit().await?;
+    Ok(user)
 }
 
 async fn add_api_key(
     state: &AppState,
+    actor: &Actor,
     name: &str,
     role: Role,
     advertiser: Option<AdvertiserId>,
@@ -132,10 +142,16 @@ async fn add_api_key(
     let hash = tokio::task::spawn_blocking(move || secrets::hash(&secret))
         .await
         .map_err(|e| ApiError::Internal(e.into()))??;
-    auth_store::insert_api_key(&state.db, id, name, &hash, role, advertiser).await?;
-    let key = store::api_key(&state.db, id)
+    let mut tx = state.db.begin().await?;
+    auth_store::insert_api_key(&mut *tx, id, name, &hash, role, advertiser).await?;
+    let key = store::api_key(&mut *tx, id)
         .await?
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("key {id} vanished")))?;
+    let entry = Change::of("api_key.create", format!("api_key:{id}"), key.advertiser_id)
+        .after(&key)?
+        .by(actor, key.created_at);
+    audit::change::record(state, &mut tx, &entry).await?;
+    tx.commit().await?;
     Ok(CreatedApiKey { key, api_key })
 }
 
@@ -154,14 +170,15 @@ async fn add_api_key(
 #[tracing::instrument(skip_all, err(level = "info"))]
 pub async fn create_user(
     State(state): State<AppState>,
-    auth: Auth,
+    actor: Actor,
     PathParams(path): PathParams<AdvertiserPath>,
     JsonBody(body): JsonBody<NewUser>,
 ) -> Result<(StatusCode, Json<User>)> {
-    auth.0.require(MANAGE_ROLES)?;
-    let advertiser = visible(&state, &auth, path.id).await?;
+    actor.principal.require(MANAGE_ROLES)?;
+    let advertiser = visible(&state, &Auth(actor.principal), path.id).await?;
     let user = add_user(
         &state,
+        &actor,
         &body.username,
         body.password,
         Role::Advertiser,
@@ -207,14 +224,15 @@ pub async fn list_users(
 #[tracing::instrument(skip_all, err(level = "info"))]
 pub async fn create_api_key(
     State(state): State<AppState>,
-    auth: Auth,
+    actor: Actor,
     PathParams(path): PathParams<AdvertiserPath>,
     JsonBody(body): JsonBody<NewApiKey>,
 ) -> Result<(StatusCode, Json<CreatedApiKey>)> {
-    auth.0.require(MANAGE_ROLES)?;
-    let advertiser = visible(&state, &auth, path.id).await?;
+    actor.principal.require(MANAGE_ROLES)?;
+    let advertiser = visible(&state, &Auth(actor.principal), path.id).await?;
     let key = add_api_key(
         &state,
+        &actor,
         &body.name,
         Role::Advertiser,
         Some(AdvertiserId(advertiser.id)),
@@ -257,18 +275,31 @@ pub async fn list_api_keys(
 #[tracing::instrument(skip_all, err(level = "info"))]
 pub async fn revoke_api_key(
     State(state): State<AppState>,
-    auth: Auth,
+    actor: Actor,
     PathParams(path): PathParams<KeyPath>,
 ) -> Result<StatusCode> {
-    auth.0.require(MANAGE_ROLES)?;
-    let advertiser = visible(&state, &auth, path.id).await?;
-    match store::api_key(&state.db, path.key_id).await? {
-        Some(key) if key.advertiser_id == Some(advertiser.id) => {
-            store::revoke_api_key(&state.db, key.id).await?;
-            Ok(StatusCode::NO_CONTENT)
-        }
-        _ => Err(ApiError::NotFound("api key")),
+    actor.principal.require(MANAGE_ROLES)?;
+    let advertiser = visible(&state, &Auth(actor.principal), path.id).await?;
+    let mut tx = state.db.begin().await?;
+    let key = match store::api_key(&mut *tx, path.key_id).await? {
+        Some(key) if key.advertiser_id == Some(advertiser.id) => key,
+        _ => return Err(ApiError::NotFound("api key")),
+    };
+    // Revoking a revoked key changes nothing, and records nothing.
+    if let Some(revoked) = store::revoke_api_key(&mut tx, key.id).await? {
+        let at = revoked.revoked_at.unwrap_or_else(|| state.clock.now());
+        let entry = Change::of(
+            "api_key.revoke",
+            format!("api_key:{}", key.id),
+            key.advertiser_id,
+        )
+        .before(&key)?
+        .after(&revoked)?
+        .by(&actor, at);
+        audit::change::record(&state, &mut tx, &entry).await?;
     }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 fn staff_scope(role: Role, advertiser: Option<Uuid>) -> Result<Option<AdvertiserId>> {
@@ -300,12 +331,20 @@ fn staff_scope(role: Role, advertiser: Option<Uuid>) -> Result<Option<Advertiser
 #[tracing::instrument(skip_all, err(level = "info"))]
 pub async fn create_staff_user(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    actor: Actor,
     JsonBody(body): JsonBody<NewStaffUser>,
 ) -> Result<(StatusCode, Json<User>)> {
-    principal.require(STAFF_ROLES)?;
+    actor.principal.require(STAFF_ROLES)?;
     let advertiser = staff_scope(body.role, body.advertiser_id)?;
-    let user = add_user(&state, &body.username, body.password, body.role, advertiser).await?;
+    let user = add_user(
+        &state,
+        &actor,
+        &body.username,
+        body.password,
+        body.role,
+        advertiser,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
@@ -322,11 +361,11 @@ pub async fn create_staff_user(
 #[tracing::instrument(skip_all, err(level = "info"))]
 pub async fn create_staff_api_key(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    actor: Actor,
     JsonBody(body): JsonBody<NewStaffApiKey>,
 ) -> Result<(StatusCode, Json<CreatedApiKey>)> {
-    principal.require(STAFF_ROLES)?;
+    actor.principal.require(STAFF_ROLES)?;
     let advertiser = staff_scope(body.role, body.advertiser_id)?;
-    let key = add_api_key(&state, &body.name, body.role, advertiser).await?;
+    let key = add_api_key(&state, &actor, &body.name, body.role, advertiser).await?;
     Ok((StatusCode::CREATED, Json(key)))
 }

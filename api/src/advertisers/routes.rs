@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::store::{self, Advertiser};
+use crate::audit::{self, Actor, Change};
 use crate::auth::{Auth, Role};
 use crate::error::{ApiError, FieldError, Problem, Result};
 use crate::http::json::{JsonBody, PathParams, QueryParams};
@@ -86,10 +87,10 @@ pub async fn visible(state: &AppState, auth: &Auth, id: Uuid) -> Result<Advertis
 #[tracing::instrument(skip_all, err(level = "info"))]
 pub async fn create_advertiser(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    actor: Actor,
     JsonBody(body): JsonBody<NewAdvertiser>,
 ) -> Result<(StatusCode, Json<Advertiser>)> {
-    principal.require(CREATE_ROLES)?;
+    actor.principal.require(CREATE_ROLES)?;
     let mut errors = Vec::new();
     let name = body.name.trim();
     if name.is_empty() || name.chars().count() > 200 {
@@ -115,6 +116,10 @@ pub async fn create_advertiser(
             currency,
         )
         .await?;
+    let entry = Change::of("advertiser.create", format!("advertiser:{id}"), Some(id))
+        .after(&advertiser)?
+        .by(&actor, advertiser.created_at);
+    audit::change::record(&state, &mut tx, &entry).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(advertiser)))
 }

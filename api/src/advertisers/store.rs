@@ -96,10 +96,10 @@ pub async fn users(pool: &PgPool, advertiser: Uuid) -> Result<Vec<User>, sqlx::E
 }
 
 /// One user.
-pub async fn user(pool: &PgPool, id: Uuid) -> Result<Option<User>, sqlx::Error> {
+pub async fn user(db: impl sqlx::PgExecutor<'_>, id: Uuid) -> Result<Option<User>, sqlx::Error> {
     sqlx::query_as("select id, username, role, advertiser_id, created_at from users where id = $1")
         .bind(id)
-        .fetch_optional(pool)
+        .fetch_optional(db)
         .await
 }
 
@@ -115,20 +115,29 @@ pub async fn api_keys(pool: &PgPool, advertiser: Uuid) -> Result<Vec<ApiKey>, sq
 }
 
 /// One API key.
-pub async fn api_key(pool: &PgPool, id: Uuid) -> Result<Option<ApiKey>, sqlx::Error> {
+pub async fn api_key(
+    db: impl sqlx::PgExecutor<'_>,
+    id: Uuid,
+) -> Result<Option<ApiKey>, sqlx::Error> {
     sqlx::query_as(
         "select id, name, role, advertiser_id, created_at, revoked_at from api_keys where id = $1",
     )
     .bind(id)
-    .fetch_optional(pool)
+    .fetch_optional(db)
     .await
 }
 
-/// Revokes an API key (tokens it already obtained run out at their expiry).
-pub async fn revoke_api_key(pool: &PgPool, id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query("update api_keys set revoked_at = coalesce(revoked_at, now()) where id = $1")
-        .bind(id)
-        .execute(pool)
-        .await?;
-    Ok(())
+/// Revokes an API key that is not revoked yet (tokens it already obtained run out at their
+/// expiry): the key as revoked, or `None` when it was revoked before (or does not exist).
+pub async fn revoke_api_key(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<ApiKey>, sqlx::Error> {
+    sqlx::query_as(
+        "update api_keys set revoked_at = now() where id = $1 and revoked_at is null
+         returning id, name, role, advertiser_id, created_at, revoked_at",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
 }

@@ -1,6 +1,12 @@
 //! The audit trail over HTTP: `GET /api/v1/audit` (entries, newest first; advertisers see those
 //! about their own objects) and `GET /api/v1/audit/verify` (the whole chain walked, and every
-//! signed checkpoint checked through Vault).
+//! signed checkpoint checked through Vault); and what every admin action records in it
+//! ([`change`], by the [`actor::Actor`] that made it).
 
+pub mod actor;
+pub mod change;
 pub mod routes;
 pub mod store;
+
+pub use actor::Actor;
+pub use change::Change;

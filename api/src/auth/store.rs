@@ -54,7 +54,7 @@ pub async fn api_key(pool: &PgPool, id: Uuid) -> anyhow::Result<Option<StoredCre
 
 /// Creates a user; the password is hashed here.
 pub async fn insert_user(
-    pool: &PgPool,
+    db: impl sqlx::PgExecutor<'_>,
     username: &str,
     password_hash: &str,
     role: Role,
@@ -69,14 +69,14 @@ pub async fn insert_user(
     .bind(password_hash)
     .bind(role.as_str())
     .bind(advertiser.map(|a| a.0))
-    .execute(pool)
+    .execute(db)
     .await?;
     Ok(id)
 }
 
 /// Creates an API key under `id` with its hashed secret.
 pub async fn insert_api_key(
-    pool: &PgPool,
+    db: impl sqlx::PgExecutor<'_>,
     id: Uuid,
     name: &str,
     secret_hash: &str,
@@ -91,7 +91,7 @@ pub async fn insert_api_key(
     .bind(secret_hash)
     .bind(role.as_str())
     .bind(advertiser.map(|a| a.0))
-    .execute(pool)
+    .execute(db)
     .await?;
     Ok(())
 }

@@ -15,6 +15,7 @@ use super::service;
 use super::spec::CampaignInput;
 use super::status::{Action, Status};
 use super::store;
+use crate::audit::Actor;
 use crate::auth::{Auth, Role};
 use crate::error::{ApiError, FieldError, Problem, Result};
 use crate::http::json::{JsonBody, PathParams, QueryParams};
@@ -89,9 +90,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[tracing::instrument(skip_all, err(level = "info"))]
 pub async fn create_campaign(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    actor: Actor,
     JsonBody(mut body): JsonBody<serde_json::Value>,
 ) -> Result<(StatusCode, Json<Campaign>)> {
+    let principal = actor.principal;
     principal.require(WRITE_ROLES)?;
     let requested = match body.as_object_mut().and_then(|o| o.remove("advertiser_id")) {
         None | Some(serde_json::Value::Null) => None,
@@ -108,7 +110,7 @@ pub async fn create_campaign(
     }
     let input: CampaignInput = serde_json::from_value(body)
         .map_err(|e| ApiError::Invalid(vec![FieldError::new("body", e.to_string())]))?;
-    let campaign = service::create(&state, &principal, advertiser, &input).await?;
+    let campaign = service::create(&state, &actor, advertiser, &input).await?;
     Ok((StatusCode::CREATED, Json(campaign)))
 }
 
@@ -191,28 +193,28 @@ pub async fn get_campaign(
 #[tracing::instrument(skip_all, err(level = "info"))]
 pub async fn update_campaign(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    actor: Actor,
     PathParams(path): PathParams<CampaignPath>,
     JsonBody(patch): JsonBody<serde_json::Value>,
 ) -> Result<Json<Campaign>> {
-    principal.require(WRITE_ROLES)?;
+    actor.principal.require(WRITE_ROLES)?;
     if !patch.is_object() {
         return Err(ApiError::field("body", "a JSON object (merge patch)"));
     }
     Ok(Json(
-        service::update(&state, &principal, CampaignId(path.id), &patch).await?,
+        service::update(&state, &actor, CampaignId(path.id), &patch).await?,
     ))
 }
 
 async fn act(
     state: AppState,
-    auth: Auth,
+    actor: Actor,
     path: CampaignPath,
     action: Action,
 ) -> Result<Json<Campaign>> {
-    auth.0.require(WRITE_ROLES)?;
+    actor.principal.require(WRITE_ROLES)?;
     Ok(Json(
-        service::act(&state, &auth.0, CampaignId(path.id), action).await?,
+        service::act(&state, &actor, CampaignId(path.id), action).await?,
     ))
 }
 
@@ -231,10 +233,10 @@ async fn act(
 #[tracing::instrument(skip_all, err(level = "info"))]
 pub async fn activate_campaign(
     State(state): State<AppState>,
-    auth: Auth,
+    actor: Actor,
     PathParams(path): PathParams<CampaignPath>,
 ) -> Result<Json<Campaign>> {
-    act(state, auth, path, Action::Activate).await
+    act(state, actor, path, Action::Activate).await
 }
 
 /// Pause an active campaign; what it holds and no server has leased goes back to cash.
@@ -252,10 +254,10 @@ pub async fn activate_campaign(
 #[tracing::instrument(skip_all, err(level = "info"))]
 pub async fn pause_campaign(
     State(state): State<AppState>,
-    auth: Auth,
+    actor: Actor,
     PathParams(path): PathParams<CampaignPath>,
 ) -> Result<Json<Campaign>> {
-    act(state, auth, path, Action::Pause).await
+    act(state, actor, path, Action::Pause).await
 }
 
 /// Resume a paused (or exhausted, after a budget increase) campaign; its budget is held again.
@@ -273,10 +275,10 @@ pub async fn pause_campaign(
 #[tracing::instrument(skip_all, err(level = "info"))]
 pub async fn resume_campaign(
     State(state): State<AppState>,
-    auth: Auth,
+    actor: Actor,
     PathParams(path): PathParams<CampaignPath>,
 ) -> Result<Json<Campaign>> {
-    act(state, auth, path, Action::Resume).await
+    act(state, actor, path, Action::Resume).await
 }
 
 /// Archive a campaign for good (from draft, paused, exhausted or ended). Roles: advertiser (its
@@ -294,8 +296,8 @@ pub async fn resume_campaign(
 #[tracing::instrument(skip_all, err(level = "info"))]
 pub async fn archive_campaign(
     State(state): State<AppState>,
-    auth: Auth,
+    actor: Actor,
     PathParams(path): PathParams<CampaignPath>,
 ) -> Result<Json<Campaign>> {
-    act(state, auth, path, Action::Archive).await
+    act(state, actor, path, Action::Archive).await
 }

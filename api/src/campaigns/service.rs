@@ -11,7 +11,7 @@ use super::model::{Campaign, StoredCampaign};
 use super::spec::{CampaignInput, CampaignSpec};
 use super::status::{Action, Status, transition};
 use super::{store, validate};
-use crate::auth::Principal;
+use crate::audit::{self, Actor, Change};
 use crate::error::{ApiError, FieldError, Result};
 use crate::feed;
 use crate::state::AppState;
@@ -19,7 +19,7 @@ use crate::state::AppState;
 /// Creates a draft campaign for `advertiser`.
 pub async fn create(
     state: &AppState,
-    principal: &Principal,
+    actor: &Actor,
     advertiser: AdvertiserId,
     input: &CampaignInput,
 ) -> Result<Campaign> {
@@ -31,7 +31,7 @@ pub async fn create(
             .fetch_optional(&mut *tx)
             .await?;
     let currency = match currency {
-        Some(c) if principal.sees(advertiser) => c.trim().to_owned(),
+        Some(c) if actor.principal.sees(advertiser) => c.trim().to_owned(),
         _ => {
             return Err(ApiError::field("advertiser_id", "no such advertiser"));
         }
@@ -67,18 +67,27 @@ pub async fn create(
     };
     store::save(&mut tx, &stored).await?;
     feed::store::record(&mut tx, &stored.campaign).await?;
+    let entry = Change::of("campaign.create", object(id), Some(advertiser.0))
+        .after(&stored.campaign)?
+        .by(actor, now);
+    audit::change::record(state, &mut tx, &entry).await?;
     tx.commit().await?;
     Ok(stored.campaign)
+}
+
+/// A campaign as the audit trail names it.
+fn object(id: CampaignId) -> String {
+    format!("campaign:{}", id.0)
 }
 
 /// Applies a JSON merge patch (RFC 7386) to the campaign's settings.
 pub async fn update(
     state: &AppState,
-    principal: &Principal,
+    actor: &Actor,
     id: CampaignId,
     patch: &serde_json::Value,
 ) -> Result<Campaign> {
-    change(state, principal, id, |stored| {
+    change(state, actor, id, "campaign.update", |stored| {
         let status = stored.campaign.status;
         if !status.editable() {
             return Err(ApiError::Conflict(format!(
@@ -99,12 +108,12 @@ pub async fn update(
 /// Runs a status action (activate, pause, resume, archive).
 pub async fn act(
     state: &AppState,
-    principal: &Principal,
+    actor: &Actor,
     id: CampaignId,
     action: Action,
 ) -> Result<Campaign> {
     let now = state.clock.now().trunc_subsecs(6);
-    change(state, principal, id, |stored| {
+    change(state, actor, id, action.audit_action(), |stored| {
         let from = stored.campaign.status;
         let to = transition(from, action).map_err(|e| ApiError::Conflict(e.to_string()))?;
         if to == Status::Active && from != Status::Active {
@@ -132,16 +141,18 @@ fn check_can_run(spec: &CampaignSpec, now: DateTime<Utc>) -> Result<()> {
 }
 
 /// The shape of every owner change: lock, check visibility, apply `edit`, sync the hold, and
-/// write the campaign with a new revision when anything the feed shows changed.
+/// write the campaign with a new revision, and its audit entry (`action`), when anything
+/// changed.
 async fn change(
     state: &AppState,
-    principal: &Principal,
+    actor: &Actor,
     id: CampaignId,
+    action: &'static str,
     edit: impl FnOnce(&mut StoredCampaign) -> Result<()>,
 ) -> Result<Campaign> {
     let mut tx = state.db.begin().await?;
     let mut stored = match store::lock(&mut tx, id).await? {
-        Some(s) if principal.sees(s.campaign.advertiser()) => s,
+        Some(s) if actor.principal.sees(s.campaign.advertiser()) => s,
         _ => return Err(ApiError::NotFound("campaign")),
     };
     let before = stored.campaign.clone();
@@ -165,6 +176,11 @@ async fn change(
     stored.campaign.revision = feed::store::next_revision(&mut tx).await?;
     store::save(&mut tx, &stored).await?;
     feed::store::record(&mut tx, &stored.campaign).await?;
+    let entry = Change::of(action, object(id), Some(before.advertiser_id))
+        .before(&before)?
+        .after(&stored.campaign)?
+        .by(actor, now);
+    audit::change::record(state, &mut tx, &entry).await?;
     tx.commit().await?;
     after_hold_change(state, id, change).await;
     Ok(stored.campaign)
@@ -199,6 +215,9 @@ pub async fn sweep_holds(state: &AppState) -> anyhow::Result<usize> {
     Ok(changed)
 }
 
+/// Who the audit trail says ended or exhausted a campaign.
+const SWEEPER: &str = "hold-sweep";
+
 async fn sweep_one(state: &AppState, id: CampaignId, now: DateTime<Utc>) -> Result<bool> {
     let mut tx = state.db.begin().await?;
     let Some(mut stored) = store::lock(&mut tx, id).await? else {
@@ -230,6 +249,15 @@ async fn sweep_one(state: &AppState, id: CampaignId, now: DateTime<Utc>) -> Resu
         stored.campaign.updated_at = now;
         stored.campaign.revision = feed::store::next_revision(&mut tx).await?;
         feed::store::record(&mut tx, &stored.campaign).await?;
+        let action = match stored.campaign.status {
+            Status::Ended => "campaign.end",
+            _ => "campaign.exhaust",
+        };
+        let entry = Change::of(action, object(id), Some(before.campaign.advertiser_id))
+            .before(&before.campaign)?
+            .after(&stored.campaign)?
+            .by_service(SWEEPER, now);
+        audit::change::record(state, &mut tx, &entry).await?;
     }
     let changed =
         status_changed || stored.hold_seq != before.hold_seq || stored.held_day != before.held_day;

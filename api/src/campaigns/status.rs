@@ -84,6 +84,16 @@ impl fmt::Display for Status {
 }
 
 impl Action {
+    /// The audit trail's name of the action.
+    pub fn audit_action(self) -> &'static str {
+        match self {
+            Action::Activate => "campaign.activate",
+            Action::Pause => "campaign.pause",
+            Action::Resume => "campaign.resume",
+            Action::Archive => "campaign.archive",
+        }
+    }
+
     fn past(self) -> &'static str {
         match self {
             Action::Activate => "activated",

@@ -12,6 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::store::{self, BlockedSource, SourceKind};
+use crate::audit::{self, Actor, Change};
 use crate::auth::{Auth, Role};
 use crate::error::{ApiError, FieldError, Problem, Result};
 use crate::http::json::{JsonBody, PathParams, QueryParams};
@@ -171,10 +172,10 @@ pub async fn list_blocked(
 #[tracing::instrument(skip_all, err(level = "info"))]
 pub async fn add_blocked(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    actor: Actor,
     JsonBody(body): JsonBody<NewBlockedSources>,
 ) -> Result<Json<Added>> {
-    principal.require(WRITE_ROLES)?;
+    actor.principal.require(WRITE_ROLES)?;
     if body.entries.is_empty() || body.entries.len() > MAX_ADD {
         return Err(ApiError::field(
             "entries",
@@ -201,7 +202,19 @@ pub async fn add_blocked(
     entries.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
     entries.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
     let given = entries.len() as u64;
-    let added = store::add(&state.db, &entries, &principal.id.to_string()).await?;
+    let mut tx = state.db.begin().await?;
+    let added = store::add(&mut tx, &entries, &actor.principal.id.to_string()).await?;
+    let records = added
+        .iter()
+        .map(|source| {
+            Ok(Change::of("fraud.block", object(source), None)
+                .after(source)?
+                .by(&actor, source.added_at))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    audit::change::record_all(&state, &mut tx, &records).await?;
+    tx.commit().await?;
+    let added = added.len() as u64;
     Ok(Json(Added {
         added,
         already_listed: given - added,
@@ -221,16 +234,26 @@ pub async fn add_blocked(
 #[tracing::instrument(skip_all, err(level = "info"))]
 pub async fn remove_blocked(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    actor: Actor,
     PathParams(path): PathParams<SourcePath>,
 ) -> Result<StatusCode> {
-    principal.require(WRITE_ROLES)?;
+    actor.principal.require(WRITE_ROLES)?;
     let value = normalized(path.kind, &path.value).map_err(|_| ApiError::NotFound("source"))?;
-    if store::remove(&state.db, path.kind, &value).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::NotFound("source"))
-    }
+    let mut tx = state.db.begin().await?;
+    let Some(removed) = store::remove(&mut tx, path.kind, &value).await? else {
+        return Err(ApiError::NotFound("source"));
+    };
+    let entry = Change::of("fraud.unblock", object(&removed), None)
+        .before(&removed)?
+        .by(&actor, state.clock.now());
+    audit::change::record(&state, &mut tx, &entry).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A blocked source as the audit trail names it.
+fn object(source: &BlockedSource) -> String {
+    format!("source:{}/{}", source.kind.as_str(), source.value)
 }
 
 #[cfg(test)]

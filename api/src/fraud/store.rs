@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use utoipa::ToSchema;
 
 /// What a blocked source is.
@@ -55,37 +55,47 @@ fn from_row((kind, value, reason, added_by, added_at): Row) -> Option<BlockedSou
     })
 }
 
-/// Adds sources (those already listed stay as they are); returns how many were new.
+/// Adds sources (those already listed stay as they are); returns those that were new.
 pub async fn add(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     entries: &[(SourceKind, String, String)],
     added_by: &str,
-) -> sqlx::Result<u64> {
+) -> sqlx::Result<Vec<BlockedSource>> {
     let kinds: Vec<&str> = entries.iter().map(|(k, _, _)| k.as_str()).collect();
     let values: Vec<&str> = entries.iter().map(|(_, v, _)| v.as_str()).collect();
     let reasons: Vec<&str> = entries.iter().map(|(_, _, r)| r.as_str()).collect();
-    let done = sqlx::query(
+    let rows: Vec<Row> = sqlx::query_as(
         r"insert into blocked_sources (kind, value, reason, added_by)
           select k, v, r, $4 from unnest($1::text[], $2::text[], $3::text[]) as t(k, v, r)
-          on conflict do nothing",
+          on conflict do nothing
+          returning kind, value, reason, added_by, added_at",
     )
     .bind(&kinds)
     .bind(&values)
     .bind(&reasons)
     .bind(added_by)
-    .execute(pool)
+    .fetch_all(conn)
     .await?;
-    Ok(done.rows_affected())
+    let mut added: Vec<BlockedSource> = rows.into_iter().filter_map(from_row).collect();
+    added.sort_by(|a, b| (a.kind, &a.value).cmp(&(b.kind, &b.value)));
+    Ok(added)
 }
 
-/// Removes a source; whether it was listed.
-pub async fn remove(pool: &PgPool, kind: SourceKind, value: &str) -> sqlx::Result<bool> {
-    let done = sqlx::query("delete from blocked_sources where kind = $1 and value = $2")
-        .bind(kind.as_str())
-        .bind(value)
-        .execute(pool)
-        .await?;
-    Ok(done.rows_affected() > 0)
+/// Removes a source: what was listed, or `None`.
+pub async fn remove(
+    conn: &mut PgConnection,
+    kind: SourceKind,
+    value: &str,
+) -> sqlx::Result<Option<BlockedSource>> {
+    let row: Option<Row> = sqlx::query_as(
+        "delete from blocked_sources where kind = $1 and value = $2
+         returning kind, value, reason, added_by, added_at",
+    )
+    .bind(kind.as_str())
+    .bind(value)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.and_then(from_row))
 }
 
 /// A page in (kind, value) order after `after`, of one kind or all.

@@ -4,8 +4,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use ledger::{
-    AccountOwner, AdvertiserId, Amount, NewTransfer, PostStatus, References, StatementCursor,
-    StatementPage, Transfer, TransferId, TransferKind,
+    AccountOwner, AdvertiserId, Amount, BatchMode, NewTransfer, PostStatus, References,
+    StatementCursor, StatementPage, Transfer, TransferId, TransferKind,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -13,6 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::advertisers::routes::{AdvertiserPath, visible};
+use crate::audit::{self, Actor, Change};
 use crate::auth::{Auth, Role};
 use crate::error::{ApiError, FieldError, Problem, Result};
 use crate::http::json::{JsonBody, PathParams, QueryParams};
@@ -101,15 +102,15 @@ fn idempotency_key(headers: &HeaderMap) -> Result<String> {
 
 async fn fund(
     state: &AppState,
-    auth: &Auth,
+    actor: &Actor,
     advertiser: uuid::Uuid,
     headers: &HeaderMap,
     body: Funding,
     kind: TransferKind,
 ) -> Result<(StatusCode, Json<Posting>)> {
-    auth.0.require(MONEY_ROLES)?;
+    actor.principal.require(MONEY_ROLES)?;
     let key = idempotency_key(headers)?;
-    let advertiser = visible(state, auth, advertiser).await?;
+    let advertiser = visible(state, &Auth(actor.principal), advertiser).await?;
     let amount = Amount::parse(&body.amount)
         .map_err(|e| ApiError::Invalid(vec![FieldError::new("amount", e.to_string())]))?;
     if body.note.as_ref().is_some_and(|n| n.chars().count() > 500) {
@@ -139,13 +140,8 @@ async fn fund(
         advertiser: Some(id),
         ..References::default()
     };
-    transfer.metadata = serde_json::json!({ "note": body.note, "by": auth.0.id });
-    let posted = state.ledger.transfer(transfer).await.map_err(|e| match e {
-        ledger::Error::Rejected(ledger::Rejection::IdConflict { .. }) => {
-            ApiError::Conflict("this Idempotency-Key was used for a different request".into())
-        }
-        other => other.into(),
-    })?;
+    transfer.metadata = serde_json::json!({ "note": body.note, "by": actor.principal.id });
+    let posted = post_audited(state, actor, &transfer).await?;
     let created = posted.status == PostStatus::Created;
     let status = if created {
         StatusCode::CREATED
@@ -153,6 +149,70 @@ async fn fund(
         StatusCode::OK
     };
     Ok((status, Json(posting(&posted.transfer, created))))
+}
+
+/// Tries of a funding transaction that lost a race to another writer.
+const FUNDING_TRIES: u32 = 5;
+
+/// Posts `transfer` and, when this request is the one that moved the money, its audit entry
+/// (`funding.deposit`, `funding.credit`), in one transaction. A retry under the same key
+/// records nothing more.
+async fn post_audited(
+    state: &AppState,
+    actor: &Actor,
+    transfer: &NewTransfer,
+) -> Result<ledger::Posted> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let mut tx = state.db.begin().await?;
+        let attempt = state
+            .ledger
+            .transfer_in(&mut tx, std::slice::from_ref(transfer), BatchMode::Linked)
+            .await;
+        let posted = match attempt {
+            Ok(mut results) => match results.pop() {
+                Some(Ok(posted)) => posted,
+                Some(Err(ledger::Rejection::IdConflict { .. })) => {
+                    return Err(ApiError::Conflict(
+                        "this Idempotency-Key was used for a different request".into(),
+                    ));
+                }
+                Some(Err(rejection)) => return Err(ledger::Error::from(rejection).into()),
+                None => return Err(ApiError::Internal(anyhow::anyhow!("no posting result"))),
+            },
+            Err(e) if e.is_retryable() && tries < FUNDING_TRIES => continue,
+            Err(e) => return Err(e.into()),
+        };
+        if posted.status == PostStatus::Created {
+            let t = &posted.transfer;
+            let entry = Change::of(
+                match t.kind {
+                    TransferKind::Credit => "funding.credit",
+                    _ => "funding.deposit",
+                },
+                format!("transfer:{}", t.id.0),
+                t.references.advertiser.map(|a| a.0),
+            )
+            .after(&serde_json::json!({
+                "amount": t.amount.to_string(),
+                "currency": t.currency.code(),
+                "note": t.metadata.get("note"),
+            }))?
+            .by(actor, t.posted_at);
+            audit::change::record(state, &mut tx, &entry).await?;
+        }
+        match tx.commit().await {
+            Ok(()) => return Ok(posted),
+            Err(e) => {
+                let e = ledger::Error::from(e);
+                if e.is_retryable() && tries < FUNDING_TRIES {
+                    continue;
+                }
+                return Err(e.into());
+            }
+        }
+    }
 }
 
 /// A sum as the ledger writes amounts: six decimal places.
@@ -189,14 +249,14 @@ fn posting(t: &Transfer, created: bool) -> Posting {
 #[tracing::instrument(skip_all, err(level = "info"))]
 pub async fn deposit(
     State(state): State<AppState>,
-    auth: Auth,
+    actor: Actor,
     PathParams(path): PathParams<AdvertiserPath>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<Funding>,
 ) -> Result<(StatusCode, Json<Posting>)> {
     fund(
         &state,
-        &auth,
+        &actor,
         path.id,
         &headers,
         body,
@@ -222,12 +282,20 @@ pub async fn deposit(
 #[tracing::instrument(skip_all, err(level = "info"))]
 pub async fn credit(
     State(state): State<AppState>,
-    auth: Auth,
+    actor: Actor,
     PathParams(path): PathParams<AdvertiserPath>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<Funding>,
 ) -> Result<(StatusCode, Json<Posting>)> {
-    fund(&state, &auth, path.id, &headers, body, TransferKind::Credit).await
+    fund(
+        &state,
+        &actor,
+        path.id,
+        &headers,
+        body,
+        TransferKind::Credit,
+    )
+    .await
 }
 
 /// The advertiser's cash and what its campaigns hold. Roles: advertiser (its own), operator,

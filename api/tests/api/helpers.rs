@@ -73,13 +73,17 @@ impl TestApp {
 
     /// A token for a principal of `role` (bound to `advertiser` for the advertiser role).
     pub fn token(&self, role: Role, advertiser: Option<Uuid>) -> String {
-        let principal = Principal {
+        self.token_of(&Principal {
             id: Uuid::now_v7(),
             role,
             advertiser: advertiser.map(AdvertiserId),
-        };
+        })
+    }
+
+    /// A token for `principal`.
+    pub fn token_of(&self, principal: &Principal) -> String {
         let now = chrono::Utc::now().timestamp();
-        self.state.keys.issue(&principal, now, 600).expect("token")
+        self.state.keys.issue(principal, now, 600).expect("token")
     }
 
     /// Sends a request; `body` as JSON when given.

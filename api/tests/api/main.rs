@@ -3,6 +3,7 @@
 
 mod access;
 mod audit;
+mod audit_actions;
 mod campaigns;
 mod feed;
 mod fraud;

@@ -109,7 +109,19 @@ impl Ledger {
         conn: &mut sqlx::PgConnection,
         record: &AuditRecord,
     ) -> Result<()> {
-        store::audit::enqueue_record(conn, record).await
+        self.record_audits(conn, std::slice::from_ref(record)).await
+    }
+
+    /// Records several admin actions, in order, in the caller's transaction.
+    pub async fn record_audits(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        records: &[AuditRecord],
+    ) -> Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        store::audit::enqueue_records(conn, records).await
     }
 
     /// Walks the whole chain in order, holding it to `checkpoints` (each with what the signer

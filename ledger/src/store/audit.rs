@@ -230,14 +230,20 @@ pub(crate) async fn page(db: &mut PgConnection, after: u64, limit: i64) -> Resul
         .collect()
 }
 
-/// Puts an admin action's record in the outbox, in the caller's transaction.
-pub(crate) async fn enqueue_record(db: &mut PgConnection, record: &AuditRecord) -> Result<()> {
-    let value = serde_json::to_value(record)
+/// Puts admin actions' records in the outbox, in order, in the caller's transaction.
+pub(crate) async fn enqueue_records(db: &mut PgConnection, records: &[AuditRecord]) -> Result<()> {
+    let values = records
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| Error::Corrupt(format!("an audit record does not serialize: {e}")))?;
-    sqlx::query("insert into audit_outbox (source, record) values ('record', $1)")
-        .bind(value)
-        .execute(&mut *db)
-        .await?;
+    sqlx::query(
+        "insert into audit_outbox (source, record)
+         select 'record', r from unnest($1::jsonb[]) with ordinality as t(r, n) order by n",
+    )
+    .bind(values)
+    .execute(&mut *db)
+    .await?;
     Ok(())
 }
 
