@@ -147,7 +147,7 @@ fn bench_settings(redis_url: &str) -> Result<Settings> {
 }
 
 fn token(state: &api::AppState, role: Role) -> Result<String> {
-    state.keys.issue(
+    state.keys.load().issue(
         &Principal::staff(role),
         chrono::Utc::now().timestamp(),
         3600,

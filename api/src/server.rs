@@ -12,7 +12,6 @@ use secrecy::ExposeSecret;
 use sqlx::postgres::PgPoolOptions;
 use tokio::net::TcpListener;
 
-use crate::auth::keys::TokenKeys;
 use crate::auth::{Role, secrets, store as auth_store};
 use crate::feed::FeedSignal;
 use crate::http::rate_limit::RateLimiter;
@@ -44,13 +43,7 @@ pub async fn state_over(
     let redis = redis::aio::ConnectionManager::new(client)
         .await
         .context("connecting to Redis")?;
-    let keys = TokenKeys::new(
-        &settings.jwt.keys,
-        &settings.jwt.signing_kid,
-        &settings.jwt.issuer,
-        &settings.jwt.audience,
-    )
-    .context("loading the token keys (ADPLAT_API_JWT_KEYS, ADPLAT_API_JWT_SIGNING_KID)")?;
+    let keys = crate::auth::key_source::load(&settings).await?;
     let limiter = RateLimiter::new(
         redis.clone(),
         settings.rate_limit_per_s,

@@ -38,7 +38,8 @@ pub struct Settings {
     pub audit_checkpoint_interval_s: u64,
 }
 
-/// Where Vault is, and the transit key that signs audit checkpoints.
+/// Where Vault is, the transit key that signs audit checkpoints, and where the token keys are
+/// kept (when they are kept in Vault rather than in configuration).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VaultSettings {
@@ -48,11 +49,43 @@ pub struct VaultSettings {
     pub transit_mount: String,
     #[serde(default = "VaultSettings::default_audit_key")]
     pub audit_key: String,
+    /// The KV (version 2) engine the secrets are in.
+    #[serde(default = "VaultSettings::default_kv_mount")]
+    pub kv_mount: String,
+    /// The KV secret holding the token keys (fields `keys`, as `ADPLAT_API_JWT_KEYS`, and
+    /// `signing_kid`); `None`: the keys come from configuration.
+    #[serde(default)]
+    pub jwt_path: Option<String>,
+    /// How often the secrets are read again, so that a rotation reaches the running server.
+    #[serde(default = "VaultSettings::default_refresh_s")]
+    pub secrets_refresh_s: u64,
 }
 
 impl VaultSettings {
     fn default_mount() -> String {
         "transit".to_owned()
+    }
+
+    fn default_kv_mount() -> String {
+        "secret".to_owned()
+    }
+
+    fn default_refresh_s() -> u64 {
+        30
+    }
+
+    /// The KV engine, whose calls give up after `timeout`.
+    pub fn kv(
+        &self,
+        timeout: std::time::Duration,
+    ) -> Result<ledger::secrets::KvSecrets, ledger::secrets::SecretsError> {
+        use secrecy::ExposeSecret;
+        ledger::secrets::KvSecrets::new(
+            &self.address,
+            self.token.expose_secret(),
+            &self.kv_mount,
+            timeout,
+        )
     }
 
     fn default_audit_key() -> String {
@@ -81,6 +114,9 @@ impl VaultSettings {
             token: SecretString::from(token.to_owned()),
             transit_mount: Self::default_mount(),
             audit_key: Self::default_audit_key(),
+            kv_mount: Self::default_kv_mount(),
+            jwt_path: None,
+            secrets_refresh_s: Self::default_refresh_s(),
         }
     }
 }
@@ -204,6 +240,13 @@ impl Settings {
             let mut vault = VaultSettings::new(&address, &token);
             if let Some(key) = var("ADPLAT_API_AUDIT_KEY") {
                 vault.audit_key = key;
+            }
+            if let Some(mount) = var("ADPLAT_API_VAULT_KV_MOUNT") {
+                vault.kv_mount = mount;
+            }
+            vault.jwt_path = var("ADPLAT_API_JWT_VAULT_PATH");
+            if let Some(v) = var("ADPLAT_API_SECRETS_REFRESH_S") {
+                vault.secrets_refresh_s = parsed("ADPLAT_API_SECRETS_REFRESH_S", v)?;
             }
             self.vault = Some(vault);
         }

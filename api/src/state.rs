@@ -7,7 +7,7 @@ use ledger::{Clock, Ledger};
 use redis::aio::ConnectionManager;
 use sqlx::PgPool;
 
-use crate::auth::keys::TokenKeys;
+use crate::auth::key_source::SharedKeys;
 use crate::feed::FeedSignal;
 use crate::http::rate_limit::RateLimiter;
 use crate::settings::Settings;
@@ -22,7 +22,8 @@ pub struct Inner {
     pub ledger: Ledger,
     /// Told when a campaign's held budget changes, so leases follow the ledger.
     pub budgets: RedisBudgetStore<ConnectionManager>,
-    pub keys: TokenKeys,
+    /// The token keys in use (a rotation in Vault swaps them).
+    pub keys: SharedKeys,
     pub limiter: RateLimiter,
     pub feed: FeedSignal,
     pub clock: Arc<dyn Clock>,

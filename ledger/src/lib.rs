@@ -36,6 +36,7 @@ pub mod pending;
 pub mod plan;
 pub mod rejection;
 mod retry;
+pub mod secrets;
 mod service;
 pub mod statement;
 mod store;

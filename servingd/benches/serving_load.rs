@@ -86,7 +86,7 @@ async fn run(db_url: &str, redis_url: &str, smoke: bool, capped: bool) -> Result
     api_settings.jwt.sign_with_new_key("bench")?;
     let state =
         api::server::state_over(pool.clone(), api_settings, api::server::system_clock()).await?;
-    let admin = state.keys.issue(
+    let admin = state.keys.load().issue(
         &Principal::staff(Role::Admin),
         chrono::Utc::now().timestamp(),
         3600,

@@ -19,7 +19,7 @@ use crate::pace::PacingBoard;
 use crate::request_metrics::RequestMetrics;
 use crate::settings::Settings;
 use crate::shedding::ValueTracker;
-use crate::tracking::TrackingKeys;
+use crate::tracking::SharedTrackingKeys;
 use arc_swap::ArcSwap;
 use ledger::events::EventStream;
 
@@ -41,8 +41,8 @@ pub struct Engine {
     pub budget_reachable: AtomicBool,
     pub redis: ConnectionManager,
     pub db: sqlx::PgPool,
-    /// Signs and verifies the tracking URLs.
-    pub tracking: TrackingKeys,
+    /// Signs and verifies the tracking URLs (a rotation in Vault swaps them).
+    pub tracking: SharedTrackingKeys,
     /// Where verified events go.
     pub events: EventStream,
     /// Known-bad IPs and device ids (fraud level 1), reloaded when the list changes.

@@ -298,14 +298,17 @@ fn bid_response<'a>(
                 device: served_to.device,
                 network: served_to.network,
             };
-            let burl = format!("{base}/t/imp?t={}", engine.tracking.sign(&claims, b""));
+            let burl = format!(
+                "{base}/t/imp?t={}",
+                engine.tracking.load().sign(&claims, b"")
+            );
             let adm = match creative.media {
                 crate::request::Media::Video => creative.markup.clone(),
                 _ => {
                     claims.kind = EventKind::Click;
                     claims.expires_at = now_s + engine.settings.click_ttl_s;
                     let landing = creative.click_url.as_bytes();
-                    let token = engine.tracking.sign(&claims, landing);
+                    let token = engine.tracking.load().sign(&claims, landing);
                     let mut adm = String::with_capacity(
                         base.len() + token.len() + creative.click_url.len() * 2 + 96,
                     );

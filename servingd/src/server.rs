@@ -30,7 +30,6 @@ use crate::pace::PacingBoard;
 use crate::request_metrics::RequestMetrics;
 use crate::settings::Settings;
 use crate::shedding::ValueTracker;
-use crate::tracking::TrackingKeys;
 use arc_swap::ArcSwap;
 use ledger::events::EventStream;
 
@@ -84,17 +83,7 @@ pub async fn build_over(settings: Settings, pool: sqlx::PgPool) -> anyhow::Resul
         Arc::new(SystemClock),
     ));
     let ctr: Arc<dyn CtrModel> = Arc::new(SmoothedCtr::new(CTR_PRIOR_PPB, CTR_PRIOR_WEIGHT));
-    let tracking = match &settings.tracking_keys {
-        Some(spec) => TrackingKeys::parse(spec.expose_secret(), settings.tracking_key_id)
-            .context("SERVINGD_TRACKING_KEYS")?,
-        None => {
-            tracing::warn!(
-                "SERVINGD_TRACKING_KEYS is not set: tracking URLs are signed with a random key \
-                 and stop working when this process ends"
-            );
-            TrackingKeys::generated()
-        }
-    };
+    let tracking = crate::tracking::key_source::load(&settings).await?;
     // the recorder first (unless the process installed one), then the handles that feed it
     crate::http::metrics_handle();
     Ok(Arc::new(Engine {

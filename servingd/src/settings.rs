@@ -43,6 +43,8 @@ pub struct Settings {
     pub tracking_keys: Option<SecretString>,
     /// Which tracking key signs (the highest id when unset); the others still verify.
     pub tracking_key_id: Option<u8>,
+    /// The tracking keys in Vault's KV engine instead (they win over `tracking_keys`).
+    pub tracking_keys_vault: Option<VaultSecret>,
     /// How long an impression (billing) URL is honoured, seconds.
     pub impression_ttl_s: i64,
     /// How long a click URL is honoured, seconds.
@@ -57,6 +59,30 @@ pub struct Settings {
     /// Take the client's address from the first `X-Forwarded-For` entry (only behind a load
     /// balancer that sets it); otherwise the peer address.
     pub trust_forwarded_for: bool,
+}
+
+/// A secret in Vault's KV engine (version 2), read again every `refresh_s` so that a rotation
+/// written there reaches the running process.
+#[derive(Debug, Clone)]
+pub struct VaultSecret {
+    pub address: String,
+    pub token: SecretString,
+    pub kv_mount: String,
+    pub path: String,
+    pub refresh_s: u64,
+}
+
+impl VaultSecret {
+    /// The secret at `path` of the `secret` engine, read again every 30 s.
+    pub fn new(address: &str, token: &str, path: &str) -> Self {
+        VaultSecret {
+            address: address.to_owned(),
+            token: SecretString::from(token.to_owned()),
+            kv_mount: "secret".to_owned(),
+            path: path.to_owned(),
+            refresh_s: 30,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -80,6 +106,7 @@ impl Default for Settings {
             feed_wait_s: 25,
             tracking_keys: None,
             tracking_key_id: None,
+            tracking_keys_vault: None,
             impression_ttl_s: 3_600,
             click_ttl_s: 86_400,
             event_shards: 16,
@@ -153,6 +180,21 @@ impl Settings {
         }
         if let Some(v) = var("SERVINGD_TRACKING_KEY_ID") {
             self.tracking_key_id = Some(parsed("SERVINGD_TRACKING_KEY_ID", &v)?);
+        }
+        if let Some(path) = var("SERVINGD_TRACKING_KEYS_VAULT_PATH") {
+            let (Some(address), Some(token)) = (var("VAULT_ADDR"), var("VAULT_TOKEN")) else {
+                anyhow::bail!(
+                    "SERVINGD_TRACKING_KEYS_VAULT_PATH needs VAULT_ADDR and VAULT_TOKEN as well"
+                );
+            };
+            let mut vault = VaultSecret::new(&address, &token, &path);
+            if let Some(mount) = var("SERVINGD_VAULT_KV_MOUNT") {
+                vault.kv_mount = mount;
+            }
+            if let Some(v) = var("SERVINGD_SECRETS_REFRESH_S") {
+                vault.refresh_s = parsed("SERVINGD_SECRETS_REFRESH_S", &v)?;
+            }
+            self.tracking_keys_vault = Some(vault);
         }
         if let Some(v) = var("SERVINGD_IMPRESSION_TTL_S") {
             self.impression_ttl_s = parsed("SERVINGD_IMPRESSION_TTL_S", &v)?;

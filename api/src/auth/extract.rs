@@ -26,7 +26,7 @@ impl FromRequestParts<AppState> for Auth {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
             .ok_or_else(refused)?;
-        let principal = state.keys.verify(token).map_err(|reason| {
+        let principal = state.keys.load().verify(token).map_err(|reason| {
             tracing::info!(%reason, "access token refused");
             refused()
         })?;

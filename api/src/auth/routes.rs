@@ -79,7 +79,7 @@ pub async fn token(
         verified.ok_or_else(|| ApiError::Unauthenticated("the credentials do not hold".into()))?;
     let ttl_s = state.settings.jwt.token_ttl_s;
     let now_s = state.clock.now().timestamp();
-    let access_token = state.keys.issue(&principal, now_s, ttl_s)?;
+    let access_token = state.keys.load().issue(&principal, now_s, ttl_s)?;
     Ok(Json(TokenResponse {
         access_token,
         token_type: "Bearer".to_owned(),

@@ -83,7 +83,11 @@ impl TestApp {
     /// A token for `principal`.
     pub fn token_of(&self, principal: &Principal) -> String {
         let now = chrono::Utc::now().timestamp();
-        self.state.keys.issue(principal, now, 600).expect("token")
+        self.state
+            .keys
+            .load()
+            .issue(principal, now, 600)
+            .expect("token")
     }
 
     /// Sends a request; `body` as JSON when given.

@@ -9,6 +9,7 @@ mod feed;
 mod fraud;
 mod helpers;
 mod http;
+mod key_rotation;
 mod money;
 mod reports;
 mod tokens;

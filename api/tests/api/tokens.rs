@@ -18,8 +18,8 @@ fn claims(app: &TestApp, role: &str) -> Claims {
         sub: uuid::Uuid::now_v7().to_string(),
         role: role.into(),
         adv: None,
-        iss: app.state.keys.issuer().into(),
-        aud: app.state.keys.audience().into(),
+        iss: app.state.keys.load().issuer().into(),
+        aud: app.state.keys.load().audience().into(),
         iat: now,
         nbf: now,
         exp: now + 300,
@@ -49,7 +49,12 @@ async fn refused(app: &TestApp, token: &str, what: &str) {
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn forged_and_stale_tokens_are_all_refused(pool: PgPool) {
     let app = TestApp::new(pool).await;
-    let good = app.state.keys.sign(&claims(&app, "admin")).expect("sign");
+    let good = app
+        .state
+        .keys
+        .load()
+        .sign(&claims(&app, "admin"))
+        .expect("sign");
     assert_eq!(
         app.get("/api/v1/campaigns", &good).await.status,
         StatusCode::OK
@@ -87,7 +92,7 @@ async fn forged_and_stale_tokens_are_all_refused(pool: PgPool) {
     (expired.iat, expired.nbf, expired.exp) = (now - 900, now - 900, now - 60);
     refused(
         &app,
-        &app.state.keys.sign(&expired).expect("sign"),
+        &app.state.keys.load().sign(&expired).expect("sign"),
         "expired",
     )
     .await;
@@ -95,7 +100,7 @@ async fn forged_and_stale_tokens_are_all_refused(pool: PgPool) {
     (early.nbf, early.exp) = (now + 120, now + 600);
     refused(
         &app,
-        &app.state.keys.sign(&early).expect("sign"),
+        &app.state.keys.load().sign(&early).expect("sign"),
         "not yet valid",
     )
     .await;
@@ -103,7 +108,7 @@ async fn forged_and_stale_tokens_are_all_refused(pool: PgPool) {
     issuer.iss = "someone-else".into();
     refused(
         &app,
-        &app.state.keys.sign(&issuer).expect("sign"),
+        &app.state.keys.load().sign(&issuer).expect("sign"),
         "wrong issuer",
     )
     .await;
@@ -111,13 +116,18 @@ async fn forged_and_stale_tokens_are_all_refused(pool: PgPool) {
     audience.aud = "another-service".into();
     refused(
         &app,
-        &app.state.keys.sign(&audience).expect("sign"),
+        &app.state.keys.load().sign(&audience).expect("sign"),
         "wrong audience",
     )
     .await;
 
     // Tampered payload: a billing token edited into an admin one keeps the old signature.
-    let billing = app.state.keys.sign(&claims(&app, "billing")).expect("sign");
+    let billing = app
+        .state
+        .keys
+        .load()
+        .sign(&claims(&app, "billing"))
+        .expect("sign");
     let parts: Vec<&str> = billing.split('.').collect();
     let mut edited: serde_json::Value =
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).expect("b64")).expect("json");
@@ -138,8 +148,8 @@ async fn forged_and_stale_tokens_are_all_refused(pool: PgPool) {
             public: None,
         }],
         "rogue",
-        app.state.keys.issuer(),
-        app.state.keys.audience(),
+        app.state.keys.load().issuer(),
+        app.state.keys.load().audience(),
     )
     .expect("keys");
     refused(
@@ -156,8 +166,8 @@ async fn forged_and_stale_tokens_are_all_refused(pool: PgPool) {
             public: None,
         }],
         "test-1",
-        app.state.keys.issuer(),
-        app.state.keys.audience(),
+        app.state.keys.load().issuer(),
+        app.state.keys.load().audience(),
     )
     .expect("keys");
     refused(
@@ -170,7 +180,11 @@ async fn forged_and_stale_tokens_are_all_refused(pool: PgPool) {
     // Claims the server would never issue, and junk.
     refused(
         &app,
-        &app.state.keys.sign(&claims(&app, "root")).expect("sign"),
+        &app.state
+            .keys
+            .load()
+            .sign(&claims(&app, "root"))
+            .expect("sign"),
         "unknown role",
     )
     .await;
@@ -178,6 +192,7 @@ async fn forged_and_stale_tokens_are_all_refused(pool: PgPool) {
         &app,
         &app.state
             .keys
+            .load()
             .sign(&claims(&app, "advertiser"))
             .expect("sign"),
         "advertiser without one",

@@ -17,3 +17,4 @@ mod idempotency;
 mod pending;
 mod statements;
 mod validation;
+mod vault_secrets;

@@ -73,22 +73,24 @@ async fn track(engine: &Engine, kind: EventKind, request: Request) -> Response {
         }
     };
     let now = chrono::Utc::now();
-    let claims = match engine
-        .tracking
-        .verify(&token, kind, bound.as_bytes(), now.timestamp())
-    {
-        Ok(claims) => claims,
-        Err(e) => {
-            let (status, label) = match e {
-                TokenError::Malformed => (StatusCode::BAD_REQUEST, "malformed"),
-                TokenError::Expired(_) => (StatusCode::GONE, "expired"),
-                TokenError::UnknownKey(_) | TokenError::Forged | TokenError::WrongKind(_) => {
-                    (StatusCode::FORBIDDEN, "forged")
-                }
-            };
-            return refused(kind, label, status, &e.to_string());
-        }
-    };
+    let claims =
+        match engine
+            .tracking
+            .load()
+            .verify(&token, kind, bound.as_bytes(), now.timestamp())
+        {
+            Ok(claims) => claims,
+            Err(e) => {
+                let (status, label) = match e {
+                    TokenError::Malformed => (StatusCode::BAD_REQUEST, "malformed"),
+                    TokenError::Expired(_) => (StatusCode::GONE, "expired"),
+                    TokenError::UnknownKey(_) | TokenError::Forged | TokenError::WrongKind(_) => {
+                        (StatusCode::FORBIDDEN, "forged")
+                    }
+                };
+                return refused(kind, label, status, &e.to_string());
+            }
+        };
     let client = client_ip(&request, engine.settings.trust_forwarded_for);
     // A listed source's event is answered as any other (nothing to learn from) and not billed.
     if client.is_some_and(|ip| engine.blocklist.load().blocks_ip(ip)) {

@@ -36,6 +36,7 @@ async fn an_active_campaign_wins_the_published_banner_request(pool: PgPool) {
     let claims = platform
         .engine
         .tracking
+        .load()
         .verify(
             token,
             ledger::events::EventKind::Impression,

@@ -17,7 +17,7 @@ use sqlx::PgPool;
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
-fn redis_url() -> String {
+pub fn redis_url() -> String {
     std::env::var("REDIS_URL")
         .unwrap_or_else(|_| panic!("REDIS_URL is not set: eval \"$(scripts/services env)\""))
 }
@@ -66,6 +66,7 @@ impl Platform {
                 .expect("api state");
             let admin = state
                 .keys
+                .load()
                 .issue(
                     &Principal::staff(Role::Admin),
                     chrono::Utc::now().timestamp(),

@@ -9,3 +9,4 @@ mod helpers;
 mod index_swaps;
 mod pacing_simulation;
 mod tracking_http;
+mod tracking_keys_vault;

@@ -126,6 +126,7 @@ async fn forged_altered_expired_and_misused_tokens_are_refused_and_record_nothin
     let expired = platform
         .engine
         .tracking
+        .load()
         .sign(&impression_claims(campaign, now - 1), b"");
     let other_key = servingd::tracking::TrackingKeys::new(0, vec![(0, vec![7; 32])])
         .expect("key")
