@@ -34,7 +34,7 @@ pub struct AuditQuery {
     pub advertiser_id: Option<Uuid>,
     /// Only entries by this actor.
     pub actor: Option<String>,
-    /// Only entries of this action (`ledger.spend`, `campaign.pause`...).
+    /// Only entries of this action (`ledger.post`, `campaign.pause`...).
     pub action: Option<String>,
     /// Only entries about this object (`transfer:<id>`, `campaign:<id>`...).
     pub object: Option<String>,
@@ -141,7 +141,10 @@ pub async fn list_audit(
         since: query.since,
         until: query.until,
     };
-    let items = store::page(&state.db, &filter, before, limit).await?;
+    let mut items = store::page(&state.db, &filter, before, limit).await?;
+    if let (Role::Advertiser, Some(own)) = (principal.role, advertiser) {
+        items = items.into_iter().map(|e| e.seen_by(own)).collect();
+    }
     let next_cursor = (items.len() as i64 == limit)
         .then(|| items.last().map(|e| e.position.to_string()))
         .flatten();

@@ -15,18 +15,38 @@ pub struct AuditEntry {
     pub at: DateTime<Utc>,
     pub actor: String,
     pub role: String,
-    /// `noun.verb`: `ledger.spend`, `budget.allocate`, `campaign.pause`...
+    /// `noun.verb`: `ledger.post`, `budget.allocate`, `campaign.pause`...
     pub action: String,
     /// `kind:id`.
     pub object: String,
+    /// The advertiser the object belongs to (a ledger statement's entry names one only when all
+    /// its transfers are that advertiser's; `after.advertisers` lists them all).
     pub advertiser_id: Option<Uuid>,
     pub request_id: Option<String>,
     pub before: Option<serde_json::Value>,
+    /// For `ledger.post`: the transfers' `count`, the `digest` of their contents, and their
+    /// `advertisers`.
     pub after: Option<serde_json::Value>,
     /// SHA-256 of the entry (its position, the previous entry's hash and its content), hex.
     pub hash: String,
     /// The previous entry's hash, hex.
     pub prev_hash: String,
+}
+
+impl AuditEntry {
+    /// The entry as `advertiser` may see it: a ledger statement's entry that also covers other
+    /// advertisers' transfers lists only this one.
+    pub fn seen_by(mut self, advertiser: Uuid) -> AuditEntry {
+        if let Some(listed) = self
+            .after
+            .as_mut()
+            .and_then(|a| a.get_mut("advertisers"))
+            .and_then(|a| a.as_array_mut())
+        {
+            listed.retain(|a| a.as_str() == Some(advertiser.to_string().as_str()));
+        }
+        self
+    }
 }
 
 /// What a listing is narrowed to.
@@ -57,7 +77,7 @@ pub async fn page(
                  after, hash, prev_hash
             from audit_log
            where ($1::bigint is null or position < $1)
-             and ($2::uuid is null or advertiser_id = $2)
+             and ($2::uuid is null or advertiser_id = $2 or advertisers @> array[$2::uuid])
              and ($3::text is null or actor = $3)
              and ($4::text is null or action = $4)
              and ($5::text is null or object = $5)

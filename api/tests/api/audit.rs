@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use rust_decimal::Decimal;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 
@@ -44,7 +45,7 @@ async fn the_server_chains_the_money_it_moves(pool: PgPool) {
     let (left, deposits, signed) = loop {
         let counts: (i64, i64, i64) = sqlx::query_as(
             "select (select count(*) from audit_outbox),
-                    (select count(*) from audit_log where action = 'ledger.deposit'),
+                    (select count(*) from audit_log where action = 'ledger.post'),
                     (select count(*) from audit_checkpoints where signature is not null)",
         )
         .fetch_one(&pool)
@@ -122,18 +123,86 @@ async fn entries_come_newest_first_and_advertisers_see_only_their_own(pool: PgPo
 
     // an advertiser sees its own deposits, not the other's, and cannot ask for them
     let as_a = app.token(Role::Advertiser, Some(a));
-    let own = app.get("/api/v1/audit?action=ledger.deposit", &as_a).await;
+    let own = app.get("/api/v1/audit?action=funding.deposit", &as_a).await;
     assert_eq!(own.status, StatusCode::OK, "{}", own.body);
-    let amounts: Vec<&str> = own.body["items"]
+    let amounts: Vec<Decimal> = own.body["items"]
         .as_array()
         .expect("items")
         .iter()
         .map(|e| {
             assert_eq!(e["advertiser_id"], serde_json::json!(a));
-            e["after"]["amount"].as_str().expect("amount")
+            e["after"]["amount"]
+                .as_str()
+                .and_then(|x| x.parse().ok())
+                .expect("amount")
         })
         .collect();
-    assert_eq!(amounts, vec!["30.000000", "10.000000"]);
+    assert_eq!(amounts, vec![Decimal::from(30), Decimal::from(10)]);
+    let postings = app.get("/api/v1/audit?action=ledger.post", &as_a).await;
+    assert_eq!(
+        postings.body["items"].as_array().map(Vec::len),
+        Some(2),
+        "the ledger's own entries of its two deposits: {}",
+        postings.body
+    );
+
+    // one ledger statement moving money for both: each sees it, and only itself in it
+    let eur = ledger::Currency::parse("EUR").expect("eur");
+    let external = app
+        .state
+        .ledger
+        .open_account(ledger::AccountOwner::External, eur)
+        .await
+        .expect("external");
+    let mut both = Vec::new();
+    for advertiser in [a, b] {
+        let cash = app
+            .state
+            .ledger
+            .open_account(
+                ledger::AccountOwner::AdvertiserCash {
+                    advertiser: ledger::AdvertiserId(advertiser),
+                },
+                eur,
+            )
+            .await
+            .expect("cash");
+        let mut t = ledger::NewTransfer::new(
+            ledger::TransferId::from_key("test", &advertiser.to_string()),
+            external.id,
+            cash.id,
+            ledger::Amount::parse("1").expect("amount"),
+            eur,
+            ledger::TransferKind::Deposit,
+        );
+        t.references.advertiser = Some(ledger::AdvertiserId(advertiser));
+        both.push(t);
+    }
+    app.state
+        .ledger
+        .transfer_batch(&both, ledger::BatchMode::Linked)
+        .await
+        .expect("batch");
+    while app.state.ledger.chain_audit(100).await.expect("chain") > 0 {}
+    let seen = app.get("/api/v1/audit?limit=1", &as_a).await;
+    let entry = &seen.body["items"][0];
+    assert_eq!(
+        entry["action"],
+        serde_json::json!("ledger.post"),
+        "{}",
+        seen.body
+    );
+    assert_eq!(entry["after"]["count"], serde_json::json!(2));
+    assert_eq!(entry["after"]["advertisers"], serde_json::json!([a]));
+    let staff = app.get("/api/v1/audit?limit=1", &operator).await;
+    assert_eq!(
+        staff.body["items"][0]["after"]["advertisers"]
+            .as_array()
+            .map(Vec::len),
+        Some(2),
+        "staff see every advertiser in it"
+    );
+
     let other = app
         .get(&format!("/api/v1/audit?advertiser_id={b}"), &as_a)
         .await;

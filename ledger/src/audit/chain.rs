@@ -20,6 +20,18 @@ impl ChainHash {
         <[u8; 32]>::try_from(bytes).ok().map(ChainHash)
     }
 
+    /// The hash from 64 hex digits.
+    pub fn from_hex(text: &str) -> Option<ChainHash> {
+        if text.len() != 64 || !text.is_ascii() {
+            return None;
+        }
+        let mut out = [0; 32];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+        }
+        Some(ChainHash(out))
+    }
+
     /// Lower-case hex, as APIs show it.
     pub fn to_hex(&self) -> String {
         self.0.iter().map(|b| format!("{b:02x}")).collect()

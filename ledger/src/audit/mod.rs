@@ -10,6 +10,7 @@
 mod canonical;
 mod chain;
 mod checkpoint;
+mod digest;
 mod record;
 mod sources;
 mod verify;
@@ -17,6 +18,9 @@ mod verify;
 pub use canonical::canonical_json;
 pub use chain::{ChainHash, GENESIS, Head, Link, content_hash, link_hash};
 pub use checkpoint::checkpoint_message;
+pub use digest::{TransferText, TransfersDigest, transfers_digest};
 pub use record::AuditRecord;
-pub use sources::{BudgetFacts, TransferFacts, budget_record, transfer_record};
-pub use verify::{ChainFault, ChainSummary, ChainVerifier, CheckpointSeen, StoredRow};
+pub use sources::{BudgetFacts, POSTED, PostedTransfers, budget_record, posted_record};
+pub use verify::{
+    ChainFault, ChainSummary, ChainVerifier, CheckpointSeen, StoredRow, check_covered,
+};

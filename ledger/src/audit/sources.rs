@@ -1,59 +1,57 @@
-//! Audit records of what the ledger and the budget controller did, built from their rows: a
-//! transfer, a budget log entry. Amounts are written as strings, exactly as the ledger has them.
+//! Audit records of what the ledger and the budget controller did: a ledger statement's
+//! transfers (committed to by their digest), a budget log entry.
 
 use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::audit::chain::ChainHash;
 use crate::audit::record::AuditRecord;
 
-/// A posted transfer, as `ledger_transfers` has it.
+/// What one ledger statement posted, as its trigger left it in the outbox: the transfers' ids
+/// in order, the digest of their contents (see [`crate::audit::digest`]), the advertisers they
+/// concern, and when the last was posted.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TransferFacts {
-    pub id: Uuid,
-    pub kind: String,
-    pub debit_account: i64,
-    pub credit_account: i64,
-    pub amount: Decimal,
-    pub currency: String,
-    pub advertiser: Option<Uuid>,
-    pub campaign: Option<Uuid>,
-    pub event: Option<String>,
-    pub lease: Option<Uuid>,
-    pub pending: Option<Uuid>,
-    pub metadata: Value,
+pub struct PostedTransfers {
+    pub ids: Vec<Uuid>,
+    pub digest: ChainHash,
+    pub advertisers: Vec<Uuid>,
     pub posted_at: DateTime<Utc>,
 }
 
-/// The audit record of a posted transfer: the ledger acted, the transfer is what it did.
-pub fn transfer_record(t: &TransferFacts) -> AuditRecord {
+/// The audit record of a ledger statement's transfers: the ledger acted, and the record commits
+/// to exactly which transfers it posted, with what content, through the digest. One transfer
+/// is named as `transfer:<id>`; a batch by its first, `transfers:<id>`.
+pub fn posted_record(p: &PostedTransfers) -> AuditRecord {
+    let first = p.ids.first().copied().unwrap_or_default();
+    let mut advertisers = p.advertisers.clone();
+    advertisers.sort();
+    advertisers.dedup();
     AuditRecord {
-        at: t.posted_at,
+        at: p.posted_at,
         actor: "ledger".into(),
         role: "service".into(),
-        action: format!("ledger.{}", t.kind),
-        object: format!("transfer:{}", t.id),
-        advertiser: t.advertiser,
-        request_id: t
-            .metadata
-            .get("request_id")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
+        action: POSTED.into(),
+        object: match p.ids.len() {
+            1 => format!("transfer:{first}"),
+            _ => format!("transfers:{first}"),
+        },
+        advertiser: match advertisers.as_slice() {
+            [only] => Some(*only),
+            _ => None,
+        },
+        request_id: None,
         before: None,
         after: Some(json!({
-            "debit_account": t.debit_account,
-            "credit_account": t.credit_account,
-            "amount": t.amount.to_string(),
-            "currency": t.currency.trim(),
-            "campaign": t.campaign,
-            "event": t.event,
-            "lease": t.lease,
-            "pending": t.pending,
-            "metadata": t.metadata,
+            "count": p.ids.len(),
+            "digest": p.digest.to_hex(),
+            "advertisers": advertisers,
         })),
     }
 }
+
+/// The action of a ledger statement's audit row.
+pub const POSTED: &str = "ledger.post";
 
 /// An entry of the budget controller's log.
 #[derive(Debug, Clone, PartialEq)]
@@ -96,31 +94,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_transfer_record_names_the_transfer_and_keeps_its_amount_exact() {
-        let t = TransferFacts {
-            id: Uuid::nil(),
-            kind: "spend".into(),
-            debit_account: 7,
-            credit_account: 8,
-            amount: "0.001235".parse().expect("decimal"),
-            currency: "EUR".into(),
-            advertiser: Some(Uuid::max()),
-            campaign: None,
-            event: Some("a:1".into()),
-            lease: None,
-            pending: None,
-            metadata: json!({"request_id": "req-9"}),
+    fn a_posted_record_commits_to_the_digest_and_names_its_advertisers() {
+        let (a, b) = (Uuid::from_bytes([1; 16]), Uuid::from_bytes([2; 16]));
+        let one = PostedTransfers {
+            ids: vec![Uuid::nil()],
+            digest: ChainHash([7; 32]),
+            advertisers: vec![a],
             posted_at: DateTime::from_timestamp_micros(1).expect("time"),
         };
-        let r = transfer_record(&t);
-        assert_eq!(r.action, "ledger.spend");
+        let r = posted_record(&one);
+        assert_eq!(r.action, "ledger.post");
         assert_eq!(r.object, format!("transfer:{}", Uuid::nil()));
-        assert_eq!(r.request_id.as_deref(), Some("req-9"));
-        assert_eq!(r.advertiser, Some(Uuid::max()));
+        assert_eq!(r.advertiser, Some(a));
+        let after = r.after.expect("after");
+        assert_eq!(after["count"], json!(1));
+        assert_eq!(after["digest"], json!("07".repeat(32)));
+
+        let batch = PostedTransfers {
+            ids: vec![Uuid::max(), Uuid::nil()],
+            advertisers: vec![b, a, b],
+            ..one
+        };
+        let r = posted_record(&batch);
+        assert_eq!(r.object, format!("transfers:{}", Uuid::max()));
         assert_eq!(
-            r.after.as_ref().map(|a| a["amount"].clone()),
-            Some(json!("0.001235"))
+            r.advertiser, None,
+            "a batch of several advertisers names none"
         );
+        assert_eq!(r.after.expect("after")["advertisers"], json!([a, b]));
     }
 
     #[test]

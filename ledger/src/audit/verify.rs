@@ -4,7 +4,10 @@
 
 use std::collections::VecDeque;
 
+use uuid::Uuid;
+
 use crate::audit::chain::{ChainHash, GENESIS, content_hash, link_hash};
+use crate::audit::digest::{TransferText, transfers_digest};
 use crate::audit::record::AuditRecord;
 
 /// A row as the log stores it.
@@ -50,6 +53,13 @@ pub enum ChainFault {
     /// A signed checkpoint covers rows the chain no longer has (its tail was cut off).
     #[error("the chain ends at row {rows}, but a signed checkpoint covers {size} rows")]
     Truncated { rows: u64, size: u64 },
+    /// The ledger transfers the row covers are no longer what was chained: one was altered, or
+    /// the row's list of them was.
+    #[error("the ledger transfers of row {position} were altered after they were chained")]
+    TransfersAltered { position: u64 },
+    /// A ledger transfer the row covers is gone from the ledger.
+    #[error("ledger transfer {transfer} of row {position} is missing from the ledger")]
+    TransferMissing { position: u64, transfer: Uuid },
 }
 
 impl ChainFault {
@@ -58,12 +68,52 @@ impl ChainFault {
         match *self {
             ChainFault::Gap { position, .. }
             | ChainFault::BrokenLink { position }
-            | ChainFault::ContentAltered { position } => position,
+            | ChainFault::ContentAltered { position }
+            | ChainFault::TransfersAltered { position }
+            | ChainFault::TransferMissing { position, .. } => position,
             ChainFault::CheckpointMismatch { after, .. } => after + 1,
             ChainFault::BadSignature { size } => size,
             ChainFault::Truncated { rows, .. } => rows + 1,
         }
     }
+}
+
+/// Checks that the ledger transfers a row covers are still what was chained: `ids` is the
+/// row's list of them, `found` what the ledger has under each (in the same order). The row's
+/// own content (count and digest) must already have verified through the chain.
+pub fn check_covered(
+    position: u64,
+    record: &AuditRecord,
+    ids: &[Uuid],
+    found: &[Option<TransferText>],
+) -> Result<(), ChainFault> {
+    let altered = ChainFault::TransfersAltered { position };
+    let after = record.after.as_ref().ok_or(altered)?;
+    let digest = after
+        .get("digest")
+        .and_then(|d| d.as_str())
+        .and_then(ChainHash::from_hex)
+        .ok_or(altered)?;
+    let count = after.get("count").and_then(|c| c.as_u64()).ok_or(altered)?;
+    if count != ids.len() as u64 || found.len() != ids.len() {
+        return Err(altered);
+    }
+    let mut transfers = Vec::with_capacity(found.len());
+    for (id, transfer) in ids.iter().zip(found) {
+        match transfer {
+            Some(t) if t.id == *id => transfers.push(t),
+            _ => {
+                return Err(ChainFault::TransferMissing {
+                    position,
+                    transfer: *id,
+                });
+            }
+        }
+    }
+    if transfers_digest(transfers) != digest {
+        return Err(altered);
+    }
+    Ok(())
 }
 
 /// What a verified chain came to.

@@ -8,12 +8,12 @@ use uuid::Uuid;
 
 use crate::audit::{
     AuditRecord, ChainFault, ChainSummary, ChainVerifier, CheckpointSeen, Link, budget_record,
-    checkpoint_message, transfer_record,
+    check_covered, checkpoint_message, posted_record,
 };
 use crate::error::{Error, Result};
 use crate::service::Ledger;
 use crate::store;
-use crate::store::audit::OutboxEntry;
+use crate::store::audit::{Covers, NewRow, OutboxEntry};
 use crate::transit::{TransitError, TransitSigner};
 
 /// When the chain's head is checkpointed: after `rows` more rows or `every`, whichever comes
@@ -37,7 +37,10 @@ pub enum CheckpointError {
 const SIGN_BATCH: i64 = 100;
 
 /// Rows the verifier reads at a time.
-const VERIFY_PAGE: i64 = 5_000;
+const VERIFY_PAGE: i64 = 1_000;
+
+/// Ledger transfers the verifier reads back at a time.
+const TRANSFERS_READ: usize = 10_000;
 
 /// PostgreSQL keeps time to the microsecond: so does the hash.
 fn to_micros(at: DateTime<Utc>) -> DateTime<Utc> {
@@ -56,46 +59,51 @@ impl Ledger {
             tx.commit().await?;
             return Ok(0);
         }
-        let mut transfer_ids: Vec<Uuid> = Vec::new();
-        let mut seqs: Vec<i64> = Vec::new();
-        for entry in &outbox.entries {
-            match entry {
-                OutboxEntry::Transfers(ids) => transfer_ids.extend(ids),
-                OutboxEntry::Budget(s) => seqs.extend(s),
-                OutboxEntry::Record(_) => {}
-            }
-        }
-        let transfers = store::audit::transfers(&mut tx, &transfer_ids).await?;
+        let seqs: Vec<i64> = outbox
+            .entries
+            .iter()
+            .filter_map(|entry| match entry {
+                OutboxEntry::Budget(s) => Some(s),
+                _ => None,
+            })
+            .flatten()
+            .copied()
+            .collect();
         let budget = store::audit::budget_entries(&mut tx, &seqs).await?;
-        let mut records = Vec::with_capacity(transfer_ids.len() + seqs.len());
+        let mut pending: Vec<(AuditRecord, Option<Covers>)> =
+            Vec::with_capacity(outbox.entries.len());
         for entry in outbox.entries {
             match entry {
-                OutboxEntry::Transfers(ids) => {
-                    for id in ids {
-                        let t = transfers.get(&id).ok_or_else(|| {
-                            Error::Corrupt(format!("audit outbox names transfer {id}, not found"))
-                        })?;
-                        records.push(transfer_record(t));
-                    }
+                OutboxEntry::Transfers(posted) => {
+                    let record = posted_record(&posted);
+                    let covers = Covers {
+                        ids: posted.ids,
+                        advertisers: posted.advertisers,
+                    };
+                    pending.push((record, Some(covers)));
                 }
                 OutboxEntry::Budget(seqs) => {
                     for seq in seqs {
                         let b = budget.get(&seq).ok_or_else(|| {
                             Error::Corrupt(format!("audit outbox names budget entry {seq}"))
                         })?;
-                        records.push(budget_record(b));
+                        pending.push((budget_record(b), None));
                     }
                 }
-                OutboxEntry::Record(record) => records.push(*record),
+                OutboxEntry::Record(record) => pending.push((*record, None)),
             }
         }
         let mut last = head;
-        let mut rows = Vec::with_capacity(records.len());
-        for mut record in records {
+        let mut rows = Vec::with_capacity(pending.len());
+        for (mut record, covers) in pending {
             record.at = to_micros(record.at);
             let link = Link::next(last, &record);
             last = Some(link.head());
-            rows.push((link, record));
+            rows.push(NewRow {
+                link,
+                record,
+                covers,
+            });
         }
         store::audit::append(&mut tx, &rows, &outbox.ids).await?;
         tx.commit().await?;
@@ -136,10 +144,26 @@ impl Ledger {
         loop {
             let page = store::audit::page(&mut conn, after, VERIFY_PAGE).await?;
             let Some(last) = page.last() else { break };
-            after = last.position;
-            for row in &page {
-                if let Err(fault) = verifier.push(row) {
+            after = last.row.position;
+            let covered: Vec<Uuid> = page
+                .iter()
+                .filter_map(|r| r.transfer_ids.as_ref())
+                .flatten()
+                .copied()
+                .collect();
+            let mut ledger = std::collections::HashMap::with_capacity(covered.len());
+            for chunk in covered.chunks(TRANSFERS_READ) {
+                ledger.extend(store::audit::transfer_texts(&mut conn, chunk).await?);
+            }
+            for r in &page {
+                if let Err(fault) = verifier.push(&r.row) {
                     return Ok(Err(fault));
+                }
+                if let Some(ids) = &r.transfer_ids {
+                    let found: Vec<_> = ids.iter().map(|id| ledger.get(id).cloned()).collect();
+                    if let Err(fault) = check_covered(r.row.position, &r.row.record, ids, &found) {
+                        return Ok(Err(fault));
+                    }
                 }
             }
         }

@@ -4,11 +4,12 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
 use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
-use crate::audit::{AuditRecord, BudgetFacts, ChainHash, Head, Link, StoredRow, TransferFacts};
+use crate::audit::{
+    AuditRecord, BudgetFacts, ChainHash, Head, Link, PostedTransfers, StoredRow, TransferText,
+};
 use crate::error::{Error, Result};
 
 /// The chain's head, locked until the transaction ends: the chainer holds it while it appends.
@@ -38,7 +39,7 @@ pub(crate) struct Outbox {
 }
 
 pub(crate) enum OutboxEntry {
-    Transfers(Vec<Uuid>),
+    Transfers(PostedTransfers),
     Budget(Vec<i64>),
     Record(Box<AuditRecord>),
 }
@@ -46,7 +47,8 @@ pub(crate) enum OutboxEntry {
 /// Up to `limit` outbox rows, oldest first.
 pub(crate) async fn outbox(db: &mut PgConnection, limit: i64) -> Result<Outbox> {
     let rows = sqlx::query(
-        "select id, source, transfer_ids, log_seqs, record from audit_outbox order by id limit $1",
+        "select id, source, transfer_ids, digest, advertisers, posted_at, log_seqs, record
+           from audit_outbox order by id limit $1",
     )
     .bind(limit)
     .fetch_all(&mut *db)
@@ -59,7 +61,20 @@ pub(crate) async fn outbox(db: &mut PgConnection, limit: i64) -> Result<Outbox> 
         outbox.ids.push(row.try_get("id")?);
         let source: String = row.try_get("source")?;
         outbox.entries.push(match source.as_str() {
-            "ledger_transfers" => OutboxEntry::Transfers(row.try_get("transfer_ids")?),
+            "ledger_transfers" => {
+                // the trigger lists an advertiser once per transfer: each once here
+                let mut advertisers = row
+                    .try_get::<Option<Vec<Uuid>>, _>("advertisers")?
+                    .unwrap_or_default();
+                advertisers.sort_unstable();
+                advertisers.dedup();
+                OutboxEntry::Transfers(PostedTransfers {
+                    ids: row.try_get("transfer_ids")?,
+                    digest: hash_of(&row.try_get::<Vec<u8>, _>("digest")?)?,
+                    advertisers,
+                    posted_at: row.try_get("posted_at")?,
+                })
+            }
             "budget_log" => OutboxEntry::Budget(row.try_get("log_seqs")?),
             _ => {
                 let record: serde_json::Value = row.try_get("record")?;
@@ -72,14 +87,19 @@ pub(crate) async fn outbox(db: &mut PgConnection, limit: i64) -> Result<Outbox> 
     Ok(outbox)
 }
 
-/// The transfers with these ids.
-pub(crate) async fn transfers(
+/// 2000-01-01 UTC in microseconds since 1970: PostgreSQL's epoch for `timestamptz_send`.
+const POSTGRES_EPOCH_MICROS: i64 = 946_684_800_000_000;
+
+/// The transfers with these ids, as the digest encodes them (fields as PostgreSQL writes
+/// them out).
+pub(crate) async fn transfer_texts(
     db: &mut PgConnection,
     ids: &[Uuid],
-) -> Result<HashMap<Uuid, TransferFacts>> {
+) -> Result<HashMap<Uuid, TransferText>> {
     let rows = sqlx::query(
-        r"select id, kind, debit_account_id, credit_account_id, amount, currency, advertiser_id,
-                 campaign_id, event_id, lease_id, pending_id, metadata, posted_at
+        r"select id, kind, debit_account_id, credit_account_id, amount::text as amount,
+                 currency::text as currency, advertiser_id, campaign_id, event_id, lease_id,
+                 pending_id, metadata::text as metadata, posted_at
             from ledger_transfers where id = any($1)",
     )
     .bind(ids)
@@ -90,12 +110,12 @@ pub(crate) async fn transfers(
         let id: Uuid = r.try_get("id")?;
         found.insert(
             id,
-            TransferFacts {
+            TransferText {
                 id,
                 kind: r.try_get("kind")?,
                 debit_account: r.try_get("debit_account_id")?,
                 credit_account: r.try_get("credit_account_id")?,
-                amount: r.try_get::<Decimal, _>("amount")?,
+                amount: r.try_get("amount")?,
                 currency: r.try_get("currency")?,
                 advertiser: r.try_get("advertiser_id")?,
                 campaign: r.try_get("campaign_id")?,
@@ -103,7 +123,10 @@ pub(crate) async fn transfers(
                 lease: r.try_get("lease_id")?,
                 pending: r.try_get("pending_id")?,
                 metadata: r.try_get("metadata")?,
-                posted_at: r.try_get("posted_at")?,
+                posted_micros: r
+                    .try_get::<DateTime<Utc>, _>("posted_at")?
+                    .timestamp_micros()
+                    - POSTGRES_EPOCH_MICROS,
             },
         );
     }
@@ -141,34 +164,74 @@ pub(crate) async fn budget_entries(
     Ok(found)
 }
 
+/// The ledger transfers a row covers (in digest order), and their advertisers.
+pub(crate) struct Covers {
+    pub ids: Vec<Uuid>,
+    pub advertisers: Vec<Uuid>,
+}
+
+/// A row to append: its link, its record, and for a ledger statement's row what it covers.
+pub(crate) struct NewRow {
+    pub link: Link,
+    pub record: AuditRecord,
+    pub covers: Option<Covers>,
+}
+
+/// Ids as one comma-separated text (arrays of arrays of different lengths cannot be bound).
+fn joined(ids: &[Uuid]) -> String {
+    let mut out = String::with_capacity(ids.len() * 37);
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&id.to_string());
+    }
+    out
+}
+
 /// Appends linked rows, moves the head to the last, and empties the outbox rows they came from.
 pub(crate) async fn append(
     db: &mut PgConnection,
-    rows: &[(Link, AuditRecord)],
+    rows: &[NewRow],
     outbox_ids: &[i64],
 ) -> Result<()> {
-    if let Some((last, _)) = rows.last() {
-        let positions: Vec<i64> = rows.iter().map(|(l, _)| l.position as i64).collect();
-        let ats: Vec<DateTime<Utc>> = rows.iter().map(|(_, r)| r.at).collect();
-        let actors: Vec<&str> = rows.iter().map(|(_, r)| r.actor.as_str()).collect();
-        let roles: Vec<&str> = rows.iter().map(|(_, r)| r.role.as_str()).collect();
-        let actions: Vec<&str> = rows.iter().map(|(_, r)| r.action.as_str()).collect();
-        let objects: Vec<&str> = rows.iter().map(|(_, r)| r.object.as_str()).collect();
-        let advertisers: Vec<Option<Uuid>> = rows.iter().map(|(_, r)| r.advertiser).collect();
-        let requests: Vec<Option<&str>> =
-            rows.iter().map(|(_, r)| r.request_id.as_deref()).collect();
+    if let Some(last) = rows.last().map(|r| r.link) {
+        let positions: Vec<i64> = rows.iter().map(|r| r.link.position as i64).collect();
+        let ats: Vec<DateTime<Utc>> = rows.iter().map(|r| r.record.at).collect();
+        let actors: Vec<&str> = rows.iter().map(|r| r.record.actor.as_str()).collect();
+        let roles: Vec<&str> = rows.iter().map(|r| r.record.role.as_str()).collect();
+        let actions: Vec<&str> = rows.iter().map(|r| r.record.action.as_str()).collect();
+        let objects: Vec<&str> = rows.iter().map(|r| r.record.object.as_str()).collect();
+        let advertisers: Vec<Option<Uuid>> = rows.iter().map(|r| r.record.advertiser).collect();
+        let requests: Vec<Option<&str>> = rows
+            .iter()
+            .map(|r| r.record.request_id.as_deref())
+            .collect();
         let befores: Vec<Option<&serde_json::Value>> =
-            rows.iter().map(|(_, r)| r.before.as_ref()).collect();
+            rows.iter().map(|r| r.record.before.as_ref()).collect();
         let afters: Vec<Option<&serde_json::Value>> =
-            rows.iter().map(|(_, r)| r.after.as_ref()).collect();
-        let prevs: Vec<&[u8]> = rows.iter().map(|(l, _)| &l.prev.0[..]).collect();
-        let hashes: Vec<&[u8]> = rows.iter().map(|(l, _)| &l.hash.0[..]).collect();
+            rows.iter().map(|r| r.record.after.as_ref()).collect();
+        let prevs: Vec<&[u8]> = rows.iter().map(|r| &r.link.prev.0[..]).collect();
+        let hashes: Vec<&[u8]> = rows.iter().map(|r| &r.link.hash.0[..]).collect();
+        let covered: Vec<Option<String>> = rows
+            .iter()
+            .map(|r| r.covers.as_ref().map(|c| joined(&c.ids)))
+            .collect();
+        let covered_advertisers: Vec<Option<String>> = rows
+            .iter()
+            .map(|r| r.covers.as_ref().map(|c| joined(&c.advertisers)))
+            .collect();
         sqlx::query(
             r"insert into audit_log (position, at, actor, role, action, object, advertiser_id,
-                                     request_id, before, after, prev_hash, hash)
-              select * from unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[],
-                                   $5::text[], $6::text[], $7::uuid[], $8::text[], $9::jsonb[],
-                                   $10::jsonb[], $11::bytea[], $12::bytea[])",
+                                     request_id, before, after, prev_hash, hash, transfer_ids,
+                                     advertisers)
+              select p, t, ac, ro, an, ob, ad, rq, be, af, pr, ha,
+                     string_to_array(ti, ',')::uuid[],
+                     string_to_array(nullif(av, ''), ',')::uuid[]
+                from unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[],
+                            $5::text[], $6::text[], $7::uuid[], $8::text[], $9::jsonb[],
+                            $10::jsonb[], $11::bytea[], $12::bytea[], $13::text[], $14::text[])
+                     as u(p, t, ac, ro, an, ob, ad, rq, be, af, pr, ha, ti, av)",
         )
         .bind(&positions)
         .bind(&ats)
@@ -182,6 +245,8 @@ pub(crate) async fn append(
         .bind(&afters)
         .bind(&prevs)
         .bind(&hashes)
+        .bind(&covered)
+        .bind(&covered_advertisers)
         .execute(&mut *db)
         .await?;
         sqlx::query("update audit_head set size = $1, head_hash = $2")
@@ -197,11 +262,17 @@ pub(crate) async fn append(
     Ok(())
 }
 
+/// A stored row, and the ledger transfers it covers (a ledger statement's row).
+pub(crate) struct PageRow {
+    pub row: StoredRow,
+    pub transfer_ids: Option<Vec<Uuid>>,
+}
+
 /// Rows after `after` in position order, at most `limit`.
-pub(crate) async fn page(db: &mut PgConnection, after: u64, limit: i64) -> Result<Vec<StoredRow>> {
+pub(crate) async fn page(db: &mut PgConnection, after: u64, limit: i64) -> Result<Vec<PageRow>> {
     let rows = sqlx::query(
         r"select position, at, actor, role, action, object, advertiser_id, request_id, before,
-                 after, prev_hash, hash
+                 after, prev_hash, hash, transfer_ids
             from audit_log where position > $1 order by position limit $2",
     )
     .bind(after as i64)
@@ -210,7 +281,7 @@ pub(crate) async fn page(db: &mut PgConnection, after: u64, limit: i64) -> Resul
     .await?;
     rows.iter()
         .map(|r| {
-            Ok(StoredRow {
+            let row = StoredRow {
                 position: r.try_get::<i64, _>("position")? as u64,
                 prev_hash: hash_of(&r.try_get::<Vec<u8>, _>("prev_hash")?)?,
                 hash: hash_of(&r.try_get::<Vec<u8>, _>("hash")?)?,
@@ -225,6 +296,10 @@ pub(crate) async fn page(db: &mut PgConnection, after: u64, limit: i64) -> Resul
                     before: r.try_get("before")?,
                     after: r.try_get("after")?,
                 },
+            };
+            Ok(PageRow {
+                row,
+                transfer_ids: r.try_get("transfer_ids")?,
             })
         })
         .collect()

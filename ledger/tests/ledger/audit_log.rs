@@ -100,12 +100,9 @@ async fn every_transfer_budget_action_and_admin_action_is_chained_once(pool: PgP
             .expect("actions");
     let count = |action: &str| actions.iter().filter(|(a, _)| a == action).count();
     assert_eq!(
-        (
-            count("ledger.deposit"),
-            count("ledger.hold"),
-            count("budget.allocate")
-        ),
-        (1, 3, 1)
+        (count("ledger.post"), count("budget.allocate")),
+        (deposits as usize + 3, 1),
+        "one row per ledger statement"
     );
     assert_eq!(count("budget.renew"), 0);
     let admin = actions.last().expect("admin");
@@ -116,6 +113,124 @@ async fn every_transfer_budget_action_and_admin_action_is_chained_once(pool: PgP
         .expect("walk")
         .expect("intact");
     assert_eq!((summary.rows, summary.checkpoints), (6, 1));
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_batch_is_one_row_committing_to_every_transfer_in_it(pool: PgPool) {
+    let ledger = Ledger::new(pool.clone());
+    let (a, b) = (
+        advertiser(&ledger, "100").await,
+        advertiser(&ledger, "100").await,
+    );
+    while ledger.chain_audit(100).await.expect("chain") > 0 {}
+    let batch: Vec<_> = (0..5)
+        .map(|i| {
+            let who = if i % 2 == 0 { &a } else { &b };
+            let mut t = transfer(&who.cash, &who.hold, "1", TransferKind::Hold);
+            t.references.advertiser = Some(who.id);
+            t
+        })
+        .collect();
+    ledger
+        .transfer_batch(&batch, ledger::BatchMode::Linked)
+        .await
+        .expect("batch");
+    assert_eq!(ledger.chain_audit(100).await.expect("chain"), 1);
+    let (object, advertiser_id, after, ids, advertisers): (
+        String,
+        Option<uuid::Uuid>,
+        serde_json::Value,
+        Vec<uuid::Uuid>,
+        Vec<uuid::Uuid>,
+    ) = sqlx::query_as(
+        "select object, advertiser_id, after, transfer_ids, advertisers from audit_log
+          order by position desc limit 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("row");
+    let posted: Vec<uuid::Uuid> = batch.iter().map(|t| t.id.0).collect();
+    let mut sorted = posted.clone();
+    sorted.sort();
+    assert_eq!(
+        ids.iter()
+            .copied()
+            .collect::<std::collections::HashSet<_>>()
+            .len(),
+        5
+    );
+    let mut ids_sorted = ids.clone();
+    ids_sorted.sort();
+    assert_eq!(ids_sorted, sorted, "the row covers exactly the batch");
+    assert_eq!(object, format!("transfers:{}", ids[0]));
+    assert_eq!(after["count"], json!(5));
+    let mut both = vec![a.id.0, b.id.0];
+    both.sort();
+    assert_eq!(advertisers.len(), 2);
+    assert_eq!(after["advertisers"], json!(both));
+    assert_eq!(advertiser_id, None);
+    ledger
+        .verify_audit(vec![])
+        .await
+        .expect("walk")
+        .expect("the digest PostgreSQL computed is the one the verifier computes");
+}
+
+/// The ledger transfer the row at `position` covers first.
+async fn covered(pool: &PgPool, position: i64) -> uuid::Uuid {
+    sqlx::query_scalar("select transfer_ids[1] from audit_log where position = $1")
+        .bind(position)
+        .fetch_one(pool)
+        .await
+        .expect("covered transfer")
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_ledger_transfer_altered_after_it_was_chained_is_named_by_its_row(pool: PgPool) {
+    let ledger = chained(&pool, 20).await;
+    let id = covered(&pool, 12).await;
+    tamper(
+        &pool,
+        &format!("update ledger_transfers set amount = amount + 0.000001 where id = '{id}'"),
+    )
+    .await;
+    assert_eq!(
+        ledger.verify_audit(vec![]).await.expect("walk"),
+        Err(ChainFault::TransfersAltered { position: 12 })
+    );
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_ledger_transfer_deleted_after_it_was_chained_is_named(pool: PgPool) {
+    let ledger = chained(&pool, 20).await;
+    let id = covered(&pool, 6).await;
+    tamper(
+        &pool,
+        &format!("delete from ledger_transfers where id = '{id}'"),
+    )
+    .await;
+    assert_eq!(
+        ledger.verify_audit(vec![]).await.expect("walk"),
+        Err(ChainFault::TransferMissing {
+            position: 6,
+            transfer: id
+        })
+    );
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_row_made_to_cover_other_transfers_is_named(pool: PgPool) {
+    let ledger = chained(&pool, 20).await;
+    let other = covered(&pool, 4).await;
+    tamper(
+        &pool,
+        &format!("update audit_log set transfer_ids = array['{other}'::uuid] where position = 3"),
+    )
+    .await;
+    assert_eq!(
+        ledger.verify_audit(vec![]).await.expect("walk"),
+        Err(ChainFault::TransfersAltered { position: 3 })
+    );
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
@@ -137,7 +252,7 @@ async fn a_flipped_byte_is_named_at_its_row(pool: PgPool) {
     let ledger = chained(&pool, 20).await;
     tamper(
         &pool,
-        "update audit_log set after = jsonb_set(after, '{amount}', '\"1.600000\"') where position = 9",
+        "update audit_log set after = jsonb_set(after, '{count}', '2') where position = 9",
     )
     .await;
     let fault = ledger.verify_audit(vec![]).await.expect("walk");
