@@ -68,6 +68,33 @@ impl KvSecrets {
     }
 }
 
+/// Fields from `(name, value)` pairs.
+pub fn fields_of(pairs: &[(&str, &str)]) -> Fields {
+    pairs
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+        .collect()
+}
+
+/// `value`, built from the secret's `fields` as read at `path`, shared and kept in line with
+/// the secret from now on (see [`follow`], which runs on a task of its own).
+pub fn watched<T, E>(
+    kv: KvSecrets,
+    path: String,
+    every: Duration,
+    value: T,
+    fields: Fields,
+    build: impl Fn(&Fields) -> Result<T, E> + Send + 'static,
+) -> Arc<ArcSwap<T>>
+where
+    T: Send + Sync + 'static,
+    E: Display + 'static,
+{
+    let shared = Arc::new(ArcSwap::from_pointee(value));
+    tokio::spawn(follow(kv, path, every, shared.clone(), fields, build));
+    shared
+}
+
 /// Keeps `current` in line with the secret at `path`, reading it every `every`: a new version
 /// is turned into a value by `build` and swapped in. `first` is what `current` was built from.
 /// A version `build` refuses, or Vault being away, leaves `current` as it is (and says so in

@@ -49,18 +49,16 @@ pub async fn load(settings: &Settings) -> anyhow::Result<SharedKeys> {
         .with_context(|| format!("reading the token keys from Vault ({path})"))?;
     let keys = keys_from_fields(&fields, jwt)
         .with_context(|| format!("the token keys in Vault ({path})"))?;
-    let shared: SharedKeys = Arc::new(ArcSwap::from_pointee(keys));
     let every = Duration::from_secs(vault.secrets_refresh_s.max(1));
     let jwt = jwt.clone();
-    tokio::spawn(ledger::secrets::follow(
+    Ok(ledger::secrets::watched(
         kv,
         path,
         every,
-        shared.clone(),
+        keys,
         fields,
         move |fields| keys_from_fields(fields, &jwt),
-    ));
-    Ok(shared)
+    ))
 }
 
 #[cfg(test)]
@@ -68,13 +66,7 @@ mod tests {
     use super::*;
     use crate::auth::keys::generate_key;
     use crate::auth::{Principal, Role};
-
-    fn fields(pairs: &[(&str, &str)]) -> Fields {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use ledger::secrets::fields_of as fields;
 
     #[test]
     fn a_secret_names_its_keys_and_signer() {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
-use ledger::secrets::{Fields, KvSecrets};
+use ledger::secrets::{Fields, KvSecrets, fields_of as fields};
 use uuid::Uuid;
 
 fn kv() -> KvSecrets {
@@ -14,13 +14,6 @@ fn kv() -> KvSecrets {
         std::env::var("VAULT_ADDR").expect("VAULT_ADDR (eval \"$(scripts/services env)\")");
     let token = std::env::var("VAULT_TOKEN").expect("VAULT_TOKEN");
     KvSecrets::new(&address, &token, "secret", Duration::from_secs(5)).expect("kv")
-}
-
-fn fields(pairs: &[(&str, &str)]) -> Fields {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
 }
 
 /// The test's reader: the `key` field, unless it says `bad`.

@@ -67,28 +67,20 @@ pub async fn load(settings: &Settings) -> anyhow::Result<SharedTrackingKeys> {
         .with_context(|| format!("reading the tracking keys from Vault ({})", vault.path))?;
     let keys = keys_from_fields(&fields)
         .with_context(|| format!("the tracking keys in Vault ({})", vault.path))?;
-    let shared: SharedTrackingKeys = Arc::new(ArcSwap::from_pointee(keys));
-    tokio::spawn(ledger::secrets::follow(
+    Ok(ledger::secrets::watched(
         kv,
         vault.path.clone(),
         Duration::from_secs(vault.refresh_s.max(1)),
-        shared.clone(),
+        keys,
         fields,
         keys_from_fields,
-    ));
-    Ok(shared)
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn fields(pairs: &[(&str, &str)]) -> Fields {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use ledger::secrets::fields_of as fields;
 
     const KEY_1: &str = "1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
     const KEY_2: &str = "2:HyAhIiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4";
