@@ -175,7 +175,7 @@ pub async fn create_user(
     JsonBody(body): JsonBody<NewUser>,
 ) -> Result<(StatusCode, Json<User>)> {
     actor.principal.require(MANAGE_ROLES)?;
-    let advertiser = visible(&state, &Auth(actor.principal), path.id).await?;
+    let advertiser = visible(&state, &actor.principal, path.id).await?;
     let user = add_user(
         &state,
         &actor,
@@ -205,7 +205,7 @@ pub async fn list_users(
     PathParams(path): PathParams<AdvertiserPath>,
 ) -> Result<Json<Vec<User>>> {
     auth.0.require(MANAGE_ROLES)?;
-    let advertiser = visible(&state, &auth, path.id).await?;
+    let advertiser = visible(&state, &auth.0, path.id).await?;
     Ok(Json(store::users(&state.db, advertiser.id).await?))
 }
 
@@ -229,7 +229,7 @@ pub async fn create_api_key(
     JsonBody(body): JsonBody<NewApiKey>,
 ) -> Result<(StatusCode, Json<CreatedApiKey>)> {
     actor.principal.require(MANAGE_ROLES)?;
-    let advertiser = visible(&state, &Auth(actor.principal), path.id).await?;
+    let advertiser = visible(&state, &actor.principal, path.id).await?;
     let key = add_api_key(
         &state,
         &actor,
@@ -258,7 +258,7 @@ pub async fn list_api_keys(
     PathParams(path): PathParams<AdvertiserPath>,
 ) -> Result<Json<Vec<ApiKey>>> {
     auth.0.require(MANAGE_ROLES)?;
-    let advertiser = visible(&state, &auth, path.id).await?;
+    let advertiser = visible(&state, &auth.0, path.id).await?;
     Ok(Json(store::api_keys(&state.db, advertiser.id).await?))
 }
 
@@ -279,7 +279,7 @@ pub async fn revoke_api_key(
     PathParams(path): PathParams<KeyPath>,
 ) -> Result<StatusCode> {
     actor.principal.require(MANAGE_ROLES)?;
-    let advertiser = visible(&state, &Auth(actor.principal), path.id).await?;
+    let advertiser = visible(&state, &actor.principal, path.id).await?;
     let mut tx = state.db.begin().await?;
     let key = match store::api_key(&mut *tx, path.key_id).await? {
         Some(key) if key.advertiser_id == Some(advertiser.id) => key,

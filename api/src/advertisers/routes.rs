@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::store::{self, Advertiser};
 use crate::audit::{self, Actor, Change};
-use crate::auth::{Auth, Role};
+use crate::auth::{Auth, Principal, Role};
 use crate::error::{ApiError, FieldError, Problem, Result};
 use crate::http::json::{JsonBody, PathParams, QueryParams};
 use crate::state::AppState;
@@ -66,9 +66,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Loads an advertiser the principal may see, else 404.
-pub async fn visible(state: &AppState, auth: &Auth, id: Uuid) -> Result<Advertiser> {
+pub async fn visible(state: &AppState, principal: &Principal, id: Uuid) -> Result<Advertiser> {
     match store::get(&state.db, id).await? {
-        Some(a) if auth.0.sees(AdvertiserId(a.id)) => Ok(a),
+        Some(a) if principal.sees(AdvertiserId(a.id)) => Ok(a),
         _ => Err(ApiError::NotFound("advertiser")),
     }
 }
@@ -171,5 +171,5 @@ pub async fn get_advertiser(
     PathParams(path): PathParams<AdvertiserPath>,
 ) -> Result<Json<Advertiser>> {
     auth.0.require(READ_ROLES)?;
-    Ok(Json(visible(&state, &auth, path.id).await?))
+    Ok(Json(visible(&state, &auth.0, path.id).await?))
 }

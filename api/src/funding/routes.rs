@@ -110,7 +110,7 @@ async fn fund(
 ) -> Result<(StatusCode, Json<Posting>)> {
     actor.principal.require(MONEY_ROLES)?;
     let key = idempotency_key(headers)?;
-    let advertiser = visible(state, &Auth(actor.principal), advertiser).await?;
+    let advertiser = visible(state, &actor.principal, advertiser).await?;
     let amount = Amount::parse(&body.amount)
         .map_err(|e| ApiError::Invalid(vec![FieldError::new("amount", e.to_string())]))?;
     if body.note.as_ref().is_some_and(|n| n.chars().count() > 500) {
@@ -316,7 +316,7 @@ pub async fn balance(
     PathParams(path): PathParams<AdvertiserPath>,
 ) -> Result<Json<Balance>> {
     auth.0.require(READ_ROLES)?;
-    let advertiser = visible(&state, &auth, path.id).await?;
+    let advertiser = visible(&state, &auth.0, path.id).await?;
     let row: (
         rust_decimal::Decimal,
         rust_decimal::Decimal,
@@ -359,7 +359,7 @@ pub async fn statement(
     QueryParams(query): QueryParams<StatementQuery>,
 ) -> Result<Json<StatementPage>> {
     auth.0.require(READ_ROLES)?;
-    let advertiser = visible(&state, &auth, path.id).await?;
+    let advertiser = visible(&state, &auth.0, path.id).await?;
     let cursor = match query.cursor.as_deref() {
         Some(c) => c
             .parse::<StatementCursor>()

@@ -371,3 +371,52 @@ async fn concurrent_writers_and_chainers_keep_one_linear_chain(pool: PgPool) {
         .expect("linear and intact");
     assert_eq!(summary.rows, transfers as u64);
 }
+
+/// Statements posted before migration 0007 wait in the outbox without a digest; the migration
+/// computes theirs, and they chain and verify like any other.
+#[sqlx::test(migrations = false)]
+async fn statements_waiting_across_the_digest_migration_chain_and_verify(pool: PgPool) {
+    let before_digests = sqlx::migrate::Migrator {
+        migrations: MIGRATOR
+            .migrations
+            .iter()
+            .filter(|m| m.version < 7)
+            .cloned()
+            .collect::<Vec<_>>()
+            .into(),
+        ignore_missing: false,
+        locking: true,
+        no_tx: false,
+    };
+    before_digests.run(&pool).await.expect("migrations 1 to 6");
+    let ledger = Ledger::new(pool.clone());
+    let a = advertiser(&ledger, "100").await;
+    let batch: Vec<_> = (0..3)
+        .map(|_| transfer(&a.cash, &a.hold, "2.5", TransferKind::Hold))
+        .collect();
+    ledger
+        .transfer_batch(&batch, ledger::BatchMode::Linked)
+        .await
+        .expect("batch");
+    MIGRATOR.run(&pool).await.expect("migration 7");
+    let waiting: i64 = sqlx::query_scalar(
+        "select count(*) from audit_outbox where source = 'ledger_transfers' and digest is not null",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("outbox");
+    assert_eq!(waiting, 2, "the deposit's statement and the batch's");
+    while ledger.chain_audit(100).await.expect("chain") > 0 {}
+    let summary = ledger
+        .verify_audit(vec![])
+        .await
+        .expect("walk")
+        .expect("the backfilled digests are the verifier's");
+    assert_eq!(summary.rows, 2);
+    let counts: Vec<serde_json::Value> =
+        sqlx::query_scalar("select after->'count' from audit_log order by position")
+            .fetch_all(&pool)
+            .await
+            .expect("counts");
+    assert_eq!(counts, vec![json!(1), json!(3)]);
+}
