@@ -60,6 +60,16 @@ pub enum ChainFault {
     /// A ledger transfer the row covers is gone from the ledger.
     #[error("ledger transfer {transfer} of row {position} is missing from the ledger")]
     TransferMissing { position: u64, transfer: Uuid },
+    /// The ledger holds another number of transfers than the chain (and the outbox waiting to
+    /// be chained) covers: transfers were written past the audit trail, or removed.
+    #[error(
+        "the ledger holds {ledger} transfers, but the audit trail covers {covered} (chain of {rows} rows)"
+    )]
+    LedgerNotCovered {
+        rows: u64,
+        ledger: u64,
+        covered: u64,
+    },
 }
 
 impl ChainFault {
@@ -73,7 +83,9 @@ impl ChainFault {
             | ChainFault::TransferMissing { position, .. } => position,
             ChainFault::CheckpointMismatch { after, .. } => after + 1,
             ChainFault::BadSignature { size } => size,
-            ChainFault::Truncated { rows, .. } => rows + 1,
+            ChainFault::Truncated { rows, .. } | ChainFault::LedgerNotCovered { rows, .. } => {
+                rows + 1
+            }
         }
     }
 }

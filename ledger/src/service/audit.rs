@@ -139,7 +139,11 @@ impl Ledger {
         checkpoints: Vec<CheckpointSeen>,
     ) -> Result<std::result::Result<ChainSummary, ChainFault>> {
         let mut verifier = ChainVerifier::new(checkpoints);
-        let mut conn = self.pool.acquire().await?;
+        // one snapshot for the walk and the count of what it covers
+        let mut conn = self.pool.begin().await?;
+        sqlx::query("set transaction isolation level repeatable read, read only")
+            .execute(&mut *conn)
+            .await?;
         let mut after = 0;
         loop {
             let page = store::audit::page(&mut conn, after, VERIFY_PAGE).await?;
@@ -167,7 +171,20 @@ impl Ledger {
                 }
             }
         }
-        Ok(verifier.finish())
+        let summary = match verifier.finish() {
+            Ok(summary) => summary,
+            Err(fault) => return Ok(Err(fault)),
+        };
+        let coverage = store::audit::ledger_coverage(&mut conn).await?;
+        conn.commit().await?;
+        if coverage.ledger != coverage.covered {
+            return Ok(Err(ChainFault::LedgerNotCovered {
+                rows: summary.rows,
+                ledger: coverage.ledger,
+                covered: coverage.covered,
+            }));
+        }
+        Ok(Ok(summary))
     }
 
     /// Asks for a checkpoint of the chain's head when `rules` say one is due; returns its size.

@@ -262,6 +262,31 @@ pub(crate) async fn append(
     Ok(())
 }
 
+/// How many transfers the ledger holds, and how many the audit trail covers (chained, or
+/// waiting in the outbox to be).
+pub(crate) struct Coverage {
+    pub ledger: u64,
+    pub covered: u64,
+}
+
+/// The ledger's transfers against those the chain and the outbox cover. Rows chained before
+/// migration 0007 (`ledger.<kind>`, no `transfer_ids`) cover one transfer each.
+pub(crate) async fn ledger_coverage(db: &mut PgConnection) -> Result<Coverage> {
+    let (ledger, covered): (i64, i64) = sqlx::query_as(
+        r"select (select count(*) from ledger_transfers),
+                 (select coalesce(sum(coalesce(cardinality(transfer_ids), 1)), 0)
+                    from audit_log where action like 'ledger.%')::bigint
+                 + (select coalesce(sum(cardinality(transfer_ids)), 0)
+                      from audit_outbox where source = 'ledger_transfers')::bigint",
+    )
+    .fetch_one(&mut *db)
+    .await?;
+    Ok(Coverage {
+        ledger: ledger as u64,
+        covered: covered as u64,
+    })
+}
+
 /// A stored row, and the ledger transfers it covers (a ledger statement's row).
 pub(crate) struct PageRow {
     pub row: StoredRow,

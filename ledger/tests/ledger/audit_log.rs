@@ -420,3 +420,27 @@ async fn statements_waiting_across_the_digest_migration_chain_and_verify(pool: P
             .expect("counts");
     assert_eq!(counts, vec![json!(1), json!(3)]);
 }
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_transfer_written_past_the_audit_trail_is_caught(pool: PgPool) {
+    let ledger = chained(&pool, 5).await;
+    assert!(ledger.verify_audit(vec![]).await.expect("walk").is_ok());
+    // a privileged session with triggers off copies a transfer under a new id
+    tamper(
+        &pool,
+        r"insert into ledger_transfers (id, debit_account_id, credit_account_id, amount, currency,
+                                        kind, metadata)
+          select gen_random_uuid(), debit_account_id, credit_account_id, amount, currency, kind,
+                 metadata
+            from ledger_transfers limit 1",
+    )
+    .await;
+    assert_eq!(
+        ledger.verify_audit(vec![]).await.expect("walk"),
+        Err(ChainFault::LedgerNotCovered {
+            rows: 6,
+            ledger: 7,
+            covered: 6
+        })
+    );
+}
