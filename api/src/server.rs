@@ -120,9 +120,6 @@ async fn chain_forever(state: AppState) {
     }
 }
 
-/// How long a call to Vault may take before the signer gives up for the round.
-const VAULT_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// Signs waiting audit checkpoints through Vault transit, in order; while Vault is away they wait
 /// and the chain goes on growing. Without Vault settings, nothing is signed.
 async fn sign_forever(state: AppState) {
@@ -130,7 +127,7 @@ async fn sign_forever(state: AppState) {
         tracing::warn!("no Vault settings: audit checkpoints stay unsigned");
         return;
     };
-    let signer = match vault.audit_signer(VAULT_TIMEOUT) {
+    let signer = match vault.audit_signer(ledger::VAULT_TIMEOUT) {
         Ok(signer) => signer,
         Err(e) => {
             tracing::error!(error = %e, "audit checkpoints stay unsigned");

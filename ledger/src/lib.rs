@@ -43,6 +43,10 @@ mod store;
 pub mod transfer;
 pub mod transit;
 
+/// How long a call to Vault (secrets or transit) may take before the caller gives up: Vault away
+/// must not hold anything up for long.
+pub const VAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub use account::{Account, AccountKind, AccountOwner};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use currency::Currency;

@@ -17,9 +17,6 @@ use crate::settings::{JwtSettings, Settings, parse_keys};
 /// The keys in use, swapped whole when a rotation arrives.
 pub type SharedKeys = Arc<ArcSwap<TokenKeys>>;
 
-/// How long a read of Vault may take.
-const VAULT_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// The token keys a KV secret describes: `keys` in the form of `ADPLAT_API_JWT_KEYS` and
 /// `signing_kid`; the issuer and audience come from `jwt`.
 pub fn keys_from_fields(fields: &Fields, jwt: &JwtSettings) -> anyhow::Result<TokenKeys> {
@@ -42,7 +39,7 @@ pub async fn load(settings: &Settings) -> anyhow::Result<SharedKeys> {
             .context("loading the token keys (ADPLAT_API_JWT_KEYS, ADPLAT_API_JWT_SIGNING_KID)")?;
         return Ok(Arc::new(ArcSwap::from_pointee(keys)));
     };
-    let kv: KvSecrets = vault.kv(VAULT_TIMEOUT)?;
+    let kv: KvSecrets = vault.kv(ledger::VAULT_TIMEOUT)?;
     let fields = kv
         .read(&path)
         .await

@@ -35,69 +35,42 @@ pub struct TransferText {
     pub posted_micros: i64,
 }
 
-/// Builds a digest transfer by transfer.
-pub struct TransfersDigest {
-    context: Context,
-    buffer: Vec<u8>,
-}
-
-impl Default for TransfersDigest {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl TransfersDigest {
-    pub fn new() -> Self {
-        let mut context = Context::new(&SHA256);
-        context.update(TAG);
-        TransfersDigest {
-            context,
-            buffer: Vec::with_capacity(256),
-        }
-    }
-
-    /// Adds the next transfer.
-    pub fn push(&mut self, t: &TransferText) {
-        let out = &mut self.buffer;
-        out.clear();
-        out.extend_from_slice(t.id.as_bytes());
-        text(out, &t.kind);
-        out.extend_from_slice(&t.debit_account.to_be_bytes());
-        out.extend_from_slice(&t.credit_account.to_be_bytes());
-        text(out, &t.amount);
-        text(out, &t.currency);
-        optional_id(out, t.advertiser);
-        optional_id(out, t.campaign);
-        match &t.event {
-            None => out.push(0),
-            Some(event) => {
-                out.push(1);
-                text(out, event);
-            }
-        }
-        optional_id(out, t.lease);
-        optional_id(out, t.pending);
-        text(out, &t.metadata);
-        out.extend_from_slice(&t.posted_micros.to_be_bytes());
-        self.context.update(out);
-    }
-
-    /// The digest of the transfers pushed, in order.
-    pub fn finish(self) -> ChainHash {
-        let mut out = [0; 32];
-        out.copy_from_slice(self.context.finish().as_ref());
-        ChainHash(out)
-    }
-}
-
 /// The digest of `transfers`, in order.
 pub fn transfers_digest<'a>(transfers: impl IntoIterator<Item = &'a TransferText>) -> ChainHash {
-    let mut digest = TransfersDigest::new();
+    let mut context = Context::new(&SHA256);
+    context.update(TAG);
+    let mut out = Vec::with_capacity(256);
     for t in transfers {
-        digest.push(t);
+        out.clear();
+        encode(&mut out, t);
+        context.update(&out);
     }
-    digest.finish()
+    let mut hash = [0; 32];
+    hash.copy_from_slice(context.finish().as_ref());
+    ChainHash(hash)
+}
+
+/// One transfer's canonical bytes (as the trigger of `migrations/0007` writes them).
+fn encode(out: &mut Vec<u8>, t: &TransferText) {
+    out.extend_from_slice(t.id.as_bytes());
+    text(out, &t.kind);
+    out.extend_from_slice(&t.debit_account.to_be_bytes());
+    out.extend_from_slice(&t.credit_account.to_be_bytes());
+    text(out, &t.amount);
+    text(out, &t.currency);
+    optional_id(out, t.advertiser);
+    optional_id(out, t.campaign);
+    match &t.event {
+        None => out.push(0),
+        Some(event) => {
+            out.push(1);
+            text(out, event);
+        }
+    }
+    optional_id(out, t.lease);
+    optional_id(out, t.pending);
+    text(out, &t.metadata);
+    out.extend_from_slice(&t.posted_micros.to_be_bytes());
 }
 
 fn text(out: &mut Vec<u8>, value: &str) {

@@ -18,9 +18,9 @@ mod verify;
 pub use canonical::canonical_json;
 pub use chain::{ChainHash, GENESIS, Head, Link, content_hash, link_hash};
 pub use checkpoint::checkpoint_message;
-pub use digest::{TransferText, TransfersDigest, transfers_digest};
+pub use digest::{TransferText, transfers_digest};
 pub use record::AuditRecord;
-pub use sources::{BudgetFacts, POSTED, PostedTransfers, budget_record, posted_record};
+pub use sources::{BudgetFacts, PostedTransfers, budget_record, posted_record};
 pub use verify::{
     ChainFault, ChainSummary, ChainVerifier, CheckpointSeen, StoredRow, check_covered,
 };

@@ -51,7 +51,7 @@ pub fn posted_record(p: &PostedTransfers) -> AuditRecord {
 }
 
 /// The action of a ledger statement's audit row.
-pub const POSTED: &str = "ledger.post";
+const POSTED: &str = "ledger.post";
 
 /// An entry of the budget controller's log.
 #[derive(Debug, Clone, PartialEq)]

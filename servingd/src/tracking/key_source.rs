@@ -18,9 +18,6 @@ use crate::settings::Settings;
 /// The keys in use, swapped whole when a rotation arrives.
 pub type SharedTrackingKeys = Arc<ArcSwap<TrackingKeys>>;
 
-/// How long a read of Vault may take.
-const VAULT_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// The tracking keys a KV secret describes: `keys` in the form of `SERVINGD_TRACKING_KEYS`, and
 /// `signing_id` (the highest id when absent).
 pub fn keys_from_fields(fields: &Fields) -> anyhow::Result<TrackingKeys> {
@@ -59,7 +56,7 @@ pub async fn load(settings: &Settings) -> anyhow::Result<SharedTrackingKeys> {
         &vault.address,
         vault.token.expose_secret(),
         &vault.kv_mount,
-        VAULT_TIMEOUT,
+        ledger::VAULT_TIMEOUT,
     )?;
     let fields = kv
         .read(&vault.path)
