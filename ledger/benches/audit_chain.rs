@@ -167,10 +167,13 @@ async fn with_trail(server: &PgConnectOptions, rows: usize) -> Result<(f64, f64,
         let (ledger, done) = (ledger.clone(), done.clone());
         tokio::spawn(async move {
             loop {
+                // read before chaining: once the writers are done, a pass that finds nothing
+                // has seen everything they committed
+                let writers_done = done.load(Ordering::Acquire);
                 let n = ledger.chain_audit(20).await?;
                 ledger.request_audit_checkpoint(RULES).await?;
                 if n == 0 {
-                    if done.load(Ordering::Acquire) {
+                    if writers_done {
                         return anyhow::Ok(());
                     }
                     tokio::time::sleep(Duration::from_millis(5)).await;
