@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use ledger::budget::RedisBudgetStore;
+use ledger::budget::{BudgetController, LeaseRules, RedisBudgetStore};
 use ledger::{CheckpointRules, Clock, Ledger, SystemClock};
 use secrecy::ExposeSecret;
 use sqlx::postgres::PgPoolOptions;
@@ -51,7 +51,13 @@ pub async fn state_over(
     );
     Ok(AppState::new(Inner {
         ledger: Ledger::new(db.clone()).with_clock(clock.clone()),
-        budgets: RedisBudgetStore::new(redis),
+        budgets: BudgetController::new(
+            RedisBudgetStore::new(redis),
+            db.clone(),
+            LeaseRules::PLATFORM,
+            0,
+            clock.clone(),
+        ),
         feed: FeedSignal::listen(db.clone()),
         db,
         keys,

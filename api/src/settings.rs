@@ -28,7 +28,9 @@ pub struct Settings {
     pub rate_limit_burst: u32,
     /// Longest a feed long-poll waits for a change.
     pub feed_wait_max_s: u64,
-    /// How often held budgets are brought in line with campaigns (daily budgets roll over).
+    /// How often held budgets are brought in line with campaigns: daily budgets roll over,
+    /// ended campaigns end, and what stopped campaigns still hold goes back to cash once their
+    /// leases are settled.
     pub hold_sweep_interval_s: u64,
     pub database_max_connections: u32,
     /// Vault (OpenBao) that signs the audit chain's checkpoints (`None`: they wait unsigned).
@@ -147,7 +149,7 @@ impl Default for Settings {
             rate_limit_per_s: 50,
             rate_limit_burst: 200,
             feed_wait_max_s: 30,
-            hold_sweep_interval_s: 60,
+            hold_sweep_interval_s: 10,
             database_max_connections: 32,
             vault: None,
             audit_checkpoint_rows: 10_000,
@@ -229,6 +231,9 @@ impl Settings {
         }
         if let Some(v) = var("ADPLAT_API_FEED_WAIT_MAX_S") {
             self.feed_wait_max_s = parsed("ADPLAT_API_FEED_WAIT_MAX_S", v)?;
+        }
+        if let Some(v) = var("ADPLAT_API_HOLD_SWEEP_INTERVAL_S") {
+            self.hold_sweep_interval_s = parsed("ADPLAT_API_HOLD_SWEEP_INTERVAL_S", v)?;
         }
         if let Some(v) = var("ADPLAT_API_JWT_SIGNING_KID") {
             self.jwt.signing_kid = v;

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use ledger::budget::redis_store::RedisBudgetStore;
+use ledger::budget::BudgetController;
 use ledger::{Clock, Ledger};
 use redis::aio::ConnectionManager;
 use sqlx::PgPool;
@@ -20,8 +20,9 @@ pub struct AppState(Arc<Inner>);
 pub struct Inner {
     pub db: PgPool,
     pub ledger: Ledger,
-    /// Told when a campaign's held budget changes, so leases follow the ledger.
-    pub budgets: RedisBudgetStore<ConnectionManager>,
+    /// Told when a campaign's held budget changes, so leases follow the ledger from the next
+    /// request on.
+    pub budgets: BudgetController<ConnectionManager>,
     /// The token keys in use (a rotation in Vault swaps them).
     pub keys: SharedKeys,
     pub limiter: RateLimiter,

@@ -13,7 +13,7 @@
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use ledger::budget::{Allocation, CampaignBudget, LeaseRules, RedisBudgetStore};
+use ledger::budget::{Allocation, CampaignBudget, LeaseRules, RedisBudgetStore, Want};
 use ledger::{CampaignId, LeaseId};
 use redis::aio::MultiplexedConnection;
 
@@ -21,7 +21,6 @@ const TASKS: usize = 64;
 const RULES: LeaseRules = LeaseRules {
     ttl_ms: 60_000,
     server_window_ms: 60_000,
-    max_price: 5_000,
 };
 
 #[tokio::main(flavor = "current_thread")]
@@ -121,7 +120,14 @@ async fn controller(
             for i in 0..calls / 2 {
                 let lease = LeaseId::new();
                 let grant = store
-                    .allocate(campaign, lease, &server, 10_000, i as i64, &RULES)
+                    .allocate(
+                        campaign,
+                        lease,
+                        &server,
+                        Want::per_impression(10_000, 5_000),
+                        i as i64,
+                        &RULES,
+                    )
                     .await?;
                 anyhow::ensure!(
                     matches!(grant, Ok(Allocation::Granted { .. })),

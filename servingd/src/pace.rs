@@ -166,7 +166,7 @@ impl PacingBoard {
 
 /// What a campaign should spend today: its daily budget, or its lifetime budget spread evenly
 /// over its schedule's days; `None` when neither says (no end date): it is not throttled.
-fn day_budget(campaign: &LiveCampaign) -> Option<i64> {
+pub fn day_budget(campaign: &LiveCampaign) -> Option<i64> {
     if let Some(daily) = campaign.daily_micros {
         return Some(daily);
     }

@@ -36,16 +36,16 @@ use ledger::events::EventStream;
 /// Leases: two minutes to live unless renewed (refillers renew every 40 s). A crashed
 /// instance's leases come back to their campaigns two minutes and the reap grace after its
 /// last renewal.
-pub const LEASE_RULES: LeaseRules = LeaseRules {
-    ttl_ms: 120_000,
-    server_window_ms: 60_000,
-    max_price: 5_000_000,
-};
+pub const LEASE_RULES: LeaseRules = LeaseRules::PLATFORM;
 /// How long after a lease's deadline its events may still arrive.
 const REAP_GRACE_MS: i64 = 60_000;
 /// A prior click-through rate of 0.5%, worth 2,000 impressions.
 const CTR_PRIOR_PPB: i64 = 5_000_000;
 const CTR_PRIOR_WEIGHT: u64 = 2_000;
+
+/// How often pacing probabilities are set again, and the leases of campaigns that left the
+/// index are settled.
+const PACING_STEP_EVERY: Duration = Duration::from_secs(1);
 
 /// How often the blocklist's revision is checked (and the list reloaded when it moved).
 const BLOCKLIST_REFRESH_EVERY: Duration = Duration::from_secs(2);
@@ -102,6 +102,7 @@ pub async fn build_over(settings: Settings, pool: sqlx::PgPool) -> anyhow::Resul
             controller.clone(),
             &settings.server_id,
             settings.lease_want_micros,
+            settings.pacing_share,
         ),
         controller,
         pacing: PacingBoard::new(settings.pacing_share),
@@ -159,8 +160,8 @@ pub async fn run(
 /// recorder it does no upkeep of its own, and unscraped samples would pile up without bound).
 const METRICS_UPKEEP_EVERY: Duration = Duration::from_secs(5);
 
-/// The periodic work: pacing steps, the lease reaper, the budget health check, value decay,
-/// the metrics recorder's upkeep.
+/// The periodic work: pacing steps (and releasing the leases of campaigns gone from the index),
+/// the lease reaper, the budget health check, value decay, the metrics recorder's upkeep.
 fn background(engine: Arc<Engine>, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
     let every = |period: Duration,
                  engine: Arc<Engine>,
@@ -178,10 +179,18 @@ fn background(engine: Arc<Engine>, stop: watch::Receiver<bool>) -> Vec<JoinHandl
         })
     };
     vec![
-        every(Duration::from_secs(5), engine.clone(), stop.clone(), |e| {
+        every(PACING_STEP_EVERY, engine.clone(), stop.clone(), |e| {
             Box::pin(async move {
                 let index = e.live.load();
                 e.pacing.step(&index, chrono::Utc::now());
+                let released = e.wallets.retain_live(&index);
+                if released > 0 {
+                    metrics::counter!("servingd_wallets_released_total").increment(released as u64);
+                }
+            })
+        }),
+        every(Duration::from_secs(5), engine.clone(), stop.clone(), |e| {
+            Box::pin(async move {
                 e.values
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())

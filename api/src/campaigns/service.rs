@@ -164,14 +164,9 @@ async fn change(
     // Only a new status or budget moves money; a rename or a targeting edit does no ledger work.
     let money_moves = stored.campaign.status != before.status
         || stored.campaign.spec.budget != before.spec.budget;
-    let change = match money_moves {
-        true => {
-            budget::sync_hold(&state.ledger, &mut tx, &mut stored, now)
-                .await?
-                .change
-        }
-        false => HoldChange::None,
-    };
+    if money_moves {
+        budget::sync_hold(&state.ledger, &mut tx, &mut stored, now).await?;
+    }
     stored.campaign.updated_at = now;
     stored.campaign.revision = feed::store::next_revision(&mut tx).await?;
     store::save(&mut tx, &stored).await?;
@@ -182,19 +177,24 @@ async fn change(
         .by(actor, now);
     audit::change::record(state, &mut tx, &entry).await?;
     tx.commit().await?;
-    after_hold_change(state, id, change).await;
+    if money_moves {
+        refresh_budget(state, id).await;
+    }
     Ok(stored.campaign)
 }
 
-/// Tells the budget controller's Redis copy that the held budget moved: it drops the
-/// campaign's state, and the next allocation rebuilds it from the ledger.
-async fn after_hold_change(state: &AppState, id: CampaignId, change: HoldChange) {
-    if change == HoldChange::None {
-        return;
-    }
-    if let Err(e) = state.budgets.forget(id).await {
-        tracing::warn!(campaign = %id.0, error = %e,
-            "could not refresh the campaign's budget in Redis; reconciliation will");
+/// Brings the budget controller's Redis copy up to the campaign's budget in the ledger, right
+/// after it changed (activated, resumed, paused, a new budget, a new day): the campaign's state
+/// is installed or resized there, so its first bid request finds it ready and no lease is
+/// granted from a budget that is gone. If Redis cannot be reached now, the next allocation
+/// rebuilds the state from the ledger instead.
+async fn refresh_budget(state: &AppState, id: CampaignId) {
+    match state.budgets.refresh(id).await {
+        Ok(_) => {}
+        // a campaign that never held a budget has nothing to install
+        Err(ledger::budget::ControllerError::NoBudget(_)) => {}
+        Err(e) => tracing::warn!(campaign = %id.0, error = %e,
+            "could not bring the campaign's budget in Redis up to the ledger; the next allocation will"),
     }
 }
 
@@ -265,7 +265,9 @@ async fn sweep_one(state: &AppState, id: CampaignId, now: DateTime<Utc>) -> Resu
         store::save(&mut tx, &stored).await?;
     }
     tx.commit().await?;
-    after_hold_change(state, id, synced.change).await;
+    if status_changed || synced.change != HoldChange::None {
+        refresh_budget(state, id).await;
+    }
     Ok(changed)
 }
 

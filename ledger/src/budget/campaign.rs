@@ -3,13 +3,14 @@
 //! campaign's keys, as a plain function over plain data: the in-memory twin of the store runs
 //! exactly this, and the property tests hold it to its invariant:
 //!
-//! `remaining + Σ open grants + spent = budget`, with `remaining ≥ 0` and `spent ≤ budget`.
+//! `remaining + Σ open grants + spent = budget`, with `spent ≤ budget`, and `remaining ≥ 0` but
+//! after a rebuild or a resize that found more reserved than the budget holds.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::budget::sizing::{SizingInput, lease_size};
+use crate::budget::sizing::{SizingInput, lease_size, share_may_bind};
 use crate::ids::LeaseId;
 
 /// A serving instance, as it names itself when it asks for leases.
@@ -22,16 +23,32 @@ pub struct LeaseRules {
     pub ttl_ms: i64,
     /// How long after its last allocation a server still counts as recent (the `S` of sizing).
     pub server_window_ms: i64,
-    /// The price of one maximum-priced impression: the smallest useful grant.
-    pub max_price: i64,
+}
+
+impl LeaseRules {
+    /// The platform's rules: two minutes to live unless renewed (serving instances renew every
+    /// 40 s), and a server counts as recent for a minute after it last asked.
+    pub const PLATFORM: LeaseRules = LeaseRules {
+        ttl_ms: 120_000,
+        server_window_ms: 60_000,
+    };
 }
 
 /// A lease not yet closed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpenLease {
     pub server: ServerId,
+    /// What was granted; for a pending lease, what was asked for (the most it could have been
+    /// granted).
     pub granted: i64,
     pub deadline_ms: i64,
+    /// A request the audit trail holds without its answer, put back by a rebuild: counted at
+    /// what it asked for, since Redis may have granted up to that before it lost the campaign,
+    /// but never handed out on that count. If its allocation is asked again (Redis lost the
+    /// campaign before granting it), the reservation goes back to the pool and the request is
+    /// sized as any new one.
+    #[serde(default)]
+    pub pending: bool,
 }
 
 /// How a lease was closed.
@@ -111,6 +128,11 @@ pub struct CampaignBudget {
     pub closed: BTreeMap<LeaseId, ClosedLease>,
     /// When each server last asked for a lease.
     pub servers: BTreeMap<ServerId, i64>,
+    /// The ledger's version of the budget this state was built or last resized from (it counts
+    /// the campaign's hold and release transfers): a newer one resizes the state, an older one
+    /// is ignored, so budget changes applied out of order never undo each other.
+    #[serde(default)]
+    pub version: i64,
 }
 
 impl CampaignBudget {
@@ -136,6 +158,7 @@ impl CampaignBudget {
     /// over-commitment, for reconciliation to report.
     pub fn rebuilt(
         budget: i64,
+        version: i64,
         closed_spent: i64,
         open: BTreeMap<LeaseId, OpenLease>,
     ) -> (Self, i64) {
@@ -150,10 +173,29 @@ impl CampaignBudget {
                 remaining,
                 spent,
                 open,
+                version,
                 ..Default::default()
             },
             overcommitted,
         )
+    }
+
+    /// The budget changed in the ledger (a hold or a release: activation, a new budget, a new
+    /// day): when `version` is newer than the state's, the difference moves `remaining` and the
+    /// open leases and spend stay as they are; an older or equal version changes nothing.
+    /// Returns whether it resized. The budget never goes below what is spent and out in open
+    /// leases (`budget - remaining`): the ledger keeps leased budget held, so a smaller one
+    /// means spend reported but not yet billed, which the ledger will refuse (over-delivery);
+    /// nothing more is granted meanwhile.
+    pub fn resize(&mut self, budget: i64, version: i64) -> bool {
+        if version <= self.version {
+            return false;
+        }
+        let budget = budget.max(self.budget - self.remaining);
+        self.remaining += budget - self.budget;
+        self.budget = budget;
+        self.version = version;
+        true
     }
 
     /// Sum of what open leases were granted.
@@ -174,13 +216,16 @@ impl CampaignBudget {
                 .all(|c| c.spent >= 0 && c.spent <= c.granted)
     }
 
-    /// Grants a lease to `server`, sized by [`lease_size`]. Idempotent per lease id: asking again
-    /// for an open lease returns its grant; asking for a closed one is refused.
+    /// Grants a lease to `server`, sized by [`lease_size`] (`unit`: the most one event of the
+    /// campaign costs). Idempotent per lease id: asking again for an open lease returns its
+    /// grant; asking for a closed one is refused; asking for a pending one (see
+    /// [`OpenLease::pending`]) sizes it now.
     pub fn allocate(
         &mut self,
         lease: LeaseId,
         server: &str,
         want: i64,
+        unit: i64,
         now_ms: i64,
         rules: &LeaseRules,
     ) -> Result<Allocation, LeaseError> {
@@ -188,10 +233,15 @@ impl CampaignBudget {
             return Err(LeaseError::Negative);
         }
         if let Some(open) = self.open.get(&lease) {
-            return Ok(Allocation::Granted {
-                amount: open.granted,
-                deadline_ms: open.deadline_ms,
-            });
+            if !open.pending {
+                return Ok(Allocation::Granted {
+                    amount: open.granted,
+                    deadline_ms: open.deadline_ms,
+                });
+            }
+            // Never granted: its reservation goes back, and it is sized from what remains.
+            self.remaining += open.granted;
+            self.open.remove(&lease);
         }
         if self.closed.contains_key(&lease) {
             return Err(LeaseError::Closed);
@@ -205,20 +255,20 @@ impl CampaignBudget {
         if stale {
             self.servers.insert(server.to_owned(), now_ms);
         }
-        let low = want > 0
+        let count =
+            |servers: &BTreeMap<ServerId, i64>| u32::try_from(servers.len()).unwrap_or(u32::MAX);
+        if want > 0
             && self.remaining > 0
-            && i128::from(self.remaining) * 10 < i128::from(self.budget);
-        if low {
+            && share_may_bind(want, self.remaining, count(&self.servers))
+        {
             let since = now_ms.saturating_sub(rules.server_window_ms);
             self.servers.retain(|_, seen| *seen >= since);
         }
-        let recent = u32::try_from(self.servers.len()).unwrap_or(u32::MAX);
         let amount = lease_size(&SizingInput {
             want,
             remaining: self.remaining,
-            budget: self.budget,
-            recent_servers: recent,
-            max_price: rules.max_price,
+            recent_servers: count(&self.servers),
+            unit,
         });
         if amount == 0 {
             return Ok(Allocation::Exhausted);
@@ -231,6 +281,7 @@ impl CampaignBudget {
                 server: server.to_owned(),
                 granted: amount,
                 deadline_ms,
+                pending: false,
             },
         );
         Ok(Allocation::Granted {

@@ -14,7 +14,7 @@ use sqlx::PgPool;
 use crate::budget::campaign::{
     Allocation, CampaignBudget, LeaseError, LeaseRules, OpenLease, Settlement,
 };
-use crate::budget::redis_store::{Reaped, RedisBudgetStore, StoreError};
+use crate::budget::redis_store::{Installed, Reaped, RedisBudgetStore, StoreError};
 use crate::clock::Clock;
 use crate::ids::{CampaignId, LeaseId};
 use crate::store::budget_leases as pg;
@@ -42,6 +42,30 @@ pub enum ControllerError {
 impl From<sqlx::Error> for ControllerError {
     fn from(e: sqlx::Error) -> Self {
         ControllerError::Ledger(e.into())
+    }
+}
+
+/// What a server asks the controller for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Want {
+    /// How much, micros.
+    pub amount: i64,
+    /// The most one event of the campaign can cost the lease, micros: the smallest useful grant
+    /// (see [`crate::budget::sizing`]).
+    pub unit: i64,
+    /// The lease pays for clicks: each impression counts what it is expected to cost, and the
+    /// controller counts the clicks the ledger bills instead once they are known.
+    pub per_click: bool,
+}
+
+impl Want {
+    /// A lease of `amount` for events of at most `unit` each, paid per impression.
+    pub fn per_impression(amount: i64, unit: i64) -> Want {
+        Want {
+            amount,
+            unit,
+            per_click: false,
+        }
     }
 }
 
@@ -83,6 +107,9 @@ impl CampaignDrift {
             && self.redis_open == Some(self.ledger_open)
     }
 }
+
+/// How many times one call rebuilds a campaign that Redis keeps losing before it gives up.
+const MAX_REBUILDS_PER_CALL: usize = 3;
 
 /// Most leases one reaper pass closes.
 const REAP_BATCH: i64 = 1000;
@@ -128,32 +155,38 @@ where
         self.clock.now().timestamp_millis()
     }
 
-    /// Runs a Redis operation; when Redis has lost the campaign, rebuilds it and runs it again.
+    /// Runs a Redis operation; when Redis has lost the campaign, rebuilds it and runs it again
+    /// (a few times: it may be lost again meanwhile, and a request that fails stays reserved
+    /// until the reaper closes it).
     async fn with_state<T, F, Fut>(&self, campaign: CampaignId, op: F) -> Result<T, ControllerError>
     where
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, StoreError>>,
     {
-        match op().await {
-            Err(StoreError::Missing(_)) => {
-                self.rebuild(campaign).await?;
-                Ok(op().await?)
+        let mut rebuilds = 0;
+        loop {
+            match op().await {
+                Err(StoreError::Missing(_)) if rebuilds < MAX_REBUILDS_PER_CALL => {
+                    self.rebuild(campaign).await?;
+                    rebuilds += 1;
+                }
+                other => return Ok(other?),
             }
-            other => Ok(other?),
         }
     }
 
-    /// Grants `server` a lease of up to `want` micros on `campaign`, or `None` when the campaign's
-    /// budget is exhausted.
+    /// Grants `server` a lease of up to `want.amount` micros on `campaign`, or `None` when the
+    /// campaign's budget is exhausted.
     pub async fn allocate(
         &self,
         campaign: CampaignId,
         server: &str,
-        want: i64,
+        want: Want,
     ) -> Result<Option<Grant>, ControllerError> {
-        if want <= 0 {
+        if want.amount <= 0 {
             return Err(ControllerError::Invalid(format!(
-                "want must be positive, got {want}"
+                "want must be positive, got {}",
+                want.amount
             )));
         }
         crate::budget::redis_store::check_server(server)?;
@@ -351,7 +384,7 @@ where
             .execute(&mut *tx)
             .await
             .map_err(crate::Error::from)?;
-        let (budget, ledger_spent) = pg::ledger_budget(&mut tx, campaign)
+        let budget = pg::ledger_budget(&mut tx, campaign)
             .await?
             .ok_or(ControllerError::NoBudget(campaign))?;
         let unsettled = pg::unsettled_of(&mut tx, campaign).await?;
@@ -361,8 +394,6 @@ where
         let mut in_open = 0;
         for lease in unsettled {
             in_open += spend.get(&lease.lease).copied().unwrap_or(0);
-            // A request whose answer was not recorded may have been granted up to what it asked.
-            let granted = lease.granted.unwrap_or(lease.want);
             let deadline_ms = lease
                 .deadline_ms
                 .unwrap_or(lease.created_ms + self.rules.ttl_ms);
@@ -370,16 +401,20 @@ where
                 lease.lease,
                 OpenLease {
                     server: lease.server,
-                    granted,
+                    // A request whose answer was not recorded may have been granted up to what
+                    // it asked: counted at that, pending (never handed out on that count).
+                    granted: lease.granted.unwrap_or(lease.want),
                     deadline_ms,
+                    pending: lease.granted.is_none(),
                 },
             );
         }
         let unbilled = pg::reported_unbilled(&mut tx, campaign).await?;
         tx.commit().await.map_err(crate::Error::from)?;
         Ok(CampaignBudget::rebuilt(
-            budget,
-            ledger_spent - in_open + unbilled,
+            budget.total,
+            budget.version,
+            budget.spent - in_open + unbilled,
             open,
         ))
     }
@@ -387,22 +422,44 @@ where
     /// Rebuilds the campaign's Redis state from the ledger when Redis has none (a concurrent
     /// rebuild that got there first wins). Returns the over-commitment found, if any.
     pub async fn rebuild(&self, campaign: CampaignId) -> Result<i64, ControllerError> {
+        self.install_from_ledger(campaign, "rebuild")
+            .await
+            .map(|(_, over)| over)
+    }
+
+    /// Brings Redis up to the campaign's budget in the ledger, right after it changed (the
+    /// campaign was activated, resumed or paused, its budget edited, a new day held): installs
+    /// the campaign's state when Redis has none, so its first request finds it ready, or resizes
+    /// the state there to the new budget. Budget changes seen out of order never undo a newer
+    /// one (see [`CampaignBudget::resize`]).
+    pub async fn refresh(&self, campaign: CampaignId) -> Result<Installed, ControllerError> {
+        self.install_from_ledger(campaign, "install")
+            .await
+            .map(|(installed, _)| installed)
+    }
+
+    async fn install_from_ledger(
+        &self,
+        campaign: CampaignId,
+        action: &str,
+    ) -> Result<(Installed, i64), ControllerError> {
         let (state, overcommitted) = self.ledger_view(campaign).await?;
-        if self.store.install(campaign, &state).await? {
-            let detail = serde_json::json!({
-                "budget": state.budget, "remaining": state.remaining, "spent": state.spent,
-                "open": state.open.len(), "overcommitted": overcommitted,
-            });
-            pg::log(
-                &self.pool,
-                campaign,
-                "rebuild",
-                Some(state.remaining),
-                detail,
-            )
-            .await?;
-        }
-        Ok(overcommitted)
+        let installed = self.store.install(campaign, &state).await?;
+        let action = match installed {
+            Installed::New => action,
+            Installed::Resized => "resize",
+            Installed::Current => return Ok((installed, overcommitted)),
+        };
+        let detail = serde_json::json!({
+            "budget": state.budget, "version": state.version, "remaining": state.remaining,
+            "spent": state.spent, "open": state.open.len(), "overcommitted": overcommitted,
+        });
+        let amount = match installed {
+            Installed::Resized => state.budget,
+            _ => state.remaining,
+        };
+        pg::log(&self.pool, campaign, action, Some(amount), detail).await?;
+        Ok((installed, overcommitted))
     }
 
     /// Forgets, in Redis, the records of leases closed more than `retention_ms` ago (PostgreSQL

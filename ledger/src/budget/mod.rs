@@ -23,8 +23,8 @@ pub use campaign::{
     Allocation, CampaignBudget, ClosedLease, Closure, LeaseError, LeaseRules, OpenLease, ServerId,
     Settlement,
 };
-pub use controller::{BudgetController, CampaignDrift, ControllerError, Grant};
+pub use controller::{BudgetController, CampaignDrift, ControllerError, Grant, Want};
 pub use local_lease::LocalLease;
-pub use redis_store::{Reaped, RedisBudgetStore, StoreError};
-pub use sizing::{SizingInput, lease_size};
+pub use redis_store::{Installed, Reaped, RedisBudgetStore, StoreError};
+pub use sizing::{SizingInput, lease_size, share_may_bind};
 pub use wallet::{LeaseSource, Wallet, WalletRules};

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use crate::budget::campaign::{
     Allocation, CampaignBudget, ClosedLease, Closure, LeaseError, LeaseRules, OpenLease, Settlement,
 };
+use crate::budget::controller::Want;
 use crate::ids::{CampaignId, LeaseId};
 
 /// Largest budget Redis keeps for one campaign, in micros (900 million units): every sum the
@@ -56,6 +57,17 @@ pub enum StoreError {
     /// An amount or name the store cannot keep.
     #[error("{0}")]
     Invalid(String),
+}
+
+/// What [`RedisBudgetStore::install`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Installed {
+    /// Redis had no state: this one is in place.
+    New,
+    /// Redis had an older version: its budget was resized to this one.
+    Resized,
+    /// Redis had this version or a newer one: nothing changed.
+    Current,
 }
 
 /// What the reaper did to one lease.
@@ -118,13 +130,14 @@ where
         }
     }
 
-    /// Puts `state` in place for `campaign` unless Redis has a state for it already; true when
-    /// it did. Closed leases and recent servers start empty.
+    /// Puts `state` in place for `campaign` when Redis has none; when Redis has an older
+    /// version, resizes its budget to `state`'s ([`CampaignBudget::resize`]); otherwise leaves it.
+    /// Recent servers start empty; closed leases are carried over as given.
     pub async fn install(
         &self,
         campaign: CampaignId,
         state: &CampaignBudget,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Installed, StoreError> {
         if !(0..=MAX_BUDGET_MICROS).contains(&state.budget) {
             return Err(StoreError::Invalid(format!(
                 "budget {} micros is out of range",
@@ -135,19 +148,33 @@ where
             state.budget.to_string(),
             state.remaining.to_string(),
             state.spent.to_string(),
+            state.version.to_string(),
         ];
         for (lease, open) in &state.open {
             check_server(&open.server)?;
+            let kind = if open.pending { "P" } else { "O" };
             args.push(lease.0.to_string());
             args.push(format!(
-                "{}|{}|{}",
+                "{kind}|{}|{}|{}",
                 open.granted, open.deadline_ms, open.server
+            ));
+        }
+        for (lease, closed) in &state.closed {
+            let how = match closed.closure {
+                Closure::Settled => "S",
+                Closure::Reaped => "R",
+            };
+            args.push(lease.0.to_string());
+            args.push(format!(
+                "C|{}|{}|{how}|{}",
+                closed.granted, closed.spent, closed.closed_ms
             ));
         }
         let answer = self.run(&INSTALL, &Keys::of(campaign), 2, &args).await?;
         match tag(&answer)?.as_str() {
-            "installed" => Ok(true),
-            "exists" => Ok(false),
+            "installed" => Ok(Installed::New),
+            "resized" => Ok(Installed::Resized),
+            "current" => Ok(Installed::Current),
             other => Err(StoreError::Malformed(other.to_owned())),
         }
     }
@@ -158,7 +185,7 @@ where
         campaign: CampaignId,
         lease: LeaseId,
         server: &str,
-        want: i64,
+        want: Want,
         now_ms: i64,
         rules: &LeaseRules,
     ) -> Result<Result<Allocation, LeaseError>, StoreError> {
@@ -166,11 +193,11 @@ where
         let args = [
             lease.0.to_string(),
             server.to_owned(),
-            want.to_string(),
+            want.amount.to_string(),
             now_ms.to_string(),
             rules.ttl_ms.to_string(),
             rules.server_window_ms.to_string(),
-            rules.max_price.to_string(),
+            want.unit.to_string(),
         ];
         let answer = self.run(&ALLOCATE, &Keys::of(campaign), 2, &args).await?;
         Ok(match tag(&answer)?.as_str() {
@@ -326,6 +353,8 @@ where
             budget: field("budget")?,
             remaining: field("remaining")?,
             spent: field("spent")?,
+            // states installed before budgets had versions have none
+            version: field("version").unwrap_or(0),
             ..Default::default()
         };
         for (name, value) in &fields {
@@ -343,11 +372,12 @@ where
             let a: i64 = a.parse().map_err(|_| malformed())?;
             let b: i64 = b.parse().map_err(|_| malformed())?;
             match kind {
-                "O" => {
+                "O" | "P" => {
                     let open = OpenLease {
                         server: rest.to_owned(),
                         granted: a,
                         deadline_ms: b,
+                        pending: kind == "P",
                     };
                     state.open.insert(lease, open);
                 }

@@ -13,18 +13,18 @@ use arc_swap::{ArcSwap, ArcSwapOption};
 use redis::aio::ConnectionLike;
 use tokio::sync::Notify;
 
-use crate::budget::controller::{BudgetController, ControllerError, Grant};
+use crate::budget::controller::{BudgetController, ControllerError, Grant, Want};
 use crate::budget::local_lease::LocalLease;
 use crate::ids::{CampaignId, LeaseId};
 
 /// Where a wallet gets and returns leases: the budget controller, or anything that speaks for it.
 pub trait LeaseSource: Send + Sync {
-    /// A new lease of up to `want`, or `None` when the budget is exhausted.
+    /// A new lease of up to `want.amount`, or `None` when the budget is exhausted.
     fn allocate(
         &self,
         campaign: CampaignId,
         server: &str,
-        want: i64,
+        want: Want,
     ) -> impl Future<Output = Result<Option<Grant>, ControllerError>> + Send;
     /// Closes a lease with what was spent of it.
     fn settle(
@@ -49,7 +49,7 @@ where
         &self,
         campaign: CampaignId,
         server: &str,
-        want: i64,
+        want: Want,
     ) -> Result<Option<Grant>, ControllerError> {
         BudgetController::allocate(self, campaign, server, want).await
     }
@@ -89,17 +89,24 @@ pub struct WalletRules {
     /// controller's time to live: a wallet cut off from the controller then stops spending
     /// before the reaper can give the lease's budget to anyone else.
     pub spend_window: Duration,
+    /// The most one event of the campaign costs the lease: the smallest useful grant.
+    pub unit: i64,
+    /// The campaign pays per click (see [`Want::per_click`]).
+    pub per_click: bool,
 }
 
 impl WalletRules {
-    /// Leases of `want` each, asked for again when `low_water` is left.
-    pub fn fixed(want: i64, low_water: i64) -> WalletRules {
+    /// Leases of `want` each, asked for again when `low_water` is left, for events of at most
+    /// `unit` each paid per impression.
+    pub fn fixed(want: i64, low_water: i64, unit: i64) -> WalletRules {
         WalletRules {
             want,
             low_water,
             max_want: want,
             lease_life: Duration::ZERO,
             spend_window: Duration::ZERO,
+            unit,
+            per_click: false,
         }
     }
 }
@@ -329,6 +336,11 @@ impl Wallet {
                 Duration::from_micros(u64::try_from(age_us).unwrap_or(0)),
             );
             let asked = self.micros_since_created();
+            let want = Want {
+                amount: want,
+                unit: self.rules.unit,
+                per_click: self.rules.per_click,
+            };
             match source.allocate(self.campaign, &self.server, want).await? {
                 Some(grant) => {
                     let lease = LocalLease::new(grant.lease, grant.amount);
@@ -420,6 +432,8 @@ mod tests {
         max_want: 32_000_000,
         lease_life: Duration::from_secs(30),
         spend_window: Duration::ZERO,
+        unit: 5_000,
+        per_click: false,
     };
 
     #[test]
@@ -447,7 +461,7 @@ mod tests {
             2_000_000
         );
         assert_eq!(sized_want(&RULES, 2_000_000, 0, Duration::ZERO), 2_000_000);
-        let fixed = WalletRules::fixed(2_000_000, 500_000);
+        let fixed = WalletRules::fixed(2_000_000, 500_000, 5_000);
         assert_eq!(
             sized_want(&fixed, 2_000_000, 0, Duration::from_millis(10)),
             2_000_000

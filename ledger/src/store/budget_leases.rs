@@ -7,6 +7,7 @@ use rust_decimal::Decimal;
 use sqlx::{PgConnection, PgPool, Row};
 use uuid::Uuid;
 
+use crate::budget::controller::Want;
 use crate::error::{Error, Result};
 use crate::ids::{CampaignId, LeaseId};
 use crate::money::Money;
@@ -30,19 +31,21 @@ pub(crate) async fn request(
     lease: LeaseId,
     campaign: CampaignId,
     server: &str,
-    want: i64,
+    want: Want,
 ) -> Result<()> {
     sqlx::query(
         r"with lease as (
-              insert into budget_leases (lease_id, campaign_id, server, want_micros, state)
-              values ($1, $2, $3, $4, 'requested'))
+              insert into budget_leases (lease_id, campaign_id, server, want_micros, state, per_click)
+              values ($1, $2, $3, $4, 'requested', $5))
           insert into budget_log (campaign_id, lease_id, action, amount_micros, detail)
-          values ($2, $1, 'request', $4, jsonb_build_object('server', $3::text))",
+          values ($2, $1, 'request', $4, jsonb_build_object('server', $3::text, 'unit', $6::bigint))",
     )
     .bind(lease.0)
     .bind(campaign.0)
     .bind(server)
-    .bind(want)
+    .bind(want.amount)
+    .bind(want.per_click)
+    .bind(want.unit)
     .execute(pool)
     .await?;
     Ok(())
@@ -246,17 +249,35 @@ pub(crate) async fn ledger_spend_by_lease(
         .collect()
 }
 
-/// The campaign's budget as the ledger has it: what its hold still holds plus what was spent
-/// from it, and that spend; `None` when the campaign has no hold account.
+/// A campaign's budget as the ledger has it, micros.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LedgerBudget {
+    /// What its hold still holds plus what was spent from it.
+    pub total: i64,
+    /// What was spent from the hold.
+    pub spent: i64,
+    /// The commit position of the last hold or release on the hold account (0: none): a later
+    /// budget change has a higher one.
+    pub version: i64,
+}
+
+/// The campaign's budget as the ledger has it; `None` when the campaign has no hold account.
 pub(crate) async fn ledger_budget(
     db: &mut PgConnection,
     campaign: CampaignId,
-) -> Result<Option<(i64, i64)>> {
+) -> Result<Option<LedgerBudget>> {
     let row = sqlx::query(
         r"select h.posted as held,
-                 coalesce((select sum(t.amount) from ledger_transfers t
-                            where t.debit_account_id = h.id and t.kind = 'spend'), 0) as spent
+                 coalesce(d.spent, 0) as spent,
+                 greatest(coalesce(d.released, 0),
+                          coalesce((select max(t.seq) from ledger_transfers t
+                                     where t.credit_account_id = h.id), 0)) as version
             from ledger_accounts h
+            left join lateral (
+                 select sum(t.amount) filter (where t.kind = 'spend') as spent,
+                        max(t.seq) filter (where t.kind = 'release') as released
+                   from ledger_transfers t
+                  where t.debit_account_id = h.id) d on true
            where h.campaign_id = $1 and h.kind = 'campaign_hold'",
     )
     .bind(campaign.0)
@@ -266,7 +287,11 @@ pub(crate) async fn ledger_budget(
     let held: Decimal = row.try_get("held")?;
     let spent: Decimal = row.try_get("spent")?;
     let spent = micros(spent)?;
-    Ok(Some((micros(held)? + spent, spent)))
+    Ok(Some(LedgerBudget {
+        total: micros(held)? + spent,
+        spent,
+        version: row.try_get("version")?,
+    }))
 }
 
 fn micros(value: Decimal) -> Result<i64> {

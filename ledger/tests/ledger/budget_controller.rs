@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use ledger::budget::{BudgetController, LeaseRules, RedisBudgetStore, Settlement};
+use ledger::budget::{BudgetController, Installed, LeaseRules, RedisBudgetStore, Settlement, Want};
 use ledger::{Amount, LeaseId, Ledger, MIGRATOR, ManualClock, Money, References, TransferKind};
 use redis::aio::ConnectionLike;
 use sqlx::PgPool;
@@ -15,8 +15,14 @@ use crate::helpers::{Advertiser, advertiser, transfer};
 const RULES: LeaseRules = LeaseRules {
     ttl_ms: 10_000,
     server_window_ms: 30_000,
-    max_price: 5_000,
 };
+/// The most one event costs in these tests.
+const UNIT: i64 = 5_000;
+
+/// A lease of `amount` paid per impression.
+fn want(amount: i64) -> Want {
+    Want::per_impression(amount, UNIT)
+}
 const GRACE_MS: i64 = 5_000;
 
 fn start() -> DateTime<Utc> {
@@ -89,12 +95,12 @@ async fn lifecycle<C: ConnectionLike + Clone + Send + Sync>(
 ) {
     let clock = Arc::new(ManualClock::new(start()));
     let ledger = Ledger::new(pool.clone());
-    let a = funded_campaign(&ledger, "10").await; // 10,000,000 micros
+    let a = funded_campaign(&ledger, "100").await; // 100,000,000 micros
     let controller = BudgetController::new(store, pool.clone(), RULES, GRACE_MS, clock.clone());
 
     // The first allocation finds no state in Redis and builds it from the ledger.
     let first = controller
-        .allocate(a.campaign, "srv-1", 3_000_000)
+        .allocate(a.campaign, "srv-1", want(3_000_000))
         .await
         .expect("allocate")
         .expect("granted");
@@ -109,7 +115,7 @@ async fn lifecycle<C: ConnectionLike + Clone + Send + Sync>(
     );
 
     let second = controller
-        .allocate(a.campaign, "srv-2", 2_000_000)
+        .allocate(a.campaign, "srv-2", want(2_000_000))
         .await
         .expect("allocate")
         .expect("granted");
@@ -137,7 +143,7 @@ async fn lifecycle<C: ConnectionLike + Clone + Send + Sync>(
     let state = redis_state(&controller, a.campaign).await;
     assert_eq!(
         (state.budget, state.remaining, state.spent),
-        (10_000_000, 6_750_000, 1_250_000)
+        (100_000_000, 96_750_000, 1_250_000)
     );
     assert!(state.is_consistent());
     assert_in_sync(&controller).await;
@@ -145,7 +151,7 @@ async fn lifecycle<C: ConnectionLike + Clone + Send + Sync>(
     // Redis loses the campaign: the next call notices and rebuilds before granting anything.
     controller.store().forget(a.campaign).await.expect("forget");
     let third = controller
-        .allocate(a.campaign, "srv-3", 1_000_000)
+        .allocate(a.campaign, "srv-3", want(1_000_000))
         .await
         .expect("allocate")
         .expect("granted");
@@ -154,7 +160,7 @@ async fn lifecycle<C: ConnectionLike + Clone + Send + Sync>(
     assert!(state.open.contains_key(&second.lease) && state.open.contains_key(&third.lease));
     assert_eq!(
         state.remaining,
-        10_000_000 - 1_250_000 - 2_000_000 - 1_000_000
+        100_000_000 - 1_250_000 - 2_000_000 - 1_000_000
     );
     assert!(state.is_consistent());
     let rebuilds: i64 = sqlx::query_scalar(
@@ -209,11 +215,11 @@ async fn lifecycle_on_a_cluster(pool: PgPool) {
 async fn reconciliation_reports_drift_and_repairs_it(pool: PgPool) {
     let clock = Arc::new(ManualClock::new(start()));
     let ledger = Ledger::new(pool.clone());
-    let a = funded_campaign(&ledger, "5").await;
+    let a = funded_campaign(&ledger, "50").await;
     let store = single_node().await;
     let controller = BudgetController::new(store.clone(), pool.clone(), RULES, GRACE_MS, clock);
     let grant = controller
-        .allocate(a.campaign, "srv-1", 1_000_000)
+        .allocate(a.campaign, "srv-1", want(1_000_000))
         .await
         .expect("allocate")
         .expect("granted");
@@ -232,7 +238,7 @@ async fn reconciliation_reports_drift_and_repairs_it(pool: PgPool) {
     assert!(!drift.in_sync());
     assert_eq!(
         (drift.ledger_remaining, drift.redis_remaining),
-        (4_000_000, Some(5_000_000))
+        (49_000_000, Some(50_000_000))
     );
     assert!(!drift.repaired);
 
@@ -253,17 +259,17 @@ async fn bad_requests_are_refused_and_a_campaign_without_budget_is_named(pool: P
         BudgetController::new(single_node().await, pool.clone(), RULES, GRACE_MS, clock);
     let campaign = ledger::CampaignId::new();
     assert!(matches!(
-        controller.allocate(campaign, "srv-1", 0).await,
+        controller.allocate(campaign, "srv-1", want(0)).await,
         Err(ledger::budget::ControllerError::Invalid(_))
     ));
     assert!(matches!(
-        controller.allocate(campaign, "srv 1|x", 10).await,
+        controller.allocate(campaign, "srv 1|x", want(10)).await,
         Err(ledger::budget::ControllerError::Store(
             ledger::budget::StoreError::Invalid(_)
         ))
     ));
     assert!(matches!(
-        controller.allocate(campaign, "srv-1", 10).await,
+        controller.allocate(campaign, "srv-1", want(10)).await,
         Err(ledger::budget::ControllerError::NoBudget(c)) if c == campaign
     ));
     let state: String =
@@ -289,7 +295,7 @@ async fn forgotten_closes_are_answered_from_postgres(pool: PgPool) {
         clock.clone(),
     );
     let grant = controller
-        .allocate(a.campaign, "srv-1", 1_000_000)
+        .allocate(a.campaign, "srv-1", want(1_000_000))
         .await
         .expect("allocate")
         .expect("granted");
@@ -338,4 +344,133 @@ async fn forgotten_closes_are_answered_from_postgres(pool: PgPool) {
         (4_700_000, 300_000),
         "nothing moved"
     );
+}
+
+/// The defect found in the demo: a new campaign with a budget of 1.00 whose first request asks
+/// for 2.00. The request is recorded, Redis has no state yet, the rebuild counts the request at
+/// what it asked (pending) and the retried allocation sizes it from what remains: a tenth of
+/// the budget, never twice the budget.
+async fn first_request_of_a_small_budget<C: ConnectionLike + Clone + Send + Sync>(
+    pool: PgPool,
+    store: RedisBudgetStore<C>,
+) {
+    let clock = Arc::new(ManualClock::new(start()));
+    let ledger = Ledger::new(pool.clone());
+    let a = funded_campaign(&ledger, "1").await;
+    let controller = BudgetController::new(store, pool.clone(), RULES, GRACE_MS, clock);
+    let first = controller
+        .allocate(a.campaign, "srv-1", Want::per_impression(2_000_000, 9_000))
+        .await
+        .expect("allocate")
+        .expect("granted");
+    assert_eq!(first.amount, 100_000);
+    let state = redis_state(&controller, a.campaign).await;
+    assert_eq!(
+        (state.remaining, state.in_flight()),
+        (900_000, 100_000),
+        "{state:?}"
+    );
+    assert!(!state.open[&first.lease].pending);
+    // every grant after it comes from what remains, until all of it is out and no more
+    let mut granted = first.amount;
+    while let Some(grant) = controller
+        .allocate(a.campaign, "srv-1", Want::per_impression(2_000_000, 9_000))
+        .await
+        .expect("allocate")
+    {
+        granted += grant.amount;
+    }
+    assert_eq!(granted, 1_000_000);
+    assert!(redis_state(&controller, a.campaign).await.is_consistent());
+    assert_in_sync(&controller).await;
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn the_first_request_of_a_small_budget_gets_a_tenth_on_a_single_node(pool: PgPool) {
+    first_request_of_a_small_budget(pool, single_node().await).await;
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn the_first_request_of_a_small_budget_gets_a_tenth_on_a_cluster(pool: PgPool) {
+    first_request_of_a_small_budget(pool, cluster().await).await;
+}
+
+/// A budget change in the ledger reaches Redis through `refresh`: installed when Redis has no
+/// state, resized in place (open leases and spend kept) when it has, and an older view applied
+/// late changes nothing.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn budget_changes_are_installed_and_resized_in_order(pool: PgPool) {
+    let clock = Arc::new(ManualClock::new(start()));
+    let ledger = Ledger::new(pool.clone());
+    let a = advertiser(&ledger, "100").await;
+    let controller =
+        BudgetController::new(single_node().await, pool.clone(), RULES, GRACE_MS, clock);
+    ledger
+        .transfer(transfer(&a.cash, &a.hold, "10", TransferKind::Hold))
+        .await
+        .expect("hold");
+    assert_eq!(
+        controller.refresh(a.campaign).await.expect("install"),
+        Installed::New
+    );
+    assert_eq!(
+        controller.refresh(a.campaign).await.expect("again"),
+        Installed::Current
+    );
+    let before = redis_state(&controller, a.campaign).await;
+    assert_eq!((before.budget, before.remaining), (10_000_000, 10_000_000));
+    let grant = controller
+        .allocate(a.campaign, "srv-1", want(500_000))
+        .await
+        .expect("allocate")
+        .expect("granted");
+    post_spend(&ledger, &a, grant.lease, 200_000).await;
+    controller
+        .settle(a.campaign, grant.lease, 200_000)
+        .await
+        .expect("settle");
+    let open = controller
+        .allocate(a.campaign, "srv-1", want(300_000))
+        .await
+        .expect("allocate")
+        .expect("granted");
+    // a new day: 5 more held
+    ledger
+        .transfer(transfer(&a.cash, &a.hold, "5", TransferKind::Hold))
+        .await
+        .expect("hold");
+    assert_eq!(
+        controller.refresh(a.campaign).await.expect("resize"),
+        Installed::Resized
+    );
+    let state = redis_state(&controller, a.campaign).await;
+    assert_eq!(
+        (state.budget, state.remaining, state.spent),
+        (15_000_000, 15_000_000 - 200_000 - 300_000, 200_000)
+    );
+    assert!(state.open.contains_key(&open.lease) && state.version > before.version);
+    // a pause releases what is not leased
+    ledger
+        .transfer(transfer(&a.hold, &a.cash, "14.5", TransferKind::Release))
+        .await
+        .expect("release");
+    assert_eq!(
+        controller.refresh(a.campaign).await.expect("resize"),
+        Installed::Resized
+    );
+    let state = redis_state(&controller, a.campaign).await;
+    assert_eq!(
+        (state.budget, state.remaining, state.in_flight()),
+        (500_000, 0, 300_000)
+    );
+    assert!(state.is_consistent());
+    assert_in_sync(&controller).await;
+    let resizes: i64 = sqlx::query_scalar(
+        "select count(*) from budget_log where action = 'resize' and campaign_id = $1",
+    )
+    .bind(a.campaign.0)
+    .fetch_one(&pool)
+    .await
+    .expect("log");
+    assert_eq!(resizes, 2);
 }

@@ -1,13 +1,13 @@
 //! The Redis budget scripts against their pure twin: the same random operations on a real Redis
 //! (single node and cluster) and on `CampaignBudget` give the same answers and the same state.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use ledger::CampaignId;
 use ledger::LeaseId;
 use ledger::budget::{
-    Allocation, CampaignBudget, LeaseError, LeaseRules, Reaped, RedisBudgetStore, Settlement,
-    StoreError,
+    Allocation, CampaignBudget, Installed, LeaseError, LeaseRules, OpenLease, Reaped,
+    RedisBudgetStore, Settlement, StoreError, Want,
 };
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use redis::aio::ConnectionLike;
@@ -15,7 +15,6 @@ use redis::aio::ConnectionLike;
 const RULES: LeaseRules = LeaseRules {
     ttl_ms: 1_000,
     server_window_ms: 3_000,
-    max_price: 4_000,
 };
 
 fn env(name: &str) -> String {
@@ -57,12 +56,53 @@ async fn differential<C: ConnectionLike + Clone + Send + Sync>(
     let mut rng = StdRng::seed_from_u64(seed);
     let campaign = CampaignId::new();
     let budget = rng.random_range(10_000..2_000_000);
-    let mut model = CampaignBudget::new(budget);
-    assert!(store.install(campaign, &model).await.expect("install"));
     let mut now = 1_800_000_000_000i64;
     let mut leases: Vec<(LeaseId, i64)> = Vec::new();
+    // half the runs start as a rebuild that found requests without their answers (pending),
+    // as a real history leaves them: what they could have been granted fits the budget
+    let mut model = if rng.random_bool(0.5) {
+        let spent = rng.random_range(0..budget / 2);
+        let mut left = budget - spent;
+        let open: BTreeMap<LeaseId, OpenLease> = (0..rng.random_range(1..4))
+            .map(|n| {
+                let want = rng.random_range(1..=left.max(2) / 2);
+                left -= want;
+                let lease = LeaseId::new();
+                leases.push((lease, want));
+                let open = OpenLease {
+                    server: format!("server-{n}"),
+                    granted: want,
+                    deadline_ms: now + 500,
+                    pending: true,
+                };
+                (lease, open)
+            })
+            .collect();
+        CampaignBudget::rebuilt(budget, 7, spent, open).0
+    } else {
+        CampaignBudget::new(budget)
+    };
+    assert_eq!(
+        store.install(campaign, &model).await.expect("install"),
+        Installed::New
+    );
     for step in 0..steps {
-        match rng.random_range(0..10) {
+        match rng.random_range(0..11) {
+            10 => {
+                // the ledger's budget changed: resized in version order
+                let (budget, version) = (rng.random_range(0..3_000_000), rng.random_range(0..20));
+                let expected = model.resize(budget, version);
+                let mut asked = model.clone();
+                asked.budget = budget;
+                asked.version = version;
+                let got = store.install(campaign, &asked).await.expect("resize");
+                let expected = if expected {
+                    Installed::Resized
+                } else {
+                    Installed::Current
+                };
+                assert_eq!(got, expected, "step {step}: resize");
+            }
             0..=3 => {
                 let lease = if !leases.is_empty() && rng.random_ratio(1, 6) {
                     leases[rng.random_range(0..leases.len())].0
@@ -71,9 +111,17 @@ async fn differential<C: ConnectionLike + Clone + Send + Sync>(
                 };
                 let server = format!("server-{}", rng.random_range(0..4));
                 let want = rng.random_range(-10..300_000);
-                let expected = model.allocate(lease, &server, want, now, &RULES);
+                let unit = rng.random_range(0..20_000);
+                let expected = model.allocate(lease, &server, want, unit, now, &RULES);
                 let got = store
-                    .allocate(campaign, lease, &server, want, now, &RULES)
+                    .allocate(
+                        campaign,
+                        lease,
+                        &server,
+                        Want::per_impression(want, unit),
+                        now,
+                        &RULES,
+                    )
                     .await
                     .expect("allocate");
                 assert_eq!(got, expected, "step {step}: allocate");
@@ -139,7 +187,7 @@ async fn differential<C: ConnectionLike + Clone + Send + Sync>(
                 assert_eq!(got, expected, "step {step}: reap");
             }
         }
-        assert!(model.is_consistent());
+        assert!(model.is_consistent(), "step {step}: {model:?}");
     }
     let stored = store.load(campaign).await.expect("load").expect("state");
     assert_eq!(stored, model, "the whole state after {steps} steps");
@@ -167,7 +215,7 @@ async fn a_missing_state_is_reported_before_anything_changes() {
     let campaign = CampaignId::new();
     let lease = LeaseId::new();
     assert!(matches!(
-        store.allocate(campaign, lease, "s1", 100, 0, &RULES).await,
+        store.allocate(campaign, lease, "s1", Want::per_impression(100, 10), 0, &RULES).await,
         Err(StoreError::Missing(c)) if c == campaign
     ));
     assert!(matches!(
@@ -177,17 +225,28 @@ async fn a_missing_state_is_reported_before_anything_changes() {
     assert!(store.load(campaign).await.expect("load").is_none());
 
     let state = CampaignBudget::new(50_000);
-    assert!(store.install(campaign, &state).await.expect("install"));
-    assert!(
-        !store
+    assert_eq!(
+        store.install(campaign, &state).await.expect("install"),
+        Installed::New
+    );
+    assert_eq!(
+        store
             .install(campaign, &CampaignBudget::new(1))
             .await
             .expect("again"),
+        Installed::Current,
         "never overwrites"
     );
     assert_eq!(
         store
-            .allocate(campaign, lease, "s1", 100, 0, &RULES)
+            .allocate(
+                campaign,
+                lease,
+                "s1",
+                Want::per_impression(100, 10),
+                0,
+                &RULES
+            )
             .await
             .expect("allocate"),
         Ok(Allocation::Granted {
@@ -229,7 +288,14 @@ async fn bad_server_names_and_budgets_are_refused() {
         assert!(
             matches!(
                 store
-                    .allocate(campaign, LeaseId::new(), bad, 1, 0, &RULES)
+                    .allocate(
+                        campaign,
+                        LeaseId::new(),
+                        bad,
+                        Want::per_impression(1, 1),
+                        0,
+                        &RULES
+                    )
                     .await,
                 Err(StoreError::Invalid(_))
             ),

@@ -29,7 +29,6 @@ const MAX_PRICE: i64 = 5_000;
 const RULES: LeaseRules = LeaseRules {
     ttl_ms: 600,
     server_window_ms: 2_000,
-    max_price: MAX_PRICE,
 };
 const GRACE_MS: i64 = 1_000;
 
@@ -206,7 +205,7 @@ where
                     // stop spending a lease 100 ms before the controller's deadline when its
                     // renewal does not come through (Redis away)
                     spend_window: Duration::from_millis(RULES.ttl_ms as u64 - 100),
-                    ..WalletRules::fixed(2_000_000, 200_000)
+                    ..WalletRules::fixed(2_000_000, 200_000, MAX_PRICE)
                 },
             );
             let stop = Arc::new(Notify::new());

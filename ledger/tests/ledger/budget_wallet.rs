@@ -14,7 +14,6 @@ use crate::helpers::{Advertiser, advertiser, transfer};
 const LEASES: LeaseRules = LeaseRules {
     ttl_ms: 60_000,
     server_window_ms: 30_000,
-    max_price: 5_000,
 };
 
 type Controller = BudgetController<redis::aio::MultiplexedConnection>;
@@ -46,6 +45,8 @@ async fn a_campaign_that_spends_fast_gets_larger_leases(pool: PgPool) {
         max_want: 1_600_000,
         lease_life: Duration::from_secs(10),
         spend_window: Duration::ZERO,
+        unit: 1_000,
+        per_click: false,
     };
     let wallet = Wallet::new(a.campaign, "srv-1", rules);
     // the first lease is the base size
@@ -84,7 +85,7 @@ async fn a_lease_not_renewed_in_time_is_sealed_and_settled_with_what_it_spent(po
     let (a, controller) = funded_campaign(&pool).await;
     let rules = WalletRules {
         spend_window: Duration::from_millis(200),
-        ..WalletRules::fixed(100_000, 25_000)
+        ..WalletRules::fixed(100_000, 25_000, 1_000)
     };
     let wallet = Wallet::new(a.campaign, "srv-1", rules);
     wallet.refill(&controller).await.expect("refill");

@@ -8,6 +8,7 @@ mod audit_vault;
 mod batches;
 mod budget_controller;
 mod budget_redis;
+mod budget_redis_loss;
 mod budget_simulation;
 mod budget_wallet;
 mod concurrency;

@@ -98,3 +98,92 @@ async fn stopping_settles_every_lease_with_what_was_spent(pool: PgPool) {
     // each win cost the floor of 0.50 per thousand: 500 micros an impression
     assert_eq!(spent, won * 500);
 }
+
+/// The budget log of a campaign, oldest first.
+async fn budget_actions(pool: &PgPool, campaign: uuid::Uuid) -> Vec<String> {
+    sqlx::query_scalar("select action from budget_log where campaign_id = $1 order by seq")
+        .bind(campaign)
+        .fetch_all(pool)
+        .await
+        .expect("budget log")
+}
+
+/// Activating a campaign installs it in the budget controller at once: its first bid request
+/// finds its state in Redis and no rebuild runs.
+#[sqlx::test(migrator = "ledger::MIGRATOR")]
+async fn an_activated_campaign_is_installed_before_its_first_request(pool: PgPool) {
+    let mut platform = Platform::start(pool.clone()).await;
+    let campaign = platform.active_campaign(json!({})).await;
+    let state = platform
+        .engine
+        .controller
+        .store()
+        .load(ledger::CampaignId(campaign))
+        .await
+        .expect("redis")
+        .expect("installed on activation");
+    assert_eq!((state.budget, state.remaining), (100_000_000, 100_000_000));
+    platform.wait_indexed(campaign).await;
+    platform.bid_until_won(&request_for("first", 0)).await;
+    let actions = budget_actions(&pool, campaign).await;
+    assert_eq!(actions[0], "install", "{actions:?}");
+    assert!(!actions.contains(&"rebuild".to_owned()), "{actions:?}");
+    platform.stop().await;
+}
+
+/// A campaign paused (leaving servingd's index) has its leases settled within seconds, and the
+/// hold sweep gives what they did not spend back to the advertiser's cash; resumed, it serves
+/// again.
+#[sqlx::test(migrator = "ledger::MIGRATOR")]
+async fn a_paused_campaign_gives_its_leases_back_within_seconds(pool: PgPool) {
+    let mut platform = Platform::start(pool.clone()).await;
+    let campaign = platform.active_campaign(json!({})).await;
+    platform.wait_indexed(campaign).await;
+    platform.bid_until_won(&request_for("u", 0)).await;
+    let open = |pool: PgPool| async move {
+        sqlx::query_scalar::<_, i64>(
+            "select count(*) from budget_leases where campaign_id = $1 and state in ('requested', 'open')",
+        )
+        .bind(campaign)
+        .fetch_one(&pool)
+        .await
+        .expect("leases")
+    };
+    assert!(open(pool.clone()).await > 0, "a lease is held");
+    platform
+        .api_post(&format!("/api/v1/campaigns/{campaign}/pause"), json!({}))
+        .await;
+    let paused = std::time::Instant::now();
+    while open(pool.clone()).await > 0 {
+        assert!(
+            paused.elapsed() < std::time::Duration::from_secs(5),
+            "the leases of a paused campaign are settled within seconds"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(!platform.engine.wallets.holds(campaign));
+    // the hold sweep (every second here) releases what the leases held
+    loop {
+        let held: rust_decimal::Decimal = sqlx::query_scalar(
+            "select posted from ledger_accounts where campaign_id = $1 and kind = 'campaign_hold'",
+        )
+        .bind(campaign)
+        .fetch_one(&pool)
+        .await
+        .expect("hold");
+        if held.is_zero() {
+            break;
+        }
+        assert!(
+            paused.elapsed() < std::time::Duration::from_secs(10),
+            "{held} still held"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    platform
+        .api_post(&format!("/api/v1/campaigns/{campaign}/resume"), json!({}))
+        .await;
+    platform.wait_indexed(campaign).await;
+    platform.bid_until_won(&request_for("again", 1)).await;
+    platform.stop().await;
+}

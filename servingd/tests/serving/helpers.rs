@@ -43,6 +43,7 @@ impl Platform {
             rate_limit_per_s: 100_000,
             rate_limit_burst: 100_000,
             feed_wait_max_s: 2,
+            hold_sweep_interval_s: 1,
             ..api::Settings::default()
         };
         api_settings.jwt.sign_with_new_key("t").expect("key");
@@ -78,7 +79,8 @@ impl Platform {
                 .expect("bind");
             let api = format!("http://{}", listener.local_addr().expect("addr"));
             let _ = ready.send((api, admin));
-            axum::serve(listener, api::router(state)).await
+            // with its background work: the hold sweep, the audit chainer
+            api::server::serve(state, listener, std::future::pending()).await
         });
         let (api, admin) = started.await.expect("api started");
         let http = reqwest::Client::new();

@@ -1,6 +1,8 @@
 -- Shared by every budget script (prepended to each). A campaign's budget is one hash, KEYS[1]:
 --   budget, remaining, spent         integer micros
---   l:<lease>                        "O|granted|deadline|server" while open, then
+--   version                          the ledger's version of the budget (see install.lua)
+--   l:<lease>                        "O|granted|deadline|server" while open ("P|want|..." while
+--                                    pending: a request a rebuild found unanswered), then
 --                                    "C|granted|spent|S|closed_ms" once settled ("|R|" when reaped)
 --   s:<server>                       when the server was last recorded in the servers set
 -- and the recent servers are a sorted set, KEYS[2] (server -> time). Scripts keep their calls
@@ -10,7 +12,7 @@
 local function fmt(n) return string.format('%d', n) end
 
 local function parse_lease(value)
-  local kind, a, b, rest = string.match(value, '^([OC])|(%d+)|(%-?%d+)|(.*)$')
+  local kind, a, b, rest = string.match(value, '^([OCP])|(%d+)|(%-?%d+)|(.*)$')
   return kind, tonumber(a), tonumber(b), rest
 end
 

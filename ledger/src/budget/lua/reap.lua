@@ -7,7 +7,7 @@ local v = redis.call('HMGET', KEYS[1], 'remaining', 'spent', 'l:' .. lease)
 if not v[1] then return {'missing'} end
 if not v[3] then return {'gone'} end
 local kind, granted, deadline = parse_lease(v[3])
-if kind ~= 'O' then return {'gone'} end
+if kind == 'C' then return {'gone'} end
 if deadline + grace > now then return {'alive'} end
 local spent = math.max(0, math.min(tonumber(ARGV[2]), granted))
 redis.call('HSET', KEYS[1],

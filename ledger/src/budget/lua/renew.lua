@@ -6,7 +6,7 @@ local v = redis.call('HMGET', KEYS[1], 'budget', 'l:' .. lease)
 if not v[1] then return {'missing'} end
 if not v[2] then return {'unknown'} end
 local kind, granted, deadline, server = parse_lease(v[2])
-if kind ~= 'O' then return {'closed'} end
+if kind == 'C' then return {'closed'} end
 deadline = math.max(deadline, now + ttl)
-redis.call('HSET', KEYS[1], 'l:' .. lease, 'O|' .. fmt(granted) .. '|' .. fmt(deadline) .. '|' .. server)
+redis.call('HSET', KEYS[1], 'l:' .. lease, kind .. '|' .. fmt(granted) .. '|' .. fmt(deadline) .. '|' .. server)
 return {'renewed', fmt(deadline)}

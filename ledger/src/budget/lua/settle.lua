@@ -10,7 +10,7 @@ local remaining, total = tonumber(v[1]), tonumber(v[2])
 local kind, granted, b, rest = parse_lease(v[3])
 if spent > granted then return {'overspent', fmt(granted), fmt(spent)} end
 local field = 'l:' .. lease
-if kind == 'O' then
+if kind ~= 'C' then
   redis.call('HSET', KEYS[1],
     'remaining', fmt(remaining + granted - spent), 'spent', fmt(total + spent),
     field, 'C|' .. fmt(granted) .. '|' .. fmt(spent) .. '|S|' .. now)
