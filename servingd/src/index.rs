@@ -44,6 +44,11 @@ pub struct Entry {
     /// pacing step ([`CampaignIndex::refresh_throttles`]): the campaign's own cell lives
     /// elsewhere in memory, and most campaigns the scan passes are turned away by it.
     probability_bits: AtomicU64,
+    /// Auctions this entry reached the throttle for, and those it passed, since the last pacing
+    /// step collected them ([`CampaignIndex::collect_counts`]): counted here, beside the
+    /// probability, rather than in the campaign's cell.
+    opportunities: AtomicU64,
+    entries: AtomicU64,
     pub campaign: Arc<LiveCampaign>,
 }
 
@@ -56,6 +61,9 @@ impl Clone for Entry {
             cpc: self.cpc,
             paced: self.paced,
             probability_bits: AtomicU64::new(self.probability_bits.load(Ordering::Relaxed)),
+            // counts are collected from the original
+            opportunities: AtomicU64::new(0),
+            entries: AtomicU64::new(0),
             campaign: self.campaign.clone(),
         }
     }
@@ -64,8 +72,17 @@ impl Clone for Entry {
 impl Entry {
     /// Whether the campaign's throttle lets it into this auction, given a uniform draw in
     /// [0, 1).
+    /// The opportunity, and the entry when it passes, are counted for pacing.
     pub fn passes_throttle(&self, draw: f64) -> bool {
-        !self.paced || draw < f64::from_bits(self.probability_bits.load(Ordering::Relaxed))
+        if !self.paced {
+            return true;
+        }
+        let passes = draw < f64::from_bits(self.probability_bits.load(Ordering::Relaxed));
+        self.opportunities.fetch_add(1, Ordering::Relaxed);
+        if passes {
+            self.entries.fetch_add(1, Ordering::Relaxed);
+        }
+        passes
     }
 
     fn refresh_throttle(&self) {
@@ -208,12 +225,26 @@ impl CampaignIndex {
                             probability_bits: AtomicU64::new(
                                 campaign.throttle.probability().to_bits(),
                             ),
+                            opportunities: AtomicU64::new(0),
+                            entries: AtomicU64::new(0),
                             campaign: campaign.clone(),
                         });
                 }
             }
         }
         self.lookup = lookup;
+    }
+
+    /// Moves what every entry counted since the last call into its campaign's throttle (the
+    /// pacing step calls it before reading them).
+    pub fn collect_counts(&self) {
+        for entry in self.lookup.values().flatten() {
+            let opportunities = entry.opportunities.swap(0, Ordering::Relaxed);
+            let entries = entry.entries.swap(0, Ordering::Relaxed);
+            if opportunities > 0 {
+                entry.campaign.throttle.count(opportunities, entries);
+            }
+        }
     }
 
     /// Copies every campaign's throttle probability into its entries (the pacing step calls

@@ -1,9 +1,10 @@
 //! Pacing at run time: each even-paced campaign's probability of entering an auction, set every
-//! few seconds by its [`Pacer`] from what this instance spent of it today (in the campaign's
-//! time zone), against the hour profile learned from this instance's traffic. Each campaign's
-//! state is one [`Throttle`] (carried across index changes); every step copies the
-//! probabilities into the index's entries, which the request path reads, and spends add to the
-//! throttle with one atomic add.
+//! second by its [`Pacer`] from what this instance counted of it (auctions it could have
+//! entered, those it entered, what it spent today in the campaign's time zone), against the
+//! hour profile learned from this instance's traffic and the rate of all requests it sees. Each
+//! campaign's state is one [`Throttle`] (carried across index changes); every step collects the
+//! counts from the index's entries and copies the probabilities back into them, which the
+//! request path reads; spends add to the throttle with one atomic add.
 //!
 //! With several instances each paces its share of the day (`pacing_share`, 1 / instances): the
 //! budget controller still bounds the total, pacing only shapes it.
@@ -17,22 +18,28 @@ use uuid::Uuid;
 
 use crate::campaign::{LiveCampaign, Pacing};
 use crate::index::CampaignIndex;
-use crate::pacing::{HOURS, Pacer, PacerRules, TrafficLearner};
+use crate::pacing::{Counted, HOURS, HourProfile, Pacer, PacerRules, TrafficLearner};
 
-/// One campaign's pacing state on this instance: what it spent today and its probability of
-/// entering an auction. The request path reads and adds with single atomic operations.
+/// One campaign's pacing state on this instance: what it spent today, its probability of
+/// entering an auction, and the auctions it could have entered and did enter since the last
+/// control step. The request path reads and adds with single atomic operations.
 #[derive(Debug)]
 pub struct Throttle {
     spent_today: AtomicI64,
     probability_bits: AtomicU64,
+    opportunities: AtomicU64,
+    entries: AtomicU64,
 }
 
 impl Default for Throttle {
-    /// Nothing spent, not throttled.
+    /// Nothing spent, and no auction entered until a pacing step has set a probability (a
+    /// campaign without history never starts at full throttle).
     fn default() -> Self {
         Throttle {
             spent_today: AtomicI64::new(0),
-            probability_bits: AtomicU64::new(1.0f64.to_bits()),
+            probability_bits: AtomicU64::new(0.0f64.to_bits()),
+            opportunities: AtomicU64::new(0),
+            entries: AtomicU64::new(0),
         }
     }
 }
@@ -60,9 +67,26 @@ impl Throttle {
         self.spent_today.fetch_add(micros, Ordering::Relaxed);
     }
 
-    /// Sets the probability of entering an auction (the pacing step does, every few seconds).
+    /// Counts auctions the campaign could have entered, and those it entered (the index's
+    /// entries count them and the pacing step moves them here).
+    pub fn count(&self, opportunities: u64, entries: u64) {
+        self.opportunities
+            .fetch_add(opportunities, Ordering::Relaxed);
+        self.entries.fetch_add(entries, Ordering::Relaxed);
+    }
+
+    /// Sets the probability of entering an auction (the pacing step does, every second).
     pub fn set_probability(&self, p: f64) {
         self.probability_bits.store(p.to_bits(), Ordering::Relaxed);
+    }
+
+    /// What was counted since the last call, with the day's spend so far.
+    fn take_counts(&self) -> Counted {
+        Counted {
+            opportunities: self.opportunities.swap(0, Ordering::Relaxed),
+            entries: self.entries.swap(0, Ordering::Relaxed),
+            spent_today: self.spent_today(),
+        }
     }
 
     fn start_day(&self) {
@@ -78,10 +102,24 @@ struct Day {
 /// Pacing of every live campaign on this instance.
 pub struct PacingBoard {
     days: Mutex<HashMap<Uuid, Day>>,
-    learner: Mutex<(TrafficLearner, NaiveDate)>,
+    learner: Mutex<Learning>,
     /// Requests by UTC hour since the last control step.
     requests_by_hour: [AtomicU64; HOURS],
     share: f64,
+    rules: PacerRules,
+}
+
+/// What the board learns from all the requests it counts.
+struct Learning {
+    learner: TrafficLearner,
+    /// The UTC day being counted.
+    date: NaiveDate,
+    /// Requests and the traffic share they came in, both fading as a campaign's opportunities
+    /// do: the rate of all requests, every campaign's prior for its own.
+    requests: f64,
+    share_seen: f64,
+    /// When the last step was, as a fraction of its UTC day.
+    last_fraction: Option<f64>,
 }
 
 impl PacingBoard {
@@ -89,9 +127,16 @@ impl PacingBoard {
     pub fn new(share: f64) -> PacingBoard {
         PacingBoard {
             days: Mutex::new(HashMap::new()),
-            learner: Mutex::new((TrafficLearner::new(0.5), Utc::now().date_naive())),
+            learner: Mutex::new(Learning {
+                learner: TrafficLearner::new(0.5),
+                date: Utc::now().date_naive(),
+                requests: 0.0,
+                share_seen: 0.0,
+                last_fraction: None,
+            }),
             requests_by_hour: std::array::from_fn(|_| AtomicU64::new(0)),
             share,
+            rules: PacerRules::default(),
         }
     }
 
@@ -102,25 +147,44 @@ impl PacingBoard {
     }
 
     /// Moves the requests counted since the last step into the learner (a new UTC day ends
-    /// the last one first) and returns the profile learned.
-    fn learn(&self, now: DateTime<Utc>) -> crate::pacing::HourProfile {
-        let mut learner = self.learner.lock().unwrap_or_else(|p| p.into_inner());
+    /// the last one first); returns the profile learned and the rate of all requests per unit
+    /// of a day's traffic (`None` before any request was seen).
+    fn learn(&self, now: DateTime<Utc>) -> (HourProfile, Option<f64>) {
+        let mut l = self.learner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut counted = 0u64;
         for (h, n) in self.requests_by_hour.iter().enumerate() {
-            learner.0.observe(h, n.swap(0, Ordering::Relaxed));
+            let n = n.swap(0, Ordering::Relaxed);
+            counted += n;
+            l.learner.observe(h, n);
         }
+        let profile = l.learner.profile();
+        let fraction = f64::from(now.num_seconds_from_midnight()) / 86_400.0;
         // on a new day, the requests counted before midnight close the day that ended
         let today = now.date_naive();
-        if today != learner.1 {
-            learner.0.end_day();
-            learner.1 = today;
+        let passed = match l.last_fraction {
+            Some(last) if today != l.date => profile.between(last, 1.0) + profile.before(fraction),
+            Some(last) => profile.between(last, fraction),
+            None => 0.0,
+        };
+        if today != l.date {
+            l.learner.end_day();
+            l.date = today;
         }
-        learner.0.profile()
+        if passed > 0.0 {
+            let keep = (-passed / self.rules.memory_share).exp();
+            l.requests = l.requests * keep + counted as f64;
+            l.share_seen = l.share_seen * keep + passed;
+        }
+        l.last_fraction = Some(fraction);
+        let rate = (l.requests > 0.0 && l.share_seen > 0.0).then(|| l.requests / l.share_seen);
+        (l.learner.profile(), rate)
     }
 
     /// One control step over every campaign of `index` at `now`: sets each even-paced
     /// campaign's throttle (accelerated campaigns are never throttled).
     pub fn step(&self, index: &CampaignIndex, now: DateTime<Utc>) {
-        let utc_profile = self.learn(now);
+        index.collect_counts();
+        let (utc_profile, requests_rate) = self.learn(now);
         let mut days = self.days.lock().unwrap_or_else(|p| p.into_inner());
         days.retain(|id, _| index.get(*id).is_some());
         for campaign in index.campaigns() {
@@ -139,25 +203,23 @@ impl PacingBoard {
                 continue;
             };
             let budget = (budget as f64 * self.share) as i64;
+            let entry_cost = crate::budget::unit_cost(campaign);
             let day = days.entry(campaign.id).or_insert_with(|| Day {
                 date,
-                pacer: Pacer::start_day(budget, fraction, 0, PacerRules::default()),
+                pacer: Pacer::start_day(budget, fraction, 0, entry_cost, self.rules),
             });
             if day.date != date || day.pacer.budget_micros() != budget {
                 if day.date != date {
                     throttle.start_day();
                 }
-                *day = Day {
-                    date,
-                    pacer: Pacer::start_day(
-                        budget,
-                        fraction,
-                        throttle.spent_today(),
-                        PacerRules::default(),
-                    ),
-                };
+                day.pacer =
+                    day.pacer
+                        .next_day(budget, fraction, throttle.spent_today(), entry_cost);
+                day.date = date;
             }
-            let p = day.pacer.step(&profile, fraction, throttle.spent_today());
+            let p = day
+                .pacer
+                .step(&profile, fraction, throttle.take_counts(), requests_rate);
             throttle.set_probability(p);
         }
         index.refresh_throttles();
@@ -178,4 +240,53 @@ pub fn day_budget(campaign: &LiveCampaign) -> Option<i64> {
     let last = tz.from_utc_datetime(&end.naive_utc()).date_naive();
     let days = (last - first).num_days().max(1);
     Some(lifetime / days)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::campaign::FeedCampaign;
+    use crate::eligibility::Rates;
+    use serde_json::json;
+
+    fn one_campaign(pacing: &str, daily: &str, bid: &str) -> (CampaignIndex, Uuid) {
+        let id = Uuid::from_u128(7);
+        let feed: FeedCampaign = serde_json::from_value(json!({
+            "id": id, "advertiser_id": Uuid::from_u128(2),
+            "status": "active", "currency": "USD", "revision": 1,
+            "schedule": {"start": "2026-01-01T00:00:00Z", "time_zone": "America/New_York"},
+            "budget": {"daily": daily}, "bid": {"kind": "cpm", "amount": bid}, "pacing": pacing,
+            "creatives": [{"id": "c", "format": "banner", "w": 300, "h": 250,
+                           "click_url": "https://a.example", "markup": "x", "adomain": "a.example"}]
+        }))
+        .expect("feed");
+        let (index, _) = CampaignIndex::empty(Rates::default()).from_snapshot(1, vec![feed]);
+        (index, id)
+    }
+
+    /// A campaign activated under load, even-paced with 0.50 for the rest of its day at 9.50
+    /// CPM: it enters no auction before the first step, then about as many as 0.50 spread over
+    /// the rest of the day allows if every request were its to win at its bid, never all.
+    #[test]
+    fn a_new_even_campaign_never_starts_at_full_throttle() {
+        let (index, id) = one_campaign("even", "0.50", "9.50");
+        let campaign = index.get(id).expect("live");
+        assert_eq!(campaign.throttle.probability(), 0.0);
+        let board = PacingBoard::new(1.0);
+        let start: DateTime<Utc> = "2026-11-30T00:42:00Z".parse().expect("time");
+        for second in 0..3 {
+            let now = start + chrono::Duration::seconds(second);
+            for _ in 0..300 {
+                board.request(now);
+            }
+            board.step(&index, now);
+        }
+        let p = campaign.throttle.probability();
+        // 300 requests a second, 4 h 18 min left: 0.50 / (300 × 15,480 × 0.0095) = 1.1e-5
+        assert!(p > 0.0 && p < 5e-5, "{p}");
+        // an accelerated one is never throttled
+        let (index, id) = one_campaign("accelerated", "0.50", "9.50");
+        board.step(&index, start);
+        assert_eq!(index.get(id).expect("live").throttle.probability(), 1.0);
+    }
 }

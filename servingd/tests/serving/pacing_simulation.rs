@@ -4,13 +4,15 @@
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use servingd::pacing::{HOURS, HourProfile, Pacer, PacerRules, TrafficLearner};
+use servingd::pacing::{Counted, HOURS, HourProfile, Pacer, PacerRules, TrafficLearner};
 
 const REQUESTS_PER_DAY: f64 = 1_000_000.0;
 const WIN_RATE: f64 = 0.6;
 /// $400 a day; full throttle would spend about $1,200.
 const BUDGET_MICROS: i64 = 400_000_000;
 const STEPS_PER_HOUR: usize = 60;
+/// The most one impression costs: a clearing price of 3.00 per thousand.
+const MAX_PRICE: i64 = 3_000;
 
 struct Day {
     hourly_spend: [i64; HOURS],
@@ -20,7 +22,9 @@ struct Day {
 
 /// One day of traffic following `truth`, paced by `profile`.
 fn simulate_day(truth: &HourProfile, profile: &HourProfile, rng: &mut StdRng) -> Day {
-    let mut pacer = Pacer::start_day(BUDGET_MICROS, 0.0, 0, PacerRules::default());
+    let mut pacer = Pacer::start_day(BUDGET_MICROS, 0.0, 0, MAX_PRICE, PacerRules::default());
+    // as the pacing board does: a first step at once, from what is known of all requests
+    pacer.step(profile, 0.0, Counted::default(), Some(REQUESTS_PER_DAY));
     let mut day = Day {
         hourly_spend: [0; HOURS],
         spent: 0,
@@ -34,12 +38,17 @@ fn simulate_day(truth: &HourProfile, profile: &HourProfile, rng: &mut StdRng) ->
         let requests = (expected * rng.random_range(0.9..1.1)).round() as u64;
         day.requests_per_hour[hour] += requests;
         let probability = pacer.probability();
+        let mut entries = 0;
         for _ in 0..requests {
-            if !rng.random_bool(probability.clamp(0.0, 1.0)) || !rng.random_bool(WIN_RATE) {
+            if !rng.random_bool(probability.clamp(0.0, 1.0)) {
+                continue;
+            }
+            entries += 1;
+            if !rng.random_bool(WIN_RATE) {
                 continue;
             }
             // a clearing price of 1.00 to 3.00 per thousand: one impression costs a thousandth
-            let cost = rng.random_range(1_000..=3_000);
+            let cost = rng.random_range(1_000..=MAX_PRICE);
             if day.spent + cost > BUDGET_MICROS {
                 continue; // the budget controller refuses it
             }
@@ -47,7 +56,13 @@ fn simulate_day(truth: &HourProfile, profile: &HourProfile, rng: &mut StdRng) ->
             day.hourly_spend[hour] += cost;
         }
         let fraction = (step + 1) as f64 / steps as f64;
-        pacer.step(profile, fraction, day.spent);
+        // every request is one the campaign could enter
+        let counted = Counted {
+            opportunities: requests,
+            entries,
+            spent_today: day.spent,
+        };
+        pacer.step(profile, fraction, counted, Some(REQUESTS_PER_DAY));
     }
     day
 }
