@@ -193,6 +193,12 @@ pub fn vcg_positions(offers: &[Offer], positions: &[Position], floor_cpm: i64) -
         .collect()
 }
 
+/// What an impression of a CPC campaign is expected to cost: its charge per click times the
+/// predicted click-through rate (parts per billion), rounded up to the micro, at least one.
+pub fn expected_click_cost(cpc: i64, ctr_ppb: i64) -> i64 {
+    mul_div_up(cpc, ctr_ppb.max(0), PPB).max(1)
+}
+
 fn mul_div_down(a: i64, b: i64, c: i64) -> i64 {
     i64::try_from(i128::from(a) * i128::from(b) / i128::from(c)).unwrap_or(i64::MAX)
 }

@@ -177,12 +177,13 @@ where
     }
 }
 
-/// The most one event of `campaign` costs its lease, micros: one impression at its CPM bid
-/// (rounded up to the micro, as billing never charges more), or one click at its CPC bid.
+/// The most one impression of `campaign` costs its lease, micros: one impression at its CPM
+/// bid (rounded up to the micro, as billing never charges more), or for a CPC campaign its bid
+/// per click at the highest click rate any prediction gives.
 pub fn unit_cost(campaign: &LiveCampaign) -> i64 {
     match campaign.bid {
         BidPrice::Cpm(cpm) => (cpm + 999) / 1000,
-        BidPrice::Cpc(cpc) => cpc,
+        BidPrice::Cpc(cpc) => crate::auction::expected_click_cost(cpc, crate::ctr::CTR_CAP_PPB),
     }
 }
 
@@ -223,7 +224,7 @@ pub fn wallet_rules(
         lease_life: LEASE_LIFE,
         spend_window: SPEND_WINDOW,
         unit,
-        per_click: false,
+        per_click: matches!(campaign.bid, BidPrice::Cpc(_)),
     }
 }
 
@@ -304,6 +305,10 @@ mod tests {
             1.0,
             evening(),
         );
-        assert_eq!(cpc.want, 70_000_000);
+        // one impression costs at most 0.35 at a 5% click rate: 200 of them
+        assert_eq!(
+            (cpc.want, cpc.unit, cpc.per_click),
+            (3_500_000, 17_500, true)
+        );
     }
 }

@@ -1,8 +1,11 @@
 //! Predicted click-through rates. The model is a trait so a better one can replace it; the one
 //! here is a smoothed historical rate per campaign and placement: a prior rate counted as if it
 //! had been seen over `prior_weight` impressions, plus the clicks and impressions observed,
-//! `(clicks + prior × weight) / (impressions + weight)`. New pairs start at the prior and move
-//! to what they earn as evidence builds up.
+//! `(clicks + prior × weight) / (impressions + weight)`. A campaign's own rate (over all its
+//! placements: the tracking endpoints count its impressions and clicks) starts at the platform
+//! prior; a pair starts at its campaign's rate. Each moves to what it earns as evidence builds
+//! up. A CPC campaign's impressions cost its budget what this predicts, so learning the rate
+//! keeps that close to what the clicks then bill.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -42,14 +45,18 @@ pub fn smoothed_ppb(clicks: u64, impressions: u64, prior_ppb: i64, prior_weight:
         .clamp(1, PPB)
 }
 
-/// One campaign's (impressions, clicks) per placement.
-type ByPlacement = HashMap<String, (u64, u64)>;
+/// One campaign's (impressions, clicks) over all its placements, and per placement.
+#[derive(Default)]
+struct Seen {
+    all: (u64, u64),
+    by_placement: HashMap<String, (u64, u64)>,
+}
 
 /// Counts per campaign and placement in memory, smoothed towards a prior.
 pub struct SmoothedCtr {
     prior_ppb: i64,
     prior_weight: u64,
-    seen: RwLock<HashMap<Uuid, ByPlacement>>,
+    seen: RwLock<HashMap<Uuid, Seen>>,
     /// The highest rate predicted for any pair so far (the prior at first).
     max_ppb: AtomicI64,
 }
@@ -69,24 +76,30 @@ impl SmoothedCtr {
 impl CtrModel for SmoothedCtr {
     fn ctr_ppb(&self, campaign: Uuid, placement: &str) -> i64 {
         let seen = self.seen.read().unwrap_or_else(|p| p.into_inner());
-        let (impressions, clicks) = seen
-            .get(&campaign)
-            .and_then(|by_placement| by_placement.get(placement))
-            .copied()
-            .unwrap_or((0, 0));
-        smoothed_ppb(clicks, impressions, self.prior_ppb, self.prior_weight).min(CTR_CAP_PPB)
+        let Some(seen) = seen.get(&campaign) else {
+            return self.prior_ppb.clamp(1, CTR_CAP_PPB);
+        };
+        let (impressions, clicks) = seen.all;
+        let campaign_ppb = smoothed_ppb(clicks, impressions, self.prior_ppb, self.prior_weight);
+        let (impressions, clicks) = seen.by_placement.get(placement).copied().unwrap_or((0, 0));
+        smoothed_ppb(clicks, impressions, campaign_ppb, self.prior_weight).min(CTR_CAP_PPB)
     }
 
     fn record(&self, campaign: Uuid, placement: &str, impressions: u64, clicks: u64) {
         let mut seen = self.seen.write().unwrap_or_else(|p| p.into_inner());
-        let entry = seen
-            .entry(campaign)
-            .or_default()
-            .entry(placement.to_owned())
-            .or_default();
-        entry.0 = entry.0.saturating_add(impressions);
-        entry.1 = entry.1.saturating_add(clicks);
-        let rate = smoothed_ppb(entry.1, entry.0, self.prior_ppb, self.prior_weight);
+        let seen = seen.entry(campaign).or_default();
+        let add = |counts: &mut (u64, u64)| {
+            counts.0 = counts.0.saturating_add(impressions);
+            counts.1 = counts.1.saturating_add(clicks);
+        };
+        add(&mut seen.all);
+        let (i, c) = seen.all;
+        let mut rate = smoothed_ppb(c, i, self.prior_ppb, self.prior_weight);
+        if !placement.is_empty() {
+            let pair = seen.by_placement.entry(placement.to_owned()).or_default();
+            add(pair);
+            rate = rate.max(smoothed_ppb(pair.1, pair.0, rate, self.prior_weight));
+        }
         self.max_ppb
             .fetch_max(rate.min(CTR_CAP_PPB), Ordering::Relaxed);
     }
@@ -120,11 +133,14 @@ mod tests {
         let model = SmoothedCtr::new(ONE_PERCENT, 100);
         let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
         model.record(a, "site-1", 1_000, 30);
+        // the campaign's rate: (30 + 1% × 100) / 1,100
+        let campaign = (30 * PPB + ONE_PERCENT * 100) / 1_100;
         assert_eq!(
             model.ctr_ppb(a, "site-1"),
-            (30 * PPB + ONE_PERCENT * 100) / 1_100
+            (30 * PPB + campaign * 100) / 1_100
         );
-        assert_eq!(model.ctr_ppb(a, "site-2"), ONE_PERCENT);
+        // another placement of the campaign starts at the campaign's rate
+        assert_eq!(model.ctr_ppb(a, "site-2"), campaign);
         assert_eq!(model.ctr_ppb(b, "site-1"), ONE_PERCENT);
         // the bound covers every prediction
         assert_eq!(model.max_ctr_ppb(), model.ctr_ppb(a, "site-1"));
@@ -132,5 +148,17 @@ mod tests {
         model.record(b, "site-1", 1_000, 1_000);
         assert_eq!(model.ctr_ppb(b, "site-1"), CTR_CAP_PPB);
         assert_eq!(model.max_ctr_ppb(), CTR_CAP_PPB);
+    }
+
+    #[test]
+    fn events_without_a_placement_teach_the_campaigns_rate() {
+        let model = SmoothedCtr::new(ONE_PERCENT / 2, 2_000);
+        let a = Uuid::now_v7();
+        // what the tracking endpoints count: 20,000 impressions, 2% clicked
+        model.record(a, "", 20_000, 0);
+        model.record(a, "", 0, 400);
+        let rate = model.ctr_ppb(a, "any-site");
+        assert_eq!(rate, (400 * PPB + ONE_PERCENT / 2 * 2_000) / 22_000);
+        assert!(rate > 18 * ONE_PERCENT / 10);
     }
 }

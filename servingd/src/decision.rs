@@ -9,7 +9,7 @@ use chrono::Utc;
 use ledger::LeaseId;
 use uuid::Uuid;
 
-use crate::auction::{Charge, Offer, Win, second_price};
+use crate::auction::{Charge, Offer, Win, expected_click_cost, second_price};
 use crate::campaign::{Creative, LiveCampaign};
 use crate::engine::Engine;
 use crate::id_hash::IdSet;
@@ -30,8 +30,10 @@ pub struct SoldSlot {
     /// The clearing price in the campaign's currency, micros: per thousand impressions, or per
     /// click for CPC campaigns (what the tracking URLs carry, and billing divides by 1000).
     pub price_micros: i64,
-    /// What the lease paid for the ad: one impression (the CPM / 1000 rounded up to the micro,
-    /// never less than billing charges) or one click, in the campaign's currency, micros.
+    /// What the lease paid for the ad, in the campaign's currency, micros: one impression (the
+    /// CPM / 1000 rounded up to the micro, never less than billing charges), or for a CPC
+    /// campaign what the impression is expected to cost (the charge per click times the
+    /// predicted click rate; the budget controller counts the clicks billed once they are known).
     pub cost_micros: i64,
     pub lease: LeaseId,
     pub deal: Option<String>,
@@ -188,18 +190,18 @@ impl Engine {
     }
 
     /// The clearing price in the campaign's own currency (per thousand impressions, or per
-    /// click) and what one impression or click costs the lease: the CPM / 1000 rounded up to the
-    /// micro, so the lease always covers what billing charges (half-up to the micro).
+    /// click) and what the impression costs the lease: the CPM / 1000 rounded up to the micro,
+    /// so the lease always covers what billing charges (half-up to the micro); for a CPC
+    /// campaign the charge per click times the predicted click rate, rounded up.
     fn price(&self, c: &Candidate<'_>, win: Win) -> Option<(i64, i64)> {
         match win.charge {
             Charge::PerMille(cpm) => {
                 let cpm = self.rates.back(cpm, &c.campaign.currency)?;
                 Some((cpm, (cpm + 999) / 1000))
             }
-            // A click can follow any impression: the lease holds its whole price until settled.
             Charge::PerClick(cpc) => {
                 let cpc = self.rates.back(cpc, &c.campaign.currency)?;
-                Some((cpc, cpc))
+                Some((cpc, expected_click_cost(cpc, c.offer.ctr_ppb)))
             }
         }
         .filter(|(_, cost)| *cost > 0)

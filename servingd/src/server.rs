@@ -202,6 +202,16 @@ fn background(engine: Arc<Engine>, stop: watch::Receiver<bool>) -> Vec<JoinHandl
                 if let Err(err) = e.controller.reap().await {
                     tracing::warn!(error = %err, "reaping expired leases failed");
                 }
+                let window_ms = e.settings.click_window_s.saturating_mul(1000);
+                match e.controller.true_up(window_ms).await {
+                    Ok(moved) => {
+                        metrics::counter!("servingd_click_counts_moved_total")
+                            .increment(moved as u64);
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = %err, "counting per-click leases by their clicks failed")
+                    }
+                }
             })
         }),
         every(METRICS_UPKEEP_EVERY, engine.clone(), stop.clone(), |_| {

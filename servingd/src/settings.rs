@@ -49,6 +49,12 @@ pub struct Settings {
     pub impression_ttl_s: i64,
     /// How long a click URL is honoured, seconds.
     pub click_ttl_s: i64,
+    /// How long after a CPC campaign's lease closes the budget controller still counts the
+    /// clicks on its impressions, seconds: until then the lease counts at least what its
+    /// impressions were expected to cost, after it what the clicks billed (the unclicked part
+    /// goes back to the budget). Clicks later than this are billed while the campaign's hold
+    /// allows, but no longer counted: they may be delivered beyond the budget.
+    pub click_window_s: i64,
     /// Shards of the event stream; the ledger writer must be told the same number.
     pub event_shards: u16,
     /// Put before every event stream key (the ledger writer must be told the same; tests that
@@ -109,6 +115,7 @@ impl Default for Settings {
             tracking_keys_vault: None,
             impression_ttl_s: 3_600,
             click_ttl_s: 86_400,
+            click_window_s: 600,
             event_shards: 16,
             event_namespace: String::new(),
             trust_forwarded_for: false,
@@ -202,9 +209,12 @@ impl Settings {
         if let Some(v) = var("SERVINGD_CLICK_TTL_S") {
             self.click_ttl_s = parsed("SERVINGD_CLICK_TTL_S", &v)?;
         }
+        if let Some(v) = var("SERVINGD_CLICK_WINDOW_S") {
+            self.click_window_s = parsed("SERVINGD_CLICK_WINDOW_S", &v)?;
+        }
         anyhow::ensure!(
-            self.impression_ttl_s > 0 && self.click_ttl_s > 0,
-            "SERVINGD_IMPRESSION_TTL_S and SERVINGD_CLICK_TTL_S are positive numbers of seconds"
+            self.impression_ttl_s > 0 && self.click_ttl_s > 0 && self.click_window_s > 0,
+            "SERVINGD_IMPRESSION_TTL_S, SERVINGD_CLICK_TTL_S and SERVINGD_CLICK_WINDOW_S are positive numbers of seconds"
         );
         if let Some(v) = var("EVENT_SHARDS") {
             self.event_shards = parsed("EVENT_SHARDS", &v)?;

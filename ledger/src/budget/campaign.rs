@@ -94,6 +94,17 @@ pub enum Settlement {
     Late { late: i64, over: i64 },
 }
 
+/// The answer to an adjustment of a closed lease's count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Adjusted {
+    /// The count moved by `delta` (and `remaining` by minus that).
+    Changed { delta: i64 },
+    /// It counted that already.
+    Unchanged,
+    /// Redis keeps no record of the lease (forgotten after its retention): nothing to adjust.
+    Gone,
+}
+
 /// Why an operation on a lease was refused. Nothing changed when one is returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum LeaseError {
@@ -164,9 +175,9 @@ impl CampaignBudget {
     ) -> (Self, i64) {
         let budget = budget.max(0);
         let granted: i64 = open.values().map(|l| l.granted).sum();
-        let spent = closed_spent.clamp(0, budget);
+        let spent = closed_spent.max(0);
         let remaining = budget - spent - granted;
-        let overcommitted = (closed_spent.max(0) - spent) + (-remaining).max(0);
+        let overcommitted = (-remaining).max(0);
         (
             CampaignBudget {
                 budget,
@@ -203,17 +214,47 @@ impl CampaignBudget {
         self.open.values().map(|l| l.granted).sum()
     }
 
-    /// Whether the books balance: `remaining + in flight + spent = budget`, nothing spent below
-    /// zero, beyond the budget or beyond a lease. (`remaining` is below zero only after a
-    /// rebuild that found more reserved than the budget holds; see [`CampaignBudget::rebuilt`].)
+    /// Whether the books balance: `remaining + in flight + spent = budget`, and nothing spent
+    /// below zero. (`remaining` is below zero only after a rebuild that found more reserved than
+    /// the budget holds, see [`CampaignBudget::rebuilt`], or when the clicks on per-click leases
+    /// came to more than expected, see [`CampaignBudget::adjust`]: then spend may also exceed
+    /// the budget, and the ledger refuses to bill beyond it.)
     pub fn is_consistent(&self) -> bool {
         self.spent >= 0
-            && self.spent <= self.budget
             && self.remaining + self.in_flight() + self.spent == self.budget
-            && self
-                .closed
-                .values()
-                .all(|c| c.spent >= 0 && c.spent <= c.granted)
+            && self.closed.values().all(|c| c.spent >= 0)
+    }
+
+    /// Counts a per-click lease by its clicks. A per-click lease counts each impression at what
+    /// it was expected to cost until its clicks are known; `counted` is what they came to.
+    /// While the lease is open, it holds at least that (its grant grows when the clicks billed
+    /// already exceed it, never shrinks); once closed, it counts exactly that. The difference
+    /// moves `remaining` (below zero when the clicks came to more than the budget had left).
+    /// The same count again changes nothing.
+    pub fn adjust(&mut self, lease: LeaseId, counted: i64) -> Result<Adjusted, LeaseError> {
+        if counted < 0 {
+            return Err(LeaseError::Negative);
+        }
+        if let Some(open) = self.open.get_mut(&lease) {
+            let delta = counted - open.granted;
+            if delta <= 0 {
+                return Ok(Adjusted::Unchanged);
+            }
+            open.granted = counted;
+            self.remaining -= delta;
+            return Ok(Adjusted::Changed { delta });
+        }
+        let Some(closed) = self.closed.get_mut(&lease) else {
+            return Ok(Adjusted::Gone);
+        };
+        let delta = counted - closed.spent;
+        if delta == 0 {
+            return Ok(Adjusted::Unchanged);
+        }
+        closed.spent = counted;
+        self.spent += delta;
+        self.remaining -= delta;
+        Ok(Adjusted::Changed { delta })
     }
 
     /// Grants a lease to `server`, sized by [`lease_size`] (`unit`: the most one event of the

@@ -12,7 +12,8 @@ use serde::Serialize;
 use sqlx::PgPool;
 
 use crate::budget::campaign::{
-    Allocation, CampaignBudget, LeaseError, LeaseRules, OpenLease, Settlement,
+    Adjusted, Allocation, CampaignBudget, ClosedLease, Closure, LeaseError, LeaseRules, OpenLease,
+    Settlement,
 };
 use crate::budget::redis_store::{Installed, Reaped, RedisBudgetStore, StoreError};
 use crate::clock::Clock;
@@ -110,6 +111,13 @@ impl CampaignDrift {
 
 /// How many times one call rebuilds a campaign that Redis keeps losing before it gives up.
 const MAX_REBUILDS_PER_CALL: usize = 3;
+
+/// How many times an install claims, reads and installs before it gives up (another rebuild
+/// holding the claim, or Redis losing the campaign again meanwhile).
+const INSTALL_ATTEMPTS: u64 = 25;
+
+/// Most per-click leases one true-up pass looks at.
+const TRUE_UP_BATCH: i64 = 1000;
 
 /// Most leases one reaper pass closes.
 const REAP_BATCH: i64 = 1000;
@@ -282,8 +290,14 @@ where
                 pg::closed(&self.pool, lease, campaign, "late", spent, spent - over).await?;
                 pg::log_late(&self.pool, campaign, late, over).await?;
             }
-            Settlement::AlreadySettled => {}
+            Settlement::AlreadySettled => return Ok(answer),
         }
+        // A rebuild between the settle in Redis and its record in PostgreSQL put the lease back
+        // open (PostgreSQL still said so): settled once more, it is closed there too. Otherwise
+        // this finds it settled already and changes nothing.
+        self.with_state(campaign, || self.store.settle(campaign, lease, spent, now))
+            .await?
+            .ok();
         Ok(answer)
     }
 
@@ -344,7 +358,12 @@ where
                     Err(e) => return Err(e),
                 };
                 let (granted, spent) = match outcome {
-                    Reaped::Closed { returned, granted } => (granted, granted - returned),
+                    // (a per-click lease's grant in Redis may have grown with its clicks; its
+                    // record keeps the grant it had, and its count follows the clicks)
+                    Reaped::Closed { returned, granted } => {
+                        let spent = granted - returned;
+                        (granted, spent.min(lease.granted.unwrap_or(granted)))
+                    }
                     // Never granted (the request's answer was lost before Redis saw it), or closed
                     // in Redis already: record what the ledger knows.
                     Reaped::Gone => {
@@ -362,6 +381,17 @@ where
                     spent,
                 )
                 .await?;
+                // as after a settle: closed in Redis too if a rebuild put it back open meanwhile
+                self.store
+                    .reap(
+                        lease.campaign,
+                        lease.lease,
+                        ledger_spent,
+                        now,
+                        self.grace_ms,
+                    )
+                    .await
+                    .ok();
                 closed += 1;
             }
             // A full batch that closed nothing (every lease renewed meanwhile) would come back
@@ -393,7 +423,8 @@ where
         let mut open = BTreeMap::new();
         let mut in_open = 0;
         for lease in unsettled {
-            in_open += spend.get(&lease.lease).copied().unwrap_or(0);
+            let billed = spend.get(&lease.lease).copied().unwrap_or(0);
+            in_open += billed;
             let deadline_ms = lease
                 .deadline_ms
                 .unwrap_or(lease.created_ms + self.rules.ttl_ms);
@@ -402,21 +433,105 @@ where
                 OpenLease {
                     server: lease.server,
                     // A request whose answer was not recorded may have been granted up to what
-                    // it asked: counted at that, pending (never handed out on that count).
-                    granted: lease.granted.unwrap_or(lease.want),
+                    // it asked: counted at that, pending (never handed out on that count). A
+                    // per-click lease holds at least what its clicks billed already.
+                    granted: lease.granted.unwrap_or(lease.want).max(billed),
                     deadline_ms,
                     pending: lease.granted.is_none(),
                 },
             );
         }
         let unbilled = pg::reported_unbilled(&mut tx, campaign).await?;
+        let clicks = pg::click_leases_of(&mut tx, campaign).await?;
         tx.commit().await.map_err(crate::Error::from)?;
-        Ok(CampaignBudget::rebuilt(
+        let (mut state, overcommitted) = CampaignBudget::rebuilt(
             budget.total,
             budget.version,
             budget.spent - in_open + unbilled,
             open,
-        ))
+        );
+        // Per-click leases whose clicks may still come keep their record (at what the rebuild
+        // counted for them), so that their count can still be adjusted.
+        for lease in clicks {
+            let closed = ClosedLease {
+                granted: lease.granted,
+                spent: lease.counted.max(lease.clicked),
+                closure: Closure::Settled,
+                closed_ms: lease.closed_ms,
+            };
+            state.closed.insert(lease.lease, closed);
+        }
+        Ok((state, overcommitted))
+    }
+
+    /// Counts per-click leases by their clicks (billed, or refused by the ledger beyond the
+    /// budget: delivered all the same). While a closed per-click lease's click window is open,
+    /// it counts what its server reported (the impressions' expected cost) or what its clicks
+    /// came to, whichever is more; once `click_window_ms` has passed since it closed, what its
+    /// clicks came to alone: the unclicked part goes back to the pool. An open per-click lease
+    /// whose clicks already came to more than its grant holds at least that. Runs over batches
+    /// of leases, each locked while it is adjusted, so instances can run it side by side;
+    /// returns how many closed leases' counts moved.
+    pub async fn true_up(&self, click_window_ms: i64) -> Result<usize, ControllerError> {
+        let now = self.now_ms();
+        // Open leases whose clicks already exceed their grant hold at least what they came to.
+        for (lease, campaign, clicked) in pg::open_click_leases_over_grant(&self.pool).await? {
+            self.with_state(campaign, || self.store.adjust(campaign, lease, clicked))
+                .await??;
+        }
+        let (mut moved, mut after) = (0, None);
+        loop {
+            let (batch, more) = self.true_up_batch(now, click_window_ms, after).await?;
+            moved += batch;
+            match more {
+                Some(last) => after = Some(last),
+                None => return Ok(moved),
+            }
+        }
+    }
+
+    /// One batch of [`BudgetController::true_up`] in one transaction: how many counts moved,
+    /// and the last lease when the batch was full.
+    async fn true_up_batch(
+        &self,
+        now: i64,
+        click_window_ms: i64,
+        after: Option<LeaseId>,
+    ) -> Result<(usize, Option<LeaseId>), ControllerError> {
+        let mut tx = self.pool.begin().await.map_err(crate::Error::from)?;
+        let leases = pg::lock_click_leases(&mut tx, after, TRUE_UP_BATCH).await?;
+        let mut moved = 0;
+        for lease in &leases {
+            let last = lease.closed_ms.saturating_add(click_window_ms) <= now;
+            let counted = if last {
+                lease.clicked
+            } else {
+                lease.reported.max(lease.clicked)
+            };
+            // The last count is set in Redis whatever PostgreSQL recorded before: a server that
+            // settled in Redis and died before PostgreSQL heard of it left the two apart.
+            if counted != lease.counted || last {
+                let adjusted = self
+                    .with_state(lease.campaign, || {
+                        self.store.adjust(lease.campaign, lease.lease, counted)
+                    })
+                    .await?;
+                match adjusted {
+                    Ok(Adjusted::Changed { .. }) => moved += 1,
+                    Ok(Adjusted::Unchanged) => {}
+                    Ok(Adjusted::Gone) | Err(_) => {
+                        tracing::warn!(lease = %lease.lease.0, ?adjusted,
+                        "a per-click lease's count could not be adjusted in Redis")
+                    }
+                }
+            }
+            if counted != lease.counted || last {
+                pg::counted(&mut tx, lease, counted, last).await?;
+            }
+        }
+        tx.commit().await.map_err(crate::Error::from)?;
+        let full = leases.len() as i64 == TRUE_UP_BATCH;
+        Ok((moved, leases.last().filter(|_| full).map(|l| l.lease)))
     }
 
     /// Rebuilds the campaign's Redis state from the ledger when Redis has none (a concurrent
@@ -438,18 +553,47 @@ where
             .map(|(installed, _)| installed)
     }
 
+    /// Reads the campaign's view of the ledger and installs it in Redis (or resizes what is
+    /// there), under a claim taken before the read: if Redis loses the campaign again while the
+    /// view is read, the claim goes with it and the view, which may miss grants made on the
+    /// state in between, is read again rather than installed.
     async fn install_from_ledger(
         &self,
         campaign: CampaignId,
         action: &str,
     ) -> Result<(Installed, i64), ControllerError> {
-        let (state, overcommitted) = self.ledger_view(campaign).await?;
-        let installed = self.store.install(campaign, &state).await?;
-        let action = match installed {
-            Installed::New => action,
-            Installed::Resized => "resize",
-            Installed::Current => return Ok((installed, overcommitted)),
-        };
+        for attempt in 0..INSTALL_ATTEMPTS {
+            let Some(claim) = self.store.claim_install(campaign).await? else {
+                // another rebuild is under way: give it a moment, and its state will do
+                tokio::time::sleep(std::time::Duration::from_millis(2 + attempt * 4)).await;
+                if action == "rebuild" && self.store.exists(campaign).await? {
+                    return Ok((Installed::Current, 0));
+                }
+                continue;
+            };
+            let (state, overcommitted) = self.ledger_view(campaign).await?;
+            let installed = self.store.install_claimed(campaign, &state, &claim).await?;
+            let action = match installed {
+                Installed::Stale => continue,
+                Installed::Current => return Ok((installed, overcommitted)),
+                Installed::New => action,
+                Installed::Resized => "resize",
+            };
+            self.log_install(campaign, action, installed, &state, overcommitted)
+                .await?;
+            return Ok((installed, overcommitted));
+        }
+        Err(StoreError::Missing(campaign).into())
+    }
+
+    async fn log_install(
+        &self,
+        campaign: CampaignId,
+        action: &str,
+        installed: Installed,
+        state: &CampaignBudget,
+        overcommitted: i64,
+    ) -> Result<(), ControllerError> {
         let detail = serde_json::json!({
             "budget": state.budget, "version": state.version, "remaining": state.remaining,
             "spent": state.spent, "open": state.open.len(), "overcommitted": overcommitted,
@@ -459,7 +603,7 @@ where
             _ => state.remaining,
         };
         pg::log(&self.pool, campaign, action, Some(amount), detail).await?;
-        Ok((installed, overcommitted))
+        Ok(())
     }
 
     /// Forgets, in Redis, the records of leases closed more than `retention_ms` ago (PostgreSQL
@@ -496,9 +640,7 @@ where
             };
             if repair && !drift.in_sync() {
                 self.store.forget(campaign).await?;
-                self.store.install(campaign, &view).await?;
-                let detail = serde_json::to_value(&drift).unwrap_or_default();
-                pg::log(&self.pool, campaign, "repair", Some(view.remaining), detail).await?;
+                self.install_from_ledger(campaign, "repair").await?;
                 drift.repaired = true;
             }
             report.push(drift);

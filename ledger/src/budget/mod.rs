@@ -20,11 +20,11 @@ pub mod sizing;
 pub mod wallet;
 
 pub use campaign::{
-    Allocation, CampaignBudget, ClosedLease, Closure, LeaseError, LeaseRules, OpenLease, ServerId,
-    Settlement,
+    Adjusted, Allocation, CampaignBudget, ClosedLease, Closure, LeaseError, LeaseRules, OpenLease,
+    ServerId, Settlement,
 };
 pub use controller::{BudgetController, CampaignDrift, ControllerError, Grant, Want};
 pub use local_lease::LocalLease;
-pub use redis_store::{Installed, Reaped, RedisBudgetStore, StoreError};
+pub use redis_store::{InstallClaim, Installed, Reaped, RedisBudgetStore, StoreError};
 pub use sizing::{SizingInput, lease_size, share_may_bind};
 pub use wallet::{LeaseSource, Wallet, WalletRules};

@@ -14,7 +14,8 @@ use redis::{RedisError, Script, Value};
 use uuid::Uuid;
 
 use crate::budget::campaign::{
-    Allocation, CampaignBudget, ClosedLease, Closure, LeaseError, LeaseRules, OpenLease, Settlement,
+    Adjusted, Allocation, CampaignBudget, ClosedLease, Closure, LeaseError, LeaseRules, OpenLease,
+    Settlement,
 };
 use crate::budget::controller::Want;
 use crate::ids::{CampaignId, LeaseId};
@@ -41,6 +42,7 @@ static REAP: LazyLock<Script> = script!("reap.lua");
 static INSTALL: LazyLock<Script> = script!("install.lua");
 static LOAD: LazyLock<Script> = script!("load.lua");
 static PRUNE: LazyLock<Script> = script!("prune.lua");
+static ADJUST: LazyLock<Script> = script!("adjust.lua");
 
 /// Why a Redis budget operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +70,9 @@ pub enum Installed {
     Resized,
     /// Redis had this version or a newer one: nothing changed.
     Current,
+    /// Redis had no state and had lost the install claim too (it lost the campaign again
+    /// since): nothing was installed; read the view again under a new claim.
+    Stale,
 }
 
 /// What the reaper did to one lease.
@@ -83,14 +88,27 @@ pub enum Reaped {
 
 /// The Redis keys of one campaign, both under its hash tag: the budget hash (totals and leases)
 /// and the sorted set of recent servers.
-struct Keys([String; 2]);
+struct Keys([String; 3]);
 
 impl Keys {
     fn of(campaign: CampaignId) -> Self {
         let tag = format!("{{c:{}}}", campaign.0);
-        Keys([tag.clone(), format!("{tag}:servers")])
+        Keys([
+            tag.clone(),
+            format!("{tag}:servers"),
+            format!("{tag}:installing"),
+        ])
     }
 }
+
+/// How long an install claim lasts: a rebuild that takes longer (or died) lets others claim.
+const INSTALL_CLAIM_MS: u64 = 5_000;
+
+/// A claim on installing a campaign's state, taken before its view is read from the ledger
+/// ([`RedisBudgetStore::claim_install`]). Redis losing the campaign loses the claim with it, so
+/// a view read before the loss is never installed after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstallClaim(String);
 
 /// Campaign budgets in Redis, over any async connection: a multiplexed single-node connection or
 /// a cluster connection. Clones share the connection.
@@ -130,13 +148,65 @@ where
         }
     }
 
+    /// Claims the right to install `campaign`'s state from a view of the ledger read after
+    /// this call; `None` while another rebuild holds the claim.
+    pub async fn claim_install(
+        &self,
+        campaign: CampaignId,
+    ) -> Result<Option<InstallClaim>, StoreError> {
+        let claim = Uuid::new_v4().simple().to_string();
+        let mut conn = self.conn.clone();
+        let taken: Option<String> = redis::cmd("SET")
+            .arg(&Keys::of(campaign).0[2])
+            .arg(&claim)
+            .arg("NX")
+            .arg("PX")
+            .arg(INSTALL_CLAIM_MS)
+            .query_async(&mut conn)
+            .await?;
+        Ok(taken.map(|_| InstallClaim(claim)))
+    }
+
+    /// Whether Redis has a state for `campaign`.
+    pub async fn exists(&self, campaign: CampaignId) -> Result<bool, StoreError> {
+        let mut conn = self.conn.clone();
+        let exists: bool = redis::cmd("HEXISTS")
+            .arg(&Keys::of(campaign).0[0])
+            .arg("budget")
+            .query_async(&mut conn)
+            .await?;
+        Ok(exists)
+    }
+
+    /// [`RedisBudgetStore::install`] under `claim`: when Redis has no state and the claim is
+    /// gone (Redis lost the campaign again since the claim, so the view may miss grants made
+    /// meanwhile), installs nothing and answers [`Installed::Stale`]. The claim is released.
+    pub async fn install_claimed(
+        &self,
+        campaign: CampaignId,
+        state: &CampaignBudget,
+        claim: &InstallClaim,
+    ) -> Result<Installed, StoreError> {
+        self.install_as(campaign, state, &claim.0).await
+    }
+
     /// Puts `state` in place for `campaign` when Redis has none; when Redis has an older
     /// version, resizes its budget to `state`'s ([`CampaignBudget::resize`]); otherwise leaves it.
-    /// Recent servers start empty; closed leases are carried over as given.
+    /// Recent servers start empty; closed leases are carried over as given. (The controller
+    /// installs under a claim: [`RedisBudgetStore::install_claimed`].)
     pub async fn install(
         &self,
         campaign: CampaignId,
         state: &CampaignBudget,
+    ) -> Result<Installed, StoreError> {
+        self.install_as(campaign, state, "").await
+    }
+
+    async fn install_as(
+        &self,
+        campaign: CampaignId,
+        state: &CampaignBudget,
+        claim: &str,
     ) -> Result<Installed, StoreError> {
         if !(0..=MAX_BUDGET_MICROS).contains(&state.budget) {
             return Err(StoreError::Invalid(format!(
@@ -149,6 +219,7 @@ where
             state.remaining.to_string(),
             state.spent.to_string(),
             state.version.to_string(),
+            claim.to_owned(),
         ];
         for (lease, open) in &state.open {
             check_server(&open.server)?;
@@ -170,11 +241,12 @@ where
                 closed.granted, closed.spent, closed.closed_ms
             ));
         }
-        let answer = self.run(&INSTALL, &Keys::of(campaign), 2, &args).await?;
+        let answer = self.run(&INSTALL, &Keys::of(campaign), 3, &args).await?;
         match tag(&answer)?.as_str() {
             "installed" => Ok(Installed::New),
             "resized" => Ok(Installed::Resized),
             "current" => Ok(Installed::Current),
+            "stale" => Ok(Installed::Stale),
             other => Err(StoreError::Malformed(other.to_owned())),
         }
     }
@@ -270,6 +342,27 @@ where
         })
     }
 
+    /// [`CampaignBudget::adjust`] in Redis.
+    pub async fn adjust(
+        &self,
+        campaign: CampaignId,
+        lease: LeaseId,
+        counted: i64,
+    ) -> Result<Result<Adjusted, LeaseError>, StoreError> {
+        let args = [lease.0.to_string(), counted.to_string()];
+        let answer = self.run(&ADJUST, &Keys::of(campaign), 1, &args).await?;
+        Ok(match tag(&answer)?.as_str() {
+            "changed" => Ok(Adjusted::Changed {
+                delta: int(&answer, 1)?,
+            }),
+            "unchanged" => Ok(Adjusted::Unchanged),
+            "gone" => Ok(Adjusted::Gone),
+            "negative" => Err(LeaseError::Negative),
+            "missing" => return Err(StoreError::Missing(campaign)),
+            other => return Err(StoreError::Malformed(other.to_owned())),
+        })
+    }
+
     /// Closes one lease past its deadline and `grace_ms`, counting `ledger_spent` as its spend.
     pub async fn reap(
         &self,
@@ -301,11 +394,12 @@ where
     /// Drops the campaign's state from Redis (reconciliation replaces it this way; the next call
     /// finds it missing and rebuilds it from the ledger).
     pub async fn forget(&self, campaign: CampaignId) -> Result<(), StoreError> {
-        // (both keys share the hash tag, so one DEL serves on a cluster too)
+        // (the keys share the hash tag, so one DEL serves on a cluster too; a claim on
+        // installing stays with its rebuild)
         let keys = Keys::of(campaign);
         let mut conn = self.conn.clone();
         redis::cmd("DEL")
-            .arg(&keys.0[..])
+            .arg(&keys.0[..2])
             .query_async::<()>(&mut conn)
             .await?;
         Ok(())

@@ -347,10 +347,28 @@ impl Wallet {
                     lease.set_valid_until_us(self.valid_until(asked));
                     self.next.store(Some(Arc::new(lease)));
                 }
-                None => self.exhausted.store(true, Ordering::Release),
+                None => {
+                    self.exhausted.store(true, Ordering::Release);
+                    self.give_back_dust();
+                }
             }
         }
         Ok(())
+    }
+
+    /// The budget is exhausted: a current lease left with less than one event's worth can pay
+    /// for nothing more, so it is sealed and settled on the next round. Its crumbs go back to
+    /// the pool, where together with others they may pay for an event, and a per-click lease's
+    /// count can follow its clicks once it is closed.
+    fn give_back_dust(&self) {
+        let current = self.current.load();
+        if !current.is_sealed() && current.unspent() < self.rules.unit {
+            let empty = LocalLease::new(LeaseId(uuid::Uuid::nil()), 0);
+            empty.seal();
+            let old = self.current.swap(Arc::new(empty));
+            self.retire(old);
+            self.wake.notify_one();
+        }
     }
 
     /// Renews the leases held, so the reaper leaves them alone while they are in use.

@@ -305,12 +305,13 @@ fn micros(value: Decimal) -> Result<i64> {
         })
 }
 
-/// Spend that servers reported when they settled (or that the reaper counted) beyond what the
-/// ledger has billed for those leases so far: events still on their way to the ledger. A rebuild
-/// counts it as spent, as Redis did.
+/// Spend that closed leases count (what servers reported when they settled, what the reaper
+/// counted, or a per-click lease's count) beyond what the ledger has billed for those leases so
+/// far: events still on their way to the ledger, or clicks still to come. A rebuild counts it
+/// as spent, as Redis did.
 pub(crate) async fn reported_unbilled(db: &mut PgConnection, campaign: CampaignId) -> Result<i64> {
     let unbilled: Decimal = sqlx::query_scalar(
-        r"select coalesce(sum(greatest(l.spent_micros - coalesce(s.billed, 0), 0)), 0)::numeric
+        r"select coalesce(sum(greatest(coalesce(l.counted_micros, l.spent_micros) - coalesce(s.billed, 0), 0)), 0)::numeric
             from budget_leases l
             left join (select t.lease_id, (sum(t.amount) * 1000000)::bigint as billed
                          from ledger_transfers t
@@ -335,4 +336,141 @@ pub(crate) async fn closed_record(pool: &PgPool, lease: LeaseId) -> Result<Optio
     .bind(lease.0)
     .fetch_optional(pool)
     .await?)
+}
+
+/// A closed per-click lease whose count may still change: its click window is open, or closing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ClickLease {
+    pub lease: LeaseId,
+    pub campaign: CampaignId,
+    pub granted: i64,
+    /// What its server reported spent (the impressions' expected cost), or the reaper counted.
+    pub reported: i64,
+    /// What the controller counts as its spend now.
+    pub counted: i64,
+    /// What its clicks came to so far: billed by the ledger, or refused beyond the budget
+    /// (delivered all the same, so counted).
+    pub clicked: i64,
+    pub closed_ms: i64,
+}
+
+/// What a lease's events came to, micros: its spend in the ledger and what the ledger writer
+/// recorded as unbilled for it (beyond the campaign's hold).
+const DELIVERED: &str = r"(coalesce((select (sum(t.amount) * 1000000)::bigint from ledger_transfers t
+                    where t.lease_id = l.lease_id and t.kind = 'spend'), 0)
+         + coalesce((select (sum(u.amount) * 1000000)::bigint from unbilled_events u
+                    where u.lease_id = l.lease_id), 0))";
+
+fn click_lease_sql() -> String {
+    format!(
+        r"select l.lease_id, l.campaign_id, l.granted_micros, l.spent_micros,
+                 coalesce(l.counted_micros, l.spent_micros) as counted,
+                 (extract(epoch from l.closed_at) * 1000)::bigint as closed_ms,
+                 {DELIVERED} as clicked
+            from budget_leases l
+           where l.per_click and not l.clicks_final and l.state in ('settled', 'reaped')"
+    )
+}
+
+fn click_lease(row: &sqlx::postgres::PgRow) -> Result<ClickLease> {
+    Ok(ClickLease {
+        lease: LeaseId(row.try_get("lease_id")?),
+        campaign: CampaignId(row.try_get("campaign_id")?),
+        granted: row.try_get("granted_micros")?,
+        reported: row.try_get("spent_micros")?,
+        counted: row.try_get("counted")?,
+        clicked: row.try_get("clicked")?,
+        closed_ms: row.try_get("closed_ms")?,
+    })
+}
+
+/// Up to `limit` closed per-click leases whose count may still change, in lease order after
+/// `after`, locked for the caller's transaction; rows another transaction holds are skipped.
+pub(crate) async fn lock_click_leases(
+    db: &mut PgConnection,
+    after: Option<LeaseId>,
+    limit: i64,
+) -> Result<Vec<ClickLease>> {
+    let sql = format!(
+        "{} and l.lease_id > $1 order by l.lease_id limit $2 for update of l skip locked",
+        click_lease_sql()
+    );
+    let rows = sqlx::query(&sql)
+        .bind(after.map_or(Uuid::nil(), |l| l.0))
+        .bind(limit)
+        .fetch_all(&mut *db)
+        .await?;
+    rows.iter().map(click_lease).collect()
+}
+
+/// The campaign's closed per-click leases whose count may still change (for a rebuild).
+pub(crate) async fn click_leases_of(
+    db: &mut PgConnection,
+    campaign: CampaignId,
+) -> Result<Vec<ClickLease>> {
+    let sql = format!("{} and l.campaign_id = $1", click_lease_sql());
+    let rows = sqlx::query(&sql)
+        .bind(campaign.0)
+        .fetch_all(&mut *db)
+        .await?;
+    rows.iter().map(click_lease).collect()
+}
+
+/// Records a per-click lease's new count (and, with `last`, that its click window has passed),
+/// with a line in the log when the count moved.
+pub(crate) async fn counted(
+    db: &mut PgConnection,
+    lease: &ClickLease,
+    counted: i64,
+    last: bool,
+) -> Result<()> {
+    sqlx::query(
+        r"update budget_leases set counted_micros = $2, clicks_final = $3 where lease_id = $1",
+    )
+    .bind(lease.lease.0)
+    .bind(counted)
+    .bind(last)
+    .execute(&mut *db)
+    .await?;
+    if counted != lease.counted {
+        sqlx::query(
+            r"insert into budget_log (campaign_id, lease_id, action, amount_micros, detail)
+              values ($1, $2, 'true_up', $3, jsonb_build_object(
+                  'was', $4::bigint, 'reported', $5::bigint, 'clicked', $6::bigint, 'final', $7::boolean))",
+        )
+        .bind(lease.campaign.0)
+        .bind(lease.lease.0)
+        .bind(counted)
+        .bind(lease.counted)
+        .bind(lease.reported)
+        .bind(lease.clicked)
+        .bind(last)
+        .execute(&mut *db)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Open per-click leases whose clicks already came to more than they were granted: (lease,
+/// campaign, what the clicks came to).
+pub(crate) async fn open_click_leases_over_grant(
+    pool: &PgPool,
+) -> Result<Vec<(LeaseId, CampaignId, i64)>> {
+    let sql = format!(
+        r"select lease_id, campaign_id, clicked from (
+              select l.lease_id, l.campaign_id, l.granted_micros, {DELIVERED} as clicked
+                from budget_leases l
+               where l.per_click and l.state = 'open') o
+           where clicked > granted_micros"
+    );
+    let rows = sqlx::query(&sql).fetch_all(pool).await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                LeaseId(r.try_get("lease_id")?),
+                CampaignId(r.try_get("campaign_id")?),
+                r.try_get("clicked")?,
+            ))
+        })
+        .collect()
 }

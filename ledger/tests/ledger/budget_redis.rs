@@ -87,7 +87,18 @@ async fn differential<C: ConnectionLike + Clone + Send + Sync>(
         Installed::New
     );
     for step in 0..steps {
-        match rng.random_range(0..11) {
+        match rng.random_range(0..12) {
+            11 if !leases.is_empty() => {
+                // a closed lease's count set to its clicks (any lease: open ones are refused)
+                let (lease, granted) = leases[rng.random_range(0..leases.len())];
+                let counted = rng.random_range(-1..=granted * 2);
+                let expected = model.adjust(lease, counted);
+                let got = store
+                    .adjust(campaign, lease, counted)
+                    .await
+                    .expect("adjust");
+                assert_eq!(got, expected, "step {step}: adjust");
+            }
             10 => {
                 // the ledger's budget changed: resized in version order
                 let (budget, version) = (rng.random_range(0..3_000_000), rng.random_range(0..20));

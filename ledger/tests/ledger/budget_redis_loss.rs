@@ -33,7 +33,7 @@ const LOSS: f64 = 0.12;
 #[derive(Clone)]
 struct Losing<C> {
     inner: C,
-    keys: Arc<[String; 2]>,
+    keys: Arc<[String; 3]>,
     rng: Arc<Mutex<StdRng>>,
     losses: Arc<AtomicUsize>,
 }
@@ -43,7 +43,12 @@ impl<C> Losing<C> {
         let tag = format!("{{c:{}}}", campaign.0);
         Losing {
             inner,
-            keys: Arc::new([tag.clone(), format!("{tag}:servers")]),
+            // everything of the campaign's: its budget, its servers, a claim on installing it
+            keys: Arc::new([
+                tag.clone(),
+                format!("{tag}:servers"),
+                format!("{tag}:installing"),
+            ]),
             rng: Arc::new(Mutex::new(StdRng::seed_from_u64(seed))),
             losses: Arc::new(AtomicUsize::new(0)),
         }

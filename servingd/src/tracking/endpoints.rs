@@ -13,7 +13,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use ledger::events::{Appended, EventKind, ServedEvent};
+use ledger::events::{Appended, Billing, EventKind, ServedEvent};
 use ledger::{CampaignId, LeaseId};
 use url::form_urlencoded;
 
@@ -137,7 +137,10 @@ async fn track(engine: &Engine, kind: EventKind, request: Request) -> Response {
         .await;
     let outcome = match appended {
         Ok(Appended::New(_)) if event.invalid.is_some() => "invalid",
-        Ok(Appended::New(_)) => "recorded",
+        Ok(Appended::New(_)) => {
+            learn_click_rate(engine, &event);
+            "recorded"
+        }
         Ok(Appended::Repeat) => "repeated",
         Err(e) => {
             tracing::warn!(error = %e, "an event could not be appended");
@@ -152,6 +155,19 @@ async fn track(engine: &Engine, kind: EventKind, request: Request) -> Response {
     metrics::counter!("servingd_events_total", "kind" => kind.as_str(), "outcome" => outcome)
         .increment(1);
     answer(kind, bound)
+}
+
+/// A CPC campaign's valid impressions and clicks teach its predicted click rate, which is what
+/// its impressions cost its budget until their clicks are billed.
+fn learn_click_rate(engine: &Engine, event: &ServedEvent) {
+    if event.billing != Billing::PerClick {
+        return;
+    }
+    let (impressions, clicks) = match event.kind {
+        EventKind::Impression => (1, 0),
+        EventKind::Click => (0, 1),
+    };
+    engine.ctr.record(event.campaign.0, "", impressions, clicks);
 }
 
 /// What a recorded (or silently dropped) event gets: nothing for an impression, the landing

@@ -37,6 +37,11 @@ pub struct Platform {
 impl Platform {
     /// The API and servingd over `pool`, servingd signed in with a service key.
     pub async fn start(pool: PgPool) -> Platform {
+        Platform::start_with(pool, |_| {}).await
+    }
+
+    /// The same, with servingd's settings changed by `configure`.
+    pub async fn start_with(pool: PgPool, configure: impl FnOnce(&mut Settings)) -> Platform {
         servingd::http::metrics_handle();
         let mut api_settings = api::Settings {
             redis_url: redis_url(),
@@ -100,7 +105,7 @@ impl Platform {
             .await
             .expect("bind");
         let serving = format!("http://{}", listener.local_addr().expect("addr"));
-        let settings = Settings {
+        let mut settings = Settings {
             api_url: api.clone(),
             api_key: api_key.into(),
             redis_url: redis_url(),
@@ -112,6 +117,7 @@ impl Platform {
             event_shards: 2,
             ..Settings::default()
         };
+        configure(&mut settings);
         let engine = servingd::server::build_over(settings, pool)
             .await
             .expect("engine");

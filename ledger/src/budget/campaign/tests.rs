@@ -344,6 +344,67 @@ fn a_budget_change_resizes_the_state_in_version_order() {
     assert!(c.is_consistent());
 }
 
+/// A per-click lease's count follows its clicks: an open lease holds at least what its clicks
+/// billed already; a closed one counts more when they come to more than expected (past the
+/// budget: owed), and what they billed when its window has passed.
+#[test]
+fn a_lease_is_counted_by_its_clicks() {
+    let mut c = CampaignBudget::new(1_000_000);
+    let (lease, open) = (LeaseId::new(), LeaseId::new());
+    c.allocate(lease, "s", 100_000, UNIT, 0, &RULES)
+        .expect("allocate");
+    c.allocate(open, "s", 50_000, UNIT, 0, &RULES)
+        .expect("allocate");
+    c.settle(lease, 60_000, 1).expect("settle");
+    assert_eq!(c.adjust(lease, -1), Err(LeaseError::Negative));
+    // an open lease whose clicks already exceed its grant holds at least what they billed
+    assert_eq!(c.adjust(open, 20_000), Ok(Adjusted::Unchanged));
+    assert_eq!(
+        c.adjust(open, 70_000),
+        Ok(Adjusted::Changed { delta: 20_000 })
+    );
+    assert_eq!(
+        c.adjust(open, 60_000),
+        Ok(Adjusted::Unchanged),
+        "never shrinks"
+    );
+    assert_eq!(c.remaining, 870_000);
+    assert_eq!(
+        c.settle(open, 50_000, 2),
+        Ok(Settlement::Settled { returned: 20_000 })
+    );
+    assert_eq!(
+        c.adjust(open, 70_000),
+        Ok(Adjusted::Changed { delta: 20_000 })
+    );
+    assert_eq!((c.remaining, c.spent), (870_000, 130_000));
+    // clicks billed beyond the expectation
+    assert_eq!(
+        c.adjust(lease, 140_000),
+        Ok(Adjusted::Changed { delta: 80_000 })
+    );
+    assert_eq!(c.adjust(lease, 140_000), Ok(Adjusted::Unchanged));
+    assert_eq!((c.remaining, c.spent), (790_000, 210_000));
+    // the window passed with fewer clicks billed: the rest goes back
+    assert_eq!(
+        c.adjust(lease, 35_000),
+        Ok(Adjusted::Changed { delta: -105_000 })
+    );
+    assert_eq!((c.remaining, c.spent), (895_000, 105_000));
+    assert_eq!(c.adjust(LeaseId::new(), 5), Ok(Adjusted::Gone));
+    // far more clicks than the budget: owed, nothing granted meanwhile
+    assert_eq!(
+        c.adjust(lease, 1_000_000),
+        Ok(Adjusted::Changed { delta: 965_000 })
+    );
+    assert_eq!(c.remaining, -70_000);
+    assert_eq!(
+        c.allocate(LeaseId::new(), "s", 10_000, UNIT, 2, &RULES),
+        Ok(Allocation::Exhausted)
+    );
+    assert!(c.is_consistent());
+}
+
 #[test]
 fn closed_leases_are_forgotten_after_their_retention() {
     let mut c = CampaignBudget::new(100_000);
