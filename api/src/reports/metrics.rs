@@ -1,5 +1,6 @@
 //! Report arithmetic: CTR, eCPM and pace from counts and money. Pure.
 
+use ledger::budget::day_curve::HourProfile;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -40,27 +41,46 @@ pub struct ReportRow {
     pub ctr: Option<String>,
     /// Net spend per thousand impressions; absent without impressions.
     pub ecpm: Option<String>,
-    /// Net spend over the even-pace target of the bucket (1 = on pace); absent without a target.
+    /// Net spend over the pace target of the bucket (1 = on pace): the share of the day's
+    /// budget that even pacing aims to spend in the bucket, along the curve of a day's traffic
+    /// it follows, and from when the campaign started running that day; absent without a
+    /// target.
     pub pace: Option<String>,
 }
 
-/// The even-pace target of one bucket: a day's budget per day, a 24th of it per hour. A
-/// lifetime-only budget with an end date spreads evenly over the schedule's days.
-pub fn even_target(
+/// What the campaign should spend in a day: its daily budget, or a lifetime-only budget with
+/// an end date spread evenly over the schedule's days.
+pub fn day_budget(
     daily: Option<Decimal>,
     lifetime: Option<Decimal>,
     schedule_days: Option<i64>,
-    granularity: Granularity,
 ) -> Option<Decimal> {
-    let per_day = match (daily, lifetime, schedule_days) {
-        (Some(d), _, _) => d,
-        (None, Some(l), Some(days)) if days > 0 => l / Decimal::from(days),
-        _ => return None,
-    };
-    Some(match granularity {
-        Granularity::Day => per_day,
-        Granularity::Hour => per_day / Decimal::from(24),
-    })
+    match (daily, lifetime, schedule_days) {
+        (Some(d), _, _) => Some(d),
+        (None, Some(l), Some(days)) if days > 0 => Some(l / Decimal::from(days)),
+        _ => None,
+    }
+}
+
+/// The pace target of the part of a local day from `from` to `to` (fractions of the day): the
+/// share of the day's budget that even pacing aims to spend there, along the same curve of the
+/// day's traffic pacing follows. A campaign that started running at `active_from` that day is
+/// judged against what was left of its day: its whole day's budget over the traffic from then
+/// on. `None` where the part lies wholly before it started.
+pub fn paced_target(
+    per_day: Decimal,
+    profile: &HourProfile,
+    from: f64,
+    to: f64,
+    active_from: f64,
+) -> Option<Decimal> {
+    let left = 1.0 - profile.before(active_from);
+    let share = profile.between(from.max(active_from), to) / left;
+    if !(share.is_finite() && share > 0.0) {
+        return None;
+    }
+    let share = Decimal::try_from(share).ok()?.round_dp(9);
+    Some((per_day * share).round_dp(6))
 }
 
 /// A row from a bucket's totals.
@@ -112,18 +132,41 @@ mod tests {
     }
 
     #[test]
-    fn targets_spread_budgets_evenly() {
+    fn a_day_budget_is_the_daily_one_or_the_lifetime_spread_over_the_days() {
         assert_eq!(
-            even_target(Some(d("48")), None, None, Granularity::Hour),
+            day_budget(Some(d("48")), Some(d("500")), None),
+            Some(d("48"))
+        );
+        assert_eq!(day_budget(None, Some(d("300")), Some(30)), Some(d("10")));
+        assert_eq!(day_budget(None, Some(d("300")), None), None);
+    }
+
+    #[test]
+    fn targets_follow_the_curve_and_what_was_left_of_the_day() {
+        let flat = HourProfile::flat();
+        // a flat day: an hour is a 24th, the whole day all of it
+        assert_eq!(
+            paced_target(d("48"), &flat, 10.0 / 24.0, 11.0 / 24.0, 0.0),
             Some(d("2"))
         );
+        assert_eq!(paced_target(d("48"), &flat, 0.0, 1.0, 0.0), Some(d("48")));
+        // started at 18:00: its hour from 19:00 gets a sixth of the day's budget
+        let six_pm = 18.0 / 24.0;
         assert_eq!(
-            even_target(None, Some(d("300")), Some(30), Granularity::Day),
-            Some(d("10"))
+            paced_target(d("48"), &flat, 19.0 / 24.0, 20.0 / 24.0, six_pm),
+            Some(d("8"))
         );
+        // started at 18:30: half of its first hour is left
         assert_eq!(
-            even_target(None, Some(d("300")), None, Granularity::Day),
-            None
+            paced_target(d("48"), &flat, 18.0 / 24.0, 19.0 / 24.0, 18.5 / 24.0),
+            Some(d("4.363636"))
         );
+        // before it started: no target
+        assert_eq!(paced_target(d("48"), &flat, 0.5, 0.6, 0.75), None);
+        // the diurnal curve: the evening hours weigh more than the night ones
+        let day = HourProfile::diurnal();
+        let night = paced_target(d("48"), &day, 3.0 / 24.0, 4.0 / 24.0, 0.0).expect("night");
+        let evening = paced_target(d("48"), &day, 20.0 / 24.0, 21.0 / 24.0, 0.0).expect("eve");
+        assert!(evening > night * d("8"), "{evening} vs {night}");
     }
 }

@@ -15,13 +15,14 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::metrics::{Granularity, ReportRow, Totals, even_target, row};
+use super::metrics::{Granularity, ReportRow, Totals, day_budget, paced_target, row};
 use crate::auth::{Auth, Role};
 use crate::campaigns::routes::CampaignPath;
 use crate::campaigns::store;
 use crate::error::{ApiError, Problem, Result};
 use crate::http::json::{PathParams, QueryParams};
 use crate::state::AppState;
+use ledger::budget::day_curve::HourProfile;
 
 /// Who may read reports (an advertiser its own campaigns').
 pub const READ_ROLES: &[Role] = &[Role::Advertiser, Role::Operator, Role::Billing, Role::Admin];
@@ -138,15 +139,18 @@ pub async fn campaign_report(
         .schedule
         .end
         .map(|end| (end - campaign.spec.schedule.start).num_days().max(1));
-    let target = even_target(
+    let per_day = day_budget(
         budget.daily.map(|a| a.as_decimal()),
         budget.lifetime.map(|a| a.as_decimal()),
         days,
-        query.granularity,
     );
+    let started = started_by_day(&state, campaign.id, &tz, from, to).await?;
+    let zone: chrono_tz::Tz = tz.parse().unwrap_or(chrono_tz::UTC);
     let mut buckets = BTreeMap::new();
     for r in rows {
         let bucket: String = r.try_get("bucket")?;
+        let target = per_day
+            .and_then(|per_day| bucket_target(per_day, &bucket, query.granularity, zone, &started));
         let totals = Totals {
             impressions: r.try_get("impressions")?,
             clicks: r.try_get("clicks")?,
@@ -163,4 +167,66 @@ pub async fn campaign_report(
         granularity: query.granularity,
         rows: buckets.into_values().collect(),
     }))
+}
+
+/// When the campaign started running on each local day of the range (`YYYY-MM-DD`), as a
+/// fraction of the day: its first hold that day (an activation, or the day's budget held at
+/// midnight).
+async fn started_by_day(
+    state: &AppState,
+    campaign: uuid::Uuid,
+    tz: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<BTreeMap<String, f64>> {
+    let rows = sqlx::query(
+        r"select to_char(t.posted_at at time zone $2, 'YYYY-MM-DD') as day,
+                 min(extract(epoch from (t.posted_at at time zone $2)::time))::float8 / 86400 as fraction
+            from ledger_transfers t
+            join ledger_accounts h on h.id = t.credit_account_id and h.kind = 'campaign_hold'
+           where h.campaign_id = $1 and t.kind = 'hold'
+             and t.posted_at >= $3 - interval '1 day' and t.posted_at < $4
+           group by 1",
+    )
+    .bind(campaign)
+    .bind(tz)
+    .bind(from)
+    .bind(to)
+    .fetch_all(&state.db)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("day")?, r.try_get("fraction")?)))
+        .collect()
+}
+
+/// The pace target of one bucket (`YYYY-MM-DDTHH:MI:SS`, local): along the day's traffic curve
+/// pacing starts from (the diurnal one, as servingd shifts it to the campaign's time zone),
+/// from when the campaign started running that day.
+fn bucket_target(
+    per_day: Decimal,
+    bucket: &str,
+    granularity: Granularity,
+    zone: chrono_tz::Tz,
+    started: &BTreeMap<String, f64>,
+) -> Option<Decimal> {
+    use chrono::{Offset, TimeZone, Timelike};
+    let local = chrono::NaiveDateTime::parse_from_str(bucket, "%Y-%m-%dT%H:%M:%S").ok()?;
+    let offset_hours = zone
+        .from_local_datetime(&local)
+        .earliest()?
+        .offset()
+        .fix()
+        .local_minus_utc()
+        / 3600;
+    let profile = HourProfile::diurnal().shifted(offset_hours);
+    let day = local.date().format("%Y-%m-%d").to_string();
+    let active_from = started.get(&day).copied().unwrap_or(0.0);
+    let (from, to) = match granularity {
+        Granularity::Day => (0.0, 1.0),
+        Granularity::Hour => {
+            let hour = f64::from(local.hour());
+            (hour / 24.0, (hour + 1.0) / 24.0)
+        }
+    };
+    paced_target(per_day, &profile, from, to, active_from)
 }

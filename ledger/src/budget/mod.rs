@@ -5,6 +5,7 @@
 //! # Layout
 //!
 //! - [`campaign`]: one campaign's budget in the controller: allocate, settle, renew, reap, rebuild.
+//! - [`day_curve`]: the share of a day's traffic each hour brings, which pacing follows.
 //! - [`redis_store`]: the same operations as Lua scripts over a campaign's Redis keys.
 //! - [`wallet`]: one campaign's leases in a serving instance: the hot path and its refiller.
 //! - [`sizing`]: the size of a lease grant, shrinking as a campaign's budget runs low.
@@ -14,6 +15,7 @@
 
 pub mod campaign;
 pub mod controller;
+pub mod day_curve;
 pub mod local_lease;
 pub mod redis_store;
 pub mod sizing;
