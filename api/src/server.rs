@@ -51,6 +51,7 @@ pub async fn state_over(
     );
     Ok(AppState::new(Inner {
         ledger: Ledger::new(db.clone()).with_clock(clock.clone()),
+        unrefreshed: Default::default(),
         budgets: BudgetController::new(
             RedisBudgetStore::new(redis),
             db.clone(),

@@ -23,6 +23,9 @@ pub struct Inner {
     /// Told when a campaign's held budget changes, so leases follow the ledger from the next
     /// request on.
     pub budgets: BudgetController<ConnectionManager>,
+    /// Campaigns whose budget change did not reach Redis yet (it was away): the hold sweep
+    /// tries again.
+    pub unrefreshed: std::sync::Mutex<std::collections::BTreeSet<ledger::CampaignId>>,
     /// The token keys in use (a rotation in Vault swaps them).
     pub keys: SharedKeys,
     pub limiter: RateLimiter,

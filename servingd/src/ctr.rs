@@ -29,6 +29,13 @@ pub trait CtrModel: Send + Sync {
     /// A rate no prediction exceeds right now (lets the decision stop scanning CPC campaigns
     /// once none left could beat the offers found), parts per billion.
     fn max_ctr_ppb(&self) -> i64;
+    /// The campaign's own click rate as its budget counts it, parts per billion: what a CPC
+    /// campaign's impressions count against its budget until their clicks are billed. Counting
+    /// too little lets a campaign serve past its budget until the clicks catch up, so it starts
+    /// from the highest rate any prediction gives ([`CTR_CAP_PPB`]) and learns faster than
+    /// predictions do (that prior weighs a tenth as much): counting too much only delays
+    /// delivery until the click window gives the unclicked part back.
+    fn counting_ppb(&self, campaign: Uuid) -> i64;
 }
 
 /// The smoothed rate, pure: parts per billion, rounded down, at least 1.
@@ -107,6 +114,12 @@ impl CtrModel for SmoothedCtr {
     fn max_ctr_ppb(&self) -> i64 {
         self.max_ppb.load(Ordering::Relaxed)
     }
+
+    fn counting_ppb(&self, campaign: Uuid) -> i64 {
+        let seen = self.seen.read().unwrap_or_else(|p| p.into_inner());
+        let (impressions, clicks) = seen.get(&campaign).map_or((0, 0), |s| s.all);
+        smoothed_ppb(clicks, impressions, CTR_CAP_PPB, self.prior_weight / 10).min(CTR_CAP_PPB)
+    }
 }
 
 #[cfg(test)]
@@ -160,5 +173,15 @@ mod tests {
         let rate = model.ctr_ppb(a, "any-site");
         assert_eq!(rate, (400 * PPB + ONE_PERCENT / 2 * 2_000) / 22_000);
         assert!(rate > 18 * ONE_PERCENT / 10);
+        // what its impressions count starts from the cap and learns faster: the prior weighs
+        // 200 impressions
+        assert_eq!(
+            model.counting_ppb(a),
+            (400 * PPB + CTR_CAP_PPB * 200) / 20_200
+        );
+        assert_eq!(model.counting_ppb(Uuid::now_v7()), CTR_CAP_PPB);
+        let b = Uuid::now_v7();
+        model.record(b, "", 2_000, 40);
+        assert!(model.counting_ppb(b) < 3 * ONE_PERCENT);
     }
 }

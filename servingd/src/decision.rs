@@ -33,7 +33,7 @@ pub struct SoldSlot {
     /// What the lease paid for the ad, in the campaign's currency, micros: one impression (the
     /// CPM / 1000 rounded up to the micro, never less than billing charges), or for a CPC
     /// campaign what the impression is expected to cost (the charge per click times the
-    /// predicted click rate; the budget controller counts the clicks billed once they are known).
+    /// campaign's click rate; the budget controller counts the clicks once they are known).
     pub cost_micros: i64,
     pub lease: LeaseId,
     pub deal: Option<String>,
@@ -192,7 +192,7 @@ impl Engine {
     /// The clearing price in the campaign's own currency (per thousand impressions, or per
     /// click) and what the impression costs the lease: the CPM / 1000 rounded up to the micro,
     /// so the lease always covers what billing charges (half-up to the micro); for a CPC
-    /// campaign the charge per click times the predicted click rate, rounded up.
+    /// campaign the charge per click times its own click rate as learned so far, rounded up.
     fn price(&self, c: &Candidate<'_>, win: Win) -> Option<(i64, i64)> {
         match win.charge {
             Charge::PerMille(cpm) => {
@@ -201,7 +201,8 @@ impl Engine {
             }
             Charge::PerClick(cpc) => {
                 let cpc = self.rates.back(cpc, &c.campaign.currency)?;
-                Some((cpc, expected_click_cost(cpc, c.offer.ctr_ppb)))
+                let rate = self.ctr.counting_ppb(c.campaign.id);
+                Some((cpc, expected_click_cost(cpc, rate)))
             }
         }
         .filter(|(_, cost)| *cost > 0)

@@ -47,6 +47,10 @@ const CTR_PRIOR_WEIGHT: u64 = 2_000;
 /// index are settled.
 const PACING_STEP_EVERY: Duration = Duration::from_secs(1);
 
+/// How often per-click leases are counted by their clicks: the clicks beyond expectation a CPC
+/// campaign can be delivered at the end of its budget grow with this lag.
+const TRUE_UP_EVERY: Duration = Duration::from_secs(1);
+
 /// How often the blocklist's revision is checked (and the list reloaded when it moved).
 const BLOCKLIST_REFRESH_EVERY: Duration = Duration::from_secs(2);
 
@@ -161,7 +165,8 @@ pub async fn run(
 const METRICS_UPKEEP_EVERY: Duration = Duration::from_secs(5);
 
 /// The periodic work: pacing steps (and releasing the leases of campaigns gone from the index),
-/// the lease reaper, the budget health check, value decay, the metrics recorder's upkeep.
+/// the lease reaper, counting per-click leases by their clicks, the budget health check, value
+/// decay, the metrics recorder's upkeep.
 fn background(engine: Arc<Engine>, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
     let every = |period: Duration,
                  engine: Arc<Engine>,
@@ -202,6 +207,10 @@ fn background(engine: Arc<Engine>, stop: watch::Receiver<bool>) -> Vec<JoinHandl
                 if let Err(err) = e.controller.reap().await {
                     tracing::warn!(error = %err, "reaping expired leases failed");
                 }
+            })
+        }),
+        every(TRUE_UP_EVERY, engine.clone(), stop.clone(), |e| {
+            Box::pin(async move {
                 let window_ms = e.settings.click_window_s.saturating_mul(1000);
                 match e.controller.true_up(window_ms).await {
                     Ok(moved) => {

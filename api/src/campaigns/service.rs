@@ -186,23 +186,48 @@ async fn change(
 /// Brings the budget controller's Redis copy up to the campaign's budget in the ledger, right
 /// after it changed (activated, resumed, paused, a new budget, a new day): the campaign's state
 /// is installed or resized there, so its first bid request finds it ready and no lease is
-/// granted from a budget that is gone. If Redis cannot be reached now, the next allocation
-/// rebuilds the state from the ledger instead.
+/// granted from a budget that is gone. When that fails (Redis away, another rebuild holding
+/// the campaign), the campaign is remembered and every hold sweep tries again until it works.
 async fn refresh_budget(state: &AppState, id: CampaignId) {
-    match state.budgets.refresh(id).await {
-        Ok(_) => {}
+    let refreshed = match state.budgets.refresh(id).await {
+        Ok(_) => true,
         // a campaign that never held a budget has nothing to install
-        Err(ledger::budget::ControllerError::NoBudget(_)) => {}
-        Err(e) => tracing::warn!(campaign = %id.0, error = %e,
-            "could not bring the campaign's budget in Redis up to the ledger; the next allocation will"),
+        Err(ledger::budget::ControllerError::NoBudget(_)) => true,
+        Err(e) => {
+            tracing::warn!(campaign = %id.0, error = %e,
+                "could not bring the campaign's budget in Redis up to the ledger; the hold sweep will try again");
+            false
+        }
+    };
+    let mut owed = state.unrefreshed.lock().unwrap_or_else(|p| p.into_inner());
+    if refreshed {
+        owed.remove(&id);
+    } else {
+        owed.insert(id);
+    }
+}
+
+/// Tries again the budget changes that did not reach Redis.
+async fn retry_refreshes(state: &AppState) {
+    let owed: Vec<CampaignId> = state
+        .unrefreshed
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .copied()
+        .collect();
+    for id in owed {
+        refresh_budget(state, id).await;
     }
 }
 
 /// Brings every campaign that needs it in line: daily budgets roll over at local midnight,
 /// campaigns past their end become `ended`, active campaigns that spent their lifetime budget
 /// become `exhausted`, and what stopped campaigns still hold goes back to cash once no lease
-/// needs it. Returns how many campaigns changed.
+/// needs it; budget changes that did not reach Redis are tried again. Returns how many
+/// campaigns changed.
 pub async fn sweep_holds(state: &AppState) -> anyhow::Result<usize> {
+    retry_refreshes(state).await;
     let now = state.clock.now().trunc_subsecs(6);
     let mut changed = 0;
     for id in store::needing_hold_sweep(&state.db, now).await? {

@@ -3,8 +3,11 @@
 //! campaign's keys, as a plain function over plain data: the in-memory twin of the store runs
 //! exactly this, and the property tests hold it to its invariant:
 //!
-//! `remaining + Σ open grants + spent = budget`, with `spent ≤ budget`, and `remaining ≥ 0` but
-//! after a rebuild or a resize that found more reserved than the budget holds.
+//! `remaining + Σ open grants + spent = budget`. `remaining` is below zero only when more is
+//! reserved or counted than the budget holds: after a rebuild that counted requests without
+//! their answers at what they asked for, a budget cut below what is out, or clicks that came to
+//! more than expected ([`CampaignBudget::adjust`], which can also count spend past the budget).
+//! Nothing is granted until then.
 
 use std::collections::BTreeMap;
 
@@ -34,6 +37,40 @@ impl LeaseRules {
     };
 }
 
+/// What a server asks the controller for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Want {
+    /// How much, micros.
+    pub amount: i64,
+    /// The most one impression of the campaign costs the lease, micros: the smallest useful
+    /// grant (see [`crate::budget::sizing`]).
+    pub unit: i64,
+    /// The lease pays for clicks: each impression counts what it is expected to cost, and the
+    /// controller counts the clicks instead once they are known.
+    pub per_click: bool,
+}
+
+impl Want {
+    /// A lease of `amount` for impressions of at most `unit` each.
+    pub fn per_impression(amount: i64, unit: i64) -> Want {
+        Want {
+            amount,
+            unit,
+            per_click: false,
+        }
+    }
+
+    /// A lease of `amount` for impressions counted at most `unit` each until their clicks are
+    /// known.
+    pub fn per_click(amount: i64, unit: i64) -> Want {
+        Want {
+            amount,
+            unit,
+            per_click: true,
+        }
+    }
+}
+
 /// A lease not yet closed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpenLease {
@@ -58,6 +95,9 @@ pub enum Closure {
     Settled,
     /// It passed its deadline; the ledger's record of its spend was taken as what it spent.
     Reaped,
+    /// A per-click lease counted by its clicks ([`CampaignBudget::adjust`]): what its server
+    /// reports no longer changes its count, and a settle of it changes nothing.
+    Counted,
 }
 
 /// A closed lease, kept for a while so that a repeated settle is recognised (after that,
@@ -94,7 +134,7 @@ pub enum Settlement {
     Late { late: i64, over: i64 },
 }
 
-/// The answer to an adjustment of a closed lease's count.
+/// The answer to [`CampaignBudget::adjust`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Adjusted {
     /// The count moved by `delta` (and `remaining` by minus that).
@@ -130,8 +170,8 @@ pub enum LeaseError {
 pub struct CampaignBudget {
     /// The whole budget (what the ledger holds for the campaign, spent or not).
     pub budget: i64,
-    /// Not granted to any open lease. Below zero only after a rebuild that found more reserved
-    /// than the budget holds (see [`CampaignBudget::rebuilt`]): nothing is granted until then.
+    /// Not granted to any open lease. Below zero when more is reserved or counted than the
+    /// budget holds (see the module's invariant): nothing is granted until then.
     pub remaining: i64,
     /// Counted as spent by closed leases.
     pub spent: i64,
@@ -194,15 +234,15 @@ impl CampaignBudget {
     /// The budget changed in the ledger (a hold or a release: activation, a new budget, a new
     /// day): when `version` is newer than the state's, the difference moves `remaining` and the
     /// open leases and spend stay as they are; an older or equal version changes nothing.
-    /// Returns whether it resized. The budget never goes below what is spent and out in open
-    /// leases (`budget - remaining`): the ledger keeps leased budget held, so a smaller one
-    /// means spend reported but not yet billed, which the ledger will refuse (over-delivery);
-    /// nothing more is granted meanwhile.
+    /// Returns whether it resized. A budget below what is spent and out in open leases leaves
+    /// `remaining` below zero: nothing more is granted until enough comes back. (The ledger keeps
+    /// leased budget held, so that happens only when spend reported but not yet billed was
+    /// released, which the ledger then refuses to bill: over-delivery.)
     pub fn resize(&mut self, budget: i64, version: i64) -> bool {
         if version <= self.version {
             return false;
         }
-        let budget = budget.max(self.budget - self.remaining);
+        let budget = budget.max(0);
         self.remaining += budget - self.budget;
         self.budget = budget;
         self.version = version;
@@ -247,6 +287,7 @@ impl CampaignBudget {
         let Some(closed) = self.closed.get_mut(&lease) else {
             return Ok(Adjusted::Gone);
         };
+        closed.closure = Closure::Counted;
         let delta = counted - closed.spent;
         if delta == 0 {
             return Ok(Adjusted::Unchanged);
@@ -257,19 +298,20 @@ impl CampaignBudget {
         Ok(Adjusted::Changed { delta })
     }
 
-    /// Grants a lease to `server`, sized by [`lease_size`] (`unit`: the most one event of the
-    /// campaign costs). Idempotent per lease id: asking again for an open lease returns its
-    /// grant; asking for a closed one is refused; asking for a pending one (see
-    /// [`OpenLease::pending`]) sizes it now.
+    /// Grants a lease to `server`, sized by [`lease_size`]. Idempotent per lease id: asking
+    /// again for an open lease returns its grant; asking for a closed one is refused; asking for
+    /// a pending one (see [`OpenLease::pending`]) sizes it now.
     pub fn allocate(
         &mut self,
         lease: LeaseId,
         server: &str,
-        want: i64,
-        unit: i64,
+        want: Want,
         now_ms: i64,
         rules: &LeaseRules,
     ) -> Result<Allocation, LeaseError> {
+        let Want {
+            amount: want, unit, ..
+        } = want;
         if want < 0 {
             return Err(LeaseError::Negative);
         }
@@ -329,6 +371,19 @@ impl CampaignBudget {
             amount,
             deadline_ms,
         })
+    }
+
+    /// Gives back a pending lease's reservation (its request was refused, or answered elsewhere
+    /// before a rebuild made it pending): true when it was pending. Any other lease is left.
+    pub fn release_pending(&mut self, lease: LeaseId) -> bool {
+        match self.open.get(&lease) {
+            Some(open) if open.pending => {
+                self.remaining += open.granted;
+                self.open.remove(&lease);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Extends an open lease's deadline to `now + ttl`.
@@ -393,6 +448,7 @@ impl CampaignBudget {
             });
         }
         match closed.closure {
+            Closure::Counted => Ok(Settlement::AlreadySettled),
             Closure::Settled if spent == closed.spent => Ok(Settlement::AlreadySettled),
             Closure::Settled => Err(LeaseError::SettleConflict {
                 recorded: closed.spent,

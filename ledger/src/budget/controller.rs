@@ -13,7 +13,7 @@ use sqlx::PgPool;
 
 use crate::budget::campaign::{
     Adjusted, Allocation, CampaignBudget, ClosedLease, Closure, LeaseError, LeaseRules, OpenLease,
-    Settlement,
+    Settlement, Want,
 };
 use crate::budget::redis_store::{Installed, Reaped, RedisBudgetStore, StoreError};
 use crate::clock::Clock;
@@ -43,30 +43,6 @@ pub enum ControllerError {
 impl From<sqlx::Error> for ControllerError {
     fn from(e: sqlx::Error) -> Self {
         ControllerError::Ledger(e.into())
-    }
-}
-
-/// What a server asks the controller for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Want {
-    /// How much, micros.
-    pub amount: i64,
-    /// The most one event of the campaign can cost the lease, micros: the smallest useful grant
-    /// (see [`crate::budget::sizing`]).
-    pub unit: i64,
-    /// The lease pays for clicks: each impression counts what it is expected to cost, and the
-    /// controller counts the clicks the ledger bills instead once they are known.
-    pub per_click: bool,
-}
-
-impl Want {
-    /// A lease of `amount` for events of at most `unit` each, paid per impression.
-    pub fn per_impression(amount: i64, unit: i64) -> Want {
-        Want {
-            amount,
-            unit,
-            per_click: false,
-        }
     }
 }
 
@@ -191,10 +167,10 @@ where
         server: &str,
         want: Want,
     ) -> Result<Option<Grant>, ControllerError> {
-        if want.amount <= 0 {
+        let most = crate::budget::redis_store::MAX_BUDGET_MICROS;
+        if want.amount <= 0 || want.amount > most || want.unit > most {
             return Err(ControllerError::Invalid(format!(
-                "want must be positive, got {}",
-                want.amount
+                "want must be positive and at most {most} micros, got {want:?}"
             )));
         }
         crate::budget::redis_store::check_server(server)?;
@@ -231,6 +207,12 @@ where
             }
             Allocation::Exhausted => {
                 pg::granted(&self.pool, lease, campaign, None).await?;
+                // A rebuild between the answer and its record made the request pending there
+                // (PostgreSQL still had it unanswered): its reservation goes back.
+                if let Err(e) = self.store.release_pending(campaign, lease).await {
+                    tracing::warn!(lease = %lease.0, error = %e,
+                        "a refused request's reservation could not be checked in Redis");
+                }
                 Ok(None)
             }
         }
@@ -294,10 +276,14 @@ where
         }
         // A rebuild between the settle in Redis and its record in PostgreSQL put the lease back
         // open (PostgreSQL still said so): settled once more, it is closed there too. Otherwise
-        // this finds it settled already and changes nothing.
-        self.with_state(campaign, || self.store.settle(campaign, lease, spent, now))
-            .await?
-            .ok();
+        // this finds it settled already and changes nothing. (The settle itself is done: a
+        // failure here is only logged.)
+        let confirmed = self
+            .with_state(campaign, || self.store.settle(campaign, lease, spent, now))
+            .await;
+        if let Err(e) = confirmed {
+            tracing::warn!(lease = %lease.0, error = %e, "a settle could not be confirmed in Redis");
+        }
         Ok(answer)
     }
 
@@ -456,7 +442,7 @@ where
             let closed = ClosedLease {
                 granted: lease.granted,
                 spent: lease.counted.max(lease.clicked),
-                closure: Closure::Settled,
+                closure: Closure::Counted,
                 closed_ms: lease.closed_ms,
             };
             state.closed.insert(lease.lease, closed);
@@ -501,6 +487,7 @@ where
         let mut tx = self.pool.begin().await.map_err(crate::Error::from)?;
         let leases = pg::lock_click_leases(&mut tx, after, TRUE_UP_BATCH).await?;
         let mut moved = 0;
+        let mut last_counts = Vec::new();
         for lease in &leases {
             let last = lease.closed_ms.saturating_add(click_window_ms) <= now;
             let counted = if last {
@@ -528,8 +515,23 @@ where
             if counted != lease.counted || last {
                 pg::counted(&mut tx, lease, counted, last).await?;
             }
+            if last {
+                last_counts.push((lease, counted));
+            }
         }
         tx.commit().await.map_err(crate::Error::from)?;
+        // As after a settle: a rebuild while the batch was under way read the counts from
+        // before it, and the last count of a lease is never looked at again; set once more.
+        for (lease, counted) in &last_counts {
+            if let Err(e) = self
+                .store
+                .adjust(lease.campaign, lease.lease, *counted)
+                .await
+            {
+                tracing::warn!(lease = %lease.lease.0, error = %e,
+                    "a per-click lease's last count could not be confirmed in Redis");
+            }
+        }
         let full = leases.len() as i64 == TRUE_UP_BATCH;
         Ok((moved, leases.last().filter(|_| full).map(|l| l.lease)))
     }

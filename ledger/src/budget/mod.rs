@@ -23,9 +23,9 @@ pub mod wallet;
 
 pub use campaign::{
     Adjusted, Allocation, CampaignBudget, ClosedLease, Closure, LeaseError, LeaseRules, OpenLease,
-    ServerId, Settlement,
+    ServerId, Settlement, Want,
 };
-pub use controller::{BudgetController, CampaignDrift, ControllerError, Grant, Want};
+pub use controller::{BudgetController, CampaignDrift, ControllerError, Grant};
 pub use local_lease::LocalLease;
 pub use redis_store::{InstallClaim, Installed, Reaped, RedisBudgetStore, StoreError};
 pub use sizing::{SizingInput, lease_size, share_may_bind};

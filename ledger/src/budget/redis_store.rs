@@ -15,9 +15,8 @@ use uuid::Uuid;
 
 use crate::budget::campaign::{
     Adjusted, Allocation, CampaignBudget, ClosedLease, Closure, LeaseError, LeaseRules, OpenLease,
-    Settlement,
+    Settlement, Want,
 };
-use crate::budget::controller::Want;
 use crate::ids::{CampaignId, LeaseId};
 
 /// Largest budget Redis keeps for one campaign, in micros (900 million units): every sum the
@@ -43,6 +42,7 @@ static INSTALL: LazyLock<Script> = script!("install.lua");
 static LOAD: LazyLock<Script> = script!("load.lua");
 static PRUNE: LazyLock<Script> = script!("prune.lua");
 static ADJUST: LazyLock<Script> = script!("adjust.lua");
+static RELEASE: LazyLock<Script> = script!("release.lua");
 
 /// Why a Redis budget operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -105,8 +105,10 @@ impl Keys {
 const INSTALL_CLAIM_MS: u64 = 5_000;
 
 /// A claim on installing a campaign's state, taken before its view is read from the ledger
-/// ([`RedisBudgetStore::claim_install`]). Redis losing the campaign loses the claim with it, so
-/// a view read before the loss is never installed after it.
+/// ([`RedisBudgetStore::claim_install`]). Redis losing the campaign (a flush, a restart, a
+/// failover to an empty replica) loses the claim with it, so a view read before the loss is
+/// never installed after it. ([`RedisBudgetStore::forget`], which drops a state on purpose,
+/// leaves a claim alone.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstallClaim(String);
 
@@ -234,6 +236,7 @@ where
             let how = match closed.closure {
                 Closure::Settled => "S",
                 Closure::Reaped => "R",
+                Closure::Counted => "K",
             };
             args.push(lease.0.to_string());
             args.push(format!(
@@ -363,6 +366,23 @@ where
         })
     }
 
+    /// [`CampaignBudget::release_pending`] in Redis.
+    pub async fn release_pending(
+        &self,
+        campaign: CampaignId,
+        lease: LeaseId,
+    ) -> Result<bool, StoreError> {
+        let answer = self
+            .run(&RELEASE, &Keys::of(campaign), 1, &[lease.0.to_string()])
+            .await?;
+        match tag(&answer)?.as_str() {
+            "released" => Ok(true),
+            "none" => Ok(false),
+            "missing" => Err(StoreError::Missing(campaign)),
+            other => Err(StoreError::Malformed(other.to_owned())),
+        }
+    }
+
     /// Closes one lease past its deadline and `grace_ms`, counting `ledger_spent` as its spend.
     pub async fn reap(
         &self,
@@ -477,10 +497,10 @@ where
                 }
                 "C" => {
                     let (how, closed_ms) = rest.split_once('|').ok_or_else(malformed)?;
-                    let closure = if how == "R" {
-                        Closure::Reaped
-                    } else {
-                        Closure::Settled
+                    let closure = match how {
+                        "R" => Closure::Reaped,
+                        "K" => Closure::Counted,
+                        _ => Closure::Settled,
                     };
                     state.closed.insert(
                         lease,

@@ -3,8 +3,9 @@
 //! in pieces of a tenth of what is left from its first lease on: a small budget never goes to
 //! one server whole, and as a campaign runs low the grants shrink with it, so no server sits on
 //! a large unspent chunk while the others starve. A grant is never smaller than one
-//! maximum-priced event of the campaign (`unit`) unless less than that remains, so a lease can
-//! always pay for at least one ad.
+//! maximum-priced impression of the campaign (`unit`), so a lease can always pay for at least
+//! one ad; once less than that remains nothing is granted (a lease that could pay for nothing
+//! would only come back unspent, again and again).
 //!
 //! With `S` servers each holding at most `A`, at most `S × A` is in flight; near the end of a
 //! budget `A` is one maximum-priced event, which bounds how far serving can run past the budget
@@ -19,8 +20,7 @@ pub struct SizingInput {
     pub remaining: i64,
     /// Servers that held a lease on the campaign recently, the asker included.
     pub recent_servers: u32,
-    /// The most one event of the campaign can cost (one impression at its CPM bid, or what a
-    /// CPC lease counts for one impression): the smallest useful grant.
+    /// The most one impression of the campaign costs a lease: the smallest useful grant.
     pub unit: i64,
 }
 
@@ -30,7 +30,8 @@ pub const SHARE_DIVISOR: i64 = 10;
 
 /// How much to grant. Zero when nothing remains or nothing is wanted.
 pub fn lease_size(input: &SizingInput) -> i64 {
-    if input.want <= 0 || input.remaining <= 0 {
+    let unit = input.unit.max(1);
+    if input.want <= 0 || input.remaining < unit {
         return 0;
     }
     let grant = input.want.min(input.remaining);
@@ -38,8 +39,7 @@ pub fn lease_size(input: &SizingInput) -> i64 {
     let share = i128::from(input.remaining) / (servers * i128::from(SHARE_DIVISOR));
     // `share` is below `remaining`, which fits an i64.
     let share = i64::try_from(share).unwrap_or(input.remaining);
-    let at_least = input.unit.max(1).min(input.remaining);
-    grant.min(share.max(at_least))
+    grant.min(share.max(unit))
 }
 
 /// Whether `servers` recent servers could make the share smaller than `want`: only then does
@@ -87,10 +87,10 @@ mod tests {
         assert_eq!(size(5_000, 50_000, 10, 20), 500);
         // one server alone gets a tenth of what is left
         assert_eq!(size(5_000, 50_000, 1, 20), 5_000);
-        // never below one maximum-priced event...
+        // never below one maximum-priced impression...
         assert_eq!(size(5_000, 1_000, 100, 300), 300);
-        // ...unless less than that remains
-        assert_eq!(size(5_000, 120, 100, 300), 120);
+        // ...and nothing once less than that remains
+        assert_eq!(size(5_000, 120, 100, 300), 0);
         // and never above what was asked
         assert_eq!(size(100, 1_000, 100, 300), 100);
     }
@@ -113,11 +113,13 @@ mod tests {
             let grant = size(want, remaining, servers, unit);
             prop_assert!(grant >= 0);
             prop_assert!(grant <= want.max(0).min(remaining.max(0)));
-            if want > 0 && remaining > 0 {
-                // at least one event's worth, or all that is wanted or left
-                prop_assert!(grant >= want.min(remaining).min(unit.max(1)));
+            if remaining < unit.max(1) {
+                prop_assert_eq!(grant, 0);
+            } else if want > 0 {
+                // at least one impression's worth, or all that is wanted
+                prop_assert!(grant >= want.min(unit.max(1)));
                 let share = remaining / (i64::from(servers.max(1)) * 10);
-                prop_assert!(grant <= share.max(unit.max(1).min(remaining)));
+                prop_assert!(grant <= share.max(unit.max(1)));
                 if !share_may_bind(want, remaining, servers) {
                     prop_assert_eq!(grant, want.min(remaining));
                 }

@@ -13,9 +13,14 @@ use arc_swap::{ArcSwap, ArcSwapOption};
 use redis::aio::ConnectionLike;
 use tokio::sync::Notify;
 
-use crate::budget::controller::{BudgetController, ControllerError, Grant, Want};
+use crate::budget::campaign::Want;
+use crate::budget::controller::{BudgetController, ControllerError, Grant};
 use crate::budget::local_lease::LocalLease;
 use crate::ids::{CampaignId, LeaseId};
+
+/// How soon a wallet asks again after the controller said the budget is exhausted (doubling
+/// each time it still is).
+const EXHAUSTED_RETRY: Duration = Duration::from_secs(1);
 
 /// Where a wallet gets and returns leases: the budget controller, or anything that speaks for it.
 pub trait LeaseSource: Send + Sync {
@@ -89,7 +94,7 @@ pub struct WalletRules {
     /// controller's time to live: a wallet cut off from the controller then stops spending
     /// before the reaper can give the lease's budget to anyone else.
     pub spend_window: Duration,
-    /// The most one event of the campaign costs the lease: the smallest useful grant.
+    /// The most one impression of the campaign costs the lease: the smallest useful grant.
     pub unit: i64,
     /// The campaign pays per click (see [`Want::per_click`]).
     pub per_click: bool,
@@ -388,7 +393,11 @@ impl Wallet {
     }
 
     /// Runs the refiller until `stop` is notified: refills when the hot path asks (or every
-    /// `renew_every`, renewing the leases held), retrying after failures. Then settles everything.
+    /// `renew_every`, renewing the leases held), retrying after failures. Once the controller
+    /// has said the budget is exhausted it asks again after a second, then after twice as long
+    /// each time, up to `renew_every`: budget comes back (leases settled or reaped, a CPC
+    /// campaign's unclicked impressions counted out) and is delivered, while a campaign that
+    /// stays spent costs the controller little. Then settles everything.
     pub async fn run<S: LeaseSource>(
         self: Arc<Self>,
         source: Arc<S>,
@@ -396,11 +405,18 @@ impl Wallet {
         stop: Arc<Notify>,
     ) {
         let mut renew_at = tokio::time::Instant::now() + renew_every;
+        let mut backoff = EXHAUSTED_RETRY.min(renew_every);
+        let mut retry_at: Option<tokio::time::Instant> = None;
         loop {
             let expiry = self.next_expiry();
             tokio::select! {
                 _ = stop.notified() => break,
                 _ = self.wake.notified() => {}
+                // the budget was exhausted a while ago: ask again
+                _ = async { tokio::time::sleep_until(retry_at.unwrap_or(renew_at)).await }, if retry_at.is_some() => {
+                    retry_at = None;
+                    self.exhausted.store(false, Ordering::Release);
+                }
                 // a spend window closed without a renewal: stop spending that lease
                 _ = async { tokio::time::sleep_until(expiry.unwrap_or(renew_at)).await }, if expiry.is_some() => {
                     if self.expire_overdue() > 0 {
@@ -419,6 +435,12 @@ impl Wallet {
             if let Err(e) = self.refill(source.as_ref()).await {
                 tracing::warn!(campaign = %self.campaign, error = %e, "refilling the wallet failed");
                 tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            if !self.exhausted.load(Ordering::Acquire) {
+                backoff = EXHAUSTED_RETRY.min(renew_every);
+            } else if retry_at.is_none() {
+                retry_at = Some(tokio::time::Instant::now() + backoff);
+                backoff = (backoff * 2).min(renew_every);
             }
         }
         if let Err(e) = self.close(source.as_ref()).await {

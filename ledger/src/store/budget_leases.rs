@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use sqlx::{PgConnection, PgPool, Row};
 use uuid::Uuid;
 
-use crate::budget::controller::Want;
+use crate::budget::campaign::Want;
 use crate::error::{Error, Result};
 use crate::ids::{CampaignId, LeaseId};
 use crate::money::Money;
@@ -310,14 +310,22 @@ fn micros(value: Decimal) -> Result<i64> {
 /// far: events still on their way to the ledger, or clicks still to come. A rebuild counts it
 /// as spent, as Redis did.
 pub(crate) async fn reported_unbilled(db: &mut PgConnection, campaign: CampaignId) -> Result<i64> {
+    // per lease: the more of its count and what its events came to (billed, or refused beyond
+    // the budget), less what was billed (in the ledger's spend already)
     let unbilled: Decimal = sqlx::query_scalar(
-        r"select coalesce(sum(greatest(coalesce(l.counted_micros, l.spent_micros) - coalesce(s.billed, 0), 0)), 0)::numeric
+        r"select coalesce(sum(greatest(coalesce(l.counted_micros, l.spent_micros),
+                                       coalesce(s.billed, 0) + coalesce(u.refused, 0))
+                              - coalesce(s.billed, 0)), 0)::numeric
             from budget_leases l
             left join (select t.lease_id, (sum(t.amount) * 1000000)::bigint as billed
                          from ledger_transfers t
                          join budget_leases b on b.lease_id = t.lease_id
                         where b.campaign_id = $1 and t.kind = 'spend'
                         group by t.lease_id) s on s.lease_id = l.lease_id
+            left join (select e.lease_id, (sum(e.amount) * 1000000)::bigint as refused
+                         from unbilled_events e
+                        where e.campaign_id = $1
+                        group by e.lease_id) u on u.lease_id = l.lease_id
            where l.campaign_id = $1 and l.state in ('settled', 'reaped')",
     )
     .bind(campaign.0)

@@ -371,7 +371,7 @@ async fn first_request_of_a_small_budget<C: ConnectionLike + Clone + Send + Sync
         "{state:?}"
     );
     assert!(!state.open[&first.lease].pending);
-    // every grant after it comes from what remains, until all of it is out and no more
+    // every grant after it comes from what remains, until it is out and no more
     let mut granted = first.amount;
     while let Some(grant) = controller
         .allocate(a.campaign, "srv-1", Want::per_impression(2_000_000, 9_000))
@@ -380,7 +380,11 @@ async fn first_request_of_a_small_budget<C: ConnectionLike + Clone + Send + Sync
     {
         granted += grant.amount;
     }
-    assert_eq!(granted, 1_000_000);
+    // all of it but what cannot pay for one impression at its most
+    assert!(
+        granted <= 1_000_000 && granted > 1_000_000 - 9_000,
+        "{granted}"
+    );
     assert!(redis_state(&controller, a.campaign).await.is_consistent());
     assert_in_sync(&controller).await;
 }

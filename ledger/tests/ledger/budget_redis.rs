@@ -123,16 +123,13 @@ async fn differential<C: ConnectionLike + Clone + Send + Sync>(
                 let server = format!("server-{}", rng.random_range(0..4));
                 let want = rng.random_range(-10..300_000);
                 let unit = rng.random_range(0..20_000);
-                let expected = model.allocate(lease, &server, want, unit, now, &RULES);
+                let want = match rng.random_bool(0.3) {
+                    true => Want::per_click(want, unit),
+                    false => Want::per_impression(want, unit),
+                };
+                let expected = model.allocate(lease, &server, want, now, &RULES);
                 let got = store
-                    .allocate(
-                        campaign,
-                        lease,
-                        &server,
-                        Want::per_impression(want, unit),
-                        now,
-                        &RULES,
-                    )
+                    .allocate(campaign, lease, &server, want, now, &RULES)
                     .await
                     .expect("allocate");
                 assert_eq!(got, expected, "step {step}: allocate");

@@ -1,6 +1,6 @@
 //! Budgets end to end, as advertisers set them, on the real services: the admin API, servingd,
 //! the ledger writer, Redis and PostgreSQL, with the load generator sending traffic (fetching
-//! every billing URL and clicking 2% of the ads, from the devices' addresses) before, during
+//! every billing URL and clicking 5% of the ads, from the devices' addresses) before, during
 //! and after the campaigns are activated. Budgets of 0.10, 1, 10 and 1,000, per impression and
 //! per click, accelerated, each delivered to its last event and never billed or served past its
 //! bound; the two campaigns found broken in the demo (1.00 at 9.00 CPM accelerated, served 3×
@@ -31,28 +31,115 @@ struct Case {
     kind: &'static str,
     bid: &'static str,
     pacing: &'static str,
+    /// The banner size it shows.
+    size: (u32, u32),
+    /// A CPM bid that competes for the same slots a little below what the case bids per
+    /// thousand impressions at the click rate a new campaign is predicted (0.5%): a CPC winner
+    /// pays per click what beats the runner-up, so without one it would pay next to nothing
+    /// and take hours to spend a large budget.
+    rival_cpm: Option<&'static str>,
 }
 
-/// The bids are set so that each budget buys a few dozen to a few thousand events, and that
-/// the campaigns run through in a few minutes at this test's rate.
+/// The bids are set so that each budget buys a few to a thousand billed events and every
+/// campaign wins its auctions against the load generator's floors (0.05 to 1.49 CPM), so the
+/// run takes a minute or two: CPM campaigns show 300×250 banners (with the smallest CPC one,
+/// which wins once they are done); the other CPC campaigns 320×50, 160×600 and 728×90 ones,
+/// each beside a rival below its bid per thousand impressions at the prior click rate (a CPC
+/// winner pays per click what beats its runner-up: without one it would pay next to nothing
+/// and take hours to spend). A CPC budget of 1,000 takes a few minutes: that one runs only in
+/// the full run, `ADPLAT_DELIVERY_FULL=1`.
 const CASES: [Case; 10] = [
-    case("CPM 0.10", "0.10", "cpm", "2", "accelerated"),
-    case("CPM 1", "1", "cpm", "20", "accelerated"),
-    case("CPM 10", "10", "cpm", "200", "accelerated"),
-    case("CPM 1,000", "1000", "cpm", "200", "accelerated"),
-    case("CPC 0.10", "0.10", "cpc", "0.10", "accelerated"),
-    case("CPC 1", "1", "cpc", "0.10", "accelerated"),
-    case("CPC 10", "10", "cpc", "0.50", "accelerated"),
-    case("CPC 1,000", "1000", "cpc", "20", "accelerated"),
+    case(
+        "CPM 0.10",
+        "0.10",
+        "cpm",
+        "5",
+        "accelerated",
+        (300, 250),
+        None,
+    ),
+    case("CPM 1", "1", "cpm", "50", "accelerated", (300, 250), None),
+    case(
+        "CPM 10",
+        "10",
+        "cpm",
+        "500",
+        "accelerated",
+        (300, 250),
+        None,
+    ),
+    case(
+        "CPM 1,000",
+        "1000",
+        "cpm",
+        "1000",
+        "accelerated",
+        (300, 250),
+        None,
+    ),
+    case(
+        "CPC 0.10",
+        "0.10",
+        "cpc",
+        "0.10",
+        "accelerated",
+        (300, 250),
+        None,
+    ),
+    case(
+        "CPC 1",
+        "1",
+        "cpc",
+        "1",
+        "accelerated",
+        (160, 600),
+        Some("2"),
+    ),
+    case(
+        "CPC 10",
+        "10",
+        "cpc",
+        "5",
+        "accelerated",
+        (320, 50),
+        Some("10"),
+    ),
+    case(
+        "CPC 1,000",
+        "1000",
+        "cpc",
+        "100",
+        "accelerated",
+        (728, 90),
+        Some("300"),
+    ),
     case(
         "demo: 1.00 at 9.00 CPM",
         "1.00",
         "cpm",
         "9.00",
         "accelerated",
+        (300, 250),
+        None,
     ),
-    case("demo: 0.50 at 9.50 CPM even", "0.50", "cpm", "9.50", "even"),
+    case(
+        "demo: 0.50 at 9.50 CPM even",
+        "0.50",
+        "cpm",
+        "9.50",
+        "even",
+        (300, 250),
+        None,
+    ),
 ];
+
+/// The case only the full run has.
+const FULL_ONLY: &str = "CPC 1,000";
+
+/// Whether this is the full run (every case; it takes several minutes).
+fn full_run() -> bool {
+    std::env::var("ADPLAT_DELIVERY_FULL").is_ok_and(|v| v == "1")
+}
 
 const fn case(
     name: &'static str,
@@ -60,6 +147,8 @@ const fn case(
     kind: &'static str,
     bid: &'static str,
     pacing: &'static str,
+    size: (u32, u32),
+    rival_cpm: Option<&'static str>,
 ) -> Case {
     Case {
         name,
@@ -67,15 +156,27 @@ const fn case(
         kind,
         bid,
         pacing,
+        size,
+        rival_cpm,
     }
 }
 
+/// A banner of `size`.
+fn banner(size: (u32, u32)) -> serde_json::Value {
+    json!([{"id": "ad", "format": "banner", "w": size.0, "h": size.1,
+            "click_url": "https://shop.example.com/sale", "markup": "<b>Sale</b>",
+            "adomain": "shop.example.com"}])
+}
+
+/// The share of the ads the load generator's browsers click.
+const CLICK_SHARE: f64 = 0.05;
 /// Requests a second from the load generator.
 const RATE: f64 = 300.0;
 /// How long after a per-click lease closes its clicks count (servingd's setting, short here).
 const CLICK_WINDOW_S: i64 = 5;
-/// The longest the accelerated campaigns may take to deliver.
-const DELIVERY_TIMEOUT: Duration = Duration::from_secs(200);
+/// The longest the accelerated campaigns may take to deliver (the full run: `FULL_TIMEOUT`).
+const DELIVERY_TIMEOUT: Duration = Duration::from_secs(240);
+const FULL_TIMEOUT: Duration = Duration::from_secs(900);
 
 fn dec(text: &str) -> Decimal {
     text.parse().expect("decimal")
@@ -113,12 +214,24 @@ async fn billed(pool: &PgPool, campaign: Uuid) -> (Decimal, Decimal) {
     (billed, refused)
 }
 
-/// The most one event of a case costs: an impression at its CPM, or a click.
-fn event_price(case: &Case) -> Decimal {
-    match case.kind {
-        "cpm" => dec(case.bid) / Decimal::from(1000),
-        _ => dec(case.bid),
+/// The most one billed event of a case costs: an impression at its CPM, or the dearest click
+/// it was charged (a CPC winner pays per click what beats its runner-up, mostly far below its
+/// bid; its bid before any click).
+async fn event_price(pool: &PgPool, case: &Case, campaign: Uuid) -> Decimal {
+    if case.kind == "cpm" {
+        return dec(case.bid) / Decimal::from(1000);
     }
+    let dearest: Option<Decimal> = sqlx::query_scalar(
+        r"select max(amount) from (
+              select amount from ledger_transfers where campaign_id = $1 and kind = 'spend'
+              union all
+              select amount from unbilled_events where campaign_id = $1) a",
+    )
+    .bind(campaign)
+    .fetch_one(pool)
+    .await
+    .expect("dearest click");
+    dearest.unwrap_or_else(|| dec(case.bid))
 }
 
 #[sqlx::test(migrator = "ledger::MIGRATOR")]
@@ -152,33 +265,42 @@ async fn budgets_are_delivered_and_never_served_past_when_activated_under_load(p
     let writing = tokio::spawn(writer.clone().run(stopped));
 
     // other campaigns, and traffic, before the cases are activated
-    for size in [(728, 90), (320, 50)] {
+    let cases: Vec<&Case> = CASES
+        .iter()
+        .filter(|c| full_run() || c.name != FULL_ONLY)
+        .collect();
+    let timeout = if full_run() {
+        FULL_TIMEOUT
+    } else {
+        DELIVERY_TIMEOUT
+    };
+    for case in cases.iter().filter(|c| c.rival_cpm.is_some()) {
         platform
             .active_campaign(json!({
-                "bid": {"kind": "cpm", "amount": "0.40"},
-                "creatives": [{"id": "bg", "format": "banner", "w": size.0, "h": size.1,
-                               "click_url": "https://bg.example.com", "markup": "<b>bg</b>",
-                               "adomain": "bg.example.com"}]
+                "name": format!("rival of {}", case.name),
+                "budget": {"daily": "500", "lifetime": null},
+                "bid": {"kind": "cpm", "amount": case.rival_cpm},
+                "creatives": banner(case.size),
             }))
             .await;
     }
     let plan = Plan {
         url: format!("{}/openrtb2/auction", platform.serving),
         rate: RATE,
-        duration: DELIVERY_TIMEOUT + Duration::from_secs(30),
+        duration: timeout + Duration::from_secs(30),
         clients: 16,
         users: 5_000,
         seed: 23,
         get: false,
         unmatched: false,
-        click_share: Some(0.02),
+        click_share: Some(CLICK_SHARE),
     };
     let load = tokio::spawn(async move { run(&plan).await });
     tokio::time::sleep(Duration::from_secs(3)).await;
 
     let (zone, offset_hours) = morning_zone();
     let mut ids = Vec::new();
-    for case in &CASES {
+    for case in &cases {
         let id = platform
             .active_campaign(json!({
                 "name": case.name,
@@ -186,6 +308,7 @@ async fn budgets_are_delivered_and_never_served_past_when_activated_under_load(p
                 "budget": {"daily": case.budget, "lifetime": null},
                 "bid": {"kind": case.kind, "amount": case.bid},
                 "pacing": case.pacing,
+                "creatives": banner(case.size),
             }))
             .await;
         ids.push(id);
@@ -194,7 +317,7 @@ async fn budgets_are_delivered_and_never_served_past_when_activated_under_load(p
     let activated_at = Utc::now();
 
     // the even campaign's first minute, as servingd served it
-    let even = CASES.len() - 1;
+    let even = cases.len() - 1;
     let mut first_minute = None;
     loop {
         if first_minute.is_none() && activated.elapsed() >= Duration::from_secs(60) {
@@ -203,11 +326,11 @@ async fn budgets_are_delivered_and_never_served_past_when_activated_under_load(p
             first_minute = Some(campaign.throttle.spent_today());
         }
         let mut delivered = true;
-        for (case, id) in CASES.iter().zip(&ids).take(even) {
+        for (case, id) in cases.iter().zip(&ids).take(even) {
             let (billed, _) = billed(&pool, *id).await;
-            delivered &= billed + event_price(case) > dec(case.budget);
+            delivered &= billed + event_price(&pool, case, *id).await > dec(case.budget);
         }
-        if (delivered && first_minute.is_some()) || activated.elapsed() > DELIVERY_TIMEOUT {
+        if (delivered && first_minute.is_some()) || activated.elapsed() > timeout {
             break;
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -220,7 +343,8 @@ async fn budgets_are_delivered_and_never_served_past_when_activated_under_load(p
     writing.await.expect("writer").expect("writer ran");
 
     println!(
-        "\nbudgets delivered end to end ({RATE} requests/s, 2% of ads clicked, delivered in {:.0} s):",
+        "\nbudgets delivered end to end ({RATE} requests/s, {}% of ads clicked, delivered in {:.0} s):",
+        CLICK_SHARE * 100.0,
         took.as_secs_f64()
     );
     println!(
@@ -228,7 +352,7 @@ async fn budgets_are_delivered_and_never_served_past_when_activated_under_load(p
         "campaign", "budget", "billed", "over-delivery", "undelivered"
     );
     let mut failures = Vec::new();
-    for (case, id) in CASES.iter().zip(&ids) {
+    for (case, id) in cases.iter().zip(&ids) {
         let budget = dec(case.budget);
         let (billed, over) = billed(&pool, *id).await;
         let undelivered = budget - billed;
@@ -236,8 +360,14 @@ async fn budgets_are_delivered_and_never_served_past_when_activated_under_load(p
             "{:<30} {:>10} {:>12} {:>14} {:>12}",
             case.name, case.budget, billed, over, undelivered
         );
-        // one serving instance: within 0.1% of the budget or one event
-        let over_bound = (budget / Decimal::from(1000)).max(event_price(case));
+        // one serving instance: within 0.1% of the budget or one event (for CPC, the clicks
+        // beyond expectation among those still to come when the budget ran out: one or two)
+        let events = match case.kind {
+            "cpm" => Decimal::ONE,
+            _ => Decimal::TWO,
+        };
+        let price = event_price(&pool, case, *id).await;
+        let over_bound = (budget / Decimal::from(1000)).max(price * events);
         if billed > budget {
             failures.push(format!("{}: billed {billed} above {budget}", case.name));
         }
@@ -247,9 +377,7 @@ async fn budgets_are_delivered_and_never_served_past_when_activated_under_load(p
                 case.name
             ));
         }
-        if case.pacing == "accelerated"
-            && undelivered >= event_price(case).max(budget / Decimal::from(200))
-        {
+        if case.pacing == "accelerated" && undelivered >= price.max(budget / Decimal::from(200)) {
             failures.push(format!("{}: {undelivered} left undelivered", case.name));
         }
     }

@@ -24,7 +24,7 @@ fn allocate_settle_and_the_books_balance() {
     let mut c = CampaignBudget::new(10_000_000);
     let lease = LeaseId::new();
     let a = c
-        .allocate(lease, "s1", 300_000, UNIT, 0, &RULES)
+        .allocate(lease, "s1", Want::per_impression(300_000, UNIT), 0, &RULES)
         .expect("allocate");
     assert_eq!(
         a,
@@ -34,7 +34,7 @@ fn allocate_settle_and_the_books_balance() {
         }
     );
     assert_eq!(
-        c.allocate(lease, "s1", 999, UNIT, 10, &RULES),
+        c.allocate(lease, "s1", Want::per_impression(999, UNIT), 10, &RULES),
         Ok(a),
         "a repeated allocate returns the grant"
     );
@@ -61,7 +61,7 @@ fn allocate_settle_and_the_books_balance() {
         })
     );
     assert_eq!(
-        c.allocate(lease, "s1", 1, UNIT, 20, &RULES),
+        c.allocate(lease, "s1", Want::per_impression(1, UNIT), 20, &RULES),
         Err(LeaseError::Closed)
     );
     assert_eq!(
@@ -78,39 +78,64 @@ fn the_budget_is_shared_out_in_tenths_of_what_is_left() {
     // the first lease: a tenth of the budget, whatever was asked
     assert_eq!(
         granted(
-            c.allocate(LeaseId::new(), "a", 950_000, UNIT, 0, &RULES)
-                .expect("a")
+            c.allocate(
+                LeaseId::new(),
+                "a",
+                Want::per_impression(950_000, UNIT),
+                0,
+                &RULES
+            )
+            .expect("a")
         ),
         100_000
     );
     // two recent servers: 900,000 / 20
     assert_eq!(
         granted(
-            c.allocate(LeaseId::new(), "b", 50_000, UNIT, 1, &RULES)
-                .expect("b")
+            c.allocate(
+                LeaseId::new(),
+                "b",
+                Want::per_impression(50_000, UNIT),
+                1,
+                &RULES
+            )
+            .expect("b")
         ),
         45_000
     );
     // the first server's entry ages out of the window: one recent server, 855,000 / 10
     assert_eq!(
         granted(
-            c.allocate(LeaseId::new(), "b", 500_000, UNIT, 5_002, &RULES)
-                .expect("b")
+            c.allocate(
+                LeaseId::new(),
+                "b",
+                Want::per_impression(500_000, UNIT),
+                5_002,
+                &RULES
+            )
+            .expect("b")
         ),
         85_500
     );
     let (mut drained, mut last) = (0, 0);
     while let Allocation::Granted { amount, .. } = c
-        .allocate(LeaseId::new(), "b", 50_000, UNIT, 6_000, &RULES)
+        .allocate(
+            LeaseId::new(),
+            "b",
+            Want::per_impression(50_000, UNIT),
+            6_000,
+            &RULES,
+        )
         .expect("b")
     {
         assert!(amount <= 50_000 && amount <= (c.remaining + amount) / 10 + UNIT);
         drained += amount;
         last = amount;
     }
-    assert_eq!(drained, 769_500);
-    assert!(last <= UNIT, "the last pieces are one event each");
-    assert_eq!(c.remaining, 0);
+    assert!(last <= UNIT, "the last pieces are one impression each");
+    // what is left cannot pay for one impression at its most, and is not handed out
+    assert!(c.remaining < UNIT);
+    assert_eq!(drained + c.remaining, 769_500);
     assert!(c.is_consistent());
 }
 
@@ -118,7 +143,7 @@ fn the_budget_is_shared_out_in_tenths_of_what_is_left() {
 fn the_reaper_returns_only_what_the_ledger_did_not_see_spent() {
     let mut c = CampaignBudget::new(1_000_000);
     let lease = LeaseId::new();
-    c.allocate(lease, "s1", 60_000, UNIT, 0, &RULES)
+    c.allocate(lease, "s1", Want::per_impression(60_000, UNIT), 0, &RULES)
         .expect("allocate");
     assert!(
         c.reap(1_500, 1_000, |_| 10_000).is_empty(),
@@ -143,21 +168,28 @@ fn the_reaper_returns_only_what_the_ledger_did_not_see_spent() {
 fn late_spend_beyond_the_pool_is_reported_as_over_delivery() {
     let mut c = CampaignBudget::new(100_000);
     let first = LeaseId::new();
-    c.allocate(first, "s1", 60_000, UNIT, 0, &RULES)
+    c.allocate(first, "s1", Want::per_impression(60_000, UNIT), 0, &RULES)
         .expect("first");
     assert_eq!(c.remaining, 90_000);
     c.reap(5_000, 1_000, |_| 2_000);
     // another server takes the rest
     while let Allocation::Granted { .. } = c
-        .allocate(LeaseId::new(), "s2", 90_000, UNIT, 5_000, &RULES)
+        .allocate(
+            LeaseId::new(),
+            "s2",
+            Want::per_impression(90_000, UNIT),
+            5_000,
+            &RULES,
+        )
         .expect("the rest")
     {}
-    assert_eq!(c.remaining, 0);
+    let left = c.remaining;
+    assert!(left < UNIT, "less than an impression left: {left}");
     assert_eq!(
         c.settle(first, 10_000, 0),
         Ok(Settlement::Late {
             late: 8_000,
-            over: 8_000
+            over: 8_000 - left
         })
     );
     assert!(c.is_consistent());
@@ -186,7 +218,13 @@ fn a_rebuild_keeps_open_leases_and_returns_the_rest() {
     assert_eq!((c.remaining, c.spent, over), (-10_000, 80_000, 10_000));
     assert!(c.is_consistent());
     assert_eq!(
-        c.allocate(LeaseId::new(), "s", 1_000, UNIT, 0, &RULES),
+        c.allocate(
+            LeaseId::new(),
+            "s",
+            Want::per_impression(1_000, UNIT),
+            0,
+            &RULES
+        ),
         Ok(Allocation::Exhausted)
     );
 }
@@ -212,7 +250,13 @@ fn a_rebuild_over_lost_requests_never_grants_spent_budget_again() {
     assert_eq!((c.remaining, c.spent, over), (-40_000, 60_000, 40_000));
     assert!(c.is_consistent());
     assert_eq!(
-        c.allocate(LeaseId::new(), "s", 10_000, UNIT, 0, &RULES),
+        c.allocate(
+            LeaseId::new(),
+            "s",
+            Want::per_impression(10_000, UNIT),
+            0,
+            &RULES
+        ),
         Ok(Allocation::Exhausted)
     );
     // the lost requests are reaped (nobody spent them); the known lease spends all it holds
@@ -221,7 +265,13 @@ fn a_rebuild_over_lost_requests_never_grants_spent_budget_again() {
     assert_eq!((c.remaining, c.spent), (20_000, 80_000));
     let mut more = 0;
     while let Allocation::Granted { amount, .. } = c
-        .allocate(LeaseId::new(), "s", 50_000, UNIT, 2_000, &RULES)
+        .allocate(
+            LeaseId::new(),
+            "s",
+            Want::per_impression(50_000, UNIT),
+            2_000,
+            &RULES,
+        )
         .expect("allocate")
     {
         more += amount;
@@ -251,18 +301,36 @@ fn a_request_lost_before_its_grant_is_sized_from_what_remains() {
     assert!(c.is_consistent());
     // another request meanwhile finds the reservation counted: nothing left
     assert_eq!(
-        c.allocate(LeaseId::new(), "t", 10_000, UNIT, 0, &RULES),
+        c.allocate(
+            LeaseId::new(),
+            "t",
+            Want::per_impression(10_000, UNIT),
+            0,
+            &RULES
+        ),
         Ok(Allocation::Exhausted)
     );
     // the retry: a tenth of the budget shared by the two servers that asked
     let a = c
-        .allocate(lease, "s", 2_000_000, 9_000, 0, &RULES)
+        .allocate(
+            lease,
+            "s",
+            Want::per_impression(2_000_000, 9_000),
+            0,
+            &RULES,
+        )
         .expect("allocate");
     assert_eq!(granted(a), 50_000);
     assert_eq!(c.remaining, 950_000);
     assert!(!c.open[&lease].pending);
     assert_eq!(
-        c.allocate(lease, "s", 2_000_000, 9_000, 5, &RULES),
+        c.allocate(
+            lease,
+            "s",
+            Want::per_impression(2_000_000, 9_000),
+            5,
+            &RULES
+        ),
         Ok(a),
         "granted now: asking again returns the grant"
     );
@@ -280,14 +348,29 @@ fn a_request_lost_before_its_grant_is_sized_from_what_remains() {
     )]);
     let (mut c, _) = CampaignBudget::rebuilt(100_000, 3, 100_000, open);
     assert_eq!(
-        c.allocate(lost, "s", 50_000, UNIT, 0, &RULES),
+        c.allocate(lost, "s", Want::per_impression(50_000, UNIT), 0, &RULES),
         Ok(Allocation::Exhausted)
     );
     assert!(c.open.is_empty() && c.remaining == 0 && c.is_consistent());
     assert_eq!(
-        c.allocate(other, "s", 50_000, UNIT, 0, &RULES),
+        c.allocate(other, "s", Want::per_impression(50_000, UNIT), 0, &RULES),
         Ok(Allocation::Exhausted)
     );
+    // a refusal recorded after a rebuild made the request pending gives its reservation back
+    let refused = LeaseId::new();
+    let open = BTreeMap::from([(
+        refused,
+        OpenLease {
+            server: "s".into(),
+            granted: 30_000,
+            deadline_ms: 1_000,
+            pending: true,
+        },
+    )]);
+    let (mut c, _) = CampaignBudget::rebuilt(100_000, 3, 0, open);
+    assert!(c.release_pending(refused));
+    assert!(!c.release_pending(refused));
+    assert_eq!((c.remaining, c.open.len()), (100_000, 0));
 }
 
 /// A pending lease is renewed, settled and reaped like any open one, at what it asked for.
@@ -321,11 +404,11 @@ fn a_budget_change_resizes_the_state_in_version_order() {
     let mut c = CampaignBudget::new(100_000);
     c.version = 10;
     let lease = LeaseId::new();
-    c.allocate(lease, "s", 10_000, UNIT, 0, &RULES)
+    c.allocate(lease, "s", Want::per_impression(10_000, UNIT), 0, &RULES)
         .expect("allocate");
     c.settle(lease, 4_000, 1).expect("settle");
     let open = LeaseId::new();
-    c.allocate(open, "s", 6_000, UNIT, 2, &RULES)
+    c.allocate(open, "s", Want::per_impression(6_000, UNIT), 2, &RULES)
         .expect("allocate");
     assert_eq!(c.remaining, 90_000);
     // a new day: 50,000 more held
@@ -338,9 +421,19 @@ fn a_budget_change_resizes_the_state_in_version_order() {
     // a pause releases what is not leased: remaining goes to zero, the open lease stays
     assert!(c.resize(10_000, 13));
     assert_eq!((c.remaining, c.in_flight(), c.spent), (0, 6_000, 4_000));
-    // never below what is spent and out in leases: nothing more is granted meanwhile
+    // below what is spent and out in leases: owed, nothing more is granted meanwhile
     assert!(c.resize(1_000, 14));
-    assert_eq!((c.budget, c.remaining), (10_000, 0));
+    assert_eq!((c.budget, c.remaining), (1_000, -9_000));
+    assert_eq!(
+        c.allocate(
+            LeaseId::new(),
+            "s",
+            Want::per_impression(1, UNIT),
+            3,
+            &RULES
+        ),
+        Ok(Allocation::Exhausted)
+    );
     assert!(c.is_consistent());
 }
 
@@ -351,9 +444,9 @@ fn a_budget_change_resizes_the_state_in_version_order() {
 fn a_lease_is_counted_by_its_clicks() {
     let mut c = CampaignBudget::new(1_000_000);
     let (lease, open) = (LeaseId::new(), LeaseId::new());
-    c.allocate(lease, "s", 100_000, UNIT, 0, &RULES)
+    c.allocate(lease, "s", Want::per_impression(100_000, UNIT), 0, &RULES)
         .expect("allocate");
-    c.allocate(open, "s", 50_000, UNIT, 0, &RULES)
+    c.allocate(open, "s", Want::per_impression(50_000, UNIT), 0, &RULES)
         .expect("allocate");
     c.settle(lease, 60_000, 1).expect("settle");
     assert_eq!(c.adjust(lease, -1), Err(LeaseError::Negative));
@@ -385,6 +478,9 @@ fn a_lease_is_counted_by_its_clicks() {
     );
     assert_eq!(c.adjust(lease, 140_000), Ok(Adjusted::Unchanged));
     assert_eq!((c.remaining, c.spent), (790_000, 210_000));
+    // counted by its clicks now: its server's settle, repeated, changes nothing
+    assert_eq!(c.settle(lease, 60_000, 3), Ok(Settlement::AlreadySettled));
+    assert_eq!(c.settle(lease, 1, 3), Ok(Settlement::AlreadySettled));
     // the window passed with fewer clicks billed: the rest goes back
     assert_eq!(
         c.adjust(lease, 35_000),
@@ -399,7 +495,13 @@ fn a_lease_is_counted_by_its_clicks() {
     );
     assert_eq!(c.remaining, -70_000);
     assert_eq!(
-        c.allocate(LeaseId::new(), "s", 10_000, UNIT, 2, &RULES),
+        c.allocate(
+            LeaseId::new(),
+            "s",
+            Want::per_impression(10_000, UNIT),
+            2,
+            &RULES
+        ),
         Ok(Allocation::Exhausted)
     );
     assert!(c.is_consistent());
@@ -409,8 +511,9 @@ fn a_lease_is_counted_by_its_clicks() {
 fn closed_leases_are_forgotten_after_their_retention() {
     let mut c = CampaignBudget::new(100_000);
     let (old, recent) = (LeaseId::new(), LeaseId::new());
-    c.allocate(old, "s", 10_000, UNIT, 0, &RULES).expect("old");
-    c.allocate(recent, "s", 10_000, UNIT, 0, &RULES)
+    c.allocate(old, "s", Want::per_impression(10_000, UNIT), 0, &RULES)
+        .expect("old");
+    c.allocate(recent, "s", Want::per_impression(10_000, UNIT), 0, &RULES)
         .expect("recent");
     c.settle(old, 1_000, 5_000).expect("settled early");
     c.settle(recent, 2_000, 9_000).expect("settled later");
@@ -431,7 +534,13 @@ fn closed_leases_are_forgotten_after_their_retention() {
 fn negative_amounts_are_refused() {
     let mut c = CampaignBudget::new(100);
     assert_eq!(
-        c.allocate(LeaseId::new(), "s", -1, UNIT, 0, &RULES),
+        c.allocate(
+            LeaseId::new(),
+            "s",
+            Want::per_impression(-1, UNIT),
+            0,
+            &RULES
+        ),
         Err(LeaseError::Negative)
     );
     assert_eq!(c.settle(LeaseId::new(), -1, 0), Err(LeaseError::Negative));
@@ -523,10 +632,13 @@ impl World {
                 if let Ok(Allocation::Granted {
                     amount,
                     deadline_ms,
-                }) = self
-                    .controller
-                    .allocate(lease, &name, want, UNIT, self.now, &RULES)
-                {
+                }) = self.controller.allocate(
+                    lease,
+                    &name,
+                    Want::per_impression(want, UNIT),
+                    self.now,
+                    &RULES,
+                ) {
                     assert!(amount <= remaining, "granted {amount} of {remaining} left");
                     self.held[server].push((LocalLease::new(lease, amount), deadline_ms));
                 }
@@ -544,10 +656,13 @@ impl World {
                 if let Ok(Allocation::Granted {
                     amount,
                     deadline_ms,
-                }) = self
-                    .controller
-                    .allocate(lease, &name, want, UNIT, self.now, &RULES)
-                {
+                }) = self.controller.allocate(
+                    lease,
+                    &name,
+                    Want::per_impression(want, UNIT),
+                    self.now,
+                    &RULES,
+                ) {
                     if pending || reserved == 0 {
                         // sized now: from what remains, its own reservation given back first
                         assert!(
@@ -667,9 +782,13 @@ impl World {
                 let lease = LeaseId::new();
                 let name = format!("s{server}");
                 if granted {
-                    let _ = self
-                        .controller
-                        .allocate(lease, &name, want, UNIT, self.now, &RULES);
+                    let _ = self.controller.allocate(
+                        lease,
+                        &name,
+                        Want::per_impression(want, UNIT),
+                        self.now,
+                        &RULES,
+                    );
                 }
                 self.unanswered.insert(lease, (name, want, self.now));
             }

@@ -15,9 +15,15 @@ if kind ~= 'C' then
     'l:' .. lease, kind .. '|' .. fmt(counted) .. '|' .. fmt(b) .. '|' .. rest)
   return {'changed', fmt(delta)}
 end
+-- counted by its clicks from now on (a settle of it changes nothing)
+local _, closed_at = parse_closure(rest)
+local record = 'C|' .. fmt(granted) .. '|' .. fmt(counted) .. '|K|' .. closed_at
 local delta = counted - b
-if delta == 0 then return {'unchanged'} end
+if delta == 0 then
+  redis.call('HSET', KEYS[1], 'l:' .. lease, record)
+  return {'unchanged'}
+end
 redis.call('HSET', KEYS[1],
   'remaining', fmt(tonumber(v[1]) - delta), 'spent', fmt(tonumber(v[2]) + delta),
-  'l:' .. lease, 'C|' .. fmt(granted) .. '|' .. fmt(counted) .. '|' .. rest)
+  'l:' .. lease, record)
 return {'changed', fmt(delta)}

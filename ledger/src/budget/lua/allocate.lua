@@ -27,7 +27,8 @@ if not seen or now - seen >= window / 4 then
   writes[#writes + 1] = fmt(now)
 end
 local amount = 0
-if want > 0 and remaining > 0 then
+-- nothing once less than one impression at its most remains
+if want > 0 and remaining >= math.max(unit, 1) then
   amount = math.min(want, remaining)
   local servers = redis.call('ZCARD', KEYS[2])
   -- the count needs to be exact only when the share could bind (sizing::share_may_bind)
@@ -36,8 +37,7 @@ if want > 0 and remaining > 0 then
     servers = redis.call('ZCARD', KEYS[2])
   end
   local share = math.floor(remaining / (math.max(servers, 1) * 10))
-  local at_least = math.min(math.max(unit, 1), remaining)
-  amount = math.min(amount, math.max(share, at_least))
+  amount = math.min(amount, math.max(share, math.max(unit, 1)))
 end
 local deadline = now + ttl
 if amount > 0 then

@@ -3,7 +3,8 @@
 --   version                          the ledger's version of the budget (see install.lua)
 --   l:<lease>                        "O|granted|deadline|server" while open ("P|want|..." while
 --                                    pending: a request a rebuild found unanswered), then
---                                    "C|granted|spent|S|closed_ms" once settled ("|R|" when reaped)
+--                                    "C|granted|spent|S|closed_ms" once settled ("|R|" when reaped,
+--                                    "|K|" once counted by its clicks)
 --   s:<server>                       when the server was last recorded in the servers set
 -- and the recent servers are a sorted set, KEYS[2] (server -> time). Scripts keep their calls
 -- to Redis few: the hot ones read with one HMGET and write with one HSET.
@@ -16,8 +17,8 @@ local function parse_lease(value)
   return kind, tonumber(a), tonumber(b), rest
 end
 
--- the "S|closed_ms" or "R|closed_ms" tail of a closed lease
+-- the "S|closed_ms", "R|closed_ms" or "K|closed_ms" tail of a closed lease
 local function parse_closure(rest)
-  local how, closed = string.match(rest, '^([SR])|(%-?%d+)$')
+  local how, closed = string.match(rest, '^([SRK])|(%-?%d+)$')
   return how, closed
 end

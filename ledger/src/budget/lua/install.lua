@@ -16,9 +16,9 @@ if v[1] then
   release()
   local version = tonumber(v[3]) or 0
   if tonumber(ARGV[4]) <= version then return {'current'} end
-  -- never below what is spent and out in open leases (budget - remaining)
+  -- (below what is spent and out in open leases, `remaining` goes below zero: owed)
   local old, remaining = tonumber(v[1]), tonumber(v[2])
-  local budget = math.max(tonumber(ARGV[1]), old - remaining)
+  local budget = math.max(tonumber(ARGV[1]), 0)
   redis.call('HSET', KEYS[1], 'budget', fmt(budget), 'version', ARGV[4],
     'remaining', fmt(remaining + budget - old))
   return {'resized'}

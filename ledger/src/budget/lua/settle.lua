@@ -18,6 +18,8 @@ if kind ~= 'C' then
 end
 local recorded = b
 local how, closed_at = parse_closure(rest)
+-- counted by its clicks: what its server reports changes nothing
+if how == 'K' then return {'already'} end
 if how == 'S' then
   if spent == recorded then return {'already'} end
   return {'conflict', fmt(recorded), fmt(spent)}
