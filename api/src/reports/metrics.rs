@@ -43,7 +43,7 @@ pub struct ReportRow {
     pub ecpm: Option<String>,
     /// Net spend over the pace target of the bucket (1 = on pace): the share of the day's
     /// budget that even pacing aims to spend in the bucket, along the curve of a day's traffic
-    /// it follows, and from when the campaign started running that day; absent without a
+    /// it starts from, and from when the campaign started running that day; absent without a
     /// target.
     pub pace: Option<String>,
 }

@@ -46,8 +46,7 @@ struct Case {
 /// which wins once they are done); the other CPC campaigns 320×50, 160×600 and 728×90 ones,
 /// each beside a rival below its bid per thousand impressions at the prior click rate (a CPC
 /// winner pays per click what beats its runner-up: without one it would pay next to nothing
-/// and take hours to spend). A CPC budget of 1,000 takes a few minutes: that one runs only in
-/// the full run, `ADPLAT_DELIVERY_FULL=1`.
+/// and take hours to spend).
 #[rustfmt::skip]
 const CASES: [Case; 10] = [
     case("CPM 0.10", "0.10", "cpm", "5", "accelerated", (300, 250), None),
@@ -61,14 +60,6 @@ const CASES: [Case; 10] = [
     case("demo: 1.00 at 9.00 CPM", "1.00", "cpm", "9.00", "accelerated", (300, 250), None),
     case("demo: 0.50 at 9.50 CPM even", "0.50", "cpm", "9.50", "even", (300, 250), None),
 ];
-
-/// The case only the full run has.
-const FULL_ONLY: &str = "CPC 1,000";
-
-/// Whether this is the full run (every case; it takes several minutes).
-fn full_run() -> bool {
-    std::env::var("ADPLAT_DELIVERY_FULL").is_ok_and(|v| v == "1")
-}
 
 const fn case(
     name: &'static str,
@@ -104,9 +95,8 @@ const CLICK_SHARE: f64 = 0.02;
 const RATE: f64 = 300.0;
 /// How long after a per-click lease closes its clicks count (servingd's setting, short here).
 const CLICK_WINDOW_S: i64 = 5;
-/// The longest the accelerated campaigns may take to deliver (the full run: `FULL_TIMEOUT`).
-const DELIVERY_TIMEOUT: Duration = Duration::from_secs(240);
-const FULL_TIMEOUT: Duration = Duration::from_secs(900);
+/// The longest the accelerated campaigns may take to deliver (about a minute on this machine).
+const DELIVERY_TIMEOUT: Duration = Duration::from_secs(300);
 
 fn dec(text: &str) -> Decimal {
     text.parse().expect("decimal")
@@ -195,15 +185,8 @@ async fn budgets_are_delivered_and_never_served_past_when_activated_under_load(p
     let writing = tokio::spawn(writer.clone().run(stopped));
 
     // other campaigns, and traffic, before the cases are activated
-    let cases: Vec<&Case> = CASES
-        .iter()
-        .filter(|c| full_run() || c.name != FULL_ONLY)
-        .collect();
-    let timeout = if full_run() {
-        FULL_TIMEOUT
-    } else {
-        DELIVERY_TIMEOUT
-    };
+    let cases: Vec<&Case> = CASES.iter().collect();
+    let timeout = DELIVERY_TIMEOUT;
     for case in cases.iter().filter(|c| c.rival_cpm.is_some()) {
         platform
             .active_campaign(json!({
