@@ -7,9 +7,10 @@
 //! up. A CPC campaign's impressions cost its budget what this predicts, so learning the rate
 //! keeps that close to what the clicks then bill.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Instant;
 
 use uuid::Uuid;
 
@@ -19,6 +20,13 @@ use crate::auction::PPB;
 /// click fraud than interest; the cap also bounds what a CPC bid can be worth, which lets the
 /// decision stop scanning campaigns early.
 pub const CTR_CAP_PPB: i64 = 50_000_000;
+
+/// How old an impression is before the rate a CPC campaign's budget counts learns from it,
+/// seconds. Most clicks come within seconds of their impression; counted at once, the newest
+/// impressions (whose clicks are still to come) would pull that rate below the real one, the
+/// more so the faster the campaign serves, and it would serve past its budget until the clicks
+/// caught up. Clicks count at once (a rate a little high only delays delivery).
+pub const CLICK_MATURITY_S: u64 = 10;
 
 /// Predicts how likely an impression of a campaign on a placement is to be clicked.
 pub trait CtrModel: Send + Sync {
@@ -57,6 +65,34 @@ pub fn smoothed_ppb(clicks: u64, impressions: u64, prior_ppb: i64, prior_weight:
 struct Seen {
     all: (u64, u64),
     by_placement: HashMap<String, (u64, u64)>,
+    maturing: Maturing,
+}
+
+/// Impressions by the second they were counted, until they are [`CLICK_MATURITY_S`] old.
+#[derive(Default)]
+struct Maturing {
+    /// (second, impressions), oldest first.
+    recent: VecDeque<(u64, u64)>,
+    matured: u64,
+}
+
+impl Maturing {
+    /// Counts `impressions` at second `now`, and matures what has come of age.
+    fn add(&mut self, now: u64, impressions: u64) {
+        while let Some(&(at, n)) = self.recent.front()
+            && now.saturating_sub(at) >= CLICK_MATURITY_S
+        {
+            self.matured = self.matured.saturating_add(n);
+            self.recent.pop_front();
+        }
+        if impressions == 0 {
+            return;
+        }
+        match self.recent.back_mut() {
+            Some((at, n)) if *at == now => *n = n.saturating_add(impressions),
+            _ => self.recent.push_back((now, impressions)),
+        }
+    }
 }
 
 /// Counts per campaign and placement in memory, smoothed towards a prior.
@@ -66,6 +102,8 @@ pub struct SmoothedCtr {
     seen: RwLock<HashMap<Uuid, Seen>>,
     /// The highest rate predicted for any pair so far (the prior at first).
     max_ppb: AtomicI64,
+    /// Where the seconds of [`Maturing`] count from.
+    started: Instant,
 }
 
 impl SmoothedCtr {
@@ -76,7 +114,29 @@ impl SmoothedCtr {
             prior_weight,
             seen: RwLock::new(HashMap::new()),
             max_ppb: AtomicI64::new(prior_ppb.clamp(1, CTR_CAP_PPB)),
+            started: Instant::now(),
         }
+    }
+
+    /// [`CtrModel::record`] at second `now` of the model's life.
+    fn record_at(&self, now: u64, campaign: Uuid, placement: &str, impressions: u64, clicks: u64) {
+        let mut seen = self.seen.write().unwrap_or_else(|p| p.into_inner());
+        let seen = seen.entry(campaign).or_default();
+        let add = |counts: &mut (u64, u64)| {
+            counts.0 = counts.0.saturating_add(impressions);
+            counts.1 = counts.1.saturating_add(clicks);
+        };
+        add(&mut seen.all);
+        seen.maturing.add(now, impressions);
+        let (i, c) = seen.all;
+        let mut rate = smoothed_ppb(c, i, self.prior_ppb, self.prior_weight);
+        if !placement.is_empty() {
+            let pair = seen.by_placement.entry(placement.to_owned()).or_default();
+            add(pair);
+            rate = rate.max(smoothed_ppb(pair.1, pair.0, rate, self.prior_weight));
+        }
+        self.max_ppb
+            .fetch_max(rate.min(CTR_CAP_PPB), Ordering::Relaxed);
     }
 }
 
@@ -93,22 +153,8 @@ impl CtrModel for SmoothedCtr {
     }
 
     fn record(&self, campaign: Uuid, placement: &str, impressions: u64, clicks: u64) {
-        let mut seen = self.seen.write().unwrap_or_else(|p| p.into_inner());
-        let seen = seen.entry(campaign).or_default();
-        let add = |counts: &mut (u64, u64)| {
-            counts.0 = counts.0.saturating_add(impressions);
-            counts.1 = counts.1.saturating_add(clicks);
-        };
-        add(&mut seen.all);
-        let (i, c) = seen.all;
-        let mut rate = smoothed_ppb(c, i, self.prior_ppb, self.prior_weight);
-        if !placement.is_empty() {
-            let pair = seen.by_placement.entry(placement.to_owned()).or_default();
-            add(pair);
-            rate = rate.max(smoothed_ppb(pair.1, pair.0, rate, self.prior_weight));
-        }
-        self.max_ppb
-            .fetch_max(rate.min(CTR_CAP_PPB), Ordering::Relaxed);
+        let now = self.started.elapsed().as_secs();
+        self.record_at(now, campaign, placement, impressions, clicks);
     }
 
     fn max_ctr_ppb(&self) -> i64 {
@@ -117,7 +163,9 @@ impl CtrModel for SmoothedCtr {
 
     fn counting_ppb(&self, campaign: Uuid) -> i64 {
         let seen = self.seen.read().unwrap_or_else(|p| p.into_inner());
-        let (impressions, clicks) = seen.get(&campaign).map_or((0, 0), |s| s.all);
+        let (impressions, clicks) = seen
+            .get(&campaign)
+            .map_or((0, 0), |s| (s.maturing.matured, s.all.1));
         smoothed_ppb(clicks, impressions, CTR_CAP_PPB, self.prior_weight / 10).min(CTR_CAP_PPB)
     }
 }
@@ -173,15 +221,49 @@ mod tests {
         let rate = model.ctr_ppb(a, "any-site");
         assert_eq!(rate, (400 * PPB + ONE_PERCENT / 2 * 2_000) / 22_000);
         assert!(rate > 18 * ONE_PERCENT / 10);
-        // what its impressions count starts from the cap and learns faster: the prior weighs
-        // 200 impressions
+        assert_eq!(model.counting_ppb(Uuid::now_v7()), CTR_CAP_PPB);
+    }
+
+    #[test]
+    fn what_a_campaigns_impressions_count_learns_from_impressions_old_enough_to_be_clicked() {
+        let model = SmoothedCtr::new(ONE_PERCENT / 2, 2_000);
+        let a = Uuid::now_v7();
+        // 20,000 impressions in the first second, their 400 clicks (2%) in the next
+        model.record_at(0, a, "", 20_000, 0);
+        model.record_at(1, a, "", 0, 400);
+        // not yet old enough: the count stays at the cap, not at 400 in 20,000 clicks so far
+        model.record_at(CLICK_MATURITY_S - 1, a, "", 0, 0);
+        assert_eq!(model.counting_ppb(a), CTR_CAP_PPB);
+        // old enough: it starts from the cap and learns faster than predictions (the prior
+        // weighs 200 impressions)
+        model.record_at(CLICK_MATURITY_S, a, "", 1_000, 0);
         assert_eq!(
             model.counting_ppb(a),
             (400 * PPB + CTR_CAP_PPB * 200) / 20_200
         );
-        assert_eq!(model.counting_ppb(Uuid::now_v7()), CTR_CAP_PPB);
+        // predictions learn from every impression at once
+        assert_eq!(
+            model.ctr_ppb(a, "any-site"),
+            (400 * PPB + ONE_PERCENT / 2 * 2_000) / 23_000
+        );
         let b = Uuid::now_v7();
-        model.record(b, "", 2_000, 40);
+        model.record_at(0, b, "", 2_000, 40);
+        model.record_at(CLICK_MATURITY_S, b, "", 0, 0);
         assert!(model.counting_ppb(b) < 3 * ONE_PERCENT);
+    }
+
+    #[test]
+    fn impressions_mature_second_by_second() {
+        let mut maturing = Maturing::default();
+        maturing.add(0, 5);
+        maturing.add(0, 5);
+        maturing.add(3, 7);
+        maturing.add(CLICK_MATURITY_S - 1, 0);
+        assert_eq!(maturing.matured, 0);
+        maturing.add(CLICK_MATURITY_S, 1);
+        assert_eq!(maturing.matured, 10);
+        maturing.add(CLICK_MATURITY_S + 3, 0);
+        assert_eq!(maturing.matured, 17);
+        assert_eq!(maturing.recent.len(), 1);
     }
 }

@@ -57,23 +57,55 @@ enum Pricing {
     },
 }
 
-/// How many impressions a click-rate prediction's prior is worth (servingd's).
-const PRIOR_IMPRESSIONS: f64 = 2_000.0;
+/// The highest click rate a prediction gives.
+const MAX_CLICK_RATE: f64 = 0.1;
 
-/// Impressions and clicks seen so far, for the click-rate prediction.
+/// How many impressions a click-rate prediction's prior is worth: servingd's for the rate its
+/// budget counts (a tenth of its predictions' prior, so the count learns fast).
+const PRIOR_IMPRESSIONS: f64 = 200.0;
+
+/// Impressions and clicks seen so far, for the click-rate prediction. As servingd's count, it
+/// learns from impressions old enough for their clicks to have come (`CLICK_DELAY_MS`): counted
+/// the moment they are served, the newest impressions' clicks still to come would pull the rate
+/// below the real one, and the campaign would serve past its budget until the clicks caught up.
 #[derive(Default)]
 struct Seen {
-    impressions: AtomicU64,
     clicks: AtomicU64,
+    impressions: std::sync::Mutex<Impressions>,
+}
+
+/// Impressions served, in 10 ms steps until they are `CLICK_DELAY_MS` old.
+#[derive(Default)]
+struct Impressions {
+    recent: std::collections::VecDeque<(tokio::time::Instant, u64)>,
+    matured: u64,
 }
 
 impl Seen {
+    fn served(&self) {
+        let now = tokio::time::Instant::now();
+        let mut impressions = self.impressions.lock().expect("impressions");
+        match impressions.recent.back_mut() {
+            Some((at, n)) if now.duration_since(*at) < Duration::from_millis(10) => *n += 1,
+            _ => impressions.recent.push_back((now, 1)),
+        }
+    }
+
     fn predicted(&self, prior: f64) -> f64 {
-        let (i, c) = (
-            self.impressions.load(Ordering::Relaxed) as f64,
-            self.clicks.load(Ordering::Relaxed) as f64,
-        );
-        (c + prior * PRIOR_IMPRESSIONS) / (i + PRIOR_IMPRESSIONS)
+        let matured = {
+            let mut impressions = self.impressions.lock().expect("impressions");
+            let now = tokio::time::Instant::now();
+            while let Some(&(at, n)) = impressions.recent.front()
+                && now.duration_since(at) >= Duration::from_millis(CLICK_DELAY_MS)
+            {
+                impressions.matured += n;
+                impressions.recent.pop_front();
+            }
+            impressions.matured
+        };
+        let (i, c) = (matured as f64, self.clicks.load(Ordering::Relaxed) as f64);
+        // at most the rate a lease's smallest grant is sized for, as servingd caps its own
+        ((c + prior * PRIOR_IMPRESSIONS) / (i + PRIOR_IMPRESSIONS)).min(MAX_CLICK_RATE)
     }
 }
 
@@ -90,11 +122,12 @@ impl Scenario {
         pricing: Pricing::Cpm,
     };
 
-    /// What one impression costs its lease at most (for CPC: at a 10% click rate).
+    /// What one impression costs its lease at most (for CPC: at the highest click rate a
+    /// prediction gives).
     fn unit(&self) -> i64 {
         match self.pricing {
             Pricing::Cpm => MAX_PRICE,
-            Pricing::Cpc { cpc, .. } => expected_cost(cpc, 0.1),
+            Pricing::Cpc { cpc, .. } => expected_cost(cpc, MAX_CLICK_RATE),
         }
     }
 
@@ -373,7 +406,7 @@ where
                     match wallet.try_spend(price) {
                         Some(lease) => {
                             idle_since = None;
-                            seen.impressions.fetch_add(1, Ordering::Relaxed);
+                            seen.served();
                             let Some((micros, delay_ms)) = billed else {
                                 continue;
                             };
