@@ -30,6 +30,8 @@ use crate::budget_redis::{cluster, single_node};
 use crate::helpers::{Advertiser, advertiser, transfer};
 
 const SERVERS: usize = 100;
+/// The longest a run may take (they take seconds; a loaded CI machine, a minute).
+const SIMULATION_LIMIT: Duration = Duration::from_secs(300);
 /// The most one impression costs at CPM.
 const MAX_PRICE: i64 = 5_000;
 /// How long after a per-click lease closes its clicks still count.
@@ -371,6 +373,12 @@ where
             let mut served = 0i64;
             let mut idle_since: Option<tokio::time::Instant> = None;
             loop {
+                // a run that cannot end (leases asked for and returned unspent forever) fails
+                // here rather than holding up the whole test run
+                assert!(
+                    started.elapsed() < SIMULATION_LIMIT,
+                    "srv-{n} still serving after {SIMULATION_LIMIT:?}"
+                );
                 if let Some(after) = crash_after
                     && started.elapsed() >= after
                 {
