@@ -2,7 +2,6 @@
 //! the daemon over HTTP against a real API, PostgreSQL and Redis.
 
 mod auction_http;
-mod budget_delivery;
 mod caps_and_leases;
 mod crash_billing;
 mod fraud_scorer;
