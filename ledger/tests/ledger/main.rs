@@ -15,6 +15,7 @@ mod concurrency;
 mod direct_sql;
 mod events_writer;
 mod idempotency;
+mod landed_migrations;
 mod pending;
 mod statements;
 mod validation;
