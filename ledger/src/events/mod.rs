@@ -13,4 +13,4 @@ pub mod writer;
 
 pub use event::{Billing, DecodeError, EventKind, ServedEvent};
 pub use stream::{Appended, EventStream, StreamShard};
-pub use writer::{Duty, LedgerWriter, REDIS_RESPONSE_TIMEOUT, WriterSettings};
+pub use writer::{Duty, LedgerWriter, REDIS_RESPONSE_TIMEOUT, WriterError, WriterSettings};

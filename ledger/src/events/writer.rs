@@ -141,6 +141,19 @@ pub enum WriterError {
     Ledger(#[from] crate::error::Error),
     #[error("redis answered a stream command oddly: {0}")]
     Reply(String),
+    /// A shard's loop panicked: the writer stops (its other loops too) so that its process
+    /// ends and is restarted, rather than run on with a shard nobody drains.
+    #[error("the loop of shard {shard} panicked: {message}")]
+    LoopPanicked { shard: u16, message: String },
+}
+
+/// What a panic said, when it said it with a string.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_owned())
 }
 
 /// How long the writer's Redis connection should wait for an answer: a batch of a thousand
@@ -241,13 +254,16 @@ where
     }
 
     /// Runs every shard's loop until `stop` turns true; a failing step is logged and retried
-    /// after a pause (nothing is acknowledged that was not committed).
+    /// after a pause (nothing is acknowledged that was not committed). A loop that panics ends
+    /// the run with [`WriterError::LoopPanicked`], the other loops aborted (what they had in hand
+    /// and did not acknowledge is delivered again, and moves no money twice).
     pub async fn run(self: Arc<Self>, stop: watch::Receiver<bool>) -> Result<(), WriterError> {
         self.prepare().await?;
         let mut loops = tokio::task::JoinSet::new();
+        let mut shards = HashMap::new();
         for shard in self.stream.shards() {
             let (writer, mut stop) = (self.clone(), stop.clone());
-            loops.spawn(async move {
+            let handle = loops.spawn(async move {
                 let mut state = ShardLoop::new(shard);
                 let mut failures = 0_u32;
                 while !*stop.borrow() {
@@ -274,8 +290,19 @@ where
                     }
                 }
             });
+            shards.insert(handle.id(), shard.0);
         }
-        while loops.join_next().await.is_some() {}
+        while let Some(ended) = loops.join_next_with_id().await {
+            if let Err(e) = ended {
+                let shard = shards.get(&e.id()).copied().unwrap_or_default();
+                let message = match e.try_into_panic() {
+                    Ok(panic) => panic_message(panic.as_ref()),
+                    Err(e) => e.to_string(),
+                };
+                tracing::error!(shard, %message, "a ledger writer loop panicked");
+                return Err(WriterError::LoopPanicked { shard, message });
+            }
+        }
         Ok(())
     }
 

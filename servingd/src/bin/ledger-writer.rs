@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use ledger::events::{Duty, EventStream, LedgerWriter, WriterSettings};
+use ledger::events::{Duty, EventStream, LedgerWriter, WriterError, WriterSettings};
 use redis::aio::ConnectionLike;
 use tokio::sync::watch;
 
@@ -152,32 +152,67 @@ fn duties(list: &str) -> anyhow::Result<Vec<Duty>> {
     Ok(duties)
 }
 
+/// Runs the writers until a shutdown signal, then lets them finish the batches in hand. A
+/// writer that ends before that (a loop panicked, its consumer group could not be set up) stops
+/// the others and the process, non-zero, so that a supervisor restarts it.
 async fn serve<C>(writers: Vec<LedgerWriter<C>>) -> anyhow::Result<()>
 where
     C: ConnectionLike + Clone + Send + Sync + 'static,
 {
     let (stop, stopped) = watch::channel(false);
-    let mut running = Vec::new();
+    let mut running = tokio::task::JoinSet::new();
     for writer in writers {
         let writer = Arc::new(writer);
-        running.push((writer.clone(), tokio::spawn(writer.run(stopped.clone()))));
+        let stopped = stopped.clone();
+        running.spawn(async move {
+            let ended = writer.clone().run(stopped).await;
+            (writer, ended)
+        });
     }
-    servingd::process::shutdown_signal().await;
-    tracing::info!("stopping: the batches in hand are finished first");
+    let mut failure = None;
+    tokio::select! {
+        _ = servingd::process::shutdown_signal() => {
+            tracing::info!("stopping: the batches in hand are finished first");
+        }
+        Some(ended) = running.join_next() => {
+            failure = Some(early_end(ended));
+        }
+    }
     let _ = stop.send(true);
-    for (writer, task) in running {
-        task.await.context("the writer task")??;
-        let totals = writer.totals();
-        tracing::info!(
-            duty = ?writer.duty(),
-            entries = totals.entries,
-            billed = totals.billed,
-            repeated = totals.repeated,
-            unbilled = totals.unbilled,
-            recorded = totals.recorded,
-            dead = totals.dead,
-            "ledger writer stopped"
-        );
+    while let Some(ended) = running.join_next().await {
+        match ended {
+            Ok((writer, Ok(()))) => {
+                let totals = writer.totals();
+                tracing::info!(
+                    duty = ?writer.duty(),
+                    entries = totals.entries,
+                    billed = totals.billed,
+                    repeated = totals.repeated,
+                    unbilled = totals.unbilled,
+                    recorded = totals.recorded,
+                    dead = totals.dead,
+                    "ledger writer stopped"
+                );
+            }
+            other => {
+                failure.get_or_insert_with(|| early_end(other));
+            }
+        }
     }
-    Ok(())
+    failure.map_or(Ok(()), Err)
+}
+
+/// How a writer's task ended: the writer and its run's result, or the task's failure.
+type Ended<C> = Result<(Arc<LedgerWriter<C>>, Result<(), WriterError>), tokio::task::JoinError>;
+
+/// Why a writer ended while it should have run on.
+fn early_end<C>(ended: Ended<C>) -> anyhow::Error
+where
+    C: ConnectionLike + Clone + Send + Sync + 'static,
+{
+    match ended {
+        Ok((writer, Ok(()))) => anyhow::anyhow!("the {:?} writer stopped by itself", writer.duty()),
+        Ok((writer, Err(e))) => anyhow::anyhow!("the {:?} writer failed: {e}", writer.duty()),
+        Err(e) => anyhow::anyhow!("a writer task ended: {e}"),
+    }
 }

@@ -10,3 +10,4 @@ mod index_swaps;
 mod pacing_simulation;
 mod tracking_http;
 mod tracking_keys_vault;
+mod writer_process;

@@ -1,0 +1,64 @@
+//! The `ledger-writer` process under a supervisor's eyes: a writer whose work cannot go on
+//! ends the process, non-zero and saying why, instead of running on with nothing drained.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::helpers::redis_url;
+
+#[sqlx::test(migrator = "ledger::MIGRATOR")]
+async fn a_writer_that_cannot_run_ends_the_process_non_zero(pool: PgPool) {
+    let namespace = format!("wp{}:", Uuid::now_v7().simple());
+    // shard 1's stream key holds a string: the billing duty cannot set up its consumer group
+    let mut redis = redis::Client::open(redis_url())
+        .expect("url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let _: () = redis::cmd("SET")
+        .arg(format!("{namespace}events:{{ev1}}"))
+        .arg("not a stream")
+        .query_async(&mut redis)
+        .await
+        .expect("set");
+    let database = pool
+        .connect_options()
+        .get_database()
+        .expect("database")
+        .to_owned();
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
+    let database_url = format!("{}/{database}", base.rsplit_once('/').expect("url").0);
+    let mut writer = Command::new(env!("CARGO_BIN_EXE_ledger-writer"))
+        .env("DATABASE_URL", database_url)
+        .env("REDIS_URL", redis_url())
+        .env("EVENT_SHARDS", "2")
+        .env("EVENT_NAMESPACE", &namespace)
+        .env("LEDGER_WRITER_DUTIES", "bill")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ledger-writer starts");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = writer.try_wait().expect("wait") {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            let _ = writer.kill();
+            panic!("ledger-writer still runs 30 s after its writer failed");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut writer.stderr.take().expect("stderr"), &mut stderr)
+        .expect("stderr");
+    assert!(!status.success(), "{status}: {stderr}");
+    assert!(
+        stderr.contains("writer failed") && stderr.contains("WRONGTYPE"),
+        "{stderr}"
+    );
+}
