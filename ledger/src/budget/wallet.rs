@@ -319,13 +319,15 @@ impl Wallet {
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner()),
         );
-        for lease in retired {
+        let mut retired = retired.into_iter();
+        while let Some(lease) = retired.next() {
             if let Err(e) = source.settle(self.campaign, lease.id(), lease.seal()).await {
-                // Put it back: it is settled on the next round (settling is idempotent).
+                // Put it back with every lease not tried yet: they are settled on the next
+                // round (settling is idempotent) rather than left for the reaper.
                 self.retired
                     .lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner())
-                    .push(lease);
+                    .extend(std::iter::once(lease).chain(retired));
                 return Err(e);
             }
         }
@@ -505,6 +507,65 @@ mod tests {
         assert_eq!(
             sized_want(&fixed, 2_000_000, 0, Duration::from_millis(10)),
             2_000_000
+        );
+    }
+
+    /// Settles fail while `failing` is set; every lease settled is recorded.
+    #[derive(Default)]
+    struct Settles {
+        failing: AtomicBool,
+        settled: Mutex<Vec<(LeaseId, i64)>>,
+    }
+
+    impl LeaseSource for Settles {
+        async fn allocate(
+            &self,
+            _: CampaignId,
+            _: &str,
+            _: Want,
+        ) -> Result<Option<Grant>, ControllerError> {
+            Ok(None)
+        }
+
+        async fn settle(
+            &self,
+            _: CampaignId,
+            lease: LeaseId,
+            spent: i64,
+        ) -> Result<(), ControllerError> {
+            if self.failing.load(Ordering::Relaxed) {
+                return Err(ControllerError::Invalid("away".into()));
+            }
+            self.settled.lock().expect("settled").push((lease, spent));
+            Ok(())
+        }
+
+        async fn renew(&self, _: CampaignId, _: LeaseId) -> Result<i64, ControllerError> {
+            Ok(0)
+        }
+    }
+
+    #[tokio::test]
+    async fn leases_whose_settle_failed_are_all_settled_on_the_next_round() {
+        let wallet = Wallet::new(CampaignId(uuid::Uuid::now_v7()), "srv-1", RULES);
+        let leases: Vec<_> = (1..=3)
+            .map(|n| {
+                let lease = Arc::new(LocalLease::new(LeaseId(uuid::Uuid::now_v7()), 1_000));
+                assert!(lease.try_spend(n * 100));
+                wallet.retire(lease.clone());
+                lease.id()
+            })
+            .collect();
+        let source = Settles::default();
+        source.failing.store(true, Ordering::Relaxed);
+        assert!(wallet.refill(&source).await.is_err());
+        source.failing.store(false, Ordering::Relaxed);
+        wallet.refill(&source).await.expect("the next round");
+        let mut settled = source.settled.lock().expect("settled").clone();
+        settled.sort_by_key(|(_, spent)| *spent);
+        assert_eq!(
+            settled,
+            vec![(leases[0], 100), (leases[1], 200), (leases[2], 300)]
         );
     }
 }
