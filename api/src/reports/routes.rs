@@ -91,6 +91,7 @@ pub async fn campaign_report(
         Granularity::Hour => "hour",
     };
     let tz = campaign.spec.schedule.time_zone.clone();
+    let zone = crate::campaigns::budget::parse_time_zone(&tz)?;
     let rows = sqlx::query(
         r#"with events as (
               select date_trunc($2, at at time zone $3) as bucket,
@@ -145,7 +146,6 @@ pub async fn campaign_report(
         days,
     );
     let started = started_by_day(&state, campaign.id, &tz, from, to).await?;
-    let zone: chrono_tz::Tz = tz.parse().unwrap_or(chrono_tz::UTC);
     let mut buckets = BTreeMap::new();
     for r in rows {
         let bucket: String = r.try_get("bucket")?;
