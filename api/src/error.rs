@@ -214,15 +214,36 @@ impl From<sqlx::Error> for ApiError {
 
 impl From<ledger::Error> for ApiError {
     fn from(e: ledger::Error) -> Self {
+        use ledger::Rejection;
         match e {
+            ledger::Error::Rejected(Rejection::AccountNotFound { .. }) => {
+                ApiError::NotFound("account")
+            }
+            ledger::Error::Rejected(Rejection::PendingNotFound { .. }) => {
+                ApiError::NotFound("pending transfer")
+            }
             ledger::Error::Rejected(r) => ApiError::Conflict(r.to_string()),
             ledger::Error::Contention { .. } => {
                 ApiError::Unavailable("the ledger is busy; try again".to_owned())
+            }
+            // A write that raced another past the ledger's checks (a floor reached, an id or
+            // a pending transfer taken meanwhile): the schema refused it and nothing was written.
+            ledger::Error::Invariant { constraint, .. } if RACES.contains(&constraint.as_str()) => {
+                ApiError::Conflict(format!(
+                    "another change got there first ({constraint}); nothing was written"
+                ))
             }
             other => ApiError::Internal(other.into()),
         }
     }
 }
+
+/// The ledger's schema constraints that refuse a write which raced another one.
+const RACES: [&str; 3] = [
+    "account_floor",
+    "transfer_id_taken",
+    "pending_resolves_once",
+];
 
 /// A currency code read back from the database (checked when it was written).
 pub fn stored_currency(code: &str) -> Result<ledger::Currency> {
@@ -251,5 +272,43 @@ fn constraint_error(constraint: &str, kind: sqlx::error::ErrorKind) -> ApiError 
             format!("refers to something that does not exist: {name}"),
         ),
         (name, _) => ApiError::Internal(anyhow::anyhow!("constraint {name} refused a write")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(e: ledger::Error) -> StatusCode {
+        ApiError::from(e).status()
+    }
+
+    #[test]
+    fn ledger_errors_map_to_their_own_statuses() {
+        let account = ledger::AccountId(7);
+        assert_eq!(
+            status(ledger::Rejection::AccountNotFound { account }.into()),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            status(ledger::Rejection::SameAccount { account }.into()),
+            StatusCode::CONFLICT
+        );
+        // a floor reached by a concurrent write past the ledger's own check
+        let race = ledger::Error::Invariant {
+            constraint: "account_floor".into(),
+            message: "new row violates check constraint".into(),
+        };
+        assert_eq!(status(race), StatusCode::CONFLICT);
+        assert_eq!(
+            status(ledger::Error::Contention { attempts: 5 }),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        // a constraint that should never fire is the server's fault
+        let broken = ledger::Error::Invariant {
+            constraint: "account_balance_guarded".into(),
+            message: "balances change only through transfers".into(),
+        };
+        assert_eq!(status(broken), StatusCode::INTERNAL_SERVER_ERROR);
     }
 }
