@@ -93,10 +93,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 tracing::info!(%user, "created the first admin from the environment");
             }
             tracing::info!(addr = %listener.local_addr()?, "serving; docs at /api/v1/docs");
-            api::server::serve(state, listener, async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
+            api::server::serve(state, listener, api::server::shutdown_signal()).await
         }
     }
 }

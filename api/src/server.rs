@@ -11,6 +11,7 @@ use ledger::{CheckpointRules, Clock, Ledger, SystemClock};
 use secrecy::ExposeSecret;
 use sqlx::postgres::PgPoolOptions;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 use crate::auth::{Role, secrets, store as auth_store};
 use crate::feed::FeedSignal;
@@ -68,29 +69,80 @@ pub async fn state_over(
     }))
 }
 
-/// Serves on `listener` until `shutdown` completes, then drains in-flight requests.
+/// How long the background tasks get to finish what they are doing once the requests have
+/// drained (a chain pass, a sweep of every campaign, a signature from Vault).
+const BACKGROUND_GRACE: Duration = Duration::from_secs(15);
+
+/// Serves on `listener` until `shutdown` completes, then drains in-flight requests, tells the
+/// background tasks to stop (the chainer chains what waits in the outbox first) and waits for
+/// them.
 pub async fn serve(
     state: AppState,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let sweeper = tokio::spawn(sweep_forever(state.clone()));
-    let chainer = tokio::spawn(chain_forever(state.clone()));
-    let signer = tokio::spawn(sign_forever(state.clone()));
+    let (stop, stopping) = watch::channel(false);
+    let background = [
+        (
+            "hold sweep",
+            tokio::spawn(sweep_until(state.clone(), stopping.clone())),
+        ),
+        (
+            "audit chainer",
+            tokio::spawn(chain_until(state.clone(), stopping.clone())),
+        ),
+        (
+            "audit signer",
+            tokio::spawn(sign_until(state.clone(), stopping)),
+        ),
+    ];
     let upkeep = tokio::spawn(crate::http::metrics::upkeep_forever());
     let app = crate::router(state);
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
         .context("serving");
-    sweeper.abort();
-    chainer.abort();
-    signer.abort();
+    tracing::info!("requests drained; stopping the background tasks");
+    let _ = stop.send(true);
+    for (name, task) in background {
+        match tokio::time::timeout(BACKGROUND_GRACE, task).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(task = name, error = %e, "a background task failed"),
+            Err(_) => tracing::warn!(task = name, "a background task did not stop in time"),
+        }
+    }
+    // the metrics' upkeep holds no work of its own
     upkeep.abort();
     served
 }
 
-async fn sweep_forever(state: AppState) {
+/// Ctrl-C or SIGTERM, whichever comes first.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    else {
+        let _ = interrupt.await;
+        return;
+    };
+    tokio::select! {
+        _ = interrupt => {}
+        _ = term.recv() => {}
+    }
+}
+
+/// Waits `pause`, or less if told to stop; whether to stop.
+async fn stopped_during(pause: Duration, stop: &mut watch::Receiver<bool>) -> bool {
+    if *stop.borrow() {
+        return true;
+    }
+    tokio::select! {
+        _ = tokio::time::sleep(pause) => {}
+        _ = stop.changed() => {}
+    }
+    *stop.borrow()
+}
+
+async fn sweep_until(state: AppState, mut stop: watch::Receiver<bool>) {
     let every = Duration::from_secs(state.settings.hold_sweep_interval_s.max(1));
     loop {
         match crate::campaigns::service::sweep_holds(&state).await {
@@ -98,7 +150,9 @@ async fn sweep_forever(state: AppState) {
             Ok(n) => tracing::info!(campaigns = n, "hold sweep moved budgets"),
             Err(e) => tracing::warn!(error = %e, "hold sweep failed"),
         }
-        tokio::time::sleep(every).await;
+        if stopped_during(every, &mut stop).await {
+            return;
+        }
     }
 }
 
@@ -107,8 +161,9 @@ async fn sweep_forever(state: AppState) {
 const CHAIN_ENTRIES: i64 = 20;
 
 /// Moves the audit outbox into the hash chain as it fills, and asks for a checkpoint of the head
-/// when one is due (every API instance runs one; they take turns on the chain's head).
-async fn chain_forever(state: AppState) {
+/// when one is due (every API instance runs one; they take turns on the chain's head). Told to
+/// stop, it chains what waits in the outbox before it returns.
+async fn chain_until(state: AppState, mut stop: watch::Receiver<bool>) {
     let rules = CheckpointRules {
         rows: state.settings.audit_checkpoint_rows.max(1),
         every: Duration::from_secs(state.settings.audit_checkpoint_interval_s.max(1)),
@@ -116,12 +171,25 @@ async fn chain_forever(state: AppState) {
     loop {
         let chained = state.ledger.chain_audit(CHAIN_ENTRIES).await;
         let checkpoint = state.ledger.request_audit_checkpoint(rules).await;
-        match (chained, checkpoint) {
-            (Ok(0), Ok(_)) => tokio::time::sleep(Duration::from_millis(500)).await,
-            (Ok(_), Ok(_)) => {}
+        let pause = match (chained, checkpoint) {
+            (Ok(0), Ok(_)) => Duration::from_millis(500),
+            (Ok(_), Ok(_)) => Duration::ZERO,
             (Err(e), _) | (_, Err(e)) => {
                 tracing::warn!(error = %e, "chaining the audit outbox failed");
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                Duration::from_secs(1)
+            }
+        };
+        if stopped_during(pause, &mut stop).await {
+            break;
+        }
+    }
+    loop {
+        match state.ledger.chain_audit(CHAIN_ENTRIES).await {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "chaining the audit outbox on the way out failed; it waits");
+                return;
             }
         }
     }
@@ -129,7 +197,7 @@ async fn chain_forever(state: AppState) {
 
 /// Signs waiting audit checkpoints through Vault transit, in order; while Vault is away they wait
 /// and the chain goes on growing. Without Vault settings, nothing is signed.
-async fn sign_forever(state: AppState) {
+async fn sign_until(state: AppState, mut stop: watch::Receiver<bool>) {
     let Some(vault) = state.settings.vault.clone() else {
         tracing::warn!("no Vault settings: audit checkpoints stay unsigned");
         return;
@@ -152,7 +220,9 @@ async fn sign_forever(state: AppState) {
         if key_ready && let Err(e) = state.ledger.sign_audit_checkpoints(&signer).await {
             tracing::warn!(error = %e, "signing audit checkpoints failed; they wait");
         }
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        if stopped_during(Duration::from_secs(1), &mut stop).await {
+            return;
+        }
     }
 }
 

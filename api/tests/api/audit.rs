@@ -243,3 +243,39 @@ async fn verify_names_the_first_altered_entry(pool: PgPool) {
     assert_eq!(broken.body["intact"], serde_json::json!(false));
     assert_eq!(broken.body["fault"]["position"], serde_json::json!(2));
 }
+
+/// Stopped, the server drains its requests and lets its background tasks finish rather than
+/// abort them: what waits in the audit outbox is chained before `serve` returns.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_stopping_server_chains_the_outbox_before_it_returns(pool: PgPool) {
+    let app = TestApp::new(pool.clone()).await;
+    let advertiser = app.advertiser("Stopping").await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("port");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(api::server::serve(app.state.clone(), listener, async {
+        let _ = stopped.await;
+    }));
+    let outbox = || async {
+        sqlx::query_scalar::<_, i64>("select count(*) from audit_outbox")
+            .fetch_one(&pool)
+            .await
+            .expect("outbox")
+    };
+    // the chainer has taken the advertiser's creation and waits for more
+    let started = Instant::now();
+    while outbox().await > 0 {
+        assert!(started.elapsed() < Duration::from_secs(15), "never chained");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    app.deposit(advertiser, "5.00").await;
+    assert!(outbox().await > 0, "the deposit waits in the outbox");
+    let _ = stop.send(());
+    server.await.expect("server").expect("served");
+    assert_eq!(outbox().await, 0, "chained on the way out");
+    let deposits: i64 =
+        sqlx::query_scalar("select count(*) from audit_log where action = 'ledger.post'")
+            .fetch_one(&pool)
+            .await
+            .expect("chain");
+    assert_eq!(deposits, 1);
+}
