@@ -25,7 +25,7 @@ use api::auth::{Principal, Role};
 use rand::Rng;
 use serde_json::{Value, json};
 use sqlx::postgres::PgPoolOptions;
-use sqlx::{Connection, PgConnection};
+use test_support::ScratchDatabase;
 use tokio::net::TcpListener;
 use uuid::Uuid;
 
@@ -62,23 +62,10 @@ async fn main() -> Result<()> {
             snapshots: 5,
         }
     };
-    let admin_url = std::env::var("DATABASE_URL")
-        .context("DATABASE_URL is not set: eval \"$(scripts/services env)\"")?;
-    let redis_url = std::env::var("REDIS_URL")
-        .context("REDIS_URL is not set: eval \"$(scripts/services env)\"")?;
-    let scratch = format!("adplat_bench_api_{}", std::process::id());
-    let mut admin = PgConnection::connect(&admin_url).await?;
-    sqlx::query(&format!("create database {scratch}"))
-        .execute(&mut admin)
-        .await?;
-    let base = admin_url
-        .rsplit_once('/')
-        .map(|(b, _)| b)
-        .context("DATABASE_URL has no database name")?;
-    let outcome = run(&format!("{base}/{scratch}"), &redis_url, &sizes, smoke).await;
-    sqlx::query(&format!("drop database if exists {scratch} with (force)"))
-        .execute(&mut admin)
-        .await?;
+    let redis_url = test_support::service_var("REDIS_URL")?;
+    let scratch = ScratchDatabase::create("adplat_bench_api").await?;
+    let outcome = run(scratch.url(), &redis_url, &sizes, smoke).await;
+    scratch.drop().await?;
     outcome
 }
 

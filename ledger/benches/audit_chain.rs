@@ -19,11 +19,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use ledger::transit::TransitSigner;
 use ledger::{BatchMode, CheckpointRules, Ledger, MIGRATOR, NewTransfer};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, Executor};
+use sqlx::postgres::PgPoolOptions;
+use test_support::ScratchDatabase;
 
 #[path = "support/funded.rs"]
 mod funded;
@@ -44,9 +44,6 @@ async fn main() -> Result<()> {
     } else {
         (200_000, 200, 3)
     };
-    let url = std::env::var("DATABASE_URL")
-        .context("DATABASE_URL is not set: eval \"$(scripts/services env)\"")?;
-    let server: PgConnectOptions = url.parse().context("parsing DATABASE_URL")?;
     println!(
         "audit chain: {rows} spend transfers, {CAMPAIGNS} campaigns, batches of {BATCH}, {WRITERS} writers, {rounds} rounds{}",
         if smoke {
@@ -59,8 +56,8 @@ async fn main() -> Result<()> {
     // Rounds alternate without and with, so that drift on the machine hits both alike.
     let mut ratios = Vec::with_capacity(rounds);
     for round in 1..=rounds {
-        let without = without_trail(&server, rows).await?;
-        let (with, posted, lag) = with_trail(&server, rows).await?;
+        let without = without_trail(rows).await?;
+        let (with, posted, lag) = with_trail(rows).await?;
         println!(
             "round {round}: without {without:>7.0} transfers/s | with {with:>7.0}/s posted and chained ({posted:.0}/s posted; chain caught up {lag:.2} s after) | ratio {:.2}",
             with / without
@@ -76,7 +73,7 @@ async fn main() -> Result<()> {
     );
 
     // the chainer alone, over a backlog it did not see arrive; then verify reads it all back
-    let (ledger, db) = database(&server, "backlog").await?;
+    let (ledger, db) = database("backlog").await?;
     let campaigns = funded::setup(&ledger, CAMPAIGNS).await?;
     while ledger.chain_audit(100).await? > 0 {}
     let backlog = funded::spend_shards(&campaigns, rows, BATCH, WRITERS);
@@ -109,10 +106,10 @@ async fn main() -> Result<()> {
         total as f64 / elapsed,
         summary.rows
     );
-    drop_database(&server, &db, ledger).await?;
+    drop_database(db, ledger).await?;
 
-    let address = std::env::var("VAULT_ADDR").context("VAULT_ADDR is not set")?;
-    let token = std::env::var("VAULT_TOKEN").context("VAULT_TOKEN is not set")?;
+    let address = test_support::service_var("VAULT_ADDR")?;
+    let token = test_support::service_var("VAULT_TOKEN")?;
     let signer = TransitSigner::new(
         &address,
         &token,
@@ -140,8 +137,8 @@ async fn main() -> Result<()> {
 }
 
 /// Posts `rows` transfers on a database whose audit trigger is dropped: transfers/s.
-async fn without_trail(server: &PgConnectOptions, rows: usize) -> Result<f64> {
-    let (ledger, db) = database(server, "without").await?;
+async fn without_trail(rows: usize) -> Result<f64> {
+    let (ledger, db) = database("without").await?;
     sqlx::query("drop trigger ledger_transfers_audit on ledger_transfers")
         .execute(ledger.pool())
         .await?;
@@ -150,14 +147,14 @@ async fn without_trail(server: &PgConnectOptions, rows: usize) -> Result<f64> {
     let started = Instant::now();
     post(&ledger, shards).await?;
     let rate = rows as f64 / started.elapsed().as_secs_f64();
-    drop_database(server, &db, ledger).await?;
+    drop_database(db, ledger).await?;
     Ok(rate)
 }
 
 /// Posts `rows` transfers with the audit trail while a chainer appends them to the chain;
 /// transfers/s until the last is chained, transfers/s posted, and how long the chain lagged.
-async fn with_trail(server: &PgConnectOptions, rows: usize) -> Result<(f64, f64, f64)> {
-    let (ledger, db) = database(server, "with").await?;
+async fn with_trail(rows: usize) -> Result<(f64, f64, f64)> {
+    let (ledger, db) = database("with").await?;
     let campaigns = funded::setup(&ledger, CAMPAIGNS).await?;
     let shards = funded::spend_shards(&campaigns, rows, BATCH, WRITERS);
     while ledger.chain_audit(100).await? > 0 {}
@@ -195,7 +192,7 @@ async fn with_trail(server: &PgConnectOptions, rows: usize) -> Result<(f64, f64,
         .verify_audit(vec![])
         .await?
         .map_err(|fault| anyhow::anyhow!("the chain does not verify: {fault}"))?;
-    drop_database(server, &db, ledger).await?;
+    drop_database(db, ledger).await?;
     Ok((
         rows as f64 / chained_in.as_secs_f64(),
         rows as f64 / posted_in.as_secs_f64(),
@@ -203,27 +200,19 @@ async fn with_trail(server: &PgConnectOptions, rows: usize) -> Result<(f64, f64,
     ))
 }
 
-async fn database(server: &PgConnectOptions, label: &str) -> Result<(Ledger, String)> {
-    let db = format!("audit_bench_{label}_{}", std::process::id());
-    let mut admin = server.connect().await?;
-    admin
-        .execute(format!("create database {db}").as_str())
-        .await?;
+async fn database(label: &str) -> Result<(Ledger, ScratchDatabase)> {
+    let db = ScratchDatabase::create(&format!("audit_bench_{label}")).await?;
     let pool = PgPoolOptions::new()
         .max_connections(WRITERS as u32 + 4)
-        .connect_with(server.clone().database(&db))
+        .connect_with(db.options())
         .await?;
     MIGRATOR.run(&pool).await?;
     Ok((Ledger::new(pool), db))
 }
 
-async fn drop_database(server: &PgConnectOptions, db: &str, ledger: Ledger) -> Result<()> {
+async fn drop_database(db: ScratchDatabase, ledger: Ledger) -> Result<()> {
     ledger.pool().close().await;
-    let mut admin = server.connect().await?;
-    admin
-        .execute(format!("drop database if exists {db} with (force)").as_str())
-        .await?;
-    Ok(())
+    db.drop().await
 }
 
 async fn chained(ledger: &Ledger) -> Result<i64> {

@@ -12,7 +12,7 @@
 
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use ledger::budget::{Allocation, CampaignBudget, LeaseRules, RedisBudgetStore, Want};
 use ledger::{CampaignId, LeaseId};
 use redis::aio::MultiplexedConnection;
@@ -27,8 +27,7 @@ const RULES: LeaseRules = LeaseRules {
 async fn main() -> Result<()> {
     let smoke = std::env::args().any(|a| a == "--smoke");
     let calls_per_task: usize = if smoke { 200 } else { 20_000 };
-    let url = std::env::var("REDIS_URL")
-        .context("REDIS_URL is not set: eval \"$(scripts/services env)\"")?;
+    let url = test_support::service_var("REDIS_URL")?;
     let client = redis::Client::open(url)?;
     let conn = client.get_multiplexed_async_connection().await?;
     println!(

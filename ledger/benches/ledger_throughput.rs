@@ -26,7 +26,8 @@ use ledger::{
 };
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, Connection, Executor, PgConnection};
+use sqlx::{Connection, Executor, PgConnection};
+use test_support::ScratchDatabase;
 
 struct Sizes {
     /// Length of each timed run of single transfers and of pgbench.
@@ -62,35 +63,21 @@ async fn main() -> Result<()> {
             pgbench_scale: 10,
         }
     };
-    let url = std::env::var("DATABASE_URL")
-        .context("DATABASE_URL is not set: eval \"$(scripts/services env)\"")?;
-    let server: PgConnectOptions = url.parse().context("parsing DATABASE_URL")?;
-    let db = format!("ledger_bench_{}", std::process::id());
-    let pgbench_db = format!("{db}_pgbench");
-    let mut admin = server.connect().await.context("connecting to PostgreSQL")?;
-    for name in [&db, &pgbench_db] {
-        admin
-            .execute(format!("create database {name}").as_str())
-            .await?;
-    }
-    let outcome = run(&url, &server, &db, &pgbench_db, &sizes, smoke).await;
-    for name in [&db, &pgbench_db] {
-        admin
-            .execute(format!("drop database if exists {name} with (force)").as_str())
-            .await?;
-    }
+    let db = ScratchDatabase::create("ledger_bench").await?;
+    let pgbench_db = ScratchDatabase::create("ledger_bench_pgbench").await?;
+    let outcome = run(&db, &pgbench_db, &sizes, smoke).await;
+    db.drop().await?;
+    pgbench_db.drop().await?;
     outcome
 }
 
 async fn run(
-    url: &str,
-    server: &PgConnectOptions,
-    db: &str,
-    pgbench_db: &str,
+    db: &ScratchDatabase,
+    pgbench_db: &ScratchDatabase,
     sizes: &Sizes,
     smoke: bool,
 ) -> Result<()> {
-    let options = server.clone().database(db);
+    let options = db.options();
     let pool = PgPoolOptions::new()
         .max_connections(8)
         .connect_with(options.clone())
@@ -115,7 +102,7 @@ async fn run(
     if only.as_deref() != Some("batched") {
         // Alternate the two in rounds and compare medians, so a noisy neighbour on this shared
         // machine weighs on both alike.
-        let pgbench = Pgbench::init(url, pgbench_db, sizes.pgbench_scale)?;
+        let pgbench = Pgbench::init(pgbench_db.url(), sizes.pgbench_scale)?;
         let (mut ours, mut theirs) = (Vec::new(), Vec::new());
         single_transfers(&ledger, &campaigns, 1).await?; // warm up connections and caches
         for _ in 0..sizes.rounds {
@@ -294,11 +281,11 @@ struct Pgbench {
 }
 
 impl Pgbench {
-    /// `pgbench -i` at the given scale on database `db`.
-    fn init(url: &str, db: &str, scale: u32) -> Result<Self> {
+    /// `pgbench -i` at the given scale on the database at `target`.
+    fn init(target: &str, scale: u32) -> Result<Self> {
         let bin =
             std::env::var("PGBIN").map_or_else(|_| "pgbench".into(), |d| format!("{d}/pgbench"));
-        let target = replace_database(url, db);
+        let target = target.to_owned();
         let init = Command::new(&bin)
             .args(["-i", "-q", "-s", &scale.to_string(), &target])
             .output()?;
@@ -345,16 +332,4 @@ impl Pgbench {
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     values.get(values.len() / 2).copied().unwrap_or(0.0)
-}
-
-/// The same connection URL naming another database.
-fn replace_database(url: &str, db: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let base = base.rsplit_once('/').map_or(base, |(head, _)| head);
-    match query {
-        Some(q) => format!("{base}/{db}?{q}"),
-        None => format!("{base}/{db}"),
-    }
 }

@@ -27,7 +27,7 @@ use ledger::events::{
 };
 use ledger::{LeaseId, Ledger, MIGRATOR};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, Executor};
+use test_support::ScratchDatabase;
 use tokio::sync::watch;
 
 #[path = "support/funded.rs"]
@@ -63,15 +63,8 @@ async fn main() -> Result<()> {
             seconds: 15,
         }
     };
-    let url = std::env::var("DATABASE_URL")
-        .context("DATABASE_URL is not set: eval \"$(scripts/services env)\"")?;
-    let redis_url = std::env::var("REDIS_URL").context("REDIS_URL is not set")?;
-    let server: PgConnectOptions = url.parse().context("parsing DATABASE_URL")?;
-    let db = format!("ledger_writer_bench_{}", std::process::id());
-    let mut admin = server.connect().await.context("connecting to PostgreSQL")?;
-    admin
-        .execute(format!("create database {db}").as_str())
-        .await?;
+    let redis_url = test_support::service_var("REDIS_URL")?;
+    let scratch = ScratchDatabase::create("ledger_writer_bench").await?;
     let namespace = format!("bench-{}:", std::process::id());
     let shards = arg("--shards").unwrap_or(SHARDS);
     let stream = EventStream::new(shards).with_namespace(namespace);
@@ -80,7 +73,7 @@ async fn main() -> Result<()> {
         .await
         .context("connecting to Redis")?;
     redis.set_response_timeout(ledger::events::REDIS_RESPONSE_TIMEOUT);
-    let outcome = run(&server, &db, &stream, redis.clone(), &sizes, smoke).await;
+    let outcome = run(scratch.options(), &stream, redis.clone(), &sizes, smoke).await;
     let mut conn = redis;
     for shard in stream.shards() {
         let _: () = redis::cmd("DEL")
@@ -88,9 +81,7 @@ async fn main() -> Result<()> {
             .query_async(&mut conn)
             .await?;
     }
-    admin
-        .execute(format!("drop database if exists {db} with (force)").as_str())
-        .await?;
+    scratch.drop().await?;
     outcome
 }
 
@@ -112,8 +103,7 @@ fn event(campaign: ledger::CampaignId, lease: LeaseId, n: usize) -> ServedEvent 
 }
 
 async fn run(
-    server: &PgConnectOptions,
-    db: &str,
+    database: PgConnectOptions,
     stream: &EventStream,
     mut redis: redis::aio::MultiplexedConnection,
     sizes: &Sizes,
@@ -121,7 +111,7 @@ async fn run(
 ) -> Result<()> {
     let pool = PgPoolOptions::new()
         .max_connections(2 * u32::from(stream.len()) + 4)
-        .connect_with(server.clone().database(db))
+        .connect_with(database)
         .await?;
     MIGRATOR.run(&pool).await?;
     if let Ok(sql) = std::env::var("BENCH_SQL") {

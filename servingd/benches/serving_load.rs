@@ -28,7 +28,7 @@ use anyhow::{Context, Result, ensure};
 use api::auth::{Principal, Role};
 use serde_json::{Value, json};
 use servingd::loadgen::{Plan, Report};
-use sqlx::{Connection, PgConnection};
+use test_support::ScratchDatabase;
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
@@ -45,23 +45,10 @@ const ADVERTISERS: usize = 50;
 async fn main() -> Result<()> {
     let smoke = std::env::args().any(|a| a == "--smoke");
     let capped = !std::env::args().any(|a| a == "--without-caps");
-    let admin_url = std::env::var("DATABASE_URL")
-        .context("DATABASE_URL is not set: eval \"$(scripts/services env)\"")?;
-    let redis_url = std::env::var("REDIS_URL")
-        .context("REDIS_URL is not set: eval \"$(scripts/services env)\"")?;
-    let scratch = format!("adplat_bench_serving_{}", std::process::id());
-    let mut admin = PgConnection::connect(&admin_url).await?;
-    sqlx::query(&format!("create database {scratch}"))
-        .execute(&mut admin)
-        .await?;
-    let base = admin_url
-        .rsplit_once('/')
-        .map(|(b, _)| b)
-        .context("DATABASE_URL has no database name")?;
-    let outcome = run(&format!("{base}/{scratch}"), &redis_url, smoke, capped).await;
-    sqlx::query(&format!("drop database if exists {scratch} with (force)"))
-        .execute(&mut admin)
-        .await?;
+    let redis_url = test_support::service_var("REDIS_URL")?;
+    let scratch = ScratchDatabase::create("adplat_bench_serving").await?;
+    let outcome = run(scratch.url(), &redis_url, smoke, capped).await;
+    scratch.drop().await?;
     outcome
 }
 

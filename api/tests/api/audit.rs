@@ -18,9 +18,7 @@ use crate::helpers::{TestApp, settings};
 
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn the_server_chains_the_money_it_moves(pool: PgPool) {
-    let address =
-        std::env::var("VAULT_ADDR").expect("VAULT_ADDR (eval \"$(scripts/services env)\")");
-    let token = std::env::var("VAULT_TOKEN").expect("VAULT_TOKEN");
+    let test_support::Vault { address, token } = test_support::vault();
     let key = format!("api-audit-{}", uuid::Uuid::now_v7().simple());
     let mut settings = settings();
     let mut vault = VaultSettings::new(&address, &token);

@@ -34,15 +34,10 @@ impl Reply {
     }
 }
 
-fn redis_url() -> String {
-    std::env::var("REDIS_URL")
-        .unwrap_or_else(|_| panic!("REDIS_URL is not set: eval \"$(scripts/services env)\""))
-}
-
 /// Settings for tests: a fresh signing key, generous rate limits.
 pub fn settings() -> Settings {
     let mut settings = Settings {
-        redis_url: redis_url(),
+        redis_url: test_support::redis_url(),
         rate_limit_per_s: 100_000,
         rate_limit_burst: 100_000,
         console_origin: Some("https://console.example.test".into()),

@@ -16,10 +16,8 @@ use crate::MIGRATOR;
 use crate::helpers::{TestApp, settings};
 
 fn vault() -> (String, String) {
-    (
-        std::env::var("VAULT_ADDR").expect("VAULT_ADDR (eval \"$(scripts/services env)\")"),
-        std::env::var("VAULT_TOKEN").expect("VAULT_TOKEN"),
-    )
+    let vault = test_support::vault();
+    (vault.address, vault.token)
 }
 
 fn secret(keys: String, signing: &str) -> Fields {

@@ -20,9 +20,7 @@ const EVERY_FIVE: CheckpointRules = CheckpointRules {
 
 /// A signer with a key of its own on the OpenBao of `scripts/services`.
 async fn signer() -> TransitSigner {
-    let address =
-        std::env::var("VAULT_ADDR").expect("VAULT_ADDR (eval \"$(scripts/services env)\")");
-    let token = std::env::var("VAULT_TOKEN").expect("VAULT_TOKEN");
+    let test_support::Vault { address, token } = test_support::vault();
     let key = format!("audit-test-{}", Uuid::now_v7().simple());
     let signer = TransitSigner::new(&address, &token, "transit", &key, Duration::from_secs(5))
         .expect("signer");

@@ -17,19 +17,8 @@ const RULES: LeaseRules = LeaseRules {
     server_window_ms: 3_000,
 };
 
-fn env(name: &str) -> String {
-    std::env::var(name)
-        .unwrap_or_else(|_| panic!("{name} is not set: eval \"$(scripts/services env)\""))
-}
-
 pub async fn single_node() -> RedisBudgetStore<redis::aio::MultiplexedConnection> {
-    let client = redis::Client::open(env("REDIS_URL")).expect("REDIS_URL");
-    RedisBudgetStore::new(
-        client
-            .get_multiplexed_async_connection()
-            .await
-            .expect("redis"),
-    )
+    RedisBudgetStore::new(test_support::redis().await)
 }
 
 pub async fn cluster() -> RedisBudgetStore<redis::cluster_async::ClusterConnection> {
@@ -38,11 +27,8 @@ pub async fn cluster() -> RedisBudgetStore<redis::cluster_async::ClusterConnecti
 
 /// A connection to the scripts' three-master Redis Cluster.
 pub async fn cluster_connection() -> redis::cluster_async::ClusterConnection {
-    let urls: Vec<String> = env("REDIS_CLUSTER_URLS")
-        .split(',')
-        .map(str::to_owned)
-        .collect();
-    let client = redis::cluster::ClusterClient::new(urls).expect("REDIS_CLUSTER_URLS");
+    let client = redis::cluster::ClusterClient::new(test_support::cluster_urls())
+        .expect("REDIS_CLUSTER_URLS");
     client.get_async_connection().await.expect("redis cluster")
 }
 

@@ -246,12 +246,7 @@ async fn run<C: ConnectionLike + Clone + Send + Sync + 'static>(
 
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn grants_never_exceed_the_budget_while_redis_loses_it_on_a_single_node(pool: PgPool) {
-    let url = std::env::var("REDIS_URL").expect("REDIS_URL: eval \"$(scripts/services env)\"");
-    let conn = redis::Client::open(url)
-        .expect("url")
-        .get_multiplexed_async_connection()
-        .await
-        .expect("redis");
+    let conn = test_support::redis().await;
     let mut pending_grants = 0;
     for seed in 0..6 {
         pending_grants += run(pool.clone(), conn.clone(), seed).await;

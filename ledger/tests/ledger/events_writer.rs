@@ -18,12 +18,7 @@ use uuid::Uuid;
 use crate::helpers::{Advertiser, advertiser, assert_ledger_consistent, dec, transfer};
 
 async fn redis() -> MultiplexedConnection {
-    let url = std::env::var("REDIS_URL").expect("REDIS_URL (eval \"$(scripts/services env)\")");
-    redis::Client::open(url)
-        .expect("REDIS_URL")
-        .get_multiplexed_async_connection()
-        .await
-        .expect("redis")
+    test_support::redis().await
 }
 
 /// A stream of two shards under a namespace of its own.

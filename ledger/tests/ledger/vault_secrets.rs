@@ -10,9 +10,7 @@ use ledger::secrets::{Fields, KvSecrets, fields_of as fields};
 use uuid::Uuid;
 
 fn kv() -> KvSecrets {
-    let address =
-        std::env::var("VAULT_ADDR").expect("VAULT_ADDR (eval \"$(scripts/services env)\")");
-    let token = std::env::var("VAULT_TOKEN").expect("VAULT_TOKEN");
+    let test_support::Vault { address, token } = test_support::vault();
     KvSecrets::new(&address, &token, "secret", Duration::from_secs(5)).expect("kv")
 }
 

@@ -29,11 +29,6 @@ const CPM_MICROS: i64 = 1_234_567;
 const SENDERS: usize = 32;
 const SHARDS: u16 = 4;
 
-fn env(name: &str) -> String {
-    std::env::var(name)
-        .unwrap_or_else(|_| panic!("{name} is not set: eval \"$(scripts/services env)\""))
-}
-
 /// One of this package's binaries, built for this test run.
 fn binary(name: &str) -> PathBuf {
     match name {
@@ -186,16 +181,7 @@ async fn billing_survives_sigkill_of_servingd_and_the_ledger_writer(pool: PgPool
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
         l.local_addr().expect("addr").port()
     };
-    let database = pool
-        .connect_options()
-        .get_database()
-        .expect("database")
-        .to_owned();
-    let base_url = env("DATABASE_URL");
-    let database_url = format!(
-        "{}/{database}",
-        base_url.rsplit_once('/').expect("database url").0
-    );
+    let database_url = test_support::url_of(&pool);
     let logs = std::env::temp_dir().join(format!("adplat-crash-{}", Uuid::now_v7().simple()));
     std::fs::create_dir_all(&logs).expect("logs");
     let mut processes = Processes {
@@ -203,7 +189,7 @@ async fn billing_survives_sigkill_of_servingd_and_the_ledger_writer(pool: PgPool
         writer: None,
         base_env: vec![
             ("DATABASE_URL".into(), database_url),
-            ("REDIS_URL".into(), env("REDIS_URL")),
+            ("REDIS_URL".into(), test_support::redis_url()),
             ("EVENT_SHARDS".into(), SHARDS.to_string()),
             ("EVENT_NAMESPACE".into(), namespace),
             ("SERVINGD_TRACKING_KEYS".into(), spec),
@@ -319,11 +305,7 @@ async fn billing_survives_sigkill_of_servingd_and_the_ledger_writer(pool: PgPool
          {writer_kills} times, {retries} fetches retried"
     );
 
-    let mut conn = redis::Client::open(env("REDIS_URL"))
-        .expect("redis")
-        .get_multiplexed_async_connection()
-        .await
-        .expect("redis");
+    let mut conn = test_support::redis().await;
     wait_settled(&pool, &mut conn, &stream).await;
     let check = |label: &'static str| {
         let (pool, urls) = (pool.clone(), urls.clone());

@@ -82,11 +82,7 @@ async fn convicted_sources_are_refunded_exactly_once_and_blocklisted(pool: PgPoo
             ));
         }
     }
-    let mut conn = redis::Client::open(std::env::var("REDIS_URL").expect("REDIS_URL"))
-        .expect("redis")
-        .get_multiplexed_async_connection()
-        .await
-        .expect("redis");
+    let mut conn = test_support::redis().await;
     let stream = EventStream::new(2).with_namespace(format!("l3-{}:", Uuid::now_v7().simple()));
     for e in &events {
         stream.append(&mut conn, e, 600).await.expect("append");

@@ -17,10 +17,7 @@ use sqlx::PgPool;
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
-pub fn redis_url() -> String {
-    std::env::var("REDIS_URL")
-        .unwrap_or_else(|_| panic!("REDIS_URL is not set: eval \"$(scripts/services env)\""))
-}
+pub use test_support::redis_url;
 
 /// The platform under test.
 pub struct Platform {

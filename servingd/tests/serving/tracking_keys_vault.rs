@@ -38,9 +38,7 @@ fn claims() -> TokenClaims {
 
 #[sqlx::test(migrator = "ledger::MIGRATOR")]
 async fn tracking_keys_in_vault_rotate_without_a_restart(pool: PgPool) {
-    let address =
-        std::env::var("VAULT_ADDR").expect("VAULT_ADDR (eval \"$(scripts/services env)\")");
-    let token = std::env::var("VAULT_TOKEN").expect("VAULT_TOKEN");
+    let test_support::Vault { address, token } = test_support::vault();
     let kv = KvSecrets::new(&address, &token, "secret", Duration::from_secs(5)).expect("kv");
     let path = format!("tests/tracking-{}", Uuid::now_v7().simple());
     kv.write(&path, &secret(KEY_1)).await.expect("write v1");

@@ -13,24 +13,14 @@ use crate::helpers::redis_url;
 async fn a_writer_that_cannot_run_ends_the_process_non_zero(pool: PgPool) {
     let namespace = format!("wp{}:", Uuid::now_v7().simple());
     // shard 1's stream key holds a string: the billing duty cannot set up its consumer group
-    let mut redis = redis::Client::open(redis_url())
-        .expect("url")
-        .get_multiplexed_async_connection()
-        .await
-        .expect("redis");
+    let mut redis = test_support::redis().await;
     let _: () = redis::cmd("SET")
         .arg(format!("{namespace}events:{{ev1}}"))
         .arg("not a stream")
         .query_async(&mut redis)
         .await
         .expect("set");
-    let database = pool
-        .connect_options()
-        .get_database()
-        .expect("database")
-        .to_owned();
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
-    let database_url = format!("{}/{database}", base.rsplit_once('/').expect("url").0);
+    let database_url = test_support::url_of(&pool);
     let mut writer = Command::new(env!("CARGO_BIN_EXE_ledger-writer"))
         .env("DATABASE_URL", database_url)
         .env("REDIS_URL", redis_url())
