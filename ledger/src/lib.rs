@@ -52,7 +52,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use currency::Currency;
 pub use error::{Error, Result};
 pub use ids::{AccountId, AdvertiserId, CampaignId, LeaseId, TransferId};
-pub use money::{Amount, Money, MoneyError, round_billing};
+pub use money::{Amount, Money, MoneyError, impression_micros_at_most, round_billing};
 pub use pending::{NewPending, PendingState, PendingTransfer, Resolve};
 pub use plan::BatchMode;
 pub use rejection::Rejection;

@@ -268,6 +268,13 @@ pub fn round_billing(value: Decimal) -> Result<Money, MoneyError> {
     Money::try_from(value.round_dp_with_strategy(SCALE, RoundingStrategy::MidpointAwayFromZero))
 }
 
+/// The most one impression at `cpm_micros` per thousand costs, in micros: the CPM divided by
+/// 1000, rounded up to the micro. Billing ([`round_billing`], half-up) never charges more, so a
+/// lease that counts this for an impression always covers what the impression is billed.
+pub fn impression_micros_at_most(cpm_micros: i64) -> i64 {
+    cpm_micros.div_euclid(1000) + i64::from(cpm_micros.rem_euclid(1000) != 0)
+}
+
 fn max_magnitude() -> Decimal {
     Decimal::from_i128_with_scale(10_i128.pow(INTEGER_DIGITS), 0)
 }
@@ -286,6 +293,26 @@ fn is_plain_decimal(text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_impression_counts_at_least_what_billing_charges_for_it() {
+        assert_eq!(impression_micros_at_most(9_000_000), 9_000);
+        assert_eq!(impression_micros_at_most(1_234_567), 1_235);
+        assert_eq!(impression_micros_at_most(1_234_001), 1_235);
+        assert_eq!(impression_micros_at_most(999), 1);
+        assert_eq!(impression_micros_at_most(0), 0);
+        for cpm in (0..20_000).chain([i64::MAX / 2, i64::MAX]) {
+            let billed = round_billing(Decimal::new(cpm, 6) / Decimal::from(1000))
+                .expect("in range")
+                .to_micros()
+                .expect("micros");
+            let most = impression_micros_at_most(cpm);
+            assert!(
+                billed <= most && most - billed <= 1,
+                "{cpm}: {billed} > {most}"
+            );
+        }
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -185,7 +185,7 @@ where
 /// be asked for again, at once).
 pub fn unit_cost(campaign: &LiveCampaign) -> i64 {
     let most = match campaign.bid {
-        BidPrice::Cpm(cpm) => (cpm + 999) / 1000,
+        BidPrice::Cpm(cpm) => ledger::impression_micros_at_most(cpm),
         BidPrice::Cpc(cpc) => crate::auction::expected_click_cost(cpc, crate::ctr::CTR_CAP_PPB),
     };
     most + 1

@@ -190,14 +190,14 @@ impl Engine {
     }
 
     /// The clearing price in the campaign's own currency (per thousand impressions, or per
-    /// click) and what the impression costs the lease: the CPM / 1000 rounded up to the micro,
-    /// so the lease always covers what billing charges (half-up to the micro); for a CPC
+    /// click) and what the impression costs the lease: at most what billing charges for it
+    /// ([`ledger::impression_micros_at_most`]); for a CPC
     /// campaign the charge per click times its own click rate as learned so far, rounded up.
     fn price(&self, c: &Candidate<'_>, win: Win) -> Option<(i64, i64)> {
         match win.charge {
             Charge::PerMille(cpm) => {
                 let cpm = self.rates.back(cpm, &c.campaign.currency)?;
-                Some((cpm, (cpm + 999) / 1000))
+                Some((cpm, ledger::impression_micros_at_most(cpm)))
             }
             Charge::PerClick(cpc) => {
                 let cpc = self.rates.back(cpc, &c.campaign.currency)?;
