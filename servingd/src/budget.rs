@@ -95,7 +95,8 @@ where
 
     /// Starts holding budget of `campaign` ahead of its first request.
     pub fn start(&self, campaign: &LiveCampaign) {
-        let rules = wallet_rules(campaign, self.base_want, self.pacing_share, Utc::now());
+        let now = self.controller.clock().now();
+        let rules = wallet_rules(campaign, self.base_want, self.pacing_share, now);
         let campaign = campaign.id;
         let mut held = self.held.write().unwrap_or_else(|p| p.into_inner());
         if held.contains_key(&campaign) {

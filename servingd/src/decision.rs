@@ -5,7 +5,6 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::Utc;
 use ledger::LeaseId;
 use uuid::Uuid;
 
@@ -58,7 +57,7 @@ impl Engine {
     pub async fn decide(&self, request: &AdRequest<'_>) -> Decision {
         let started = Instant::now();
         let index = self.live.load();
-        let now = Utc::now();
+        let now = self.clock.now();
         self.pacing.request(now);
         let auction_id = Uuid::now_v7();
         let mut sold = Vec::new();
@@ -164,7 +163,7 @@ impl Engine {
         let (Some(cap), Some(user)) = (c.campaign.frequency_cap, request.user.as_deref()) else {
             return c.campaign.frequency_cap.is_none();
         };
-        let now_ms = Utc::now().timestamp_millis();
+        let now_ms = self.clock.now().timestamp_millis();
         if !self.caps_breaker_allows(now_ms) {
             metrics::counter!("servingd_cap_unavailable_total").increment(1);
             return false;

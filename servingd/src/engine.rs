@@ -3,6 +3,7 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Mutex};
 
+use ledger::Clock;
 use ledger::budget::BudgetController;
 use redis::aio::ConnectionManager;
 
@@ -26,6 +27,8 @@ use ledger::events::EventStream;
 /// The serving engine.
 pub struct Engine {
     pub settings: Settings,
+    /// Where the serving path reads the time (schedules, day-parting, pacing, caps, tokens).
+    pub clock: Arc<dyn Clock>,
     pub live: Arc<LiveIndex>,
     pub rates: Rates,
     pub ctr: Arc<dyn CtrModel>,

@@ -276,7 +276,7 @@ fn bid_response<'a>(
     served_to: ServedTo,
 ) -> BidResponse<'a> {
     let base = &engine.settings.public_url;
-    let now_s = chrono::Utc::now().timestamp();
+    let now_s = engine.clock.now().timestamp();
     let bids = decision
         .sold
         .iter()

@@ -124,12 +124,12 @@ struct Learning {
 
 impl PacingBoard {
     /// A board pacing `share` of each campaign's day.
-    pub fn new(share: f64) -> PacingBoard {
+    pub fn new(share: f64, now: DateTime<Utc>) -> PacingBoard {
         PacingBoard {
             days: Mutex::new(HashMap::new()),
             learner: Mutex::new(Learning {
                 learner: TrafficLearner::new(0.5),
-                date: Utc::now().date_naive(),
+                date: now.date_naive(),
                 requests: 0.0,
                 share_seen: 0.0,
                 last_fraction: None,
@@ -272,8 +272,8 @@ mod tests {
         let (index, id) = one_campaign("even", "0.50", "9.50");
         let campaign = index.get(id).expect("live");
         assert_eq!(campaign.throttle.probability(), 0.0);
-        let board = PacingBoard::new(1.0);
         let start: DateTime<Utc> = "2026-11-30T00:42:00Z".parse().expect("time");
+        let board = PacingBoard::new(1.0, start);
         for second in 0..3 {
             let now = start + chrono::Duration::seconds(second);
             for _ in 0..300 {

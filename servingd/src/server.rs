@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
-use ledger::SystemClock;
 use ledger::budget::{BudgetController, LeaseRules, RedisBudgetStore};
+use ledger::{Clock, SystemClock};
 use redis::aio::ConnectionManager;
 use secrecy::ExposeSecret;
 use sqlx::postgres::PgPoolOptions;
@@ -70,6 +70,15 @@ pub async fn build(settings: Settings) -> anyhow::Result<Arc<Engine>> {
 
 /// Builds the engine over an existing PostgreSQL pool (tests hand in their own database).
 pub async fn build_over(settings: Settings, pool: sqlx::PgPool) -> anyhow::Result<Arc<Engine>> {
+    build_over_with_clock(settings, pool, Arc::new(SystemClock)).await
+}
+
+/// [`build_over`], reading the time from `clock` (tests move a manual one).
+pub async fn build_over_with_clock(
+    settings: Settings,
+    pool: sqlx::PgPool,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Arc<Engine>> {
     let client = redis::Client::open(settings.redis_url.as_str()).context("the Redis URL")?;
     let redis = ConnectionManager::new(client.clone())
         .await
@@ -84,7 +93,7 @@ pub async fn build_over(settings: Settings, pool: sqlx::PgPool) -> anyhow::Resul
         pool.clone(),
         LEASE_RULES,
         REAP_GRACE_MS,
-        Arc::new(SystemClock),
+        clock.clone(),
     ));
     let ctr: Arc<dyn CtrModel> = Arc::new(SmoothedCtr::new(CTR_PRIOR_PPB, CTR_PRIOR_WEIGHT));
     let tracking = crate::tracking::key_source::load(&settings).await?;
@@ -109,7 +118,8 @@ pub async fn build_over(settings: Settings, pool: sqlx::PgPool) -> anyhow::Resul
             settings.pacing_share,
         ),
         controller,
-        pacing: PacingBoard::new(settings.pacing_share),
+        pacing: PacingBoard::new(settings.pacing_share, clock.now()),
+        clock,
         in_flight: AtomicUsize::new(0),
         values: Mutex::new(ValueTracker::default()),
         budget_reachable: AtomicBool::new(false),
@@ -187,7 +197,7 @@ fn background(engine: Arc<Engine>, stop: watch::Receiver<bool>) -> Vec<JoinHandl
         every(PACING_STEP_EVERY, engine.clone(), stop.clone(), |e| {
             Box::pin(async move {
                 let index = e.live.load();
-                e.pacing.step(&index, chrono::Utc::now());
+                e.pacing.step(&index, e.clock.now());
                 let released = e.wallets.retain_live(&index);
                 if released > 0 {
                     metrics::counter!("servingd_wallets_released_total").increment(released as u64);

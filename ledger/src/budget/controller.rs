@@ -130,6 +130,11 @@ where
         }
     }
 
+    /// The clock the controller reads.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
     /// The Redis store underneath.
     pub fn store(&self) -> &RedisBudgetStore<C> {
         &self.store

@@ -72,7 +72,7 @@ async fn track(engine: &Engine, kind: EventKind, request: Request) -> Response {
             );
         }
     };
-    let now = chrono::Utc::now();
+    let now = engine.clock.now();
     let claims =
         match engine
             .tracking

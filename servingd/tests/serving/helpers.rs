@@ -39,6 +39,15 @@ impl Platform {
 
     /// The same, with servingd's settings changed by `configure`.
     pub async fn start_with(pool: PgPool, configure: impl FnOnce(&mut Settings)) -> Platform {
+        Platform::start_clocked(pool, configure, Arc::new(ledger::SystemClock)).await
+    }
+
+    /// The same, servingd reading the time from `clock` (the API keeps the system's).
+    pub async fn start_clocked(
+        pool: PgPool,
+        configure: impl FnOnce(&mut Settings),
+        clock: Arc<dyn ledger::Clock>,
+    ) -> Platform {
         servingd::http::metrics_handle();
         let mut api_settings = api::Settings {
             redis_url: redis_url(),
@@ -115,7 +124,7 @@ impl Platform {
             ..Settings::default()
         };
         configure(&mut settings);
-        let engine = servingd::server::build_over(settings, pool)
+        let engine = servingd::server::build_over_with_clock(settings, pool, clock)
             .await
             .expect("engine");
         let (stop, stopped) = oneshot::channel::<()>();

@@ -8,6 +8,7 @@ mod fraud_scorer;
 mod helpers;
 mod index_swaps;
 mod pacing_simulation;
+mod serving_clock;
 mod tracking_http;
 mod tracking_keys_vault;
 mod writer_process;
