@@ -29,8 +29,3 @@ create index budget_leases_clicks_open on budget_leases (lease_id)
 
 -- What a lease's refused events came to, for the true-up.
 create index unbilled_events_lease on unbilled_events (lease_id);
-
--- A campaign's leases, closed ones too (rebuilds and installs read them by campaign).
-create index budget_leases_campaign on budget_leases (campaign_id);
--- The open per-click leases, which the true-up looks at every second.
-create index budget_leases_clicks_in_flight on budget_leases (lease_id) where per_click and state = 'open';
