@@ -226,29 +226,28 @@ impl From<ledger::Error> for ApiError {
             ledger::Error::Contention { .. } => {
                 ApiError::Unavailable("the ledger is busy; try again".to_owned())
             }
-            // A write that raced another past the ledger's checks (a floor reached, an id or
-            // a pending transfer taken meanwhile): the schema refused it and nothing was written.
-            ledger::Error::Invariant { constraint, .. } if RACES.contains(&constraint.as_str()) => {
-                ApiError::Conflict(format!(
-                    "another change got there first ({constraint}); nothing was written"
-                ))
-            }
+            e if e.is_race() => ApiError::Conflict(format!(
+                "another change got there first; nothing was written ({e})"
+            )),
             other => ApiError::Internal(other.into()),
         }
     }
 }
 
-/// The ledger's schema constraints that refuse a write which raced another one.
-const RACES: [&str; 3] = [
-    "account_floor",
-    "transfer_id_taken",
-    "pending_resolves_once",
-];
-
 /// A currency code read back from the database (checked when it was written).
 pub fn stored_currency(code: &str) -> Result<ledger::Currency> {
     ledger::Currency::parse(code.trim())
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored currency {code:?}: {e}")))
+}
+
+/// A time zone read back from the database (checked when it was written). One that no longer
+/// parses (a zone the time zone database dropped) is an error, never UTC in its place.
+pub fn stored_time_zone(zone: &str) -> Result<chrono_tz::Tz> {
+    zone.parse().map_err(|_| {
+        ApiError::Internal(anyhow::anyhow!(
+            "the stored time zone {zone:?} does not parse"
+        ))
+    })
 }
 
 /// The one mapping from a named schema constraint to a response.
@@ -281,6 +280,17 @@ mod tests {
 
     fn status(e: ledger::Error) -> StatusCode {
         ApiError::from(e).status()
+    }
+
+    #[test]
+    fn a_stored_time_zone_that_does_not_parse_is_an_error_not_utc() {
+        assert_eq!(
+            stored_time_zone("America/New_York").expect("a zone"),
+            chrono_tz::America::New_York
+        );
+        let error = stored_time_zone("Mars/Olympus").expect_err("not a zone");
+        assert!(matches!(error, ApiError::Internal(_)), "{error:?}");
+        assert!(error.to_string().contains("Mars/Olympus"), "{error}");
     }
 
     #[test]

@@ -69,9 +69,14 @@ pub async fn state_over(
     }))
 }
 
-/// How long the background tasks get to finish what they are doing once the requests have
-/// drained (a chain pass, a sweep of every campaign, a signature from Vault).
+/// How long the background tasks get, together, to finish what they are doing once the
+/// requests have drained (a chain pass, a sweep of every campaign, a signature from Vault);
+/// those still running then are aborted.
 const BACKGROUND_GRACE: Duration = Duration::from_secs(15);
+
+/// The most chain passes the chainer makes on the way out (what others add meanwhile waits
+/// for the next instance).
+const LAST_CHAIN_PASSES: usize = 100;
 
 /// Serves on `listener` until `shutdown` completes, then drains in-flight requests, tells the
 /// background tasks to stop (the chainer chains what waits in the outbox first) and waits for
@@ -104,11 +109,18 @@ pub async fn serve(
         .context("serving");
     tracing::info!("requests drained; stopping the background tasks");
     let _ = stop.send(true);
-    for (name, task) in background {
-        match tokio::time::timeout(BACKGROUND_GRACE, task).await {
+    let deadline = tokio::time::Instant::now() + BACKGROUND_GRACE;
+    for (name, mut task) in background {
+        match tokio::time::timeout_at(deadline, &mut task).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::error!(task = name, error = %e, "a background task failed"),
-            Err(_) => tracing::warn!(task = name, "a background task did not stop in time"),
+            Err(_) => {
+                tracing::warn!(
+                    task = name,
+                    "a background task did not stop in time; aborted"
+                );
+                task.abort();
+            }
         }
     }
     // the metrics' upkeep holds no work of its own
@@ -162,7 +174,7 @@ const CHAIN_ENTRIES: i64 = 20;
 
 /// Moves the audit outbox into the hash chain as it fills, and asks for a checkpoint of the head
 /// when one is due (every API instance runs one; they take turns on the chain's head). Told to
-/// stop, it chains what waits in the outbox before it returns.
+/// stop, it chains what waits in the outbox (up to `LAST_CHAIN_PASSES` passes) before it returns.
 async fn chain_until(state: AppState, mut stop: watch::Receiver<bool>) {
     let rules = CheckpointRules {
         rows: state.settings.audit_checkpoint_rows.max(1),
@@ -183,7 +195,7 @@ async fn chain_until(state: AppState, mut stop: watch::Receiver<bool>) {
             break;
         }
     }
-    loop {
+    for _ in 0..LAST_CHAIN_PASSES {
         match state.ledger.chain_audit(CHAIN_ENTRIES).await {
             Ok(0) => return,
             Ok(_) => {}

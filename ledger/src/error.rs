@@ -56,6 +56,15 @@ impl Error {
         self.is_transient() || matches!(self, Error::Contention { .. })
     }
 
+    /// Whether the schema refused a write that raced another past the ledger's own checks (a
+    /// floor reached, an id taken, a pending transfer resolved meanwhile): nothing was written,
+    /// and the request conflicts with the state it now finds.
+    pub fn is_race(&self) -> bool {
+        matches!(self, Error::Invariant { constraint, .. }
+            if ["account_floor", "transfer_id_taken", "pending_resolves_once"]
+                .contains(&constraint.as_str()))
+    }
+
     /// Whether the database refused a value (SQLSTATE class 22, e.g. a numeric overflow).
     pub(crate) fn is_data_error(&self) -> bool {
         matches!(self, Error::Database(e) if e

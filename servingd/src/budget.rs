@@ -180,16 +180,15 @@ where
 
 /// The most one impression of `campaign` costs its lease, micros: one impression at its CPM
 /// bid (rounded up to the micro, as billing never charges more), or for a CPC campaign its bid
-/// per click at the highest click rate any prediction gives; and one micro more, which a
-/// clearing price converted back from the platform's currency may round up to. A lease of
-/// this size always pays for an impression (one that could not would come back unspent, and
-/// be asked for again, at once).
+/// per click at the highest click rate its count gives. A clearing price is at most the bid
+/// (converted to the platform's currency and back, both rounded down), so a lease of this size
+/// always pays for an impression (one that could not would come back unspent, and be asked
+/// for again, at once).
 pub fn unit_cost(campaign: &LiveCampaign) -> i64 {
-    let most = match campaign.bid {
+    match campaign.bid {
         BidPrice::Cpm(cpm) => ledger::impression_micros_at_most(cpm),
         BidPrice::Cpc(cpc) => crate::auction::expected_click_cost(cpc, crate::ctr::CTR_CAP_PPB),
-    };
-    most + 1
+    }
 }
 
 /// How a wallet of `campaign` asks for leases, at `now`. The first lease follows the campaign's
@@ -267,7 +266,7 @@ mod tests {
             evening(),
         );
         assert_eq!(rules.want, 258_397);
-        assert_eq!(rules.unit, 2_401);
+        assert_eq!(rules.unit, 2_400);
         assert_eq!(rules.max_want, 258_397 * MAX_LEASE_GROWTH);
         // half the day's pace on each of two instances
         let half = wallet_rules(
@@ -284,7 +283,7 @@ mod tests {
             1.0,
             evening(),
         );
-        assert_eq!(small.want, 9_501);
+        assert_eq!(small.want, 9_500);
         // never above the base want
         let big = wallet_rules(
             &campaign("2", "cpm", "even", "100000"),
@@ -303,7 +302,7 @@ mod tests {
             1.0,
             evening(),
         );
-        assert_eq!((cpm.want, cpm.unit), (2_000_000, 9_001));
+        assert_eq!((cpm.want, cpm.unit), (2_000_000, 9_000));
         let cpc = wallet_rules(
             &campaign("0.35", "cpc", "accelerated", "120"),
             2_000_000,
@@ -313,7 +312,7 @@ mod tests {
         // one impression costs at most 0.35 at a 5% click rate: 200 of them
         assert_eq!(
             (cpc.want, cpc.unit, cpc.per_click),
-            (3_500_200, 17_501, true)
+            (3_500_000, 17_500, true)
         );
     }
 }

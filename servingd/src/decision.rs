@@ -189,8 +189,8 @@ impl Engine {
     }
 
     /// The clearing price in the campaign's own currency (per thousand impressions, or per
-    /// click) and what the impression costs the lease: at most what billing charges for it
-    /// ([`ledger::impression_micros_at_most`]); for a CPC
+    /// click) and what the impression costs the lease: never less than what billing charges for
+    /// it ([`ledger::impression_micros_at_most`]); for a CPC
     /// campaign the charge per click times its own click rate as learned so far, rounded up.
     fn price(&self, c: &Candidate<'_>, win: Win) -> Option<(i64, i64)> {
         match win.charge {

@@ -61,11 +61,6 @@ pub fn vault() -> Vault {
     }
 }
 
-/// A name no other test run uses: for Redis namespaces, Vault keys and paths.
-pub fn unique(prefix: &str) -> String {
-    format!("{prefix}{}", uuid::Uuid::now_v7().simple())
-}
-
 /// `url` naming database `db` instead (its query string kept).
 pub fn with_database(url: &str, db: &str) -> String {
     let (base, query) = url

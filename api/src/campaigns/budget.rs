@@ -26,16 +26,7 @@ pub struct Synced {
 /// parses (a zone the time zone database dropped) is an error, never UTC in its place: the
 /// campaign's days would start at the wrong hour.
 pub fn time_zone(stored: &StoredCampaign) -> Result<chrono_tz::Tz, ApiError> {
-    parse_time_zone(&stored.campaign.spec.schedule.time_zone)
-}
-
-/// A stored time zone, parsed.
-pub fn parse_time_zone(zone: &str) -> Result<chrono_tz::Tz, ApiError> {
-    zone.parse().map_err(|_| {
-        ApiError::Internal(anyhow::anyhow!(
-            "the stored time zone {zone:?} does not parse"
-        ))
-    })
+    crate::error::stored_time_zone(&stored.campaign.spec.schedule.time_zone)
 }
 
 /// Start of the local day containing `now`, in UTC.
@@ -169,21 +160,5 @@ fn mark_held_day(stored: &mut StoredCampaign, now: DateTime<Utc>, tz: chrono_tz:
     let c = &stored.campaign;
     if c.spec.budget.daily.is_some() && c.status == super::status::Status::Active {
         stored.held_day = Some(local_day(now, tz));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_stored_time_zone_that_does_not_parse_is_an_error_not_utc() {
-        assert_eq!(
-            parse_time_zone("America/New_York").expect("a zone"),
-            chrono_tz::America::New_York
-        );
-        let error = parse_time_zone("Mars/Olympus").expect_err("not a zone");
-        assert!(matches!(error, ApiError::Internal(_)), "{error:?}");
-        assert!(error.to_string().contains("Mars/Olympus"), "{error}");
     }
 }

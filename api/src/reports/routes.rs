@@ -91,7 +91,7 @@ pub async fn campaign_report(
         Granularity::Hour => "hour",
     };
     let tz = campaign.spec.schedule.time_zone.clone();
-    let zone = crate::campaigns::budget::parse_time_zone(&tz)?;
+    let zone = crate::error::stored_time_zone(&tz)?;
     let rows = sqlx::query(
         r#"with events as (
               select date_trunc($2, at at time zone $3) as bucket,

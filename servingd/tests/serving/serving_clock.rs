@@ -24,9 +24,15 @@ async fn a_flight_stops_serving_when_the_clock_passes_its_end(pool: PgPool) {
         .await;
     platform.wait_indexed(campaign).await;
     platform.bid_until_won(&fixture("simple-banner.json")).await;
-    // an hour and a minute on, by servingd's clock: the flight is over
-    clock.advance(Duration::minutes(61));
+    // 59 minutes on, by servingd's clock: still in flight
+    clock.advance(Duration::minutes(59));
     let (status, _, reply) = platform.bid(&fixture("simple-banner.json")).await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{reply}");
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    // two minutes more: the flight is over, for every request
+    clock.advance(Duration::minutes(2));
+    for _ in 0..5 {
+        let (status, _, reply) = platform.bid(&fixture("simple-banner.json")).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{reply}");
+    }
     platform.stop().await;
 }
