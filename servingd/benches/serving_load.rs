@@ -278,7 +278,7 @@ fn median(values: impl Iterator<Item = f64>) -> f64 {
 }
 
 /// Mean time per call of each decision stage over the whole run, from servingd's metrics.
-fn print_stage_means(engine: &servingd::engine::Engine) {
+fn print_stage_means(engine: &servingd::runtime::engine::Engine) {
     let mut text = String::new();
     engine.metrics.render(&mut text);
     let value = |name: &str, stage: &str| {

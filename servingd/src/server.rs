@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
-use ledger::budget::{BudgetController, LeaseRules, RedisBudgetStore};
+use ledger::budget::{BudgetController, RedisBudgetStore};
 use ledger::{Clock, SystemClock};
 use redis::aio::ConnectionManager;
 use secrecy::ExposeSecret;
@@ -16,27 +16,23 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::breaker::Breaker;
-use crate::budget::Wallets;
-use crate::caps::FrequencyCaps;
-use crate::ctr::{CtrModel, SmoothedCtr};
-use crate::eligibility::Rates;
-use crate::engine::Engine;
-use crate::feed::{FeedClient, LiveIndex, follow};
+use crate::decision::breaker::Breaker;
+use crate::decision::ctr::{CtrModel, SmoothedCtr};
+use crate::decision::eligibility::Rates;
+use crate::decision::shedding::ValueTracker;
 use crate::fraud::Blocklist;
 use crate::fraud::score::Rules as FraudRules;
 use crate::fraud::windows::FraudWindows;
-use crate::pace::PacingBoard;
-use crate::request_metrics::RequestMetrics;
+use crate::runtime::caps::FrequencyCaps;
+use crate::runtime::engine::Engine;
+use crate::runtime::feed::{FeedClient, LiveIndex, follow};
+use crate::runtime::pacing_board::PacingBoard;
+use crate::runtime::request_metrics::RequestMetrics;
+use crate::runtime::wallets::{LEASE_RULES, Wallets};
 use crate::settings::Settings;
-use crate::shedding::ValueTracker;
 use arc_swap::ArcSwap;
 use ledger::events::EventStream;
 
-/// Leases: two minutes to live unless renewed (refillers renew every 40 s). A crashed
-/// instance's leases come back to their campaigns two minutes and the reap grace after its
-/// last renewal.
-pub const LEASE_RULES: LeaseRules = LeaseRules::PLATFORM;
 /// How long after a lease's deadline its events may still arrive.
 const REAP_GRACE_MS: i64 = 60_000;
 /// A prior click-through rate of 0.5%, worth 2,000 impressions.
@@ -96,7 +92,7 @@ pub async fn build_over_with_clock(
         clock.clone(),
     ));
     let ctr: Arc<dyn CtrModel> = Arc::new(SmoothedCtr::new(CTR_PRIOR_PPB, CTR_PRIOR_WEIGHT));
-    let tracking = crate::tracking::key_source::load(&settings).await?;
+    let tracking = crate::runtime::tracking_keys::load(&settings).await?;
     // the recorder first (unless the process installed one), then the handles that feed it
     crate::http::metrics_handle();
     Ok(Arc::new(Engine {

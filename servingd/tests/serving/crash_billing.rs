@@ -16,7 +16,7 @@ use ledger::Ledger;
 use ledger::events::{Billing, Duty, EventKind, EventStream, LedgerWriter, WriterSettings};
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
-use servingd::tracking::{TokenClaims, TrackingKeys};
+use servingd::decision::tracking_token::{TokenClaims, TrackingKeys};
 use sqlx::PgPool;
 use uuid::Uuid;
 

@@ -11,7 +11,7 @@ use ledger::{
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use servingd::engine::Engine;
+use servingd::runtime::engine::Engine;
 use servingd::settings::Settings;
 use sqlx::PgPool;
 use tokio::sync::oneshot;

@@ -4,11 +4,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::json;
-use servingd::auction::BidPrice;
-use servingd::campaign::FeedCampaign;
-use servingd::eligibility::Rates;
-use servingd::feed::LiveIndex;
-use servingd::index::CampaignIndex;
+use servingd::decision::auction::BidPrice;
+use servingd::decision::campaign::FeedCampaign;
+use servingd::decision::eligibility::Rates;
+use servingd::decision::index::CampaignIndex;
+use servingd::runtime::feed::LiveIndex;
 use uuid::Uuid;
 
 fn campaign(n: u128, revision: i64) -> FeedCampaign {

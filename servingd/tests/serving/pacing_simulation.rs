@@ -4,7 +4,7 @@
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use servingd::pacing::{Counted, HOURS, HourProfile, Pacer, PacerRules, TrafficLearner};
+use servingd::decision::pacing::{Counted, HOURS, HourProfile, Pacer, PacerRules, TrafficLearner};
 
 const REQUESTS_PER_DAY: f64 = 1_000_000.0;
 const WIN_RATE: f64 = 0.6;

@@ -8,7 +8,7 @@ use ledger::events::{Duty, EventKind, LedgerWriter, WriterSettings};
 use reqwest::StatusCode;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use servingd::tracking::TokenClaims;
+use servingd::decision::tracking_token::TokenClaims;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -128,9 +128,10 @@ async fn forged_altered_expired_and_misused_tokens_are_refused_and_record_nothin
         .tracking
         .load()
         .sign(&impression_claims(campaign, now - 1), b"");
-    let other_key = servingd::tracking::TrackingKeys::new(0, vec![(0, vec![7; 32])])
-        .expect("key")
-        .sign(&impression_claims(campaign, now + 60), b"");
+    let other_key =
+        servingd::decision::tracking_token::TrackingKeys::new(0, vec![(0, vec![7; 32])])
+            .expect("key")
+            .sign(&impression_claims(campaign, now + 60), b"");
     let cases = [
         (format!("{base}/t/imp?t={altered}"), StatusCode::FORBIDDEN),
         (format!("{base}/t/imp?t={other_key}"), StatusCode::FORBIDDEN),

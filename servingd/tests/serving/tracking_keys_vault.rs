@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use ledger::events::{Billing, EventKind};
 use ledger::secrets::{Fields, KvSecrets};
+use servingd::decision::tracking_token::{TokenClaims, TokenError};
 use servingd::settings::{Settings, VaultSecret};
-use servingd::tracking::{TokenClaims, TokenError};
 use sqlx::PgPool;
 use uuid::Uuid;
 

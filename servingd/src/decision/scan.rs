@@ -9,13 +9,13 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 use uuid::Uuid;
 
-use crate::auction::{BidPrice, Offer};
-use crate::campaign::LiveCampaign;
-use crate::ctr::{CTR_CAP_PPB, CtrModel};
-use crate::eligibility::{self, Decline, Rates};
-use crate::id_hash::IdSet;
-use crate::index::{CampaignIndex, Entry};
-use crate::request::{AdRequest, Slot};
+use crate::decision::auction::{BidPrice, Offer};
+use crate::decision::campaign::LiveCampaign;
+use crate::decision::ctr::{CTR_CAP_PPB, CtrModel};
+use crate::decision::eligibility::{self, Decline, Rates};
+use crate::decision::id_hash::IdSet;
+use crate::decision::index::{CampaignIndex, Entry};
+use crate::decision::request::{AdRequest, Slot};
 
 /// How many offers a slot's auction takes: the winner, the runner-up that prices it, and
 /// stand-ins for winners that cannot be served (capped, or no budget held). If every one of
@@ -206,8 +206,8 @@ pub fn best_offers<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::campaign::FeedCampaign;
-    use crate::ctr::SmoothedCtr;
+    use crate::decision::campaign::FeedCampaign;
+    use crate::decision::ctr::SmoothedCtr;
     use rand::SeedableRng;
     use rand::rngs::StdRng;
     use serde_json::json;
@@ -230,7 +230,7 @@ mod tests {
         let body = json!({"id": "r", "imp": [{"id": "1", "bidfloor": floor,
                           "banner": {"w": 300, "h": 250}}],
                           "device": {"geo": {"country": country}}});
-        crate::openrtb::parse(body.to_string().as_bytes())
+        crate::decision::openrtb::parse(body.to_string().as_bytes())
             .expect("request")
             .into_owned()
     }

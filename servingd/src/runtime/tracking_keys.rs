@@ -12,7 +12,7 @@ use arc_swap::ArcSwap;
 use ledger::secrets::{Fields, KvSecrets};
 use secrecy::ExposeSecret;
 
-use super::token::TrackingKeys;
+use crate::decision::tracking_token::TrackingKeys;
 use crate::settings::Settings;
 
 /// The keys in use, swapped whole when a rotation arrives.

@@ -1,12 +1,12 @@
-//! The request path's metrics: the stage latency histograms (our own, see [`crate::latency`])
+//! The request path's metrics: the stage latency histograms (our own, see [`crate::runtime::latency`])
 //! and counters registered once when the engine is built (looking a labelled metric up in the
 //! recorder's registry on every use costs more than some of the stages it times). Register after
 //! the recorder is installed (`http::metrics_handle`), or the counters record nowhere.
 
 use metrics::{Counter, counter};
 
-use crate::latency::LatencyHistogram;
-use crate::scan::{DECLINE_REASONS, decline_label};
+use crate::decision::scan::{DECLINE_REASONS, decline_label};
+use crate::runtime::latency::LatencyHistogram;
 
 /// The stage histograms (`servingd_stage_seconds`) and request counters.
 pub struct RequestMetrics {

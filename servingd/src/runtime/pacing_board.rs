@@ -11,88 +11,15 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use chrono::{DateTime, NaiveDate, Offset, TimeZone, Timelike, Utc};
+use chrono::{DateTime, NaiveDate, Offset, Timelike, Utc};
 use uuid::Uuid;
 
-use crate::campaign::{LiveCampaign, Pacing};
-use crate::index::CampaignIndex;
-use crate::pacing::{Counted, HOURS, HourProfile, Pacer, PacerRules, TrafficLearner};
-
-/// One campaign's pacing state on this instance: what it spent today, its probability of
-/// entering an auction, and the auctions it could have entered and did enter since the last
-/// control step. The request path reads and adds with single atomic operations.
-#[derive(Debug)]
-pub struct Throttle {
-    spent_today: AtomicI64,
-    probability_bits: AtomicU64,
-    opportunities: AtomicU64,
-    entries: AtomicU64,
-}
-
-impl Default for Throttle {
-    /// Nothing spent, and no auction entered until a pacing step has set a probability (a
-    /// campaign without history never starts at full throttle).
-    fn default() -> Self {
-        Throttle {
-            spent_today: AtomicI64::new(0),
-            probability_bits: AtomicU64::new(0.0f64.to_bits()),
-            opportunities: AtomicU64::new(0),
-            entries: AtomicU64::new(0),
-        }
-    }
-}
-
-impl PartialEq for Throttle {
-    /// Equal state (two campaigns compare equal when everything about them is).
-    fn eq(&self, other: &Self) -> bool {
-        self.probability() == other.probability() && self.spent_today() == other.spent_today()
-    }
-}
-
-impl Throttle {
-    /// The probability of entering an auction now.
-    pub fn probability(&self) -> f64 {
-        f64::from_bits(self.probability_bits.load(Ordering::Relaxed))
-    }
-
-    /// What was spent today, micros.
-    pub fn spent_today(&self) -> i64 {
-        self.spent_today.load(Ordering::Relaxed)
-    }
-
-    /// Counts a spend.
-    pub fn spend(&self, micros: i64) {
-        self.spent_today.fetch_add(micros, Ordering::Relaxed);
-    }
-
-    /// Counts auctions the campaign could have entered, and those it entered (the index's
-    /// entries count them and the pacing step moves them here).
-    pub fn count(&self, opportunities: u64, entries: u64) {
-        self.opportunities
-            .fetch_add(opportunities, Ordering::Relaxed);
-        self.entries.fetch_add(entries, Ordering::Relaxed);
-    }
-
-    /// Sets the probability of entering an auction (the pacing step does, every second).
-    pub fn set_probability(&self, p: f64) {
-        self.probability_bits.store(p.to_bits(), Ordering::Relaxed);
-    }
-
-    /// What was counted since the last call, with the day's spend so far.
-    fn take_counts(&self) -> Counted {
-        Counted {
-            opportunities: self.opportunities.swap(0, Ordering::Relaxed),
-            entries: self.entries.swap(0, Ordering::Relaxed),
-            spent_today: self.spent_today(),
-        }
-    }
-
-    fn start_day(&self) {
-        self.spent_today.store(0, Ordering::Relaxed);
-    }
-}
+use crate::decision::campaign::Pacing;
+use crate::decision::cost::{day_budget, unit_cost};
+use crate::decision::index::CampaignIndex;
+use crate::decision::pacing::{HOURS, HourProfile, Pacer, PacerRules, TrafficLearner};
 
 struct Day {
     date: NaiveDate,
@@ -203,7 +130,7 @@ impl PacingBoard {
                 continue;
             };
             let budget = (budget as f64 * self.share) as i64;
-            let entry_cost = crate::budget::unit_cost(campaign);
+            let entry_cost = unit_cost(campaign);
             let day = days.entry(campaign.id).or_insert_with(|| Day {
                 date,
                 pacer: Pacer::start_day(budget, fraction, 0, entry_cost, self.rules),
@@ -226,27 +153,11 @@ impl PacingBoard {
     }
 }
 
-/// What a campaign should spend today: its daily budget, or its lifetime budget spread evenly
-/// over its schedule's days; `None` when neither says (no end date): it is not throttled.
-pub fn day_budget(campaign: &LiveCampaign) -> Option<i64> {
-    if let Some(daily) = campaign.daily_micros {
-        return Some(daily);
-    }
-    let (lifetime, end) = (campaign.lifetime_micros?, campaign.end?);
-    let tz = campaign.time_zone;
-    let first = tz
-        .from_utc_datetime(&campaign.start.naive_utc())
-        .date_naive();
-    let last = tz.from_utc_datetime(&end.naive_utc()).date_naive();
-    let days = (last - first).num_days().max(1);
-    Some(lifetime / days)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::campaign::FeedCampaign;
-    use crate::eligibility::Rates;
+    use crate::decision::campaign::FeedCampaign;
+    use crate::decision::eligibility::Rates;
     use serde_json::json;
 
     fn one_campaign(pacing: &str, daily: &str, bid: &str) -> (CampaignIndex, Uuid) {

@@ -12,7 +12,7 @@
 use redis::aio::ConnectionLike;
 use uuid::Uuid;
 
-use crate::campaign::FrequencyCap;
+use crate::decision::campaign::FrequencyCap;
 
 const SCRIPT: &str = r"
 local now = redis.call('TIME')

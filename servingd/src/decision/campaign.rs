@@ -10,9 +10,9 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::auction::BidPrice;
-use crate::pace::Throttle;
-use crate::request::{DeviceType, Media, Size};
+use crate::decision::auction::BidPrice;
+use crate::decision::request::{DeviceType, Media, Size};
+use crate::decision::throttle::Throttle;
 
 /// A campaign in the feed (the API's `Campaign`; fields servingd does not use are ignored).
 #[derive(Debug, Clone, Deserialize)]

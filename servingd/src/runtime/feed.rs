@@ -14,9 +14,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tokio::sync::watch;
 
-use crate::campaign::FeedCampaign;
-use crate::eligibility::Rates;
-use crate::index::CampaignIndex;
+use crate::decision::campaign::FeedCampaign;
+use crate::decision::eligibility::Rates;
+use crate::decision::index::CampaignIndex;
 
 /// The index and how fresh it is, shared by the follower and the request path.
 pub struct LiveIndex {

@@ -7,9 +7,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
 
-use crate::campaign::{Creative, LiveCampaign};
-use crate::money::{convert_down, convert_up};
-use crate::request::{AdRequest, Media, Size, Slot};
+use crate::decision::campaign::{Creative, LiveCampaign};
+use crate::decision::money::{convert_down, convert_up};
+use crate::decision::request::{AdRequest, Media, Size, Slot};
 
 /// Why a campaign does not bid on a slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -432,8 +432,8 @@ fn within_category(c: &str, target: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::campaign::FeedCampaign;
-    use crate::openrtb::parse;
+    use crate::decision::campaign::FeedCampaign;
+    use crate::decision::openrtb::parse;
     use serde_json::{Value, json};
 
     fn campaign(patch: Value) -> LiveCampaign {

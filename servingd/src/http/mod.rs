@@ -1,4 +1,7 @@
-//! The HTTP face: `POST /openrtb2/auction`, `/healthz`, `/readyz`, `/metrics`.
+//! The HTTP face: `POST /openrtb2/auction`, `/healthz`, `/readyz`, `/metrics`, the tracking
+//! endpoints ([`tracking`]) and problem+json answers.
+
+pub mod tracking;
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -16,13 +19,13 @@ use rand::Rng;
 use serde_json::json;
 use url::form_urlencoded;
 
-use crate::auction::Charge;
-use crate::decision::Decision;
-use crate::engine::Engine;
-use crate::money::price_number;
-use crate::openrtb::{self, Bid, BidResponse, SeatBid};
-use crate::shedding::{Zone, admit};
-use crate::tracking::TokenClaims;
+use crate::decision::auction::Charge;
+use crate::decision::money::price_number;
+use crate::decision::openrtb::{self, Bid, BidResponse, SeatBid};
+use crate::decision::shedding::{Zone, admit};
+use crate::decision::tracking_token::TokenClaims;
+use crate::runtime::decide::Decision;
+use crate::runtime::engine::Engine;
 use ledger::events::{Billing, EventKind};
 
 /// Bytes reserved per bid for writing a response.
@@ -48,7 +51,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(render_metrics))
-        .merge(crate::tracking::endpoints::routes())
+        .merge(crate::http::tracking::routes())
         .layer(DefaultBodyLimit::max(limit))
         .with_state(engine)
 }
@@ -303,7 +306,7 @@ fn bid_response<'a>(
                 engine.tracking.load().sign(&claims, b"")
             );
             let adm = match creative.media {
-                crate::request::Media::Video => creative.markup.clone(),
+                crate::decision::request::Media::Video => creative.markup.clone(),
                 _ => {
                     claims.kind = EventKind::Click;
                     claims.expires_at = now_s + engine.settings.click_ttl_s;

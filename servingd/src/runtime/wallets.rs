@@ -9,17 +9,18 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use ledger::budget::{BudgetController, Wallet, WalletRules};
+use ledger::budget::{BudgetController, LeaseRules, Wallet, WalletRules};
 use ledger::{CampaignId, LeaseId};
 use redis::aio::ConnectionLike;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use crate::auction::BidPrice;
-use crate::campaign::{LiveCampaign, Pacing};
-use crate::id_hash::IdMap;
-use crate::index::CampaignIndex;
+use crate::decision::auction::BidPrice;
+use crate::decision::campaign::{LiveCampaign, Pacing};
+use crate::decision::cost::{day_budget, unit_cost};
+use crate::decision::id_hash::IdMap;
+use crate::decision::index::CampaignIndex;
 
 /// How often held leases are renewed: a third of their time to live. Each renewal is a Redis
 /// script and a PostgreSQL update per lease, so with thousands of campaigns held this sets a
@@ -31,6 +32,11 @@ pub const RENEW_EVERY: Duration = Duration::from_secs(40);
 /// base-sized lease.
 pub const LEASE_LIFE: Duration = Duration::from_secs(20);
 
+/// Leases: two minutes to live unless renewed (refillers renew every 40 s). A crashed
+/// instance's leases come back to their campaigns two minutes and the reap grace after its
+/// last renewal.
+pub const LEASE_RULES: LeaseRules = LeaseRules::PLATFORM;
+
 /// The most a lease grows beyond the base size for a campaign that spends fast.
 pub const MAX_LEASE_GROWTH: i64 = 16;
 
@@ -38,7 +44,7 @@ pub const MAX_LEASE_GROWTH: i64 = 16;
 /// controller's time to live, so an instance cut off from Redis stops spending well before the
 /// reaper may hand the lease's budget to another.
 pub const SPEND_WINDOW: Duration =
-    Duration::from_millis(crate::server::LEASE_RULES.ttl_ms as u64 * 5 / 6);
+    Duration::from_millis(crate::runtime::wallets::LEASE_RULES.ttl_ms as u64 * 5 / 6);
 
 struct Held {
     wallet: Arc<Wallet>,
@@ -52,7 +58,7 @@ pub struct Wallets<C> {
     server: String,
     /// What to ask for at a time, at most, before a campaign's pace says more.
     base_want: i64,
-    /// This instance's share of each campaign's day (see [`crate::pace`]).
+    /// This instance's share of each campaign's day (see [`crate::runtime::pacing_board`]).
     pacing_share: f64,
     held: RwLock<IdMap<Uuid, Held>>,
 }
@@ -178,19 +184,6 @@ where
     }
 }
 
-/// The most one impression of `campaign` costs its lease, micros: one impression at its CPM
-/// bid (rounded up to the micro, as billing never charges more), or for a CPC campaign its bid
-/// per click at the highest click rate its count gives. A clearing price is at most the bid
-/// (converted to the platform's currency and back, both rounded down), so a lease of this size
-/// always pays for an impression (one that could not would come back unspent, and be asked
-/// for again, at once).
-pub fn unit_cost(campaign: &LiveCampaign) -> i64 {
-    match campaign.bid {
-        BidPrice::Cpm(cpm) => ledger::impression_micros_at_most(cpm),
-        BidPrice::Cpc(cpc) => crate::auction::expected_click_cost(cpc, crate::ctr::CTR_CAP_PPB),
-    }
-}
-
 /// How a wallet of `campaign` asks for leases, at `now`. The first lease follows the campaign's
 /// pace: an even-paced campaign asks for what it should spend over [`LEASE_LIFE`] at the pace
 /// that spreads its day's budget (this instance's share) over what is left of its day, at
@@ -205,7 +198,7 @@ pub fn wallet_rules(
     now: DateTime<Utc>,
 ) -> WalletRules {
     let unit = unit_cost(campaign).max(1);
-    let paced = match (campaign.pacing, crate::pace::day_budget(campaign)) {
+    let paced = match (campaign.pacing, day_budget(campaign)) {
         (Pacing::Even, Some(day)) => {
             let local = now.with_timezone(&campaign.time_zone);
             let left_s = 86_400 - i64::from(chrono::Timelike::num_seconds_from_midnight(&local));
@@ -235,7 +228,7 @@ pub fn wallet_rules(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::campaign::FeedCampaign;
+    use crate::decision::campaign::FeedCampaign;
     use serde_json::json;
 
     fn campaign(bid: &str, kind: &str, pacing: &str, daily: &str) -> LiveCampaign {

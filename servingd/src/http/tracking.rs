@@ -17,10 +17,10 @@ use ledger::events::{Appended, Billing, EventKind, ServedEvent};
 use ledger::{CampaignId, LeaseId};
 use url::form_urlencoded;
 
-use crate::engine::Engine;
+use crate::decision::tracking_token::{TokenClaims, TokenError};
 use crate::fraud::score::{Assessment, assess, network_hash};
 use crate::fraud::windows::Source;
-use crate::tracking::token::{TokenClaims, TokenError};
+use crate::runtime::engine::Engine;
 
 /// How long past a token's expiry its event stays marked as seen (clock skew between instances).
 const SEEN_MARGIN_S: i64 = 300;

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use uuid::Uuid;
 
-use crate::auction::PPB;
+use crate::decision::auction::PPB;
 
 /// The highest click-through rate any prediction may give: 5%. Rates above it are more likely
 /// click fraud than interest; the cap also bounds what a CPC bid can be worth, which lets the

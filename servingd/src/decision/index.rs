@@ -10,10 +10,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use uuid::Uuid;
 
-use crate::auction::BidPrice;
-use crate::campaign::{FeedCampaign, LiveCampaign, Pacing, Unservable};
-use crate::eligibility::{Gate, Rates};
-use crate::request::{Media, Size};
+use crate::decision::auction::BidPrice;
+use crate::decision::campaign::{FeedCampaign, LiveCampaign, Pacing, Unservable};
+use crate::decision::eligibility::{Gate, Rates};
+use crate::decision::request::{Media, Size};
 
 /// Active campaigns at one feed revision.
 #[derive(Debug, Clone, Default)]

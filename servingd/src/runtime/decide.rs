@@ -8,12 +8,14 @@ use std::time::Instant;
 use ledger::LeaseId;
 use uuid::Uuid;
 
-use crate::auction::{Charge, Offer, Win, expected_click_cost, second_price};
-use crate::campaign::{Creative, LiveCampaign};
-use crate::engine::Engine;
-use crate::id_hash::IdSet;
-use crate::request::{AdRequest, Slot};
-use crate::scan::{BEST_OFFERS, Candidate, DECLINE_REASONS, Declines, ScanRules, best_offers};
+use crate::decision::auction::{Charge, Offer, Win, expected_click_cost, second_price};
+use crate::decision::campaign::{Creative, LiveCampaign};
+use crate::decision::id_hash::IdSet;
+use crate::decision::request::{AdRequest, Slot};
+use crate::decision::scan::{
+    BEST_OFFERS, Candidate, DECLINE_REASONS, Declines, ScanRules, best_offers,
+};
+use crate::runtime::engine::Engine;
 
 /// Most times a slot's auction is run again after its winner could not be served.
 const MAX_ROUNDS: usize = BEST_OFFERS;

@@ -5,10 +5,10 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
-use crate::country;
-use crate::money::micros_rounded_up;
-use crate::openrtb::wire;
-use crate::request::{AdRequest, DealOffer, DeviceType, Media, Size, Slot};
+use crate::decision::country;
+use crate::decision::money::micros_rounded_up;
+use crate::decision::openrtb::wire;
+use crate::decision::request::{AdRequest, DealOffer, DeviceType, Media, Size, Slot};
 
 /// Most impressions one request may offer.
 pub const MAX_IMPS: usize = 20;
@@ -19,8 +19,8 @@ pub const MAX_FLOOR: f64 = 10_000.0;
 /// Longest id or short text field.
 const MAX_ID: usize = 256;
 /// Longest impression id, in bytes: it goes into every tracking URL (see
-/// [`crate::tracking::token::MAX_SLOT_ID`]).
-pub const MAX_IMP_ID: usize = crate::tracking::token::MAX_SLOT_ID;
+/// [`crate::decision::tracking_token::MAX_SLOT_ID`]).
+pub const MAX_IMP_ID: usize = crate::decision::tracking_token::MAX_SLOT_ID;
 /// Longest free text (a user agent).
 const MAX_TEXT: usize = 4096;
 /// Largest slot side in pixels.
@@ -537,19 +537,19 @@ mod tests {
     const FIXTURES: [(&str, &[u8]); 4] = [
         (
             "simple-banner",
-            include_bytes!("../../tests/fixtures/openrtb/simple-banner.json"),
+            include_bytes!("../../../tests/fixtures/openrtb/simple-banner.json"),
         ),
         (
             "mobile-app",
-            include_bytes!("../../tests/fixtures/openrtb/mobile-app.json"),
+            include_bytes!("../../../tests/fixtures/openrtb/mobile-app.json"),
         ),
         (
             "video",
-            include_bytes!("../../tests/fixtures/openrtb/video.json"),
+            include_bytes!("../../../tests/fixtures/openrtb/video.json"),
         ),
         (
             "pmp-direct-deal",
-            include_bytes!("../../tests/fixtures/openrtb/pmp-direct-deal.json"),
+            include_bytes!("../../../tests/fixtures/openrtb/pmp-direct-deal.json"),
         ),
     ];
 
