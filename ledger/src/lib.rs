@@ -33,6 +33,7 @@ pub mod events;
 pub mod ids;
 pub mod money;
 pub mod pending;
+pub mod pending_state;
 pub mod plan;
 pub mod rejection;
 mod retry;

@@ -1,9 +1,6 @@
 //! Pending (two-phase) transfers: reserve now, then post (all or part), void, or let expire.
 //! [`plan_resolution`] decides what a resolution request does; each pending transfer resolves once.
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -12,48 +9,7 @@ use crate::money::Amount;
 use crate::rejection::Rejection;
 use crate::transfer::NewTransfer;
 
-/// Where a pending transfer stands. Every state but `Pending` is final.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PendingState {
-    Pending,
-    Posted,
-    Voided,
-    Expired,
-}
-
-impl PendingState {
-    /// The name stored in the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PendingState::Pending => "pending",
-            PendingState::Posted => "posted",
-            PendingState::Voided => "voided",
-            PendingState::Expired => "expired",
-        }
-    }
-}
-
-impl FromStr for PendingState {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        [
-            PendingState::Pending,
-            PendingState::Posted,
-            PendingState::Voided,
-            PendingState::Expired,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-        .ok_or_else(|| format!("unknown pending state {s:?}"))
-    }
-}
-
-impl fmt::Display for PendingState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::pending_state::PendingState;
 
 /// A pending transfer as a caller asks for it: the transfer to reserve and its deadline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

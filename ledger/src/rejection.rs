@@ -7,7 +7,7 @@ use crate::account::AccountKind;
 use crate::currency::Currency;
 use crate::ids::{AccountId, TransferId};
 use crate::money::{Amount, Money};
-use crate::pending::PendingState;
+use crate::pending_state::PendingState;
 use crate::transfer::TransferKind;
 
 /// Why a transfer, pending transfer or resolution was refused.

@@ -16,9 +16,9 @@ use crate::budget::campaign::{
     Settlement, Want,
 };
 use crate::budget::redis_store::{Installed, Reaped, RedisBudgetStore, StoreError};
+use crate::budget::store as pg;
 use crate::clock::Clock;
 use crate::ids::{CampaignId, LeaseId};
-use crate::store::budget_leases as pg;
 
 /// Why a controller call failed.
 #[derive(Debug, thiserror::Error)]

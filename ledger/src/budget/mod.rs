@@ -11,6 +11,7 @@
 //! - [`sizing`]: the size of a lease grant, shrinking as a campaign's budget runs low.
 //! - [`controller`]: leases budgets out of Redis with PostgreSQL as the source of truth: audit
 //!   trail, reaper, rebuild and reconciliation.
+//! - `store`: the SQL of `budget_leases` and `budget_log`.
 //! - [`local_lease`]: a lease held in process, spent with atomics: no lock, no I/O.
 
 pub mod campaign;
@@ -19,6 +20,7 @@ pub mod day_curve;
 pub mod local_lease;
 pub mod redis_store;
 pub mod sizing;
+pub(crate) mod store;
 pub mod wallet;
 
 pub use campaign::{

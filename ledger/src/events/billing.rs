@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use crate::events::event::ServedEvent;
+use crate::events::store::CampaignAccounts;
 use crate::ids::CampaignId;
-use crate::store::events::CampaignAccounts;
 use crate::transfer::{NewTransfer, References, TransferKind};
 
 /// A batch's events sorted by what happens to them; indexes refer to the batch.

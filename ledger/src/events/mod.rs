@@ -8,6 +8,7 @@
 mod billing;
 pub mod event;
 mod reply;
+mod store;
 pub mod stream;
 pub mod writer;
 

@@ -30,12 +30,12 @@ use tokio::sync::watch;
 use crate::events::billing::plan_spend;
 use crate::events::event::ServedEvent;
 use crate::events::reply::{self, Entry};
+use crate::events::store::{self as store, CampaignAccounts, Unbilled};
 use crate::events::stream::{EventStream, StreamShard};
 use crate::ids::CampaignId;
 use crate::plan::BatchMode;
 use crate::rejection::Rejection;
 use crate::service::{Ledger, PostStatus};
-use crate::store::events::{self as store, CampaignAccounts, Unbilled};
 
 /// What a writer does with the events it reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,8 +3,6 @@
 
 pub(crate) mod accounts;
 pub(crate) mod audit;
-pub(crate) mod budget_leases;
-pub(crate) mod events;
 pub(crate) mod pending;
 pub(crate) mod rows;
 pub(crate) mod statements;
