@@ -2,31 +2,34 @@
 //!
 //! # Layout
 //!
-//! - [`auth`]: roles, token keys (ed25519 with key ids and rotation), argon2 secrets, the
-//!   `Auth` extractor, sign-in.
-//! - [`advertisers`]: advertisers, their users and API keys; staff users and keys.
-//! - [`campaigns`]: settings and validation, the status machine, budget holds, storage, routes.
-//! - [`funding`]: deposits and credits with `Idempotency-Key`, balances, statements.
-//! - [`reports`]: delivery and spend per campaign by day or hour.
-//! - [`feed`]: the campaign feed (snapshot, then changes by revision, long-poll).
-//! - [`fraud`]: the blocklist of known-bad IPs and device ids (fraud level 1).
-//! - [`audit`]: the audit trail's entries and its verification.
-//! - [`http`]: request ids, problem+json, metrics, limits, CORS, rate limits, JSON extractors.
-//! - [`openapi`]: the generated OpenAPI 3.1 document and the docs page.
-//! - [`error`]: the one error type and its problem+json form.
-//! - [`settings`], [`state`], [`server`]: configuration, shared state, serving and shutdown.
+//! In layers, each using only those before it:
+//!
+//! - [`error`], [`settings`], [`http`]: the one error type and its problem+json form;
+//!   configuration; what every request goes through (request ids, problem+json, metrics,
+//!   limits, CORS, rate limits, JSON extractors).
+//! - The parts, each with the SQL of its own tables and no handlers: [`auth`] (roles, token
+//!   keys, argon2 secrets, users and API keys), [`advertisers`], [`campaigns`] (settings and
+//!   validation, the status machine, budget holds, storage, the feed's log, the write paths),
+//!   [`fraud`] (the blocklist), [`reports`] (the arithmetic), [`audit`] (what an admin action
+//!   records), [`feed`] (the signal long-polls wait on), [`key_source`] (where the token keys
+//!   come from).
+//! - [`state`]: what every handler shares; [`extract`]: who is asking (`Auth`, `Actor`).
+//! - [`routes`]: the handlers, one module per resource; [`openapi`]: the OpenAPI 3.1 document
+//!   and the docs page; [`server`]: serving, background work and shutdown.
 
 pub mod advertisers;
 pub mod audit;
 pub mod auth;
 pub mod campaigns;
 pub mod error;
+pub mod extract;
 pub mod feed;
 pub mod fraud;
-pub mod funding;
 pub mod http;
+pub mod key_source;
 pub mod openapi;
 pub mod reports;
+pub mod routes;
 pub mod server;
 pub mod settings;
 pub mod state;
@@ -43,15 +46,15 @@ pub use state::AppState;
 /// Every resource route, with the OpenAPI document they make.
 fn resources() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
-        .merge(auth::routes::router())
-        .merge(advertisers::routes::router())
-        .merge(advertisers::credentials::router())
-        .merge(campaigns::routes::router())
-        .merge(funding::routes::router())
-        .merge(reports::routes::router())
-        .merge(feed::routes::router())
-        .merge(fraud::routes::router())
-        .merge(audit::routes::router())
+        .merge(routes::auth::router())
+        .merge(routes::advertisers::router())
+        .merge(routes::credentials::router())
+        .merge(routes::campaigns::router())
+        .merge(routes::funding::router())
+        .merge(routes::reports::router())
+        .merge(routes::feed::router())
+        .merge(routes::fraud::router())
+        .merge(routes::audit::router())
 }
 
 /// The OpenAPI document (3.1).

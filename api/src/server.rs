@@ -44,7 +44,7 @@ pub async fn state_over(
     let redis = redis::aio::ConnectionManager::new(client)
         .await
         .context("connecting to Redis")?;
-    let keys = crate::auth::key_source::load(&settings).await?;
+    let keys = crate::key_source::load(&settings).await?;
     let limiter = RateLimiter::new(
         redis.clone(),
         settings.rate_limit_per_s,

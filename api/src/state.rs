@@ -7,9 +7,9 @@ use ledger::{Clock, Ledger};
 use redis::aio::ConnectionManager;
 use sqlx::PgPool;
 
-use crate::auth::key_source::SharedKeys;
 use crate::feed::FeedSignal;
 use crate::http::rate_limit::RateLimiter;
+use crate::key_source::SharedKeys;
 use crate::settings::Settings;
 
 /// Cheap to clone: everything sits behind one `Arc`.

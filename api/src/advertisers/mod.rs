@@ -1,5 +1,3 @@
 //! Advertisers, and the users and API keys that act for them (and for staff).
 
-pub mod credentials;
-pub mod routes;
 pub mod store;

@@ -6,8 +6,8 @@ use ledger::audit::AuditRecord;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::actor::Actor;
 use crate::error::{ApiError, Result};
+use crate::extract::Actor;
 use crate::state::AppState;
 
 /// One admin action: `noun.verb`, the object as `kind:id`, its advertiser, and the object

@@ -3,10 +3,7 @@
 //! signed checkpoint checked through Vault); and what every admin action records in it
 //! ([`change`], by the [`actor::Actor`] that made it).
 
-pub mod actor;
 pub mod change;
-pub mod routes;
 pub mod store;
 
-pub use actor::Actor;
 pub use change::Change;

@@ -1,12 +1,10 @@
-//! Identity and access: roles, token keys, secret hashing, the `Auth` extractor, sign-in.
+//! Identity and access: roles, token keys, secret hashing, and the SQL of users and API keys.
+//! Where the keys come from is [`crate::key_source`]; the `Auth` extractor is in
+//! [`crate::extract`]; sign-in is `routes::auth`.
 
-pub mod extract;
-pub mod key_source;
 pub mod keys;
 pub mod role;
-pub mod routes;
 pub mod secrets;
 pub mod store;
 
-pub use extract::Auth;
 pub use role::{Principal, Role};

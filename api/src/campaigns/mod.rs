@@ -2,9 +2,9 @@
 //! the write paths and the routes.
 
 pub mod budget;
+pub mod feed_log;
 pub mod holds;
 pub mod model;
-pub mod routes;
 pub mod service;
 pub mod spec;
 pub mod status;

@@ -11,9 +11,10 @@ use super::model::{Campaign, StoredCampaign};
 use super::spec::{CampaignInput, CampaignSpec};
 use super::status::{Action, Status, transition};
 use super::{store, validate};
-use crate::audit::{self, Actor, Change};
+use crate::audit::{self, Change};
+use crate::campaigns::feed_log;
 use crate::error::{ApiError, FieldError, Result};
-use crate::feed;
+use crate::extract::Actor;
 use crate::state::AppState;
 
 /// Creates a draft campaign for `advertiser`.
@@ -57,7 +58,7 @@ pub async fn create(
             advertiser_id: advertiser.0,
             status: Status::Draft,
             currency,
-            revision: feed::store::next_revision(&mut tx).await?,
+            revision: feed_log::next_revision(&mut tx).await?,
             created_at: now,
             updated_at: now,
             spec,
@@ -66,7 +67,7 @@ pub async fn create(
         held_day: None,
     };
     store::save(&mut tx, &stored).await?;
-    feed::store::record(&mut tx, &stored.campaign).await?;
+    feed_log::record(&mut tx, &stored.campaign).await?;
     let entry = Change::of("campaign.create", object(id), Some(advertiser.0))
         .after(&stored.campaign)?
         .by(actor, now);
@@ -168,9 +169,9 @@ async fn change(
         budget::sync_hold(&state.ledger, &mut tx, &mut stored, now).await?;
     }
     stored.campaign.updated_at = now;
-    stored.campaign.revision = feed::store::next_revision(&mut tx).await?;
+    stored.campaign.revision = feed_log::next_revision(&mut tx).await?;
     store::save(&mut tx, &stored).await?;
-    feed::store::record(&mut tx, &stored.campaign).await?;
+    feed_log::record(&mut tx, &stored.campaign).await?;
     let entry = Change::of(action, object(id), Some(before.advertiser_id))
         .before(&before)?
         .after(&stored.campaign)?
@@ -272,8 +273,8 @@ async fn sweep_one(state: &AppState, id: CampaignId, now: DateTime<Utc>) -> Resu
     let status_changed = stored.campaign.status != before.campaign.status;
     if status_changed {
         stored.campaign.updated_at = now;
-        stored.campaign.revision = feed::store::next_revision(&mut tx).await?;
-        feed::store::record(&mut tx, &stored.campaign).await?;
+        stored.campaign.revision = feed_log::next_revision(&mut tx).await?;
+        feed_log::record(&mut tx, &stored.campaign).await?;
         let action = match stored.campaign.status {
             Status::Ended => "campaign.end",
             _ => "campaign.exhaust",

@@ -1,14 +1,14 @@
 //! The campaign feed: every campaign change takes the next global revision in its own
 //! transaction; servingd reads a snapshot, then every change after the revision it has.
 
-pub mod routes;
-pub mod store;
-
 use std::time::Duration;
 
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio::sync::watch;
+
+/// The channel a committed change is announced on (the payload is its revision).
+pub const CHANNEL: &str = "campaign_feed";
 
 /// The latest revision known to be committed, pushed by PostgreSQL notifications; long-polls
 /// wait on it.
@@ -44,7 +44,7 @@ impl FeedSignal {
 
 async fn relay(pool: &PgPool, tx: &watch::Sender<i64>) -> anyhow::Result<()> {
     let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen(store::CHANNEL).await?;
+    listener.listen(CHANNEL).await?;
     loop {
         let notification = listener.recv().await?;
         if let Ok(revision) = notification.payload().parse::<i64>() {

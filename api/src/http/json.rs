@@ -123,6 +123,11 @@ where
     }
 }
 
+/// A sum as the ledger writes amounts: six decimal places.
+pub fn money_text(value: rust_decimal::Decimal) -> String {
+    ledger::Money::try_from(value).map_or_else(|_| value.to_string(), |m| m.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

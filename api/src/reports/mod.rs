@@ -1,4 +1,3 @@
-//! Campaign reports: the arithmetic (pure) and the route.
+//! Campaign reports: the arithmetic (pure); the route is `routes::reports`.
 
 pub mod metrics;
-pub mod routes;

@@ -15,12 +15,13 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::metrics::{Granularity, ReportRow, Totals, day_budget, paced_target, row};
-use crate::auth::{Auth, Role};
-use crate::campaigns::routes::CampaignPath;
+use crate::auth::Role;
 use crate::campaigns::store;
 use crate::error::{ApiError, Problem, Result};
+use crate::extract::Auth;
 use crate::http::json::{PathParams, QueryParams};
+use crate::reports::metrics::{Granularity, ReportRow, Totals, day_budget, paced_target, row};
+use crate::routes::campaigns::CampaignPath;
 use crate::state::AppState;
 use ledger::budget::day_curve::HourProfile;
 

@@ -1,11 +1,12 @@
-//! The `Auth` extractor: reads the bearer token, verifies it, applies the principal's rate
-//! limit, and hands the handler the [`Principal`]. Handlers then say which roles they admit.
+//! Who is asking. [`Auth`] reads the bearer token, verifies it, applies the principal's rate
+//! limit, and hands the handler the [`Principal`] (handlers then say which roles they admit);
+//! [`Actor`] adds the request's id, which an admin action's audit entry names.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
-use super::role::Principal;
+use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -39,5 +40,30 @@ impl FromRequestParts<AppState> for Auth {
         }
         tracing::Span::current().record("principal", tracing::field::display(principal.id));
         Ok(Auth(principal))
+    }
+}
+
+/// A verified caller making a change, and its request's id (`x-request-id`, set by the request
+/// id layer when the client sent none).
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub principal: Principal,
+    pub request_id: Option<String>,
+}
+
+impl FromRequestParts<AppState> for Actor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Auth(principal) = Auth::from_request_parts(parts, state).await?;
+        let request_id = parts
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(|id| id.chars().take(200).collect());
+        Ok(Actor {
+            principal,
+            request_id,
+        })
     }
 }

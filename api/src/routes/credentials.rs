@@ -11,12 +11,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::routes::{AdvertiserPath, visible};
-use super::store::{self, ApiKey, User};
-use crate::audit::{self, Actor, Change};
-use crate::auth::{Auth, Role, secrets, store as auth_store};
+use crate::advertisers::store::{self, ApiKey, User};
+use crate::audit::{self, Change};
+use crate::auth::{Role, secrets, store as auth_store};
 use crate::error::{ApiError, FieldError, Problem, Result};
+use crate::extract::{Actor, Auth};
 use crate::http::json::{JsonBody, PathParams};
+use crate::routes::advertisers::{AdvertiserPath, visible};
 use crate::state::AppState;
 
 /// Who may manage an advertiser's users and keys (an advertiser its own).

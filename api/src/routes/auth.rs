@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{secrets, store};
+use crate::auth::{Role, secrets, store};
 use crate::error::{ApiError, Problem, Result};
 use crate::http::json::JsonBody;
 use crate::state::AppState;
@@ -29,7 +29,7 @@ pub struct TokenResponse {
     /// Always `Bearer`.
     pub token_type: String,
     pub expires_in: i64,
-    pub role: super::Role,
+    pub role: Role,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub advertiser_id: Option<uuid::Uuid>,
 }

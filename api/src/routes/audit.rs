@@ -11,9 +11,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::store::{self, AuditEntry, Filter};
-use crate::auth::{Auth, Role};
+use crate::audit::store::{self, AuditEntry, Filter};
+use crate::auth::Role;
 use crate::error::{ApiError, Problem, Result};
+use crate::extract::Auth;
 use crate::http::json::QueryParams;
 use crate::state::AppState;
 

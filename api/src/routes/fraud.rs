@@ -11,10 +11,11 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::store::{self, BlockedSource, SourceKind};
-use crate::audit::{self, Actor, Change};
-use crate::auth::{Auth, Role};
+use crate::audit::{self, Change};
+use crate::auth::Role;
 use crate::error::{ApiError, FieldError, Problem, Result};
+use crate::extract::{Actor, Auth};
+use crate::fraud::store::{self, BlockedSource, SourceKind};
 use crate::http::json::{JsonBody, PathParams, QueryParams};
 use crate::state::AppState;
 

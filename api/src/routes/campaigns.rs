@@ -10,14 +10,14 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::model::Campaign;
-use super::service;
-use super::spec::CampaignInput;
-use super::status::{Action, Status};
-use super::store;
-use crate::audit::Actor;
-use crate::auth::{Auth, Role};
+use crate::auth::Role;
+use crate::campaigns::model::Campaign;
+use crate::campaigns::service;
+use crate::campaigns::spec::CampaignInput;
+use crate::campaigns::status::{Action, Status};
+use crate::campaigns::store;
 use crate::error::{ApiError, FieldError, Problem, Result};
+use crate::extract::{Actor, Auth};
 use crate::http::json::{JsonBody, PathParams, QueryParams};
 use crate::state::AppState;
 

@@ -10,10 +10,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::store::{self, Advertiser};
-use crate::audit::{self, Actor, Change};
-use crate::auth::{Auth, Principal, Role};
+use crate::advertisers::store::{self, Advertiser};
+use crate::audit::{self, Change};
+use crate::auth::{Principal, Role};
 use crate::error::{ApiError, FieldError, Problem, Result};
+use crate::extract::{Actor, Auth};
 use crate::http::json::{JsonBody, PathParams, QueryParams};
 use crate::state::AppState;
 

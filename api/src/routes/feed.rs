@@ -9,10 +9,11 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::store;
-use crate::auth::{Auth, Role};
+use crate::auth::Role;
+use crate::campaigns::feed_log as store;
 use crate::campaigns::model::Campaign;
 use crate::error::{ApiError, Problem, Result};
+use crate::extract::Auth;
 use crate::http::json::QueryParams;
 use crate::state::AppState;
 

@@ -12,11 +12,12 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::advertisers::routes::{AdvertiserPath, visible};
-use crate::audit::{self, Actor, Change};
-use crate::auth::{Auth, Role};
+use crate::audit::{self, Change};
+use crate::auth::Role;
 use crate::error::{ApiError, FieldError, Problem, Result};
-use crate::http::json::{JsonBody, PathParams, QueryParams};
+use crate::extract::{Actor, Auth};
+use crate::http::json::{JsonBody, PathParams, QueryParams, money_text};
+use crate::routes::advertisers::{AdvertiserPath, visible};
 use crate::state::AppState;
 
 /// Who may move money in.
@@ -213,11 +214,6 @@ async fn post_audited(
             }
         }
     }
-}
-
-/// A sum as the ledger writes amounts: six decimal places.
-pub fn money_text(value: rust_decimal::Decimal) -> String {
-    ledger::Money::try_from(value).map_or_else(|_| value.to_string(), |m| m.to_string())
 }
 
 fn posting(t: &Transfer, created: bool) -> Posting {

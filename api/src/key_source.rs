@@ -11,7 +11,7 @@ use anyhow::Context;
 use arc_swap::ArcSwap;
 use ledger::secrets::{Fields, KvSecrets};
 
-use super::keys::TokenKeys;
+use crate::auth::keys::TokenKeys;
 use crate::settings::{JwtSettings, Settings, parse_keys};
 
 /// The keys in use, swapped whole when a rotation arrives.

@@ -4,9 +4,7 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, Row};
 
 use crate::campaigns::model::Campaign;
-
-/// The channel a committed change is announced on (the payload is its revision).
-pub const CHANNEL: &str = "campaign_feed";
+use crate::feed::CHANNEL;
 
 /// Takes the next revision. The row stays locked until the caller's transaction ends, so
 /// revisions commit in order.

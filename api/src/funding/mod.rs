@@ -1,3 +1,0 @@
-//! Funding: money in (deposits, credits), balances and statements.
-
-pub mod routes;
