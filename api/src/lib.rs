@@ -10,11 +10,12 @@
 //! - The parts, each with the SQL of its own tables and no handlers: [`auth`] (roles, token
 //!   keys, argon2 secrets, users and API keys), [`advertisers`], [`campaigns`] (settings and
 //!   validation, the status machine, budget holds, storage, the feed's log, the write paths),
-//!   [`fraud`] (the blocklist), [`reports`] (the arithmetic), [`audit`] (what an admin action
+//!   [`reports`] (the arithmetic), [`audit`] (what an admin action
 //!   records), [`feed`] (the signal long-polls wait on), [`key_source`] (where the token keys
 //!   come from).
 //! - [`state`]: what every handler shares; [`extract`]: who is asking (`Auth`, `Actor`).
-//! - [`routes`]: the handlers, one module per resource; [`openapi`]: the OpenAPI 3.1 document
+//! - [`routes`]: the handlers, one module per resource (the blocklist's SQL is the `fraud`
+//!   crate's); [`openapi`]: the OpenAPI 3.1 document
 //!   and the docs page; [`server`]: serving, background work and shutdown.
 
 pub mod advertisers;
@@ -24,7 +25,6 @@ pub mod campaigns;
 pub mod error;
 pub mod extract;
 pub mod feed;
-pub mod fraud;
 pub mod http;
 pub mod key_source;
 pub mod openapi;

@@ -9,18 +9,26 @@
 //! # Layout
 //!
 //! - [`audit`]: the audit chain's pure core: canonical records, the hash chain, its verifier.
-//! - [`budget`]: the budget controller's pure parts: lease sizing and in-process leases.
+//! - [`budget`]: the budget controller: campaigns' budgets leased out of Redis with PostgreSQL as
+//!   the source of truth (sizing, allocate, settle, reap, rebuild, reconcile, its SQL), and the
+//!   serving-side wallet.
+//! - [`events`]: served events: the event stream, the ledger writer that bills them, their SQL.
+//! - [`secrets`], [`transit`]: Vault's KV secrets and transit signatures.
+//! - [`reads`]: the named queries other crates call on the tables this crate owns.
 //! - [`money`]: `Money` and `Amount` (scale ≤ 6, `NUMERIC(20,6)`), parsing and the rounding rule.
 //! - [`currency`]: ISO 4217 codes.
 //! - [`ids`]: typed ids (accounts, transfers, advertisers, campaigns, leases).
+//! - [`clock`]: where the time comes from (a manual clock in tests).
 //! - [`account`]: account kinds, owners and floor rules.
 //! - [`transfer`]: transfer kinds, allowed shapes, requests and recorded transfers.
-//! - [`pending`]: two-phase transfers and how a resolution is decided.
+//! - [`pending`], [`pending_state`]: two-phase transfers, how a resolution is decided, and
+//!   where one stands.
 //! - [`plan`]: the pure core that decides a batch against locked balances.
 //! - [`rejection`]: the closed set of refusals.
 //! - [`statement`]: statement lines, pages and cursors.
 //! - `service`: [`Ledger`], the operations over a pool (load and lock, decide, write).
-//! - `store`: the SQL, one module per table family.
+//! - `store`: the SQL of the ledger's own tables, one module per table family, and the audit
+//!   trail's.
 //! - `retry`: bounded retries of transactions on serialization failures and deadlocks.
 
 pub mod account;
@@ -35,6 +43,7 @@ pub mod money;
 pub mod pending;
 pub mod pending_state;
 pub mod plan;
+pub mod reads;
 pub mod rejection;
 mod retry;
 pub mod secrets;

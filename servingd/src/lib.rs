@@ -13,11 +13,10 @@
 //!
 //! Beside them: [`settings`] (defaults and `SERVINGD_*` variables), [`server`] (connecting,
 //! background work, serving and the orderly stop), [`process`] (logging, stop signals and exit
-//! status, shared by the binaries), [`fraud`] (fraud levels 1–3) and [`loadgen`] (the load
-//! generator's request mix and runner).
+//! status, shared by the binaries) and [`loadgen`] (the load generator's request mix and
+//! runner). Fraud checks (levels 1–3) are the `fraud` crate's (`servingd/fraud/`).
 
 pub mod decision;
-pub mod fraud;
 pub mod http;
 pub mod loadgen;
 pub mod process;

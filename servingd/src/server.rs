@@ -20,9 +20,6 @@ use crate::decision::breaker::Breaker;
 use crate::decision::ctr::{CtrModel, SmoothedCtr};
 use crate::decision::eligibility::Rates;
 use crate::decision::shedding::ValueTracker;
-use crate::fraud::Blocklist;
-use crate::fraud::score::Rules as FraudRules;
-use crate::fraud::windows::FraudWindows;
 use crate::runtime::caps::FrequencyCaps;
 use crate::runtime::engine::Engine;
 use crate::runtime::feed::{FeedClient, LiveIndex, follow};
@@ -31,6 +28,9 @@ use crate::runtime::request_metrics::RequestMetrics;
 use crate::runtime::wallets::{LEASE_RULES, Wallets};
 use crate::settings::Settings;
 use arc_swap::ArcSwap;
+use fraud::Blocklist;
+use fraud::score::Rules as FraudRules;
+use fraud::windows::FraudWindows;
 use ledger::events::EventStream;
 
 /// How long after a lease's deadline its events may still arrive.
@@ -239,7 +239,7 @@ fn background(engine: Arc<Engine>, stop: watch::Receiver<bool>) -> Vec<JoinHandl
         every(BLOCKLIST_REFRESH_EVERY, engine.clone(), stop.clone(), |e| {
             Box::pin(async move {
                 let rate = e.settings.blocklist_fp_rate;
-                match crate::fraud::blocklist::reload_if_changed(&e.db, &e.blocklist, rate).await {
+                match fraud::blocklist::reload_if_changed(&e.db, &e.blocklist, rate).await {
                     Ok(_) => {
                         let list = e.blocklist.load();
                         metrics::gauge!("servingd_blocklist_entries").set(list.entries() as f64);

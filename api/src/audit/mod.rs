@@ -1,9 +1,8 @@
-//! The audit trail over HTTP: `GET /api/v1/audit` (entries, newest first; advertisers see those
-//! about their own objects) and `GET /api/v1/audit/verify` (the whole chain walked, and every
-//! signed checkpoint checked through Vault); and what every admin action records in it
-//! ([`change`], by the [`actor::Actor`] that made it).
+//! The audit trail as the API writes and shows it: what every admin action records ([`change`],
+//! by the [`crate::extract::Actor`] that made it) and an entry as listed ([`entry`]). The routes
+//! (`GET /api/v1/audit`, `GET /api/v1/audit/verify`) are `routes::audit`.
 
 pub mod change;
-pub mod store;
+pub mod entry;
 
 pub use change::Change;

@@ -7,7 +7,7 @@ use ledger::{
     TransferKind,
 };
 use rust_decimal::Decimal;
-use sqlx::{PgConnection, Row};
+use sqlx::PgConnection;
 
 use super::holds::{HoldChange, Spent, hold_change, target_hold};
 use super::model::StoredCampaign;
@@ -38,36 +38,21 @@ fn day_start(now: DateTime<Utc>, tz: chrono_tz::Tz) -> DateTime<Utc> {
 }
 
 /// What the campaign has spent in all and today, from the ledger.
-pub async fn spent(
+async fn spent(
     conn: &mut PgConnection,
     campaign: uuid::Uuid,
     since: DateTime<Utc>,
-) -> Result<Spent, sqlx::Error> {
-    let row = sqlx::query(
-        r"select coalesce(sum(t.amount), 0) as total,
-                 coalesce(sum(t.amount) filter (where t.posted_at >= $2), 0) as today
-            from ledger_transfers t
-           where t.campaign_id = $1 and t.kind = 'spend'",
-    )
-    .bind(campaign)
-    .bind(since)
-    .fetch_one(conn)
-    .await?;
+) -> Result<Spent, ledger::Error> {
+    let spend = ledger::reads::campaign_spend(conn, campaign, since).await?;
     Ok(Spent {
-        total: row.try_get("total")?,
-        today: row.try_get("today")?,
+        total: spend.total,
+        today: spend.since,
     })
 }
 
 /// Budget leased to servers and not yet settled: it may still be spent, so it stays held.
-async fn leased(conn: &mut PgConnection, campaign: uuid::Uuid) -> Result<Decimal, sqlx::Error> {
-    let micros: i64 = sqlx::query_scalar(
-        r"select coalesce(sum(coalesce(granted_micros, want_micros)), 0)::bigint
-            from budget_leases where campaign_id = $1 and state in ('requested', 'open')",
-    )
-    .bind(campaign)
-    .fetch_one(conn)
-    .await?;
+async fn leased(conn: &mut PgConnection, campaign: uuid::Uuid) -> Result<Decimal, ledger::Error> {
+    let micros = ledger::reads::leased_micros(conn, campaign).await?;
     Ok(Decimal::new(micros, 6))
 }
 

@@ -231,7 +231,8 @@ pub async fn sweep_holds(state: &AppState) -> anyhow::Result<usize> {
     retry_refreshes(state).await;
     let now = state.clock.now().trunc_subsecs(6);
     let mut changed = 0;
-    for id in store::needing_hold_sweep(&state.db, now).await? {
+    let holding = ledger::reads::campaigns_holding_money(&state.db).await?;
+    for id in store::needing_hold_sweep(&state.db, now, &holding).await? {
         match sweep_one(state, CampaignId(id), now).await {
             Ok(true) => changed += 1,
             Ok(false) => {}

@@ -183,23 +183,25 @@ pub async fn all(conn: &mut PgConnection) -> anyhow::Result<Vec<Campaign>> {
 
 /// Campaigns whose hold may need to move: active ones whose local day has turned since their
 /// daily budget was held, whose schedule has ended, or whose hold is empty (perhaps exhausted);
-/// and campaigns no longer active that still hold money.
+/// and campaigns no longer active that still hold money. `holding` names the campaigns whose
+/// hold holds money (the ledger says which: [`ledger::reads::campaigns_holding_money`]).
 pub async fn needing_hold_sweep<'e>(
     db: impl PgExecutor<'e>,
     now: chrono::DateTime<chrono::Utc>,
+    holding: &[Uuid],
 ) -> anyhow::Result<Vec<Uuid>> {
     Ok(sqlx::query_scalar(
         r"select c.id from campaigns c
-            left join ledger_accounts h on h.campaign_id = c.id and h.kind = 'campaign_hold'
            where (c.status = 'active'
                   and ((c.daily_budget is not null
                         and c.held_day is distinct from ($1 at time zone (c.schedule->>'time_zone'))::date)
                        or (c.schedule->>'end')::timestamptz <= $1
-                       or coalesce(h.posted, 0) = 0))
-              or (c.status <> 'active' and coalesce(h.posted, 0) > 0)
+                       or not c.id = any($2)))
+              or (c.status <> 'active' and c.id = any($2))
            order by c.id",
     )
     .bind(now)
+    .bind(holding)
     .fetch_all(db)
     .await?)
 }

@@ -3,6 +3,7 @@
 use ledger::budget::day_curve::HourProfile;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
 /// Day or hour buckets.
@@ -102,6 +103,30 @@ pub fn row(bucket: String, t: Totals, target: Option<Decimal>) -> ReportRow {
     }
 }
 
+/// Each bucket's delivery, money and over-delivery, merged: a bucket any of them has, with
+/// zero for what the others lack.
+pub fn bucket_totals(
+    delivery: Vec<(String, i64, i64)>,
+    money: Vec<(String, Decimal, Decimal)>,
+    over_delivery: Vec<(String, Decimal)>,
+) -> BTreeMap<String, Totals> {
+    let mut buckets: BTreeMap<String, Totals> = BTreeMap::new();
+    for (bucket, impressions, clicks) in delivery {
+        let t = buckets.entry(bucket).or_default();
+        t.impressions = impressions;
+        t.clicks = clicks;
+    }
+    for (bucket, spend, refunds) in money {
+        let t = buckets.entry(bucket).or_default();
+        t.spend = spend;
+        t.refunds = refunds;
+    }
+    for (bucket, unbilled) in over_delivery {
+        buckets.entry(bucket).or_default().unbilled = unbilled;
+    }
+    buckets
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,5 +193,47 @@ mod tests {
         let night = paced_target(d("48"), &day, 3.0 / 24.0, 4.0 / 24.0, 0.0).expect("night");
         let evening = paced_target(d("48"), &day, 20.0 / 24.0, 21.0 / 24.0, 0.0).expect("eve");
         assert!(evening > night * d("8"), "{evening} vs {night}");
+    }
+
+    #[test]
+    fn buckets_merge_with_zero_for_what_a_source_lacks() {
+        let totals = bucket_totals(
+            vec![("2026-01-02T00:00:00".into(), 10, 1)],
+            vec![
+                ("2026-01-01T00:00:00".into(), d("0.5"), d("0")),
+                ("2026-01-02T00:00:00".into(), d("1.25"), d("0.25")),
+            ],
+            vec![("2026-01-03T00:00:00".into(), d("0.002"))],
+        );
+        let rows: Vec<_> = totals.into_iter().collect();
+        assert_eq!(
+            rows,
+            vec![
+                (
+                    "2026-01-01T00:00:00".to_string(),
+                    Totals {
+                        spend: d("0.5"),
+                        ..Totals::default()
+                    }
+                ),
+                (
+                    "2026-01-02T00:00:00".to_string(),
+                    Totals {
+                        impressions: 10,
+                        clicks: 1,
+                        spend: d("1.25"),
+                        refunds: d("0.25"),
+                        unbilled: d("0"),
+                    }
+                ),
+                (
+                    "2026-01-03T00:00:00".to_string(),
+                    Totals {
+                        unbilled: d("0.002"),
+                        ..Totals::default()
+                    }
+                ),
+            ]
+        );
     }
 }

@@ -11,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::audit::store::{self, AuditEntry, Filter};
+use crate::audit::entry::AuditEntry;
 use crate::auth::Role;
 use crate::error::{ApiError, Problem, Result};
 use crate::extract::Auth;
@@ -134,7 +134,7 @@ pub async fn list_audit(
         }
         _ => query.advertiser_id,
     };
-    let filter = Filter {
+    let filter = ledger::reads::AuditFilter {
         advertiser,
         actor: query.actor,
         action: query.action,
@@ -142,7 +142,12 @@ pub async fn list_audit(
         since: query.since,
         until: query.until,
     };
-    let mut items = store::page(&state.db, &filter, before, limit).await?;
+    let mut items: Vec<AuditEntry> =
+        ledger::reads::audit_entries(&state.db, &filter, before, limit)
+            .await?
+            .into_iter()
+            .map(AuditEntry::from)
+            .collect();
     if let (Role::Advertiser, Some(own)) = (principal.role, advertiser) {
         items = items.into_iter().map(|e| e.seen_by(own)).collect();
     }

@@ -15,9 +15,9 @@ use crate::audit::{self, Change};
 use crate::auth::Role;
 use crate::error::{ApiError, FieldError, Problem, Result};
 use crate::extract::{Actor, Auth};
-use crate::fraud::store::{self, BlockedSource, SourceKind};
 use crate::http::json::{JsonBody, PathParams, QueryParams};
 use crate::state::AppState;
+use fraud::blocklist_store::{self as store, BlockedSource, SourceKind};
 
 /// Who may read the list.
 pub const READ_ROLES: &[Role] = &[Role::Operator, Role::Billing, Role::Admin];

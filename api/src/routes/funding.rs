@@ -313,25 +313,13 @@ pub async fn balance(
 ) -> Result<Json<Balance>> {
     auth.0.require(READ_ROLES)?;
     let advertiser = visible(&state, &auth.0, path.id).await?;
-    let row: (
-        rust_decimal::Decimal,
-        rust_decimal::Decimal,
-        rust_decimal::Decimal,
-    ) = sqlx::query_as(
-        r"select coalesce(sum(posted) filter (where kind = 'advertiser_cash'), 0),
-                 coalesce(sum(posted - reserved) filter (where kind = 'advertiser_cash'), 0),
-                 coalesce(sum(posted) filter (where kind = 'campaign_hold'), 0)
-            from ledger_accounts where advertiser_id = $1",
-    )
-    .bind(advertiser.id)
-    .fetch_one(&state.db)
-    .await?;
+    let balance = ledger::reads::advertiser_balance(&state.db, advertiser.id).await?;
     Ok(Json(Balance {
         advertiser_id: advertiser.id,
         currency: advertiser.currency,
-        cash: money_text(row.0),
-        available: money_text(row.1),
-        held: money_text(row.2),
+        cash: money_text(balance.cash),
+        available: money_text(balance.available),
+        held: money_text(balance.held),
     }))
 }
 

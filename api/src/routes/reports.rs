@@ -8,9 +8,9 @@ use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Duration, Utc};
 use ledger::CampaignId;
+use ledger::reads::ReportSpan;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -20,7 +20,9 @@ use crate::campaigns::store;
 use crate::error::{ApiError, Problem, Result};
 use crate::extract::Auth;
 use crate::http::json::{PathParams, QueryParams};
-use crate::reports::metrics::{Granularity, ReportRow, Totals, day_budget, paced_target, row};
+use crate::reports::metrics::{
+    Granularity, ReportRow, bucket_totals, day_budget, paced_target, row,
+};
 use crate::routes::campaigns::CampaignPath;
 use crate::state::AppState;
 use ledger::budget::day_curve::HourProfile;
@@ -93,48 +95,17 @@ pub async fn campaign_report(
     };
     let tz = campaign.spec.schedule.time_zone.clone();
     let zone = crate::error::stored_time_zone(&tz)?;
-    let rows = sqlx::query(
-        r#"with events as (
-              select date_trunc($2, at at time zone $3) as bucket,
-                     count(*) filter (where kind = 'impression') as impressions,
-                     count(*) filter (where kind = 'click') as clicks
-                from ad_events
-               where campaign_id = $1 and valid and at >= $4 and at < $5
-               group by 1),
-          money as (
-              select date_trunc($2, posted_at at time zone $3) as bucket,
-                     coalesce(sum(amount) filter (where kind = 'spend'), 0) as spend,
-                     coalesce(sum(amount) filter (where kind = 'refund'), 0) as refunds
-                from ledger_transfers
-               where campaign_id = $1 and kind in ('spend', 'refund')
-                 and posted_at >= $4 and posted_at < $5
-               group by 1),
-          unbilled as (
-              select date_trunc($2, event_at at time zone $3) as bucket, sum(amount) as amount
-                from unbilled_events
-               where campaign_id = $1 and reason = 'over_delivery'
-                 and event_at >= $4 and event_at < $5
-               group by 1),
-          buckets as (
-              select bucket from events union select bucket from money
-              union select bucket from unbilled)
-          select to_char(b.bucket, 'YYYY-MM-DD"T"HH24:MI:SS') as bucket,
-                 coalesce(e.impressions, 0) as impressions, coalesce(e.clicks, 0) as clicks,
-                 coalesce(m.spend, 0) as spend, coalesce(m.refunds, 0) as refunds,
-                 coalesce(u.amount, 0) as unbilled
-            from buckets b
-            left join events e on e.bucket = b.bucket
-            left join money m on m.bucket = b.bucket
-            left join unbilled u on u.bucket = b.bucket
-           order by 1"#,
-    )
-    .bind(campaign.id)
-    .bind(unit)
-    .bind(&tz)
-    .bind(from)
-    .bind(to)
-    .fetch_all(&state.db)
-    .await?;
+    let span = ReportSpan {
+        unit,
+        time_zone: &tz,
+        from,
+        to,
+    };
+    let totals = bucket_totals(
+        ledger::reads::delivery_by_bucket(&state.db, campaign.id, span).await?,
+        ledger::reads::money_by_bucket(&state.db, campaign.id, span).await?,
+        ledger::reads::over_delivery_by_bucket(&state.db, campaign.id, span).await?,
+    );
     let budget = &campaign.spec.budget;
     let days = campaign
         .spec
@@ -148,17 +119,9 @@ pub async fn campaign_report(
     );
     let started = started_by_day(&state, campaign.id, &tz, from, to).await?;
     let mut buckets = BTreeMap::new();
-    for r in rows {
-        let bucket: String = r.try_get("bucket")?;
+    for (bucket, totals) in totals {
         let target = per_day
             .and_then(|per_day| bucket_target(per_day, &bucket, query.granularity, zone, &started));
-        let totals = Totals {
-            impressions: r.try_get("impressions")?,
-            clicks: r.try_get("clicks")?,
-            spend: r.try_get::<Decimal, _>("spend")?,
-            refunds: r.try_get::<Decimal, _>("refunds")?,
-            unbilled: r.try_get::<Decimal, _>("unbilled")?,
-        };
         buckets.insert(bucket.clone(), row(bucket, totals, target));
     }
     Ok(Json(Report {
@@ -180,24 +143,8 @@ async fn started_by_day(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<BTreeMap<String, f64>> {
-    let rows = sqlx::query(
-        r"select to_char(t.posted_at at time zone $2, 'YYYY-MM-DD') as day,
-                 min(extract(epoch from (t.posted_at at time zone $2)::time))::float8 / 86400 as fraction
-            from ledger_transfers t
-            join ledger_accounts h on h.id = t.credit_account_id and h.kind = 'campaign_hold'
-           where h.campaign_id = $1 and t.kind = 'hold'
-             and t.posted_at >= $3 - interval '1 day' and t.posted_at < $4
-           group by 1",
-    )
-    .bind(campaign)
-    .bind(tz)
-    .bind(from)
-    .bind(to)
-    .fetch_all(&state.db)
-    .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("day")?, r.try_get("fraction")?)))
-        .collect()
+    let days = ledger::reads::first_hold_by_day(&state.db, campaign, tz, from, to).await?;
+    Ok(days.into_iter().collect())
 }
 
 /// The pace target of one bucket (`YYYY-MM-DDTHH:MI:SS`, local): along the day's traffic curve

@@ -1,6 +1,7 @@
-//! The budget controller's pure parts: how big a lease is, and how a serving instance spends the
-//! leases it holds. Amounts here are integer micros (millionths, the ledger's scale), which Redis
-//! counters and process atomics can hold exactly.
+//! The budget controller: campaigns' budgets leased out of Redis in pieces, with PostgreSQL as
+//! the source of truth, and how a serving instance spends the leases it holds. Amounts here are
+//! integer micros (millionths, the ledger's scale), which Redis counters and process atomics can
+//! hold exactly.
 //!
 //! # Layout
 //!

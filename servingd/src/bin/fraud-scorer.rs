@@ -1,14 +1,14 @@
 //! `fraud-scorer`: fraud level 3. Every `FRAUD_SCORER_EVERY_S` (60) seconds it judges the events
 //! of the last `FRAUD_SCORER_WINDOW_S` (600) seconds together, refunds the billed ads of the
 //! sources it convicts and adds those sources to the blocklist (`DATABASE_URL`). Runs until
-//! SIGTERM or Ctrl-C. The work is `servingd::fraud::scorer`.
+//! SIGTERM or Ctrl-C. The work is `fraud::scorer`.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use servingd::fraud::offline::Rules;
-use servingd::fraud::scorer::score_recent;
+use fraud::offline::Rules;
+use fraud::scorer::score_recent;
 
 #[tokio::main]
 async fn main() -> ExitCode {

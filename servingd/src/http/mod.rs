@@ -203,12 +203,12 @@ impl ServedTo {
             device: request
                 .device_id
                 .as_deref()
-                .map_or(0, crate::fraud::score::device_hash),
+                .map_or(0, fraud::score::device_hash),
             network: request
                 .ip
                 .as_deref()
                 .and_then(|ip| ip.trim().parse().ok())
-                .map_or(0, crate::fraud::score::network_hash),
+                .map_or(0, fraud::score::network_hash),
         }
     }
 }

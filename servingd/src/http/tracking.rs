@@ -18,9 +18,9 @@ use ledger::{CampaignId, LeaseId};
 use url::form_urlencoded;
 
 use crate::decision::tracking_token::{TokenClaims, TokenError};
-use crate::fraud::score::{Assessment, assess, network_hash};
-use crate::fraud::windows::Source;
 use crate::runtime::engine::Engine;
+use fraud::score::{Assessment, assess, network_hash};
+use fraud::windows::Source;
 
 /// How long past a token's expiry its event stays marked as seen (clock skew between instances).
 const SEEN_MARGIN_S: i64 = 300;

@@ -11,9 +11,6 @@ use crate::decision::breaker::Breaker;
 use crate::decision::ctr::CtrModel;
 use crate::decision::eligibility::Rates;
 use crate::decision::shedding::ValueTracker;
-use crate::fraud::Blocklist;
-use crate::fraud::score::Rules as FraudRules;
-use crate::fraud::windows::FraudWindows;
 use crate::runtime::caps::FrequencyCaps;
 use crate::runtime::feed::LiveIndex;
 use crate::runtime::pacing_board::PacingBoard;
@@ -22,6 +19,9 @@ use crate::runtime::tracking_keys::SharedTrackingKeys;
 use crate::runtime::wallets::Wallets;
 use crate::settings::Settings;
 use arc_swap::ArcSwap;
+use fraud::Blocklist;
+use fraud::score::Rules as FraudRules;
+use fraud::windows::FraudWindows;
 use ledger::events::EventStream;
 
 /// The serving engine.

@@ -4,13 +4,13 @@
 
 use std::time::Duration;
 
+use fraud::offline::Rules;
+use fraud::scorer::score_recent;
 use ledger::events::{
     Billing, Duty, EventKind, EventStream, LedgerWriter, ServedEvent, WriterSettings,
 };
 use ledger::{LeaseId, Ledger};
 use rust_decimal::Decimal;
-use servingd::fraud::offline::Rules;
-use servingd::fraud::scorer::score_recent;
 use sqlx::PgPool;
 use uuid::Uuid;
 

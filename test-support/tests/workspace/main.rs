@@ -4,3 +4,4 @@
 mod import_cycles;
 mod module_graph;
 mod source;
+mod table_owners;

@@ -1,5 +1,5 @@
 //! Fraud level 3 at run time: the recent valid events of the event table judged together (see
-//! [`crate::fraud::offline`]). For each convicted source: its events are marked invalid with the
+//! [`crate::offline`]). For each convicted source: its events are marked invalid with the
 //! reason, each of its billed ads is refunded (a refund transfer from the campaign's spend back
 //! to the advertiser's cash, its id derived from the ad's event id, so a run repeated refunds
 //! nothing twice, and linked to the spend it returns), and the source joins the blocklist.
@@ -18,9 +18,8 @@ use ledger::{
 };
 use rust_decimal::Decimal;
 use sqlx::PgPool;
-use uuid::Uuid;
 
-use crate::fraud::offline::{Observed, Rules, Source, convict};
+use crate::offline::{Observed, Rules, Source, convict};
 
 /// Who the blocklist says added the scorer's convictions.
 pub const SCORER: &str = "fraud-scorer";
@@ -39,16 +38,6 @@ pub struct ScoreOutcome {
     pub refunded: Decimal,
 }
 
-type EventRow = (
-    String,
-    String,
-    Uuid,
-    DateTime<Utc>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
-
 /// One run over the events of the last `window` before `now`.
 pub async fn score_recent(
     db: &PgPool,
@@ -58,31 +47,22 @@ pub async fn score_recent(
     now: DateTime<Utc>,
 ) -> anyhow::Result<ScoreOutcome> {
     let since = now - chrono::Duration::from_std(window).context("window")?;
-    let rows: Vec<EventRow> = sqlx::query_as(
-        r"select event_id, kind, campaign_id, at, ip, device, user_agent
-            from ad_events where at >= $1 and at <= $2 and valid",
-    )
-    .bind(since)
-    .bind(now)
-    .fetch_all(db)
-    .await?;
-    let events: Vec<Observed> = rows
+    let events: Vec<Observed> = ledger::reads::valid_events_between(db, since, now)
+        .await?
         .into_iter()
-        .map(
-            |(event_id, kind, campaign, at, ip, device, user_agent)| Observed {
-                event_id,
-                kind: if kind == "click" {
-                    EventKind::Click
-                } else {
-                    EventKind::Impression
-                },
-                campaign,
-                at_ms: at.timestamp_millis(),
-                ip: ip.unwrap_or_default(),
-                device,
-                user_agent,
+        .map(|e| Observed {
+            event_id: e.event_id,
+            kind: if e.kind == "click" {
+                EventKind::Click
+            } else {
+                EventKind::Impression
             },
-        )
+            campaign: e.campaign,
+            at_ms: e.at.timestamp_millis(),
+            ip: e.ip.unwrap_or_default(),
+            device: e.device,
+            user_agent: e.user_agent,
+        })
         .collect();
     let verdicts = convict(&events, rules);
     let mut outcome = ScoreOutcome {
@@ -92,16 +72,8 @@ pub async fn score_recent(
     };
     for verdict in &verdicts {
         let reason = verdict.reason();
-        let marked = sqlx::query(
-            r"update ad_events set valid = false, invalid_reason = $2
-               where event_id = any($1) and valid and at >= $3",
-        )
-        .bind(&verdict.events)
-        .bind(&reason)
-        .bind(since)
-        .execute(db)
-        .await?;
-        outcome.invalidated += marked.rows_affected();
+        outcome.invalidated +=
+            ledger::reads::invalidate_events(db, &verdict.events, &reason, since).await?;
         let (kind, value) = match &verdict.source {
             Source::Ip(ip) => ("ip", ip.as_str()),
             Source::Device(d) => ("device", d.as_str()),
@@ -123,18 +95,6 @@ pub async fn score_recent(
     Ok(outcome)
 }
 
-type SpendRow = (
-    Uuid,
-    String,
-    Decimal,
-    String,
-    Option<Uuid>,
-    Option<Uuid>,
-    i64,
-    Option<i64>,
-    String,
-);
-
 /// Refunds every billed ad of the window that the scorer judged invalid and that has no refund
 /// yet; returns how many refunds it posted and their total.
 async fn refund_invalid(
@@ -142,49 +102,32 @@ async fn refund_invalid(
     ledger: &Ledger,
     since: DateTime<Utc>,
 ) -> anyhow::Result<(usize, Decimal)> {
-    let rows: Vec<SpendRow> = sqlx::query_as(
-        r"select t.id, t.event_id, t.amount, t.currency, t.campaign_id, t.advertiser_id,
-                 t.credit_account_id, cash.id, e.invalid_reason
-            from ledger_transfers t
-            join (select distinct on (event_id) event_id, invalid_reason from ad_events
-                   where at >= $1 and not valid and invalid_reason like 'invalid_traffic:%') e
-              on e.event_id = t.event_id
-            left join ledger_accounts cash
-              on cash.kind = 'advertiser_cash' and cash.advertiser_id = t.advertiser_id
-             and cash.currency = t.currency
-           where t.kind = 'spend'
-             and not exists (select 1 from ledger_transfers r
-                              where r.kind = 'refund' and r.event_id = t.event_id)",
-    )
-    .bind(since)
-    .fetch_all(db)
-    .await?;
+    let spends = ledger::reads::unrefunded_invalid_spends(db, since).await?;
     let mut seen = HashSet::new();
     let mut refunds = Vec::new();
-    for (spend, event, amount, currency, campaign, advertiser, spend_account, cash, reason) in rows
-    {
-        let Some(cash) = cash else {
-            tracing::warn!(%event, "no cash account to refund into");
+    for spend in spends {
+        let Some(cash) = spend.cash_account else {
+            tracing::warn!(event = %spend.event_id, "no cash account to refund into");
             continue;
         };
-        if !seen.insert(event.clone()) {
+        if !seen.insert(spend.event_id.clone()) {
             continue;
         }
         let mut refund = NewTransfer::new(
-            TransferId::from_key("refund", &event),
-            AccountId(spend_account),
+            TransferId::from_key("refund", &spend.event_id),
+            AccountId(spend.spend_account),
             AccountId(cash),
-            Amount::try_from(amount).context("a spend of no amount")?,
-            Currency::parse(currency.trim()).context("currency")?,
+            Amount::try_from(spend.amount).context("a spend of no amount")?,
+            Currency::parse(spend.currency.trim()).context("currency")?,
             TransferKind::Refund,
         )
         .with_references(References {
-            advertiser: advertiser.map(AdvertiserId),
-            campaign: campaign.map(CampaignId),
-            event: Some(event),
+            advertiser: spend.advertiser.map(AdvertiserId),
+            campaign: spend.campaign.map(CampaignId),
+            event: Some(spend.event_id),
             lease: None,
         });
-        refund.metadata = serde_json::json!({"reason": reason, "refunds": spend});
+        refund.metadata = serde_json::json!({"reason": spend.reason, "refunds": spend.spend});
         refunds.push(refund);
     }
     let mut posted = 0;

@@ -14,7 +14,7 @@
 
 use std::net::IpAddr;
 
-use crate::fraud::bloom::hash;
+use crate::bloom::hash;
 
 const SEED: u64 = 0x4528_21E6_38D0_1377;
 

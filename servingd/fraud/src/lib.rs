@@ -4,6 +4,7 @@
 //! together after the fact; convicted sources' billed ads refunded, the sources blocklisted.
 
 pub mod blocklist;
+pub mod blocklist_store;
 pub mod bloom;
 pub mod offline;
 pub mod score;

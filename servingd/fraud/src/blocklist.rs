@@ -8,8 +8,8 @@ use std::net::IpAddr;
 use arc_swap::ArcSwap;
 use sqlx::PgPool;
 
-use crate::fraud::bloom::BloomFilter;
-use crate::fraud::score::device_hash;
+use crate::bloom::BloomFilter;
+use crate::score::device_hash;
 
 /// Fewest items a filter is sized for, so a short list still has a low false-positive rate as
 /// it grows until the next reload.

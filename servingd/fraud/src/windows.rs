@@ -10,8 +10,8 @@ use std::sync::LazyLock;
 use ledger::events::EventKind;
 use redis::aio::ConnectionLike;
 
-use crate::fraud::bloom::hash;
-use crate::fraud::score::Window;
+use crate::bloom::hash;
+use crate::score::Window;
 
 /// Counts the event and answers the window.
 static COUNT: LazyLock<redis::Script> = LazyLock::new(|| {
@@ -54,7 +54,7 @@ return {tonumber(v[10]) or 0, clicks, imps, agents}
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
     Ip(IpAddr),
-    /// A device, by [`crate::fraud::score::device_hash`].
+    /// A device, by [`crate::score::device_hash`].
     Device(u64),
 }
 
