@@ -1,16 +1,27 @@
 //! What other crates read from the tables this crate owns, as named queries: a campaign's spend,
 //! what its leases hold, which campaigns hold money, an advertiser's balance, a campaign's
 //! delivery and money by hour or day, the audit trail's entries, and the served events the fraud
-//! scorer judges. Each runs one statement on the executor the caller passes (a pool, or a
-//! connection inside the caller's own transaction), and decides nothing.
+//! scorer judges; and the one write another crate makes here, the scorer marking events invalid
+//! ([`invalidate_events`]). Each runs one statement on the executor the caller passes (a pool, a
+//! [`snapshot`], or a connection inside the caller's own transaction), and decides nothing.
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use sqlx::{PgConnection, PgExecutor, PgPool, Row};
+use sqlx::{PgConnection, PgExecutor, PgPool, Postgres, Row, Transaction};
 use uuid::Uuid;
 
 use crate::audit::ChainHash;
 use crate::error::Result;
+
+/// A read-only transaction on one snapshot, for reads that must agree with one another (end it
+/// with `commit`).
+pub async fn snapshot(db: &PgPool) -> Result<Transaction<'static, Postgres>> {
+    let mut tx = db.begin().await?;
+    sqlx::query("set transaction isolation level repeatable read, read only")
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}
 
 /// What a campaign has spent: in all, and since a moment (the start of its local day).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,8 +113,8 @@ pub struct ReportSpan<'a> {
 }
 
 /// Valid impressions and clicks of the campaign per bucket.
-pub async fn delivery_by_bucket(
-    db: &PgPool,
+pub async fn delivery_by_bucket<'e>(
+    db: impl PgExecutor<'e>,
     campaign: Uuid,
     span: ReportSpan<'_>,
 ) -> Result<Vec<(String, i64, i64)>> {
@@ -125,8 +136,8 @@ pub async fn delivery_by_bucket(
 }
 
 /// The campaign's spend and refunds posted per bucket.
-pub async fn money_by_bucket(
-    db: &PgPool,
+pub async fn money_by_bucket<'e>(
+    db: impl PgExecutor<'e>,
     campaign: Uuid,
     span: ReportSpan<'_>,
 ) -> Result<Vec<(String, Decimal, Decimal)>> {
@@ -149,8 +160,8 @@ pub async fn money_by_bucket(
 }
 
 /// What the campaign served beyond its hold (never billed) per bucket, by when it was served.
-pub async fn over_delivery_by_bucket(
-    db: &PgPool,
+pub async fn over_delivery_by_bucket<'e>(
+    db: impl PgExecutor<'e>,
     campaign: Uuid,
     span: ReportSpan<'_>,
 ) -> Result<Vec<(String, Decimal)>> {
@@ -173,8 +184,8 @@ pub async fn over_delivery_by_bucket(
 
 /// When the campaign's first hold was posted on each local day (`YYYY-MM-DD`) from the day
 /// before `from` to `to`, as a fraction of the day.
-pub async fn first_hold_by_day(
-    db: &PgPool,
+pub async fn first_hold_by_day<'e>(
+    db: impl PgExecutor<'e>,
     campaign: Uuid,
     time_zone: &str,
     from: DateTime<Utc>,

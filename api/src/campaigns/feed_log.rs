@@ -63,3 +63,12 @@ pub async fn changes_since(
         })
         .collect()
 }
+
+/// Every campaign and the revision they are as of, read from one consistent snapshot.
+pub async fn snapshot(db: &sqlx::PgPool) -> anyhow::Result<(i64, Vec<Campaign>)> {
+    let mut tx = ledger::reads::snapshot(db).await?;
+    let revision = current(&mut tx).await?;
+    let campaigns = crate::campaigns::store::all(&mut tx).await?;
+    tx.commit().await?;
+    Ok((revision, campaigns))
+}

@@ -129,13 +129,7 @@ fn page(since: i64, mut changes: Vec<(i64, Campaign)>) -> FeedPage {
 
 /// Every campaign and the revision they are as of, read from one consistent snapshot.
 async fn snapshot(state: &AppState) -> Result<FeedPage> {
-    let mut tx = state.db.begin().await?;
-    sqlx::query("set transaction isolation level repeatable read, read only")
-        .execute(&mut *tx)
-        .await?;
-    let revision = store::current(&mut tx).await?;
-    let campaigns = crate::campaigns::store::all(&mut tx).await?;
-    tx.commit().await?;
+    let (revision, campaigns) = store::snapshot(&state.db).await?;
     Ok(FeedPage {
         revision,
         snapshot: true,

@@ -101,11 +101,13 @@ pub async fn campaign_report(
         from,
         to,
     };
-    let totals = bucket_totals(
-        ledger::reads::delivery_by_bucket(&state.db, campaign.id, span).await?,
-        ledger::reads::money_by_bucket(&state.db, campaign.id, span).await?,
-        ledger::reads::over_delivery_by_bucket(&state.db, campaign.id, span).await?,
-    );
+    // one snapshot: an event counted and its spend posted are in the same report or neither
+    let mut tx = ledger::reads::snapshot(&state.db).await?;
+    let delivery = ledger::reads::delivery_by_bucket(&mut *tx, campaign.id, span).await?;
+    let money = ledger::reads::money_by_bucket(&mut *tx, campaign.id, span).await?;
+    let over = ledger::reads::over_delivery_by_bucket(&mut *tx, campaign.id, span).await?;
+    tx.commit().await.map_err(ledger::Error::from)?;
+    let totals = bucket_totals(delivery, money, over);
     let budget = &campaign.spec.budget;
     let days = campaign
         .spec

@@ -149,3 +149,32 @@ fn tables_are_found_where_sql_names_them() {
     assert_eq!(tables_named(sql, &tables), tables);
     assert!(tables_named("active campaigns and their ad_events", &tables).is_empty());
 }
+
+/// The folders of handlers: they call the parts below them, never the database.
+const HANDLERS: &[&str] = &["api/src/routes", "servingd/src/http"];
+
+#[test]
+fn no_handler_writes_sql() {
+    let mut report = Vec::new();
+    for folder in HANDLERS {
+        let krate = Crate {
+            name: (*folder).to_string(),
+            src: workspace_root().join(folder),
+        };
+        let files = crate_files(&krate);
+        assert!(!files.is_empty(), "{folder} holds the handlers");
+        for path in files {
+            let code = split(&fs::read_to_string(&path).unwrap_or_default()).code;
+            for (n, line) in code.lines().enumerate() {
+                if line.contains("sqlx::") {
+                    report.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        report.is_empty(),
+        "handlers running SQL:\n{}",
+        report.join("\n")
+    );
+}
