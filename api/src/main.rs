@@ -34,19 +34,8 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
-    match run(Cli::parse()).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("api: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    daemon::init_logging();
+    daemon::exit("api", run(Cli::parse()).await)
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -93,7 +82,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 tracing::info!(%user, "created the first admin from the environment");
             }
             tracing::info!(addr = %listener.local_addr()?, "serving; docs at /api/v1/docs");
-            api::server::serve(state, listener, api::server::shutdown_signal()).await
+            api::server::serve(state, listener, daemon::shutdown_signal()).await
         }
     }
 }

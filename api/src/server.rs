@@ -128,20 +128,6 @@ pub async fn serve(
     served
 }
 
-/// Ctrl-C or SIGTERM, whichever comes first.
-pub async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-    else {
-        let _ = interrupt.await;
-        return;
-    };
-    tokio::select! {
-        _ = interrupt => {}
-        _ = term.recv() => {}
-    }
-}
-
 /// Waits `pause`, or less if told to stop; whether to stop.
 async fn stopped_during(pause: Duration, stop: &mut watch::Receiver<bool>) -> bool {
     if *stop.borrow() {

@@ -112,13 +112,37 @@ pub struct ReportSpan<'a> {
     pub to: DateTime<Utc>,
 }
 
+/// Runs a per-bucket report query: `$1` the campaign, `$2` the `date_trunc` unit, `$3` the time
+/// zone, `[$4, $5)` the span.
+async fn by_bucket<'e, O>(
+    db: impl PgExecutor<'e>,
+    campaign: Uuid,
+    span: ReportSpan<'_>,
+    sql: &'static str,
+) -> Result<Vec<O>>
+where
+    O: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    Ok(sqlx::query_as(sql)
+        .bind(campaign)
+        .bind(span.unit)
+        .bind(span.time_zone)
+        .bind(span.from)
+        .bind(span.to)
+        .fetch_all(db)
+        .await?)
+}
+
 /// Valid impressions and clicks of the campaign per bucket.
 pub async fn delivery_by_bucket<'e>(
     db: impl PgExecutor<'e>,
     campaign: Uuid,
     span: ReportSpan<'_>,
 ) -> Result<Vec<(String, i64, i64)>> {
-    Ok(sqlx::query_as(
+    by_bucket(
+        db,
+        campaign,
+        span,
         r#"select to_char(date_trunc($2, at at time zone $3), 'YYYY-MM-DD"T"HH24:MI:SS'),
                   count(*) filter (where kind = 'impression'),
                   count(*) filter (where kind = 'click')
@@ -126,13 +150,7 @@ pub async fn delivery_by_bucket<'e>(
             where campaign_id = $1 and valid and at >= $4 and at < $5
             group by 1"#,
     )
-    .bind(campaign)
-    .bind(span.unit)
-    .bind(span.time_zone)
-    .bind(span.from)
-    .bind(span.to)
-    .fetch_all(db)
-    .await?)
+    .await
 }
 
 /// The campaign's spend and refunds posted per bucket.
@@ -141,7 +159,10 @@ pub async fn money_by_bucket<'e>(
     campaign: Uuid,
     span: ReportSpan<'_>,
 ) -> Result<Vec<(String, Decimal, Decimal)>> {
-    Ok(sqlx::query_as(
+    by_bucket(
+        db,
+        campaign,
+        span,
         r#"select to_char(date_trunc($2, posted_at at time zone $3), 'YYYY-MM-DD"T"HH24:MI:SS'),
                   coalesce(sum(amount) filter (where kind = 'spend'), 0),
                   coalesce(sum(amount) filter (where kind = 'refund'), 0)
@@ -150,13 +171,7 @@ pub async fn money_by_bucket<'e>(
               and posted_at >= $4 and posted_at < $5
             group by 1"#,
     )
-    .bind(campaign)
-    .bind(span.unit)
-    .bind(span.time_zone)
-    .bind(span.from)
-    .bind(span.to)
-    .fetch_all(db)
-    .await?)
+    .await
 }
 
 /// What the campaign served beyond its hold (never billed) per bucket, by when it was served.
@@ -165,7 +180,10 @@ pub async fn over_delivery_by_bucket<'e>(
     campaign: Uuid,
     span: ReportSpan<'_>,
 ) -> Result<Vec<(String, Decimal)>> {
-    Ok(sqlx::query_as(
+    by_bucket(
+        db,
+        campaign,
+        span,
         r#"select to_char(date_trunc($2, event_at at time zone $3), 'YYYY-MM-DD"T"HH24:MI:SS'),
                   sum(amount)
              from unbilled_events
@@ -173,13 +191,7 @@ pub async fn over_delivery_by_bucket<'e>(
               and event_at >= $4 and event_at < $5
             group by 1"#,
     )
-    .bind(campaign)
-    .bind(span.unit)
-    .bind(span.time_zone)
-    .bind(span.from)
-    .bind(span.to)
-    .fetch_all(db)
-    .await?)
+    .await
 }
 
 /// When the campaign's first hold was posted on each local day (`YYYY-MM-DD`) from the day
@@ -220,20 +232,30 @@ pub struct AuditFilter {
     pub until: Option<DateTime<Utc>>,
 }
 
-/// One entry of `audit_log` as stored, its hashes in hex.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AuditLogEntry {
+/// One audit entry.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditEntry {
+    /// Its place in the chain, from 1.
     pub position: i64,
     pub at: DateTime<Utc>,
     pub actor: String,
     pub role: String,
+    /// `noun.verb`: `ledger.post`, `budget.allocate`, `campaign.pause`...
     pub action: String,
+    /// `kind:id`.
     pub object: String,
+    /// The advertiser the object belongs to (a ledger statement's entry names one only when all
+    /// its transfers are that advertiser's; `after.advertisers` lists them all).
     pub advertiser_id: Option<Uuid>,
     pub request_id: Option<String>,
     pub before: Option<serde_json::Value>,
+    /// For `ledger.post`: the transfers' `count`, the `digest` of their contents, and their
+    /// `advertisers`.
     pub after: Option<serde_json::Value>,
+    /// SHA-256 of the entry (its position, the previous entry's hash and its content), hex.
     pub hash: String,
+    /// The previous entry's hash, hex.
     pub prev_hash: String,
 }
 
@@ -243,7 +265,7 @@ pub async fn audit_entries(
     filter: &AuditFilter,
     before: Option<i64>,
     limit: i64,
-) -> Result<Vec<AuditLogEntry>> {
+) -> Result<Vec<AuditEntry>> {
     let rows = sqlx::query(
         r"select position, at, actor, role, action, object, advertiser_id, request_id, before,
                  after, hash, prev_hash
@@ -270,7 +292,7 @@ pub async fn audit_entries(
     .await?;
     rows.iter()
         .map(|r| {
-            Ok(AuditLogEntry {
+            Ok(AuditEntry {
                 position: r.try_get("position")?,
                 at: r.try_get("at")?,
                 actor: r.try_get("actor")?,

@@ -12,14 +12,13 @@
 //! - [`http`]: the routes: auction, tracking, health, readiness, metrics.
 //!
 //! Beside them: [`settings`] (defaults and `SERVINGD_*` variables), [`server`] (connecting,
-//! background work, serving and the orderly stop), [`process`] (logging, stop signals and exit
-//! status, shared by the binaries) and [`loadgen`] (the load generator's request mix and
-//! runner). Fraud checks (levels 1–3) are the `fraud` crate's (`servingd/fraud/`).
+//! background work, serving and the orderly stop) and [`loadgen`] (the load generator's request
+//! mix and runner). Logging, stop signals and exit status are the `daemon` crate's, shared by
+//! every binary. Fraud checks (levels 1–3) are the `fraud` crate's (`servingd/fraud/`).
 
 pub mod decision;
 pub mod http;
 pub mod loadgen;
-pub mod process;
 pub mod runtime;
 pub mod server;
 pub mod settings;

@@ -11,8 +11,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    servingd::process::init_logging();
-    servingd::process::exit("servingd", run().await)
+    daemon::init_logging();
+    daemon::exit("servingd", run().await)
 }
 
 async fn run() -> anyhow::Result<()> {
@@ -27,5 +27,5 @@ async fn run() -> anyhow::Result<()> {
     servingd::http::metrics_handle();
     tracing::info!(addr = %settings.listen_addr, api = %settings.api_url, "servingd starting");
     let engine = servingd::server::build(settings).await?;
-    servingd::server::run(engine, listener, servingd::process::shutdown_signal()).await
+    servingd::server::run(engine, listener, daemon::shutdown_signal()).await
 }

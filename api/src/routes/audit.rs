@@ -5,13 +5,14 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
+use ledger::reads::AuditEntry;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::audit::entry::AuditEntry;
+use crate::audit::entry::seen_by;
 use crate::auth::Role;
 use crate::error::{ApiError, Problem, Result};
 use crate::extract::Auth;
@@ -142,14 +143,9 @@ pub async fn list_audit(
         since: query.since,
         until: query.until,
     };
-    let mut items: Vec<AuditEntry> =
-        ledger::reads::audit_entries(&state.db, &filter, before, limit)
-            .await?
-            .into_iter()
-            .map(AuditEntry::from)
-            .collect();
+    let mut items = ledger::reads::audit_entries(&state.db, &filter, before, limit).await?;
     if let (Role::Advertiser, Some(own)) = (principal.role, advertiser) {
-        items = items.into_iter().map(|e| e.seen_by(own)).collect();
+        items = items.into_iter().map(|e| seen_by(e, own)).collect();
     }
     let next_cursor = (items.len() as i64 == limit)
         .then(|| items.last().map(|e| e.position.to_string()))

@@ -12,8 +12,8 @@ use fraud::scorer::score_recent;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    servingd::process::init_logging();
-    servingd::process::exit("fraud-scorer", run().await)
+    daemon::init_logging();
+    daemon::exit("fraud-scorer", run().await)
 }
 
 fn seconds(name: &str, default: u64) -> anyhow::Result<Duration> {
@@ -47,7 +47,7 @@ async fn run() -> anyhow::Result<()> {
         "fraud scorer starting"
     );
     // one stop signal for the whole run: a SIGTERM that arrives while scoring is kept
-    let stop = servingd::process::shutdown_signal();
+    let stop = daemon::shutdown_signal();
     tokio::pin!(stop);
     loop {
         tokio::select! {

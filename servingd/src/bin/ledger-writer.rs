@@ -28,8 +28,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    servingd::process::init_logging();
-    servingd::process::exit("ledger-writer", run().await)
+    daemon::init_logging();
+    daemon::exit("ledger-writer", run().await)
 }
 
 fn var(name: &str) -> Option<String> {
@@ -171,7 +171,7 @@ where
     }
     let mut failure = None;
     tokio::select! {
-        _ = servingd::process::shutdown_signal() => {
+        _ = daemon::shutdown_signal() => {
             tracing::info!("stopping: the batches in hand are finished first");
         }
         Some(ended) = running.join_next() => {

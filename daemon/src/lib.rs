@@ -1,4 +1,4 @@
-//! What every binary of this package does around its work: JSON logs filtered by `RUST_LOG`, a
+//! What every binary of the platform does around its work: JSON logs filtered by `RUST_LOG`, a
 //! stop on SIGTERM or Ctrl-C, and an exit status with the error's chain on stderr.
 
 use std::process::ExitCode;
