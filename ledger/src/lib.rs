@@ -15,9 +15,8 @@
 //! - [`events`]: served events: the event stream, the ledger writer that bills them, their SQL.
 //! - [`secrets`], [`transit`]: Vault's KV secrets and transit signatures.
 //! - [`reads`]: the named queries other crates call on the tables this crate owns.
-//! - [`money`]: `Money` and `Amount` (scale ≤ 6, `NUMERIC(20,6)`), parsing and the rounding rule.
-//! - [`currency`]: ISO 4217 codes.
-//! - [`ids`]: typed ids (accounts, transfers, advertisers, campaigns, leases).
+//! - [`money`], [`currency`], [`ids`]: the domain crate's exact money, ISO 4217 codes and typed
+//!   ids, re-exported.
 //! - [`clock`]: where the time comes from (a manual clock in tests).
 //! - [`account`]: account kinds, owners and floor rules.
 //! - [`transfer`]: transfer kinds, allowed shapes, requests and recorded transfers.
@@ -35,11 +34,8 @@ pub mod account;
 pub mod audit;
 pub mod budget;
 pub mod clock;
-pub mod currency;
 pub mod error;
 pub mod events;
-pub mod ids;
-pub mod money;
 pub mod pending;
 pub mod pending_state;
 pub mod plan;
@@ -52,6 +48,9 @@ pub mod statement;
 mod store;
 pub mod transfer;
 pub mod transit;
+
+/// The domain types, re-exported where the ledger's own code and its callers name them.
+pub use domain::{currency, ids, money};
 
 /// How long a call to Vault (secrets or transit) may take before the caller gives up: Vault away
 /// must not hold anything up for long.

@@ -92,7 +92,7 @@ pub async fn sync_hold(
         HoldChange::Release(a) => (TransferKind::Release, hold.id, cash.id, a),
         HoldChange::None => {
             if campaign.spec.budget.daily.is_some()
-                && campaign.status == super::status::Status::Active
+                && campaign.status == domain::campaign_status::Status::Active
             {
                 stored.held_day = Some(local_day(now, tz));
             }
@@ -143,7 +143,7 @@ pub async fn sync_hold(
 /// Records that an active daily-budget campaign holds today's budget.
 fn mark_held_day(stored: &mut StoredCampaign, now: DateTime<Utc>, tz: chrono_tz::Tz) {
     let c = &stored.campaign;
-    if c.spec.budget.daily.is_some() && c.status == super::status::Status::Active {
+    if c.spec.budget.daily.is_some() && c.status == domain::campaign_status::Status::Active {
         stored.held_day = Some(local_day(now, tz));
     }
 }

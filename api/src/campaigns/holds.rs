@@ -1,10 +1,10 @@
 //! How much of the advertiser's cash a campaign should hold, and what transfer gets it there.
 //! Pure: the caller loads the balances, calls these, and posts the result.
 
+use domain::campaign_status::Status;
 use rust_decimal::Decimal;
 
 use super::spec::Budget;
-use super::status::Status;
 
 /// What the campaign's spend has been, for its budgets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -7,6 +7,5 @@ pub mod holds;
 pub mod model;
 pub mod service;
 pub mod spec;
-pub mod status;
 pub mod store;
 pub mod validate;

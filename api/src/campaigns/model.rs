@@ -1,13 +1,13 @@
 //! A campaign as the API shows it and the feed carries it.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use domain::campaign_status::Status;
 use ledger::{AdvertiserId, CampaignId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::spec::CampaignSpec;
-use super::status::Status;
 
 /// A campaign.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -2,6 +2,7 @@
 //! holds), write the campaign, its money and its feed revision together.
 
 use chrono::{DateTime, SubsecRound, Utc};
+use domain::campaign_status::{Action, Status, transition};
 use ledger::{AccountOwner, AdvertiserId, CampaignId};
 use uuid::Uuid;
 
@@ -9,7 +10,6 @@ use super::budget::{self, Synced};
 use super::holds::{self, HoldChange};
 use super::model::{Campaign, StoredCampaign};
 use super::spec::{CampaignInput, CampaignSpec};
-use super::status::{Action, Status, transition};
 use super::{store, validate};
 use crate::audit::{self, Change};
 use crate::campaigns::feed_log;

@@ -1,6 +1,7 @@
 //! `campaigns`: the SQL, one function per question.
 
 use chrono::NaiveDate;
+use domain::campaign_status::Status;
 use ledger::{Amount, CampaignId};
 use rust_decimal::Decimal;
 use sqlx::postgres::PgRow;
@@ -10,7 +11,6 @@ use uuid::Uuid;
 
 use super::model::{Campaign, StoredCampaign};
 use super::spec::{Bid, BidKind, Budget, CampaignSpec, Pacing};
-use super::status::Status;
 
 const COLUMNS: &str = "id, advertiser_id, name, status, currency, daily_budget, lifetime_budget, \
      bid_kind, bid_amount, pacing, schedule, targeting, frequency_cap, creatives, hold_seq, \

@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use domain::campaign_status::{Action, Status};
 use ledger::{AdvertiserId, CampaignId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -14,7 +15,6 @@ use crate::auth::Role;
 use crate::campaigns::model::Campaign;
 use crate::campaigns::service;
 use crate::campaigns::spec::CampaignInput;
-use crate::campaigns::status::{Action, Status};
 use crate::campaigns::store;
 use crate::error::{ApiError, FieldError, Problem, Result};
 use crate::extract::{Actor, Auth};

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use domain::Status;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -19,7 +20,7 @@ use crate::decision::throttle::Throttle;
 pub struct FeedCampaign {
     pub id: Uuid,
     pub advertiser_id: Uuid,
-    pub status: String,
+    pub status: Status,
     pub currency: String,
     pub revision: i64,
     pub schedule: FeedSchedule,
@@ -175,7 +176,7 @@ pub struct LiveCampaign {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Unservable {
     #[error("status {0} is not served")]
-    NotActive(String),
+    NotActive(Status),
     #[error("unknown time zone {0:?}")]
     TimeZone(String),
     #[error("{field}: {value:?} is not a usable amount")]
@@ -191,8 +192,8 @@ pub enum Unservable {
 impl FeedCampaign {
     /// Compiles an active campaign for serving.
     pub fn compile(&self) -> Result<LiveCampaign, Unservable> {
-        if self.status != "active" {
-            return Err(Unservable::NotActive(self.status.clone()));
+        if self.status != Status::Active {
+            return Err(Unservable::NotActive(self.status));
         }
         let time_zone: Tz = self
             .schedule

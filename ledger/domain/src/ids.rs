@@ -23,6 +23,7 @@ macro_rules! uuid_id {
         #[serde(transparent)]
         pub struct $name(pub Uuid);
 
+        #[cfg(feature = "new-ids")]
         impl $name {
             /// A fresh, time-ordered id (UUIDv7): new rows land at the end of the index.
             pub fn new() -> Self {
@@ -30,6 +31,7 @@ macro_rules! uuid_id {
             }
         }
 
+        #[cfg(feature = "new-ids")]
         impl Default for $name {
             fn default() -> Self {
                 Self::new()
