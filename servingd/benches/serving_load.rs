@@ -26,8 +26,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
 use api::auth::{Principal, Role};
+use loadgen::{Plan, Report};
 use serde_json::{Value, json};
-use servingd::loadgen::{Plan, Report};
 use test_support::ScratchDatabase;
 use tokio::sync::Semaphore;
 use uuid::Uuid;
@@ -161,7 +161,7 @@ async fn run(db_url: &str, redis_url: &str, smoke: bool, capped: bool) -> Result
         click_share: None,
     };
     // Warm-up: leases come in for the campaigns that win, connections open.
-    let warm = servingd::loadgen::run(&Plan {
+    let warm = loadgen::run(&Plan {
         duration: round * 2,
         ..plan("/openrtb2/auction", 0.0, false, false, 1)
     })
@@ -172,7 +172,7 @@ async fn run(db_url: &str, redis_url: &str, smoke: bool, capped: bool) -> Result
         .nth(1)
         .and_then(|s| s.parse::<u64>().ok())
     {
-        let soak = servingd::loadgen::run(&Plan {
+        let soak = loadgen::run(&Plan {
             duration: Duration::from_secs(seconds),
             ..plan("/openrtb2/auction", 0.0, false, false, 9)
         })
@@ -192,23 +192,20 @@ async fn run(db_url: &str, redis_url: &str, smoke: bool, capped: bool) -> Result
     let mut maxima: Vec<[Report; 4]> = Vec::new();
     for r in 0..rounds as u64 {
         let seed = 10 * r;
-        let statics = servingd::loadgen::run(&plan("/healthz", 0.0, true, false, seed + 2)).await?;
+        let statics = loadgen::run(&plan("/healthz", 0.0, true, false, seed + 2)).await?;
         let decisions =
-            servingd::loadgen::run(&plan("/openrtb2/auction", 0.0, false, false, seed + 3)).await?;
-        let no_bids =
-            servingd::loadgen::run(&plan("/openrtb2/auction", 0.0, false, true, seed + 4)).await?;
-        let sunk = servingd::loadgen::run(&plan("/sink", 0.0, false, false, seed + 5)).await?;
+            loadgen::run(&plan("/openrtb2/auction", 0.0, false, false, seed + 3)).await?;
+        let no_bids = loadgen::run(&plan("/openrtb2/auction", 0.0, false, true, seed + 4)).await?;
+        let sunk = loadgen::run(&plan("/sink", 0.0, false, false, seed + 5)).await?;
         maxima.push([statics, decisions, no_bids, sunk]);
     }
     let half = median(maxima.iter().map(|m| m[0].throughput())) / 2.0;
     let mut halves: Vec<[Report; 2]> = Vec::new();
     for r in 0..rounds as u64 {
         let seed = 10 * r;
-        let statics =
-            servingd::loadgen::run(&plan("/healthz", half, true, false, seed + 6)).await?;
+        let statics = loadgen::run(&plan("/healthz", half, true, false, seed + 6)).await?;
         let decisions =
-            servingd::loadgen::run(&plan("/openrtb2/auction", half, false, false, seed + 7))
-                .await?;
+            loadgen::run(&plan("/openrtb2/auction", half, false, false, seed + 7)).await?;
         halves.push([statics, decisions]);
     }
     let names = [

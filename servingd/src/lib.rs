@@ -11,14 +11,13 @@
 //!   tracking keys, metrics) and [`runtime::decide`], where the decision meets its I/O.
 //! - [`http`]: the routes: auction, tracking, health, readiness, metrics.
 //!
-//! Beside them: [`settings`] (defaults and `SERVINGD_*` variables), [`server`] (connecting,
-//! background work, serving and the orderly stop) and [`loadgen`] (the load generator's request
-//! mix and runner). Logging, stop signals and exit status are the `daemon` crate's, shared by
-//! every binary. Fraud checks (levels 1–3) are the `fraud` crate's (`servingd/fraud/`).
+//! Beside them: [`settings`] (defaults and `SERVINGD_*` variables) and [`server`] (connecting,
+//! background work, serving and the orderly stop). Logging, stop signals and exit status are
+//! the `daemon` crate's, shared by every binary; the load generator is the `loadgen` crate
+//! (`servingd/loadgen/`). Fraud checks (levels 1–3) are the `fraud` crate's (`servingd/fraud/`).
 
 pub mod decision;
 pub mod http;
-pub mod loadgen;
 pub mod runtime;
 pub mod server;
 pub mod settings;

@@ -297,7 +297,7 @@ mod tests {
         let mut users = std::collections::HashMap::new();
         for n in 0..2_000 {
             let body = request(&mut rng, n, 1_000, false);
-            let parsed = crate::decision::openrtb::parse(body.as_bytes())
+            let parsed = servingd::decision::openrtb::parse(body.as_bytes())
                 .expect("parses")
                 .into_owned();
             assert!(parsed.country.is_some() && parsed.device.is_some());

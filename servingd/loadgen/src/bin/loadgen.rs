@@ -57,7 +57,7 @@ async fn main() -> ExitCode {
         args.every
     };
     for round in 0..rounds {
-        let plan = servingd::loadgen::Plan {
+        let plan = loadgen::Plan {
             url: args.url.clone(),
             rate: args.rate,
             // the last round takes what is left of --duration
@@ -69,7 +69,7 @@ async fn main() -> ExitCode {
             unmatched: false,
             click_share: args.clicks,
         };
-        match servingd::loadgen::run(&plan).await {
+        match loadgen::run(&plan).await {
             Ok(report) => println!("loadgen: {}", report.summary()),
             Err(e) => {
                 eprintln!("loadgen: {e:#}");
