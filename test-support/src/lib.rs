@@ -7,6 +7,16 @@ use anyhow::Context;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Executor, PgPool};
 
+/// The folder of the package whose test is running, read when it runs (cargo sets
+/// `CARGO_MANIFEST_DIR` for the tests it runs). Not the path baked in at build time: the build
+/// folder is shared between clones, so a test binary built in an earlier clone of the same
+/// sources, since deleted, is run again as it is.
+pub fn package_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into())
+}
+
 /// A setting `scripts/services env` exports, or an error that says how to get it.
 pub fn service_var(name: &str) -> anyhow::Result<String> {
     std::env::var(name)

@@ -298,7 +298,7 @@ fn merge(base: &mut Value, patch: Value) {
 pub fn fixture(name: &str) -> String {
     let path = format!(
         "{}/tests/fixtures/openrtb/{name}",
-        env!("CARGO_MANIFEST_DIR")
+        test_support::package_dir().display()
     );
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }

@@ -4,9 +4,10 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// The workspace's root folder (this crate sits one level below it).
+/// The workspace's root folder (this crate sits one level below it), in the clone the test runs
+/// in.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    test_support::package_dir()
         .parent()
         .expect("test-support sits inside the workspace")
         .to_path_buf()
