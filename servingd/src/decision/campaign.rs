@@ -3,8 +3,6 @@
 //! or price this build does not understand) is left out of the index and logged, never served
 //! half-understood.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use domain::Status;
@@ -13,7 +11,6 @@ use uuid::Uuid;
 
 use crate::decision::auction::BidPrice;
 use crate::decision::request::{DeviceType, Media, Size};
-use crate::decision::throttle::Throttle;
 
 /// A campaign in the feed (the API's `Campaign`; fields servingd does not use are ignored).
 #[derive(Debug, Clone, Deserialize)]
@@ -167,9 +164,6 @@ pub struct LiveCampaign {
     pub creatives: Vec<Creative>,
     /// Its bid in the platform currency (set by the index, which orders campaigns by it).
     pub bid_platform_micros: i64,
-    /// Its pacing state on this instance, shared by every revision of the campaign the index
-    /// has held (the index carries it over when the campaign changes).
-    pub throttle: Arc<Throttle>,
 }
 
 /// Why a feed campaign is not served.
@@ -281,7 +275,6 @@ impl FeedCampaign {
             frequency_cap: self.frequency_cap,
             creatives,
             bid_platform_micros: 0,
-            throttle: Arc::new(Throttle::default()),
         })
     }
 }

@@ -1,8 +1,9 @@
 //! The in-memory campaign index, built from the API's feed: the active campaigns, compiled, and
-//! looked up by country and media kind. An index is immutable (but for the copies of the
-//! throttle probabilities the pacing step refreshes in its entries); changes build a new one
-//! that the server swaps in whole, so a request sees one revision of every campaign, never half
-//! an update.
+//! looked up by country and media kind, each beside its pacing [`Throttle`] (run-time state,
+//! carried from index to index while the campaign stays live). An index is immutable (but for
+//! the throttles and the copies of their probabilities the pacing step refreshes in its
+//! entries); changes build a new one that the server swaps in whole, so a request sees one
+//! revision of every campaign, never half an update.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use crate::decision::auction::BidPrice;
 use crate::decision::campaign::{FeedCampaign, LiveCampaign, Pacing, Unservable};
 use crate::decision::eligibility::{Gate, Rates};
 use crate::decision::request::{Media, Size};
+use crate::decision::throttle::Throttle;
 
 /// Active campaigns at one feed revision.
 #[derive(Debug, Clone, Default)]
@@ -21,6 +23,9 @@ pub struct CampaignIndex {
     revision: i64,
     rates: Rates,
     campaigns: HashMap<Uuid, Arc<LiveCampaign>>,
+    /// Each live campaign's pacing state on this instance (what it spent today, its
+    /// probability of entering an auction), kept beside the compiled campaigns.
+    throttles: HashMap<Uuid, Arc<Throttle>>,
     /// (country or `None` for campaigns that target every country, media, a creative size or
     /// `None` for any size) → campaigns, the most an impression can be worth to them first.
     lookup: HashMap<Key, Vec<Entry>>,
@@ -50,6 +55,8 @@ pub struct Entry {
     opportunities: AtomicU64,
     entries: AtomicU64,
     pub campaign: Arc<LiveCampaign>,
+    /// The campaign's throttle (a spend adds to it).
+    pub throttle: Arc<Throttle>,
 }
 
 impl Clone for Entry {
@@ -65,6 +72,7 @@ impl Clone for Entry {
             opportunities: AtomicU64::new(0),
             entries: AtomicU64::new(0),
             campaign: self.campaign.clone(),
+            throttle: self.throttle.clone(),
         }
     }
 }
@@ -86,7 +94,7 @@ impl Entry {
     }
 
     fn refresh_throttle(&self) {
-        let p = self.campaign.throttle.probability();
+        let p = self.throttle.probability();
         self.probability_bits.store(p.to_bits(), Ordering::Relaxed);
     }
 }
@@ -123,7 +131,7 @@ impl CampaignIndex {
             rates: self.rates.clone(),
             ..CampaignIndex::default()
         };
-        let skipped = index.apply(campaigns, &self.campaigns);
+        let skipped = index.apply(campaigns, &self.throttles);
         index.rebuild_lookup();
         (index, skipped)
     }
@@ -138,31 +146,32 @@ impl CampaignIndex {
             revision,
             rates: self.rates.clone(),
             campaigns: self.campaigns.clone(),
+            throttles: self.throttles.clone(),
             lookup: HashMap::new(),
         };
-        let skipped = index.apply(changes, &self.campaigns);
+        let skipped = index.apply(changes, &self.throttles);
         index.rebuild_lookup();
         (index, skipped)
     }
 
-    /// Compiles `campaigns` into this index; a campaign `previous` held keeps its throttle
-    /// (what it spent today, its pacing).
+    /// Compiles `campaigns` into this index; a campaign with a throttle in `previous` keeps it
+    /// (what it spent today, its pacing), a new one starts a fresh one.
     fn apply(
         &mut self,
         campaigns: Vec<FeedCampaign>,
-        previous: &HashMap<Uuid, Arc<LiveCampaign>>,
+        previous: &HashMap<Uuid, Arc<Throttle>>,
     ) -> Skipped {
         let mut skipped = Vec::new();
         for feed in campaigns {
             match feed.compile().and_then(|live| self.valued(live)) {
-                Ok(mut live) => {
-                    if let Some(before) = previous.get(&live.id) {
-                        live.throttle = before.throttle.clone();
-                    }
+                Ok(live) => {
+                    let throttle = previous.get(&live.id).cloned().unwrap_or_default();
+                    self.throttles.insert(live.id, throttle);
                     self.campaigns.insert(live.id, Arc::new(live));
                 }
                 Err(why) => {
                     self.campaigns.remove(&feed.id);
+                    self.throttles.remove(&feed.id);
                     if !matches!(why, Unservable::NotActive(_)) {
                         skipped.push((feed.id, why));
                     }
@@ -189,6 +198,7 @@ impl CampaignIndex {
         let mut ordered: Vec<&Arc<LiveCampaign>> = self.campaigns.values().collect();
         ordered.sort_by_key(|c| (std::cmp::Reverse(c.bid_platform_micros), c.id));
         for campaign in ordered {
+            let throttle = &self.throttles[&campaign.id];
             let mut keys: Vec<(Media, Option<Size>)> = Vec::new();
             for creative in &campaign.creatives {
                 for key in [
@@ -222,12 +232,11 @@ impl CampaignIndex {
                             bid_platform_micros: campaign.bid_platform_micros,
                             cpc,
                             paced: campaign.pacing == Pacing::Even,
-                            probability_bits: AtomicU64::new(
-                                campaign.throttle.probability().to_bits(),
-                            ),
+                            probability_bits: AtomicU64::new(throttle.probability().to_bits()),
                             opportunities: AtomicU64::new(0),
                             entries: AtomicU64::new(0),
                             campaign: campaign.clone(),
+                            throttle: throttle.clone(),
                         });
                 }
             }
@@ -242,7 +251,7 @@ impl CampaignIndex {
             let opportunities = entry.opportunities.swap(0, Ordering::Relaxed);
             let entries = entry.entries.swap(0, Ordering::Relaxed);
             if opportunities > 0 {
-                entry.campaign.throttle.count(opportunities, entries);
+                entry.throttle.count(opportunities, entries);
             }
         }
     }
@@ -275,9 +284,21 @@ impl CampaignIndex {
         self.campaigns.get(&id)
     }
 
+    /// A live campaign's throttle.
+    pub fn throttle(&self, id: Uuid) -> Option<&Arc<Throttle>> {
+        self.throttles.get(&id)
+    }
+
     /// Every live campaign.
     pub fn campaigns(&self) -> impl Iterator<Item = &Arc<LiveCampaign>> {
         self.campaigns.values()
+    }
+
+    /// Every live campaign with its throttle.
+    pub fn with_throttles(&self) -> impl Iterator<Item = (&Arc<LiveCampaign>, &Arc<Throttle>)> {
+        self.campaigns
+            .iter()
+            .filter_map(|(id, c)| Some((c, self.throttles.get(id)?)))
     }
 
     /// The rates bids are valued with.
@@ -382,25 +403,21 @@ mod tests {
     fn a_changed_or_reloaded_campaign_keeps_what_it_spent_today() {
         let (index, _) = CampaignIndex::empty(Rates::default())
             .from_snapshot(1, vec![feed(1, "active", &[], "banner", "1")]);
-        let throttle = index
-            .get(Uuid::from_u128(1))
-            .expect("live")
-            .throttle
-            .clone();
+        let throttle = index.throttle(Uuid::from_u128(1)).expect("live").clone();
         throttle.spend(1_234);
         let (changed, _) = index.with_changes(2, vec![feed(1, "active", &["FR"], "banner", "2")]);
         let (reloaded, _) =
             changed.from_snapshot(3, vec![feed(1, "active", &["FR"], "banner", "2")]);
         for index in [&changed, &reloaded] {
-            let live = index.get(Uuid::from_u128(1)).expect("live");
-            assert!(Arc::ptr_eq(&live.throttle, &throttle));
-            assert_eq!(live.throttle.spent_today(), 1_234);
+            let live = index.throttle(Uuid::from_u128(1)).expect("live");
+            assert!(Arc::ptr_eq(live, &throttle));
+            assert_eq!(live.spent_today(), 1_234);
             let entries = index.lists(Some("FR"), Media::Banner, None);
-            assert!(Arc::ptr_eq(&entries[1][0].campaign.throttle, &throttle));
+            assert!(Arc::ptr_eq(&entries[1][0].throttle, &throttle));
         }
         let (fresh, _) = CampaignIndex::empty(Rates::default())
             .from_snapshot(4, vec![feed(1, "active", &[], "banner", "1")]);
-        let live = fresh.get(Uuid::from_u128(1)).expect("live");
-        assert_eq!(live.throttle.spent_today(), 0, "a new index starts fresh");
+        let live = fresh.throttle(Uuid::from_u128(1)).expect("live");
+        assert_eq!(live.spent_today(), 0, "a new index starts fresh");
     }
 }

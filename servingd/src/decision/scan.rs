@@ -16,6 +16,7 @@ use crate::decision::eligibility::{self, Decline, Rates};
 use crate::decision::id_hash::IdSet;
 use crate::decision::index::{CampaignIndex, Entry};
 use crate::decision::request::{AdRequest, Slot};
+use crate::decision::throttle::Throttle;
 
 /// How many offers a slot's auction takes: the winner, the runner-up that prices it, and
 /// stand-ins for winners that cannot be served (capped, or no budget held). If every one of
@@ -37,6 +38,8 @@ pub struct ScanRules<'a> {
 #[derive(Debug, Clone)]
 pub struct Candidate<'a> {
     pub campaign: &'a Arc<LiveCampaign>,
+    /// Its pacing throttle (a sale adds its cost to it).
+    pub throttle: &'a Throttle,
     /// Index of the chosen creative in the campaign's.
     pub creative: usize,
     /// The floor that applies to it (the slot's or its deal's, at least the reserve), platform
@@ -191,6 +194,7 @@ pub fn best_offers<'a>(
                 place,
                 Candidate {
                     campaign,
+                    throttle: &entry.throttle,
                     creative: eligible.creative,
                     floor_micros,
                     deal: eligible.deal,
@@ -301,7 +305,7 @@ mod tests {
                 feed(4, "0.40", &[], "accelerated"),
             ],
         );
-        let throttle = |id| &index.get(Uuid::from_u128(id)).expect("live").throttle;
+        let throttle = |id| index.throttle(Uuid::from_u128(id)).expect("live");
         throttle(1).set_probability(0.0);
         throttle(2).set_probability(1.0);
         // an accelerated campaign is never throttled, whatever its cell holds

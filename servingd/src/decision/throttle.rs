@@ -29,13 +29,6 @@ impl Default for Throttle {
     }
 }
 
-impl PartialEq for Throttle {
-    /// Equal state (two campaigns compare equal when everything about them is).
-    fn eq(&self, other: &Self) -> bool {
-        self.probability() == other.probability() && self.spent_today() == other.spent_today()
-    }
-}
-
 impl Throttle {
     /// The probability of entering an auction now.
     pub fn probability(&self) -> f64 {

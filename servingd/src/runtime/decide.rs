@@ -131,7 +131,7 @@ impl Engine {
             self.metrics.spend.record(t.elapsed());
             match (priced, lease) {
                 (Some((price, cost)), Some(lease)) => {
-                    c.campaign.throttle.spend(cost);
+                    c.throttle.spend(cost);
                     let c = candidates.swap_remove(win.offer);
                     return Some(SoldSlot {
                         slot_id: slot.id.to_string(),

@@ -114,8 +114,7 @@ impl PacingBoard {
         let (utc_profile, requests_rate) = self.learn(now);
         let mut days = self.days.lock().unwrap_or_else(|p| p.into_inner());
         days.retain(|id, _| index.get(*id).is_some());
-        for campaign in index.campaigns() {
-            let throttle = &campaign.throttle;
+        for (campaign, throttle) in index.with_throttles() {
             if campaign.pacing == Pacing::Accelerated {
                 throttle.set_probability(1.0);
                 continue;
@@ -181,8 +180,8 @@ mod tests {
     #[test]
     fn a_new_even_campaign_never_starts_at_full_throttle() {
         let (index, id) = one_campaign("even", "0.50", "9.50");
-        let campaign = index.get(id).expect("live");
-        assert_eq!(campaign.throttle.probability(), 0.0);
+        let throttle = index.throttle(id).expect("live");
+        assert_eq!(throttle.probability(), 0.0);
         let start: DateTime<Utc> = "2026-11-30T00:42:00Z".parse().expect("time");
         let board = PacingBoard::new(1.0, start);
         for second in 0..3 {
@@ -192,12 +191,12 @@ mod tests {
             }
             board.step(&index, now);
         }
-        let p = campaign.throttle.probability();
+        let p = throttle.probability();
         // 300 requests a second, 4 h 18 min left: 0.50 / (300 × 15,480 × 0.0095) = 1.1e-5
         assert!(p > 0.0 && p < 5e-5, "{p}");
         // an accelerated one is never throttled
         let (index, id) = one_campaign("accelerated", "0.50", "9.50");
         board.step(&index, start);
-        assert_eq!(index.get(id).expect("live").throttle.probability(), 1.0);
+        assert_eq!(index.throttle(id).expect("live").probability(), 1.0);
     }
 }

@@ -235,8 +235,10 @@ async fn budgets_are_delivered_and_never_served_past_when_activated_under_load(p
     loop {
         if first_minute.is_none() && activated.elapsed() >= Duration::from_secs(60) {
             let index = platform.engine.live.load();
-            let campaign = index.get(ids[even]).expect("the even campaign is live");
-            first_minute = Some(campaign.throttle.spent_today());
+            let throttle = index
+                .throttle(ids[even])
+                .expect("the even campaign is live");
+            first_minute = Some(throttle.spent_today());
         }
         let mut delivered = true;
         for (case, id) in cases.iter().zip(&ids).take(even) {
