@@ -2,20 +2,29 @@
 //! auction, the frequency cap of the winner (Redis), and the spend from the lease this instance
 //! holds. The pure parts live in their modules; this is where they meet the I/O.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use ledger::LeaseId;
+use ledger::{Clock, LeaseId};
+use redis::aio::ConnectionManager;
 use uuid::Uuid;
 
 use crate::decision::auction::{Charge, Offer, Win, expected_click_cost, second_price};
+use crate::decision::breaker::Breaker;
 use crate::decision::campaign::{Creative, LiveCampaign};
+use crate::decision::ctr::CtrModel;
+use crate::decision::eligibility::Rates;
 use crate::decision::id_hash::IdSet;
 use crate::decision::request::{AdRequest, Slot};
 use crate::decision::scan::{
     BEST_OFFERS, Candidate, DECLINE_REASONS, Declines, ScanRules, best_offers,
 };
+use crate::runtime::caps::FrequencyCaps;
 use crate::runtime::engine::Engine;
+use crate::runtime::feed::LiveIndex;
+use crate::runtime::pacing_board::PacingBoard;
+use crate::runtime::request_metrics::RequestMetrics;
+use crate::runtime::wallets::Wallets;
 
 /// Most times a slot's auction is run again after its winner could not be served.
 const MAX_ROUNDS: usize = BEST_OFFERS;
@@ -54,7 +63,48 @@ pub struct Decision {
     pub sold: Vec<SoldSlot>,
 }
 
+/// What one decision reads, counts and spends, and nothing else of the [`Engine`]: the live
+/// index, the clock, rates and click rates, the seat and reserve price, the pacing board, the
+/// frequency caps behind their breaker, this instance's wallets and the request path's metrics.
+pub struct Decider<'a> {
+    pub clock: &'a dyn Clock,
+    pub live: &'a LiveIndex,
+    pub rates: &'a Rates,
+    pub ctr: &'a dyn CtrModel,
+    pub seat: &'a str,
+    pub reserve_cpm_micros: i64,
+    pub pacing: &'a PacingBoard,
+    pub caps: &'a FrequencyCaps<ConnectionManager>,
+    pub caps_breaker: &'a Mutex<Breaker>,
+    pub wallets: &'a Wallets<ConnectionManager>,
+    pub metrics: &'a RequestMetrics,
+}
+
 impl Engine {
+    /// The parts of the engine a decision uses.
+    pub fn decider(&self) -> Decider<'_> {
+        Decider {
+            clock: self.clock.as_ref(),
+            live: &self.live,
+            rates: &self.rates,
+            ctr: self.ctr.as_ref(),
+            seat: &self.settings.seat,
+            reserve_cpm_micros: self.settings.reserve_cpm_micros,
+            pacing: &self.pacing,
+            caps: &self.caps,
+            caps_breaker: &self.caps_breaker,
+            wallets: &self.wallets,
+            metrics: &self.metrics,
+        }
+    }
+
+    /// Decides what to show on each slot of `request`.
+    pub async fn decide(&self, request: &AdRequest<'_>) -> Decision {
+        self.decider().decide(request).await
+    }
+}
+
+impl Decider<'_> {
     /// Decides what to show on each slot of `request`.
     pub async fn decide(&self, request: &AdRequest<'_>) -> Decision {
         let started = Instant::now();
@@ -66,10 +116,10 @@ impl Engine {
         let mut winners: IdSet<Uuid> = IdSet::default();
         let mut declines: Declines = [0; DECLINE_REASONS];
         let rules = ScanRules {
-            ctr: self.ctr.as_ref(),
-            rates: &self.rates,
-            seat: &self.settings.seat,
-            reserve_cpm_micros: self.settings.reserve_cpm_micros,
+            ctr: self.ctr,
+            rates: self.rates,
+            seat: self.seat,
+            reserve_cpm_micros: self.reserve_cpm_micros,
         };
         for slot in &request.slots {
             let t = Instant::now();
@@ -187,6 +237,22 @@ impl Engine {
                 tracing::warn!(error = %e, "frequency cap check failed");
                 false
             }
+        }
+    }
+
+    fn caps_breaker_allows(&self, now_ms: i64) -> bool {
+        self.caps_breaker
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .allow(now_ms)
+    }
+
+    fn caps_breaker_result(&self, ok: bool, now_ms: i64) {
+        let mut b = self.caps_breaker.lock().unwrap_or_else(|p| p.into_inner());
+        if ok {
+            b.success();
+        } else {
+            b.failure(now_ms);
         }
     }
 

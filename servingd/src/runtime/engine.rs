@@ -67,21 +67,3 @@ impl Engine {
         redis_ok && db_ok
     }
 }
-
-impl Engine {
-    pub(crate) fn caps_breaker_allows(&self, now_ms: i64) -> bool {
-        self.caps_breaker
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .allow(now_ms)
-    }
-
-    pub(crate) fn caps_breaker_result(&self, ok: bool, now_ms: i64) {
-        let mut b = self.caps_breaker.lock().unwrap_or_else(|p| p.into_inner());
-        if ok {
-            b.success();
-        } else {
-            b.failure(now_ms);
-        }
-    }
-}
