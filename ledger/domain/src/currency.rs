@@ -39,6 +39,7 @@ pub enum CurrencyError {
 
 impl Currency {
     /// Parses an ISO 4217 code such as `"EUR"`.
+    #[inline]
     pub fn parse(code: &str) -> Result<Self, CurrencyError> {
         let bytes = code.as_bytes();
         if bytes.len() != 3 || !bytes.iter().all(u8::is_ascii_uppercase) {
@@ -51,6 +52,7 @@ impl Currency {
     }
 
     /// The three-letter code.
+    #[inline]
     pub fn code(&self) -> &str {
         // Only ASCII letters ever get in (see `parse`), so this cannot fail.
         std::str::from_utf8(&self.0).unwrap_or("???")
@@ -59,6 +61,7 @@ impl Currency {
 
 impl FromStr for Currency {
     type Err = CurrencyError;
+    #[inline]
     fn from_str(s: &str) -> Result<Self, CurrencyError> {
         Currency::parse(s)
     }
@@ -66,18 +69,21 @@ impl FromStr for Currency {
 
 impl TryFrom<String> for Currency {
     type Error = CurrencyError;
+    #[inline]
     fn try_from(s: String) -> Result<Self, CurrencyError> {
         Currency::parse(&s)
     }
 }
 
 impl From<Currency> for String {
+    #[inline]
     fn from(c: Currency) -> String {
         c.code().to_owned()
     }
 }
 
 impl fmt::Display for Currency {
+    #[inline]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code())
     }

@@ -11,6 +11,7 @@ use uuid::Uuid;
 pub struct AccountId(pub i64);
 
 impl fmt::Display for AccountId {
+    #[inline]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)
     }
@@ -26,6 +27,7 @@ macro_rules! uuid_id {
         #[cfg(feature = "new-ids")]
         impl $name {
             /// A fresh, time-ordered id (UUIDv7): new rows land at the end of the index.
+            #[inline]
             pub fn new() -> Self {
                 Self(Uuid::now_v7())
             }
@@ -33,18 +35,21 @@ macro_rules! uuid_id {
 
         #[cfg(feature = "new-ids")]
         impl Default for $name {
+            #[inline]
             fn default() -> Self {
                 Self::new()
             }
         }
 
         impl fmt::Display for $name {
+            #[inline]
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 self.0.fmt(f)
             }
         }
 
         impl From<Uuid> for $name {
+            #[inline]
             fn from(id: Uuid) -> Self {
                 Self(id)
             }
@@ -75,6 +80,7 @@ const TRANSFER_KEY_NAMESPACE: Uuid = Uuid::from_u128(0x6a1f_3c52_9d0e_4b7a_8e21_
 impl TransferId {
     /// The transfer id for an external key: the same key always gives the same id (UUIDv5), so an
     /// `Idempotency-Key` or an event id can serve directly as the idempotency key of a transfer.
+    #[inline]
     pub fn from_key(scope: &str, key: &str) -> Self {
         let name = format!("{scope}\u{0}{key}");
         Self(Uuid::new_v5(&TRANSFER_KEY_NAMESPACE, name.as_bytes()))

@@ -46,6 +46,7 @@ pub struct Money(Decimal);
 
 impl Serialize for Money {
     /// A string with six decimal places, as stored: `"12.500000"`.
+    #[inline]
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
     }
@@ -57,6 +58,7 @@ impl Money {
 
     /// Parses text such as `"12.5"`, `"-3"` or `"0.000001"`. Exponents, thousands separators,
     /// currency signs and blanks inside are refused.
+    #[inline]
     pub fn parse(input: &str) -> Result<Self, MoneyError> {
         let text = input.trim();
         if text.is_empty() {
@@ -97,6 +99,7 @@ impl Money {
     }
 
     /// Parses text that must be zero or more.
+    #[inline]
     pub fn parse_non_negative(input: &str) -> Result<Self, MoneyError> {
         let money = Money::parse(input)?;
         if money.is_negative() {
@@ -106,12 +109,14 @@ impl Money {
     }
 
     /// The exact decimal value.
+    #[inline]
     pub fn as_decimal(self) -> Decimal {
         self.0
     }
 
     /// The amount in millionths (the ledger's scale), or `None` beyond what an `i64` holds
     /// (about 9.2 trillion units).
+    #[inline]
     pub fn to_micros(self) -> Option<i64> {
         let mut fixed = self.0;
         fixed.rescale(SCALE);
@@ -119,16 +124,19 @@ impl Money {
     }
 
     /// The amount of `micros` millionths; every `i64` is in the ledger's range.
+    #[inline]
     pub fn from_micros(micros: i64) -> Money {
         Money(Decimal::new(micros, SCALE))
     }
 
     /// True below zero.
+    #[inline]
     pub fn is_negative(self) -> bool {
         self.0.is_sign_negative() && !self.0.is_zero()
     }
 
     /// `self + other`, or `None` when the result leaves the ledger's range.
+    #[inline]
     pub fn checked_add(self, other: Money) -> Option<Money> {
         self.0
             .checked_add(other.0)
@@ -136,6 +144,7 @@ impl Money {
     }
 
     /// `self - other`, or `None` when the result leaves the ledger's range.
+    #[inline]
     pub fn checked_sub(self, other: Money) -> Option<Money> {
         self.0
             .checked_sub(other.0)
@@ -143,6 +152,7 @@ impl Money {
     }
 
     /// The negated amount (always in range, the range is symmetric).
+    #[inline]
     pub fn negated(self) -> Money {
         Money(-self.0)
     }
@@ -152,6 +162,7 @@ impl TryFrom<Decimal> for Money {
     type Error = MoneyError;
 
     /// Accepts a decimal of at most six significant decimal places within range.
+    #[inline]
     fn try_from(value: Decimal) -> Result<Self, MoneyError> {
         let normal = value.normalize();
         if normal.scale() > SCALE {
@@ -170,6 +181,7 @@ impl TryFrom<Decimal> for Money {
 }
 
 impl From<Money> for Decimal {
+    #[inline]
     fn from(money: Money) -> Decimal {
         money.0
     }
@@ -177,6 +189,7 @@ impl From<Money> for Decimal {
 
 impl FromStr for Money {
     type Err = MoneyError;
+    #[inline]
     fn from_str(s: &str) -> Result<Self, MoneyError> {
         Money::parse(s)
     }
@@ -184,6 +197,7 @@ impl FromStr for Money {
 
 impl fmt::Display for Money {
     /// Always six decimal places, as stored: `12.500000`.
+    #[inline]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut fixed = self.0;
         fixed.rescale(SCALE);
@@ -197,6 +211,7 @@ impl fmt::Display for Money {
 pub struct Amount(Money);
 
 impl From<Amount> for Money {
+    #[inline]
     fn from(amount: Amount) -> Money {
         amount.0
     }
@@ -204,6 +219,7 @@ impl From<Amount> for Money {
 
 impl Amount {
     /// Parses text that must be a positive amount.
+    #[inline]
     pub fn parse(input: &str) -> Result<Self, MoneyError> {
         let money = Money::parse(input)?;
         Amount::try_from(money).map_err(|e| match e {
@@ -213,11 +229,13 @@ impl Amount {
     }
 
     /// The amount as (positive) money.
+    #[inline]
     pub fn money(self) -> Money {
         self.0
     }
 
     /// The exact decimal value.
+    #[inline]
     pub fn as_decimal(self) -> Decimal {
         self.0.as_decimal()
     }
@@ -225,6 +243,7 @@ impl Amount {
 
 impl TryFrom<Money> for Amount {
     type Error = MoneyError;
+    #[inline]
     fn try_from(money: Money) -> Result<Self, MoneyError> {
         if money.is_negative() {
             Err(MoneyError::Negative(money.to_string()))
@@ -238,12 +257,14 @@ impl TryFrom<Money> for Amount {
 
 impl TryFrom<Decimal> for Amount {
     type Error = MoneyError;
+    #[inline]
     fn try_from(value: Decimal) -> Result<Self, MoneyError> {
         Amount::try_from(Money::try_from(value)?)
     }
 }
 
 impl From<Amount> for Decimal {
+    #[inline]
     fn from(amount: Amount) -> Decimal {
         amount.as_decimal()
     }
@@ -251,12 +272,14 @@ impl From<Amount> for Decimal {
 
 impl FromStr for Amount {
     type Err = MoneyError;
+    #[inline]
     fn from_str(s: &str) -> Result<Self, MoneyError> {
         Amount::parse(s)
     }
 }
 
 impl fmt::Display for Amount {
+    #[inline]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
     }
@@ -264,6 +287,7 @@ impl fmt::Display for Amount {
 
 /// The platform's one rounding rule: a computed price (say a CPM divided by 1000) becomes money
 /// once, at billing, rounded half away from zero ("half-up") to six decimal places.
+#[inline]
 pub fn round_billing(value: Decimal) -> Result<Money, MoneyError> {
     Money::try_from(value.round_dp_with_strategy(SCALE, RoundingStrategy::MidpointAwayFromZero))
 }
@@ -271,6 +295,7 @@ pub fn round_billing(value: Decimal) -> Result<Money, MoneyError> {
 /// The most one impression at `cpm_micros` per thousand costs, in micros: the CPM divided by
 /// 1000, rounded up to the micro. Billing ([`round_billing`], half-up) never charges more, so a
 /// lease that counts this for an impression always covers what the impression is billed.
+#[inline]
 pub fn impression_micros_at_most(cpm_micros: i64) -> i64 {
     cpm_micros.div_euclid(1000) + i64::from(cpm_micros.rem_euclid(1000) != 0)
 }
