@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use arc_swap::ArcSwap;
-use ledger::secrets::{Fields, KvSecrets};
+use vault::secrets::{Fields, KvSecrets};
 
 use crate::auth::keys::TokenKeys;
 use crate::settings::{JwtSettings, Settings, parse_keys};
@@ -39,7 +39,7 @@ pub async fn load(settings: &Settings) -> anyhow::Result<SharedKeys> {
             .context("loading the token keys (ADPLAT_API_JWT_KEYS, ADPLAT_API_JWT_SIGNING_KID)")?;
         return Ok(Arc::new(ArcSwap::from_pointee(keys)));
     };
-    let kv: KvSecrets = vault.kv(ledger::VAULT_TIMEOUT)?;
+    let kv: KvSecrets = vault.kv(vault::VAULT_TIMEOUT)?;
     let fields = kv
         .read(&path)
         .await
@@ -48,7 +48,7 @@ pub async fn load(settings: &Settings) -> anyhow::Result<SharedKeys> {
         .with_context(|| format!("the token keys in Vault ({path})"))?;
     let every = Duration::from_secs(vault.secrets_refresh_s.max(1));
     let jwt = jwt.clone();
-    Ok(ledger::secrets::watched(
+    Ok(vault::secrets::watched(
         kv,
         path,
         every,
@@ -63,7 +63,7 @@ mod tests {
     use super::*;
     use crate::auth::keys::generate_key;
     use crate::auth::{Principal, Role};
-    use ledger::secrets::fields_of as fields;
+    use vault::secrets::fields_of as fields;
 
     #[test]
     fn a_secret_names_its_keys_and_signer() {

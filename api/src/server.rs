@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use ledger::budget::{BudgetController, LeaseRules, RedisBudgetStore};
-use ledger::{CheckpointRules, Clock, Ledger, SystemClock};
+use audit::{AuditTrail, CheckpointRules};
+use budget::{BudgetController, LeaseRules, RedisBudgetStore};
+use ledger::{Clock, Ledger, SystemClock};
 use secrecy::ExposeSecret;
 use sqlx::postgres::PgPoolOptions;
 use tokio::net::TcpListener;
@@ -52,6 +53,7 @@ pub async fn state_over(
     );
     Ok(AppState::new(Inner {
         ledger: Ledger::new(db.clone()).with_clock(clock.clone()),
+        audit: AuditTrail::new(db.clone()).with_clock(clock.clone()),
         unrefreshed: Default::default(),
         budgets: BudgetController::new(
             RedisBudgetStore::new(redis),
@@ -167,8 +169,8 @@ async fn chain_until(state: AppState, mut stop: watch::Receiver<bool>) {
         every: Duration::from_secs(state.settings.audit_checkpoint_interval_s.max(1)),
     };
     loop {
-        let chained = state.ledger.chain_audit(CHAIN_ENTRIES).await;
-        let checkpoint = state.ledger.request_audit_checkpoint(rules).await;
+        let chained = state.audit.chain(CHAIN_ENTRIES).await;
+        let checkpoint = state.audit.request_checkpoint(rules).await;
         let pause = match (chained, checkpoint) {
             (Ok(0), Ok(_)) => Duration::from_millis(500),
             (Ok(_), Ok(_)) => Duration::ZERO,
@@ -182,7 +184,7 @@ async fn chain_until(state: AppState, mut stop: watch::Receiver<bool>) {
         }
     }
     for _ in 0..LAST_CHAIN_PASSES {
-        match state.ledger.chain_audit(CHAIN_ENTRIES).await {
+        match state.audit.chain(CHAIN_ENTRIES).await {
             Ok(0) => return,
             Ok(_) => {}
             Err(e) => {
@@ -200,7 +202,7 @@ async fn sign_until(state: AppState, mut stop: watch::Receiver<bool>) {
         tracing::warn!("no Vault settings: audit checkpoints stay unsigned");
         return;
     };
-    let signer = match vault.audit_signer(ledger::VAULT_TIMEOUT) {
+    let signer = match vault.audit_signer(vault::VAULT_TIMEOUT) {
         Ok(signer) => signer,
         Err(e) => {
             tracing::error!(error = %e, "audit checkpoints stay unsigned");
@@ -215,7 +217,7 @@ async fn sign_until(state: AppState, mut stop: watch::Receiver<bool>) {
                 Err(e) => tracing::warn!(error = %e, "preparing the audit signing key failed"),
             }
         }
-        if key_ready && let Err(e) = state.ledger.sign_audit_checkpoints(&signer).await {
+        if key_ready && let Err(e) = state.audit.sign_checkpoints(&signer).await {
             tracing::warn!(error = %e, "signing audit checkpoints failed; they wait");
         }
         if stopped_during(Duration::from_secs(1), &mut stop).await {
@@ -249,9 +251,7 @@ pub async fn bootstrap_admin(
         .after(&user)
         .map_err(|e| anyhow::anyhow!("{e}"))?
         .by_service("bootstrap-admin", user.created_at);
-    Ledger::new(db.clone())
-        .record_audit(&mut tx, &entry)
-        .await?;
+    AuditTrail::new(db.clone()).record(&mut tx, &entry).await?;
     tx.commit().await?;
     Ok(true)
 }

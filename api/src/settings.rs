@@ -80,9 +80,9 @@ impl VaultSettings {
     pub fn kv(
         &self,
         timeout: std::time::Duration,
-    ) -> Result<ledger::secrets::KvSecrets, ledger::secrets::SecretsError> {
+    ) -> Result<vault::secrets::KvSecrets, vault::secrets::SecretsError> {
         use secrecy::ExposeSecret;
-        ledger::secrets::KvSecrets::new(
+        vault::secrets::KvSecrets::new(
             &self.address,
             self.token.expose_secret(),
             &self.kv_mount,
@@ -98,9 +98,9 @@ impl VaultSettings {
     pub fn audit_signer(
         &self,
         timeout: std::time::Duration,
-    ) -> Result<ledger::transit::TransitSigner, ledger::transit::TransitError> {
+    ) -> Result<vault::transit::TransitSigner, vault::transit::TransitError> {
         use secrecy::ExposeSecret;
-        ledger::transit::TransitSigner::new(
+        vault::transit::TransitSigner::new(
             &self.address,
             self.token.expose_secret(),
             &self.transit_mount,

@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use ledger::budget::BudgetController;
+use audit::AuditTrail;
+use budget::BudgetController;
 use ledger::{Clock, Ledger};
 use redis::aio::ConnectionManager;
 use sqlx::PgPool;
@@ -20,6 +21,9 @@ pub struct AppState(Arc<Inner>);
 pub struct Inner {
     pub db: PgPool,
     pub ledger: Ledger,
+    /// The signed audit trail: admin actions recorded with their changes, the chainer's and the
+    /// signer's work, and its verification.
+    pub audit: AuditTrail,
     /// Told when a campaign's held budget changes, so leases follow the ledger from the next
     /// request on.
     pub budgets: BudgetController<ConnectionManager>,

@@ -39,9 +39,8 @@ struct Sizes {
     pgbench_scale: u32,
 }
 
-#[path = "support/funded.rs"]
-mod funded;
 use funded::{Campaign, setup};
+use ledger::fixtures::funded;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<()> {

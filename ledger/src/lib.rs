@@ -8,13 +8,13 @@
 //!
 //! # Layout
 //!
-//! - [`audit`]: the audit chain's pure core: canonical records, the hash chain, its verifier.
-//! - [`budget`]: the budget controller: campaigns' budgets leased out of Redis with PostgreSQL as
-//!   the source of truth (sizing, allocate, settle, reap, rebuild, reconcile, its SQL), and the
-//!   serving-side wallet.
-//! - [`events`]: served events: the event stream, the ledger writer that bills them, their SQL.
-//! - [`secrets`], [`transit`]: Vault's KV secrets and transit signatures.
-//! - [`reads`]: the named queries other crates call on the tables this crate owns.
+//! The budget controller (`budget`), served events and their writer (`events`) and the audit trail
+//! (`audit`) are crates of their own beside this one, in `ledger/`; each calls this crate's
+//! operations and its named reads rather than reading the ledger's tables itself.
+//!
+//! - [`reads`]: the named queries other crates call on the tables this crate owns (a campaign's
+//!   spend and budget, spend by lease, an advertiser's balance, transfers as text for the audit
+//!   trail's verifier).
 //! - [`money`], [`currency`], [`ids`]: the domain crate's exact money, ISO 4217 codes and typed
 //!   ids, re-exported.
 //! - [`clock`]: where the time comes from (a manual clock in tests).
@@ -26,35 +26,29 @@
 //! - [`rejection`]: the closed set of refusals.
 //! - [`statement`]: statement lines, pages and cursors.
 //! - `service`: [`Ledger`], the operations over a pool (load and lock, decide, write).
-//! - `store`: the SQL of the ledger's own tables, one module per table family, and the audit
-//!   trail's.
+//! - `store`: the SQL of the ledger's own tables, one module per table family.
+//! - [`fixtures`] (feature `fixtures`): funded advertisers and whole-ledger invariant checks for
+//!   the tests and benchmarks of this crate and the crates beside it.
 //! - `retry`: bounded retries of transactions on serialization failures and deadlocks.
 
 pub mod account;
-pub mod audit;
-pub mod budget;
 pub mod clock;
 pub mod error;
-pub mod events;
+#[cfg(feature = "fixtures")]
+pub mod fixtures;
 pub mod pending;
 pub mod pending_state;
 pub mod plan;
 pub mod reads;
 pub mod rejection;
 mod retry;
-pub mod secrets;
 mod service;
 pub mod statement;
 mod store;
 pub mod transfer;
-pub mod transit;
 
 /// The domain types, re-exported where the ledger's own code and its callers name them.
 pub use domain::{currency, ids, money};
-
-/// How long a call to Vault (secrets or transit) may take before the caller gives up: Vault away
-/// must not hold anything up for long.
-pub const VAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub use account::{Account, AccountKind, AccountOwner};
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -65,10 +59,7 @@ pub use money::{Amount, Money, MoneyError, impression_micros_at_most, round_bill
 pub use pending::{NewPending, PendingState, PendingTransfer, Resolve};
 pub use plan::BatchMode;
 pub use rejection::Rejection;
-pub use service::{
-    CheckpointError, CheckpointRules, Ledger, MAX_STATEMENT_PAGE, PostStatus, Posted, Reservation,
-    Resolution,
-};
+pub use service::{Ledger, MAX_STATEMENT_PAGE, PostStatus, Posted, Reservation, Resolution};
 pub use statement::{StatementCursor, StatementLine, StatementPage};
 pub use transfer::{NewTransfer, References, Transfer, TransferKind};
 

@@ -1,17 +1,22 @@
-//! What other crates read from the tables this crate owns, as named queries: a campaign's spend,
-//! what its leases hold, which campaigns hold money, an advertiser's balance, a campaign's
-//! delivery and money by hour or day, the audit trail's entries, and the served events the fraud
-//! scorer judges; and the one write another crate makes here, the scorer marking events invalid
-//! ([`invalidate_events`]). Each runs one statement on the executor the caller passes (a pool, a
-//! [`snapshot`], or a connection inside the caller's own transaction), and decides nothing.
+//! What other crates read from the tables this crate owns, as named queries: a campaign's spend
+//! and its budget as the hold has it, spend by lease, which campaigns hold money, an advertiser's
+//! balance, a campaign's money by hour or day, a campaign's spend and hold accounts, the spends
+//! of given events not refunded yet, and transfers as text for the audit trail's verifier. Each
+//! runs one statement on the executor the caller passes (a pool, a [`snapshot`], or a
+//! connection inside the caller's own transaction), and decides nothing.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgExecutor, PgPool, Postgres, Row, Transaction};
 use uuid::Uuid;
 
-use crate::audit::ChainHash;
-use crate::error::Result;
+use crate::currency::Currency;
+use crate::error::{Error, Result};
+use crate::ids::{AccountId, AdvertiserId, CampaignId, LeaseId};
+use crate::money::Money;
 
 /// A read-only transaction on one snapshot, for reads that must agree with one another (end it
 /// with `commit`).
@@ -50,17 +55,6 @@ pub async fn campaign_spend(
         total: row.try_get("total")?,
         since: row.try_get("since")?,
     })
-}
-
-/// Budget leased to servers and not yet settled, micros: it may still be spent.
-pub async fn leased_micros(conn: &mut PgConnection, campaign: Uuid) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        r"select coalesce(sum(coalesce(granted_micros, want_micros)), 0)::bigint
-            from budget_leases where campaign_id = $1 and state in ('requested', 'open')",
-    )
-    .bind(campaign)
-    .fetch_one(conn)
-    .await?)
 }
 
 /// The campaigns whose hold account holds money (its posted balance above zero).
@@ -114,7 +108,7 @@ pub struct ReportSpan<'a> {
 
 /// Runs a per-bucket report query: `$1` the campaign, `$2` the `date_trunc` unit, `$3` the time
 /// zone, `[$4, $5)` the span.
-async fn by_bucket<'e, O>(
+pub async fn by_bucket<'e, O>(
     db: impl PgExecutor<'e>,
     campaign: Uuid,
     span: ReportSpan<'_>,
@@ -133,26 +127,6 @@ where
         .await?)
 }
 
-/// Valid impressions and clicks of the campaign per bucket.
-pub async fn delivery_by_bucket<'e>(
-    db: impl PgExecutor<'e>,
-    campaign: Uuid,
-    span: ReportSpan<'_>,
-) -> Result<Vec<(String, i64, i64)>> {
-    by_bucket(
-        db,
-        campaign,
-        span,
-        r#"select to_char(date_trunc($2, at at time zone $3), 'YYYY-MM-DD"T"HH24:MI:SS'),
-                  count(*) filter (where kind = 'impression'),
-                  count(*) filter (where kind = 'click')
-             from ad_events
-            where campaign_id = $1 and valid and at >= $4 and at < $5
-            group by 1"#,
-    )
-    .await
-}
-
 /// The campaign's spend and refunds posted per bucket.
 pub async fn money_by_bucket<'e>(
     db: impl PgExecutor<'e>,
@@ -169,26 +143,6 @@ pub async fn money_by_bucket<'e>(
              from ledger_transfers
             where campaign_id = $1 and kind in ('spend', 'refund')
               and posted_at >= $4 and posted_at < $5
-            group by 1"#,
-    )
-    .await
-}
-
-/// What the campaign served beyond its hold (never billed) per bucket, by when it was served.
-pub async fn over_delivery_by_bucket<'e>(
-    db: impl PgExecutor<'e>,
-    campaign: Uuid,
-    span: ReportSpan<'_>,
-) -> Result<Vec<(String, Decimal)>> {
-    by_bucket(
-        db,
-        campaign,
-        span,
-        r#"select to_char(date_trunc($2, event_at at time zone $3), 'YYYY-MM-DD"T"HH24:MI:SS'),
-                  sum(amount)
-             from unbilled_events
-            where campaign_id = $1 and reason = 'over_delivery'
-              and event_at >= $4 and event_at < $5
             group by 1"#,
     )
     .await
@@ -220,132 +174,8 @@ pub async fn first_hold_by_day<'e>(
     .await?)
 }
 
-/// What a listing of the audit trail is narrowed to.
-#[derive(Debug, Default, Clone)]
-pub struct AuditFilter {
-    /// Entries about this advertiser's objects (or a ledger entry listing it).
-    pub advertiser: Option<Uuid>,
-    pub actor: Option<String>,
-    pub action: Option<String>,
-    pub object: Option<String>,
-    pub since: Option<DateTime<Utc>>,
-    pub until: Option<DateTime<Utc>>,
-}
-
-/// One audit entry.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct AuditEntry {
-    /// Its place in the chain, from 1.
-    pub position: i64,
-    pub at: DateTime<Utc>,
-    pub actor: String,
-    pub role: String,
-    /// `noun.verb`: `ledger.post`, `budget.allocate`, `campaign.pause`...
-    pub action: String,
-    /// `kind:id`.
-    pub object: String,
-    /// The advertiser the object belongs to (a ledger statement's entry names one only when all
-    /// its transfers are that advertiser's; `after.advertisers` lists them all).
-    pub advertiser_id: Option<Uuid>,
-    pub request_id: Option<String>,
-    pub before: Option<serde_json::Value>,
-    /// For `ledger.post`: the transfers' `count`, the `digest` of their contents, and their
-    /// `advertisers`.
-    pub after: Option<serde_json::Value>,
-    /// SHA-256 of the entry (its position, the previous entry's hash and its content), hex.
-    pub hash: String,
-    /// The previous entry's hash, hex.
-    pub prev_hash: String,
-}
-
-/// Audit entries before position `before` (newest first), at most `limit`.
-pub async fn audit_entries(
-    db: &PgPool,
-    filter: &AuditFilter,
-    before: Option<i64>,
-    limit: i64,
-) -> Result<Vec<AuditEntry>> {
-    let rows = sqlx::query(
-        r"select position, at, actor, role, action, object, advertiser_id, request_id, before,
-                 after, hash, prev_hash
-            from audit_log
-           where ($1::bigint is null or position < $1)
-             and ($2::uuid is null or advertiser_id = $2 or advertisers @> array[$2::uuid])
-             and ($3::text is null or actor = $3)
-             and ($4::text is null or action = $4)
-             and ($5::text is null or object = $5)
-             and ($6::timestamptz is null or at >= $6)
-             and ($7::timestamptz is null or at < $7)
-           order by position desc
-           limit $8",
-    )
-    .bind(before)
-    .bind(filter.advertiser)
-    .bind(&filter.actor)
-    .bind(&filter.action)
-    .bind(&filter.object)
-    .bind(filter.since)
-    .bind(filter.until)
-    .bind(limit)
-    .fetch_all(db)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(AuditEntry {
-                position: r.try_get("position")?,
-                at: r.try_get("at")?,
-                actor: r.try_get("actor")?,
-                role: r.try_get("role")?,
-                action: r.try_get("action")?,
-                object: r.try_get("object")?,
-                advertiser_id: r.try_get("advertiser_id")?,
-                request_id: r.try_get("request_id")?,
-                before: r.try_get("before")?,
-                after: r.try_get("after")?,
-                hash: hash_hex(&r.try_get::<Vec<u8>, _>("hash")?),
-                prev_hash: hash_hex(&r.try_get::<Vec<u8>, _>("prev_hash")?),
-            })
-        })
-        .collect()
-}
-
-/// A stored hash as hex ([`ChainHash`]'s form; any other length shown as is).
-fn hash_hex(bytes: &[u8]) -> String {
-    ChainHash::from_slice(bytes).map_or_else(|| format!("{bytes:02x?}"), |h| h.to_hex())
-}
-
-/// A served event as the fraud scorer judges it.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct ServedEventSeen {
-    pub event_id: String,
-    /// `impression` or `click`.
-    pub kind: String,
-    pub campaign: Uuid,
-    pub at: DateTime<Utc>,
-    pub ip: Option<String>,
-    pub device: Option<String>,
-    pub user_agent: Option<String>,
-}
-
-/// The valid served events at or after `since` and at or before `until`.
-pub async fn valid_events_between(
-    db: &PgPool,
-    since: DateTime<Utc>,
-    until: DateTime<Utc>,
-) -> Result<Vec<ServedEventSeen>> {
-    Ok(sqlx::query_as(
-        r"select event_id, kind, campaign_id as campaign, at, ip, device, user_agent
-            from ad_events where at >= $1 and at <= $2 and valid",
-    )
-    .bind(since)
-    .bind(until)
-    .fetch_all(db)
-    .await?)
-}
-
-/// A billed ad judged invalid traffic that has no refund yet: its spend transfer, and the cash
-/// account a refund goes back to (`None` when the advertiser has none in that currency).
+/// A billed ad with no refund yet: its spend transfer, and the cash account a refund goes back to
+/// (`None` when the advertiser has none in that currency).
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct UnrefundedSpend {
     pub spend: Uuid,
@@ -356,51 +186,238 @@ pub struct UnrefundedSpend {
     pub advertiser: Option<Uuid>,
     pub spend_account: i64,
     pub cash_account: Option<i64>,
-    /// Why the event was judged invalid (`invalid_traffic:…`).
-    pub reason: String,
 }
 
-/// The spends of events served at or after `since`, judged invalid traffic, not refunded yet.
-pub async fn unrefunded_invalid_spends(
-    db: &PgPool,
-    since: DateTime<Utc>,
-) -> Result<Vec<UnrefundedSpend>> {
+/// The spends billed for these events that have no refund yet.
+pub async fn unrefunded_spends(db: &PgPool, events: &[String]) -> Result<Vec<UnrefundedSpend>> {
     Ok(sqlx::query_as(
         r"select t.id as spend, t.event_id, t.amount, t.currency, t.campaign_id as campaign,
                  t.advertiser_id as advertiser, t.credit_account_id as spend_account,
-                 cash.id as cash_account, e.invalid_reason as reason
+                 cash.id as cash_account
             from ledger_transfers t
-            join (select distinct on (event_id) event_id, invalid_reason from ad_events
-                   where at >= $1 and not valid and invalid_reason like 'invalid_traffic:%') e
-              on e.event_id = t.event_id
             left join ledger_accounts cash
               on cash.kind = 'advertiser_cash' and cash.advertiser_id = t.advertiser_id
              and cash.currency = t.currency
-           where t.kind = 'spend'
+           where t.kind = 'spend' and t.event_id = any($1)
              and not exists (select 1 from ledger_transfers r
                               where r.kind = 'refund' and r.event_id = t.event_id)",
     )
-    .bind(since)
+    .bind(events)
     .fetch_all(db)
     .await?)
 }
 
-/// Marks the events as invalid for `reason` (those still valid, served at or after `since`);
-/// how many it marked.
-pub async fn invalidate_events(
-    db: &PgPool,
-    events: &[String],
-    reason: &str,
-    since: DateTime<Utc>,
-) -> Result<u64> {
-    let marked = sqlx::query(
-        r"update ad_events set valid = false, invalid_reason = $2
-           where event_id = any($1) and valid and at >= $3",
+/// A campaign's budget as its hold account has it, micros.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HoldBudget {
+    /// What its hold still holds plus what was spent from it.
+    pub total: i64,
+    /// What was spent from the hold.
+    pub spent: i64,
+    /// The commit position of the last hold or release on the hold account (0: none): a later
+    /// budget change has a higher one.
+    pub version: i64,
+}
+
+/// The campaign's budget as its hold account has it; `None` when the campaign has no hold
+/// account.
+pub async fn hold_budget(
+    db: &mut PgConnection,
+    campaign: CampaignId,
+) -> Result<Option<HoldBudget>> {
+    let row = sqlx::query(
+        r"select h.posted as held,
+                 coalesce(d.spent, 0) as spent,
+                 greatest(coalesce(d.released, 0),
+                          coalesce((select max(t.seq) from ledger_transfers t
+                                     where t.credit_account_id = h.id), 0)) as version
+            from ledger_accounts h
+            left join lateral (
+                 select sum(t.amount) filter (where t.kind = 'spend') as spent,
+                        max(t.seq) filter (where t.kind = 'release') as released
+                   from ledger_transfers t
+                  where t.debit_account_id = h.id) d on true
+           where h.campaign_id = $1 and h.kind = 'campaign_hold'",
     )
-    .bind(events)
-    .bind(reason)
-    .bind(since)
-    .execute(db)
+    .bind(campaign.0)
+    .fetch_optional(&mut *db)
     .await?;
-    Ok(marked.rows_affected())
+    let Some(row) = row else { return Ok(None) };
+    let spent = micros(row.try_get("spent")?)?;
+    Ok(Some(HoldBudget {
+        total: micros(row.try_get("held")?)? + spent,
+        spent,
+        version: row.try_get("version")?,
+    }))
+}
+
+/// What the ledger has billed for each of these leases (their spend transfers), micros; a lease
+/// with nothing billed is absent.
+pub async fn spend_by_lease(
+    db: &mut PgConnection,
+    leases: &[LeaseId],
+) -> Result<HashMap<LeaseId, i64>> {
+    let ids: Vec<Uuid> = leases.iter().map(|l| l.0).collect();
+    let rows = sqlx::query(
+        r"select lease_id, sum(amount) as spent from ledger_transfers
+           where lease_id = any($1) and kind = 'spend'
+           group by lease_id",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *db)
+    .await?;
+    lease_micros(&rows, "spent")
+}
+
+/// What the ledger has billed for each lease of the campaign from its hold, micros.
+pub async fn campaign_spend_by_lease(
+    db: &mut PgConnection,
+    campaign: CampaignId,
+) -> Result<HashMap<LeaseId, i64>> {
+    let rows = sqlx::query(
+        r"select t.lease_id, sum(t.amount) as spent
+            from ledger_transfers t
+            join ledger_accounts h on h.id = t.debit_account_id
+           where h.campaign_id = $1 and h.kind = 'campaign_hold'
+             and t.kind = 'spend' and t.lease_id is not null
+           group by t.lease_id",
+    )
+    .bind(campaign.0)
+    .fetch_all(&mut *db)
+    .await?;
+    lease_micros(&rows, "spent")
+}
+
+fn lease_micros(rows: &[PgRow], column: &str) -> Result<HashMap<LeaseId, i64>> {
+    rows.iter()
+        .map(|r| Ok((LeaseId(r.try_get("lease_id")?), micros(r.try_get(column)?)?)))
+        .collect()
+}
+
+/// An amount of the ledger in micros, as the budget controller counts.
+fn micros(value: Decimal) -> Result<i64> {
+    Money::try_from(value)
+        .ok()
+        .and_then(Money::to_micros)
+        .ok_or_else(|| Error::Corrupt(format!("{value} does not fit in micros")))
+}
+
+/// A transfer as the audit trail's verifier reads it back: every field as PostgreSQL writes it
+/// out (`amount`, `currency` and `metadata` as text), so nothing is re-formatted on the way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferText {
+    pub id: Uuid,
+    pub kind: String,
+    pub debit_account: i64,
+    pub credit_account: i64,
+    /// `amount::text` (six decimals).
+    pub amount: String,
+    /// `currency::text`.
+    pub currency: String,
+    pub advertiser: Option<Uuid>,
+    pub campaign: Option<Uuid>,
+    pub event: Option<String>,
+    pub lease: Option<Uuid>,
+    pub pending: Option<Uuid>,
+    /// `metadata::text` (jsonb's own normal form).
+    pub metadata: String,
+    /// `posted_at` in microseconds since 2000-01-01 UTC (PostgreSQL's own epoch).
+    pub posted_micros: i64,
+}
+
+/// 2000-01-01 UTC in microseconds since 1970: PostgreSQL's epoch for `timestamptz_send`.
+const POSTGRES_EPOCH_MICROS: i64 = 946_684_800_000_000;
+
+/// The transfers with these ids, as text.
+pub async fn transfer_texts(
+    db: &mut PgConnection,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, TransferText>> {
+    let rows = sqlx::query(
+        r"select id, kind, debit_account_id, credit_account_id, amount::text as amount,
+                 currency::text as currency, advertiser_id, campaign_id, event_id, lease_id,
+                 pending_id, metadata::text as metadata, posted_at
+            from ledger_transfers where id = any($1)",
+    )
+    .bind(ids)
+    .fetch_all(&mut *db)
+    .await?;
+    let mut found = HashMap::with_capacity(rows.len());
+    for r in rows {
+        let id: Uuid = r.try_get("id")?;
+        found.insert(
+            id,
+            TransferText {
+                id,
+                kind: r.try_get("kind")?,
+                debit_account: r.try_get("debit_account_id")?,
+                credit_account: r.try_get("credit_account_id")?,
+                amount: r.try_get("amount")?,
+                currency: r.try_get("currency")?,
+                advertiser: r.try_get("advertiser_id")?,
+                campaign: r.try_get("campaign_id")?,
+                event: r.try_get("event_id")?,
+                lease: r.try_get("lease_id")?,
+                pending: r.try_get("pending_id")?,
+                metadata: r.try_get("metadata")?,
+                posted_micros: r
+                    .try_get::<DateTime<Utc>, _>("posted_at")?
+                    .timestamp_micros()
+                    - POSTGRES_EPOCH_MICROS,
+            },
+        );
+    }
+    Ok(found)
+}
+
+/// How many transfers the ledger holds.
+pub async fn transfer_count(db: &mut PgConnection) -> Result<u64> {
+    let count: i64 = sqlx::query_scalar("select count(*) from ledger_transfers")
+        .fetch_one(&mut *db)
+        .await?;
+    Ok(count as u64)
+}
+
+/// The accounts a campaign's spend moves between.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CampaignAccounts {
+    pub hold: AccountId,
+    pub spend: AccountId,
+    pub currency: Currency,
+    pub advertiser: Option<AdvertiserId>,
+}
+
+/// The hold and spend accounts of each of `campaigns` that has both.
+pub async fn campaign_accounts(
+    pool: &PgPool,
+    campaigns: &[CampaignId],
+) -> Result<HashMap<CampaignId, CampaignAccounts>> {
+    let ids: Vec<Uuid> = campaigns.iter().map(|c| c.0).collect();
+    let rows = sqlx::query(
+        r"select h.campaign_id, h.id as hold, s.id as spend, h.currency, h.advertiser_id
+            from ledger_accounts h
+            join ledger_accounts s on s.campaign_id = h.campaign_id and s.kind = 'campaign_spend'
+           where h.campaign_id = any($1) and h.kind = 'campaign_hold'",
+    )
+    .bind(&ids)
+    .fetch_all(pool)
+    .await?;
+    let mut found = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let code: String = row.try_get("currency")?;
+        let currency = Currency::parse(code.trim())
+            .map_err(|e| Error::Corrupt(format!("account currency {code:?}: {e}")))?;
+        found.insert(
+            CampaignId(row.try_get("campaign_id")?),
+            CampaignAccounts {
+                hold: AccountId(row.try_get("hold")?),
+                spend: AccountId(row.try_get("spend")?),
+                currency,
+                advertiser: row
+                    .try_get::<Option<Uuid>, _>("advertiser_id")?
+                    .map(AdvertiserId),
+            },
+        );
+    }
+    Ok(found)
 }

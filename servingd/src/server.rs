@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
-use ledger::budget::{BudgetController, RedisBudgetStore};
+use budget::{BudgetController, RedisBudgetStore};
 use ledger::{Clock, SystemClock};
 use redis::aio::ConnectionManager;
 use secrecy::ExposeSecret;
@@ -28,10 +28,10 @@ use crate::runtime::request_metrics::RequestMetrics;
 use crate::runtime::wallets::{LEASE_RULES, Wallets};
 use crate::settings::Settings;
 use arc_swap::ArcSwap;
+use events::EventStream;
 use fraud::Blocklist;
 use fraud::score::Rules as FraudRules;
 use fraud::windows::FraudWindows;
-use ledger::events::EventStream;
 
 /// How long after a lease's deadline its events may still arrive.
 const REAP_GRACE_MS: i64 = 60_000;

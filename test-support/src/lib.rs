@@ -57,6 +57,15 @@ pub async fn redis() -> redis::aio::MultiplexedConnection {
         .expect("connecting to REDIS_URL")
 }
 
+/// A connection to the scripts' three-master Redis Cluster.
+pub async fn redis_cluster() -> redis::cluster_async::ClusterConnection {
+    redis::cluster::ClusterClient::new(cluster_urls())
+        .expect("REDIS_CLUSTER_URLS")
+        .get_async_connection()
+        .await
+        .expect("connecting to REDIS_CLUSTER_URLS")
+}
+
 /// Where Vault (OpenBao in dev mode) listens, and its root token.
 pub struct Vault {
     pub address: String,

@@ -1,8 +1,8 @@
 //! An admin action as the audit trail records it: what changed, and who changed it. Recorded in
 //! the transaction of the change itself, so the entry exists exactly when the change does.
 
+use audit::AuditRecord;
 use chrono::{DateTime, Utc};
-use ledger::audit::AuditRecord;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -101,7 +101,7 @@ pub async fn record_all(
     conn: &mut sqlx::PgConnection,
     records: &[AuditRecord],
 ) -> Result<()> {
-    state.ledger.record_audits(conn, records).await?;
+    state.audit.record_all(conn, records).await?;
     Ok(())
 }
 

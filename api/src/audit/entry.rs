@@ -1,7 +1,7 @@
-//! An audit entry as an advertiser may see it (entries are [`ledger::reads::AuditEntry`], read
-//! through [`ledger::reads::audit_entries`]).
+//! An audit entry as an advertiser may see it (entries are [`audit::AuditEntry`], read
+//! through [`audit::audit_entries`]).
 
-use ledger::reads::AuditEntry;
+use audit::AuditEntry;
 use uuid::Uuid;
 
 /// The entry as `advertiser` may see it: a ledger statement's entry that also covers other

@@ -1,8 +1,8 @@
 //! Campaigns: settings and their validation, the status machine, budget holds, storage,
 //! the write paths and the routes.
 
-pub mod budget;
 pub mod feed_log;
+pub mod hold_sync;
 pub mod holds;
 pub mod model;
 pub mod service;

@@ -6,7 +6,7 @@ use domain::campaign_status::{Action, Status, transition};
 use ledger::{AccountOwner, AdvertiserId, CampaignId};
 use uuid::Uuid;
 
-use super::budget::{self, Synced};
+use super::hold_sync::{self, Synced};
 use super::holds::{self, HoldChange};
 use super::model::{Campaign, StoredCampaign};
 use super::spec::{CampaignInput, CampaignSpec};
@@ -166,7 +166,7 @@ async fn change(
     let money_moves = stored.campaign.status != before.status
         || stored.campaign.spec.budget != before.spec.budget;
     if money_moves {
-        budget::sync_hold(&state.ledger, &mut tx, &mut stored, now).await?;
+        hold_sync::sync_hold(&state.ledger, &mut tx, &mut stored, now).await?;
     }
     stored.campaign.updated_at = now;
     stored.campaign.revision = feed_log::next_revision(&mut tx).await?;
@@ -193,7 +193,7 @@ async fn refresh_budget(state: &AppState, id: CampaignId) {
     let refreshed = match state.budgets.refresh(id).await {
         Ok(_) => true,
         // a campaign that never held a budget has nothing to install
-        Err(ledger::budget::ControllerError::NoBudget(_)) => true,
+        Err(budget::ControllerError::NoBudget(_)) => true,
         Err(e) => {
             tracing::warn!(campaign = %id.0, error = %e,
                 "could not bring the campaign's budget in Redis up to the ledger; the hold sweep will try again");
@@ -261,12 +261,12 @@ async fn sweep_one(state: &AppState, id: CampaignId, now: DateTime<Utc>) -> Resu
     {
         stored.campaign.status = Status::Ended;
     }
-    let mut synced: Synced = budget::sync_hold(&state.ledger, &mut tx, &mut stored, now).await?;
+    let mut synced: Synced = hold_sync::sync_hold(&state.ledger, &mut tx, &mut stored, now).await?;
     if stored.campaign.status == Status::Active
         && holds::exhausted(&stored.campaign.spec.budget, synced.spent)
     {
         stored.campaign.status = Status::Exhausted;
-        let more = budget::sync_hold(&state.ledger, &mut tx, &mut stored, now).await?;
+        let more = hold_sync::sync_hold(&state.ledger, &mut tx, &mut stored, now).await?;
         if more.change != HoldChange::None {
             synced = more;
         }

@@ -1,6 +1,6 @@
 //! Report arithmetic: CTR, eCPM and pace from counts and money. Pure.
 
-use ledger::budget::day_curve::HourProfile;
+use budget::day_curve::HourProfile;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
+use audit::AuditEntry;
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
-use ledger::reads::AuditEntry;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -135,7 +135,7 @@ pub async fn list_audit(
         }
         _ => query.advertiser_id,
     };
-    let filter = ledger::reads::AuditFilter {
+    let filter = audit::AuditFilter {
         advertiser,
         actor: query.actor,
         action: query.action,
@@ -143,7 +143,7 @@ pub async fn list_audit(
         since: query.since,
         until: query.until,
     };
-    let mut items = ledger::reads::audit_entries(&state.db, &filter, before, limit).await?;
+    let mut items = audit::audit_entries(&state.db, &filter, before, limit).await?;
     if let (Role::Advertiser, Some(own)) = (principal.role, advertiser) {
         items = items.into_iter().map(|e| seen_by(e, own)).collect();
     }
@@ -175,18 +175,18 @@ pub async fn verify_audit(
                 .audit_signer(VAULT_TIMEOUT)
                 .map_err(|e| ApiError::Unavailable(format!("vault: {e}")))?;
             let outcome = state
-                .ledger
-                .verify_audit_signed(&signer)
+                .audit
+                .verify_signed(&signer)
                 .await
                 .map_err(|e| match e {
-                    ledger::CheckpointError::Vault(e) => {
+                    audit::CheckpointError::Vault(e) => {
                         ApiError::Unavailable(format!("vault: {e}"))
                     }
-                    ledger::CheckpointError::Ledger(e) => ApiError::from(e),
+                    audit::CheckpointError::Ledger(e) => ApiError::from(e),
                 })?;
             (outcome, true)
         }
-        None => (state.ledger.verify_audit(Vec::new()).await?, false),
+        None => (state.audit.verify(Vec::new()).await?, false),
     };
     Ok(Json(match outcome {
         Ok(summary) => AuditVerification {

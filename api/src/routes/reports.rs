@@ -25,7 +25,7 @@ use crate::reports::metrics::{
 };
 use crate::routes::campaigns::CampaignPath;
 use crate::state::AppState;
-use ledger::budget::day_curve::HourProfile;
+use budget::day_curve::HourProfile;
 
 /// Who may read reports (an advertiser its own campaigns').
 pub const READ_ROLES: &[Role] = &[Role::Advertiser, Role::Operator, Role::Billing, Role::Admin];
@@ -103,9 +103,9 @@ pub async fn campaign_report(
     };
     // one snapshot: an event counted and its spend posted are in the same report or neither
     let mut tx = ledger::reads::snapshot(&state.db).await?;
-    let delivery = ledger::reads::delivery_by_bucket(&mut *tx, campaign.id, span).await?;
+    let delivery = events::reads::delivery_by_bucket(&mut *tx, campaign.id, span).await?;
     let money = ledger::reads::money_by_bucket(&mut *tx, campaign.id, span).await?;
-    let over = ledger::reads::over_delivery_by_bucket(&mut *tx, campaign.id, span).await?;
+    let over = events::reads::over_delivery_by_bucket(&mut *tx, campaign.id, span).await?;
     tx.commit().await.map_err(ledger::Error::from)?;
     let totals = bucket_totals(delivery, money, over);
     let budget = &campaign.spec.budget;

@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 use api::auth::Role;
 use api::settings::VaultSettings;
 use axum::http::StatusCode;
-use ledger::transit::TransitSigner;
+use vault::transit::TransitSigner;
 
 use crate::MIGRATOR;
 use crate::helpers::{TestApp, settings};
@@ -62,8 +62,8 @@ async fn the_server_chains_the_money_it_moves(pool: PgPool) {
         .expect("signer");
     let summary = app
         .state
-        .ledger
-        .verify_audit_signed(&signer)
+        .audit
+        .verify_signed(&signer)
         .await
         .expect("vault")
         .expect("intact");
@@ -89,7 +89,7 @@ async fn entries_come_newest_first_and_advertisers_see_only_their_own(pool: PgPo
     app.deposit(a, "10.00").await;
     app.deposit(b, "20.00").await;
     app.deposit(a, "30.00").await;
-    while app.state.ledger.chain_audit(100).await.expect("chain") > 0 {}
+    while app.state.audit.chain(100).await.expect("chain") > 0 {}
 
     let operator = app.token(Role::Operator, None);
     let all = app.get("/api/v1/audit?limit=1000", &operator).await;
@@ -181,7 +181,7 @@ async fn entries_come_newest_first_and_advertisers_see_only_their_own(pool: PgPo
         .transfer_batch(&both, ledger::BatchMode::Linked)
         .await
         .expect("batch");
-    while app.state.ledger.chain_audit(100).await.expect("chain") > 0 {}
+    while app.state.audit.chain(100).await.expect("chain") > 0 {}
     let seen = app.get("/api/v1/audit?limit=1", &as_a).await;
     let entry = &seen.body["items"][0];
     assert_eq!(
@@ -218,7 +218,7 @@ async fn verify_names_the_first_altered_entry(pool: PgPool) {
     for amount in ["1.00", "2.00", "3.00"] {
         app.deposit(advertiser, amount).await;
     }
-    while app.state.ledger.chain_audit(100).await.expect("chain") > 0 {}
+    while app.state.audit.chain(100).await.expect("chain") > 0 {}
     let billing = app.token(Role::Billing, None);
     let intact = app.get("/api/v1/audit/verify", &billing).await;
     assert_eq!(intact.status, StatusCode::OK, "{}", intact.body);

@@ -28,7 +28,7 @@ struct Entry {
 
 /// The admin entries (not the ledger's or the budget controller's), in chain order.
 async fn admin_entries(app: &TestApp, pool: &PgPool) -> Vec<Entry> {
-    while app.state.ledger.chain_audit(100).await.expect("chain") > 0 {}
+    while app.state.audit.chain(100).await.expect("chain") > 0 {}
     sqlx::query_as(
         "select request_id, actor, role, action, object, advertiser_id as advertiser, before, after
            from audit_log
@@ -430,8 +430,8 @@ async fn every_admin_action_records_who_what_and_which_request(pool: PgPool) {
     );
     let summary = app
         .state
-        .ledger
-        .verify_audit(Vec::new())
+        .audit
+        .verify(Vec::new())
         .await
         .expect("read")
         .expect("intact");

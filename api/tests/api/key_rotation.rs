@@ -9,8 +9,8 @@ use api::auth::Role;
 use api::auth::keys::generate_key;
 use api::settings::VaultSettings;
 use axum::http::StatusCode;
-use ledger::secrets::{Fields, KvSecrets};
 use sqlx::PgPool;
+use vault::secrets::{Fields, KvSecrets};
 
 use crate::MIGRATOR;
 use crate::helpers::{TestApp, settings};

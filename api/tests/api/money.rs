@@ -315,7 +315,7 @@ async fn a_campaign_past_its_end_is_ended_and_its_hold_released(pool: PgPool) {
         ("100.000000".into(), "0.000000".into()),
         "released"
     );
-    while app.state.ledger.chain_audit(100).await.expect("chain") > 0 {}
+    while app.state.audit.chain(100).await.expect("chain") > 0 {}
     let (actor, before, after): (String, serde_json::Value, serde_json::Value) = sqlx::query_as(
         "select actor, before->'status', after->'status' from audit_log
           where action = 'campaign.end' and object = $1",

@@ -66,8 +66,8 @@ async fn a_report_counts_events_and_shows_unbilled_over_delivery(pool: PgPool) {
 /// that pacing follows, against what was left of its day when it started.
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn pace_follows_the_day_curve_from_when_the_campaign_started(pool: PgPool) {
+    use budget::day_curve::HourProfile;
     use chrono::{Offset, Timelike};
-    use ledger::budget::day_curve::HourProfile;
     use ledger::{
         AccountOwner, AdvertiserId, Amount, CampaignId, Clock, Currency, Ledger, NewTransfer,
     };

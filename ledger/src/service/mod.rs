@@ -2,7 +2,6 @@
 //! transaction that loads and locks what it needs, asks the pure core ([`crate::plan`],
 //! [`crate::pending`]) what to do, and writes exactly that.
 
-mod audit;
 mod posting;
 mod two_phase;
 
@@ -20,7 +19,6 @@ use crate::rejection::Rejection;
 use crate::statement::{StatementCursor, StatementPage};
 use crate::store;
 
-pub use audit::{CheckpointError, CheckpointRules};
 pub use posting::{PostStatus, Posted};
 pub use two_phase::{Reservation, Resolution};
 

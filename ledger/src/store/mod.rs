@@ -2,7 +2,6 @@
 //! caller holds (usually inside its transaction); they decide nothing.
 
 pub(crate) mod accounts;
-pub(crate) mod audit;
 pub(crate) mod pending;
 pub(crate) mod rows;
 pub(crate) mod statements;

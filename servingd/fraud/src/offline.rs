@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use ledger::events::EventKind;
+use events::EventKind;
 
 /// One recent event, as the event table has it.
 #[derive(Debug, Clone, PartialEq, Eq)]

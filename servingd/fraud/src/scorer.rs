@@ -6,12 +6,12 @@
 //! Spend that reaches the ledger after a verdict is refunded by a later run, as long as the ad
 //! is still in the window.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use ledger::events::EventKind;
+use events::EventKind;
 use ledger::{
     AccountId, AdvertiserId, Amount, BatchMode, CampaignId, Currency, Ledger, NewTransfer,
     PostStatus, References, TransferId, TransferKind,
@@ -47,7 +47,7 @@ pub async fn score_recent(
     now: DateTime<Utc>,
 ) -> anyhow::Result<ScoreOutcome> {
     let since = now - chrono::Duration::from_std(window).context("window")?;
-    let events: Vec<Observed> = ledger::reads::valid_events_between(db, since, now)
+    let events: Vec<Observed> = events::reads::valid_events_between(db, since, now)
         .await?
         .into_iter()
         .map(|e| Observed {
@@ -73,7 +73,7 @@ pub async fn score_recent(
     for verdict in &verdicts {
         let reason = verdict.reason();
         outcome.invalidated +=
-            ledger::reads::invalidate_events(db, &verdict.events, &reason, since).await?;
+            events::reads::invalidate_events(db, &verdict.events, &reason, since).await?;
         let (kind, value) = match &verdict.source {
             Source::Ip(ip) => ("ip", ip.as_str()),
             Source::Device(d) => ("device", d.as_str()),
@@ -102,7 +102,12 @@ async fn refund_invalid(
     ledger: &Ledger,
     since: DateTime<Utc>,
 ) -> anyhow::Result<(usize, Decimal)> {
-    let spends = ledger::reads::unrefunded_invalid_spends(db, since).await?;
+    let reasons: HashMap<String, String> = events::reads::invalid_traffic_since(db, since)
+        .await?
+        .into_iter()
+        .collect();
+    let invalid: Vec<String> = reasons.keys().cloned().collect();
+    let spends = ledger::reads::unrefunded_spends(db, &invalid).await?;
     let mut seen = HashSet::new();
     let mut refunds = Vec::new();
     for spend in spends {
@@ -113,6 +118,7 @@ async fn refund_invalid(
         if !seen.insert(spend.event_id.clone()) {
             continue;
         }
+        let reason = reasons.get(&spend.event_id).cloned().unwrap_or_default();
         let mut refund = NewTransfer::new(
             TransferId::from_key("refund", &spend.event_id),
             AccountId(spend.spend_account),
@@ -127,7 +133,7 @@ async fn refund_invalid(
             event: Some(spend.event_id),
             lease: None,
         });
-        refund.metadata = serde_json::json!({"reason": spend.reason, "refunds": spend.spend});
+        refund.metadata = serde_json::json!({"reason": reason, "refunds": spend.spend});
         refunds.push(refund);
     }
     let mut posted = 0;

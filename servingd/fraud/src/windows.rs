@@ -7,7 +7,7 @@
 use std::net::IpAddr;
 use std::sync::LazyLock;
 
-use ledger::events::EventKind;
+use events::EventKind;
 use redis::aio::ConnectionLike;
 
 use crate::bloom::hash;

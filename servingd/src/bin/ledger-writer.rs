@@ -1,6 +1,6 @@
 //! `ledger-writer`: posts the spend of served events from the event stream to the ledger, exactly
 //! once, and records every event for reports and the fraud scorer, until stopped (SIGTERM or
-//! Ctrl-C). The work is `ledger::events::LedgerWriter`, one per duty, each in its own consumer
+//! Ctrl-C). The work is `events::LedgerWriter`, one per duty, each in its own consumer
 //! group; the binary ships with servingd, which produces the events.
 //!
 //! `LEDGER_WRITER_DUTIES` (`bill,record`) picks the duties this process takes on: run billing
@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use ledger::events::{Duty, EventStream, LedgerWriter, WriterError, WriterSettings};
+use events::{Duty, EventStream, LedgerWriter, WriterError, WriterSettings};
 use redis::aio::ConnectionLike;
 use tokio::sync::watch;
 
@@ -86,7 +86,7 @@ async fn run() -> anyhow::Result<()> {
         Some(urls) => {
             let nodes: Vec<&str> = urls.split(',').map(str::trim).collect();
             let client = redis::cluster::ClusterClientBuilder::new(nodes)
-                .response_timeout(ledger::events::REDIS_RESPONSE_TIMEOUT)
+                .response_timeout(events::REDIS_RESPONSE_TIMEOUT)
                 .build()
                 .context("LEDGER_WRITER_CLUSTER_URLS")?;
             let conn = client
@@ -99,7 +99,7 @@ async fn run() -> anyhow::Result<()> {
             let url = var("REDIS_URL").context("set REDIS_URL (or LEDGER_WRITER_CLUSTER_URLS)")?;
             let client = redis::Client::open(url).context("REDIS_URL")?;
             let config = redis::aio::ConnectionManagerConfig::new()
-                .set_response_timeout(Some(ledger::events::REDIS_RESPONSE_TIMEOUT));
+                .set_response_timeout(Some(events::REDIS_RESPONSE_TIMEOUT));
             let conn = redis::aio::ConnectionManager::new_with_config(client, config)
                 .await
                 .context("connecting to Redis")?;

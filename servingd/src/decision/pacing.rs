@@ -21,7 +21,7 @@
 //! spend what is left. Probabilities are not money: floats are fine here; the budget itself is
 //! micros.
 
-pub use ledger::budget::day_curve::{HOURS, HourProfile};
+pub use budget::day_curve::{HOURS, HourProfile};
 
 /// Learns the hour profile from request counts: each finished day's hourly counts are blended
 /// into the estimate (an exponential average over days), starting from the diurnal default.

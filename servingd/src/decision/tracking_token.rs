@@ -11,7 +11,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ledger::events::{Billing, EventKind};
+use events::{Billing, EventKind};
 use rand::RngCore;
 use ring::hmac;
 use uuid::Uuid;

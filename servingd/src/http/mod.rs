@@ -26,7 +26,7 @@ use crate::decision::shedding::{Zone, admit};
 use crate::decision::tracking_token::TokenClaims;
 use crate::runtime::decide::Decision;
 use crate::runtime::engine::Engine;
-use ledger::events::{Billing, EventKind};
+use events::{Billing, EventKind};
 
 /// Bytes reserved per bid for writing a response.
 const RESPONSE_CAPACITY: usize = 1536;

@@ -13,7 +13,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use ledger::events::{Appended, Billing, EventKind, ServedEvent};
+use events::{Appended, Billing, EventKind, ServedEvent};
 use ledger::{CampaignId, LeaseId};
 use url::form_urlencoded;
 

@@ -3,8 +3,8 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Mutex};
 
+use budget::BudgetController;
 use ledger::Clock;
-use ledger::budget::BudgetController;
 use redis::aio::ConnectionManager;
 
 use crate::decision::breaker::Breaker;
@@ -19,10 +19,10 @@ use crate::runtime::tracking_keys::SharedTrackingKeys;
 use crate::runtime::wallets::Wallets;
 use crate::settings::Settings;
 use arc_swap::ArcSwap;
+use events::EventStream;
 use fraud::Blocklist;
 use fraud::score::Rules as FraudRules;
 use fraud::windows::FraudWindows;
-use ledger::events::EventStream;
 
 /// The serving engine.
 pub struct Engine {

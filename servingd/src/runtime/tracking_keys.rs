@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use arc_swap::ArcSwap;
-use ledger::secrets::{Fields, KvSecrets};
 use secrecy::ExposeSecret;
+use vault::secrets::{Fields, KvSecrets};
 
 use crate::decision::tracking_token::TrackingKeys;
 use crate::settings::Settings;
@@ -56,7 +56,7 @@ pub async fn load(settings: &Settings) -> anyhow::Result<SharedTrackingKeys> {
         &vault.address,
         vault.token.expose_secret(),
         &vault.kv_mount,
-        ledger::VAULT_TIMEOUT,
+        vault::VAULT_TIMEOUT,
     )?;
     let fields = kv
         .read(&vault.path)
@@ -64,7 +64,7 @@ pub async fn load(settings: &Settings) -> anyhow::Result<SharedTrackingKeys> {
         .with_context(|| format!("reading the tracking keys from Vault ({})", vault.path))?;
     let keys = keys_from_fields(&fields)
         .with_context(|| format!("the tracking keys in Vault ({})", vault.path))?;
-    Ok(ledger::secrets::watched(
+    Ok(vault::secrets::watched(
         kv,
         vault.path.clone(),
         Duration::from_secs(vault.refresh_s.max(1)),
@@ -77,7 +77,7 @@ pub async fn load(settings: &Settings) -> anyhow::Result<SharedTrackingKeys> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ledger::secrets::fields_of as fields;
+    use vault::secrets::fields_of as fields;
 
     const KEY_1: &str = "1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
     const KEY_2: &str = "2:HyAhIiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4";

@@ -8,8 +8,8 @@
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use budget::{BudgetController, LeaseRules, Wallet, WalletRules};
 use chrono::{DateTime, Utc};
-use ledger::budget::{BudgetController, LeaseRules, Wallet, WalletRules};
 use ledger::{CampaignId, LeaseId};
 use redis::aio::ConnectionLike;
 use tokio::sync::Notify;

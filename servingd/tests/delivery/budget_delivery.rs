@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{Timelike, Utc};
+use events::{EventStream, LedgerWriter, WriterSettings};
 use ledger::Ledger;
-use ledger::events::{EventStream, LedgerWriter, WriterSettings};
 use loadgen::{Plan, run};
 use rust_decimal::Decimal;
 use serde_json::json;

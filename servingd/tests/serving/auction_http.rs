@@ -39,7 +39,7 @@ async fn an_active_campaign_wins_the_published_banner_request(pool: PgPool) {
         .load()
         .verify(
             token,
-            ledger::events::EventKind::Impression,
+            events::EventKind::Impression,
             b"",
             chrono::Utc::now().timestamp(),
         )

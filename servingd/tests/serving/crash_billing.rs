@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use events::{Billing, Duty, EventKind, EventStream, LedgerWriter, WriterSettings};
 use ledger::Ledger;
-use ledger::events::{Billing, Duty, EventKind, EventStream, LedgerWriter, WriterSettings};
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
 use servingd::decision::tracking_token::{TokenClaims, TrackingKeys};

@@ -4,11 +4,9 @@
 
 use std::time::Duration;
 
+use events::{Billing, Duty, EventKind, EventStream, LedgerWriter, ServedEvent, WriterSettings};
 use fraud::offline::Rules;
 use fraud::scorer::score_recent;
-use ledger::events::{
-    Billing, Duty, EventKind, EventStream, LedgerWriter, ServedEvent, WriterSettings,
-};
 use ledger::{LeaseId, Ledger};
 use rust_decimal::Decimal;
 use sqlx::PgPool;

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use ledger::events::{Duty, EventKind, LedgerWriter, WriterSettings};
+use events::{Duty, EventKind, LedgerWriter, WriterSettings};
 use reqwest::StatusCode;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -56,7 +56,7 @@ fn impression_claims(campaign: Uuid, expires_at: i64) -> TokenClaims {
         slot: "1".into(),
         campaign,
         lease: Uuid::now_v7(),
-        billing: ledger::events::Billing::PerMille,
+        billing: events::Billing::PerMille,
         price_micros: 2_000_000,
         expires_at,
         device: 0,

@@ -5,12 +5,12 @@
 
 use std::time::{Duration, Instant};
 
-use ledger::events::{Billing, EventKind};
-use ledger::secrets::{Fields, KvSecrets};
+use events::{Billing, EventKind};
 use servingd::decision::tracking_token::{TokenClaims, TokenError};
 use servingd::settings::{Settings, VaultSecret};
 use sqlx::PgPool;
 use uuid::Uuid;
+use vault::secrets::{Fields, KvSecrets};
 
 use crate::helpers::redis_url;
 

@@ -1,0 +1,3 @@
+//! Vault access against a real OpenBao (from `scripts/services`).
+
+mod secrets;
