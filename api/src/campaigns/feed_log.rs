@@ -3,8 +3,8 @@
 use sqlx::types::Json;
 use sqlx::{PgConnection, Row};
 
-use crate::campaigns::model::Campaign;
 use crate::feed::CHANNEL;
+use domain::campaign::Campaign;
 
 /// Takes the next revision. The row stays locked until the caller's transaction ends, so
 /// revisions commit in order.

@@ -4,7 +4,7 @@
 use domain::campaign_status::Status;
 use rust_decimal::Decimal;
 
-use super::spec::Budget;
+use domain::campaign::Budget;
 
 /// What the campaign's spend has been, for its budgets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -6,6 +6,5 @@ pub mod hold_sync;
 pub mod holds;
 pub mod model;
 pub mod service;
-pub mod spec;
 pub mod store;
 pub mod validate;

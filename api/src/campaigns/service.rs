@@ -8,14 +8,15 @@ use uuid::Uuid;
 
 use super::hold_sync::{self, Synced};
 use super::holds::{self, HoldChange};
-use super::model::{Campaign, StoredCampaign};
-use super::spec::{CampaignInput, CampaignSpec};
+use super::model::StoredCampaign;
 use super::{store, validate};
 use crate::audit::{self, Change};
 use crate::campaigns::feed_log;
 use crate::error::{ApiError, FieldError, Result};
 use crate::extract::Actor;
 use crate::state::AppState;
+use domain::campaign::Campaign;
+use domain::campaign::{CampaignInput, CampaignSpec};
 
 /// Creates a draft campaign for `advertiser`.
 pub async fn create(

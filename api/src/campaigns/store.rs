@@ -9,8 +9,9 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor, Row};
 use uuid::Uuid;
 
-use super::model::{Campaign, StoredCampaign};
-use super::spec::{Bid, BidKind, Budget, CampaignSpec, Pacing};
+use super::model::StoredCampaign;
+use domain::campaign::Campaign;
+use domain::campaign::{Bid, BidKind, Budget, CampaignSpec, Pacing};
 
 const COLUMNS: &str = "id, advertiser_id, name, status, currency, daily_budget, lifetime_budget, \
      bid_kind, bid_amount, pacing, schedule, targeting, frequency_cap, creatives, hold_seq, \

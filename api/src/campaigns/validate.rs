@@ -4,8 +4,8 @@
 use ledger::{Amount, MoneyError};
 use rust_decimal::Decimal;
 
-use super::spec::{Bid, Budget, CampaignInput, CampaignSpec, Creative, Schedule, Targeting};
 use crate::error::FieldError;
+use domain::campaign::{Bid, Budget, CampaignInput, CampaignSpec, Creative, Schedule, Targeting};
 
 /// Longest list in targeting.
 const MAX_LIST: usize = 1000;
@@ -321,7 +321,7 @@ fn check_creatives(creatives: &[Creative], errors: &mut Vec<FieldError>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::campaigns::spec::*;
+    use domain::campaign::*;
 
     pub(crate) fn sample() -> CampaignInput {
         serde_json::from_value(serde_json::json!({

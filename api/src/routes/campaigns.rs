@@ -12,14 +12,14 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::Role;
-use crate::campaigns::model::Campaign;
 use crate::campaigns::service;
-use crate::campaigns::spec::CampaignInput;
 use crate::campaigns::store;
 use crate::error::{ApiError, FieldError, Problem, Result};
 use crate::extract::{Actor, Auth};
 use crate::http::json::{JsonBody, PathParams, QueryParams};
 use crate::state::AppState;
+use domain::campaign::Campaign;
+use domain::campaign::CampaignInput;
 
 /// Who may create, edit, pause and resume campaigns.
 pub const WRITE_ROLES: &[Role] = &[Role::Advertiser, Role::Operator, Role::Admin];

@@ -4,18 +4,19 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Role;
 use crate::campaigns::feed_log as store;
-use crate::campaigns::model::Campaign;
 use crate::error::{ApiError, Problem, Result};
 use crate::extract::Auth;
 use crate::http::json::QueryParams;
 use crate::state::AppState;
+use domain::campaign::Campaign;
+use domain::feed::{FeedChange, FeedPage};
 
 /// Who may read the feed.
 pub const FEED_ROLES: &[Role] = &[Role::Service, Role::Admin];
@@ -34,28 +35,6 @@ pub struct FeedQuery {
     /// How long to wait for a change when there is none yet (long-poll), 0 to 25 s.
     #[serde(default)]
     pub wait_s: u64,
-}
-
-/// One change: the campaign as it was after it.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Change {
-    pub revision: i64,
-    pub campaign: Campaign,
-}
-
-/// A snapshot (`since=0`) or the changes after `since`.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct FeedPage {
-    /// The revision the caller has after applying this page; ask `since` it next.
-    pub revision: i64,
-    /// Whether `campaigns` is a full snapshot that replaces everything the caller had.
-    pub snapshot: bool,
-    /// The snapshot (empty unless `snapshot`).
-    pub campaigns: Vec<Campaign>,
-    /// The changes after `since`, in order (empty for a snapshot).
-    pub changes: Vec<Change>,
-    /// Whether more changes follow right away.
-    pub more: bool,
 }
 
 /// Routes of this module.
@@ -121,7 +100,7 @@ fn page(since: i64, mut changes: Vec<(i64, Campaign)>) -> FeedPage {
         campaigns: Vec::new(),
         changes: changes
             .into_iter()
-            .map(|(revision, campaign)| Change { revision, campaign })
+            .map(|(revision, campaign)| FeedChange { revision, campaign })
             .collect(),
         more,
     }

@@ -6,118 +6,52 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use domain::Status;
-use serde::Deserialize;
+use domain::campaign::{
+    BidKind, Campaign, Creative as CampaignCreative, CreativeFormat, FrequencyCap, Pacing, Weekday,
+};
 use uuid::Uuid;
 
 use crate::decision::auction::BidPrice;
 use crate::decision::request::{DeviceType, Media, Size};
 
-/// A campaign in the feed (the API's `Campaign`; fields servingd does not use are ignored).
-#[derive(Debug, Clone, Deserialize)]
-pub struct FeedCampaign {
-    pub id: Uuid,
-    pub advertiser_id: Uuid,
-    pub status: Status,
-    pub currency: String,
-    pub revision: i64,
-    pub schedule: FeedSchedule,
-    pub budget: FeedBudget,
-    pub bid: FeedBid,
-    pub pacing: String,
-    #[serde(default)]
-    pub targeting: FeedTargeting,
-    pub frequency_cap: Option<FrequencyCap>,
-    #[serde(default)]
-    pub creatives: Vec<FeedCreative>,
+/// A campaign of the feed as servingd reads it: each on its own, so that one it cannot read (a
+/// value this build does not know) is left out and logged rather than the whole page refused.
+#[derive(Debug, Clone)]
+pub enum FeedEntry {
+    Campaign(Box<Campaign>),
+    Unreadable { id: Uuid, error: String },
 }
 
-/// When a campaign runs.
-#[derive(Debug, Clone, Deserialize)]
-pub struct FeedSchedule {
-    pub start: DateTime<Utc>,
-    pub end: Option<DateTime<Utc>>,
-    pub time_zone: String,
-    #[serde(default)]
-    pub day_parting: Vec<FeedDayPart>,
+impl FeedEntry {
+    /// Reads one campaign of a page.
+    pub fn read(value: serde_json::Value) -> FeedEntry {
+        let id = value
+            .get("id")
+            .and_then(|id| id.as_str())
+            .and_then(|id| id.parse().ok())
+            .unwrap_or_default();
+        match serde_json::from_value::<Campaign>(value) {
+            Ok(campaign) => FeedEntry::Campaign(Box::new(campaign)),
+            Err(e) => FeedEntry::Unreadable {
+                id,
+                error: e.to_string(),
+            },
+        }
+    }
+
+    /// The campaign's id.
+    pub fn id(&self) -> Uuid {
+        match self {
+            FeedEntry::Campaign(c) => c.id,
+            FeedEntry::Unreadable { id, .. } => *id,
+        }
+    }
 }
 
-/// Hours of some weekdays.
-#[derive(Debug, Clone, Deserialize)]
-pub struct FeedDayPart {
-    pub days: Vec<String>,
-    pub start_hour: u8,
-    pub end_hour: u8,
-}
-
-/// Budgets as decimal strings.
-#[derive(Debug, Clone, Deserialize)]
-pub struct FeedBudget {
-    pub daily: Option<String>,
-    pub lifetime: Option<String>,
-}
-
-/// A bid as a decimal string.
-#[derive(Debug, Clone, Deserialize)]
-pub struct FeedBid {
-    pub kind: String,
-    pub amount: String,
-}
-
-/// Targeting; an empty list restricts nothing.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct FeedTargeting {
-    pub countries: Vec<String>,
-    pub regions: Vec<String>,
-    pub device_types: Vec<String>,
-    pub os: Vec<String>,
-    pub categories: Vec<String>,
-    pub placements: Vec<String>,
-    pub sizes: Vec<FeedSize>,
-    pub segments: Vec<String>,
-    pub deals: Vec<String>,
-}
-
-/// A size.
-#[derive(Debug, Clone, Copy, Deserialize)]
-pub struct FeedSize {
-    pub w: u32,
-    pub h: u32,
-}
-
-/// At most `count` impressions per user in any `period_s` seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-pub struct FrequencyCap {
-    pub count: u32,
-    pub period_s: u32,
-}
-
-/// A creative.
-#[derive(Debug, Clone, Deserialize)]
-pub struct FeedCreative {
-    pub id: String,
-    pub format: String,
-    pub w: u32,
-    pub h: u32,
-    pub click_url: String,
-    pub markup: Option<String>,
-    pub asset_url: Option<String>,
-    pub adomain: String,
-    #[serde(default = "one")]
-    pub weight: u32,
-    #[serde(default)]
-    pub categories: Vec<String>,
-}
-
-fn one() -> u32 {
-    1
-}
-
-/// How a campaign spends its day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pacing {
-    Even,
-    Accelerated,
+impl From<Campaign> for FeedEntry {
+    fn from(campaign: Campaign) -> Self {
+        FeedEntry::Campaign(Box::new(campaign))
+    }
 }
 
 /// A creative ready to serve.
@@ -173,125 +107,104 @@ pub enum Unservable {
     NotActive(Status),
     #[error("unknown time zone {0:?}")]
     TimeZone(String),
-    #[error("{field}: {value:?} is not a usable amount")]
+    #[error("{field}: {value} is not a usable amount")]
     Amount { field: &'static str, value: String },
-    #[error("unknown {field} {value:?}")]
-    Unknown { field: &'static str, value: String },
+    #[error("not readable: {0}")]
+    Unreadable(String),
     #[error("no creative")]
     NoCreative,
     #[error("no exchange rate for {0}")]
     Currency(String),
 }
 
-impl FeedCampaign {
+impl LiveCampaign {
     /// Compiles an active campaign for serving.
-    pub fn compile(&self) -> Result<LiveCampaign, Unservable> {
-        if self.status != Status::Active {
-            return Err(Unservable::NotActive(self.status));
+    pub fn compile(campaign: &Campaign) -> Result<LiveCampaign, Unservable> {
+        if campaign.status != Status::Active {
+            return Err(Unservable::NotActive(campaign.status));
         }
-        let time_zone: Tz = self
+        let spec = &campaign.spec;
+        let time_zone: Tz = spec
             .schedule
             .time_zone
             .parse()
-            .map_err(|_| Unservable::TimeZone(self.schedule.time_zone.clone()))?;
-        let amount = |field: &'static str, text: &str| {
-            ledger::Money::parse(text)
-                .ok()
-                .and_then(|m| m.to_micros())
+            .map_err(|_| Unservable::TimeZone(spec.schedule.time_zone.clone()))?;
+        let micros = |field: &'static str, amount: domain::Amount| {
+            amount
+                .money()
+                .to_micros()
                 .filter(|m| *m > 0)
                 .ok_or(Unservable::Amount {
                     field,
-                    value: text.to_owned(),
+                    value: amount.to_string(),
                 })
         };
-        let bid_micros = amount("bid.amount", &self.bid.amount)?;
-        let bid = match self.bid.kind.as_str() {
-            "cpm" => BidPrice::Cpm(bid_micros),
-            "cpc" => BidPrice::Cpc(bid_micros),
-            other => return Err(unknown("bid.kind", other)),
+        let bid_micros = micros("bid.amount", spec.bid.amount)?;
+        let bid = match spec.bid.kind {
+            BidKind::Cpm => BidPrice::Cpm(bid_micros),
+            BidKind::Cpc => BidPrice::Cpc(bid_micros),
         };
-        let pacing = match self.pacing.as_str() {
-            "even" => Pacing::Even,
-            "accelerated" => Pacing::Accelerated,
-            other => return Err(unknown("pacing", other)),
-        };
-        let daily_micros = self
+        let daily_micros = spec
             .budget
             .daily
-            .as_deref()
-            .map(|d| amount("budget.daily", d))
+            .map(|d| micros("budget.daily", d))
             .transpose()?;
-        let lifetime_micros = self
+        let lifetime_micros = spec
             .budget
             .lifetime
-            .as_deref()
-            .map(|l| amount("budget.lifetime", l))
+            .map(|l| micros("budget.lifetime", l))
             .transpose()?;
-        let mut day_parts = Vec::new();
-        for part in &self.schedule.day_parting {
-            let mut days = 0u8;
-            for day in &part.days {
-                days |= 1 << weekday_bit(day).ok_or_else(|| unknown("day", day))?;
-            }
-            day_parts.push((days, part.start_hour, part.end_hour));
-        }
-        let device_types = self
-            .targeting
-            .device_types
+        let day_parts = spec
+            .schedule
+            .day_parting
             .iter()
-            .map(|d| device_type(d).ok_or_else(|| unknown("device type", d)))
-            .collect::<Result<_, _>>()?;
-        let creatives: Vec<Creative> = self
-            .creatives
-            .iter()
-            .map(compile_creative)
-            .collect::<Result<_, _>>()?;
+            .map(|part| {
+                let days = part
+                    .days
+                    .iter()
+                    .fold(0u8, |days, day| days | 1 << weekday_bit(*day));
+                (days, part.start_hour, part.end_hour)
+            })
+            .collect();
+        let creatives: Vec<Creative> = spec.creatives.iter().map(compile_creative).collect();
         if creatives.is_empty() {
             return Err(Unservable::NoCreative);
         }
-        let t = &self.targeting;
+        let t = &spec.targeting;
         Ok(LiveCampaign {
-            id: self.id,
-            advertiser: self.advertiser_id,
-            revision: self.revision,
-            currency: self.currency.clone(),
+            id: campaign.id,
+            advertiser: campaign.advertiser_id,
+            revision: campaign.revision,
+            currency: campaign.currency.clone(),
             bid,
-            pacing,
+            pacing: spec.pacing,
             daily_micros,
             lifetime_micros,
-            start: self.schedule.start,
-            end: self.schedule.end,
+            start: spec.schedule.start,
+            end: spec.schedule.end,
             time_zone,
             day_parts,
             countries: t.countries.clone(),
             regions: t.regions.clone(),
-            device_types,
+            device_types: t.device_types.clone(),
             os: t.os.clone(),
             categories: t.categories.clone(),
             placements: t.placements.clone(),
-            sizes: t.sizes.iter().map(|s| Size { w: s.w, h: s.h }).collect(),
+            sizes: t.sizes.clone(),
             segments: t.segments.clone(),
             deals: t.deals.clone(),
-            frequency_cap: self.frequency_cap,
+            frequency_cap: spec.frequency_cap,
             creatives,
             bid_platform_micros: 0,
         })
     }
 }
 
-fn unknown(field: &'static str, value: &str) -> Unservable {
-    Unservable::Unknown {
-        field,
-        value: value.to_owned(),
-    }
-}
-
-fn compile_creative(c: &FeedCreative) -> Result<Creative, Unservable> {
-    let media = match c.format.as_str() {
-        "banner" => Media::Banner,
-        "video" => Media::Video,
-        "native" => Media::Native,
-        other => return Err(unknown("creative format", other)),
+fn compile_creative(c: &CampaignCreative) -> Creative {
+    let media = match c.format {
+        CreativeFormat::Banner => Media::Banner,
+        CreativeFormat::Video => Media::Video,
+        CreativeFormat::Native => Media::Native,
     };
     let markup = match (&c.markup, &c.asset_url) {
         (Some(m), _) => m.clone(),
@@ -301,7 +214,7 @@ fn compile_creative(c: &FeedCreative) -> Result<Creative, Unservable> {
         ),
         (None, None) => String::new(),
     };
-    Ok(Creative {
+    Creative {
         id: c.id.clone(),
         media,
         size: Size { w: c.w, h: c.h },
@@ -310,23 +223,18 @@ fn compile_creative(c: &FeedCreative) -> Result<Creative, Unservable> {
         adomain: c.adomain.to_ascii_lowercase(),
         weight: c.weight.max(1),
         categories: c.categories.clone(),
-    })
+    }
 }
 
 /// Monday = 0.
-fn weekday_bit(day: &str) -> Option<u8> {
-    ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-        .iter()
-        .position(|d| *d == day)
-        .and_then(|p| u8::try_from(p).ok())
-}
-
-fn device_type(name: &str) -> Option<DeviceType> {
-    Some(match name {
-        "mobile" => DeviceType::Mobile,
-        "desktop" => DeviceType::Desktop,
-        "tablet" => DeviceType::Tablet,
-        "ctv" => DeviceType::Ctv,
-        _ => return None,
-    })
+fn weekday_bit(day: Weekday) -> u8 {
+    match day {
+        Weekday::Mon => 0,
+        Weekday::Tue => 1,
+        Weekday::Wed => 2,
+        Weekday::Thu => 3,
+        Weekday::Fri => 4,
+        Weekday::Sat => 5,
+        Weekday::Sun => 6,
+    }
 }

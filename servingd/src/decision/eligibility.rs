@@ -432,8 +432,8 @@ fn within_category(c: &str, target: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decision::campaign::FeedCampaign;
     use crate::decision::openrtb::parse;
+    use domain::campaign::Campaign;
     use serde_json::{Value, json};
 
     fn campaign(patch: Value) -> LiveCampaign {
@@ -441,6 +441,7 @@ mod tests {
             "id": "0190f5d0-0000-7000-8000-000000000001",
             "advertiser_id": "0190f5d0-0000-7000-8000-0000000000aa",
             "status": "active", "currency": "USD", "revision": 1,
+            "name": "c", "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
             "schedule": {"start": "2026-01-01T00:00:00Z", "time_zone": "Europe/Paris"},
             "budget": {"lifetime": "100"},
             "bid": {"kind": "cpm", "amount": "2.5"},
@@ -452,8 +453,8 @@ mod tests {
                            "adomain": "shop.example.com", "categories": ["IAB8-5"]}]
         });
         merge(&mut base, patch);
-        let feed: FeedCampaign = serde_json::from_value(base).expect("feed campaign");
-        feed.compile().expect("compiles")
+        let feed: Campaign = serde_json::from_value(base).expect("feed campaign");
+        LiveCampaign::compile(&feed).expect("compiles")
     }
 
     fn merge(base: &mut Value, patch: Value) {

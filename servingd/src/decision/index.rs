@@ -12,7 +12,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use uuid::Uuid;
 
 use crate::decision::auction::BidPrice;
-use crate::decision::campaign::{FeedCampaign, LiveCampaign, Pacing, Unservable};
+use domain::campaign::Pacing;
+
+use crate::decision::campaign::{FeedEntry, LiveCampaign, Unservable};
 use crate::decision::eligibility::{Gate, Rates};
 use crate::decision::request::{Media, Size};
 use crate::decision::throttle::Throttle;
@@ -124,7 +126,7 @@ impl CampaignIndex {
     pub fn from_snapshot(
         &self,
         revision: i64,
-        campaigns: Vec<FeedCampaign>,
+        campaigns: Vec<impl Into<FeedEntry>>,
     ) -> (CampaignIndex, Skipped) {
         let mut index = CampaignIndex {
             revision,
@@ -140,7 +142,7 @@ impl CampaignIndex {
     pub fn with_changes(
         &self,
         revision: i64,
-        changes: Vec<FeedCampaign>,
+        changes: Vec<impl Into<FeedEntry>>,
     ) -> (CampaignIndex, Skipped) {
         let mut index = CampaignIndex {
             revision,
@@ -158,22 +160,28 @@ impl CampaignIndex {
     /// (what it spent today, its pacing), a new one starts a fresh one.
     fn apply(
         &mut self,
-        campaigns: Vec<FeedCampaign>,
+        campaigns: impl IntoIterator<Item = impl Into<FeedEntry>>,
         previous: &HashMap<Uuid, Arc<Throttle>>,
     ) -> Skipped {
         let mut skipped = Vec::new();
-        for feed in campaigns {
-            match feed.compile().and_then(|live| self.valued(live)) {
+        for entry in campaigns {
+            let entry = entry.into();
+            let id = entry.id();
+            let compiled = match entry {
+                FeedEntry::Campaign(campaign) => LiveCampaign::compile(&campaign),
+                FeedEntry::Unreadable { error, .. } => Err(Unservable::Unreadable(error)),
+            };
+            match compiled.and_then(|live| self.valued(live)) {
                 Ok(live) => {
                     let throttle = previous.get(&live.id).cloned().unwrap_or_default();
                     self.throttles.insert(live.id, throttle);
                     self.campaigns.insert(live.id, Arc::new(live));
                 }
                 Err(why) => {
-                    self.campaigns.remove(&feed.id);
-                    self.throttles.remove(&feed.id);
+                    self.campaigns.remove(&id);
+                    self.throttles.remove(&id);
                     if !matches!(why, Unservable::NotActive(_)) {
-                        skipped.push((feed.id, why));
+                        skipped.push((id, why));
                     }
                 }
             }
@@ -327,17 +335,18 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn feed(id: u128, status: &str, countries: &[&str], format: &str, bid: &str) -> FeedCampaign {
-        serde_json::from_value(json!({
+    /// A campaign of the feed as servingd reads it (an unreadable one is still an entry).
+    fn feed(id: u128, status: &str, countries: &[&str], format: &str, bid: &str) -> FeedEntry {
+        FeedEntry::read(json!({
             "id": Uuid::from_u128(id), "advertiser_id": Uuid::from_u128(999),
             "status": status, "currency": "USD", "revision": 1,
+            "name": "c", "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
             "schedule": {"start": "2026-01-01T00:00:00Z", "time_zone": "UTC"},
             "budget": {"daily": "10"}, "bid": {"kind": "cpm", "amount": bid}, "pacing": "even",
             "targeting": {"countries": countries}, "frequency_cap": null,
             "creatives": [{"id": "c", "format": format, "w": 300, "h": 250,
                            "click_url": "https://a.example", "markup": "x", "adomain": "a.example"}]
         }))
-        .expect("feed")
     }
 
     fn ids(lists: [&[Entry]; 4]) -> Vec<u128> {
@@ -369,6 +378,10 @@ mod tests {
             skipped.len(),
             1,
             "the unreadable bid is reported: {skipped:?}"
+        );
+        assert!(
+            matches!(&skipped[0], (id, Unservable::Unreadable(_)) if *id == Uuid::from_u128(5)),
+            "{skipped:?}"
         );
         let mrec = Some(Size { w: 300, h: 250 });
         assert_eq!(ids(index.lists(Some("FR"), Media::Banner, mrec)), [1, 2]);
@@ -419,5 +432,26 @@ mod tests {
             .from_snapshot(4, vec![feed(1, "active", &[], "banner", "1")]);
         let live = fresh.throttle(Uuid::from_u128(1)).expect("live");
         assert_eq!(live.spent_today(), 0, "a new index starts fresh");
+    }
+
+    /// A change servingd cannot read (a creative format this build does not know) takes the
+    /// campaign out rather than leaving its last version serving; the others stay.
+    #[test]
+    fn an_unreadable_change_takes_the_campaign_out() {
+        let (index, _) = CampaignIndex::empty(Rates::default()).from_snapshot(
+            1,
+            vec![
+                feed(1, "active", &[], "banner", "1"),
+                feed(2, "active", &[], "banner", "1"),
+            ],
+        );
+        let (changed, skipped) = index.with_changes(2, vec![feed(1, "active", &[], "audio", "1")]);
+        assert_eq!(changed.len(), 1);
+        assert!(changed.get(Uuid::from_u128(1)).is_none());
+        assert!(changed.get(Uuid::from_u128(2)).is_some());
+        assert!(
+            matches!(&skipped[..], [(id, Unservable::Unreadable(_))] if *id == Uuid::from_u128(1)),
+            "{skipped:?}"
+        );
     }
 }

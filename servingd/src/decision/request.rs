@@ -4,12 +4,8 @@
 
 use std::borrow::Cow;
 
-/// A width and height in pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Size {
-    pub w: u32,
-    pub h: u32,
-}
+/// Device classes and sizes, as campaigns target them.
+pub use domain::campaign::{DeviceType, Size};
 
 /// What kind of ad a slot takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -17,27 +13,6 @@ pub enum Media {
     Banner,
     Video,
     Native,
-}
-
-/// Device classes, as campaigns target them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeviceType {
-    Mobile,
-    Desktop,
-    Tablet,
-    Ctv,
-}
-
-impl DeviceType {
-    /// The name campaigns use (`mobile`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeviceType::Mobile => "mobile",
-            DeviceType::Desktop => "desktop",
-            DeviceType::Tablet => "tablet",
-            DeviceType::Ctv => "ctv",
-        }
-    }
 }
 
 /// A deal offered on a slot.

@@ -210,17 +210,18 @@ pub fn best_offers<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decision::campaign::FeedCampaign;
     use crate::decision::ctr::SmoothedCtr;
+    use domain::campaign::Campaign;
     use rand::SeedableRng;
     use rand::rngs::StdRng;
     use serde_json::json;
 
     /// A campaign with a CPM bid, banner 300×250, every country unless `countries` says.
-    fn feed(id: u128, cpm: &str, countries: &[&str], pacing: &str) -> FeedCampaign {
+    fn feed(id: u128, cpm: &str, countries: &[&str], pacing: &str) -> Campaign {
         serde_json::from_value(json!({
             "id": Uuid::from_u128(id), "advertiser_id": Uuid::from_u128(999),
             "status": "active", "currency": "USD", "revision": 1,
+            "name": "c", "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
             "schedule": {"start": "2026-01-01T00:00:00Z", "time_zone": "UTC"},
             "budget": {"daily": "10"}, "bid": {"kind": "cpm", "amount": cpm}, "pacing": pacing,
             "targeting": {"countries": countries}, "frequency_cap": null,
@@ -267,7 +268,7 @@ mod tests {
     #[test]
     fn the_best_offers_come_best_first_over_both_lists_and_the_scan_stops_early() {
         // 20 campaigns for every country, 20 for France, bids 1.00 to 4.90
-        let mut campaigns: Vec<FeedCampaign> = (0..40)
+        let mut campaigns: Vec<Campaign> = (0..40)
             .map(|n| {
                 let countries: &[&str] = if n % 2 == 0 { &[] } else { &["FR"] };
                 feed(

@@ -12,7 +12,7 @@
 use redis::aio::ConnectionLike;
 use uuid::Uuid;
 
-use crate::decision::campaign::FrequencyCap;
+use domain::campaign::FrequencyCap;
 
 const SCRIPT: &str = r"
 local now = redis.call('TIME')

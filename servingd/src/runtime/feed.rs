@@ -14,7 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tokio::sync::watch;
 
-use crate::decision::campaign::FeedCampaign;
+use crate::decision::campaign::FeedEntry;
 use crate::decision::eligibility::Rates;
 use crate::decision::index::CampaignIndex;
 
@@ -69,20 +69,8 @@ impl LiveIndex {
     }
 }
 
-#[derive(Deserialize)]
-struct FeedPage {
-    revision: i64,
-    snapshot: bool,
-    #[serde(default)]
-    campaigns: Vec<FeedCampaign>,
-    #[serde(default)]
-    changes: Vec<FeedChange>,
-}
-
-#[derive(Deserialize)]
-struct FeedChange {
-    campaign: FeedCampaign,
-}
+/// A page of the feed with each campaign still raw JSON, to be read on its own ([`FeedEntry`]).
+type FeedPage = domain::feed::FeedPage<serde_json::Value>;
 
 #[derive(Deserialize)]
 struct TokenReply {
@@ -219,11 +207,14 @@ pub async fn follow(
 /// Applies one page; returns the revision to ask from next.
 fn apply(live: &LiveIndex, page: FeedPage) -> i64 {
     let (index, skipped) = if page.snapshot {
-        live.load().from_snapshot(page.revision, page.campaigns)
+        let campaigns: Vec<_> = page.campaigns.into_iter().map(FeedEntry::read).collect();
+        live.load().from_snapshot(page.revision, campaigns)
     } else if page.changes.is_empty() {
         return page.revision.max(live.load().revision());
     } else {
-        let changes = page.changes.into_iter().map(|c| c.campaign).collect();
+        let changes: Vec<_> = (page.changes.into_iter())
+            .map(|c| FeedEntry::read(c.campaign))
+            .collect();
         live.load().with_changes(page.revision, changes)
     };
     for (id, why) in skipped {

@@ -16,10 +16,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::{DateTime, NaiveDate, Offset, Timelike, Utc};
 use uuid::Uuid;
 
-use crate::decision::campaign::Pacing;
 use crate::decision::cost::{day_budget, unit_cost};
 use crate::decision::index::CampaignIndex;
 use crate::decision::pacing::{HOURS, HourProfile, Pacer, PacerRules, TrafficLearner};
+use domain::campaign::Pacing;
 
 struct Day {
     date: NaiveDate,
@@ -155,18 +155,19 @@ impl PacingBoard {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decision::campaign::FeedCampaign;
     use crate::decision::eligibility::Rates;
+    use domain::campaign::Campaign;
     use serde_json::json;
 
     fn one_campaign(pacing: &str, daily: &str, bid: &str) -> (CampaignIndex, Uuid) {
         let id = Uuid::from_u128(7);
-        let feed: FeedCampaign = serde_json::from_value(json!({
+        let feed: Campaign = serde_json::from_value(json!({
             "id": id, "advertiser_id": Uuid::from_u128(2),
             "status": "active", "currency": "USD", "revision": 1,
+            "name": "c", "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
             "schedule": {"start": "2026-01-01T00:00:00Z", "time_zone": "America/New_York"},
             "budget": {"daily": daily}, "bid": {"kind": "cpm", "amount": bid}, "pacing": pacing,
-            "creatives": [{"id": "c", "format": "banner", "w": 300, "h": 250,
+            "targeting": {}, "creatives": [{"id": "c", "format": "banner", "w": 300, "h": 250,
                            "click_url": "https://a.example", "markup": "x", "adomain": "a.example"}]
         }))
         .expect("feed");

@@ -17,7 +17,9 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use crate::decision::auction::BidPrice;
-use crate::decision::campaign::{LiveCampaign, Pacing};
+use domain::campaign::Pacing;
+
+use crate::decision::campaign::LiveCampaign;
 use crate::decision::cost::{day_budget, unit_cost};
 use crate::decision::id_hash::IdMap;
 use crate::decision::index::CampaignIndex;
@@ -228,20 +230,21 @@ pub fn wallet_rules(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decision::campaign::FeedCampaign;
+    use domain::campaign::Campaign;
     use serde_json::json;
 
     fn campaign(bid: &str, kind: &str, pacing: &str, daily: &str) -> LiveCampaign {
-        let feed: FeedCampaign = serde_json::from_value(json!({
+        let feed: Campaign = serde_json::from_value(json!({
             "id": Uuid::from_u128(1), "advertiser_id": Uuid::from_u128(2),
             "status": "active", "currency": "USD", "revision": 1,
+            "name": "c", "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
             "schedule": {"start": "2026-01-01T00:00:00Z", "time_zone": "America/New_York"},
             "budget": {"daily": daily}, "bid": {"kind": kind, "amount": bid}, "pacing": pacing,
-            "creatives": [{"id": "c", "format": "banner", "w": 300, "h": 250,
+            "targeting": {}, "creatives": [{"id": "c", "format": "banner", "w": 300, "h": 250,
                            "click_url": "https://a.example", "markup": "x", "adomain": "a.example"}]
         }))
         .expect("feed");
-        feed.compile().expect("compiles")
+        LiveCampaign::compile(&feed).expect("compiles")
     }
 
     /// 19:42 in New York.

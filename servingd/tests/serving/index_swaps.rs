@@ -3,18 +3,19 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use domain::campaign::Campaign;
 use serde_json::json;
 use servingd::decision::auction::BidPrice;
-use servingd::decision::campaign::FeedCampaign;
 use servingd::decision::eligibility::Rates;
 use servingd::decision::index::CampaignIndex;
 use servingd::runtime::feed::LiveIndex;
 use uuid::Uuid;
 
-fn campaign(n: u128, revision: i64) -> FeedCampaign {
+fn campaign(n: u128, revision: i64) -> Campaign {
     serde_json::from_value(json!({
         "id": Uuid::from_u128(n), "advertiser_id": Uuid::from_u128(7),
         "status": "active", "currency": "USD", "revision": revision,
+        "name": "c", "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
         "schedule": {"start": "2026-01-01T00:00:00Z", "time_zone": "UTC"},
         "budget": {"daily": "10"},
         // every campaign of a revision bids that revision's price

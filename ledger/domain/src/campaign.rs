@@ -1,13 +1,18 @@
-//! A campaign's settings as advertisers write them (`CampaignInput`, raw) and as the platform
-//! keeps them (`CampaignSpec`, validated). Only [`super::validate`] turns one into the other.
+//! A campaign: its settings as advertisers write them (`CampaignInput`, raw), as the platform
+//! keeps them (`CampaignSpec`, validated: only the API's validation turns one into the other),
+//! and the [`Campaign`] the API shows and the feed carries to servingd.
 
 use chrono::{DateTime, Utc};
-use ledger::Amount;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::campaign_status::Status;
+use crate::ids::{AdvertiserId, CampaignId};
+use crate::money::Amount;
 
 /// How a campaign pays.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BidKind {
     /// A price per thousand impressions.
@@ -17,7 +22,8 @@ pub enum BidKind {
 }
 
 /// How a campaign spends its daily budget.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Pacing {
     /// Along the day's traffic curve.
@@ -28,7 +34,8 @@ pub enum Pacing {
 }
 
 /// Device classes a campaign may target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DeviceType {
     Mobile,
@@ -38,7 +45,8 @@ pub enum DeviceType {
 }
 
 /// Creative formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CreativeFormat {
     Banner,
@@ -47,7 +55,8 @@ pub enum CreativeFormat {
 }
 
 /// Days of the week, for day parting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Weekday {
     Mon,
@@ -60,7 +69,8 @@ pub enum Weekday {
 }
 
 /// Hours of some weekdays (in the campaign's time zone) when the campaign may serve.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DayPart {
     pub days: Vec<Weekday>,
@@ -71,7 +81,8 @@ pub struct DayPart {
 }
 
 /// When a campaign runs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Schedule {
     pub start: DateTime<Utc>,
@@ -85,7 +96,8 @@ pub struct Schedule {
 }
 
 /// A creative's width and height in pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Size {
     pub w: u32,
@@ -93,7 +105,8 @@ pub struct Size {
 }
 
 /// Who sees the campaign. Every empty list means "no restriction".
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct Targeting {
     /// ISO 3166-1 alpha-2 codes (`FR`).
@@ -116,7 +129,8 @@ pub struct Targeting {
 }
 
 /// At most `count` impressions per user in every `period_s` seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FrequencyCap {
     pub count: u32,
@@ -124,27 +138,39 @@ pub struct FrequencyCap {
 }
 
 /// Budgets as written: decimal strings in the advertiser's currency.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct BudgetInput {
-    #[schema(pattern = "^[0-9]{1,14}(\\.[0-9]{1,6})?$", example = "100")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^[0-9]{1,14}(\\.[0-9]{1,6})?$", example = "100")
+    )]
     pub daily: Option<String>,
-    #[schema(pattern = "^[0-9]{1,14}(\\.[0-9]{1,6})?$", example = "1000")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^[0-9]{1,14}(\\.[0-9]{1,6})?$", example = "1000")
+    )]
     pub lifetime: Option<String>,
 }
 
 /// A bid as written.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BidInput {
     pub kind: BidKind,
     /// A decimal string: CPM per thousand impressions, CPC per click.
-    #[schema(pattern = "^[0-9]{1,14}(\\.[0-9]{1,6})?$", example = "2.5")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^[0-9]{1,14}(\\.[0-9]{1,6})?$", example = "2.5")
+    )]
     pub amount: String,
 }
 
 /// A creative.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Creative {
     /// Unique within the campaign.
@@ -175,7 +201,8 @@ fn default_weight() -> u32 {
 }
 
 /// A campaign's settings as written by its owner (create, or the result of a merge patch).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CampaignInput {
     pub name: String,
@@ -193,24 +220,27 @@ pub struct CampaignInput {
 }
 
 /// Validated budgets: at least one, and a daily budget never above the lifetime one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Budget {
-    #[schema(value_type = Option<String>, example = "100.000000")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "100.000000"))]
     pub daily: Option<Amount>,
-    #[schema(value_type = Option<String>, example = "1000.000000")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "1000.000000"))]
     pub lifetime: Option<Amount>,
 }
 
 /// A validated bid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Bid {
     pub kind: BidKind,
-    #[schema(value_type = String, example = "2.500000")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "2.500000"))]
     pub amount: Amount,
 }
 
 /// A campaign's settings as the platform keeps them: every field checked.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CampaignSpec {
     pub name: String,
     pub schedule: Schedule,
@@ -247,5 +277,34 @@ impl CampaignSpec {
             frequency_cap: self.frequency_cap,
             creatives: self.creatives.clone(),
         }
+    }
+}
+
+/// A campaign as the API shows it and the feed carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Campaign {
+    pub id: Uuid,
+    pub advertiser_id: Uuid,
+    pub status: Status,
+    /// The advertiser's currency: budgets and bids are in it.
+    pub currency: String,
+    /// The feed revision of the campaign's last change.
+    pub revision: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub spec: CampaignSpec,
+}
+
+impl Campaign {
+    /// The typed id.
+    pub fn campaign_id(&self) -> CampaignId {
+        CampaignId(self.id)
+    }
+
+    /// The typed advertiser id.
+    pub fn advertiser(&self) -> AdvertiserId {
+        AdvertiserId(self.advertiser_id)
     }
 }
