@@ -1,7 +1,7 @@
-//! Campaigns as the API's feed sends them, and compiled for serving: prices in micros, the time
-//! zone parsed, targeting lists ready to match. A campaign that cannot be compiled (a time zone
-//! or price this build does not understand) is left out of the index and logged, never served
-//! half-understood.
+//! Campaigns of the feed (`domain::campaign::Campaign`, read one by one as [`FeedEntry`]) compiled
+//! for serving: prices in micros, the time zone parsed, targeting lists ready to match. A
+//! campaign that cannot be read or compiled (a value, time zone or price this build does not
+//! understand) is left out of the index and logged, never served half-understood.
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
