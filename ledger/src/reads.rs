@@ -38,7 +38,7 @@ pub struct CampaignSpend {
 /// The campaign's spend transfers, in all and posted at or after `since`.
 pub async fn campaign_spend(
     conn: &mut PgConnection,
-    campaign: Uuid,
+    campaign: CampaignId,
     since: DateTime<Utc>,
 ) -> Result<CampaignSpend> {
     let row = sqlx::query(
@@ -47,7 +47,7 @@ pub async fn campaign_spend(
             from ledger_transfers t
            where t.campaign_id = $1 and t.kind = 'spend'",
     )
-    .bind(campaign)
+    .bind(campaign.0)
     .bind(since)
     .fetch_one(conn)
     .await?;
@@ -58,13 +58,14 @@ pub async fn campaign_spend(
 }
 
 /// The campaigns whose hold account holds money (its posted balance above zero).
-pub async fn campaigns_holding_money<'e>(db: impl PgExecutor<'e>) -> Result<Vec<Uuid>> {
-    Ok(sqlx::query_scalar(
+pub async fn campaigns_holding_money<'e>(db: impl PgExecutor<'e>) -> Result<Vec<CampaignId>> {
+    let ids: Vec<Uuid> = sqlx::query_scalar(
         r"select campaign_id from ledger_accounts
            where kind = 'campaign_hold' and posted > 0 and campaign_id is not null",
     )
     .fetch_all(db)
-    .await?)
+    .await?;
+    Ok(ids.into_iter().map(CampaignId).collect())
 }
 
 /// An advertiser's money across its accounts (every currency it has summed, as it has one).
@@ -79,14 +80,17 @@ pub struct AdvertiserBalance {
 }
 
 /// The advertiser's cash, available cash and campaign holds.
-pub async fn advertiser_balance(db: &PgPool, advertiser: Uuid) -> Result<AdvertiserBalance> {
+pub async fn advertiser_balance(
+    db: &PgPool,
+    advertiser: AdvertiserId,
+) -> Result<AdvertiserBalance> {
     let (cash, available, held): (Decimal, Decimal, Decimal) = sqlx::query_as(
         r"select coalesce(sum(posted) filter (where kind = 'advertiser_cash'), 0),
                  coalesce(sum(posted - reserved) filter (where kind = 'advertiser_cash'), 0),
                  coalesce(sum(posted) filter (where kind = 'campaign_hold'), 0)
             from ledger_accounts where advertiser_id = $1",
     )
-    .bind(advertiser)
+    .bind(advertiser.0)
     .fetch_one(db)
     .await?;
     Ok(AdvertiserBalance {
@@ -110,7 +114,7 @@ pub struct ReportSpan<'a> {
 /// zone, `[$4, $5)` the span.
 pub async fn by_bucket<'e, O>(
     db: impl PgExecutor<'e>,
-    campaign: Uuid,
+    campaign: CampaignId,
     span: ReportSpan<'_>,
     sql: &'static str,
 ) -> Result<Vec<O>>
@@ -118,7 +122,7 @@ where
     O: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
 {
     Ok(sqlx::query_as(sql)
-        .bind(campaign)
+        .bind(campaign.0)
         .bind(span.unit)
         .bind(span.time_zone)
         .bind(span.from)
@@ -130,7 +134,7 @@ where
 /// The campaign's spend and refunds posted per bucket.
 pub async fn money_by_bucket<'e>(
     db: impl PgExecutor<'e>,
-    campaign: Uuid,
+    campaign: CampaignId,
     span: ReportSpan<'_>,
 ) -> Result<Vec<(String, Decimal, Decimal)>> {
     by_bucket(
@@ -152,7 +156,7 @@ pub async fn money_by_bucket<'e>(
 /// before `from` to `to`, as a fraction of the day.
 pub async fn first_hold_by_day<'e>(
     db: impl PgExecutor<'e>,
-    campaign: Uuid,
+    campaign: CampaignId,
     time_zone: &str,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
@@ -166,7 +170,7 @@ pub async fn first_hold_by_day<'e>(
              and t.posted_at >= $3 - interval '1 day' and t.posted_at < $4
            group by 1",
     )
-    .bind(campaign)
+    .bind(campaign.0)
     .bind(time_zone)
     .bind(from)
     .bind(to)

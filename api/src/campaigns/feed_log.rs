@@ -22,7 +22,7 @@ pub async fn record(conn: &mut PgConnection, campaign: &Campaign) -> Result<(), 
         "insert into campaign_changes (revision, campaign_id, campaign) values ($1, $2, $3)",
     )
     .bind(campaign.revision)
-    .bind(campaign.id)
+    .bind(campaign.id.0)
     .bind(Json(campaign))
     .execute(&mut *conn)
     .await?;

@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use ledger::{
-    AccountOwner, Amount, BatchMode, Ledger, NewTransfer, References, Rejection, TransferId,
-    TransferKind,
+    AccountOwner, Amount, BatchMode, CampaignId, Ledger, NewTransfer, References, Rejection,
+    TransferId, TransferKind,
 };
 use rust_decimal::Decimal;
 use sqlx::PgConnection;
@@ -40,7 +40,7 @@ fn day_start(now: DateTime<Utc>, tz: chrono_tz::Tz) -> DateTime<Utc> {
 /// What the campaign has spent in all and today, from the ledger.
 async fn spent(
     conn: &mut PgConnection,
-    campaign: uuid::Uuid,
+    campaign: CampaignId,
     since: DateTime<Utc>,
 ) -> Result<Spent, ledger::Error> {
     let spend = ledger::reads::campaign_spend(conn, campaign, since).await?;
@@ -51,8 +51,8 @@ async fn spent(
 }
 
 /// Budget leased to servers and not yet settled: it may still be spent, so it stays held.
-async fn leased(conn: &mut PgConnection, campaign: uuid::Uuid) -> Result<Decimal, ledger::Error> {
-    let micros = budget::leased_micros(conn, ledger::CampaignId(campaign)).await?;
+async fn leased(conn: &mut PgConnection, campaign: CampaignId) -> Result<Decimal, ledger::Error> {
+    let micros = budget::leased_micros(conn, campaign).await?;
     Ok(Decimal::new(micros, 6))
 }
 
@@ -67,9 +67,9 @@ pub async fn sync_hold(
 ) -> Result<Synced, ApiError> {
     let campaign = &stored.campaign;
     let tz = time_zone(stored)?;
-    let currency = crate::error::stored_currency(&campaign.currency)?;
-    let advertiser = campaign.advertiser();
-    let id = campaign.campaign_id();
+    let currency = campaign.currency;
+    let advertiser = campaign.advertiser_id;
+    let id = campaign.id;
     let cash = ledger
         .open_account_in(conn, AccountOwner::AdvertiserCash { advertiser }, currency)
         .await?;
@@ -83,10 +83,10 @@ pub async fn sync_hold(
             currency,
         )
         .await?;
-    let spent = spent(conn, campaign.id, day_start(now, tz)).await?;
+    let spent = spent(conn, id, day_start(now, tz)).await?;
     let target = target_hold(&campaign.spec.budget, campaign.status, spent);
     let held = hold.posted.as_decimal() - hold.reserved.as_decimal();
-    let change = hold_change(target, held, leased(conn, campaign.id).await?);
+    let change = hold_change(target, held, leased(conn, id).await?);
     let (kind, debit, credit, amount) = match change {
         HoldChange::Hold(a) => (TransferKind::Hold, cash.id, hold.id, a),
         HoldChange::Release(a) => (TransferKind::Release, hold.id, cash.id, a),

@@ -55,10 +55,10 @@ pub async fn create(
     let now = state.clock.now().trunc_subsecs(6);
     let stored = StoredCampaign {
         campaign: Campaign {
-            id: id.0,
-            advertiser_id: advertiser.0,
+            id,
+            advertiser_id: advertiser,
             status: Status::Draft,
-            currency,
+            currency: code,
             revision: feed_log::next_revision(&mut tx).await?,
             created_at: now,
             updated_at: now,
@@ -154,7 +154,7 @@ async fn change(
 ) -> Result<Campaign> {
     let mut tx = state.db.begin().await?;
     let mut stored = match store::lock(&mut tx, id).await? {
-        Some(s) if actor.principal.sees(s.campaign.advertiser()) => s,
+        Some(s) if actor.principal.sees(s.campaign.advertiser_id) => s,
         _ => return Err(ApiError::NotFound("campaign")),
     };
     let before = stored.campaign.clone();
@@ -173,7 +173,7 @@ async fn change(
     stored.campaign.revision = feed_log::next_revision(&mut tx).await?;
     store::save(&mut tx, &stored).await?;
     feed_log::record(&mut tx, &stored.campaign).await?;
-    let entry = Change::of(action, object(id), Some(before.advertiser_id))
+    let entry = Change::of(action, object(id), Some(before.advertiser_id.0))
         .before(&before)?
         .after(&stored.campaign)?
         .by(actor, now);
@@ -234,7 +234,7 @@ pub async fn sweep_holds(state: &AppState) -> anyhow::Result<usize> {
     let mut changed = 0;
     let holding = ledger::reads::campaigns_holding_money(&state.db).await?;
     for id in store::needing_hold_sweep(&state.db, now, &holding).await? {
-        match sweep_one(state, CampaignId(id), now).await {
+        match sweep_one(state, id, now).await {
             Ok(true) => changed += 1,
             Ok(false) => {}
             Err(e) => tracing::warn!(campaign = %id, error = %e, "hold sweep skipped a campaign"),
@@ -281,7 +281,7 @@ async fn sweep_one(state: &AppState, id: CampaignId, now: DateTime<Utc>) -> Resu
             Status::Ended => "campaign.end",
             _ => "campaign.exhaust",
         };
-        let entry = Change::of(action, object(id), Some(before.campaign.advertiser_id))
+        let entry = Change::of(action, object(id), Some(before.campaign.advertiser_id.0))
             .before(&before.campaign)?
             .after(&stored.campaign)?
             .by_service(SWEEPER, now);

@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 use domain::campaign_status::Status;
-use ledger::{Amount, CampaignId};
+use ledger::{AdvertiserId, Amount, CampaignId, Currency};
 use rust_decimal::Decimal;
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
@@ -57,10 +57,10 @@ fn stored(row: &PgRow) -> anyhow::Result<StoredCampaign> {
     let currency: String = row.try_get("currency")?;
     Ok(StoredCampaign {
         campaign: Campaign {
-            id: row.try_get("id")?,
-            advertiser_id: row.try_get("advertiser_id")?,
+            id: CampaignId(row.try_get("id")?),
+            advertiser_id: AdvertiserId(row.try_get("advertiser_id")?),
             status: status.parse().map_err(anyhow::Error::msg)?,
-            currency: currency.trim().to_owned(),
+            currency: Currency::parse(currency.trim())?,
             revision: row.try_get("revision")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
@@ -103,11 +103,11 @@ pub async fn save(conn: &mut PgConnection, stored: &StoredCampaign) -> Result<()
               hold_seq = excluded.hold_seq, held_day = excluded.held_day,
               revision = excluded.revision, updated_at = excluded.updated_at",
     )
-    .bind(c.id)
-    .bind(c.advertiser_id)
+    .bind(c.id.0)
+    .bind(c.advertiser_id.0)
     .bind(&s.name)
     .bind(c.status.as_str())
-    .bind(&c.currency)
+    .bind(c.currency.code())
     .bind(s.budget.daily.map(Amount::as_decimal))
     .bind(s.budget.lifetime.map(Amount::as_decimal))
     .bind(bid_kind(s.bid.kind))
@@ -189,9 +189,10 @@ pub async fn all(conn: &mut PgConnection) -> anyhow::Result<Vec<Campaign>> {
 pub async fn needing_hold_sweep<'e>(
     db: impl PgExecutor<'e>,
     now: chrono::DateTime<chrono::Utc>,
-    holding: &[Uuid],
-) -> anyhow::Result<Vec<Uuid>> {
-    Ok(sqlx::query_scalar(
+    holding: &[CampaignId],
+) -> anyhow::Result<Vec<CampaignId>> {
+    let holding: Vec<Uuid> = holding.iter().map(|c| c.0).collect();
+    let ids: Vec<Uuid> = sqlx::query_scalar(
         r"select c.id from campaigns c
            where (c.status = 'active'
                   and ((c.daily_budget is not null
@@ -204,7 +205,8 @@ pub async fn needing_hold_sweep<'e>(
     .bind(now)
     .bind(holding)
     .fetch_all(db)
-    .await?)
+    .await?;
+    Ok(ids.into_iter().map(CampaignId).collect())
 }
 
 /// The local day `date` in the time zone, for `held_day`.

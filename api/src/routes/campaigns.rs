@@ -56,7 +56,8 @@ pub struct ListQuery {
 pub struct CampaignPage {
     pub items: Vec<Campaign>,
     /// Pass as `cursor` for the next page; absent on the last one.
-    pub next_cursor: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub next_cursor: Option<CampaignId>,
 }
 
 /// The path of one campaign.
@@ -170,7 +171,7 @@ pub async fn get_campaign(
 ) -> Result<Json<Campaign>> {
     principal.require(READ_ROLES)?;
     match store::get(&state.db, CampaignId(path.id)).await? {
-        Some(c) if principal.sees(c.advertiser()) => Ok(Json(c)),
+        Some(c) if principal.sees(c.advertiser_id) => Ok(Json(c)),
         _ => Err(ApiError::NotFound("campaign")),
     }
 }

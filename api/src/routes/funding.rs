@@ -313,7 +313,7 @@ pub async fn balance(
 ) -> Result<Json<Balance>> {
     auth.0.require(READ_ROLES)?;
     let advertiser = visible(&state, &auth.0, path.id).await?;
-    let balance = ledger::reads::advertiser_balance(&state.db, advertiser.id).await?;
+    let balance = ledger::reads::advertiser_balance(&state.db, AdvertiserId(advertiser.id)).await?;
     Ok(Json(Balance {
         advertiser_id: advertiser.id,
         currency: advertiser.currency,

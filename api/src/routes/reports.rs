@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Duration, Utc};
-use ledger::CampaignId;
 use ledger::reads::ReportSpan;
+use ledger::{CampaignId, Currency};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -46,8 +46,10 @@ pub struct ReportQuery {
 /// A campaign report.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Report {
-    pub campaign_id: uuid::Uuid,
-    pub currency: String,
+    #[schema(value_type = uuid::Uuid)]
+    pub campaign_id: CampaignId,
+    #[schema(value_type = String, example = "USD")]
+    pub currency: Currency,
     pub time_zone: String,
     pub granularity: Granularity,
     pub rows: Vec<ReportRow>,
@@ -79,7 +81,7 @@ pub async fn campaign_report(
 ) -> Result<Json<Report>> {
     principal.require(READ_ROLES)?;
     let campaign = match store::get(&state.db, CampaignId(path.id)).await? {
-        Some(c) if principal.sees(c.advertiser()) => c,
+        Some(c) if principal.sees(c.advertiser_id) => c,
         _ => return Err(ApiError::NotFound("campaign")),
     };
     let to = query.to.unwrap_or_else(|| state.clock.now());
@@ -140,7 +142,7 @@ pub async fn campaign_report(
 /// midnight).
 async fn started_by_day(
     state: &AppState,
-    campaign: uuid::Uuid,
+    campaign: CampaignId,
     tz: &str,
     from: DateTime<Utc>,
     to: DateTime<Utc>,

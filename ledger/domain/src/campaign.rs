@@ -2,13 +2,12 @@
 //! keeps them (`CampaignSpec`, validated: only the API's validation turns one into the other),
 //! and the [`Campaign`] the API shows and the feed carries to servingd.
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use uuid::Uuid;
-
 use crate::campaign_status::Status;
+use crate::currency::Currency;
 use crate::ids::{AdvertiserId, CampaignId};
 use crate::money::Amount;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 /// How a campaign pays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -284,27 +283,18 @@ impl CampaignSpec {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Campaign {
-    pub id: Uuid,
-    pub advertiser_id: Uuid,
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
+    pub id: CampaignId,
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
+    pub advertiser_id: AdvertiserId,
     pub status: Status,
-    /// The advertiser's currency: budgets and bids are in it.
-    pub currency: String,
+    /// The advertiser's currency (ISO 4217): budgets and bids are in it.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "USD"))]
+    pub currency: Currency,
     /// The feed revision of the campaign's last change.
     pub revision: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     #[serde(flatten)]
     pub spec: CampaignSpec,
-}
-
-impl Campaign {
-    /// The typed id.
-    pub fn campaign_id(&self) -> CampaignId {
-        CampaignId(self.id)
-    }
-
-    /// The typed advertiser id.
-    pub fn advertiser(&self) -> AdvertiserId {
-        AdvertiserId(self.advertiser_id)
-    }
 }

@@ -16,7 +16,7 @@ use uuid::Uuid;
 /// Valid impressions and clicks of the campaign per bucket.
 pub async fn delivery_by_bucket<'e>(
     db: impl PgExecutor<'e>,
-    campaign: Uuid,
+    campaign: CampaignId,
     span: ReportSpan<'_>,
 ) -> Result<Vec<(String, i64, i64)>> {
     by_bucket(
@@ -36,7 +36,7 @@ pub async fn delivery_by_bucket<'e>(
 /// What the campaign served beyond its hold (never billed) per bucket, by when it was served.
 pub async fn over_delivery_by_bucket<'e>(
     db: impl PgExecutor<'e>,
-    campaign: Uuid,
+    campaign: CampaignId,
     span: ReportSpan<'_>,
 ) -> Result<Vec<(String, Decimal)>> {
     by_bucket(

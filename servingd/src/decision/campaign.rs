@@ -5,10 +5,10 @@
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use domain::Status;
 use domain::campaign::{
     BidKind, Campaign, Creative as CampaignCreative, CreativeFormat, FrequencyCap, Pacing, Weekday,
 };
+use domain::{AdvertiserId, Currency, Status};
 use uuid::Uuid;
 
 use crate::decision::auction::BidPrice;
@@ -42,7 +42,7 @@ impl FeedEntry {
     /// The campaign's id.
     pub fn id(&self) -> Uuid {
         match self {
-            FeedEntry::Campaign(c) => c.id,
+            FeedEntry::Campaign(c) => c.id.0,
             FeedEntry::Unreadable { id, .. } => *id,
         }
     }
@@ -73,9 +73,9 @@ pub struct Creative {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LiveCampaign {
     pub id: Uuid,
-    pub advertiser: Uuid,
+    pub advertiser: AdvertiserId,
     pub revision: i64,
-    pub currency: String,
+    pub currency: Currency,
     pub bid: BidPrice,
     pub pacing: Pacing,
     pub daily_micros: Option<i64>,
@@ -114,7 +114,7 @@ pub enum Unservable {
     #[error("no creative")]
     NoCreative,
     #[error("no exchange rate for {0}")]
-    Currency(String),
+    Currency(Currency),
 }
 
 impl LiveCampaign {
@@ -172,10 +172,10 @@ impl LiveCampaign {
         }
         let t = &spec.targeting;
         Ok(LiveCampaign {
-            id: campaign.id,
+            id: campaign.id.0,
             advertiser: campaign.advertiser_id,
             revision: campaign.revision,
-            currency: campaign.currency.clone(),
+            currency: campaign.currency,
             bid,
             pacing: spec.pacing,
             daily_micros,

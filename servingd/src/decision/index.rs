@@ -196,8 +196,8 @@ impl CampaignIndex {
         };
         live.bid_platform_micros = self
             .rates
-            .bid(bid, &live.currency)
-            .ok_or_else(|| Unservable::Currency(live.currency.clone()))?;
+            .bid(bid, live.currency.code())
+            .ok_or(Unservable::Currency(live.currency))?;
         Ok(live)
     }
 

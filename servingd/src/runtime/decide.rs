@@ -263,11 +263,11 @@ impl Decider<'_> {
     fn price(&self, c: &Candidate<'_>, win: Win) -> Option<(i64, i64)> {
         match win.charge {
             Charge::PerMille(cpm) => {
-                let cpm = self.rates.back(cpm, &c.campaign.currency)?;
+                let cpm = self.rates.back(cpm, c.campaign.currency.code())?;
                 Some((cpm, ledger::impression_micros_at_most(cpm)))
             }
             Charge::PerClick(cpc) => {
-                let cpc = self.rates.back(cpc, &c.campaign.currency)?;
+                let cpc = self.rates.back(cpc, c.campaign.currency.code())?;
                 let rate = self.ctr.counting_ppb(c.campaign.id);
                 Some((cpc, expected_click_cost(cpc, rate)))
             }
