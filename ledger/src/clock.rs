@@ -1,6 +1,7 @@
 //! Time, injected: expiry decisions read a [`Clock`] so tests can fix or move it.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -46,5 +47,32 @@ impl Clock for ManualClock {
             .0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The system clock moved ahead by however much a test has moved it: for tests that run in real
+/// time against real services and then skip a wait (a lease's deadline, a click window) instead
+/// of sleeping through it.
+#[derive(Debug, Default)]
+pub struct ShiftedClock {
+    ahead_us: AtomicI64,
+}
+
+impl ShiftedClock {
+    /// The system clock, not moved yet.
+    pub fn new() -> Self {
+        ShiftedClock::default()
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, by: Duration) {
+        let by = by.num_microseconds().unwrap_or(i64::MAX);
+        self.ahead_us.fetch_add(by, Ordering::Relaxed);
+    }
+}
+
+impl Clock for ShiftedClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + Duration::microseconds(self.ahead_us.load(Ordering::Relaxed))
     }
 }

@@ -51,7 +51,7 @@ pub mod transfer;
 pub use domain::{currency, ids, money};
 
 pub use account::{Account, AccountKind, AccountOwner};
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, ShiftedClock, SystemClock};
 pub use currency::Currency;
 pub use error::{Error, Result};
 pub use ids::{AccountId, AdvertiserId, CampaignId, LeaseId, TransferId};

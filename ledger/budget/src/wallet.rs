@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 
 use arc_swap::{ArcSwap, ArcSwapOption};
+use chrono::{DateTime, Utc};
+use ledger::{Clock, SystemClock};
 use redis::aio::ConnectionLike;
 use tokio::sync::Notify;
 
@@ -141,7 +143,9 @@ pub struct Wallet {
     current: ArcSwap<LocalLease>,
     /// When the current lease came into use, microseconds after `created`.
     current_since_us: AtomicI64,
-    created: std::time::Instant,
+    /// Where the wallet reads the time (spend windows are measured on it), and when it was made.
+    clock: Arc<dyn Clock>,
+    created: DateTime<Utc>,
     /// The next lease, fetched ahead.
     next: ArcSwapOption<LocalLease>,
     /// Leases taken out of use, sealed, waiting to be settled.
@@ -154,8 +158,19 @@ pub struct Wallet {
 }
 
 impl Wallet {
-    /// An empty wallet for `campaign`, held by `server`.
+    /// An empty wallet for `campaign`, held by `server`, on the system clock.
     pub fn new(campaign: CampaignId, server: &str, rules: WalletRules) -> Arc<Self> {
+        Wallet::with_clock(campaign, server, rules, Arc::new(SystemClock))
+    }
+
+    /// An empty wallet for `campaign`, held by `server`, measuring its leases' spend windows on
+    /// `clock` (the controller's).
+    pub fn with_clock(
+        campaign: CampaignId,
+        server: &str,
+        rules: WalletRules,
+        clock: Arc<dyn Clock>,
+    ) -> Arc<Self> {
         let empty = LocalLease::new(LeaseId(uuid::Uuid::nil()), 0);
         empty.seal();
         Arc::new(Wallet {
@@ -164,7 +179,8 @@ impl Wallet {
             rules,
             current: ArcSwap::from_pointee(empty),
             current_since_us: AtomicI64::new(0),
-            created: std::time::Instant::now(),
+            created: clock.now(),
+            clock,
             next: ArcSwapOption::empty(),
             retired: Mutex::new(Vec::new()),
             exhausted: AtomicBool::new(false),
@@ -219,7 +235,9 @@ impl Wallet {
     }
 
     fn micros_since_created(&self) -> i64 {
-        i64::try_from(self.created.elapsed().as_micros()).unwrap_or(i64::MAX)
+        (self.clock.now() - self.created)
+            .num_microseconds()
+            .unwrap_or(i64::MAX)
     }
 
     /// Until when a lease asked for (or renewed) at `asked_us` may be spent.
@@ -269,8 +287,8 @@ impl Wallet {
         .flatten()
         .filter(|us| *us < i64::MAX)
         .min()?;
-        let at = self.created + Duration::from_micros(u64::try_from(until).unwrap_or(0));
-        Some(tokio::time::Instant::from_std(at))
+        let left = until.saturating_sub(self.micros_since_created());
+        Some(tokio::time::Instant::now() + Duration::from_micros(u64::try_from(left).unwrap_or(0)))
     }
 
     fn retire(&self, lease: Arc<LocalLease>) {

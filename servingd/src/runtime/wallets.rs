@@ -110,7 +110,12 @@ where
         if held.contains_key(&campaign) {
             return;
         }
-        let wallet = Wallet::new(CampaignId(campaign), &self.server, rules);
+        let wallet = Wallet::with_clock(
+            CampaignId(campaign),
+            &self.server,
+            rules,
+            self.controller.clock().clone(),
+        );
         let stop = Arc::new(Notify::new());
         let refiller = tokio::spawn(wallet.clone().run(
             self.controller.clone(),

@@ -129,7 +129,27 @@ async fn with_the_api_down_the_last_index_keeps_serving_and_staleness_shows(pool
     platform.wait_indexed(campaign).await;
     platform.bid_until_won(&fixture("simple-banner.json")).await;
     platform.stop_api();
-    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    // until servingd's feed has gone unanswered for a second
+    let waited = std::time::Instant::now();
+    loop {
+        let ready: serde_json::Value = platform
+            .http
+            .get(format!("{}/readyz", platform.serving))
+            .send()
+            .await
+            .expect("readyz")
+            .json()
+            .await
+            .expect("json");
+        if ready["feed_staleness_s"].as_f64().is_some_and(|s| s >= 1.0) {
+            break;
+        }
+        assert!(
+            waited.elapsed() < std::time::Duration::from_secs(15),
+            "the feed never went stale: {ready}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let reply = platform.bid_until_won(&fixture("simple-banner.json")).await;
     assert_eq!(reply["seatbid"][0]["bid"][0]["cid"], campaign.to_string());
     let ready: serde_json::Value = platform

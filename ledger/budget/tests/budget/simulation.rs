@@ -16,7 +16,7 @@ use budget::{BudgetController, LeaseRules, RedisBudgetStore, StoreError, Wallet,
 /// The budget of the runs with Redis disrupted.
 const BUDGET: i64 = Scenario::DEFAULT.budget;
 use ledger::{
-    Amount, BatchMode, LeaseId, Ledger, MIGRATOR, Money, NewTransfer, References, SystemClock,
+    Amount, BatchMode, LeaseId, Ledger, MIGRATOR, Money, NewTransfer, References, ShiftedClock,
     TransferKind,
 };
 use rand::{Rng, SeedableRng, rngs::StdRng};
@@ -281,12 +281,15 @@ where
         ))
         .await
         .expect("hold");
+    // the controller's clock runs in real time while servers spend, and skips the waits at the
+    // end (the crashed servers' deadlines, the click window) instead of sleeping through them
+    let clock = Arc::new(ShiftedClock::new());
     let controller = Arc::new(BudgetController::new(
         store,
         pool.clone(),
         RULES,
         GRACE_MS,
-        Arc::new(SystemClock),
+        clock.clone(),
     ));
 
     let stop_reaper = Arc::new(Notify::new());
@@ -455,15 +458,15 @@ where
     }
     let written = writer.await.expect("writer");
     disruption.await.expect("disruption");
-    // Let the crashed servers' leases pass deadline and grace, then reap them.
-    tokio::time::sleep(Duration::from_millis(
-        (RULES.ttl_ms + GRACE_MS + 200) as u64,
-    ))
-    .await;
+    // The crashed servers' leases pass deadline and grace, then are reaped.
     stop_reaper.notify_one();
     reaper.await.expect("reaper");
+    clock.advance(chrono::Duration::milliseconds(
+        RULES.ttl_ms + GRACE_MS + 200,
+    ));
     controller.reap().await.expect("final reap");
-    tokio::time::sleep(Duration::from_millis(CLICK_WINDOW_MS as u64)).await;
+    // every click window closes
+    clock.advance(chrono::Duration::milliseconds(CLICK_WINDOW_MS));
     controller
         .true_up(CLICK_WINDOW_MS)
         .await

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use budget::{BudgetController, LeaseRules, Wallet, WalletRules};
-use ledger::{Ledger, MIGRATOR, SystemClock, TransferKind};
+use chrono::Utc;
+use ledger::{Ledger, MIGRATOR, ManualClock, SystemClock, TransferKind};
 use sqlx::PgPool;
 
 use crate::redis_store::single_node;
@@ -87,19 +88,21 @@ async fn a_lease_not_renewed_in_time_is_sealed_and_settled_with_what_it_spent(po
         spend_window: Duration::from_millis(200),
         ..WalletRules::fixed(100_000, 25_000, 1_000)
     };
-    let wallet = Wallet::new(a.campaign, "srv-1", rules);
+    // the wallet's own clock, moved by hand: its spend windows are measured on it
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let wallet = Wallet::with_clock(a.campaign, "srv-1", rules, clock.clone());
     wallet.refill(&controller).await.expect("refill");
     let lease = wallet.try_spend(1_000).expect("spends within its window");
     assert_eq!(wallet.expire_overdue(), 0, "the window is still open");
     // a renewal keeps it open
-    tokio::time::sleep(Duration::from_millis(120)).await;
+    clock.advance(chrono::Duration::milliseconds(120));
     wallet.renew(&controller).await.expect("renew");
-    tokio::time::sleep(Duration::from_millis(120)).await;
+    clock.advance(chrono::Duration::milliseconds(120));
     assert_eq!(wallet.expire_overdue(), 0, "renewed 120 ms ago");
     assert!(wallet.try_spend(1_000).is_some());
     // no renewal through the window: nothing more is spent from it, even before the refiller
     // seals it
-    tokio::time::sleep(Duration::from_millis(220)).await;
+    clock.advance(chrono::Duration::milliseconds(220));
     assert_eq!(wallet.try_spend(1_000), None, "past its window, unsealed");
     assert_eq!(wallet.expire_overdue(), 1);
     assert_eq!(wallet.try_spend(1_000), None);
