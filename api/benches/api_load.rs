@@ -4,7 +4,7 @@
 //!   cargo bench -p api --bench api_load             100,000 campaigns
 //!   cargo bench -p api --bench api_load -- --smoke  2,000 campaigns, short rounds
 //!
-//!   ... -- --only list | --only snapshot | --only reads   one part alone
+//!   ... -- --only list | --only snapshot | --only reads | --only sweep   one part alone
 //!
 //! Needs the services (`eval "$(scripts/services env)"`); works in a scratch database it drops.
 //!
@@ -14,7 +14,10 @@
 //!   byte and size;
 //! - `GET /api/v1/campaigns/{id}` (random ids; token checked, rate limit counted, one row read)
 //!   requests/s beside `GET /healthz` (a static answer through the same layers), same clients,
-//!   same connections, alternating rounds; the ratio is printed.
+//!   same connections, alternating rounds; the ratio is printed;
+//! - the hold sweep's query (every 10 s) over every campaign active, its day held and its hold
+//!   holding money (the steady state: none needs a move): time per sweep. Runs last: it makes
+//!   every seeded campaign active.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -115,6 +118,9 @@ async fn run(db_url: &str, redis_url: &str, sizes: &Sizes, smoke: bool) -> Resul
     }
     if wanted("reads") {
         reads_beside_static(&http, &origin, &admin, &ids, sizes).await?;
+    }
+    if wanted("sweep") {
+        hold_sweep_query(&pool).await?;
     }
 
     server.abort();
@@ -502,4 +508,39 @@ fn ms(d: Duration) -> f64 {
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     values.get(values.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// The query the hold sweep runs every 10 s to find campaigns whose hold may need to move, with
+/// every campaign active, its day's budget held and its hold holding money: the ledger's list
+/// of holding campaigns is as long as the campaigns table, and nothing is due.
+async fn hold_sweep_query(pool: &sqlx::PgPool) -> Result<()> {
+    sqlx::query(
+        r"update campaigns set status = 'active',
+                 held_day = (now() at time zone (schedule->>'time_zone'))::date",
+    )
+    .execute(pool)
+    .await?;
+    let holding: Vec<ledger::CampaignId> = sqlx::query_scalar("select id from campaigns")
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(ledger::CampaignId)
+        .collect();
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        let due =
+            api::campaigns::store::needing_hold_sweep(pool, chrono::Utc::now(), &holding).await?;
+        times.push(started.elapsed());
+        ensure!(due.is_empty(), "{} campaigns due in the steady state", due.len());
+    }
+    times.sort();
+    println!(
+        "\nhold sweep query, {} active campaigns all holding: min {:.0} ms, median {:.0} ms, max {:.0} ms per sweep (every 10 s)",
+        holding.len(),
+        ms(times[0]),
+        ms(times[times.len() / 2]),
+        ms(times[times.len() - 1]),
+    );
+    Ok(())
 }
