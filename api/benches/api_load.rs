@@ -532,7 +532,11 @@ async fn hold_sweep_query(pool: &sqlx::PgPool) -> Result<()> {
         let due =
             api::campaigns::store::needing_hold_sweep(pool, chrono::Utc::now(), &holding).await?;
         times.push(started.elapsed());
-        ensure!(due.is_empty(), "{} campaigns due in the steady state", due.len());
+        ensure!(
+            due.is_empty(),
+            "{} campaigns due in the steady state",
+            due.len()
+        );
     }
     times.sort();
     println!(

@@ -116,21 +116,21 @@ async fn run(db_url: &str, redis_url: &str, smoke: bool, capped: bool) -> Result
         capacity: 4_096,
         ..servingd::settings::Settings::default()
     };
-    let engine = servingd::server::build_over(settings, pool.clone()).await?;
+    let state = servingd::server::build_over(settings, pool.clone()).await?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let served = tokio::spawn(servingd::server::run(engine.clone(), listener, async {
+    let served = tokio::spawn(servingd::server::run(state.clone(), listener, async {
         let _ = stopped.await;
     }));
     for _ in 0..600 {
-        if engine.live.load().len() == campaigns {
+        if state.live.load().len() == campaigns {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     ensure!(
-        engine.live.load().len() == campaigns,
+        state.live.load().len() == campaigns,
         "the index has {} campaigns",
-        engine.live.load().len()
+        state.live.load().len()
     );
 
     // The ceiling: a bare POST route that reads the same bodies and answers 204, served on
@@ -178,7 +178,7 @@ async fn run(db_url: &str, redis_url: &str, smoke: bool, capped: bool) -> Result
         })
         .await?;
         println!("soak: {}", soak.summary());
-        print_stage_means(&engine);
+        print_stage_means(&state);
         let _ = stop.send(());
         served.await??;
         pool.close().await;
@@ -260,7 +260,7 @@ async fn run(db_url: &str, redis_url: &str, smoke: bool, capped: bool) -> Result
         median(halves.iter().map(|h| ms(&h[0]))),
         median(halves.iter().map(|h| ms(&h[1]) / ms(&h[0]).max(1e-6))),
     );
-    print_stage_means(&engine);
+    print_stage_means(&state);
     let _ = stop.send(());
     served.await??;
     pool.close().await;
@@ -275,9 +275,9 @@ fn median(values: impl Iterator<Item = f64>) -> f64 {
 }
 
 /// Mean time per call of each decision stage over the whole run, from servingd's metrics.
-fn print_stage_means(engine: &servingd::runtime::engine::Engine) {
+fn print_stage_means(state: &servingd::runtime::serving_state::ServingState) {
     let mut text = String::new();
-    engine.metrics.render(&mut text);
+    state.metrics.render(&mut text);
     let value = |name: &str, stage: &str| {
         let prefix = format!("{name}{{stage=\"{stage}\"}} ");
         text.lines()

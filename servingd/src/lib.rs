@@ -6,7 +6,7 @@
 //! Three layers, each using only those above it in this list:
 //!
 //! - [`decision`]: the pure logic of a decision: OpenRTB parsing, compiled campaigns and their
-//!   index, eligibility, the scan, auctions, pacing, shedding, money, rates and tracking tokens.
+//!   index, eligibility, the scan, auctions, pacing, shedding, prices, rates and tracking tokens.
 //! - [`runtime`]: the state of a running instance (live index, wallets, caps, pacing board,
 //!   tracking keys, metrics) and [`runtime::decide`], where the decision meets its I/O.
 //! - [`http`]: the routes: auction, tracking, health, readiness, metrics.

@@ -26,6 +26,6 @@ async fn run() -> anyhow::Result<()> {
         .with_context(|| format!("listening on {}", settings.listen_addr))?;
     servingd::http::metrics_handle();
     tracing::info!(addr = %settings.listen_addr, api = %settings.api_url, "servingd starting");
-    let engine = servingd::server::build(settings).await?;
-    servingd::server::run(engine, listener, daemon::shutdown_signal()).await
+    let state = servingd::server::build(settings).await?;
+    servingd::server::run(state, listener, daemon::shutdown_signal()).await
 }

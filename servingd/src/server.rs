@@ -1,4 +1,4 @@
-//! Starting servingd: connections, the engine, the work beside the requests (feed, pacing,
+//! Starting servingd: connections, the state, the work beside the requests (feed, pacing,
 //! reaper, health), serving, and the orderly stop that settles every lease.
 
 use std::future::Future;
@@ -21,10 +21,10 @@ use crate::decision::ctr::{CtrModel, SmoothedCtr};
 use crate::decision::eligibility::Rates;
 use crate::decision::shedding::ValueTracker;
 use crate::runtime::caps::FrequencyCaps;
-use crate::runtime::engine::Engine;
 use crate::runtime::feed::{FeedClient, LiveIndex, follow};
 use crate::runtime::pacing_board::PacingBoard;
 use crate::runtime::request_metrics::RequestMetrics;
+use crate::runtime::serving_state::ServingState;
 use crate::runtime::wallets::{LEASE_RULES, Wallets};
 use crate::settings::Settings;
 use arc_swap::ArcSwap;
@@ -53,8 +53,8 @@ const BLOCKLIST_REFRESH_EVERY: Duration = Duration::from_secs(2);
 /// A boxed unit of periodic work.
 type Work = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 
-/// Connects to Redis and PostgreSQL and builds the engine.
-pub async fn build(settings: Settings) -> anyhow::Result<Arc<Engine>> {
+/// Connects to Redis and PostgreSQL and builds the state.
+pub async fn build(settings: Settings) -> anyhow::Result<Arc<ServingState>> {
     let pool = PgPoolOptions::new()
         .max_connections(8)
         .acquire_timeout(Duration::from_secs(5))
@@ -64,8 +64,11 @@ pub async fn build(settings: Settings) -> anyhow::Result<Arc<Engine>> {
     build_over(settings, pool).await
 }
 
-/// Builds the engine over an existing PostgreSQL pool (tests hand in their own database).
-pub async fn build_over(settings: Settings, pool: sqlx::PgPool) -> anyhow::Result<Arc<Engine>> {
+/// Builds the state over an existing PostgreSQL pool (tests hand in their own database).
+pub async fn build_over(
+    settings: Settings,
+    pool: sqlx::PgPool,
+) -> anyhow::Result<Arc<ServingState>> {
     build_over_with_clock(settings, pool, Arc::new(SystemClock)).await
 }
 
@@ -74,7 +77,7 @@ pub async fn build_over_with_clock(
     settings: Settings,
     pool: sqlx::PgPool,
     clock: Arc<dyn Clock>,
-) -> anyhow::Result<Arc<Engine>> {
+) -> anyhow::Result<Arc<ServingState>> {
     let client = redis::Client::open(settings.redis_url.as_str()).context("the Redis URL")?;
     let redis = ConnectionManager::new(client.clone())
         .await
@@ -95,7 +98,7 @@ pub async fn build_over_with_clock(
     let tracking = crate::runtime::tracking_keys::load(&settings).await?;
     // the recorder first (unless the process installed one), then the handles that feed it
     crate::http::metrics_handle();
-    Ok(Arc::new(Engine {
+    Ok(Arc::new(ServingState {
         metrics: RequestMetrics::register(),
         rates: Rates::new(&settings.currency, settings.rates.clone()),
         live: Arc::new(LiveIndex::new(Rates::new(
@@ -132,23 +135,23 @@ pub async fn build_over_with_clock(
 /// Serves on `listener` until `shutdown` completes; then stops the background work and settles
 /// every lease held.
 pub async fn run(
-    engine: Arc<Engine>,
+    state: Arc<ServingState>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let feed = FeedClient::new(
-        &engine.settings.api_url,
-        engine.settings.api_key.clone(),
-        engine.settings.feed_wait_s,
+        &state.settings.api_url,
+        state.settings.api_key.clone(),
+        state.settings.feed_wait_s,
     )?;
     let mut tasks: Vec<JoinHandle<()>> = vec![tokio::spawn(follow(
         feed,
-        engine.live.clone(),
+        state.live.clone(),
         stop_rx.clone(),
     ))];
-    tasks.extend(background(engine.clone(), stop_rx));
-    let app = crate::http::router(engine.clone());
+    tasks.extend(background(state.clone(), stop_rx));
+    let app = crate::http::router(state.clone());
     // the peer address, for the tracking endpoints' client address
     let served = axum::serve(
         listener,
@@ -161,7 +164,7 @@ pub async fn run(
     for task in tasks {
         let _ = task.await;
     }
-    engine.wallets.close().await;
+    state.wallets.close().await;
     tracing::info!("stopped; leases settled");
     served
 }
@@ -173,24 +176,24 @@ const METRICS_UPKEEP_EVERY: Duration = Duration::from_secs(5);
 /// The periodic work: pacing steps (and releasing the leases of campaigns gone from the index),
 /// the lease reaper, counting per-click leases by their clicks, the budget health check, value
 /// decay, the metrics recorder's upkeep.
-fn background(engine: Arc<Engine>, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+fn background(state: Arc<ServingState>, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
     let every = |period: Duration,
-                 engine: Arc<Engine>,
+                 state: Arc<ServingState>,
                  mut stop: watch::Receiver<bool>,
-                 work: fn(Arc<Engine>) -> Work| {
+                 work: fn(Arc<ServingState>) -> Work| {
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(period);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
                     _ = stop.changed() => return,
-                    _ = tick.tick() => work(engine.clone()).await,
+                    _ = tick.tick() => work(state.clone()).await,
                 }
             }
         })
     };
     vec![
-        every(PACING_STEP_EVERY, engine.clone(), stop.clone(), |e| {
+        every(PACING_STEP_EVERY, state.clone(), stop.clone(), |e| {
             Box::pin(async move {
                 let index = e.live.load();
                 e.pacing.step(&index, e.clock.now());
@@ -200,7 +203,7 @@ fn background(engine: Arc<Engine>, stop: watch::Receiver<bool>) -> Vec<JoinHandl
                 }
             })
         }),
-        every(Duration::from_secs(5), engine.clone(), stop.clone(), |e| {
+        every(Duration::from_secs(5), state.clone(), stop.clone(), |e| {
             Box::pin(async move {
                 e.values
                     .lock()
@@ -208,14 +211,14 @@ fn background(engine: Arc<Engine>, stop: watch::Receiver<bool>) -> Vec<JoinHandl
                     .decay(0.8);
             })
         }),
-        every(Duration::from_secs(5), engine.clone(), stop.clone(), |e| {
+        every(Duration::from_secs(5), state.clone(), stop.clone(), |e| {
             Box::pin(async move {
                 if let Err(err) = e.controller.reap().await {
                     tracing::warn!(error = %err, "reaping expired leases failed");
                 }
             })
         }),
-        every(TRUE_UP_EVERY, engine.clone(), stop.clone(), |e| {
+        every(TRUE_UP_EVERY, state.clone(), stop.clone(), |e| {
             Box::pin(async move {
                 let window_ms = e.settings.click_window_s.saturating_mul(1000);
                 match e.controller.true_up(window_ms).await {
@@ -229,14 +232,14 @@ fn background(engine: Arc<Engine>, stop: watch::Receiver<bool>) -> Vec<JoinHandl
                 }
             })
         }),
-        every(METRICS_UPKEEP_EVERY, engine.clone(), stop.clone(), |_| {
+        every(METRICS_UPKEEP_EVERY, state.clone(), stop.clone(), |_| {
             Box::pin(async move {
                 if let Some(handle) = crate::http::metrics_handle() {
                     handle.run_upkeep();
                 }
             })
         }),
-        every(BLOCKLIST_REFRESH_EVERY, engine.clone(), stop.clone(), |e| {
+        every(BLOCKLIST_REFRESH_EVERY, state.clone(), stop.clone(), |e| {
             Box::pin(async move {
                 let rate = e.settings.blocklist_fp_rate;
                 match fraud::blocklist::reload_if_changed(&e.db, &e.blocklist, rate).await {
@@ -249,7 +252,7 @@ fn background(engine: Arc<Engine>, stop: watch::Receiver<bool>) -> Vec<JoinHandl
                 }
             })
         }),
-        every(Duration::from_secs(2), engine, stop, |e| {
+        every(Duration::from_secs(2), state, stop, |e| {
             Box::pin(async move {
                 let ok = e.budget_dependencies_answer().await;
                 e.budget_reachable.store(ok, Ordering::Relaxed);

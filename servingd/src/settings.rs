@@ -43,7 +43,7 @@ pub struct Settings {
     pub tracking_keys: Option<SecretString>,
     /// Which tracking key signs (the highest id when unset); the others still verify.
     pub tracking_key_id: Option<u8>,
-    /// The tracking keys in Vault's KV engine instead (they win over `tracking_keys`).
+    /// The tracking keys in Vault's KV state instead (they win over `tracking_keys`).
     pub tracking_keys_vault: Option<VaultSecret>,
     /// How long an impression (billing) URL is honoured, seconds.
     pub impression_ttl_s: i64,
@@ -67,7 +67,7 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
 }
 
-/// A secret in Vault's KV engine (version 2), read again every `refresh_s` so that a rotation
+/// A secret in Vault's KV state (version 2), read again every `refresh_s` so that a rotation
 /// written there reaches the running process.
 #[derive(Debug, Clone)]
 pub struct VaultSecret {
@@ -79,7 +79,7 @@ pub struct VaultSecret {
 }
 
 impl VaultSecret {
-    /// The secret at `path` of the `secret` engine, read again every 30 s.
+    /// The secret at `path` of the `secret` state, read again every 30 s.
     pub fn new(address: &str, token: &str, path: &str) -> Self {
         VaultSecret {
             address: address.to_owned(),

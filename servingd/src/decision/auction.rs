@@ -7,7 +7,7 @@
 //! cent per click), never below the floor and never above its own bid. With no runner-up it pays
 //! the floor. Ties go to the earlier offer: callers shuffle offers first for fairness.
 
-use crate::decision::money::CENT_MICROS;
+use crate::decision::price::CENT_MICROS;
 
 /// Parts per billion: a click-through rate of 1% is 10,000,000.
 pub const PPB: i64 = 1_000_000_000;

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Datelike, Timelike, Utc};
 
 use crate::decision::campaign::{Creative, LiveCampaign};
-use crate::decision::money::{convert_down, convert_up};
+use crate::decision::price::{convert_down, convert_up};
 use crate::decision::request::{AdRequest, Media, Size, Slot};
 
 /// Why a campaign does not bid on a slot.

@@ -18,7 +18,7 @@
 //! - [`throttle`]: one campaign's pacing cells, which the request path reads.
 //! - [`shedding`]: load zones and which requests to keep under overload.
 //! - [`breaker`]: circuit breakers around dependencies.
-//! - [`money`]: prices at the edge (JSON numbers to micros and back).
+//! - [`price`]: prices at the edge (JSON numbers to micros and back, currency conversion).
 //! - [`country`]: ISO 3166-1 alpha-3 to alpha-2.
 //! - [`id_hash`]: a fast hasher for maps keyed by campaign ids on the request path.
 //! - [`tracking_token`]: the signed tokens the impression and click URLs carry.
@@ -32,9 +32,9 @@ pub mod ctr;
 pub mod eligibility;
 pub mod id_hash;
 pub mod index;
-pub mod money;
 pub mod openrtb;
 pub mod pacing;
+pub mod price;
 pub mod request;
 pub mod scan;
 pub mod shedding;

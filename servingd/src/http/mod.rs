@@ -20,12 +20,12 @@ use serde_json::json;
 use url::form_urlencoded;
 
 use crate::decision::auction::Charge;
-use crate::decision::money::price_number;
 use crate::decision::openrtb::{self, Bid, BidResponse, SeatBid};
+use crate::decision::price::price_number;
 use crate::decision::shedding::{Zone, admit};
 use crate::decision::tracking_token::TokenClaims;
 use crate::runtime::decide::Decision;
-use crate::runtime::engine::Engine;
+use crate::runtime::serving_state::ServingState;
 use events::{Billing, EventKind};
 
 /// Bytes reserved per bid for writing a response.
@@ -43,9 +43,9 @@ pub fn metrics_handle() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
-/// The router over `engine`.
-pub fn router(engine: Arc<Engine>) -> Router {
-    let limit = engine.settings.body_limit_bytes;
+/// The router over `state`.
+pub fn router(state: Arc<ServingState>) -> Router {
+    let limit = state.settings.body_limit_bytes;
     Router::new()
         .route("/openrtb2/auction", post(auction))
         .route("/healthz", get(|| async { "ok" }))
@@ -53,25 +53,25 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/metrics", get(render_metrics))
         .merge(crate::http::tracking::routes())
         .layer(DefaultBodyLimit::max(limit))
-        .with_state(engine)
+        .with_state(state)
 }
 
-async fn render_metrics(State(engine): State<Arc<Engine>>) -> Response {
+async fn render_metrics(State(state): State<Arc<ServingState>>) -> Response {
     let mut body = metrics_handle()
         .map(PrometheusHandle::render)
         .unwrap_or_default();
-    engine.metrics.render(&mut body);
+    state.metrics.render(&mut body);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
-async fn ready(State(engine): State<Arc<Engine>>) -> Response {
-    let loaded = engine.live.is_loaded();
-    let budget = engine.budget_reachable.load(Ordering::Relaxed);
+async fn ready(State(state): State<Arc<ServingState>>) -> Response {
+    let loaded = state.live.is_loaded();
+    let budget = state.budget_reachable.load(Ordering::Relaxed);
     let body = json!({
         "index_loaded": loaded,
-        "index_revision": engine.live.load().revision(),
+        "index_revision": state.live.load().revision(),
         "budget_reachable": budget,
-        "feed_staleness_s": engine.live.staleness_s(),
+        "feed_staleness_s": state.live.staleness_s(),
     });
     let status = if loaded && budget {
         StatusCode::OK
@@ -82,7 +82,7 @@ async fn ready(State(engine): State<Arc<Engine>>) -> Response {
 }
 
 /// Counts a request in flight for as long as it lives.
-struct InFlight<'a>(&'a Engine);
+struct InFlight<'a>(&'a ServingState);
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
@@ -91,12 +91,12 @@ impl Drop for InFlight<'_> {
 }
 
 async fn auction(
-    State(engine): State<Arc<Engine>>,
+    State(state): State<Arc<ServingState>>,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
     let started = Instant::now();
-    let in_use = engine.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
-    let _guard = InFlight(&engine);
+    let in_use = state.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+    let _guard = InFlight(&state);
     let body = match body {
         Ok(b) => b,
         Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
@@ -112,7 +112,7 @@ async fn auction(
     let request = match openrtb::parse(&body) {
         Ok(r) => r,
         Err(invalid) => {
-            engine.metrics.invalid.increment(1);
+            state.metrics.invalid.increment(1);
             return problem(
                 StatusCode::BAD_REQUEST,
                 "the bid request is invalid",
@@ -120,13 +120,13 @@ async fn auction(
             );
         }
     };
-    engine.metrics.parse.record(t.elapsed());
-    if from_blocked_source(&engine, &request) {
+    state.metrics.parse.record(t.elapsed());
+    if from_blocked_source(&state, &request) {
         metrics::counter!("servingd_blocked_total", "at" => "bid").increment(1);
         return no_bid();
     }
 
-    let zone = Zone::of(in_use, engine.settings.capacity);
+    let zone = Zone::of(in_use, state.settings.capacity);
     let value = request
         .slots
         .iter()
@@ -140,7 +140,7 @@ async fn auction(
         if zone == Zone::Green && !rng.random_ratio(1, 8) {
             true
         } else {
-            let mut values = engine.values.lock().unwrap_or_else(|p| p.into_inner());
+            let mut values = state.values.lock().unwrap_or_else(|p| p.into_inner());
             values.observe(value);
             admit(zone, &values, value, rng.random_bool(0.5))
         }
@@ -149,18 +149,18 @@ async fn auction(
         metrics::counter!("servingd_load_zone_total", "zone" => zone.as_str()).increment(1);
     }
     if !admitted {
-        engine.metrics.shed.increment(1);
+        state.metrics.shed.increment(1);
         return no_bid();
     }
 
-    let decision = engine.decide(&request).await;
+    let decision = state.decide(&request).await;
     let response = if decision.sold.is_empty() {
-        engine.metrics.no_bids.increment(1);
+        state.metrics.no_bids.increment(1);
         no_bid()
     } else {
-        engine.metrics.bids.increment(1);
+        state.metrics.bids.increment(1);
         let source = ServedTo::of(&request);
-        let body = bid_response(&engine, &request.id, &decision, source);
+        let body = bid_response(&state, &request.id, &decision, source);
         // written once into a buffer sized for a typical response (a bid is about 1 KB),
         // rather than grown from a small one
         let mut json = Vec::with_capacity(RESPONSE_CAPACITY * decision.sold.len());
@@ -186,7 +186,7 @@ async fn auction(
             ),
         }
     };
-    engine.metrics.total.record(started.elapsed());
+    state.metrics.total.record(started.elapsed());
     response
 }
 
@@ -214,8 +214,8 @@ impl ServedTo {
 }
 
 /// Whether the request comes from a listed IP or device (fraud level 1).
-fn from_blocked_source(engine: &Engine, request: &crate::AdRequest<'_>) -> bool {
-    let list = engine.blocklist.load();
+fn from_blocked_source(state: &ServingState, request: &crate::AdRequest<'_>) -> bool {
+    let list = state.blocklist.load();
     if list.entries() == 0 {
         return false;
     }
@@ -273,13 +273,13 @@ fn problem(status: StatusCode, detail: &str, errors: Vec<openrtb::FieldError>) -
 /// impression id; each URL carries a signed token with what billing needs (campaign, lease,
 /// price, expiry), and the click URL's token also covers the landing page it redirects to.
 fn bid_response<'a>(
-    engine: &'a Engine,
+    state: &'a ServingState,
     request_id: &'a str,
     decision: &'a Decision,
     served_to: ServedTo,
 ) -> BidResponse<'a> {
-    let base = &engine.settings.public_url;
-    let now_s = engine.clock.now().timestamp();
+    let base = &state.settings.public_url;
+    let now_s = state.clock.now().timestamp();
     let bids = decision
         .sold
         .iter()
@@ -297,21 +297,21 @@ fn bid_response<'a>(
                     Charge::PerClick(_) => Billing::PerClick,
                 },
                 price_micros: s.price_micros,
-                expires_at: now_s + engine.settings.impression_ttl_s,
+                expires_at: now_s + state.settings.impression_ttl_s,
                 device: served_to.device,
                 network: served_to.network,
             };
             let burl = format!(
                 "{base}/t/imp?t={}",
-                engine.tracking.load().sign(&claims, b"")
+                state.tracking.load().sign(&claims, b"")
             );
             let adm = match creative.media {
                 crate::decision::request::Media::Video => creative.markup.clone(),
                 _ => {
                     claims.kind = EventKind::Click;
-                    claims.expires_at = now_s + engine.settings.click_ttl_s;
+                    claims.expires_at = now_s + state.settings.click_ttl_s;
                     let landing = creative.click_url.as_bytes();
-                    let token = engine.tracking.load().sign(&claims, landing);
+                    let token = state.tracking.load().sign(&claims, landing);
                     let mut adm = String::with_capacity(
                         base.len() + token.len() + creative.click_url.len() * 2 + 96,
                     );
@@ -343,9 +343,9 @@ fn bid_response<'a>(
     BidResponse {
         id: request_id,
         bidid: decision.auction_id.to_string(),
-        cur: engine.rates.platform(),
+        cur: state.rates.platform(),
         seatbid: vec![SeatBid {
-            seat: &engine.settings.seat,
+            seat: &state.settings.seat,
             bid: bids,
         }],
     }

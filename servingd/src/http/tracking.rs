@@ -18,7 +18,7 @@ use ledger::{CampaignId, LeaseId};
 use url::form_urlencoded;
 
 use crate::decision::tracking_token::{TokenClaims, TokenError};
-use crate::runtime::engine::Engine;
+use crate::runtime::serving_state::ServingState;
 use fraud::score::{Assessment, assess, network_hash};
 use fraud::windows::Source;
 
@@ -28,21 +28,21 @@ const SEEN_MARGIN_S: i64 = 300;
 const MAX_USER_AGENT: usize = 512;
 
 /// The tracking routes.
-pub fn routes() -> Router<Arc<Engine>> {
+pub fn routes() -> Router<Arc<ServingState>> {
     Router::new()
         .route("/t/imp", get(impression))
         .route("/t/click", get(click))
 }
 
-async fn impression(State(engine): State<Arc<Engine>>, request: Request) -> Response {
-    track(&engine, EventKind::Impression, request).await
+async fn impression(State(state): State<Arc<ServingState>>, request: Request) -> Response {
+    track(&state, EventKind::Impression, request).await
 }
 
-async fn click(State(engine): State<Arc<Engine>>, request: Request) -> Response {
-    track(&engine, EventKind::Click, request).await
+async fn click(State(state): State<Arc<ServingState>>, request: Request) -> Response {
+    track(&state, EventKind::Click, request).await
 }
 
-async fn track(engine: &Engine, kind: EventKind, request: Request) -> Response {
+async fn track(state: &ServingState, kind: EventKind, request: Request) -> Response {
     let mut token = None;
     let mut landing = None;
     for (name, value) in form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes()) {
@@ -72,28 +72,27 @@ async fn track(engine: &Engine, kind: EventKind, request: Request) -> Response {
             );
         }
     };
-    let now = engine.clock.now();
-    let claims =
-        match engine
-            .tracking
-            .load()
-            .verify(&token, kind, bound.as_bytes(), now.timestamp())
-        {
-            Ok(claims) => claims,
-            Err(e) => {
-                let (status, label) = match e {
-                    TokenError::Malformed => (StatusCode::BAD_REQUEST, "malformed"),
-                    TokenError::Expired(_) => (StatusCode::GONE, "expired"),
-                    TokenError::UnknownKey(_) | TokenError::Forged | TokenError::WrongKind(_) => {
-                        (StatusCode::FORBIDDEN, "forged")
-                    }
-                };
-                return refused(kind, label, status, &e.to_string());
-            }
-        };
-    let client = client_ip(&request, engine.settings.trust_forwarded_for);
+    let now = state.clock.now();
+    let claims = match state
+        .tracking
+        .load()
+        .verify(&token, kind, bound.as_bytes(), now.timestamp())
+    {
+        Ok(claims) => claims,
+        Err(e) => {
+            let (status, label) = match e {
+                TokenError::Malformed => (StatusCode::BAD_REQUEST, "malformed"),
+                TokenError::Expired(_) => (StatusCode::GONE, "expired"),
+                TokenError::UnknownKey(_) | TokenError::Forged | TokenError::WrongKind(_) => {
+                    (StatusCode::FORBIDDEN, "forged")
+                }
+            };
+            return refused(kind, label, status, &e.to_string());
+        }
+    };
+    let client = client_ip(&request, state.settings.trust_forwarded_for);
     // A listed source's event is answered as any other (nothing to learn from) and not billed.
-    if client.is_some_and(|ip| engine.blocklist.load().blocks_ip(ip)) {
+    if client.is_some_and(|ip| state.blocklist.load().blocks_ip(ip)) {
         metrics::counter!("servingd_events_total", "kind" => kind.as_str(), "outcome" => "blocked")
             .increment(1);
         return answer(kind, bound);
@@ -103,7 +102,7 @@ async fn track(engine: &Engine, kind: EventKind, request: Request) -> Response {
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(|ua| ua.chars().take(MAX_USER_AGENT).collect());
-    let verdict = match judge(engine, kind, client, &claims, user_agent.as_deref(), now).await {
+    let verdict = match judge(state, kind, client, &claims, user_agent.as_deref(), now).await {
         Ok(verdict) => verdict,
         Err(e) => {
             tracing::warn!(error = %e, "the fraud windows could not be counted");
@@ -131,14 +130,14 @@ async fn track(engine: &Engine, kind: EventKind, request: Request) -> Response {
         invalid: verdict.invalid.then(|| verdict.reasons()),
     };
     let seen_for = (claims.expires_at - now.timestamp() + SEEN_MARGIN_S).max(1) as u64;
-    let appended = engine
+    let appended = state
         .events
-        .append(&mut engine.redis.clone(), &event, seen_for)
+        .append(&mut state.redis.clone(), &event, seen_for)
         .await;
     let outcome = match appended {
         Ok(Appended::New(_)) if event.invalid.is_some() => "invalid",
         Ok(Appended::New(_)) => {
-            learn_click_rate(engine, &event);
+            learn_click_rate(state, &event);
             "recorded"
         }
         Ok(Appended::Repeat) => "repeated",
@@ -159,7 +158,7 @@ async fn track(engine: &Engine, kind: EventKind, request: Request) -> Response {
 
 /// A CPC campaign's valid impressions and clicks teach its predicted click rate, which is what
 /// its impressions cost its budget until their clicks are billed.
-fn learn_click_rate(engine: &Engine, event: &ServedEvent) {
+fn learn_click_rate(state: &ServingState, event: &ServedEvent) {
     if event.billing != Billing::PerClick {
         return;
     }
@@ -167,7 +166,7 @@ fn learn_click_rate(engine: &Engine, event: &ServedEvent) {
         EventKind::Impression => (1, 0),
         EventKind::Click => (0, 1),
     };
-    engine.ctr.record(event.campaign.0, "", impressions, clicks);
+    state.ctr.record(event.campaign.0, "", impressions, clicks);
 }
 
 /// What a recorded (or silently dropped) event gets: nothing for an impression, the landing
@@ -181,7 +180,7 @@ fn answer(kind: EventKind, landing: &str) -> Response {
 
 /// Fraud level 2: counts the event in its IP's and its device's windows and scores it.
 async fn judge(
-    engine: &Engine,
+    state: &ServingState,
     kind: EventKind,
     client: Option<IpAddr>,
     claims: &TokenClaims,
@@ -190,9 +189,9 @@ async fn judge(
 ) -> redis::RedisResult<Assessment> {
     let now_ms = now.timestamp_millis();
     let count = |source: Source| {
-        let mut conn = engine.redis.clone();
+        let mut conn = state.redis.clone();
         async move {
-            engine
+            state
                 .fraud_windows
                 .count(&mut conn, source, kind, user_agent, now_ms)
                 .await
@@ -215,7 +214,7 @@ async fn judge(
     let windows: Vec<_> = [by_ip?, by_device?].into_iter().flatten().collect();
     let geo_mismatch =
         claims.network != 0 && client.is_some_and(|ip| network_hash(ip) != claims.network);
-    Ok(assess(&windows, geo_mismatch, &engine.fraud_rules))
+    Ok(assess(&windows, geo_mismatch, &state.fraud_rules))
 }
 
 /// The client's address: the first `X-Forwarded-For` entry when trusted, else the peer's.

@@ -20,10 +20,10 @@ use crate::decision::scan::{
     BEST_OFFERS, Candidate, DECLINE_REASONS, Declines, ScanRules, best_offers,
 };
 use crate::runtime::caps::FrequencyCaps;
-use crate::runtime::engine::Engine;
 use crate::runtime::feed::LiveIndex;
 use crate::runtime::pacing_board::PacingBoard;
 use crate::runtime::request_metrics::RequestMetrics;
+use crate::runtime::serving_state::ServingState;
 use crate::runtime::wallets::Wallets;
 
 /// Most times a slot's auction is run again after its winner could not be served.
@@ -63,7 +63,7 @@ pub struct Decision {
     pub sold: Vec<SoldSlot>,
 }
 
-/// What one decision reads, counts and spends, and nothing else of the [`Engine`]: the live
+/// What one decision reads, counts and spends, and nothing else of the [`ServingState`]: the live
 /// index, the clock, rates and click rates, the seat and reserve price, the pacing board, the
 /// frequency caps behind their breaker, this instance's wallets and the request path's metrics.
 pub struct Decider<'a> {
@@ -80,8 +80,8 @@ pub struct Decider<'a> {
     pub metrics: &'a RequestMetrics,
 }
 
-impl Engine {
-    /// The parts of the engine a decision uses.
+impl ServingState {
+    /// The parts of the state a decision uses.
     pub fn decider(&self) -> Decider<'_> {
         Decider {
             clock: self.clock.as_ref(),

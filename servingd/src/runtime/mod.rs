@@ -1,6 +1,6 @@
 //! servingd's state at run time, and where the pure decision meets I/O: the live campaign index
 //! fed from the API, this instance's wallets of leased budget, frequency caps in Redis, the
-//! pacing board, the tracking keys from Vault, the request path's metrics, and the engine that
+//! pacing board, the tracking keys from Vault, the request path's metrics, and the state that
 //! holds them for the handlers and background tasks.
 //!
 //! - [`feed`]: following the API's campaign feed into the live index.
@@ -8,17 +8,18 @@
 //! - [`caps`]: frequency caps in Redis (one script per check-and-count).
 //! - [`pacing_board`]: pacing at run time: each campaign's throttle, stepped every second.
 //! - [`tracking_keys`]: the tracking URLs' signing keys, from Vault or the settings.
-//! - [`engine`]: the shared state of a running servingd.
+//! - [`serving_state`]: [`serving_state::ServingState`], what a running servingd shares between
+//!   its handlers and background tasks.
 //! - [`decide`]: one request's decision end to end.
 //! - [`request_metrics`]: the request path's metric handles, registered once.
 //! - [`latency`]: fixed-bucket latency histograms (two atomic adds per record).
 
 pub mod caps;
 pub mod decide;
-pub mod engine;
 pub mod feed;
 pub mod latency;
 pub mod pacing_board;
 pub mod request_metrics;
+pub mod serving_state;
 pub mod tracking_keys;
 pub mod wallets;

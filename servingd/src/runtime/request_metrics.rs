@@ -1,5 +1,5 @@
 //! The request path's metrics: the stage latency histograms (our own, see [`crate::runtime::latency`])
-//! and counters registered once when the engine is built (looking a labelled metric up in the
+//! and counters registered once when the state is built (looking a labelled metric up in the
 //! recorder's registry on every use costs more than some of the stages it times). Register after
 //! the recorder is installed (`http::metrics_handle`), or the counters record nowhere.
 

@@ -1,4 +1,4 @@
-//! Where the tracking keys come from: Vault's KV engine when `SERVINGD_TRACKING_KEYS_VAULT_PATH`
+//! Where the tracking keys come from: Vault's KV state when `SERVINGD_TRACKING_KEYS_VAULT_PATH`
 //! is set, else `SERVINGD_TRACKING_KEYS` (or, in development, a random key). Keys from Vault are
 //! followed: an operator rotates by writing a new version of the secret with the new key added
 //! and made the signer (the old one kept until the URLs it signed have expired), and every

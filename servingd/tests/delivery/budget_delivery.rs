@@ -163,7 +163,7 @@ async fn budgets_are_delivered_and_never_served_past_when_activated_under_load(p
     })
     .await;
     // the ledger writer over servingd's event stream
-    let settings = &platform.engine.settings;
+    let settings = &platform.state.settings;
     let stream =
         EventStream::new(settings.event_shards).with_namespace(settings.event_namespace.clone());
     let redis = redis::Client::open(redis_url())
@@ -234,7 +234,7 @@ async fn budgets_are_delivered_and_never_served_past_when_activated_under_load(p
     let mut first_minute = None;
     loop {
         if first_minute.is_none() && activated.elapsed() >= Duration::from_secs(60) {
-            let index = platform.engine.live.load();
+            let index = platform.state.live.load();
             let throttle = index
                 .throttle(ids[even])
                 .expect("the even campaign is live");

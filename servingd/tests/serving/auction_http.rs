@@ -34,7 +34,7 @@ async fn an_active_campaign_wins_the_published_banner_request(pool: PgPool) {
     );
     let token = burl.split_once("t=").expect("token").1;
     let claims = platform
-        .engine
+        .state
         .tracking
         .load()
         .verify(

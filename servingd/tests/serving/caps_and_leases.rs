@@ -115,7 +115,7 @@ async fn an_activated_campaign_is_installed_before_its_first_request(pool: PgPoo
     let mut platform = Platform::start(pool.clone()).await;
     let campaign = platform.active_campaign(json!({})).await;
     let state = platform
-        .engine
+        .state
         .controller
         .store()
         .load(ledger::CampaignId(campaign))
@@ -161,7 +161,7 @@ async fn a_paused_campaign_gives_its_leases_back_within_seconds(pool: PgPool) {
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert!(!platform.engine.wallets.holds(campaign));
+    assert!(!platform.state.wallets.holds(campaign));
     // the hold sweep (every second here) releases what the leases held
     loop {
         let held: rust_decimal::Decimal = sqlx::query_scalar(

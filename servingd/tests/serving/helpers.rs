@@ -11,7 +11,7 @@ use ledger::{
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use servingd::runtime::engine::Engine;
+use servingd::runtime::serving_state::ServingState;
 use servingd::settings::Settings;
 use sqlx::PgPool;
 use tokio::sync::oneshot;
@@ -25,7 +25,7 @@ pub struct Platform {
     pub api: String,
     pub admin: String,
     pub serving: String,
-    pub engine: Arc<Engine>,
+    pub state: Arc<ServingState>,
     stop: Option<oneshot::Sender<()>>,
     api_runtime: Option<tokio::runtime::Runtime>,
     served: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -124,11 +124,11 @@ impl Platform {
             ..Settings::default()
         };
         configure(&mut settings);
-        let engine = servingd::server::build_over_with_clock(settings, pool, clock)
+        let state = servingd::server::build_over_with_clock(settings, pool, clock)
             .await
-            .expect("engine");
+            .expect("state");
         let (stop, stopped) = oneshot::channel::<()>();
-        let served = tokio::spawn(servingd::server::run(engine.clone(), listener, async {
+        let served = tokio::spawn(servingd::server::run(state.clone(), listener, async {
             let _ = stopped.await;
         }));
         let platform = Platform {
@@ -136,7 +136,7 @@ impl Platform {
             api,
             admin,
             serving,
-            engine,
+            state,
             stop: Some(stop),
             api_runtime: Some(api_runtime),
             served: Some(served),
@@ -233,7 +233,7 @@ impl Platform {
     /// Waits until servingd's index has `campaign`.
     pub async fn wait_indexed(&self, campaign: Uuid) {
         for _ in 0..200 {
-            if self.engine.live.load().get(campaign).is_some() {
+            if self.state.live.load().get(campaign).is_some() {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(25)).await;

@@ -35,11 +35,11 @@ fn urls(bid: &Value) -> (String, String) {
 }
 
 async fn stream_entries(platform: &Platform) -> usize {
-    let mut conn = platform.engine.redis.clone();
+    let mut conn = platform.state.redis.clone();
     let mut total = 0;
-    for shard in platform.engine.events.shards() {
+    for shard in platform.state.events.shards() {
         let n: usize = redis::cmd("XLEN")
-            .arg(platform.engine.events.key(shard))
+            .arg(platform.state.events.key(shard))
             .query_async(&mut conn)
             .await
             .expect("xlen");
@@ -124,7 +124,7 @@ async fn forged_altered_expired_and_misused_tokens_are_refused_and_record_nothin
     let altered: String = altered.into_iter().collect();
     let now = chrono::Utc::now().timestamp();
     let expired = platform
-        .engine
+        .state
         .tracking
         .load()
         .sign(&impression_claims(campaign, now - 1), b"");
@@ -183,8 +183,8 @@ async fn recorded_impressions_become_spend_on_the_lease_that_paid(pool: PgPool) 
     }
     let writer = LedgerWriter::new(
         ledger::Ledger::new(pool.clone()),
-        platform.engine.redis.clone(),
-        platform.engine.events.clone(),
+        platform.state.redis.clone(),
+        platform.state.events.clone(),
         WriterSettings {
             consumer: "writer-test".into(),
             claim_idle: Duration::ZERO,
@@ -234,7 +234,7 @@ fn request_from(ip: &str, ifa: &str) -> String {
 
 async fn wait_blocklist(platform: &Platform, entries: usize) {
     for _ in 0..200 {
-        if platform.engine.blocklist.load().entries() == entries {
+        if platform.state.blocklist.load().entries() == entries {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -318,8 +318,8 @@ async fn clicks_far_beyond_a_persons_rate_are_recorded_invalid_and_not_billed(po
     }
     let writer = LedgerWriter::new(
         ledger::Ledger::new(pool.clone()),
-        platform.engine.redis.clone(),
-        platform.engine.events.clone(),
+        platform.state.redis.clone(),
+        platform.state.events.clone(),
         WriterSettings::default(),
     );
     writer.prepare().await.expect("groups");
@@ -327,8 +327,8 @@ async fn clicks_far_beyond_a_persons_rate_are_recorded_invalid_and_not_billed(po
     assert_eq!(outcome.entries, 20);
     let recorder = LedgerWriter::new(
         ledger::Ledger::new(pool.clone()),
-        platform.engine.redis.clone(),
-        platform.engine.events.clone(),
+        platform.state.redis.clone(),
+        platform.state.events.clone(),
         WriterSettings::for_duty(Duty::Record),
     );
     recorder.prepare().await.expect("groups");

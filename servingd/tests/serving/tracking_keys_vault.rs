@@ -1,5 +1,5 @@
-//! Tracking keys kept in Vault's KV engine (the OpenBao of `scripts/services`): servingd signs
-//! with the key the secret names, and a rotation written there reaches the running engine: new
+//! Tracking keys kept in Vault's KV state (the OpenBao of `scripts/services`): servingd signs
+//! with the key the secret names, and a rotation written there reaches the running state: new
 //! URLs carry the new key, URLs of the old one keep verifying while the secret keeps it, and
 //! are refused once it is gone.
 
@@ -50,30 +50,30 @@ async fn tracking_keys_in_vault_rotate_without_a_restart(pool: PgPool) {
         tracking_keys_vault: Some(vault),
         ..Settings::default()
     };
-    let engine = servingd::server::build_over(settings, pool)
+    let state = servingd::server::build_over(settings, pool)
         .await
-        .expect("engine");
+        .expect("state");
     let verify = |token: &str| {
-        engine.tracking.load().verify(
+        state.tracking.load().verify(
             token,
             EventKind::Impression,
             b"",
             chrono::Utc::now().timestamp(),
         )
     };
-    assert_eq!(engine.tracking.load().signing_id(), 1);
-    let old = engine.tracking.load().sign(&claims(), b"");
+    assert_eq!(state.tracking.load().signing_id(), 1);
+    let old = state.tracking.load().sign(&claims(), b"");
     assert!(verify(&old).is_ok());
 
     kv.write(&path, &secret(&format!("{KEY_1},{KEY_2}")))
         .await
         .expect("write v2");
     let started = Instant::now();
-    while engine.tracking.load().signing_id() != 2 && started.elapsed() < Duration::from_secs(10) {
+    while state.tracking.load().signing_id() != 2 && started.elapsed() < Duration::from_secs(10) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(engine.tracking.load().signing_id(), 2, "key 2 signs now");
-    let new = engine.tracking.load().sign(&claims(), b"");
+    assert_eq!(state.tracking.load().signing_id(), 2, "key 2 signs now");
+    let new = state.tracking.load().sign(&claims(), b"");
     assert!(verify(&new).is_ok());
     assert!(verify(&old).is_ok(), "key 1's URLs still verify");
 

@@ -6,8 +6,8 @@ use std::borrow::Cow;
 use serde::Serialize;
 
 use crate::decision::country;
-use crate::decision::money::micros_rounded_up;
 use crate::decision::openrtb::wire;
+use crate::decision::price::micros_rounded_up;
 use crate::decision::request::{AdRequest, DealOffer, DeviceType, Media, Size, Slot};
 
 /// Most impressions one request may offer.

@@ -24,8 +24,9 @@ use fraud::Blocklist;
 use fraud::score::Rules as FraudRules;
 use fraud::windows::FraudWindows;
 
-/// The serving engine.
-pub struct Engine {
+/// What a running servingd shares between its handlers and background tasks: the live index,
+/// the wallets, the caps, the pacing board, the clock, the metrics.
+pub struct ServingState {
     pub settings: Settings,
     /// Where the serving path reads the time (schedules, day-parting, pacing, caps, tokens).
     pub clock: Arc<dyn Clock>,
@@ -55,7 +56,7 @@ pub struct Engine {
     pub fraud_rules: FraudRules,
 }
 
-impl Engine {
+impl ServingState {
     /// Whether Redis and PostgreSQL both answer.
     pub async fn budget_dependencies_answer(&self) -> bool {
         let mut redis = self.redis.clone();
