@@ -9,8 +9,8 @@
 //!   limits, CORS, rate limits, JSON extractors).
 //! - The parts, each with the SQL of its own tables and no handlers: [`auth`] (roles, token
 //!   keys, argon2 secrets, users and API keys), [`advertisers`], [`campaigns`] (settings and
-//!   validation, the status machine, budget holds, storage, the feed's log, the write paths),
-//!   [`reports`] (the arithmetic), [`audit`] (what an admin action
+//!   validation, the status machine, budget holds (`hold_sync`), storage, the feed's log, the
+//!   write paths), [`reports`] (the arithmetic), [`audit_records`] (what an admin action
 //!   records), [`feed`] (the signal long-polls wait on), [`key_source`] (where the token keys
 //!   come from).
 //! - [`state`]: what every handler shares; [`extract`]: who is asking (`Auth`, `Actor`).
@@ -19,7 +19,7 @@
 //!   and the docs page; [`server`]: serving, background work and shutdown.
 
 pub mod advertisers;
-pub mod audit;
+pub mod audit_records;
 pub mod auth;
 pub mod campaigns;
 pub mod error;

@@ -247,7 +247,7 @@ pub async fn bootstrap_admin(
     let user = crate::advertisers::store::user(&mut *tx, id)
         .await?
         .context("the admin user just created")?;
-    let entry = crate::audit::Change::of("user.create", format!("user:{id}"), None)
+    let entry = crate::audit_records::Change::of("user.create", format!("user:{id}"), None)
         .after(&user)
         .map_err(|e| anyhow::anyhow!("{e}"))?
         .by_service("bootstrap-admin", user.created_at);

@@ -21,6 +21,38 @@ impl Clock for SystemClock {
     }
 }
 
+/// The system time when it was made, moved on by the monotonic clock since: it never steps back
+/// or jumps with the wall clock (a time service correcting it), so intervals measured on it
+/// (a lease's spend window) are what they say.
+#[derive(Debug, Clone, Copy)]
+pub struct MonotonicClock {
+    wall: DateTime<Utc>,
+    at: std::time::Instant,
+}
+
+impl MonotonicClock {
+    /// Starts from the system time now.
+    pub fn new() -> Self {
+        MonotonicClock {
+            wall: Utc::now(),
+            at: std::time::Instant::now(),
+        }
+    }
+}
+
+impl Default for MonotonicClock {
+    fn default() -> Self {
+        MonotonicClock::new()
+    }
+}
+
+impl Clock for MonotonicClock {
+    fn now(&self) -> DateTime<Utc> {
+        let elapsed = i64::try_from(self.at.elapsed().as_micros()).unwrap_or(i64::MAX);
+        self.wall + Duration::microseconds(elapsed)
+    }
+}
+
 /// A clock that stands still until moved: for tests.
 #[derive(Debug)]
 pub struct ManualClock(Mutex<DateTime<Utc>>);

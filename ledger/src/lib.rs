@@ -27,7 +27,7 @@
 //! - [`statement`]: statement lines, pages and cursors.
 //! - `service`: [`Ledger`], the operations over a pool (load and lock, decide, write).
 //! - `store`: the SQL of the ledger's own tables, one module per table family.
-//! - [`fixtures`] (feature `fixtures`): funded advertisers and whole-ledger invariant checks for
+//! - `fixtures` (feature `fixtures`): funded advertisers and whole-ledger invariant checks for
 //!   the tests and benchmarks of this crate and the crates beside it.
 //! - `retry`: bounded retries of transactions on serialization failures and deadlocks.
 
@@ -51,7 +51,7 @@ pub mod transfer;
 pub use domain::{currency, ids, money};
 
 pub use account::{Account, AccountKind, AccountOwner};
-pub use clock::{Clock, ManualClock, ShiftedClock, SystemClock};
+pub use clock::{Clock, ManualClock, MonotonicClock, ShiftedClock, SystemClock};
 pub use currency::Currency;
 pub use error::{Error, Result};
 pub use ids::{AccountId, AdvertiserId, CampaignId, LeaseId, TransferId};

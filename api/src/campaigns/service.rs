@@ -10,10 +10,11 @@ use super::hold_sync::{self, Synced};
 use super::holds::{self, HoldChange};
 use super::model::StoredCampaign;
 use super::{store, validate};
-use crate::audit::{self, Change};
+use crate::audit_records::{self, Change};
 use crate::campaigns::feed_log;
-use crate::error::{ApiError, FieldError, Result};
+use crate::error::{ApiError, Result};
 use crate::extract::Actor;
+use crate::http::json::strictly;
 use crate::state::AppState;
 use domain::campaign::Campaign;
 use domain::campaign::{CampaignInput, CampaignSpec};
@@ -72,7 +73,7 @@ pub async fn create(
     let entry = Change::of("campaign.create", object(id), Some(advertiser.0))
         .after(&stored.campaign)?
         .by(actor, now);
-    audit::change::record(state, &mut tx, &entry).await?;
+    audit_records::change::record(state, &mut tx, &entry).await?;
     tx.commit().await?;
     Ok(stored.campaign)
 }
@@ -99,8 +100,7 @@ pub async fn update(
         let mut document = serde_json::to_value(stored.campaign.spec.to_input())
             .map_err(|e| ApiError::Internal(e.into()))?;
         merge(&mut document, patch);
-        let input: CampaignInput = serde_json::from_value(document)
-            .map_err(|e| ApiError::Invalid(vec![FieldError::new("body", e.to_string())]))?;
+        let input: CampaignInput = strictly(document)?;
         stored.campaign.spec = validate::validate(&input).map_err(ApiError::Invalid)?;
         Ok(())
     })
@@ -177,7 +177,7 @@ async fn change(
         .before(&before)?
         .after(&stored.campaign)?
         .by(actor, now);
-    audit::change::record(state, &mut tx, &entry).await?;
+    audit_records::change::record(state, &mut tx, &entry).await?;
     tx.commit().await?;
     if money_moves {
         refresh_budget(state, id).await;
@@ -285,7 +285,7 @@ async fn sweep_one(state: &AppState, id: CampaignId, now: DateTime<Utc>) -> Resu
             .before(&before.campaign)?
             .after(&stored.campaign)?
             .by_service(SWEEPER, now);
-        audit::change::record(state, &mut tx, &entry).await?;
+        audit_records::change::record(state, &mut tx, &entry).await?;
     }
     let changed =
         status_changed || stored.hold_seq != before.hold_seq || stored.held_day != before.held_day;

@@ -6,7 +6,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldError};
 
 /// A JSON request body; a body that is not JSON, too large or of the wrong shape is answered
 /// with the matching problem (415, 413, 422, 400). Text holding NUL (`\u0000`) is refused with a
@@ -44,6 +44,26 @@ where
 }
 
 /// `application/json` or any `application/*+json` (merge patches), parameters ignored.
+/// A document read as `T`, refusing every field `T` does not know (each named by its path, such
+/// as `targeting.colour`): the domain's types ignore unknown fields so that older readers keep
+/// working, and the API is where what an advertiser writes is held to them exactly.
+pub fn strictly<T: DeserializeOwned>(document: serde_json::Value) -> Result<T, ApiError> {
+    let mut unknown = Vec::new();
+    let read: Result<T, _> =
+        serde_ignored::deserialize(document, |path| unknown.push(path.to_string()));
+    let read = read.map_err(|e| ApiError::Invalid(vec![FieldError::new("body", e.to_string())]))?;
+    if unknown.is_empty() {
+        Ok(read)
+    } else {
+        Err(ApiError::Invalid(
+            unknown
+                .into_iter()
+                .map(|field| FieldError::new(field, "unknown field"))
+                .collect(),
+        ))
+    }
+}
+
 fn is_json_media_type(headers: &HeaderMap) -> bool {
     let Some(value) = headers
         .get(header::CONTENT_TYPE)

@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::advertisers::store::{self, Advertiser};
-use crate::audit::{self, Change};
+use crate::audit_records::{self, Change};
 use crate::auth::{Principal, Role};
 use crate::error::{ApiError, FieldError, Problem, Result};
 use crate::extract::{Actor, Auth};
@@ -120,7 +120,7 @@ pub async fn create_advertiser(
     let entry = Change::of("advertiser.create", format!("advertiser:{id}"), Some(id))
         .after(&advertiser)?
         .by(&actor, advertiser.created_at);
-    audit::change::record(&state, &mut tx, &entry).await?;
+    audit_records::change::record(&state, &mut tx, &entry).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(advertiser)))
 }

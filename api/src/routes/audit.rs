@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::audit::entry::seen_by;
+use crate::audit_records::entry::seen_by;
 use crate::auth::Role;
 use crate::error::{ApiError, Problem, Result};
 use crate::extract::Auth;

@@ -14,9 +14,9 @@ use uuid::Uuid;
 use crate::auth::Role;
 use crate::campaigns::service;
 use crate::campaigns::store;
-use crate::error::{ApiError, FieldError, Problem, Result};
+use crate::error::{ApiError, Problem, Result};
 use crate::extract::{Actor, Auth};
-use crate::http::json::{JsonBody, PathParams, QueryParams};
+use crate::http::json::{JsonBody, PathParams, QueryParams, strictly};
 use crate::state::AppState;
 use domain::campaign::Campaign;
 use domain::campaign::CampaignInput;
@@ -109,8 +109,7 @@ pub async fn create_campaign(
     if requested.is_some_and(|r| !principal.sees(AdvertiserId(r))) {
         return Err(ApiError::field("advertiser_id", "no such advertiser"));
     }
-    let input: CampaignInput = serde_json::from_value(body)
-        .map_err(|e| ApiError::Invalid(vec![FieldError::new("body", e.to_string())]))?;
+    let input: CampaignInput = strictly(body)?;
     let campaign = service::create(&state, &actor, advertiser, &input).await?;
     Ok((StatusCode::CREATED, Json(campaign)))
 }

@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::advertisers::store::{self, ApiKey, User};
-use crate::audit::{self, Change};
+use crate::audit_records::{self, Change};
 use crate::auth::{Role, secrets, store as auth_store};
 use crate::error::{ApiError, FieldError, Problem, Result};
 use crate::extract::{Actor, Auth};
@@ -122,7 +122,7 @@ async fn add_user(
     let entry = Change::of("user.create", format!("user:{id}"), user.advertiser_id)
         .after(&user)?
         .by(actor, user.created_at);
-    audit::change::record(state, &mut tx, &entry).await?;
+    audit_records::change::record(state, &mut tx, &entry).await?;
     tx.commit().await?;
     Ok(user)
 }
@@ -151,7 +151,7 @@ async fn add_api_key(
     let entry = Change::of("api_key.create", format!("api_key:{id}"), key.advertiser_id)
         .after(&key)?
         .by(actor, key.created_at);
-    audit::change::record(state, &mut tx, &entry).await?;
+    audit_records::change::record(state, &mut tx, &entry).await?;
     tx.commit().await?;
     Ok(CreatedApiKey { key, api_key })
 }
@@ -297,7 +297,7 @@ pub async fn revoke_api_key(
         .before(&key)?
         .after(&revoked)?
         .by(&actor, at);
-        audit::change::record(&state, &mut tx, &entry).await?;
+        audit_records::change::record(&state, &mut tx, &entry).await?;
     }
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)

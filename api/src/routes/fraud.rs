@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::audit::{self, Change};
+use crate::audit_records::{self, Change};
 use crate::auth::Role;
 use crate::error::{ApiError, FieldError, Problem, Result};
 use crate::extract::{Actor, Auth};
@@ -213,7 +213,7 @@ pub async fn add_blocked(
                 .by(&actor, source.added_at))
         })
         .collect::<Result<Vec<_>>>()?;
-    audit::change::record_all(&state, &mut tx, &records).await?;
+    audit_records::change::record_all(&state, &mut tx, &records).await?;
     tx.commit().await?;
     let added = added.len() as u64;
     Ok(Json(Added {
@@ -247,7 +247,7 @@ pub async fn remove_blocked(
     let entry = Change::of("fraud.unblock", object(&removed), None)
         .before(&removed)?
         .by(&actor, state.clock.now());
-    audit::change::record(&state, &mut tx, &entry).await?;
+    audit_records::change::record(&state, &mut tx, &entry).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::audit::{self, Change};
+use crate::audit_records::{self, Change};
 use crate::auth::Role;
 use crate::error::{ApiError, FieldError, Problem, Result};
 use crate::extract::{Actor, Auth};
@@ -201,7 +201,7 @@ async fn post_audited(
                 "note": t.metadata.get("note"),
             }))?
             .by(actor, t.posted_at);
-            audit::change::record(state, &mut tx, &entry).await?;
+            audit_records::change::record(state, &mut tx, &entry).await?;
         }
         match tx.commit().await {
             Ok(()) => return Ok(posted),

@@ -74,3 +74,58 @@ async fn campaigns_are_created_patched_and_listed_by_cursor(pool: PgPool) {
     let drafts = app.get("/api/v1/campaigns?status=active", &me).await;
     assert_eq!(drafts.body["items"].as_array().map(Vec::len), Some(0));
 }
+
+/// What an advertiser writes is held to the campaign's fields exactly: a field the API does not
+/// know, at the top or nested, on create or in a patch, is refused and named, and nothing is
+/// written.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn unknown_fields_are_refused_by_name(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let advertiser = app.advertiser("Strict").await;
+    let me = app.token(Role::Advertiser, Some(advertiser));
+    let mut body = crate::helpers::campaign_body();
+    body["targeting"]["colour"] = json!("red");
+    body["nickname"] = json!("x");
+    let refused = app.post("/api/v1/campaigns", &me, body).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    let mut named: Vec<&str> = refused.body["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
+    named.sort_unstable();
+    assert_eq!(named, ["nickname", "targeting.colour"], "{}", refused.body);
+    let listed = app.get("/api/v1/campaigns", &me).await;
+    assert_eq!(listed.body["items"], json!([]), "nothing was written");
+
+    let created = app
+        .post("/api/v1/campaigns", &me, crate::helpers::campaign_body())
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let patched = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/campaigns/{}", created.str("id")),
+            Some(&me),
+            Some(
+                json!({"creatives": [{"id": "c1", "format": "banner", "w": 300, "h": 250,
+                                        "click_url": "https://a.example", "markup": "x",
+                                        "adomain": "a.example", "sound": true}]}),
+            ),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        patched.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        patched.body
+    );
+    assert_eq!(patched.body["errors"][0]["field"], "creatives.0.sound");
+}

@@ -2,8 +2,8 @@
 //! `scripts/services`. Prints figures and ratios; asserts nothing but that every transfer was
 //! chained and the chain verifies.
 //!
-//!   cargo bench -p ledger --bench audit_chain              full run (about two minutes)
-//!   cargo bench -p ledger --bench audit_chain -- --smoke   tiny sizes, to check it runs
+//!   cargo bench -p audit --bench audit_chain               full run (about two minutes)
+//!   cargo bench -p audit --bench audit_chain  -- --smoke   tiny sizes, to check it runs
 //!
 //! - without: 200,000 `spend` transfers over 1,000 campaigns, batches of 1,000, 4 writers each
 //!   owning a shard of the campaigns, on a database whose audit trigger is dropped;

@@ -2,8 +2,8 @@
 //! call the same client can make, at the same concurrency. Prints figures and the ratio; asserts
 //! nothing.
 //!
-//!   cargo bench -p ledger --bench budget_controller             full run
-//!   cargo bench -p ledger --bench budget_controller -- --smoke  a short run, to check it runs
+//!   cargo bench -p budget --bench budget_controller             full run
+//!   cargo bench -p budget --bench budget_controller -- --smoke  a short run, to check it runs
 //!   ... -- --only trivial | --only controller                      one side alone
 //!
 //! - controller calls/s: each task allocates a lease and settles it, again and again, on its own

@@ -1,8 +1,8 @@
 //! In-process lease spending, the serving hot path: spends per second on one core, and with two
 //! threads sharing one lease. Prints figures; asserts nothing.
 //!
-//!   cargo bench -p ledger --bench budget_hot_path             full run
-//!   cargo bench -p ledger --bench budget_hot_path -- --smoke  a short run, to check it runs
+//!   cargo bench -p budget --bench budget_hot_path             full run
+//!   cargo bench -p budget --bench budget_hot_path -- --smoke  a short run, to check it runs
 
 use std::hint::black_box;
 use std::sync::Arc;

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use arc_swap::{ArcSwap, ArcSwapOption};
 use chrono::{DateTime, Utc};
-use ledger::{Clock, SystemClock};
+use ledger::{Clock, MonotonicClock};
 use redis::aio::ConnectionLike;
 use tokio::sync::Notify;
 
@@ -158,13 +158,14 @@ pub struct Wallet {
 }
 
 impl Wallet {
-    /// An empty wallet for `campaign`, held by `server`, on the system clock.
+    /// An empty wallet for `campaign`, held by `server`, measuring its leases' spend windows on
+    /// the monotonic clock (a step of the wall clock neither closes nor stretches them).
     pub fn new(campaign: CampaignId, server: &str, rules: WalletRules) -> Arc<Self> {
-        Wallet::with_clock(campaign, server, rules, Arc::new(SystemClock))
+        Wallet::with_clock(campaign, server, rules, Arc::new(MonotonicClock::new()))
     }
 
     /// An empty wallet for `campaign`, held by `server`, measuring its leases' spend windows on
-    /// `clock` (the controller's).
+    /// `clock` (a test's manual clock).
     pub fn with_clock(
         campaign: CampaignId,
         server: &str,

@@ -1,6 +1,10 @@
 //! A campaign: its settings as advertisers write them (`CampaignInput`, raw), as the platform
 //! keeps them (`CampaignSpec`, validated: only the API's validation turns one into the other),
 //! and the [`Campaign`] the API shows and the feed carries to servingd.
+//!
+//! Readers ignore fields they do not know, so a field the API adds later does not make an older
+//! servingd drop every campaign; the API refuses unknown fields in what advertisers send on its
+//! own (it names each one).
 
 use crate::campaign_status::Status;
 use crate::currency::Currency;
@@ -70,7 +74,6 @@ pub enum Weekday {
 /// Hours of some weekdays (in the campaign's time zone) when the campaign may serve.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
 pub struct DayPart {
     pub days: Vec<Weekday>,
     /// First hour served, 0 to 23.
@@ -82,7 +85,6 @@ pub struct DayPart {
 /// When a campaign runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
 pub struct Schedule {
     pub start: DateTime<Utc>,
     #[serde(default)]
@@ -97,7 +99,6 @@ pub struct Schedule {
 /// A creative's width and height in pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
 pub struct Size {
     pub w: u32,
     pub h: u32,
@@ -106,7 +107,7 @@ pub struct Size {
 /// Who sees the campaign. Every empty list means "no restriction".
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct Targeting {
     /// ISO 3166-1 alpha-2 codes (`FR`).
     pub countries: Vec<String>,
@@ -130,7 +131,6 @@ pub struct Targeting {
 /// At most `count` impressions per user in every `period_s` seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
 pub struct FrequencyCap {
     pub count: u32,
     pub period_s: u32,
@@ -139,7 +139,7 @@ pub struct FrequencyCap {
 /// Budgets as written: decimal strings in the advertiser's currency.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct BudgetInput {
     #[cfg_attr(
         feature = "openapi",
@@ -156,7 +156,6 @@ pub struct BudgetInput {
 /// A bid as written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
 pub struct BidInput {
     pub kind: BidKind,
     /// A decimal string: CPM per thousand impressions, CPC per click.
@@ -170,7 +169,6 @@ pub struct BidInput {
 /// A creative.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
 pub struct Creative {
     /// Unique within the campaign.
     pub id: String,
@@ -202,7 +200,6 @@ fn default_weight() -> u32 {
 /// A campaign's settings as written by its owner (create, or the result of a merge patch).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
 pub struct CampaignInput {
     pub name: String,
     pub schedule: Schedule,

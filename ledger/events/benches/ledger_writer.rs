@@ -2,8 +2,8 @@
 //! from the stream to committed spend transfers, and to recorded events. Prints figures; asserts
 //! nothing but that every event was billed and recorded.
 //!
-//!   cargo bench -p ledger --bench ledger_writer              full run (about a minute)
-//!   cargo bench -p ledger --bench ledger_writer -- --smoke   tiny sizes, to check it runs
+//!   cargo bench -p events --bench ledger_writer              full run (about a minute)
+//!   cargo bench -p events --bench ledger_writer -- --smoke   tiny sizes, to check it runs
 //!   ... -- --shards N        another number of stream shards than servingd's 16
 //!   ... -- --batch N         another batch size than the writer's 2000
 //!   ... -- --backlog-only    the throughput figures alone (billing, then recording)

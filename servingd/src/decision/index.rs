@@ -454,4 +454,21 @@ mod tests {
             "{skipped:?}"
         );
     }
+
+    /// A campaign carrying fields this build does not know (the API added them after it) is
+    /// read and served all the same.
+    #[test]
+    fn fields_this_build_does_not_know_are_ignored() {
+        let FeedEntry::Campaign(campaign) = feed(1, "active", &["FR"], "banner", "1") else {
+            panic!("readable");
+        };
+        let mut value = serde_json::to_value(&campaign).expect("json");
+        value["targeting"]["weather"] = json!(["sunny"]);
+        value["creatives"][0]["sound"] = json!(true);
+        value["label"] = json!("new");
+        let (index, skipped) =
+            CampaignIndex::empty(Rates::default()).from_snapshot(1, vec![FeedEntry::read(value)]);
+        assert!(skipped.is_empty(), "{skipped:?}");
+        assert!(index.get(Uuid::from_u128(1)).is_some());
+    }
 }

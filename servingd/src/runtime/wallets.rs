@@ -110,12 +110,7 @@ where
         if held.contains_key(&campaign) {
             return;
         }
-        let wallet = Wallet::with_clock(
-            CampaignId(campaign),
-            &self.server,
-            rules,
-            self.controller.clock().clone(),
-        );
+        let wallet = Wallet::new(CampaignId(campaign), &self.server, rules);
         let stop = Arc::new(Notify::new());
         let refiller = tokio::spawn(wallet.clone().run(
             self.controller.clone(),
