@@ -52,8 +52,7 @@ async fn spent(
 
 /// Budget leased to servers and not yet settled: it may still be spent, so it stays held.
 async fn leased(conn: &mut PgConnection, campaign: CampaignId) -> Result<Decimal, ledger::Error> {
-    let micros = budget::leased_micros(conn, campaign).await?;
-    Ok(Decimal::new(micros, 6))
+    Ok(budget::leased(conn, campaign).await?.as_decimal())
 }
 
 /// Brings the campaign's hold to what its status and budgets call for, at `now`. Updates the

@@ -13,7 +13,7 @@
 //! - [`controller`]: leases budgets out of Redis with PostgreSQL as the source of truth: audit
 //!   trail, reaper, rebuild and reconciliation.
 //! - `store`: the SQL of `budget_leases` and `budget_log`, and the reads other crates call on
-//!   them ([`leased_micros`], [`log_entries`]).
+//!   them ([`leased`], [`log_entries`]).
 //! - [`local_lease`]: a lease held in process, spent with atomics: no lock, no I/O.
 
 pub mod campaign;
@@ -33,5 +33,5 @@ pub use controller::{BudgetController, CampaignDrift, ControllerError, Grant};
 pub use local_lease::LocalLease;
 pub use redis_store::{InstallClaim, Installed, Reaped, RedisBudgetStore, StoreError};
 pub use sizing::{SizingInput, lease_size, share_may_bind};
-pub use store::{LogEntry, leased_micros, log_entries};
+pub use store::{LogEntry, leased, log_entries};
 pub use wallet::{LeaseSource, Wallet, WalletRules};

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use ledger::{CampaignId, LeaseId, Result};
+use ledger::{CampaignId, LeaseId, Money, Result};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 use uuid::Uuid;
@@ -447,13 +447,14 @@ pub async fn log_entries(db: &mut PgConnection, seqs: &[i64]) -> Result<HashMap<
         .collect()
 }
 
-/// Budget leased to servers and not yet settled, micros: it may still be spent.
-pub async fn leased_micros(conn: &mut PgConnection, campaign: CampaignId) -> Result<i64> {
-    Ok(sqlx::query_scalar(
+/// Budget leased to servers and not yet settled (asked for, or granted): it may still be spent.
+pub async fn leased(conn: &mut PgConnection, campaign: CampaignId) -> Result<Money> {
+    let micros: i64 = sqlx::query_scalar(
         r"select coalesce(sum(coalesce(granted_micros, want_micros)), 0)::bigint
             from budget_leases where campaign_id = $1 and state in ('requested', 'open')",
     )
     .bind(campaign.0)
     .fetch_one(conn)
-    .await?)
+    .await?;
+    Ok(Money::from_micros(micros))
 }
