@@ -50,7 +50,7 @@ where
 pub fn strictly<T: DeserializeOwned>(document: serde_json::Value) -> Result<T, ApiError> {
     let mut unknown = Vec::new();
     let read: Result<T, _> =
-        serde_ignored::deserialize(document, |path| unknown.push(path.to_string()));
+        serde_ignored::deserialize(document, |path| unknown.push(field_path(&path)));
     let read = read.map_err(|e| ApiError::Invalid(vec![FieldError::new("body", e.to_string())]))?;
     if unknown.is_empty() {
         Ok(read)
@@ -58,9 +58,29 @@ pub fn strictly<T: DeserializeOwned>(document: serde_json::Value) -> Result<T, A
         Err(ApiError::Invalid(
             unknown
                 .into_iter()
-                .map(|field| FieldError::new(field, "unknown field"))
+                .map(|field| {
+                    let message = format!("unknown field `{field}`");
+                    FieldError::new(field, message)
+                })
                 .collect(),
         ))
+    }
+}
+
+/// A field's path as the API names fields in its errors: `targeting.countries`,
+/// `creatives[0].click_url`.
+fn field_path(path: &serde_ignored::Path<'_>) -> String {
+    use serde_ignored::Path;
+    match path {
+        Path::Root => String::new(),
+        Path::Seq { parent, index } => format!("{}[{index}]", field_path(parent)),
+        Path::Map { parent, key } => match field_path(parent) {
+            parent if parent.is_empty() => key.clone(),
+            parent => format!("{parent}.{key}"),
+        },
+        Path::Some { parent }
+        | Path::NewtypeStruct { parent }
+        | Path::NewtypeVariant { parent } => field_path(parent),
     }
 }
 

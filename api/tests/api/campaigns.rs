@@ -127,5 +127,5 @@ async fn unknown_fields_are_refused_by_name(pool: PgPool) {
         "{}",
         patched.body
     );
-    assert_eq!(patched.body["errors"][0]["field"], "creatives.0.sound");
+    assert_eq!(patched.body["errors"][0]["field"], "creatives[0].sound");
 }
