@@ -75,6 +75,35 @@ pub fn with_common_responses(mut document: Document) -> Document {
             }
         }
     }
+    closed_inputs(document)
+}
+
+/// The schemas of what advertisers write, whose unknown fields the API refuses
+/// ([`crate::http::json::strictly`]): the document says so (`additionalProperties: false`). The
+/// types themselves ignore unknown fields, for readers of the campaigns the API sends.
+const CLOSED_INPUTS: &[&str] = &[
+    "CampaignInput",
+    "BudgetInput",
+    "BidInput",
+    "Schedule",
+    "DayPart",
+    "Targeting",
+    "Size",
+    "FrequencyCap",
+    "Creative",
+];
+
+fn closed_inputs(mut document: Document) -> Document {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{AdditionalProperties, Schema};
+    let Some(components) = document.components.as_mut() else {
+        return document;
+    };
+    for name in CLOSED_INPUTS {
+        if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(*name) {
+            object.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
+        }
+    }
     document
 }
 
@@ -110,3 +139,24 @@ const DOCS_HTML: &str = r#"<!doctype html>
 </body>
 </html>
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What advertisers write is documented as closed, as the API holds it; the campaign the API
+    /// sends is open, as its readers take it.
+    #[test]
+    fn inputs_are_closed_and_the_campaign_sent_is_open() {
+        let document = serde_json::to_value(crate::openapi_document()).expect("json");
+        let schemas = &document["components"]["schemas"];
+        for name in CLOSED_INPUTS {
+            assert_eq!(
+                schemas[*name]["additionalProperties"],
+                serde_json::json!(false),
+                "{name}"
+            );
+        }
+        assert!(schemas["CampaignSpec"]["additionalProperties"].is_null());
+    }
+}

@@ -27,12 +27,9 @@ pub struct FeedPage<C = Campaign> {
     /// Whether `campaigns` is a full snapshot that replaces everything the caller had.
     pub snapshot: bool,
     /// The snapshot (empty unless `snapshot`).
-    #[serde(default)]
     pub campaigns: Vec<C>,
     /// The changes after `since`, in order (empty for a snapshot).
-    #[serde(default)]
     pub changes: Vec<FeedChange<C>>,
     /// Whether more changes follow right away.
-    #[serde(default)]
     pub more: bool,
 }
