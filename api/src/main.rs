@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
 
 #[derive(Parser)]
-#[command(name = "api", about = "The adplat admin API")]
+#[command(name = "api", version, about = "The adplat admin API")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -20,11 +20,13 @@ enum Command {
     Serve,
     /// Create the first admin user (the password is read from ADPLAT_API_ADMIN_PASSWORD).
     CreateAdmin {
+        /// The new admin's user name, to sign in with.
         #[arg(long)]
         username: String,
     },
     /// Print a new ed25519 token key as an ADPLAT_API_JWT_KEYS entry.
     GenKey {
+        /// The key's id (`kid` in the tokens it signs), unique among the keys in use.
         #[arg(long)]
         kid: String,
     },
@@ -59,7 +61,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = Settings::load()?;
             let password = std::env::var("ADPLAT_API_ADMIN_PASSWORD")
                 .context("set ADPLAT_API_ADMIN_PASSWORD to the new admin's password")?;
-            let db = sqlx::PgPool::connect(settings.database_url.expose_secret()).await?;
+            let db = daemon::postgres::connect(
+                "ADPLAT_API_DATABASE_URL (or DATABASE_URL)",
+                settings.database_url.expose_secret(),
+                2,
+                daemon::postgres::Unreachable::Fail,
+            )
+            .await?;
             ledger::MIGRATOR.run(&db).await?;
             if api::server::bootstrap_admin(&db, &username, &password).await? {
                 println!("created admin {username}");

@@ -10,7 +10,6 @@ use audit::{AuditTrail, CheckpointRules};
 use budget::{BudgetController, LeaseRules, RedisBudgetStore};
 use ledger::{Clock, Ledger, SystemClock};
 use secrecy::ExposeSecret;
-use sqlx::postgres::PgPoolOptions;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -22,12 +21,13 @@ use crate::state::{AppState, Inner};
 
 /// Connects to everything the API needs and applies the migrations.
 pub async fn connect(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
-    let db = PgPoolOptions::new()
-        .max_connections(settings.database_max_connections)
-        .acquire_timeout(Duration::from_secs(10))
-        .connect(settings.database_url.expose_secret())
-        .await
-        .context("connecting to PostgreSQL")?;
+    let db = daemon::postgres::connect(
+        "ADPLAT_API_DATABASE_URL (or DATABASE_URL)",
+        settings.database_url.expose_secret(),
+        settings.database_max_connections,
+        daemon::postgres::Unreachable::Wait,
+    )
+    .await?;
     ledger::MIGRATOR
         .run(&db)
         .await

@@ -1,7 +1,10 @@
-//! What every binary of the platform does around its work: JSON logs filtered by `RUST_LOG`, a
-//! stop on SIGTERM or Ctrl-C, and an exit status with the error's chain on stderr.
+//! What every binary of the platform does around its work: JSON logs filtered by `RUST_LOG`,
+//! reaching PostgreSQL with errors that name the server and the cause ([`postgres`]), a stop on
+//! SIGTERM or Ctrl-C, and an exit status with the error's chain on stderr.
 
 use std::process::ExitCode;
+
+pub mod postgres;
 
 /// JSON lines on stdout, `info` and up unless `RUST_LOG` says otherwise.
 pub fn init_logging() {

@@ -17,6 +17,7 @@
 //! (`servingd/loadgen/`). Fraud checks (levels 1–3) are the `fraud` crate's (`servingd/fraud/`).
 
 pub mod decision;
+pub mod flags;
 pub mod http;
 pub mod runtime;
 pub mod server;

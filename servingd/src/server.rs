@@ -11,7 +11,6 @@ use budget::{BudgetController, RedisBudgetStore};
 use ledger::{Clock, SystemClock};
 use redis::aio::ConnectionManager;
 use secrecy::ExposeSecret;
-use sqlx::postgres::PgPoolOptions;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -55,12 +54,13 @@ type Work = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// Connects to Redis and PostgreSQL and builds the state.
 pub async fn build(settings: Settings) -> anyhow::Result<Arc<ServingState>> {
-    let pool = PgPoolOptions::new()
-        .max_connections(8)
-        .acquire_timeout(Duration::from_secs(5))
-        .connect(settings.database_url.expose_secret())
-        .await
-        .context("connecting to PostgreSQL")?;
+    let pool = daemon::postgres::connect(
+        "DATABASE_URL",
+        settings.database_url.expose_secret(),
+        8,
+        daemon::postgres::Unreachable::Wait,
+    )
+    .await?;
     build_over(settings, pool).await
 }
 

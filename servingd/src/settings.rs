@@ -1,5 +1,6 @@
-//! servingd's settings: defaults, then `SERVINGD_*` environment variables (and the shared
-//! `DATABASE_URL` and `REDIS_URL`).
+//! servingd's settings: defaults, then `SERVINGD_*` environment variables or their flags (and
+//! the shared `DATABASE_URL`, `REDIS_URL`, `VAULT_ADDR`, `VAULT_TOKEN`, `EVENT_SHARDS` and
+//! `EVENT_NAMESPACE`): see [`crate::flags`].
 
 use std::net::SocketAddr;
 
@@ -98,7 +99,8 @@ impl Default for Settings {
             api_url: "http://127.0.0.1:8080".into(),
             api_key: SecretString::from(String::new()),
             database_url: SecretString::from(String::new()),
-            redis_url: "redis://127.0.0.1:6379/".into(),
+            // the Redis of `scripts/services`
+            redis_url: "redis://127.0.0.1:56379/".into(),
             server_id: format!("servingd-{}", std::process::id()),
             currency: "USD".into(),
             rates: Vec::new(),
@@ -125,13 +127,6 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// Defaults overridden by the environment.
-    pub fn from_env() -> anyhow::Result<Settings> {
-        let mut settings = Settings::default();
-        settings.apply_env(|name| std::env::var(name).ok())?;
-        Ok(settings)
-    }
-
     /// Overrides from variables read through `var`.
     pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
         fn parsed<T: std::str::FromStr>(name: &str, value: &str) -> anyhow::Result<T>
@@ -151,10 +146,10 @@ impl Settings {
         if let Some(v) = var("SERVINGD_API_KEY") {
             self.api_key = SecretString::from(v);
         }
-        if let Some(v) = var("SERVINGD_DATABASE_URL").or_else(|| var("DATABASE_URL")) {
+        if let Some(v) = var("DATABASE_URL") {
             self.database_url = SecretString::from(v);
         }
-        if let Some(v) = var("SERVINGD_REDIS_URL").or_else(|| var("REDIS_URL")) {
+        if let Some(v) = var("REDIS_URL") {
             self.redis_url = v;
         }
         if let Some(v) = var("SERVINGD_SERVER_ID") {

@@ -1,7 +1,10 @@
 //! What the tests and benchmarks share: where the services of `scripts/services` listen (read
 //! from the environment that `eval "$(scripts/services env)"` sets), a Redis connection, Vault
-//! access, and scratch databases for benchmarks and child processes. Nothing here knows the
+//! access, scratch databases for benchmarks and child processes, and running the workspace's
+//! binaries against snapshots of what they print ([`binary`]). Nothing here knows the
 //! platform's own crates.
+
+pub mod binary;
 
 use anyhow::Context;
 use sqlx::postgres::PgConnectOptions;

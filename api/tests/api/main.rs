@@ -4,6 +4,7 @@
 mod access;
 mod audit;
 mod audit_actions;
+mod binary;
 mod campaigns;
 mod feed;
 mod fraud;

@@ -1,42 +1,47 @@
-//! `fraud-scorer`: fraud level 3. Every `FRAUD_SCORER_EVERY_S` (60) seconds it judges the events
-//! of the last `FRAUD_SCORER_WINDOW_S` (600) seconds together, refunds the billed ads of the
-//! sources it convicts and adds those sources to the blocklist (`DATABASE_URL`). Runs until
-//! SIGTERM or Ctrl-C. The work is `fraud::scorer`.
+//! `fraud-scorer`: fraud level 3. Every `--every-s` seconds it judges the events of the last
+//! `--window-s` seconds together, refunds the billed ads of the sources it convicts and adds
+//! those sources to the blocklist. Runs until SIGTERM or Ctrl-C. The work is `fraud::scorer`;
+//! every setting is a flag or its environment variable (`fraud-scorer --help`).
 
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::Context;
+use clap::Parser;
+use daemon::postgres::Unreachable;
 use fraud::offline::Rules;
 use fraud::scorer::score_recent;
 
+/// Fraud level 3: judges the recent events of each source together, refunds the billed ads of
+/// the sources it convicts and adds them to the blocklist, every few seconds until SIGTERM or
+/// Ctrl-C.
+#[derive(Parser)]
+#[command(name = "fraud-scorer", version)]
+struct Args {
+    /// PostgreSQL, where the events, the ledger and the blocklist are.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: String,
+    /// Seconds between two scorings.
+    #[arg(long, env = "FRAUD_SCORER_EVERY_S", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    every_s: u64,
+    /// Seconds of events judged together each time.
+    #[arg(long, env = "FRAUD_SCORER_WINDOW_S", default_value_t = 600,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    window_s: u64,
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
+    let args = Args::parse();
     daemon::init_logging();
-    daemon::exit("fraud-scorer", run().await)
+    daemon::exit("fraud-scorer", run(args).await)
 }
 
-fn seconds(name: &str, default: u64) -> anyhow::Result<Duration> {
-    match std::env::var(name).ok().filter(|v| !v.is_empty()) {
-        Some(v) => v
-            .parse()
-            .ok()
-            .filter(|s: &u64| *s > 0)
-            .map(Duration::from_secs)
-            .with_context(|| format!("{name}={v:?} is not a positive number of seconds")),
-        None => Ok(Duration::from_secs(default)),
-    }
-}
-
-async fn run() -> anyhow::Result<()> {
-    let database = std::env::var("DATABASE_URL").context("set DATABASE_URL")?;
-    let every = seconds("FRAUD_SCORER_EVERY_S", 60)?;
-    let window = seconds("FRAUD_SCORER_WINDOW_S", 600)?;
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(4)
-        .connect(&database)
-        .await
-        .context("connecting to PostgreSQL")?;
+async fn run(args: Args) -> anyhow::Result<()> {
+    let every = Duration::from_secs(args.every_s);
+    let window = Duration::from_secs(args.window_s);
+    let pool =
+        daemon::postgres::connect("DATABASE_URL", &args.database_url, 4, Unreachable::Wait).await?;
     let ledger = ledger::Ledger::new(pool.clone());
     let rules = Rules::default();
     let mut tick = tokio::time::interval(every);

@@ -1,23 +1,16 @@
 //! `ledger-writer`: posts the spend of served events from the event stream to the ledger, exactly
 //! once, and records every event for reports and the fraud scorer, until stopped (SIGTERM or
 //! Ctrl-C). The work is `events::LedgerWriter`, one per duty, each in its own consumer
-//! group; the binary ships with servingd, which produces the events.
-//!
-//! `LEDGER_WRITER_DUTIES` (`bill,record`) picks the duties this process takes on: run billing
-//! and recording in separate processes to give the money path a machine of its own.
-//!
-//! Settings from the environment: `DATABASE_URL`, `REDIS_URL` (or `LEDGER_WRITER_CLUSTER_URLS`, comma
-//! separated, for a Redis Cluster), `EVENT_SHARDS` (16) and `EVENT_NAMESPACE` (empty), which
-//! must match servingd's, `LEDGER_WRITER_CONSUMER` (this writer's name in the consumer group;
-//! keep it across restarts to take back its pending entries at once), `LEDGER_WRITER_BATCH`
-//! (2000) and `LEDGER_WRITER_CLAIM_IDLE_MS` (30000: how long another writer's unacknowledged
-//! entries wait before this one takes them over).
+//! group; the binary ships with servingd, which produces the events. Every setting is a flag
+//! or its environment variable (`ledger-writer --help`).
 
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use clap::{Parser, ValueEnum};
+use daemon::postgres::Unreachable;
 use events::{Duty, EventStream, LedgerWriter, WriterError, WriterSettings};
 use redis::aio::ConnectionLike;
 use tokio::sync::watch;
@@ -26,85 +19,121 @@ use tokio::sync::watch;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Posts the spend of served events from servingd's event stream to the ledger, exactly once,
+/// and records every event for reports and the fraud scorer, until SIGTERM or Ctrl-C.
+#[derive(Parser)]
+#[command(name = "ledger-writer", version)]
+struct Args {
+    /// PostgreSQL, where the ledger is (postgres://user:password@host:port/database).
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: String,
+    /// The Redis servingd appends events to.
+    #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:56379/")]
+    redis_url: String,
+    /// Read the stream from this Redis Cluster instead (its nodes, comma separated).
+    #[arg(long, env = "LEDGER_WRITER_CLUSTER_URLS", value_delimiter = ',')]
+    cluster_urls: Vec<String>,
+    /// Shards of the event stream: the number servingd was given.
+    #[arg(long, env = "EVENT_SHARDS", default_value_t = 16,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    event_shards: u16,
+    /// Put before every event stream key: what servingd was given.
+    #[arg(long, env = "EVENT_NAMESPACE", default_value = "")]
+    event_namespace: String,
+    /// The duties this process takes on: run billing and recording in separate processes to
+    /// give the money path a machine of its own.
+    #[arg(
+        long,
+        env = "LEDGER_WRITER_DUTIES",
+        value_delimiter = ',',
+        default_value = "bill,record"
+    )]
+    duties: Vec<DutyName>,
+    /// This writer's name in the consumer groups: keep it across restarts to take back its
+    /// pending entries at once (default: one made from the host and process).
+    #[arg(long, env = "LEDGER_WRITER_CONSUMER")]
+    consumer: Option<String>,
+    /// Most entries read, posted and acknowledged at once per shard.
+    #[arg(long, env = "LEDGER_WRITER_BATCH", default_value_t = 2000,
+          value_parser = clap::value_parser!(u16).range(1..=10_000))]
+    batch: u16,
+    /// How long another writer's unacknowledged entries wait before this one takes them over,
+    /// milliseconds.
+    #[arg(long, env = "LEDGER_WRITER_CLAIM_IDLE_MS", default_value_t = 30_000)]
+    claim_idle_ms: u64,
+}
+
+/// A duty, as the settings name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DutyName {
+    /// Post each event's spend to the ledger.
+    Bill,
+    /// Record each event for reports and the fraud scorer.
+    Record,
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
+    let args = Args::parse();
     daemon::init_logging();
-    daemon::exit("ledger-writer", run().await)
+    daemon::exit("ledger-writer", run(args).await)
 }
 
-fn var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
-
-fn number<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
-    match var(name) {
-        Some(v) => v
-            .parse()
-            .map_err(|_| anyhow::anyhow!("{name}={v:?} is not a valid number")),
-        None => Ok(default),
+async fn run(args: Args) -> anyhow::Result<()> {
+    let shards = args.event_shards;
+    let stream = EventStream::new(shards).with_namespace(args.event_namespace.clone());
+    let mut duties = Vec::new();
+    for duty in &args.duties {
+        let duty = match duty {
+            DutyName::Bill => Duty::Bill,
+            DutyName::Record => Duty::Record,
+        };
+        if !duties.contains(&duty) {
+            duties.push(duty);
+        }
     }
-}
-
-async fn run() -> anyhow::Result<()> {
-    let database = var("DATABASE_URL").context("set DATABASE_URL")?;
-    let shards: u16 = number("EVENT_SHARDS", 16)?;
-    anyhow::ensure!(shards > 0, "EVENT_SHARDS is at least 1");
-    let stream =
-        EventStream::new(shards).with_namespace(var("EVENT_NAMESPACE").unwrap_or_default());
-    let duties = duties(
-        var("LEDGER_WRITER_DUTIES")
-            .as_deref()
-            .unwrap_or("bill,record"),
-    )?;
     let mut settings = WriterSettings::default();
-    if let Some(consumer) = var("LEDGER_WRITER_CONSUMER") {
+    if let Some(consumer) = args.consumer.clone() {
         settings.consumer = consumer;
     }
-    settings.batch = number("LEDGER_WRITER_BATCH", settings.batch)?;
-    anyhow::ensure!(
-        (1..=10_000).contains(&settings.batch),
-        "LEDGER_WRITER_BATCH is from 1 to 10000"
-    );
-    settings.claim_idle = Duration::from_millis(number(
-        "LEDGER_WRITER_CLAIM_IDLE_MS",
-        settings.claim_idle.as_millis() as u64,
-    )?);
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        // each shard's billing loop uses up to two connections at once, its recording loop one
-        .max_connections(3 * u32::from(shards.min(32)) + 2)
-        .acquire_timeout(Duration::from_secs(10))
-        .connect(&database)
-        .await
-        .context("connecting to PostgreSQL")?;
+    settings.batch = usize::from(args.batch);
+    settings.claim_idle = Duration::from_millis(args.claim_idle_ms);
+    // each shard's billing loop uses up to two connections at once, its recording loop one
+    let connections = 3 * u32::from(shards.min(32)) + 2;
+    let pool = daemon::postgres::connect(
+        "DATABASE_URL",
+        &args.database_url,
+        connections,
+        Unreachable::Wait,
+    )
+    .await?;
     ledger::MIGRATOR
         .run(&pool)
         .await
         .context("applying migrations")?;
     let ledger = ledger::Ledger::new(pool);
     tracing::info!(consumer = %settings.consumer, shards, ?duties, "ledger writer starting");
-    match var("LEDGER_WRITER_CLUSTER_URLS") {
-        Some(urls) => {
-            let nodes: Vec<&str> = urls.split(',').map(str::trim).collect();
-            let client = redis::cluster::ClusterClientBuilder::new(nodes)
-                .response_timeout(events::REDIS_RESPONSE_TIMEOUT)
-                .build()
-                .context("LEDGER_WRITER_CLUSTER_URLS")?;
-            let conn = client
-                .get_async_connection()
-                .await
-                .context("connecting to the Redis Cluster")?;
-            serve(writers(&ledger, conn, &stream, &settings, &duties)).await
-        }
-        None => {
-            let url = var("REDIS_URL").context("set REDIS_URL (or LEDGER_WRITER_CLUSTER_URLS)")?;
-            let client = redis::Client::open(url).context("REDIS_URL")?;
-            let config = redis::aio::ConnectionManagerConfig::new()
-                .set_response_timeout(Some(events::REDIS_RESPONSE_TIMEOUT));
-            let conn = redis::aio::ConnectionManager::new_with_config(client, config)
-                .await
-                .context("connecting to Redis")?;
-            serve(writers(&ledger, conn, &stream, &settings, &duties)).await
-        }
+    if args.cluster_urls.is_empty() {
+        let client = redis::Client::open(args.redis_url.as_str()).context("REDIS_URL")?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_response_timeout(Some(events::REDIS_RESPONSE_TIMEOUT));
+        let conn = redis::aio::ConnectionManager::new_with_config(client, config)
+            .await
+            .with_context(|| format!("connecting to Redis at {} (REDIS_URL)", args.redis_url))?;
+        serve(writers(&ledger, conn, &stream, &settings, &duties)).await
+    } else {
+        let nodes: Vec<&str> = args.cluster_urls.iter().map(|u| u.trim()).collect();
+        let client = redis::cluster::ClusterClientBuilder::new(nodes)
+            .response_timeout(events::REDIS_RESPONSE_TIMEOUT)
+            .build()
+            .context("LEDGER_WRITER_CLUSTER_URLS")?;
+        let conn = client.get_async_connection().await.with_context(|| {
+            format!(
+                "connecting to the Redis Cluster at {} (LEDGER_WRITER_CLUSTER_URLS)",
+                args.cluster_urls.join(",")
+            )
+        })?;
+        serve(writers(&ledger, conn, &stream, &settings, &duties)).await
     }
 }
 
@@ -130,26 +159,6 @@ where
             LedgerWriter::new(ledger.clone(), conn.clone(), stream.clone(), settings)
         })
         .collect()
-}
-
-/// The duties named in `list` (comma separated), each once.
-fn duties(list: &str) -> anyhow::Result<Vec<Duty>> {
-    let mut duties = Vec::new();
-    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        let duty = match name {
-            "bill" => Duty::Bill,
-            "record" => Duty::Record,
-            other => anyhow::bail!("LEDGER_WRITER_DUTIES: {other:?} is not a duty (bill, record)"),
-        };
-        if !duties.contains(&duty) {
-            duties.push(duty);
-        }
-    }
-    anyhow::ensure!(
-        !duties.is_empty(),
-        "LEDGER_WRITER_DUTIES names no duty (bill, record)"
-    );
-    Ok(duties)
 }
 
 /// Runs the writers until a shutdown signal, then lets them finish the batches in hand. A

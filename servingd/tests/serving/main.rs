@@ -2,6 +2,7 @@
 //! the daemon over HTTP against a real API, PostgreSQL and Redis.
 
 mod auction_http;
+mod binaries;
 mod caps_and_leases;
 mod crash_billing;
 mod fraud_scorer;

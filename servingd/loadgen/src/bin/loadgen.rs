@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Parser;
 
 #[derive(Parser)]
-#[command(name = "loadgen", about = "OpenRTB load for servingd")]
+#[command(name = "loadgen", version, about = "OpenRTB load for servingd")]
 struct Args {
     /// The auction endpoint.
     #[arg(long, default_value = "http://127.0.0.1:8090/openrtb2/auction")]
@@ -24,6 +24,7 @@ struct Args {
     /// Distinct users.
     #[arg(long, default_value_t = 10_000)]
     users: u64,
+    /// Seed of the request mix: the same seed sends the same requests.
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Print a summary every this many seconds while running (0: only at the end).

@@ -1,0 +1,33 @@
+//! The `api` binary explains itself: `--help` (its own and each command's) and `--version` print
+//! and exit at once, held to snapshots.
+
+use std::path::PathBuf;
+
+use test_support::binary::{assert_snapshot, run_bare};
+
+const API: &str = env!("CARGO_BIN_EXE_api");
+
+fn snapshot(name: &str) -> PathBuf {
+    test_support::package_dir()
+        .join("tests/snapshots")
+        .join(format!("{name}-help.txt"))
+}
+
+#[test]
+fn the_api_binary_prints_its_help_and_version_and_exits() {
+    for (name, args) in [
+        ("api", vec!["--help"]),
+        ("api-serve", vec!["serve", "--help"]),
+        ("api-create-admin", vec!["create-admin", "--help"]),
+        ("api-gen-key", vec!["gen-key", "--help"]),
+    ] {
+        let help = run_bare(API, &args);
+        assert!(help.status.success(), "{name}: {help:?}");
+        assert_snapshot(&snapshot(name), &String::from_utf8_lossy(&help.stdout));
+    }
+    let version = run_bare(API, &["--version"]);
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        format!("api {}", env!("CARGO_PKG_VERSION"))
+    );
+}

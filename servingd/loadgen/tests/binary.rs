@@ -1,0 +1,21 @@
+//! The `loadgen` binary explains itself: `--help` and `--version` print and exit at once, the
+//! help held to a snapshot.
+
+use test_support::binary::{assert_snapshot, run_bare};
+
+const LOADGEN: &str = env!("CARGO_BIN_EXE_loadgen");
+
+#[test]
+fn loadgen_prints_its_help_and_version_and_exits() {
+    let help = run_bare(LOADGEN, &["--help"]);
+    assert!(help.status.success(), "{help:?}");
+    assert_snapshot(
+        &test_support::package_dir().join("tests/snapshots/loadgen-help.txt"),
+        &String::from_utf8_lossy(&help.stdout),
+    );
+    let version = run_bare(LOADGEN, &["--version"]);
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        format!("loadgen {}", env!("CARGO_PKG_VERSION"))
+    );
+}

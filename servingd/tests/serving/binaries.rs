@@ -1,0 +1,53 @@
+//! servingd's binaries explain themselves: `--help` and `--version` print and exit at once
+//! (never starting the daemon, whatever the environment holds), and the help of each is held to
+//! a snapshot; a required setting left out is named on one line.
+
+use std::path::PathBuf;
+
+use test_support::binary::{assert_snapshot, run_bare};
+
+const BINARIES: [(&str, &str); 3] = [
+    ("servingd", env!("CARGO_BIN_EXE_servingd")),
+    ("ledger-writer", env!("CARGO_BIN_EXE_ledger-writer")),
+    ("fraud-scorer", env!("CARGO_BIN_EXE_fraud-scorer")),
+];
+
+fn snapshot(name: &str) -> PathBuf {
+    test_support::package_dir()
+        .join("tests/snapshots")
+        .join(format!("{name}-help.txt"))
+}
+
+#[test]
+fn every_binary_prints_its_help_and_version_and_exits() {
+    for (name, path) in BINARIES {
+        let help = run_bare(path, &["--help"]);
+        assert!(help.status.success(), "{name} --help: {help:?}");
+        let text = String::from_utf8_lossy(&help.stdout);
+        assert!(text.contains("Usage:"), "{name}: {text}");
+        assert_snapshot(&snapshot(name), &text);
+        let version = run_bare(path, &["--version"]);
+        assert!(version.status.success(), "{name} --version: {version:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&version.stdout).trim(),
+            format!("{name} {}", env!("CARGO_PKG_VERSION"))
+        );
+    }
+}
+
+#[test]
+fn a_required_setting_left_out_is_named() {
+    for (name, path) in [BINARIES[1], BINARIES[2]] {
+        let out = run_bare(path, &[]);
+        assert_eq!(out.status.code(), Some(2), "{name}: {out:?}");
+        let text = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            text.contains("--database-url <DATABASE_URL>"),
+            "{name}: {text}"
+        );
+    }
+    let out = run_bare(BINARIES[0].1, &[]);
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("SERVINGD_API_KEY"), "servingd: {text}");
+}
