@@ -39,7 +39,11 @@ static METRICS: std::sync::OnceLock<Option<PrometheusHandle>> = std::sync::OnceL
 /// The process's metrics recorder (installed once; `None` if another was installed first).
 pub fn metrics_handle() -> Option<&'static PrometheusHandle> {
     METRICS
-        .get_or_init(|| PrometheusBuilder::new().install_recorder().ok())
+        .get_or_init(|| {
+            let handle = PrometheusBuilder::new().install_recorder().ok()?;
+            crate::runtime::metric_families::describe();
+            Some(handle)
+        })
         .as_ref()
 }
 

@@ -12,12 +12,14 @@
 //!   its handlers and background tasks.
 //! - [`decide`]: one request's decision end to end.
 //! - [`request_metrics`]: the request path's metric handles, registered once.
+//! - [`metric_families`]: every metric family's HELP text and unit, and counters at zero.
 //! - [`latency`]: fixed-bucket latency histograms (two atomic adds per record).
 
 pub mod caps;
 pub mod decide;
 pub mod feed;
 pub mod latency;
+pub mod metric_families;
 pub mod pacing_board;
 pub mod request_metrics;
 pub mod serving_state;

@@ -8,6 +8,7 @@ mod crash_billing;
 mod fraud_scorer;
 mod helpers;
 mod index_swaps;
+mod metrics_help;
 mod pacing_simulation;
 mod serving_clock;
 mod tracking_http;

@@ -1,0 +1,129 @@
+//! Every metric family servingd exports, described once (its HELP text and unit), and the
+//! counters without labels registered at zero, so that an alert on one sees a series from the
+//! start rather than after its first increment. (The stage histograms are servingd's own:
+//! [`crate::runtime::request_metrics`].)
+
+use metrics::{Unit, counter, describe_counter, describe_gauge};
+
+/// Counters: name, unit, help.
+const COUNTERS: &[(&str, Unit, &str)] = &[
+    (
+        "servingd_requests_total",
+        Unit::Count,
+        "Bid requests answered, by outcome (bid, no_bid, shed, invalid).",
+    ),
+    (
+        "servingd_declines_total",
+        Unit::Count,
+        "Campaigns declined for a slot, by reason.",
+    ),
+    (
+        "servingd_no_budget_total",
+        Unit::Count,
+        "Auction winners that had no leased budget left to pay with.",
+    ),
+    (
+        "servingd_capped_total",
+        Unit::Count,
+        "Winners refused by their frequency cap.",
+    ),
+    (
+        "servingd_cap_unavailable_total",
+        Unit::Count,
+        "Frequency-cap checks that could not reach Redis (the campaign did not bid).",
+    ),
+    (
+        "servingd_blocked_total",
+        Unit::Count,
+        "Requests from sources on the blocklist, by where they were stopped.",
+    ),
+    (
+        "servingd_load_zone_total",
+        Unit::Count,
+        "Requests handled in each load zone (shedding).",
+    ),
+    (
+        "servingd_events_total",
+        Unit::Count,
+        "Tracking events (impressions, clicks) by kind and outcome.",
+    ),
+    (
+        "servingd_feed_errors_total",
+        Unit::Count,
+        "Failed polls of the API's campaign feed.",
+    ),
+    (
+        "servingd_wallets_released_total",
+        Unit::Count,
+        "Wallets of campaigns no longer served whose leases were settled and released.",
+    ),
+    (
+        "servingd_click_counts_moved_total",
+        Unit::Count,
+        "Per-click leases whose counted spend the true-up moved.",
+    ),
+];
+
+/// Gauges: name, unit, help.
+const GAUGES: &[(&str, Unit, &str)] = &[
+    (
+        "servingd_index_revision",
+        Unit::Count,
+        "Feed revision of the campaign index being served.",
+    ),
+    (
+        "servingd_index_campaigns",
+        Unit::Count,
+        "Campaigns in the index being served.",
+    ),
+    (
+        "servingd_feed_staleness_seconds",
+        Unit::Seconds,
+        "Seconds since the campaign feed last answered.",
+    ),
+    (
+        "servingd_blocklist_entries",
+        Unit::Count,
+        "Sources on the blocklist in use.",
+    ),
+    (
+        "servingd_blocklist_revision",
+        Unit::Count,
+        "Revision of the blocklist in use.",
+    ),
+    (
+        "servingd_budget_reachable",
+        Unit::Count,
+        "1 while the budget controller's Redis answers, 0 while it does not.",
+    ),
+    (
+        "servingd_held_unspent_micros",
+        Unit::Count,
+        "Leased budget held by this instance and not spent yet, in micros of each campaign's currency.",
+    ),
+];
+
+/// Counters with no labels, or one known label set, shown at zero from the start.
+const AT_ZERO: &[&str] = &[
+    "servingd_no_budget_total",
+    "servingd_capped_total",
+    "servingd_cap_unavailable_total",
+    "servingd_feed_errors_total",
+    "servingd_wallets_released_total",
+    "servingd_click_counts_moved_total",
+];
+
+/// Describes every family to the installed recorder and registers the counters at zero. Call
+/// once, right after the recorder is installed.
+pub fn describe() {
+    for (name, unit, help) in COUNTERS {
+        describe_counter!(*name, *unit, *help);
+    }
+    for (name, unit, help) in GAUGES {
+        describe_gauge!(*name, *unit, *help);
+    }
+    for name in AT_ZERO {
+        counter!(*name).increment(0);
+    }
+    counter!("servingd_blocked_total", "at" => "bid").increment(0);
+}
