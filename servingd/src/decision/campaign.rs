@@ -6,13 +6,14 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use domain::campaign::{
-    BidKind, Campaign, Creative as CampaignCreative, CreativeFormat, FrequencyCap, Pacing, Weekday,
+    BidKind, Campaign, Creative as CampaignCreative, CreativeFormat, FrequencyCap, Pacing,
+    Targeting, Weekday,
 };
 use domain::{AdvertiserId, Currency, Status};
 use uuid::Uuid;
 
 use crate::decision::auction::BidPrice;
-use crate::decision::request::{DeviceType, Media, Size};
+use crate::decision::request::{Media, Size};
 
 /// A campaign of the feed as servingd reads it: each on its own, so that one it cannot read (a
 /// value this build does not know) is left out and logged rather than the whole page refused.
@@ -85,15 +86,8 @@ pub struct LiveCampaign {
     pub time_zone: Tz,
     /// (weekdays as bits, Monday = bit 0; first hour; first hour after).
     pub day_parts: Vec<(u8, u8, u8)>,
-    pub countries: Vec<String>,
-    pub regions: Vec<String>,
-    pub device_types: Vec<DeviceType>,
-    pub os: Vec<String>,
-    pub categories: Vec<String>,
-    pub placements: Vec<String>,
-    pub sizes: Vec<Size>,
-    pub segments: Vec<String>,
-    pub deals: Vec<String>,
+    /// Who sees it, as the feed said (every empty list restricts nothing).
+    pub targeting: Targeting,
     pub frequency_cap: Option<FrequencyCap>,
     pub creatives: Vec<Creative>,
     /// Its bid in the platform currency (set by the index, which orders campaigns by it).
@@ -170,7 +164,6 @@ impl LiveCampaign {
         if creatives.is_empty() {
             return Err(Unservable::NoCreative);
         }
-        let t = &spec.targeting;
         Ok(LiveCampaign {
             id: campaign.id.0,
             advertiser: campaign.advertiser_id,
@@ -184,15 +177,7 @@ impl LiveCampaign {
             end: spec.schedule.end,
             time_zone,
             day_parts,
-            countries: t.countries.clone(),
-            regions: t.regions.clone(),
-            device_types: t.device_types.clone(),
-            os: t.os.clone(),
-            categories: t.categories.clone(),
-            placements: t.placements.clone(),
-            sizes: t.sizes.clone(),
-            segments: t.segments.clone(),
-            deals: t.deals.clone(),
+            targeting: spec.targeting.clone(),
             frequency_cap: spec.frequency_cap,
             creatives,
             bid_platform_micros: 0,

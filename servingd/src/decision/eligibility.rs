@@ -182,16 +182,16 @@ impl Gate {
         let c = campaign;
         let rules = [
             (Gate::DAY_PARTS, !c.day_parts.is_empty()),
-            (Gate::COUNTRIES, !c.countries.is_empty()),
-            (Gate::REGIONS, !c.regions.is_empty()),
-            (Gate::DEVICES, !c.device_types.is_empty()),
-            (Gate::OS, !c.os.is_empty()),
-            (Gate::CATEGORIES, !c.categories.is_empty()),
-            (Gate::PLACEMENTS, !c.placements.is_empty()),
-            (Gate::SEGMENTS, !c.segments.is_empty()),
+            (Gate::COUNTRIES, !c.targeting.countries.is_empty()),
+            (Gate::REGIONS, !c.targeting.regions.is_empty()),
+            (Gate::DEVICES, !c.targeting.device_types.is_empty()),
+            (Gate::OS, !c.targeting.os.is_empty()),
+            (Gate::CATEGORIES, !c.targeting.categories.is_empty()),
+            (Gate::PLACEMENTS, !c.targeting.placements.is_empty()),
+            (Gate::SEGMENTS, !c.targeting.segments.is_empty()),
             (Gate::CAP, c.frequency_cap.is_some()),
-            (Gate::DEALS, !c.deals.is_empty()),
-            (Gate::SIZES, !c.sizes.is_empty()),
+            (Gate::DEALS, !c.targeting.deals.is_empty()),
+            (Gate::SIZES, !c.targeting.sizes.is_empty()),
         ]
         .iter()
         .filter(|(_, set)| *set)
@@ -268,27 +268,30 @@ pub fn check_gated<'a>(
     let admits = |list: &[String], value: Option<&str>| {
         list.is_empty() || value.is_some_and(|v| list.iter().any(|x| x == v))
     };
-    if gate.has(Gate::COUNTRIES) && !admits(&campaign.countries, request.country) {
+    if gate.has(Gate::COUNTRIES) && !admits(&campaign.targeting.countries, request.country) {
         return Err(Decline::Country);
     }
-    if gate.has(Gate::REGIONS) && !admits(&campaign.regions, request.region.as_deref()) {
+    if gate.has(Gate::REGIONS) && !admits(&campaign.targeting.regions, request.region.as_deref()) {
         return Err(Decline::Region);
     }
     if gate.has(Gate::DEVICES)
         && !request
             .device
-            .is_some_and(|d| campaign.device_types.contains(&d))
+            .is_some_and(|d| campaign.targeting.device_types.contains(&d))
     {
         return Err(Decline::Device);
     }
-    if gate.has(Gate::OS) && !admits(&campaign.os, request.os.as_deref()) {
+    if gate.has(Gate::OS) && !admits(&campaign.targeting.os, request.os.as_deref()) {
         return Err(Decline::Os);
     }
     if gate.has(Gate::CATEGORIES)
-        && !request
-            .categories
-            .iter()
-            .any(|c| campaign.categories.iter().any(|t| within_category(c, t)))
+        && !request.categories.iter().any(|c| {
+            campaign
+                .targeting
+                .categories
+                .iter()
+                .any(|t| within_category(c, t))
+        })
     {
         return Err(Decline::Category);
     }
@@ -297,7 +300,7 @@ pub fn check_gated<'a>(
             .placements
             .iter()
             .chain(slot.tag.as_ref())
-            .any(|p| campaign.placements.iter().any(|x| x == p))
+            .any(|p| campaign.targeting.placements.iter().any(|x| x == p))
     {
         return Err(Decline::Placement);
     }
@@ -305,7 +308,7 @@ pub fn check_gated<'a>(
         && !request
             .segments
             .iter()
-            .any(|s| campaign.segments.iter().any(|x| x == s))
+            .any(|s| campaign.targeting.segments.iter().any(|x| x == s))
     {
         return Err(Decline::Segment);
     }
@@ -357,7 +360,7 @@ fn deal_terms<'a>(
         .deals
         .iter()
         .find(|d| {
-            campaign.deals.iter().any(|x| *x == d.id)
+            campaign.targeting.deals.iter().any(|x| *x == d.id)
                 && (d.seats.is_empty() || d.seats.iter().any(|s| s == seat))
         })
         .ok_or(Decline::Deal)?;
@@ -375,7 +378,7 @@ fn pick_creative(
     pick: u64,
 ) -> Result<usize, Decline> {
     let fits = |c: &Creative| {
-        (campaign.sizes.is_empty() || campaign.sizes.contains(&c.size))
+        (campaign.targeting.sizes.is_empty() || campaign.targeting.sizes.contains(&c.size))
             && slot
                 .media
                 .iter()

@@ -218,10 +218,11 @@ impl CampaignIndex {
                     }
                 }
             }
-            let countries: Vec<Option<[u8; 2]>> = if campaign.countries.is_empty() {
+            let countries: Vec<Option<[u8; 2]>> = if campaign.targeting.countries.is_empty() {
                 vec![None]
             } else {
                 campaign
+                    .targeting
                     .countries
                     .iter()
                     .filter_map(|c| country_key(c))

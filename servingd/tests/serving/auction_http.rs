@@ -132,15 +132,7 @@ async fn with_the_api_down_the_last_index_keeps_serving_and_staleness_shows(pool
     // until servingd's feed has gone unanswered for a second
     let waited = std::time::Instant::now();
     loop {
-        let ready: serde_json::Value = platform
-            .http
-            .get(format!("{}/readyz", platform.serving))
-            .send()
-            .await
-            .expect("readyz")
-            .json()
-            .await
-            .expect("json");
+        let ready = platform.readiness().await;
         if ready["feed_staleness_s"].as_f64().is_some_and(|s| s >= 1.0) {
             break;
         }
@@ -152,15 +144,7 @@ async fn with_the_api_down_the_last_index_keeps_serving_and_staleness_shows(pool
     }
     let reply = platform.bid_until_won(&fixture("simple-banner.json")).await;
     assert_eq!(reply["seatbid"][0]["bid"][0]["cid"], campaign.to_string());
-    let ready: serde_json::Value = platform
-        .http
-        .get(format!("{}/readyz", platform.serving))
-        .send()
-        .await
-        .expect("readyz")
-        .json()
-        .await
-        .expect("json");
+    let ready = platform.readiness().await;
     assert_eq!(ready["index_loaded"], true);
     let stale = ready["feed_staleness_s"].as_f64().expect("staleness");
     assert!(stale >= 1.0, "the index is known to be stale: {ready}");

@@ -161,6 +161,18 @@ impl Platform {
         panic!("servingd did not become ready");
     }
 
+    /// What servingd's `/readyz` says.
+    pub async fn readiness(&self) -> serde_json::Value {
+        self.http
+            .get(format!("{}/readyz", self.serving))
+            .send()
+            .await
+            .expect("readyz")
+            .json()
+            .await
+            .expect("json")
+    }
+
     /// Takes the API down, every connection with it.
     pub fn stop_api(&mut self) {
         if let Some(runtime) = self.api_runtime.take() {
