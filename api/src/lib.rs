@@ -4,8 +4,8 @@
 //!
 //! In layers, each using only those before it:
 //!
-//! - [`error`], [`settings`], [`http`]: the one error type and its problem+json form;
-//!   configuration; what every request goes through (request ids, problem+json, metrics,
+//! - [`error`], [`settings`], [`flags`], [`http`]: the one error type and its problem+json
+//!   form; configuration and `api serve`'s flags; what every request goes through (request ids, problem+json, metrics,
 //!   limits, CORS, rate limits, JSON extractors).
 //! - The parts, each with the SQL of its own tables and no handlers: [`auth`] (roles, token
 //!   keys, argon2 secrets, users and API keys), [`advertisers`], [`campaigns`] (settings and
@@ -25,6 +25,7 @@ pub mod campaigns;
 pub mod error;
 pub mod extract;
 pub mod feed;
+pub mod flags;
 pub mod http;
 pub mod key_source;
 pub mod openapi;

@@ -3,9 +3,8 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use api::Settings;
+use api::flags::ServeFlags;
 use clap::{Parser, Subcommand};
-use secrecy::ExposeSecret;
 
 #[derive(Parser)]
 #[command(name = "api", version, about = "The adplat admin API")]
@@ -16,13 +15,17 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the API (settings from ADPLAT_API_CONFIG and ADPLAT_API_* variables).
-    Serve,
-    /// Create the first admin user (the password is read from ADPLAT_API_ADMIN_PASSWORD).
+    /// Serve the API until SIGTERM or Ctrl-C (every setting a flag or its variable).
+    Serve(Box<ServeFlags>),
+    /// Create the first admin user, then exit (the password is read from
+    /// ADPLAT_API_ADMIN_PASSWORD, never from a flag).
     CreateAdmin {
         /// The new admin's user name, to sign in with.
         #[arg(long)]
         username: String,
+        /// PostgreSQL, where the users are (postgres://user:password@host:port/database).
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+        database_url: String,
     },
     /// Print a new ed25519 token key as an ADPLAT_API_JWT_KEYS entry.
     GenKey {
@@ -57,13 +60,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::CreateAdmin { username } => {
-            let settings = Settings::load()?;
+        Command::CreateAdmin {
+            username,
+            database_url,
+        } => {
             let password = std::env::var("ADPLAT_API_ADMIN_PASSWORD")
                 .context("set ADPLAT_API_ADMIN_PASSWORD to the new admin's password")?;
             let db = daemon::postgres::connect(
-                "ADPLAT_API_DATABASE_URL (or DATABASE_URL)",
-                settings.database_url.expose_secret(),
+                "DATABASE_URL",
+                &database_url,
                 2,
                 daemon::postgres::Unreachable::Fail,
             )
@@ -76,18 +81,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Serve => {
-            let settings = Settings::load()?;
+        Command::Serve(flags) => {
+            let admin = flags.admin_username.clone();
+            let settings = flags.settings()?;
             let listener = tokio::net::TcpListener::bind(settings.listen_addr)
                 .await
                 .with_context(|| format!("binding {}", settings.listen_addr))?;
             let state = api::server::connect(settings, api::server::system_clock()).await?;
-            if let (Ok(user), Ok(password)) = (
-                std::env::var("ADPLAT_API_ADMIN_USERNAME"),
-                std::env::var("ADPLAT_API_ADMIN_PASSWORD"),
-            ) && api::server::bootstrap_admin(&state.db, &user, &password).await?
-            {
-                tracing::info!(%user, "created the first admin from the environment");
+            if let Some(user) = admin {
+                let password = std::env::var("ADPLAT_API_ADMIN_PASSWORD").context(
+                    "--admin-username (ADPLAT_API_ADMIN_USERNAME) needs \
+                     ADPLAT_API_ADMIN_PASSWORD, the new admin's password",
+                )?;
+                if api::server::bootstrap_admin(&state.db, &user, &password).await? {
+                    tracing::info!(%user, "created the first admin from the settings");
+                }
             }
             tracing::info!(addr = %listener.local_addr()?, "serving; docs at /api/v1/docs");
             api::server::serve(state, listener, daemon::shutdown_signal()).await

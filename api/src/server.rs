@@ -22,7 +22,7 @@ use crate::state::{AppState, Inner};
 /// Connects to everything the API needs and applies the migrations.
 pub async fn connect(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
     let db = daemon::postgres::connect(
-        "ADPLAT_API_DATABASE_URL (or DATABASE_URL)",
+        "DATABASE_URL",
         settings.database_url.expose_secret(),
         settings.database_max_connections,
         daemon::postgres::Unreachable::Wait,

@@ -1,5 +1,5 @@
-//! Typed settings: defaults, then a TOML file (`ADPLAT_API_CONFIG`), then the environment
-//! (`ADPLAT_API_...`). Secrets (the database URL, private keys) live in `secrecy` types and never
+//! Typed settings: defaults, then a TOML file (`--config`), then the flags and environment
+//! variables of [`crate::flags::ServeFlags`]. Secrets (the database URL, private keys) live in `secrecy` types and never
 //! come from the repository.
 
 use std::net::SocketAddr;
@@ -187,20 +187,6 @@ impl JwtSettings {
 }
 
 impl Settings {
-    /// Defaults, then the file named by `ADPLAT_API_CONFIG`, then the environment.
-    pub fn load() -> anyhow::Result<Self> {
-        let mut settings = match std::env::var("ADPLAT_API_CONFIG") {
-            Ok(path) => {
-                let text = std::fs::read_to_string(&path)
-                    .with_context(|| format!("reading the config file {path}"))?;
-                toml::from_str(&text).with_context(|| format!("parsing the config file {path}"))?
-            }
-            Err(_) => Settings::default(),
-        };
-        settings.apply_env(|name| std::env::var(name).ok())?;
-        Ok(settings)
-    }
-
     /// Overrides settings from environment variables (read through `var`).
     pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
         fn parsed<T: std::str::FromStr>(name: &str, value: String) -> anyhow::Result<T>
@@ -214,11 +200,20 @@ impl Settings {
         if let Some(v) = var("ADPLAT_API_LISTEN_ADDR") {
             self.listen_addr = parsed("ADPLAT_API_LISTEN_ADDR", v)?;
         }
-        if let Some(v) = var("ADPLAT_API_DATABASE_URL").or_else(|| var("DATABASE_URL")) {
+        if let Some(v) = var("DATABASE_URL") {
             self.database_url = SecretString::from(v);
         }
-        if let Some(v) = var("ADPLAT_API_REDIS_URL").or_else(|| var("REDIS_URL")) {
+        if let Some(v) = var("ADPLAT_API_DATABASE_MAX_CONNECTIONS") {
+            self.database_max_connections = parsed("ADPLAT_API_DATABASE_MAX_CONNECTIONS", v)?;
+        }
+        if let Some(v) = var("REDIS_URL") {
             self.redis_url = v;
+        }
+        if let Some(v) = var("ADPLAT_API_BODY_LIMIT_BYTES") {
+            self.body_limit_bytes = parsed("ADPLAT_API_BODY_LIMIT_BYTES", v)?;
+        }
+        if let Some(v) = var("ADPLAT_API_REQUEST_TIMEOUT_MS") {
+            self.request_timeout_ms = parsed("ADPLAT_API_REQUEST_TIMEOUT_MS", v)?;
         }
         if let Some(v) = var("ADPLAT_API_CONSOLE_ORIGIN") {
             self.console_origin = Some(v);
@@ -241,8 +236,25 @@ impl Settings {
         if let Some(v) = var("ADPLAT_API_JWT_KEYS") {
             self.jwt.keys = parse_keys(&v)?;
         }
+        if let Some(v) = var("ADPLAT_API_JWT_ISSUER") {
+            self.jwt.issuer = v;
+        }
+        if let Some(v) = var("ADPLAT_API_JWT_AUDIENCE") {
+            self.jwt.audience = v;
+        }
+        if let Some(v) = var("ADPLAT_API_TOKEN_TTL_S") {
+            self.jwt.token_ttl_s = parsed("ADPLAT_API_TOKEN_TTL_S", v)?;
+        }
+        match (var("VAULT_ADDR"), var("VAULT_TOKEN")) {
+            (Some(_), None) => anyhow::bail!("VAULT_ADDR is set without VAULT_TOKEN: set both"),
+            (None, Some(_)) => anyhow::bail!("VAULT_TOKEN is set without VAULT_ADDR: set both"),
+            _ => {}
+        }
         if let (Some(address), Some(token)) = (var("VAULT_ADDR"), var("VAULT_TOKEN")) {
             let mut vault = VaultSettings::new(&address, &token);
+            if let Some(mount) = var("ADPLAT_API_VAULT_TRANSIT_MOUNT") {
+                vault.transit_mount = mount;
+            }
             if let Some(key) = var("ADPLAT_API_AUDIT_KEY") {
                 vault.audit_key = key;
             }

@@ -37,6 +37,10 @@ pub async fn connect(
         format!("{setting} is not a PostgreSQL URL (postgres://user:password@host:port/database)")
     };
     anyhow::ensure!(
+        !url.is_empty(),
+        "{setting} is not set: give it PostgreSQL's URL (postgres://user:password@host:port/database)"
+    );
+    anyhow::ensure!(
         url.starts_with("postgres://") || url.starts_with("postgresql://"),
         expected()
     );
@@ -85,6 +89,17 @@ fn server_of(options: &PgConnectOptions) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_missing_url_names_its_setting() {
+        let e = connect("DATABASE_URL", "", 1, Unreachable::Fail)
+            .await
+            .expect_err("empty");
+        assert!(
+            format!("{e:#}").starts_with("DATABASE_URL is not set"),
+            "{e:#}"
+        );
+    }
 
     #[tokio::test]
     async fn a_bad_url_names_its_setting() {

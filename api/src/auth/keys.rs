@@ -84,11 +84,21 @@ impl TokenKeys {
         for spec in specs {
             keys.insert(spec.kid.clone(), load(spec)?);
         }
+        if specs.is_empty() {
+            anyhow::bail!(
+                "no token keys: set ADPLAT_API_JWT_KEYS (--jwt-keys; `api gen-key` makes one) \
+                 and ADPLAT_API_JWT_SIGNING_KID (--jwt-signing-kid), or keep them in Vault \
+                 (ADPLAT_API_JWT_VAULT_PATH)"
+            );
+        }
         if keys
             .get(signing_kid)
             .is_none_or(|k: &Key| k.encoding.is_none())
         {
-            anyhow::bail!("the signing key {signing_kid:?} is not configured with a private key");
+            anyhow::bail!(
+                "the signing key {signing_kid:?} (ADPLAT_API_JWT_SIGNING_KID) is not among the \
+                 token keys with a private half"
+            );
         }
         // One algorithm only: a token claiming any other (none, HS256, RS256...) is refused
         // before any key is tried, which closes the algorithm-confusion attacks.

@@ -31,3 +31,20 @@ fn the_api_binary_prints_its_help_and_version_and_exits() {
         format!("api {}", env!("CARGO_PKG_VERSION"))
     );
 }
+
+#[test]
+fn serving_without_a_database_names_the_setting_to_give() {
+    let out = run_bare(API, &["serve", "--listen-addr", "127.0.0.1:0"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("DATABASE_URL is not set"),
+        "stderr: {stderr}"
+    );
+    let bad = run_bare(API, &["serve", "--token-ttl-s", "soon"]);
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        !bad.status.success() && stderr.contains("ADPLAT_API_TOKEN_TTL_S"),
+        "stderr: {stderr}"
+    );
+}

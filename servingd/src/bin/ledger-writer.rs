@@ -30,9 +30,10 @@ struct Args {
     /// The Redis servingd appends events to.
     #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:56379/")]
     redis_url: String,
-    /// Read the stream from this Redis Cluster instead (its nodes, comma separated).
-    #[arg(long, env = "LEDGER_WRITER_CLUSTER_URLS", value_delimiter = ',')]
-    cluster_urls: Vec<String>,
+    /// Read the stream from this Redis Cluster instead of REDIS_URL (its nodes, comma
+    /// separated): only where servingd writes its events to the same cluster.
+    #[arg(long, env = "REDIS_CLUSTER_URLS", value_delimiter = ',')]
+    redis_cluster_urls: Vec<String>,
     /// Shards of the event stream: the number servingd was given.
     #[arg(long, env = "EVENT_SHARDS", default_value_t = 16,
           value_parser = clap::value_parser!(u16).range(1..))]
@@ -113,26 +114,28 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .context("applying migrations")?;
     let ledger = ledger::Ledger::new(pool);
     tracing::info!(consumer = %settings.consumer, shards, ?duties, "ledger writer starting");
-    if args.cluster_urls.is_empty() {
+    if args.redis_cluster_urls.is_empty() {
         let client = redis::Client::open(args.redis_url.as_str()).context("REDIS_URL")?;
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_response_timeout(Some(events::REDIS_RESPONSE_TIMEOUT));
         let conn = redis::aio::ConnectionManager::new_with_config(client, config)
             .await
             .with_context(|| format!("connecting to Redis at {} (REDIS_URL)", args.redis_url))?;
+        tracing::info!(redis = %args.redis_url, "reading events from Redis");
         serve(writers(&ledger, conn, &stream, &settings, &duties)).await
     } else {
-        let nodes: Vec<&str> = args.cluster_urls.iter().map(|u| u.trim()).collect();
+        let nodes: Vec<&str> = args.redis_cluster_urls.iter().map(|u| u.trim()).collect();
         let client = redis::cluster::ClusterClientBuilder::new(nodes)
             .response_timeout(events::REDIS_RESPONSE_TIMEOUT)
             .build()
-            .context("LEDGER_WRITER_CLUSTER_URLS")?;
+            .context("REDIS_CLUSTER_URLS")?;
         let conn = client.get_async_connection().await.with_context(|| {
             format!(
-                "connecting to the Redis Cluster at {} (LEDGER_WRITER_CLUSTER_URLS)",
-                args.cluster_urls.join(",")
+                "connecting to the Redis Cluster at {} (REDIS_CLUSTER_URLS)",
+                args.redis_cluster_urls.join(",")
             )
         })?;
+        tracing::info!(cluster = %args.redis_cluster_urls.join(","), "reading events from the Redis Cluster");
         serve(writers(&ledger, conn, &stream, &settings, &duties)).await
     }
 }

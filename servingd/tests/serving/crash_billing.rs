@@ -52,6 +52,8 @@ impl Processes {
     fn command(&self, name: &str) -> Command {
         let mut command = Command::new(binary(name));
         command.envs(self.base_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        // servingd writes its events to the single Redis: the writer must read them there
+        command.env_remove("REDIS_CLUSTER_URLS");
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)

@@ -24,6 +24,7 @@ async fn a_writer_that_cannot_run_ends_the_process_non_zero(pool: PgPool) {
     let mut writer = Command::new(env!("CARGO_BIN_EXE_ledger-writer"))
         .env("DATABASE_URL", database_url)
         .env("REDIS_URL", redis_url())
+        .env_remove("REDIS_CLUSTER_URLS")
         .env("EVENT_SHARDS", "2")
         .env("EVENT_NAMESPACE", &namespace)
         .env("LEDGER_WRITER_DUTIES", "bill")
