@@ -278,8 +278,8 @@ fn median(values: impl Iterator<Item = f64>) -> f64 {
 fn print_stage_means(state: &servingd::runtime::serving_state::ServingState) {
     let mut text = String::new();
     state.metrics.render(&mut text);
-    let value = |name: &str, stage: &str| {
-        let prefix = format!("{name}{{stage=\"{stage}\"}} ");
+    let value = |series: &str| {
+        let prefix = format!("{series} ");
         text.lines()
             .find_map(|l| l.strip_prefix(&prefix))
             .and_then(|v| v.trim().parse::<f64>().ok())
@@ -294,10 +294,13 @@ fn print_stage_means(state: &servingd::runtime::serving_state::ServingState) {
         "decide",
         "total",
     ] {
-        if let (Some(sum), Some(count)) = (
-            value("servingd_stage_seconds_sum", stage),
-            value("servingd_stage_seconds_count", stage),
-        ) {
+        let series = |part: &str| match stage {
+            "total" => value(&format!("servingd_request_duration_seconds_{part}")),
+            _ => value(&format!(
+                "servingd_stage_seconds_{part}{{stage=\"{stage}\"}}"
+            )),
+        };
+        if let (Some(sum), Some(count)) = (series("sum"), series("count")) {
             println!(
                 "  {stage:<12} {:>8.2}   ({count:.0} calls)",
                 sum / count.max(1.0) * 1e6

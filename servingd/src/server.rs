@@ -257,7 +257,10 @@ fn background(state: Arc<ServingState>, stop: watch::Receiver<bool>) -> Vec<Join
                 let ok = e.budget_dependencies_answer().await;
                 e.budget_reachable.store(ok, Ordering::Relaxed);
                 metrics::gauge!("servingd_budget_reachable").set(if ok { 1.0 } else { 0.0 });
-                metrics::gauge!("servingd_held_unspent_micros").set(e.wallets.unspent() as f64);
+                for (currency, micros) in e.unspent_by_currency() {
+                    metrics::gauge!("servingd_held_unspent_micros", "currency" => currency)
+                        .set(micros as f64);
+                }
             })
         }),
     ]

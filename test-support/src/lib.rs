@@ -5,6 +5,7 @@
 //! platform's own crates.
 
 pub mod binary;
+pub mod metrics;
 
 use anyhow::Context;
 use sqlx::postgres::PgConnectOptions;

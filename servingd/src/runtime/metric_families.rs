@@ -1,9 +1,12 @@
 //! Every metric family servingd exports, described once (its HELP text and unit), and the
-//! counters without labels registered at zero, so that an alert on one sees a series from the
+//! counters registered at zero (with each of their label sets where those are known), so that an alert on one sees a series from the
 //! start rather than after its first increment. (The stage histograms are servingd's own:
 //! [`crate::runtime::request_metrics`].)
 
+use events::EventKind;
 use metrics::{Unit, counter, describe_counter, describe_gauge};
+
+use crate::decision::shedding::Zone;
 
 /// Counters: name, unit, help.
 const COUNTERS: &[(&str, Unit, &str)] = &[
@@ -99,7 +102,7 @@ const GAUGES: &[(&str, Unit, &str)] = &[
     (
         "servingd_held_unspent_micros",
         Unit::Count,
-        "Leased budget held by this instance and not spent yet, in micros of each campaign's currency.",
+        "Leased budget held by this instance and not spent yet, by currency, micros.",
     ),
 ];
 
@@ -126,4 +129,26 @@ pub fn describe() {
         counter!(*name).increment(0);
     }
     counter!("servingd_blocked_total", "at" => "bid").increment(0);
+    for zone in [Zone::Amber, Zone::Red] {
+        counter!("servingd_load_zone_total", "zone" => zone.as_str()).increment(0);
+    }
+    for kind in [EventKind::Impression, EventKind::Click] {
+        for outcome in EVENT_OUTCOMES {
+            counter!("servingd_events_total", "kind" => kind.as_str(), "outcome" => *outcome)
+                .increment(0);
+        }
+    }
 }
+
+/// The outcomes `servingd_events_total` counts tracking events by (`http::tracking`).
+pub const EVENT_OUTCOMES: &[&str] = &[
+    "recorded",
+    "repeated",
+    "invalid",
+    "blocked",
+    "missing",
+    "malformed",
+    "expired",
+    "forged",
+    "unavailable",
+];

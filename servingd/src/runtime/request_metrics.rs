@@ -8,7 +8,8 @@ use metrics::{Counter, counter};
 use crate::decision::scan::{DECLINE_REASONS, decline_label};
 use crate::runtime::latency::LatencyHistogram;
 
-/// The stage histograms (`servingd_stage_seconds`) and request counters.
+/// The stage histograms (`servingd_stage_seconds`), the whole request's
+/// (`servingd_request_duration_seconds`) and the request counters.
 pub struct RequestMetrics {
     pub parse: LatencyHistogram,
     pub candidates: LatencyHistogram,
@@ -16,6 +17,7 @@ pub struct RequestMetrics {
     pub caps: LatencyHistogram,
     pub spend: LatencyHistogram,
     pub decide: LatencyHistogram,
+    /// The whole request, from its first byte read to its answer.
     pub total: LatencyHistogram,
     pub bids: Counter,
     pub no_bids: Counter,
@@ -49,9 +51,15 @@ impl RequestMetrics {
         }
     }
 
-    /// Appends the stage histograms in the Prometheus text format.
+    /// Appends the histograms in the Prometheus text format.
     pub fn render(&self, out: &mut String) {
-        out.push_str("# HELP servingd_stage_seconds Time spent in each stage of a request.\n");
+        out.push_str(
+            "# HELP servingd_request_duration_seconds Time to answer a bid request, whole.\n",
+        );
+        out.push_str("# TYPE servingd_request_duration_seconds histogram\n");
+        self.total
+            .render("servingd_request_duration_seconds", "", out);
+        out.push_str("# HELP servingd_stage_seconds Time spent in each stage of a bid request.\n");
         out.push_str("# TYPE servingd_stage_seconds histogram\n");
         for (stage, histogram) in [
             ("parse", &self.parse),
@@ -60,7 +68,6 @@ impl RequestMetrics {
             ("caps", &self.caps),
             ("spend", &self.spend),
             ("decide", &self.decide),
-            ("total", &self.total),
         ] {
             histogram.render("servingd_stage_seconds", &format!("stage=\"{stage}\""), out);
         }

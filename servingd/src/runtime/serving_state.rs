@@ -1,5 +1,6 @@
 //! Everything a request needs, shared by the handlers and the background tasks.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Mutex};
 
@@ -57,6 +58,22 @@ pub struct ServingState {
 }
 
 impl ServingState {
+    /// Leased budget held and not spent, by currency, micros: every currency of the campaigns
+    /// served appears, at zero when nothing of it is held (a gauge once set keeps its value).
+    pub fn unspent_by_currency(&self) -> BTreeMap<String, i64> {
+        let index = self.live.load();
+        let mut by_currency: BTreeMap<String, i64> = index
+            .campaigns()
+            .map(|c| (c.currency.code().to_owned(), 0))
+            .collect();
+        for (campaign, micros) in self.wallets.unspent() {
+            if let Some(c) = index.get(campaign) {
+                *by_currency.entry(c.currency.code().to_owned()).or_default() += micros;
+            }
+        }
+        by_currency
+    }
+
     /// Whether Redis and PostgreSQL both answer.
     pub async fn budget_dependencies_answer(&self) -> bool {
         let mut redis = self.redis.clone();

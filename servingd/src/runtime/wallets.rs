@@ -156,14 +156,14 @@ where
             .contains_key(&campaign)
     }
 
-    /// What is held and not spent, over every campaign, micros.
-    pub fn unspent(&self) -> i64 {
+    /// What is held and not spent, per campaign, micros of the campaign's currency.
+    pub fn unspent(&self) -> Vec<(Uuid, i64)> {
         self.held
             .read()
             .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .map(|h| h.wallet.unspent())
-            .sum()
+            .iter()
+            .map(|(id, h)| (*id, h.wallet.unspent()))
+            .collect()
     }
 
     /// Settles every lease held (shutdown).

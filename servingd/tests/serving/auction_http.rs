@@ -48,7 +48,7 @@ async fn an_active_campaign_wins_the_published_banner_request(pool: PgPool) {
     assert_eq!(claims.price_micros, 30_000, "the clearing CPM, 0.03");
     // every stage of the winning request was timed
     let metrics = platform.metrics().await;
-    for stage in ["parse", "candidates", "auction", "spend", "decide", "total"] {
+    for stage in ["parse", "candidates", "auction", "spend", "decide"] {
         let count = metrics
             .lines()
             .find_map(|l| {
@@ -60,6 +60,15 @@ async fn an_active_campaign_wins_the_published_banner_request(pool: PgPool) {
         assert!(count.is_some_and(|n| n >= 1), "{stage}: {metrics}");
     }
     assert!(metrics.contains("# TYPE servingd_stage_seconds histogram"));
+    assert!(
+        !metrics.contains("stage=\"total\""),
+        "the whole request has a histogram of its own"
+    );
+    let requests = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("servingd_request_duration_seconds_count "))
+        .and_then(|n| n.parse::<u64>().ok());
+    assert!(requests.is_some_and(|n| n >= 1), "{metrics}");
     platform.stop().await;
 }
 

@@ -1,61 +1,79 @@
 //! What servingd's `/metrics` says of itself, read as Prometheus reads it: every `servingd_*`
-//! family has HELP text and a TYPE, and the counters an alert watches exist at zero before
-//! anything happened.
-
-use std::collections::{BTreeMap, BTreeSet};
+//! family has HELP text and a TYPE, the counters an alert watches exist at zero before anything
+//! happened, money carries its currency, and the whole request has a histogram of its own.
 
 use sqlx::PgPool;
+use test_support::metrics::Scraped;
 
 use crate::helpers::Platform;
-
-/// Per family: (has HELP, has TYPE); and the names of the samples.
-fn families(text: &str) -> (BTreeMap<String, (bool, bool)>, BTreeSet<String>) {
-    let mut families: BTreeMap<String, (bool, bool)> = BTreeMap::new();
-    let mut samples = BTreeSet::new();
-    for line in text.lines() {
-        let mut words = line.split_whitespace();
-        match (words.next(), words.next(), words.next()) {
-            (Some("#"), Some("HELP"), Some(name)) => {
-                families.entry(name.to_owned()).or_default().0 = true;
-            }
-            (Some("#"), Some("TYPE"), Some(name)) => {
-                families.entry(name.to_owned()).or_default().1 = true;
-            }
-            (Some(sample), Some(_), _) if !sample.starts_with('#') => {
-                let name = sample.split('{').next().unwrap_or(sample);
-                samples.insert(name.to_owned());
-            }
-            _ => {}
-        }
-    }
-    (families, samples)
-}
 
 #[sqlx::test(migrator = "ledger::MIGRATOR")]
 async fn every_family_says_what_it_is_and_alerts_find_their_counters(pool: PgPool) {
     let mut platform = Platform::start(pool).await;
-    let text = platform.metrics().await;
-    let (families, samples) = families(&text);
-    for sample in samples.iter().filter(|s| s.starts_with("servingd_")) {
-        let family = ["_bucket", "_sum", "_count"]
-            .iter()
-            .find_map(|suffix| sample.strip_suffix(suffix))
-            .filter(|base| families.contains_key(*base))
-            .unwrap_or(sample);
-        assert_eq!(
-            families.get(family),
-            Some(&(true, true)),
-            "{family} has HELP and TYPE:\n{text}"
-        );
-    }
+    let campaign = platform.active_campaign(serde_json::json!({})).await;
+    platform.wait_indexed(campaign).await;
+    let scraped = Scraped::parse(&platform.metrics().await);
+    scraped.assert_described("servingd_");
     for counter in [
         "servingd_capped_total",
         "servingd_cap_unavailable_total",
         "servingd_feed_errors_total",
         "servingd_no_budget_total",
-        "servingd_blocked_total",
     ] {
-        assert!(samples.contains(counter), "{counter} at zero:\n{text}");
+        assert_eq!(scraped.value(counter, &[]), Some(0.0), "{counter} at zero");
     }
+    assert_eq!(
+        scraped.value("servingd_blocked_total", &[("at", "bid")]),
+        Some(0.0)
+    );
+    for zone in ["amber", "red"] {
+        assert_eq!(
+            scraped.value("servingd_load_zone_total", &[("zone", zone)]),
+            Some(0.0),
+            "{zone}"
+        );
+    }
+    for kind in ["imp", "click"] {
+        for outcome in ["recorded", "forged", "expired", "unavailable"] {
+            assert_eq!(
+                scraped.value(
+                    "servingd_events_total",
+                    &[("kind", kind), ("outcome", outcome)]
+                ),
+                Some(0.0),
+                "{kind} {outcome}"
+            );
+        }
+    }
+    assert_eq!(
+        scraped.help("servingd_request_duration_seconds"),
+        Some("Time to answer a bid request, whole.")
+    );
+    assert!(
+        scraped.buckets("servingd_request_duration_seconds").len() > 5,
+        "a histogram with buckets"
+    );
+    platform.stop().await;
+}
+
+/// The budget held is money: it is labelled with its currency, never summed across them.
+#[sqlx::test(migrator = "ledger::MIGRATOR")]
+async fn held_budget_is_reported_per_currency(pool: PgPool) {
+    let mut platform = Platform::start(pool).await;
+    let campaign = platform.active_campaign(serde_json::json!({})).await;
+    platform.wait_indexed(campaign).await;
+    let mut held = None;
+    for _ in 0..100 {
+        let scraped = Scraped::parse(&platform.metrics().await);
+        held = scraped.value("servingd_held_unspent_micros", &[("currency", "USD")]);
+        if held.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        held.is_some(),
+        "servingd_held_unspent_micros{{currency=\"USD\"}}"
+    );
     platform.stop().await;
 }
