@@ -58,12 +58,7 @@ impl Scraped {
             .filter(|s| s.metric.starts_with(prefix))
         {
             let family = self.family(&sample.metric);
-            if !self
-                .scrape
-                .docs
-                .get(family)
-                .is_some_and(|h| !h.trim().is_empty())
-            {
+            if self.help(family).is_none_or(|h| h.trim().is_empty()) {
                 faults.push(format!("{family}: no HELP"));
             }
             if matches!(sample.value, Value::Untyped(_)) && family == sample.metric {
