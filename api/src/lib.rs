@@ -65,6 +65,8 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 
 /// The whole API as a router, ready to serve or to drive in tests.
 pub fn router(state: AppState) -> Router {
+    // installed before the first request is counted, or its count would go nowhere
+    http::metrics::handle();
     let (routes, document) = resources().split_for_parts();
     let document = std::sync::Arc::new(openapi::with_common_responses(document));
     let routes = routes
@@ -77,6 +79,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/docs", get(openapi::docs_page))
         .route("/healthz", get(http::healthz))
+        .route("/readyz", get(http::readyz))
         .route("/metrics", get(http::metrics::render))
         .fallback(http::problems::not_found)
         .method_not_allowed_fallback(http::problems::method_not_allowed)

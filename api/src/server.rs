@@ -56,7 +56,7 @@ pub async fn state_over(
         audit: AuditTrail::new(db.clone()).with_clock(clock.clone()),
         unrefreshed: Default::default(),
         budgets: BudgetController::new(
-            RedisBudgetStore::new(redis),
+            RedisBudgetStore::new(redis.clone()),
             db.clone(),
             LeaseRules::PLATFORM,
             0,
@@ -64,6 +64,7 @@ pub async fn state_over(
         ),
         feed: FeedSignal::listen(db.clone()),
         db,
+        redis,
         keys,
         limiter,
         clock,

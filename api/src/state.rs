@@ -20,6 +20,8 @@ pub struct AppState(Arc<Inner>);
 /// What the state holds.
 pub struct Inner {
     pub db: PgPool,
+    /// The Redis of the budget controller and the rate limits (for readiness checks).
+    pub redis: ConnectionManager,
     pub ledger: Ledger,
     /// The signed audit trail: admin actions recorded with their changes, the chainer's and the
     /// signer's work, and its verification.

@@ -1,5 +1,6 @@
 //! What every request goes through: request ids, access logs, metrics, problem+json for every
-//! error, body size limits, timeouts and CORS; and the bare endpoints (`/healthz`, `/metrics`).
+//! error, body size limits, timeouts and CORS; and the bare endpoints (`/healthz`, `/readyz`,
+//! `/metrics`).
 
 pub mod json;
 pub mod metrics;
@@ -65,7 +66,55 @@ pub fn layers(router: Router, settings: &Settings) -> Router {
     router
 }
 
-/// `GET /healthz`: the bare endpoint (no database, no auth); benchmarks compare against it.
+/// `GET /healthz`: the process answers (no database, no auth); benchmarks compare against it.
 pub async fn healthz() -> &'static str {
     "ok"
+}
+
+/// How long `/readyz` waits for each dependency.
+const READY_WAIT: Duration = Duration::from_secs(2);
+
+/// `GET /readyz`: whether this instance can serve requests: PostgreSQL and Redis both answer
+/// within [`READY_WAIT`]. 200 when they do, 503 when one does not; the body says which.
+pub async fn readyz(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let database = async { sqlx::query("select 1").execute(&state.db).await.is_ok() };
+    let redis = async {
+        let mut redis = state.redis.clone();
+        redis::cmd("PING")
+            .query_async::<String>(&mut redis)
+            .await
+            .is_ok()
+    };
+    let (database, redis) = tokio::join!(
+        tokio::time::timeout(READY_WAIT, database),
+        tokio::time::timeout(READY_WAIT, redis),
+    );
+    let database = database.unwrap_or(false);
+    let redis = redis.unwrap_or(false);
+    let ready = database && redis;
+    let mut body = serde_json::json!({"ready": ready, "database": database, "redis": redis});
+    if ready {
+        return axum::Json(body).into_response();
+    }
+    // an unready answer is a problem like every other error, naming what does not answer
+    let silent: Vec<&str> = [(database, "PostgreSQL"), (redis, "Redis")]
+        .into_iter()
+        .filter(|(answers, _)| !answers)
+        .map(|(_, name)| name)
+        .collect();
+    let unavailable =
+        crate::ApiError::Unavailable(format!("{} does not answer", silent.join(" and ")));
+    let problem = serde_json::to_value(unavailable.problem()).unwrap_or_default();
+    if let (Some(body), Some(problem)) = (body.as_object_mut(), problem.as_object()) {
+        body.extend(problem.clone());
+    }
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::CONTENT_TYPE, crate::error::PROBLEM_JSON)],
+        body.to_string(),
+    )
+        .into_response()
 }

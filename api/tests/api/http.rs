@@ -328,3 +328,44 @@ async fn cors_admits_the_console_only_and_metrics_and_docs_are_served(pool: PgPo
             .contains("/api/v1/openapi.json")
     );
 }
+
+/// `/metrics` read as Prometheus reads it: every family described, the request duration a
+/// histogram with buckets (summaries cannot be added up across instances); `/readyz` says
+/// whether PostgreSQL and Redis answer.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn metrics_are_described_and_readiness_names_the_dependency(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let admin = app.token(Role::Admin, None);
+    app.get("/api/v1/advertisers", &admin).await;
+    let metrics = app.send(Method::GET, "/metrics", None, None, &[]).await;
+    let scraped = test_support::metrics::Scraped::parse(metrics.body.as_str().unwrap_or_default());
+    scraped.assert_described("http_");
+    let buckets = scraped.buckets("http_request_duration_seconds");
+    assert!(
+        buckets.contains(&0.005) && buckets.contains(&f64::INFINITY),
+        "{buckets:?}"
+    );
+
+    let ready = app.send(Method::GET, "/readyz", None, None, &[]).await;
+    assert_eq!(ready.status, StatusCode::OK);
+    assert_eq!(
+        ready.body,
+        json!({"ready": true, "database": true, "redis": true})
+    );
+    app.state.db.close().await;
+    let unready = app.send(Method::GET, "/readyz", None, None, &[]).await;
+    assert_eq!(unready.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        (
+            &unready.body["ready"],
+            &unready.body["database"],
+            &unready.body["redis"]
+        ),
+        (&json!(false), &json!(false), &json!(true))
+    );
+    assert_eq!(unready.body["detail"], "PostgreSQL does not answer");
+    assert!(
+        unready.body["request_id"].is_string(),
+        "a problem like any other"
+    );
+}
