@@ -163,3 +163,10 @@ fn by_lease(rows: &[sqlx::postgres::PgRow]) -> Result<HashMap<LeaseId, i64>> {
         })
         .collect()
 }
+
+/// Rows of `event_dead_letters`: stream entries that were not events, waiting for a person.
+pub async fn dead_letter_rows(db: &PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("select count(*) from event_dead_letters")
+        .fetch_one(db)
+        .await
+}

@@ -170,6 +170,19 @@ pub struct LedgerWriter<C> {
     /// Campaign accounts never change once open: found once, kept.
     accounts: Mutex<HashMap<CampaignId, CampaignAccounts>>,
     totals: Mutex<BatchOutcome>,
+    progress: Mutex<Progress>,
+}
+
+/// How a running writer's loops fare, for its health and metrics.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Progress {
+    /// When a step last succeeded, on any shard (an idle read counts: the stream answered).
+    pub last_success: Option<std::time::SystemTime>,
+    /// Steps that failed (each retried after a pause), and the last one's error.
+    pub failed_steps: u64,
+    pub last_error: Option<String>,
+    /// Entries taken over from other consumers that held them past `claim_idle`.
+    pub claimed: u64,
 }
 
 /// Where a shard's loop is.
@@ -204,6 +217,36 @@ where
             settings,
             accounts: Mutex::new(HashMap::new()),
             totals: Mutex::new(BatchOutcome::default()),
+            progress: Mutex::new(Progress::default()),
+        }
+    }
+
+    /// How the loops fare.
+    pub fn progress(&self) -> Progress {
+        self.progress
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The stream it reads.
+    pub fn stream(&self) -> &EventStream {
+        &self.stream
+    }
+
+    /// The consumer group's name.
+    pub fn group(&self) -> &str {
+        &self.settings.group
+    }
+
+    fn note_step(&self, result: Result<(), &WriterError>) {
+        let mut progress = self.progress.lock().unwrap_or_else(|p| p.into_inner());
+        match result {
+            Ok(()) => progress.last_success = Some(std::time::SystemTime::now()),
+            Err(e) => {
+                progress.failed_steps += 1;
+                progress.last_error = Some(e.to_string());
+            }
         }
     }
 
@@ -268,7 +311,9 @@ where
                 let mut state = ShardLoop::new(shard);
                 let mut failures = 0_u32;
                 while !*stop.borrow() {
-                    let pause = match writer.step(&mut state).await {
+                    let stepped = writer.step(&mut state).await;
+                    writer.note_step(stepped.as_ref().map(|_| ()));
+                    let pause = match stepped {
                         Ok(outcome) if outcome.entries == 0 => writer.settings.idle_wait,
                         Ok(_) => {
                             failures = 0;
@@ -381,6 +426,10 @@ where
             .query_async(&mut self.redis.clone())
             .await?;
         let (claimed, deleted) = reply::autoclaim(reply).map_err(WriterError::Reply)?;
+        self.progress
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .claimed += claimed.len() as u64;
         if !deleted.is_empty() {
             // trimmed while pending (should not happen: trimming stops at the oldest pending)
             self.ack(shard, &deleted).await?;

@@ -9,6 +9,7 @@ pub mod bloom;
 pub mod offline;
 pub mod score;
 pub mod scorer;
+pub mod scorer_status;
 pub mod windows;
 
 pub use blocklist::Blocklist;

@@ -6,7 +6,7 @@
 //! Spend that reaches the ledger after a verdict is refunded by a later run, as long as the ad
 //! is still in the window.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -33,9 +33,9 @@ pub struct ScoreOutcome {
     pub sources: usize,
     /// Events newly marked invalid.
     pub invalidated: u64,
-    /// Refund transfers posted now, and their total.
+    /// Refund transfers posted now, and their total in each currency.
     pub refunds: usize,
-    pub refunded: Decimal,
+    pub refunded: BTreeMap<Currency, Decimal>,
 }
 
 /// One run over the events of the last `window` before `now`.
@@ -96,12 +96,12 @@ pub async fn score_recent(
 }
 
 /// Refunds every billed ad of the window that the scorer judged invalid and that has no refund
-/// yet; returns how many refunds it posted and their total.
+/// yet; returns how many refunds it posted and their total in each currency.
 async fn refund_invalid(
     db: &PgPool,
     ledger: &Ledger,
     since: DateTime<Utc>,
-) -> anyhow::Result<(usize, Decimal)> {
+) -> anyhow::Result<(usize, BTreeMap<Currency, Decimal>)> {
     let reasons: HashMap<String, String> = events::reads::invalid_traffic_since(db, since)
         .await?
         .into_iter()
@@ -137,14 +137,14 @@ async fn refund_invalid(
         refunds.push(refund);
     }
     let mut posted = 0;
-    let mut total = Decimal::ZERO;
+    let mut total: BTreeMap<Currency, Decimal> = BTreeMap::new();
     for chunk in refunds.chunks(1000) {
         let results = ledger.transfer_batch(chunk, BatchMode::Independent).await?;
         for (refund, result) in chunk.iter().zip(results) {
             match result {
                 Ok(p) if p.status == PostStatus::Created => {
                     posted += 1;
-                    total += refund.amount.as_decimal();
+                    *total.entry(refund.currency).or_default() += refund.amount.as_decimal();
                 }
                 Ok(_) => {}
                 Err(rejection) => {

@@ -1,15 +1,18 @@
 //! `fraud-scorer`: fraud level 3. Every `--every-s` seconds it judges the events of the last
 //! `--window-s` seconds together, refunds the billed ads of the sources it convicts and adds
 //! those sources to the blocklist. Runs until SIGTERM or Ctrl-C. The work is `fraud::scorer`;
-//! every setting is a flag or its environment variable (`fraud-scorer --help`).
+//! every setting is a flag or its environment variable (`fraud-scorer --help`). `/metrics` and
+//! `/healthz` at `--listen-addr` say what its runs did and whether they still succeed.
 
 use std::process::ExitCode;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use clap::Parser;
 use daemon::postgres::Unreachable;
 use fraud::offline::Rules;
 use fraud::scorer::score_recent;
+use fraud::scorer_status::ScorerProgress;
 
 /// Fraud level 3: judges the recent events of each source together, refunds the billed ads of
 /// the sources it convicts and adds them to the blocklist, every few seconds until SIGTERM or
@@ -28,6 +31,13 @@ struct Args {
     #[arg(long, env = "FRAUD_SCORER_WINDOW_S", default_value_t = 600,
           value_parser = clap::value_parser!(u64).range(1..))]
     window_s: u64,
+    /// Where /metrics and /healthz are served.
+    #[arg(
+        long,
+        env = "FRAUD_SCORER_LISTEN_ADDR",
+        default_value = "127.0.0.1:8092"
+    )]
+    listen_addr: String,
 }
 
 #[tokio::main]
@@ -43,6 +53,18 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let pool =
         daemon::postgres::connect("DATABASE_URL", &args.database_url, 4, Unreachable::Wait).await?;
     let ledger = ledger::Ledger::new(pool.clone());
+    let watched = Arc::new(Watched {
+        progress: Mutex::new(ScorerProgress::default()),
+        started: SystemTime::now(),
+        // two runs may fail (or take a whole interval) before the scorer counts as stalled
+        stalled_after: every * 3 + Duration::from_secs(60),
+    });
+    daemon::status::serve(
+        "FRAUD_SCORER_LISTEN_ADDR",
+        &args.listen_addr,
+        watched.clone(),
+    )
+    .await?;
     let rules = Rules::default();
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -59,16 +81,52 @@ async fn run(args: Args) -> anyhow::Result<()> {
             _ = tick.tick() => {}
             _ = &mut stop => return Ok(()),
         }
-        match score_recent(&pool, &ledger, window, &rules, chrono::Utc::now()).await {
+        let scored = score_recent(&pool, &ledger, window, &rules, chrono::Utc::now()).await;
+        match &scored {
             Ok(outcome) => tracing::info!(
                 events = outcome.events,
                 convicted = outcome.sources,
                 invalidated = outcome.invalidated,
                 refunds = outcome.refunds,
-                refunded = %outcome.refunded,
+                refunded = ?outcome.refunded,
                 "scored"
             ),
             Err(e) => tracing::warn!(error = %format!("{e:#}"), "scoring failed"),
         }
+        watched
+            .progress
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .record(
+                scored.as_ref().map_err(|e| format!("{e:#}")),
+                SystemTime::now(),
+            );
+    }
+}
+
+/// What /metrics and /healthz read.
+struct Watched {
+    progress: Mutex<ScorerProgress>,
+    started: SystemTime,
+    stalled_after: Duration,
+}
+
+impl Watched {
+    fn progress(&self) -> ScorerProgress {
+        self.progress
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+impl daemon::status::Status for Watched {
+    async fn metrics(&self) -> String {
+        self.progress().render_metrics()
+    }
+
+    async fn health(&self) -> Result<(), Vec<String>> {
+        self.progress()
+            .health(self.started, SystemTime::now(), self.stalled_after)
     }
 }

@@ -2,7 +2,8 @@
 //! once, and records every event for reports and the fraud scorer, until stopped (SIGTERM or
 //! Ctrl-C). The work is `events::LedgerWriter`, one per duty, each in its own consumer
 //! group; the binary ships with servingd, which produces the events. Every setting is a flag
-//! or its environment variable (`ledger-writer --help`).
+//! or its environment variable (`ledger-writer --help`). `/metrics` and `/healthz` at
+//! `--listen-addr` say how far behind the stream it is and whether its loops still step.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -11,7 +12,8 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use daemon::postgres::Unreachable;
-use events::{Duty, EventStream, LedgerWriter, WriterError, WriterSettings};
+use events::writer_status;
+use events::{Duty, EventStream, LedgerWriter, WriterError, WriterSettings, WriterStatus};
 use redis::aio::ConnectionLike;
 use tokio::sync::watch;
 
@@ -62,6 +64,17 @@ struct Args {
     /// milliseconds.
     #[arg(long, env = "LEDGER_WRITER_CLAIM_IDLE_MS", default_value_t = 30_000)]
     claim_idle_ms: u64,
+    /// Where /metrics and /healthz are served.
+    #[arg(
+        long,
+        env = "LEDGER_WRITER_LISTEN_ADDR",
+        default_value = "127.0.0.1:8091"
+    )]
+    listen_addr: String,
+    /// /healthz fails once a writer has had no successful step for this many seconds.
+    #[arg(long, env = "LEDGER_WRITER_STALLED_AFTER_S", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    stalled_after_s: u64,
 }
 
 /// A duty, as the settings name it.
@@ -122,7 +135,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("connecting to Redis at {} (REDIS_URL)", args.redis_url))?;
         tracing::info!(redis = %args.redis_url, "reading events from Redis");
-        serve(writers(&ledger, conn, &stream, &settings, &duties)).await
+        let writers = writers(&ledger, conn.clone(), &stream, &settings, &duties);
+        watch(&args, &ledger, conn, &writers).await?;
+        serve(writers).await
     } else {
         let nodes: Vec<&str> = args.redis_cluster_urls.iter().map(|u| u.trim()).collect();
         let client = redis::cluster::ClusterClientBuilder::new(nodes)
@@ -136,7 +151,71 @@ async fn run(args: Args) -> anyhow::Result<()> {
             )
         })?;
         tracing::info!(cluster = %args.redis_cluster_urls.join(","), "reading events from the Redis Cluster");
-        serve(writers(&ledger, conn, &stream, &settings, &duties)).await
+        let writers = writers(&ledger, conn.clone(), &stream, &settings, &duties);
+        watch(&args, &ledger, conn, &writers).await?;
+        serve(writers).await
+    }
+}
+
+/// Serves the writers' /metrics and /healthz at `--listen-addr`.
+async fn watch<C>(
+    args: &Args,
+    ledger: &ledger::Ledger,
+    redis: C,
+    writers: &[Arc<LedgerWriter<C>>],
+) -> anyhow::Result<()>
+where
+    C: ConnectionLike + Clone + Send + Sync + 'static,
+{
+    let watched = Watched {
+        writers: writers.to_vec(),
+        redis,
+        db: ledger.pool().clone(),
+        stalled_after: Duration::from_secs(args.stalled_after_s),
+    };
+    daemon::status::serve(
+        "LEDGER_WRITER_LISTEN_ADDR",
+        &args.listen_addr,
+        Arc::new(watched),
+    )
+    .await
+}
+
+/// What /metrics and /healthz read.
+struct Watched<C> {
+    writers: Vec<Arc<LedgerWriter<C>>>,
+    redis: C,
+    db: sqlx::PgPool,
+    stalled_after: Duration,
+}
+
+impl<C> Watched<C>
+where
+    C: ConnectionLike + Clone + Send + Sync + 'static,
+{
+    async fn statuses(&self) -> Vec<WriterStatus> {
+        let mut statuses = Vec::new();
+        for writer in &self.writers {
+            statuses.push(writer.status(&mut self.redis.clone()).await);
+        }
+        statuses
+    }
+}
+
+impl<C> daemon::status::Status for Watched<C>
+where
+    C: ConnectionLike + Clone + Send + Sync + 'static,
+{
+    async fn metrics(&self) -> String {
+        let dead_letters = events::reads::dead_letter_rows(&self.db)
+            .await
+            .unwrap_or(-1);
+        writer_status::render_metrics(&self.statuses().await, dead_letters)
+    }
+
+    async fn health(&self) -> Result<(), Vec<String>> {
+        let statuses: Vec<WriterStatus> = self.writers.iter().map(|w| w.local_status()).collect();
+        writer_status::health(&statuses, std::time::SystemTime::now(), self.stalled_after)
     }
 }
 
@@ -147,7 +226,7 @@ fn writers<C>(
     stream: &EventStream,
     settings: &WriterSettings,
     duties: &[Duty],
-) -> Vec<LedgerWriter<C>>
+) -> Vec<Arc<LedgerWriter<C>>>
 where
     C: ConnectionLike + Clone + Send + Sync + 'static,
 {
@@ -159,7 +238,12 @@ where
                 group: duty.group().into(),
                 ..settings.clone()
             };
-            LedgerWriter::new(ledger.clone(), conn.clone(), stream.clone(), settings)
+            Arc::new(LedgerWriter::new(
+                ledger.clone(),
+                conn.clone(),
+                stream.clone(),
+                settings,
+            ))
         })
         .collect()
 }
@@ -167,14 +251,13 @@ where
 /// Runs the writers until a shutdown signal, then lets them finish the batches in hand. A
 /// writer that ends before that (a loop panicked, its consumer group could not be set up) stops
 /// the others and the process, non-zero, so that a supervisor restarts it.
-async fn serve<C>(writers: Vec<LedgerWriter<C>>) -> anyhow::Result<()>
+async fn serve<C>(writers: Vec<Arc<LedgerWriter<C>>>) -> anyhow::Result<()>
 where
     C: ConnectionLike + Clone + Send + Sync + 'static,
 {
     let (stop, stopped) = watch::channel(false);
     let mut running = tokio::task::JoinSet::new();
     for writer in writers {
-        let writer = Arc::new(writer);
         let stopped = stopped.clone();
         running.spawn(async move {
             let ended = writer.clone().run(stopped).await;

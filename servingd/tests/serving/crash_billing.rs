@@ -79,7 +79,9 @@ impl Processes {
     /// pending entries at once, under the other name they are claimed from the dead one.
     fn start_writer(&mut self, consumer: &str) {
         let mut command = self.command("ledger-writer");
-        command.env("LEDGER_WRITER_CONSUMER", consumer);
+        command
+            .env("LEDGER_WRITER_CONSUMER", consumer)
+            .env("LEDGER_WRITER_LISTEN_ADDR", "127.0.0.1:0");
         self.writer = Some(command.spawn().expect("ledger-writer starts"));
     }
 

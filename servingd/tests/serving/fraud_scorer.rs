@@ -121,7 +121,8 @@ async fn convicted_sources_are_refunded_exactly_once_and_blocklisted(pool: PgPoo
     assert_eq!(outcome.invalidated, 30);
     assert_eq!(outcome.refunds, 30);
     assert_eq!(
-        outcome.refunded, billed_to_bots,
+        outcome.refunded,
+        [(ledger::Currency::parse("USD").expect("USD"), billed_to_bots)].into(),
         "refunds equal what the invalid ads were billed, to the micro"
     );
     assert_eq!(money(&pool, "refund").await, (30, billed_to_bots));

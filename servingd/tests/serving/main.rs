@@ -13,4 +13,5 @@ mod pacing_simulation;
 mod serving_clock;
 mod tracking_http;
 mod tracking_keys_vault;
+mod worker_metrics;
 mod writer_process;

@@ -25,6 +25,7 @@ async fn a_writer_that_cannot_run_ends_the_process_non_zero(pool: PgPool) {
         .env("DATABASE_URL", database_url)
         .env("REDIS_URL", redis_url())
         .env_remove("REDIS_CLUSTER_URLS")
+        .env("LEDGER_WRITER_LISTEN_ADDR", "127.0.0.1:0")
         .env("EVENT_SHARDS", "2")
         .env("EVENT_NAMESPACE", &namespace)
         .env("LEDGER_WRITER_DUTIES", "bill")
