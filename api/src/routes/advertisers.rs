@@ -74,7 +74,9 @@ pub async fn visible(state: &AppState, principal: &Principal, id: Uuid) -> Resul
     }
 }
 
-/// Create an advertiser and its cash account. Roles: operator, admin.
+/// Create an advertiser and its cash account.
+///
+/// Roles: operator, admin.
 #[utoipa::path(post, path = "/api/v1/advertisers", tag = "advertisers",
     request_body = NewAdvertiser,
     responses(
@@ -125,7 +127,9 @@ pub async fn create_advertiser(
     Ok((StatusCode::CREATED, Json(advertiser)))
 }
 
-/// List advertisers by id. Roles: advertiser (sees only itself), operator, billing, admin.
+/// List advertisers by id.
+///
+/// Roles: advertiser (sees only itself), operator, billing, admin.
 #[utoipa::path(get, path = "/api/v1/advertisers", tag = "advertisers",
     params(PageQuery),
     responses(
@@ -154,7 +158,9 @@ pub async fn list_advertisers(
     Ok(Json(AdvertiserPage { items, next_cursor }))
 }
 
-/// One advertiser. Roles: advertiser (itself), operator, billing, admin.
+/// One advertiser.
+///
+/// Roles: advertiser (itself), operator, billing, admin.
 #[utoipa::path(get, path = "/api/v1/advertisers/{id}", tag = "advertisers",
     params(AdvertiserPath),
     responses(

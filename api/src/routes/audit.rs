@@ -92,8 +92,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(verify_audit))
 }
 
-/// Audit entries, newest first. Roles: operator, billing, admin (all entries); advertiser (those
-/// about its own objects).
+/// Audit entries, newest first.
+///
+/// Roles: operator, billing, admin (all entries); advertiser (those about its own objects).
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit",
     params(AuditQuery),
     responses(
@@ -153,8 +154,10 @@ pub async fn list_audit(
     Ok(Json(AuditPage { items, next_cursor }))
 }
 
-/// Walks the whole audit chain and checks every signed checkpoint through Vault; names the first
-/// entry where anything fails. Roles: operator, billing, admin.
+/// Verify the audit chain.
+///
+/// Walks the whole chain and checks every signed checkpoint through Vault; names the first entry
+/// where anything fails. Roles: operator, billing, admin.
 #[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit",
     responses(
         (status = 200, description = "What the verification found", body = AuditVerification),

@@ -39,8 +39,9 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(token))
 }
 
-/// Exchange credentials for an access token. Open to anyone; wrong credentials are a 401 that
-/// does not say which part was wrong.
+/// Exchange credentials for an access token.
+///
+/// Open to anyone; wrong credentials are a 401 that does not say which part was wrong.
 #[utoipa::path(post, path = "/api/v1/auth/token", tag = "auth",
     request_body = TokenRequest,
     responses(

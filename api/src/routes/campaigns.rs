@@ -78,7 +78,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(archive_campaign))
 }
 
-/// Create a draft campaign. Roles: advertiser (its own), operator, admin.
+/// Create a draft campaign.
+///
+/// Roles: advertiser (its own), operator, admin.
 #[utoipa::path(post, path = "/api/v1/campaigns", tag = "campaigns",
     request_body = NewCampaign,
     responses(
@@ -114,8 +116,9 @@ pub async fn create_campaign(
     Ok((StatusCode::CREATED, Json(campaign)))
 }
 
-/// List campaigns by id, filtered by advertiser and status. Roles: advertiser (its own only),
-/// operator, billing, admin.
+/// List campaigns by id, filtered by advertiser and status.
+///
+/// Roles: advertiser (its own only), operator, billing, admin.
 #[utoipa::path(get, path = "/api/v1/campaigns", tag = "campaigns",
     params(ListQuery),
     responses(
@@ -151,7 +154,9 @@ pub async fn list_campaigns(
     Ok(Json(CampaignPage { items, next_cursor }))
 }
 
-/// One campaign. Roles: advertiser (its own), operator, billing, admin.
+/// One campaign.
+///
+/// Roles: advertiser (its own), operator, billing, admin.
 #[utoipa::path(get, path = "/api/v1/campaigns/{id}", tag = "campaigns",
     params(CampaignPath),
     responses(
@@ -175,9 +180,11 @@ pub async fn get_campaign(
     }
 }
 
-/// Change a campaign's settings with a JSON merge patch (RFC 7386) over its settings (name,
-/// schedule, budget, bid, pacing, targeting, frequency_cap, creatives). A change of budget of an
-/// active campaign moves its hold. Roles: advertiser (its own), operator, admin.
+/// Change a campaign's settings.
+///
+/// A JSON merge patch (RFC 7386) over its settings (name, schedule, budget, bid, pacing,
+/// targeting, frequency_cap, creatives). A change of budget of an active campaign moves its
+/// hold. Roles: advertiser (its own), operator, admin.
 #[utoipa::path(patch, path = "/api/v1/campaigns/{id}", tag = "campaigns",
     params(CampaignPath),
     request_body(content = serde_json::Value, description = "A merge patch of the settings", content_type = "application/merge-patch+json"),
@@ -218,8 +225,10 @@ async fn act(
     ))
 }
 
-/// Start a draft campaign: its budget is held from the advertiser's cash (a daily budget at the
-/// start of each local day, a lifetime budget once). Roles: advertiser (its own), operator, admin.
+/// Start a draft campaign.
+///
+/// Its budget is held from the advertiser's cash (a daily budget at the start of each local day,
+/// a lifetime budget once). Roles: advertiser (its own), operator, admin.
 #[utoipa::path(post, path = "/api/v1/campaigns/{id}/activate", tag = "campaigns",
     params(CampaignPath),
     responses(
@@ -239,8 +248,10 @@ pub async fn activate_campaign(
     act(state, actor, path, Action::Activate).await
 }
 
-/// Pause an active campaign; what it holds and no server has leased goes back to cash.
-/// Roles: advertiser (its own), operator, admin.
+/// Pause an active campaign.
+///
+/// What it holds and no server has leased goes back to cash. Roles: advertiser (its own),
+/// operator, admin.
 #[utoipa::path(post, path = "/api/v1/campaigns/{id}/pause", tag = "campaigns",
     params(CampaignPath),
     responses(
@@ -260,8 +271,10 @@ pub async fn pause_campaign(
     act(state, actor, path, Action::Pause).await
 }
 
-/// Resume a paused (or exhausted, after a budget increase) campaign; its budget is held again.
-/// Roles: advertiser (its own), operator, admin.
+/// Resume a paused or exhausted campaign.
+///
+/// Its budget is held again (an exhausted one after its budget was raised). Roles: advertiser
+/// (its own), operator, admin.
 #[utoipa::path(post, path = "/api/v1/campaigns/{id}/resume", tag = "campaigns",
     params(CampaignPath),
     responses(
@@ -281,8 +294,9 @@ pub async fn resume_campaign(
     act(state, actor, path, Action::Resume).await
 }
 
-/// Archive a campaign for good (from draft, paused, exhausted or ended). Roles: advertiser (its
-/// own), operator, admin.
+/// Archive a campaign for good (from draft, paused, exhausted or ended).
+///
+/// Roles: advertiser (its own), operator, admin.
 #[utoipa::path(post, path = "/api/v1/campaigns/{id}/archive", tag = "campaigns",
     params(CampaignPath),
     responses(

@@ -156,7 +156,9 @@ async fn add_api_key(
     Ok(CreatedApiKey { key, api_key })
 }
 
-/// Add a user to an advertiser (role `advertiser`). Roles: advertiser (its own), operator, admin.
+/// Add a user to an advertiser (role `advertiser`).
+///
+/// Roles: advertiser (its own), operator, admin.
 #[utoipa::path(post, path = "/api/v1/advertisers/{id}/users", tag = "advertisers",
     params(AdvertiserPath), request_body = NewUser,
     responses(
@@ -189,7 +191,9 @@ pub async fn create_user(
     Ok((StatusCode::CREATED, Json(user)))
 }
 
-/// The advertiser's users. Roles: advertiser (its own), operator, admin.
+/// The advertiser's users.
+///
+/// Roles: advertiser (its own), operator, admin.
 #[utoipa::path(get, path = "/api/v1/advertisers/{id}/users", tag = "advertisers",
     params(AdvertiserPath),
     responses(
@@ -210,8 +214,9 @@ pub async fn list_users(
     Ok(Json(store::users(&state.db, advertiser.id).await?))
 }
 
-/// Create an API key for an advertiser; the key is shown once. Roles: advertiser (its own),
-/// operator, admin.
+/// Create an API key for an advertiser; the key is shown once.
+///
+/// Roles: advertiser (its own), operator, admin.
 #[utoipa::path(post, path = "/api/v1/advertisers/{id}/api-keys", tag = "advertisers",
     params(AdvertiserPath), request_body = NewApiKey,
     responses(
@@ -242,7 +247,9 @@ pub async fn create_api_key(
     Ok((StatusCode::CREATED, Json(key)))
 }
 
-/// The advertiser's API keys (without secrets). Roles: advertiser (its own), operator, admin.
+/// The advertiser's API keys (without secrets).
+///
+/// Roles: advertiser (its own), operator, admin.
 #[utoipa::path(get, path = "/api/v1/advertisers/{id}/api-keys", tag = "advertisers",
     params(AdvertiserPath),
     responses(
@@ -263,7 +270,9 @@ pub async fn list_api_keys(
     Ok(Json(store::api_keys(&state.db, advertiser.id).await?))
 }
 
-/// Revoke one of the advertiser's API keys. Roles: advertiser (its own), operator, admin.
+/// Revoke one of the advertiser's API keys.
+///
+/// Roles: advertiser (its own), operator, admin.
 #[utoipa::path(delete, path = "/api/v1/advertisers/{id}/api-keys/{key_id}", tag = "advertisers",
     params(KeyPath),
     responses(
@@ -318,7 +327,9 @@ fn staff_scope(role: Role, advertiser: Option<Uuid>) -> Result<Option<Advertiser
     }
 }
 
-/// Create a user of any role. Roles: admin.
+/// Create a user of any role.
+///
+/// Roles: admin.
 #[utoipa::path(post, path = "/api/v1/users", tag = "admin",
     request_body = NewStaffUser,
     responses(
@@ -349,7 +360,9 @@ pub async fn create_staff_user(
     Ok((StatusCode::CREATED, Json(user)))
 }
 
-/// Create an API key of any role (servingd's is `service`). Roles: admin.
+/// Create an API key of any role (servingd's is `service`).
+///
+/// Roles: admin.
 #[utoipa::path(post, path = "/api/v1/api-keys", tag = "admin",
     request_body = NewStaffApiKey,
     responses(

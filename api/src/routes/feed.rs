@@ -42,8 +42,10 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(feed))
 }
 
-/// The campaign feed. Roles: service, admin. A full snapshot when `since=0`; else every change
-/// after `since`, in revision order, waiting up to `wait_s` seconds for one.
+/// The campaign feed.
+///
+/// Roles: service, admin. A full snapshot when `since=0`; else every change after `since`, in
+/// revision order, waiting up to `wait_s` seconds for one.
 #[utoipa::path(get, path = "/api/v1/feed/campaigns", tag = "feed",
     params(FeedQuery),
     responses(

@@ -116,7 +116,9 @@ pub fn normalized(kind: SourceKind, value: &str) -> std::result::Result<String, 
     }
 }
 
-/// The known-bad sources, a page at a time. Roles: operator, billing, admin.
+/// The known-bad sources, a page at a time.
+///
+/// Roles: operator, billing, admin.
 #[utoipa::path(get, path = "/api/v1/fraud/blocklist", tag = "fraud",
     params(BlocklistQuery),
     responses(
@@ -159,8 +161,9 @@ pub async fn list_blocked(
     Ok(Json(BlocklistPage { items, next_cursor }))
 }
 
-/// Add sources to the list (those listed already stay as they were). servingd stops bidding
-/// for them and billing their events within seconds. Roles: operator, admin.
+/// Add sources to the list (those listed already stay as they were).
+///
+/// servingd stops bidding for them and billing their events within seconds. Roles: operator, admin.
 #[utoipa::path(post, path = "/api/v1/fraud/blocklist", tag = "fraud",
     request_body = NewBlockedSources,
     responses(
@@ -222,7 +225,9 @@ pub async fn add_blocked(
     }))
 }
 
-/// Take a source off the list. Roles: operator, admin.
+/// Take a source off the list.
+///
+/// Roles: operator, admin.
 #[utoipa::path(delete, path = "/api/v1/fraud/blocklist/{kind}/{value}", tag = "fraud",
     params(SourcePath),
     responses(

@@ -227,8 +227,10 @@ fn posting(t: &Transfer, created: bool) -> Posting {
     }
 }
 
-/// Record money received from an advertiser. Retrying with the same `Idempotency-Key` returns
-/// the first posting (200) and moves nothing. Roles: billing, admin.
+/// Record money received from an advertiser.
+///
+/// Retrying with the same `Idempotency-Key` returns the first posting (200) and moves nothing.
+/// Roles: billing, admin.
 #[utoipa::path(post, path = "/api/v1/advertisers/{id}/deposits", tag = "funding",
     params(AdvertiserPath, ("Idempotency-Key" = String, Header, description = "Same on every retry", min_length = 1, max_length = 200)),
     request_body = Funding,
@@ -261,7 +263,9 @@ pub async fn deposit(
     .await
 }
 
-/// Grant an advertiser a credit from the platform. Idempotent like deposits. Roles: billing, admin.
+/// Grant an advertiser a credit from the platform.
+///
+/// Idempotent like deposits. Roles: billing, admin.
 #[utoipa::path(post, path = "/api/v1/advertisers/{id}/credits", tag = "funding",
     params(AdvertiserPath, ("Idempotency-Key" = String, Header, description = "Same on every retry", min_length = 1, max_length = 200)),
     request_body = Funding,
@@ -294,8 +298,9 @@ pub async fn credit(
     .await
 }
 
-/// The advertiser's cash and what its campaigns hold. Roles: advertiser (its own), operator,
-/// billing, admin.
+/// The advertiser's cash and what its campaigns hold.
+///
+/// Roles: advertiser (its own), operator, billing, admin.
 #[utoipa::path(get, path = "/api/v1/advertisers/{id}/balance", tag = "funding",
     params(AdvertiserPath),
     responses(
@@ -323,8 +328,9 @@ pub async fn balance(
     }))
 }
 
-/// The advertiser's cash statement, oldest first, with running balances. Roles: advertiser (its
-/// own), operator, billing, admin.
+/// The advertiser's cash statement, oldest first, with running balances.
+///
+/// Roles: advertiser (its own), operator, billing, admin.
 #[utoipa::path(get, path = "/api/v1/advertisers/{id}/statement", tag = "funding",
     params(AdvertiserPath, StatementQuery),
     responses(

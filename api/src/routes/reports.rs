@@ -60,8 +60,9 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(campaign_report))
 }
 
-/// A campaign's delivery and money by day or hour (buckets with activity only). Roles:
-/// advertiser (its own), operator, billing, admin.
+/// A campaign's delivery and money by day or hour (buckets with activity only).
+///
+/// Roles: advertiser (its own), operator, billing, admin.
 #[utoipa::path(get, path = "/api/v1/campaigns/{id}/report", tag = "reports",
     params(CampaignPath, ReportQuery),
     responses(

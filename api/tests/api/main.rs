@@ -12,6 +12,7 @@ mod helpers;
 mod http;
 mod key_rotation;
 mod money;
+mod openapi;
 mod reports;
 mod tokens;
 

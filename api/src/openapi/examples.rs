@@ -1,0 +1,251 @@
+//! An example of every body the API takes or gives, by schema name, shown in the document beside
+//! the schema. They describe one small world (an advertiser, its campaign, a deposit), so the
+//! ids agree from one example to the next; the tests hold each example to its schema, and send
+//! the request examples to a running API.
+
+use serde_json::{Value, json};
+
+const ADVERTISER: &str = "0193a5f0-0000-7000-8000-00000000a001";
+const CAMPAIGN: &str = "0193a5f0-0000-7000-8000-00000000c001";
+const USER: &str = "0193a5f0-0000-7000-8000-00000000e001";
+const KEY: &str = "0193a5f0-0000-7000-8000-00000000f001";
+const TRANSFER: &str = "0193a5f0-0000-7000-8000-00000000d001";
+const AT: &str = "2026-11-30T12:00:00Z";
+const HASH: &str = "9f2c1e5a7b3d4c6e8f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60";
+
+/// Every example, by schema name.
+pub fn all() -> Vec<(&'static str, Value)> {
+    vec![
+        (
+            "TokenRequest",
+            json!({"grant_type": "password", "username": "ana", "password": "a long passphrase"}),
+        ),
+        (
+            "TokenResponse",
+            json!({
+                "access_token": "eyJhbGciOiJFZERTQSIsImtpZCI6ImsxIn0.eyJzdWIiOiJhbmEifQ.c2lnbmF0dXJl",
+                "token_type": "Bearer", "expires_in": 3600, "role": "advertiser",
+                "advertiser_id": ADVERTISER,
+            }),
+        ),
+        (
+            "NewAdvertiser",
+            json!({"name": "Acme Shoes", "currency": "USD"}),
+        ),
+        ("Advertiser", advertiser()),
+        (
+            "AdvertiserPage",
+            json!({"items": [advertiser()], "next_cursor": null}),
+        ),
+        (
+            "NewUser",
+            json!({"username": "ana", "password": "a long passphrase"}),
+        ),
+        (
+            "NewStaffUser",
+            json!({
+                "username": "olu", "password": "a long passphrase", "role": "operator",
+                "advertiser_id": null,
+            }),
+        ),
+        ("User", user()),
+        ("NewApiKey", json!({"name": "reporting script"})),
+        (
+            "NewStaffApiKey",
+            json!({"name": "servingd eu-1", "role": "service", "advertiser_id": null}),
+        ),
+        ("ApiKey", api_key()),
+        ("CreatedApiKey", {
+            let mut key = api_key();
+            key["api_key"] = json!("adk_0193a5f0f001_Zm9yIGV4YW1wbGUgb25seSwgbm90IGEga2V5");
+            key
+        }),
+        (
+            "Funding",
+            json!({"amount": "500.00", "note": "wire 2026-11-30"}),
+        ),
+        (
+            "Posting",
+            json!({
+                "transfer_id": TRANSFER, "kind": "deposit", "amount": "500.000000",
+                "currency": "USD", "posted_at": AT, "created": true,
+            }),
+        ),
+        (
+            "Balance",
+            json!({
+                "advertiser_id": ADVERTISER, "currency": "USD", "cash": "450.000000",
+                "available": "450.000000", "held": "50.000000",
+            }),
+        ),
+        ("StatementPage", statement()),
+        ("NewCampaign", campaign_input()),
+        (
+            "CampaignPatch",
+            json!({"budget": {"daily": "75.00"}, "pacing": "accelerated"}),
+        ),
+        ("Campaign", campaign()),
+        (
+            "CampaignPage",
+            json!({"items": [campaign()], "next_cursor": null}),
+        ),
+        (
+            "FeedPage",
+            json!({
+                "snapshot": false, "revision": 42, "more": false, "campaigns": [],
+                "changes": [{"revision": 42, "campaign": campaign()}],
+            }),
+        ),
+        (
+            "Report",
+            json!({
+                "campaign_id": CAMPAIGN, "currency": "USD", "time_zone": "America/New_York",
+                "granularity": "day",
+                "rows": [{
+                    "bucket": "2026-11-30", "impressions": 24000, "clicks": 31,
+                    "spend": "48.000000", "refunds": "0.120000", "unbilled_over_delivery": "0.000000",
+                    "ctr": "0.001292", "ecpm": "2.000000", "pace": "0.96",
+                }],
+            }),
+        ),
+        (
+            "NewBlockedSources",
+            json!({"entries": [
+                {"kind": "ip", "value": "203.0.113.7", "reason": "data-centre range"},
+                {"kind": "device", "value": "6f1c2d3e4a5b6c7d"},
+            ]}),
+        ),
+        ("Added", json!({"added": 1, "already_listed": 1})),
+        (
+            "BlocklistPage",
+            json!({
+                "items": [{
+                    "kind": "ip", "value": "203.0.113.7", "reason": "data-centre range",
+                    "added_by": "olu", "added_at": AT,
+                }],
+                "next_cursor": null,
+            }),
+        ),
+        (
+            "AuditPage",
+            json!({
+                "items": [{
+                    "position": 7, "at": AT, "actor": "ana", "role": "advertiser",
+                    "action": "campaign.activate", "object": format!("campaign/{CAMPAIGN}"),
+                    "advertiser_id": ADVERTISER, "request_id": "5b0e6a52-8f7d-4a8e-9d55-2c3b1a0f9e11",
+                    "before": {"status": "draft"}, "after": {"status": "active"},
+                    "prev_hash": HASH, "hash": HASH,
+                }],
+                "next_cursor": null,
+            }),
+        ),
+        (
+            "AuditVerification",
+            json!({
+                "intact": true, "rows": 7, "checkpoints_verified": 1, "signatures_checked": true,
+                "head_hash": HASH, "fault": null,
+            }),
+        ),
+        (
+            "Problem",
+            json!({
+                "type": "about:blank", "title": "Unprocessable Entity", "status": 422,
+                "detail": "the request has 1 invalid field(s)",
+                "errors": [{"field": "budget.daily", "message": "a positive amount"}],
+                "request_id": "5b0e6a52-8f7d-4a8e-9d55-2c3b1a0f9e11",
+            }),
+        ),
+    ]
+}
+
+fn advertiser() -> Value {
+    json!({"id": ADVERTISER, "name": "Acme Shoes", "currency": "USD", "created_at": AT})
+}
+
+fn user() -> Value {
+    json!({
+        "id": USER, "username": "ana", "role": "advertiser", "advertiser_id": ADVERTISER,
+        "created_at": AT,
+    })
+}
+
+fn api_key() -> Value {
+    json!({
+        "id": KEY, "name": "reporting script", "role": "advertiser",
+        "advertiser_id": ADVERTISER, "created_at": AT, "revoked_at": null,
+    })
+}
+
+/// The settings an advertiser writes.
+fn campaign_input() -> Value {
+    json!({
+        "name": "Winter boots",
+        "schedule": {
+            "start": "2026-12-01T00:00:00-05:00", "end": "2026-12-31T23:59:59-05:00",
+            "time_zone": "America/New_York",
+            "day_parting": [{"days": ["mon", "tue", "wed", "thu", "fri"], "start_hour": 7, "end_hour": 22}],
+        },
+        "budget": {"daily": "50.00", "lifetime": "1500.00"},
+        "bid": {"kind": "cpm", "amount": "2.00"},
+        "pacing": "even",
+        "targeting": {"countries": ["US", "CA"], "device_types": ["mobile", "desktop"]},
+        "frequency_cap": {"count": 3, "period_s": 86400},
+        "creatives": [{
+            "id": "boots-300x250", "format": "banner", "w": 300, "h": 250,
+            "asset_url": "https://cdn.acme.example/boots-300x250.png",
+            "click_url": "https://acme.example/boots", "adomain": "acme.example",
+        }],
+    })
+}
+
+/// The campaign as the API sends it: the settings, completed, and what the API keeps.
+fn campaign() -> Value {
+    let mut campaign = campaign_input();
+    campaign["targeting"] = json!({
+        "countries": ["US", "CA"], "regions": [], "device_types": ["mobile", "desktop"],
+        "os": [], "sizes": [], "categories": [], "placements": [], "segments": [], "deals": [],
+    });
+    // amounts come back at the ledger's scale, six places
+    campaign["budget"] = json!({"daily": "50.000000", "lifetime": "1500.000000"});
+    campaign["bid"] = json!({"kind": "cpm", "amount": "2.000000"});
+    campaign["creatives"][0]["markup"] = Value::Null;
+    campaign["creatives"][0]["categories"] = json!([]);
+    campaign["creatives"][0]["weight"] = json!(1);
+    for (field, value) in [
+        ("id", json!(CAMPAIGN)),
+        ("advertiser_id", json!(ADVERTISER)),
+        ("currency", json!("USD")),
+        ("status", json!("active")),
+        ("revision", json!(42)),
+        ("created_at", json!(AT)),
+        ("updated_at", json!(AT)),
+    ] {
+        campaign[field] = value;
+    }
+    campaign
+}
+
+fn statement() -> Value {
+    json!({
+        "account": {
+            "id": 7,
+            "owner": {"kind": "advertiser_cash", "advertiser": ADVERTISER},
+            "currency": "USD", "credit_limit": "0.000000", "posted": "500.000000",
+            "reserved": "0.000000", "incoming": "0.000000",
+        },
+        "lines": [{
+            "transfer": {
+                "id": TRANSFER, "seq": 1,
+                "debit": 3,
+                "credit": 7,
+                "amount": "500.000000", "currency": "USD", "kind": "deposit",
+                "references": {"advertiser": ADVERTISER, "campaign": null, "event": null, "lease": null},
+                "metadata": {"note": "wire 2026-11-30", "by": USER},
+                "pending": null, "posted_at": AT,
+            },
+            "change": "500.000000",
+            "balance": "500.000000",
+        }],
+        "next": null,
+    })
+}
