@@ -1,6 +1,8 @@
 //! The HTTP face: `POST /openrtb2/auction`, `/healthz`, `/readyz`, `/metrics`, the tracking
-//! endpoints ([`tracking`]) and problem+json answers.
+//! endpoints ([`tracking`]), the OpenAPI document describing them all ([`openapi`], at
+//! `/openapi.json`) and problem+json answers.
 
+pub mod openapi;
 pub mod tracking;
 
 use std::fmt::Write as _;
@@ -55,6 +57,10 @@ pub fn router(state: Arc<ServingState>) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(render_metrics))
+        .route(
+            "/openapi.json",
+            get(|| async { axum::Json(openapi::document()) }),
+        )
         .merge(crate::http::tracking::routes())
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)

@@ -9,6 +9,7 @@ mod fraud_scorer;
 mod helpers;
 mod index_swaps;
 mod metrics_help;
+mod openapi_doc;
 mod pacing_simulation;
 mod serving_clock;
 mod tracking_http;
