@@ -55,7 +55,7 @@ pub struct Flags {
     /// key per process (development only: its URLs die with the process).
     #[arg(long, env = "SERVINGD_TRACKING_KEYS", hide_env_values = true)]
     tracking_keys: Option<String>,
-    /// Which tracking key signs [default: the highest id]; the others still verify.
+    /// Which tracking key signs; the others still verify [default: the highest id].
     #[arg(long, env = "SERVINGD_TRACKING_KEY_ID")]
     tracking_key_id: Option<String>,
     /// Take the tracking keys from this path of Vault's KV state instead (with --vault-addr

@@ -6,6 +6,7 @@
 
 pub mod binary;
 pub mod metrics;
+pub mod settings_doc;
 
 use anyhow::Context;
 use sqlx::postgres::PgConnectOptions;

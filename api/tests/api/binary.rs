@@ -1,5 +1,6 @@
 //! The `api` binary explains itself: `--help` (its own and each command's) and `--version` print
-//! and exit at once, held to snapshots.
+//! and exit at once, held to snapshots, and the settings of its commands to their tables in
+//! docs/configuration.md.
 
 use std::path::PathBuf;
 
@@ -23,7 +24,12 @@ fn the_api_binary_prints_its_help_and_version_and_exits() {
     ] {
         let help = run_bare(API, &args);
         assert!(help.status.success(), "{name}: {help:?}");
-        assert_snapshot(&snapshot(name), &String::from_utf8_lossy(&help.stdout));
+        let text = String::from_utf8_lossy(&help.stdout);
+        assert_snapshot(&snapshot(name), &text);
+        if let Some(command) = name.strip_prefix("api-").filter(|c| *c != "gen-key") {
+            let page = test_support::settings_doc::configuration_page();
+            test_support::settings_doc::assert_documented(&page, &format!("api {command}"), &text);
+        }
     }
     let version = run_bare(API, &["--version"]);
     assert_eq!(

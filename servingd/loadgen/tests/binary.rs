@@ -1,5 +1,5 @@
 //! The `loadgen` binary explains itself: `--help` and `--version` print and exit at once, the
-//! help held to a snapshot.
+//! help held to a snapshot and to its table in docs/configuration.md.
 
 use test_support::binary::{assert_snapshot, run_bare};
 
@@ -9,10 +9,13 @@ const LOADGEN: &str = env!("CARGO_BIN_EXE_loadgen");
 fn loadgen_prints_its_help_and_version_and_exits() {
     let help = run_bare(LOADGEN, &["--help"]);
     assert!(help.status.success(), "{help:?}");
+    let text = String::from_utf8_lossy(&help.stdout);
     assert_snapshot(
         &test_support::package_dir().join("tests/snapshots/loadgen-help.txt"),
-        &String::from_utf8_lossy(&help.stdout),
+        &text,
     );
+    let page = test_support::settings_doc::configuration_page();
+    test_support::settings_doc::assert_documented(&page, "loadgen", &text);
     let version = run_bare(LOADGEN, &["--version"]);
     assert_eq!(
         String::from_utf8_lossy(&version.stdout).trim(),

@@ -1,10 +1,12 @@
 //! servingd's binaries explain themselves: `--help` and `--version` print and exit at once
 //! (never starting the daemon, whatever the environment holds), and the help of each is held to
-//! a snapshot; a required setting left out is named on one line.
+//! a snapshot and to its table in docs/configuration.md; a required setting left out is named
+//! on one line.
 
 use std::path::PathBuf;
 
 use test_support::binary::{assert_snapshot, run_bare};
+use test_support::settings_doc;
 
 const BINARIES: [(&str, &str); 3] = [
     ("servingd", env!("CARGO_BIN_EXE_servingd")),
@@ -26,6 +28,7 @@ fn every_binary_prints_its_help_and_version_and_exits() {
         let text = String::from_utf8_lossy(&help.stdout);
         assert!(text.contains("Usage:"), "{name}: {text}");
         assert_snapshot(&snapshot(name), &text);
+        settings_doc::assert_documented(&settings_doc::configuration_page(), name, &text);
         let version = run_bare(path, &["--version"]);
         assert!(version.status.success(), "{name} --version: {version:?}");
         assert_eq!(
