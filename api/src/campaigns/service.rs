@@ -299,7 +299,10 @@ async fn sweep_one(state: &AppState, id: CampaignId, now: DateTime<Utc>) -> Resu
     Ok(changed)
 }
 
-/// RFC 7386: objects merge key by key, `null` removes, anything else replaces.
+/// RFC 7386: objects merge key by key, `null` removes, anything else replaces. One thing more,
+/// for the strict reading that follows: a `null` for a key the target lacks stays, as `null`,
+/// so a field the patch names that no campaign has is refused by name rather than passed over
+/// (for a field the settings know, `null` reads as absent, as RFC 7386 means).
 pub fn merge(target: &mut serde_json::Value, patch: &serde_json::Value) {
     use serde_json::Value;
     let Value::Object(patch) = patch else {
@@ -312,7 +315,9 @@ pub fn merge(target: &mut serde_json::Value, patch: &serde_json::Value) {
     if let Value::Object(map) = target {
         for (key, value) in patch {
             if value.is_null() {
-                map.remove(key);
+                if map.remove(key).is_none() {
+                    map.insert(key.clone(), Value::Null);
+                }
             } else {
                 merge(map.entry(key.clone()).or_insert(Value::Null), value);
             }
@@ -330,5 +335,12 @@ mod tests {
         let mut doc = json!({"a": "b", "c": {"d": "e", "f": "g"}, "l": [1, 2]});
         merge(&mut doc, &json!({"a": "z", "c": {"f": null}, "l": [3]}));
         assert_eq!(doc, json!({"a": "z", "c": {"d": "e"}, "l": [3]}));
+    }
+
+    #[test]
+    fn removing_a_key_the_target_lacks_leaves_it_named() {
+        let mut doc = json!({"a": "b"});
+        merge(&mut doc, &json!({"nothing": null, "c": {"gone": null}}));
+        assert_eq!(doc, json!({"a": "b", "nothing": null, "c": {"gone": null}}));
     }
 }

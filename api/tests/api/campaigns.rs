@@ -128,4 +128,28 @@ async fn unknown_fields_are_refused_by_name(pool: PgPool) {
         patched.body
     );
     assert_eq!(patched.body["errors"][0]["field"], "creatives[0].sound");
+    // a patch that removes a field no campaign has names it too (it was passed over)
+    let removed = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/campaigns/{}", created.str("id")),
+            Some(&me),
+            Some(json!({"": null, "schedule": {"finish": null}, "frequency_cap": null})),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        removed.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        removed.body
+    );
+    let mut named: Vec<&str> = removed.body["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
+    named.sort_unstable();
+    assert_eq!(named, ["", "schedule.finish"], "{}", removed.body);
 }

@@ -1,6 +1,8 @@
 //! Checks on the workspace's structure, read from its sources: no import cycles between modules,
-//! and every SQL statement on a table in the crate that owns the table.
+//! every SQL statement on a table in the crate that owns the table, and documentation that
+//! stands on its own.
 
+mod docs;
 mod import_cycles;
 mod module_graph;
 mod source;
