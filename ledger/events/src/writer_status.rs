@@ -99,8 +99,9 @@ fn duty_label(duty: Duty) -> &'static str {
 }
 
 /// The families, in the Prometheus text format: `writers`' statuses, and the rows of
-/// `event_dead_letters` (entries that were not events, kept for a person to look at).
-pub fn render_metrics(writers: &[WriterStatus], dead_letter_rows: i64) -> String {
+/// `event_dead_letters` (entries that were not events, kept for a person to look at; `None`
+/// when the database did not answer, and then no sample).
+pub fn render_metrics(writers: &[WriterStatus], dead_letter_rows: Option<i64>) -> String {
     let mut out = String::new();
     let mut family =
         |name: &str, kind: &str, help: &str, value: &dyn Fn(&WriterStatus) -> Option<f64>| {
@@ -189,7 +190,9 @@ pub fn render_metrics(writers: &[WriterStatus], dead_letter_rows: i64) -> String
         "# HELP ledger_writer_dead_letter_rows Rows in event_dead_letters, waiting for a person."
     );
     let _ = writeln!(out, "# TYPE ledger_writer_dead_letter_rows gauge");
-    let _ = writeln!(out, "ledger_writer_dead_letter_rows {dead_letter_rows}");
+    if let Some(rows) = dead_letter_rows {
+        let _ = writeln!(out, "ledger_writer_dead_letter_rows {rows}");
+    }
     out
 }
 
@@ -255,7 +258,7 @@ mod tests {
     #[test]
     fn every_family_is_described_and_labelled_by_duty() {
         let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
-        let text = render_metrics(&[status(Duty::Bill, Some(at))], 9);
+        let text = render_metrics(&[status(Duty::Bill, Some(at))], Some(9));
         assert!(
             text.contains("ledger_writer_billed_total{duty=\"bill\"} 5\n"),
             "{text}"
@@ -272,6 +275,13 @@ mod tests {
         let helps = text.lines().filter(|l| l.starts_with("# HELP")).count();
         let types = text.lines().filter(|l| l.starts_with("# TYPE")).count();
         assert_eq!((helps, types), (12, 12));
+        let unknown = render_metrics(&[], None);
+        assert!(
+            !unknown
+                .lines()
+                .any(|l| l.starts_with("ledger_writer_dead_letter_rows")),
+            "no sample when unknown"
+        );
     }
 
     #[test]

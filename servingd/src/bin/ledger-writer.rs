@@ -207,9 +207,7 @@ where
     C: ConnectionLike + Clone + Send + Sync + 'static,
 {
     async fn metrics(&self) -> String {
-        let dead_letters = events::reads::dead_letter_rows(&self.db)
-            .await
-            .unwrap_or(-1);
+        let dead_letters = events::reads::dead_letter_rows(&self.db).await.ok();
         writer_status::render_metrics(&self.statuses().await, dead_letters)
     }
 

@@ -152,3 +152,34 @@ pub const EVENT_OUTCOMES: &[&str] = &[
     "forged",
     "unavailable",
 ];
+
+#[cfg(test)]
+mod tests {
+    use metrics_exporter_prometheus::PrometheusBuilder;
+
+    use super::*;
+
+    /// On a recorder of its own (the process's is shared by every test), so the counts are known.
+    #[test]
+    fn the_counters_alerts_watch_exist_at_zero_before_anything_happens() {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        metrics::with_local_recorder(&recorder, describe);
+        let text = handle.render();
+        for series in [
+            "servingd_capped_total 0",
+            "servingd_no_budget_total 0",
+            "servingd_feed_errors_total 0",
+            "servingd_blocked_total{at=\"bid\"} 0",
+            "servingd_load_zone_total{zone=\"red\"} 0",
+            "servingd_events_total{kind=\"imp\",outcome=\"forged\"} 0",
+            "servingd_events_total{kind=\"click\",outcome=\"unavailable\"} 0",
+        ] {
+            assert!(text.lines().any(|l| l == series), "{series}:\n{text}");
+        }
+        assert!(
+            text.contains("# HELP servingd_capped_total Winners refused by their frequency cap."),
+            "{text}"
+        );
+    }
+}

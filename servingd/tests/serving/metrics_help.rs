@@ -1,6 +1,8 @@
 //! What servingd's `/metrics` says of itself, read as Prometheus reads it: every `servingd_*`
-//! family has HELP text and a TYPE, the counters an alert watches exist at zero before anything
-//! happened, money carries its currency, and the whole request has a histogram of its own.
+//! family has HELP text and a TYPE, the counters an alert watches exist before anything
+//! happened (registered at zero: the recorder is the test process's, shared with the other tests
+//! running beside this one, so only their presence is asserted), money carries its currency,
+//! and the whole request has a histogram of its own.
 
 use sqlx::PgPool;
 use test_support::metrics::Scraped;
@@ -20,27 +22,33 @@ async fn every_family_says_what_it_is_and_alerts_find_their_counters(pool: PgPoo
         "servingd_feed_errors_total",
         "servingd_no_budget_total",
     ] {
-        assert_eq!(scraped.value(counter, &[]), Some(0.0), "{counter} at zero");
+        assert!(
+            scraped.value(counter, &[]).is_some(),
+            "{counter} registered"
+        );
     }
-    assert_eq!(
-        scraped.value("servingd_blocked_total", &[("at", "bid")]),
-        Some(0.0)
+    assert!(
+        scraped
+            .value("servingd_blocked_total", &[("at", "bid")])
+            .is_some()
     );
     for zone in ["amber", "red"] {
-        assert_eq!(
-            scraped.value("servingd_load_zone_total", &[("zone", zone)]),
-            Some(0.0),
+        assert!(
+            scraped
+                .value("servingd_load_zone_total", &[("zone", zone)])
+                .is_some(),
             "{zone}"
         );
     }
     for kind in ["imp", "click"] {
         for outcome in ["recorded", "forged", "expired", "unavailable"] {
-            assert_eq!(
-                scraped.value(
-                    "servingd_events_total",
-                    &[("kind", kind), ("outcome", outcome)]
-                ),
-                Some(0.0),
+            assert!(
+                scraped
+                    .value(
+                        "servingd_events_total",
+                        &[("kind", kind), ("outcome", outcome)]
+                    )
+                    .is_some(),
                 "{kind} {outcome}"
             );
         }
