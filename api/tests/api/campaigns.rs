@@ -93,12 +93,7 @@ async fn unknown_fields_are_refused_by_name(pool: PgPool) {
         "{}",
         refused.body
     );
-    let mut named: Vec<&str> = refused.body["errors"]
-        .as_array()
-        .expect("errors")
-        .iter()
-        .filter_map(|e| e["field"].as_str())
-        .collect();
+    let mut named = refused.error_fields();
     named.sort_unstable();
     assert_eq!(named, ["nickname", "targeting.colour"], "{}", refused.body);
     let listed = app.get("/api/v1/campaigns", &me).await;
@@ -144,12 +139,7 @@ async fn unknown_fields_are_refused_by_name(pool: PgPool) {
         "{}",
         removed.body
     );
-    let mut named: Vec<&str> = removed.body["errors"]
-        .as_array()
-        .expect("errors")
-        .iter()
-        .filter_map(|e| e["field"].as_str())
-        .collect();
+    let mut named = removed.error_fields();
     named.sort_unstable();
     assert_eq!(named, ["", "schedule.finish"], "{}", removed.body);
 }

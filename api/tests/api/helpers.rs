@@ -32,6 +32,16 @@ impl Reply {
     pub fn str(&self, field: &str) -> String {
         self.body[field].as_str().unwrap_or_default().to_owned()
     }
+
+    /// The fields a problem's `errors` name, in its order.
+    pub fn error_fields(&self) -> Vec<&str> {
+        self.body["errors"]
+            .as_array()
+            .expect("errors")
+            .iter()
+            .filter_map(|e| e["field"].as_str())
+            .collect()
+    }
 }
 
 /// Settings for tests: a fresh signing key, generous rate limits.

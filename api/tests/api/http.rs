@@ -153,12 +153,7 @@ async fn every_error_is_problem_json_with_the_request_id(pool: PgPool) {
             json!({"name": "", "currency": "euro"}),
         )
         .await;
-    let fields: Vec<&str> = reply.body["errors"]
-        .as_array()
-        .expect("errors")
-        .iter()
-        .filter_map(|e| e["field"].as_str())
-        .collect();
+    let fields = reply.error_fields();
     assert_eq!(fields, ["name", "currency"]);
     // Nothing above was written.
     let advertisers: i64 = sqlx::query_scalar("select count(*) from advertisers")
@@ -191,12 +186,7 @@ async fn campaign_fields_are_each_named_when_invalid(pool: PgPool) {
     body["creatives"][0]["click_url"] = json!("http://plain.example.com");
     let reply = app.post("/api/v1/campaigns", &me, body).await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let fields: Vec<&str> = reply.body["errors"]
-        .as_array()
-        .expect("errors")
-        .iter()
-        .filter_map(|e| e["field"].as_str())
-        .collect();
+    let fields = reply.error_fields();
     assert_eq!(
         fields,
         [
