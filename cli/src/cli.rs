@@ -1,0 +1,53 @@
+//! The command line: global options, then a noun and its verb (`adctl campaigns pause ID`).
+
+use clap::{Parser, Subcommand};
+
+use crate::commands::{advertisers, api_keys, campaigns, funds, login, users};
+use crate::context::{Ctx, Globals};
+use crate::failure::Failure;
+
+/// Runs the adplat platform from a terminal, through its admin API.
+///
+/// Sign in once with `adctl login`; then `adctl NOUN VERB`. Results are tables, or `-o json` and
+/// `-o csv` for programs. Exit codes: 0 done, 1 refused by the API (or not confirmed), 2 usage,
+/// 3 the API unreachable or failing.
+#[derive(Debug, Parser)]
+#[command(name = "adctl", version, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub globals: Globals,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Sign in to the admin API and keep the session in a profile.
+    Login(login::Args),
+    /// Advertisers: list, get, create.
+    Advertisers(advertisers::Args),
+    /// People who sign in: create, list.
+    Users(users::Args),
+    /// Keys for programs: create (shown once), list, revoke.
+    ApiKeys(api_keys::Args),
+    /// Campaigns: list, get, create, update, activate, pause, resume, archive.
+    Campaigns(campaigns::Args),
+    /// Money: deposit, credit, balance.
+    Funds(funds::Args),
+}
+
+/// Runs the command line's command.
+pub async fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Login(args) => login::run(&cli.globals, args).await,
+        Command::Advertisers(args) => {
+            advertisers::run(&Ctx::signed_in(&cli.globals).await?, args).await
+        }
+        Command::Users(args) => users::run(&Ctx::signed_in(&cli.globals).await?, args).await,
+        Command::ApiKeys(args) => api_keys::run(&Ctx::signed_in(&cli.globals).await?, args).await,
+        Command::Campaigns(args) => {
+            campaigns::run(&Ctx::signed_in(&cli.globals).await?, args).await
+        }
+        Command::Funds(args) => funds::run(&Ctx::signed_in(&cli.globals).await?, args).await,
+    }
+}

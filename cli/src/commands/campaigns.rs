@@ -1,0 +1,156 @@
+//! `adctl campaigns`: list, show, create, change and run campaigns.
+
+use std::path::PathBuf;
+
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::client::Request;
+use crate::context::Ctx;
+use crate::failure::Failure;
+use crate::output::{self, Columns};
+
+/// Campaigns: their settings and their status (draft, active, paused, exhausted, ended,
+/// archived).
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Every campaign you may see, oldest first.
+    List {
+        /// Only this advertiser's.
+        #[arg(long)]
+        advertiser: Option<uuid::Uuid>,
+        /// Only those in this status (draft, active, paused, exhausted, ended, archived).
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// One campaign, with all its settings (`-o json` shows them whole).
+    Get {
+        /// The campaign's id.
+        id: uuid::Uuid,
+    },
+    /// Create a draft campaign from a JSON file of its settings (`-` reads standard input).
+    Create {
+        /// The settings, as the API's `NewCampaign` (see /api/v1/docs).
+        #[arg(short, long)]
+        file: PathBuf,
+        /// The advertiser it is for (operators and admins; an advertiser's own login needs none).
+        #[arg(long)]
+        advertiser: Option<uuid::Uuid>,
+    },
+    /// Change a campaign's settings with a JSON merge patch from a file (`-`: standard input).
+    Update {
+        /// The campaign's id.
+        id: uuid::Uuid,
+        /// The patch: the settings to change, `null` to remove an optional one.
+        #[arg(short, long)]
+        file: PathBuf,
+    },
+    /// Start a draft campaign: its budget is held from the advertiser's cash.
+    Activate {
+        /// The campaign's id.
+        id: uuid::Uuid,
+    },
+    /// Pause an active campaign; what it holds goes back to cash.
+    Pause {
+        /// The campaign's id.
+        id: uuid::Uuid,
+    },
+    /// Resume a paused (or exhausted, after a raise) campaign.
+    Resume {
+        /// The campaign's id.
+        id: uuid::Uuid,
+    },
+    /// Archive a campaign for good (asks first; --yes does not).
+    Archive {
+        /// The campaign's id.
+        id: uuid::Uuid,
+    },
+}
+
+const COLUMNS: Columns = &[
+    ("ID", "id"),
+    ("NAME", "name"),
+    ("STATUS", "status"),
+    ("CURRENCY", "currency"),
+    ("DAILY", "budget.daily"),
+    ("LIFETIME", "budget.lifetime"),
+    ("BID", "bid.kind"),
+    ("AMOUNT", "bid.amount"),
+];
+
+/// Runs the command.
+pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Failure> {
+    let campaign = match args.command {
+        Command::List { advertiser, status } => {
+            let mut query = Vec::new();
+            if let Some(a) = advertiser {
+                query.push(("advertiser_id", a.to_string()));
+            }
+            if let Some(s) = status {
+                query.push(("status", s));
+            }
+            let items = ctx.client.all_pages("/api/v1/campaigns", &query).await?;
+            return output::written(output::rows(&mut ctx.out(), ctx.output, COLUMNS, &items));
+        }
+        Command::Get { id } => ctx.client.get(&path(id), &[]).await?,
+        Command::Create { file, advertiser } => {
+            let mut body = read_json(&file)?;
+            if let (Some(a), Some(object)) = (advertiser, body.as_object_mut()) {
+                object.insert("advertiser_id".into(), Value::String(a.to_string()));
+            }
+            ctx.client.post("/api/v1/campaigns", &body, None).await?
+        }
+        Command::Update { id, file } => {
+            let patch = read_json(&file)?;
+            let request = Request {
+                body: Some(&patch),
+                content_type: Some("application/merge-patch+json"),
+                ..Request::default()
+            };
+            ctx.client.send(Method::PATCH, &path(id), request).await?
+        }
+        Command::Activate { id } => act(ctx, id, "activate").await?,
+        Command::Pause { id } => act(ctx, id, "pause").await?,
+        Command::Resume { id } => act(ctx, id, "resume").await?,
+        Command::Archive { id } => {
+            ctx.confirm(&format!("Archive campaign {id} for good?"))?;
+            act(ctx, id, "archive").await?
+        }
+    };
+    output::written(output::object(
+        &mut ctx.out(),
+        ctx.output,
+        COLUMNS,
+        &campaign,
+    ))
+}
+
+fn path(id: uuid::Uuid) -> String {
+    format!("/api/v1/campaigns/{id}")
+}
+
+async fn act(ctx: &Ctx, id: uuid::Uuid, action: &str) -> Result<Value, Failure> {
+    let body = Value::Object(Default::default());
+    ctx.client
+        .post(&format!("{}/{action}", path(id)), &body, None)
+        .await
+}
+
+/// The JSON in `file` (`-`: standard input).
+fn read_json(file: &PathBuf) -> Result<Value, Failure> {
+    let text = if file.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())
+            .map_err(|e| Failure::usage(format!("reading standard input: {e}")))?
+    } else {
+        std::fs::read_to_string(file)
+            .map_err(|e| Failure::usage(format!("reading {}: {e}", file.display())))?
+    };
+    serde_json::from_str(&text)
+        .map_err(|e| Failure::usage(format!("{} is not JSON: {e}", file.display())))
+}

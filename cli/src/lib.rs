@@ -1,0 +1,19 @@
+//! `adctl`, the operators' command line: the platform through the admin API only (the API stays
+//! the one place that checks roles, validates and audits).
+//!
+//! - [`cli`]: the command line and what each command runs; [`commands`]: one module per noun.
+//! - [`context`]: the signed-in client, the output format, confirmations; [`session`]: signing
+//!   in; [`profile`]: where the session is kept; [`client`]: the API over HTTP.
+//! - [`output`]: tables, JSON and CSV; [`failure`]: what went wrong and its exit code.
+
+pub mod cli;
+pub mod client;
+pub mod commands;
+pub mod context;
+pub mod failure;
+pub mod output;
+pub mod profile;
+pub mod session;
+
+pub use cli::{Cli, run};
+pub use failure::Failure;

@@ -1,0 +1,173 @@
+//! How results are shown: a table for people (the default), JSON for programs (stable: the API's
+//! own objects, money as exact decimal strings, full ids), CSV where rows make sense.
+
+use std::io::Write;
+
+use serde_json::Value;
+
+/// What writing the output came to: a closed pipe (`adctl ... | head`) is not a failure.
+pub fn written(result: std::io::Result<()>) -> Result<(), crate::failure::Failure> {
+    match result {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(
+            crate::failure::Failure::Unavailable(format!("writing the output: {e}")),
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// The output format (`-o`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+/// Columns to show of a list of objects: a header and the field (a dotted path) it shows.
+pub type Columns = &'static [(&'static str, &'static str)];
+
+/// The text of `object`'s field at a dotted `path` (`budget.daily`): strings as they are, other
+/// values as JSON, nothing for null or absent.
+pub fn field(object: &Value, path: &str) -> String {
+    let value = path.split('.').fold(object, |v, key| &v[key]);
+    match value {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Writes `rows` (JSON objects) in `format`: JSON as the array itself, a table or CSV of
+/// `columns`.
+pub fn rows(
+    out: &mut impl Write,
+    format: Format,
+    columns: Columns,
+    rows: &[Value],
+) -> std::io::Result<()> {
+    match format {
+        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(rows)?),
+        Format::Csv => {
+            let header: Vec<String> = columns.iter().map(|(h, _)| csv_cell(h)).collect();
+            writeln!(out, "{}", header.join(","))?;
+            for row in rows {
+                let cells: Vec<String> = columns
+                    .iter()
+                    .map(|(_, f)| csv_cell(&field(row, f)))
+                    .collect();
+                writeln!(out, "{}", cells.join(","))?;
+            }
+            Ok(())
+        }
+        Format::Table => {
+            let cells: Vec<Vec<String>> = rows
+                .iter()
+                .map(|row| columns.iter().map(|(_, f)| field(row, f)).collect())
+                .collect();
+            table(
+                out,
+                &columns.iter().map(|(h, _)| *h).collect::<Vec<_>>(),
+                &cells,
+            )
+        }
+    }
+}
+
+/// Writes one object in `format`: JSON as it is, else its `columns` as a two-column table (or
+/// CSV rows of field and value).
+pub fn object(
+    out: &mut impl Write,
+    format: Format,
+    columns: Columns,
+    object: &Value,
+) -> std::io::Result<()> {
+    match format {
+        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(object)?),
+        Format::Csv => rows(out, Format::Csv, columns, std::slice::from_ref(object)),
+        Format::Table => {
+            let width = columns.iter().map(|(h, _)| h.len()).max().unwrap_or(0);
+            for (header, path) in columns {
+                writeln!(out, "{header:<width$}  {}", field(object, path))?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Aligned columns, a header line first.
+fn table(out: &mut impl Write, headers: &[&str], cells: &[Vec<String>]) -> std::io::Result<()> {
+    let widths: Vec<usize> = headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            cells
+                .iter()
+                .map(|row| row[i].chars().count())
+                .chain([h.len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |values: Vec<&str>| {
+        let padded: Vec<String> = values
+            .iter()
+            .zip(&widths)
+            .map(|(v, w)| format!("{v:<w$}"))
+            .collect();
+        padded.join("  ").trim_end().to_owned()
+    };
+    writeln!(out, "{}", line(headers.to_vec()))?;
+    for row in cells {
+        writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
+    }
+    Ok(())
+}
+
+/// A CSV cell (RFC 4180): quoted when it holds a comma, a quote or a line break.
+fn csv_cell(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    const COLUMNS: Columns = &[("ID", "id"), ("NAME", "name"), ("DAILY", "budget.daily")];
+
+    fn render(format: Format) -> String {
+        let items = [
+            json!({"id": "a1", "name": "Boots, winter", "budget": {"daily": "50.000000"}}),
+            json!({"id": "b2", "name": "Say \"hi\"", "budget": {"daily": null}}),
+        ];
+        let mut out = Vec::new();
+        rows(&mut out, format, COLUMNS, &items).expect("written");
+        String::from_utf8(out).expect("utf-8")
+    }
+
+    #[test]
+    fn a_table_aligns_its_columns() {
+        assert_eq!(
+            render(Format::Table),
+            "ID  NAME           DAILY\na1  Boots, winter  50.000000\nb2  Say \"hi\"\n"
+        );
+    }
+
+    #[test]
+    fn csv_quotes_what_needs_it_and_json_keeps_the_objects() {
+        assert_eq!(
+            render(Format::Csv),
+            "ID,NAME,DAILY\na1,\"Boots, winter\",50.000000\nb2,\"Say \"\"hi\"\"\",\n"
+        );
+        let parsed: Value = serde_json::from_str(&render(Format::Json)).expect("json");
+        assert_eq!(
+            parsed[0]["budget"]["daily"], "50.000000",
+            "money stays an exact string"
+        );
+    }
+}

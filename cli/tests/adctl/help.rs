@@ -1,0 +1,56 @@
+//! Every command's help, held to a snapshot so a change to it is reviewed; the options, to their
+//! tables in docs/configuration.md.
+
+use test_support::binary::{assert_snapshot, run_bare};
+
+const ADCTL: &str = env!("CARGO_BIN_EXE_adctl");
+
+#[test]
+fn every_command_explains_itself() {
+    let commands: &[&[&str]] = &[
+        &[],
+        &["login"],
+        &["advertisers"],
+        &["advertisers", "create"],
+        &["campaigns"],
+        &["campaigns", "create"],
+        &["campaigns", "update"],
+        &["campaigns", "archive"],
+        &["users"],
+        &["users", "create"],
+        &["api-keys"],
+        &["api-keys", "create"],
+        &["funds"],
+        &["funds", "deposit"],
+    ];
+    for command in commands {
+        let mut args = command.to_vec();
+        args.push("--help");
+        let help = run_bare(ADCTL, &args);
+        assert!(help.status.success(), "{args:?}: {help:?}");
+        let name = if command.is_empty() {
+            "adctl".to_owned()
+        } else {
+            format!("adctl-{}", command.join("-"))
+        };
+        let path = test_support::package_dir()
+            .join("tests/snapshots")
+            .join(format!("{name}-help.txt"));
+        let text = String::from_utf8_lossy(&help.stdout);
+        assert_snapshot(&path, &text);
+        if command.len() < 2 && (command.is_empty() || command[0] == "login") {
+            let section = if command.is_empty() {
+                "adctl"
+            } else {
+                "adctl login"
+            };
+            let page = test_support::settings_doc::configuration_page();
+            test_support::settings_doc::assert_documented(&page, section, &text);
+        }
+    }
+    let version = run_bare(ADCTL, &["--version"]);
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        format!("adctl {}", env!("CARGO_PKG_VERSION"))
+    );
+}

@@ -1,0 +1,147 @@
+//! The admin API on a loopback port, an admin to sign in as, a configuration folder of the
+//! test's own, and `adctl` run against them.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+use sqlx::PgPool;
+
+const ADCTL: &str = env!("CARGO_BIN_EXE_adctl");
+
+/// The admin's password.
+pub const PASSWORD: &str = "a long passphrase for tests";
+
+/// What a run of `adctl` came to.
+#[derive(Debug)]
+pub struct Outcome {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Outcome {
+    /// Its standard output as JSON (the run must have succeeded).
+    pub fn json(&self) -> Value {
+        assert_eq!(self.code, 0, "{self:?}");
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {self:?}"))
+    }
+}
+
+/// The API being driven, and where `adctl` keeps its profiles.
+pub struct Platform {
+    pub url: String,
+    pub config_home: PathBuf,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Platform {
+    /// Serves the API over `pool` and creates the admin `admin`.
+    pub async fn start(pool: PgPool) -> Platform {
+        let mut settings = api::Settings {
+            redis_url: test_support::redis_url(),
+            rate_limit_per_s: 100_000,
+            rate_limit_burst: 100_000,
+            ..api::Settings::default()
+        };
+        settings.jwt.sign_with_new_key("adctl-test").expect("key");
+        let state = api::server::state_over(pool.clone(), settings, api::server::system_clock())
+            .await
+            .expect("state");
+        api::server::bootstrap_admin(&pool, "admin", PASSWORD)
+            .await
+            .expect("admin");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("port");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let router = api::router(state);
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        let config_home =
+            std::env::temp_dir().join(format!("adctl-test-{}", uuid::Uuid::now_v7().simple()));
+        Platform {
+            url,
+            config_home,
+            server,
+        }
+    }
+
+    /// Runs `adctl args`, with `stdin` on its standard input, as an operator's shell would (its
+    /// own configuration folder, nothing else of this machine's environment).
+    pub async fn adctl(&self, args: &[&str], stdin: Option<&str>) -> Outcome {
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        let stdin = stdin.map(str::to_owned);
+        let config_home = self.config_home.clone();
+        tokio::task::spawn_blocking(move || run(&args, stdin, &config_home))
+            .await
+            .expect("adctl ran")
+    }
+
+    /// `adctl ARGS -o json`, which must succeed, parsed.
+    pub async fn json(&self, args: &[&str]) -> Value {
+        let mut args = args.to_vec();
+        args.extend(["-o", "json"]);
+        self.adctl(&args, None).await.json()
+    }
+
+    /// Logs in as the admin.
+    pub async fn login(&self) {
+        let outcome = self
+            .adctl(
+                &[
+                    "login",
+                    "--url",
+                    &self.url,
+                    "--username",
+                    "admin",
+                    "--password-stdin",
+                ],
+                Some(PASSWORD),
+            )
+            .await;
+        assert_eq!(outcome.code, 0, "{outcome:?}");
+    }
+
+    /// A file holding `value` as JSON, for `-f`.
+    pub fn file(&self, name: &str, value: &Value) -> String {
+        std::fs::create_dir_all(&self.config_home).expect("folder");
+        let path = self.config_home.join(name);
+        std::fs::write(&path, value.to_string()).expect("file");
+        path.display().to_string()
+    }
+}
+
+impl Drop for Platform {
+    fn drop(&mut self) {
+        self.server.abort();
+        let _ = std::fs::remove_dir_all(&self.config_home);
+    }
+}
+
+fn run(args: &[String], stdin: Option<String>, config_home: &std::path::Path) -> Outcome {
+    let mut child = Command::new(ADCTL)
+        .args(args)
+        .env_clear()
+        .env("XDG_CONFIG_HOME", config_home)
+        .env("HOME", config_home)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("adctl starts");
+    {
+        use std::io::Write;
+        let mut input = child.stdin.take().expect("stdin");
+        if let Some(text) = stdin {
+            input.write_all(text.as_bytes()).expect("stdin written");
+        }
+    }
+    let output = child.wait_with_output().expect("adctl ends");
+    Outcome {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
