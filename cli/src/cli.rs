@@ -2,7 +2,9 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{advertisers, api_keys, campaigns, funds, login, users};
+use crate::commands::{
+    advertisers, api_keys, audit, campaigns, fraud, funds, login, reports, users,
+};
 use crate::context::{Ctx, Globals};
 use crate::failure::Failure;
 
@@ -32,8 +34,14 @@ pub enum Command {
     ApiKeys(api_keys::Args),
     /// Campaigns: list, get, create, update, activate, pause, resume, archive.
     Campaigns(campaigns::Args),
-    /// Money: deposit, credit, balance.
+    /// Money: deposit, credit, balance, statement.
     Funds(funds::Args),
+    /// Delivery and spend: a campaign's report.
+    Reports(reports::Args),
+    /// Fraud: the blocklist.
+    Fraud(fraud::Args),
+    /// The signed audit trail: list, verify.
+    Audit(audit::Args),
 }
 
 /// Runs the command line's command.
@@ -49,5 +57,8 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             campaigns::run(&Ctx::signed_in(&cli.globals).await?, args).await
         }
         Command::Funds(args) => funds::run(&Ctx::signed_in(&cli.globals).await?, args).await,
+        Command::Reports(args) => reports::run(&Ctx::signed_in(&cli.globals).await?, args).await,
+        Command::Fraud(args) => fraud::run(&Ctx::signed_in(&cli.globals).await?, args).await,
+        Command::Audit(args) => audit::run(&Ctx::signed_in(&cli.globals).await?, args).await,
     }
 }

@@ -62,25 +62,28 @@ impl Client {
         .await
     }
 
-    /// Every item of a paged list (`items`, `next_cursor`), page after page.
+    /// Every item of a paged list (`items`, `next_cursor`), page after page; at most `max`.
     pub async fn all_pages(
         &self,
         path: &str,
         query: &[(&str, String)],
+        max: Option<usize>,
     ) -> Result<Vec<Value>, Failure> {
         let mut items = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
             let mut page_query: Vec<(&str, String)> = query.to_vec();
-            page_query.push(("limit", "500".to_owned()));
+            let wanted = max.map_or(500, |m| (m - items.len()).clamp(1, 500));
+            page_query.push(("limit", wanted.to_string()));
             if let Some(c) = &cursor {
                 page_query.push(("cursor", c.clone()));
             }
             let page = self.get(path, &page_query).await?;
             items.extend(page["items"].as_array().cloned().unwrap_or_default());
+            let full = max.is_some_and(|m| items.len() >= m);
             match page["next_cursor"].as_str() {
-                Some(next) => cursor = Some(next.to_owned()),
-                None => return Ok(items),
+                Some(next) if !full => cursor = Some(next.to_owned()),
+                _ => return Ok(items),
             }
         }
     }

@@ -21,6 +21,9 @@ pub enum Failure {
     /// The API could not be reached, or failed (5xx).
     #[error("{0}")]
     Unavailable(String),
+    /// A check found a fault (the audit chain does not verify).
+    #[error("{0}")]
+    CheckFailed(String),
     /// The user said no at a confirmation.
     #[error("not confirmed; nothing was changed")]
     NotConfirmed,
@@ -46,7 +49,9 @@ impl Failure {
     /// The exit code for this failure.
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            Failure::Refused { .. } | Failure::NotConfirmed => ExitCode::from(1),
+            Failure::Refused { .. } | Failure::CheckFailed(_) | Failure::NotConfirmed => {
+                ExitCode::from(1)
+            }
             Failure::Usage(_) => ExitCode::from(2),
             Failure::Unavailable(_) => ExitCode::from(3),
         }

@@ -4,7 +4,8 @@
 //! - [`cli`]: the command line and what each command runs; [`commands`]: one module per noun.
 //! - [`context`]: the signed-in client, the output format, confirmations; [`session`]: signing
 //!   in; [`profile`]: where the session is kept; [`client`]: the API over HTTP.
-//! - [`output`]: tables, JSON and CSV; [`failure`]: what went wrong and its exit code.
+//! - [`output`]: tables, JSON and CSV; [`time`]: days and times given on the command line;
+//!   [`failure`]: what went wrong and its exit code.
 
 pub mod cli;
 pub mod client;
@@ -14,6 +15,7 @@ pub mod failure;
 pub mod output;
 pub mod profile;
 pub mod session;
+pub mod time;
 
 pub use cli::{Cli, run};
 pub use failure::Failure;

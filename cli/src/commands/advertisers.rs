@@ -45,7 +45,10 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Failure> {
     let mut out = ctx.out();
     match args.command {
         Command::List => {
-            let items = ctx.client.all_pages("/api/v1/advertisers", &[]).await?;
+            let items = ctx
+                .client
+                .all_pages("/api/v1/advertisers", &[], None)
+                .await?;
             output::written(output::rows(&mut out, ctx.output, COLUMNS, &items))
         }
         Command::Get { id } => {

@@ -95,7 +95,10 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Failure> {
             if let Some(s) = status {
                 query.push(("status", s));
             }
-            let items = ctx.client.all_pages("/api/v1/campaigns", &query).await?;
+            let items = ctx
+                .client
+                .all_pages("/api/v1/campaigns", &query, None)
+                .await?;
             return output::written(output::rows(&mut ctx.out(), ctx.output, COLUMNS, &items));
         }
         Command::Get { id } => ctx.client.get(&path(id), &[]).await?,

@@ -5,6 +5,7 @@ use serde_json::json;
 use crate::context::Ctx;
 use crate::failure::Failure;
 use crate::output::{self, Columns};
+use crate::time::Moment;
 
 /// An advertiser's money: deposits, credits and the balance.
 #[derive(Debug, clap::Args)]
@@ -23,6 +24,17 @@ pub enum Command {
     Balance {
         /// The advertiser's id.
         advertiser: uuid::Uuid,
+    },
+    /// The advertiser's cash statement, oldest first, every page (`-o csv` for a spreadsheet).
+    Statement {
+        /// The advertiser's id.
+        advertiser: uuid::Uuid,
+        /// From this day or time (2026-11-01 or RFC 3339).
+        #[arg(long)]
+        from: Option<Moment>,
+        /// Until this day or time, not included.
+        #[arg(long)]
+        to: Option<Moment>,
     },
 }
 
@@ -64,6 +76,11 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Failure> {
     let (funding, kind) = match args.command {
         Command::Deposit(f) => (f, "deposits"),
         Command::Credit(f) => (f, "credits"),
+        Command::Statement {
+            advertiser,
+            from,
+            to,
+        } => return statement(ctx, advertiser, from, to).await,
         Command::Balance { advertiser } => {
             let path = format!("/api/v1/advertisers/{advertiser}/balance");
             let balance = ctx.client.get(&path, &[]).await?;
@@ -92,4 +109,58 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Failure> {
         POSTING,
         &posting,
     ))
+}
+
+const LINES: Columns = &[
+    ("POSTED", "posted_at"),
+    ("KIND", "kind"),
+    ("CHANGE", "change"),
+    ("BALANCE", "balance"),
+    ("CURRENCY", "currency"),
+    ("CAMPAIGN", "campaign"),
+    ("TRANSFER", "transfer"),
+    ("NOTE", "note"),
+];
+
+/// Every line of the statement between `from` and `to`, page after page.
+async fn statement(
+    ctx: &Ctx,
+    advertiser: uuid::Uuid,
+    from: Option<Moment>,
+    to: Option<Moment>,
+) -> Result<(), Failure> {
+    let path = format!("/api/v1/advertisers/{advertiser}/statement");
+    let mut lines = Vec::new();
+    let mut cursor: Option<String> = None;
+    'pages: loop {
+        let mut query = vec![("limit", "1000".to_owned())];
+        query.extend(cursor.take().map(|c| ("cursor", c)));
+        let page = ctx.client.get(&path, &query).await?;
+        for line in page["lines"].as_array().into_iter().flatten() {
+            let transfer = &line["transfer"];
+            let posted: Option<Moment> =
+                transfer["posted_at"].as_str().and_then(|t| t.parse().ok());
+            if from.is_some_and(|f| posted.is_some_and(|p| p < f)) {
+                continue;
+            }
+            if to.is_some_and(|t| posted.is_some_and(|p| p >= t)) {
+                break 'pages;
+            }
+            lines.push(json!({
+                "posted_at": transfer["posted_at"],
+                "kind": transfer["kind"],
+                "change": line["change"],
+                "balance": line["balance"],
+                "currency": transfer["currency"],
+                "campaign": transfer["references"]["campaign"],
+                "transfer": transfer["id"],
+                "note": transfer["metadata"]["note"],
+            }));
+        }
+        match page["next"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    output::written(output::rows(&mut ctx.out(), ctx.output, LINES, &lines))
 }

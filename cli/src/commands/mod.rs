@@ -2,7 +2,10 @@
 
 pub mod advertisers;
 pub mod api_keys;
+pub mod audit;
 pub mod campaigns;
+pub mod fraud;
 pub mod funds;
 pub mod login;
+pub mod reports;
 pub mod users;

@@ -8,7 +8,7 @@ use crate::MIGRATOR;
 use crate::helpers::Platform;
 
 /// The documented example campaign, its flight around now.
-fn settings() -> Value {
+pub fn settings() -> Value {
     let mut campaign = api::openapi::examples::all()
         .into_iter()
         .find(|(name, _)| *name == "NewCampaign")

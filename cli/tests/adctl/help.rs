@@ -22,6 +22,12 @@ fn every_command_explains_itself() {
         &["api-keys", "create"],
         &["funds"],
         &["funds", "deposit"],
+        &["funds", "statement"],
+        &["reports", "campaign"],
+        &["fraud", "blocklist"],
+        &["fraud", "blocklist", "add"],
+        &["audit"],
+        &["audit", "verify"],
     ];
     for command in commands {
         let mut args = command.to_vec();

@@ -31,6 +31,7 @@ impl Outcome {
 /// The API being driven, and where `adctl` keeps its profiles.
 pub struct Platform {
     pub url: String,
+    state: api::AppState,
     pub config_home: PathBuf,
     server: tokio::task::JoinHandle<()>,
 }
@@ -55,7 +56,7 @@ impl Platform {
             .await
             .expect("port");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
-        let router = api::router(state);
+        let router = api::router(state.clone());
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
         });
@@ -63,6 +64,7 @@ impl Platform {
             std::env::temp_dir().join(format!("adctl-test-{}", uuid::Uuid::now_v7().simple()));
         Platform {
             url,
+            state,
             config_home,
             server,
         }
@@ -102,6 +104,12 @@ impl Platform {
             )
             .await;
         assert_eq!(outcome.code, 0, "{outcome:?}");
+    }
+
+    /// Moves what waits in the audit outbox into the chain (a served API's background task does
+    /// this every few seconds; the router served here runs none).
+    pub async fn chain_audit(&self) {
+        self.state.audit.chain(100_000).await.expect("chained");
     }
 
     /// A file holding `value` as JSON, for `-f`.

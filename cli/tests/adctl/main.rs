@@ -7,5 +7,6 @@ mod funds;
 mod help;
 mod helpers;
 mod login;
+mod oversight;
 
 pub use ledger::MIGRATOR;
