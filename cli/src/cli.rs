@@ -11,8 +11,9 @@ use crate::failure::Failure;
 /// Runs the adplat platform from a terminal, through its admin API.
 ///
 /// Sign in once with `adctl login`; then `adctl NOUN VERB`. Results are tables, or `-o json` and
-/// `-o csv` for programs. Exit codes: 0 done, 1 refused by the API (or not confirmed), 2 usage,
-/// 3 the API unreachable or failing.
+/// `-o csv` for programs. Exit codes: 0 done; 1 refused by the API, a failed check, or answered
+/// no at a confirmation; 2 usage (a destructive command off a terminal without --yes among
+/// them); 3 the API unreachable or failing.
 #[derive(Debug, Parser)]
 #[command(name = "adctl", version, propagate_version = true)]
 pub struct Cli {

@@ -71,6 +71,7 @@ impl Client {
     ) -> Result<Vec<Value>, Failure> {
         let mut items = Vec::new();
         let mut cursor: Option<String> = None;
+        let mut seen = std::collections::HashSet::new();
         loop {
             let mut page_query: Vec<(&str, String)> = query.to_vec();
             let wanted = max.map_or(500, |m| (m - items.len()).clamp(1, 500));
@@ -82,8 +83,10 @@ impl Client {
             items.extend(page["items"].as_array().cloned().unwrap_or_default());
             let full = max.is_some_and(|m| items.len() >= m);
             match page["next_cursor"].as_str() {
-                Some(next) if !full => cursor = Some(next.to_owned()),
-                _ => return Ok(items),
+                Some(_) if full => return Ok(items),
+                Some(next) if seen.insert(next.to_owned()) => cursor = Some(next.to_owned()),
+                Some(next) => return Err(repeated_cursor(next)),
+                None => return Ok(items),
             }
         }
     }
@@ -159,12 +162,17 @@ impl Client {
         } else {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
-        answer(status, body, &request_id)
+        answer(status, body, &request_id, self.token.is_some())
     }
 }
 
 /// The answer's body, or the failure it says.
-fn answer(status: StatusCode, body: Value, request_id: &str) -> Result<Value, Failure> {
+fn answer(
+    status: StatusCode,
+    body: Value,
+    request_id: &str,
+    signed_in: bool,
+) -> Result<Value, Failure> {
     if status.is_success() {
         return Ok(body);
     }
@@ -178,7 +186,7 @@ fn answer(status: StatusCode, body: Value, request_id: &str) -> Result<Value, Fa
             status.as_u16()
         )));
     }
-    let detail = if status == StatusCode::UNAUTHORIZED {
+    let detail = if status == StatusCode::UNAUTHORIZED && signed_in {
         format!("{detail}; log in again: adctl login")
     } else {
         detail
@@ -205,6 +213,13 @@ fn answer(status: StatusCode, body: Value, request_id: &str) -> Result<Value, Fa
     })
 }
 
+/// A list whose pages would never end: the API gave a cursor it had given before.
+pub fn repeated_cursor(cursor: &str) -> Failure {
+    Failure::Unavailable(format!(
+        "the API gave the page cursor {cursor} twice; stopped rather than read forever"
+    ))
+}
+
 /// What went wrong with an HTTP request, in a few words: the innermost cause (connection
 /// refused, no such host), or that it timed out.
 fn cause(error: &reqwest::Error) -> String {
@@ -228,20 +243,34 @@ mod tests {
     fn a_problem_becomes_a_refusal_naming_its_fields() {
         let body = json!({"status": 422, "detail": "the request has 1 invalid field(s)",
                           "errors": [{"field": "currency", "message": "an ISO 4217 code"}]});
-        let failure = answer(StatusCode::UNPROCESSABLE_ENTITY, body, "r1").expect_err("refused");
+        let failure =
+            answer(StatusCode::UNPROCESSABLE_ENTITY, body, "r1", true).expect_err("refused");
         assert!(
             failure.to_string().contains("currency: an ISO 4217 code"),
             "{failure}"
         );
-        let server = answer(StatusCode::INTERNAL_SERVER_ERROR, json!({}), "r2").expect_err("5xx");
+        let server =
+            answer(StatusCode::INTERNAL_SERVER_ERROR, json!({}), "r2", true).expect_err("5xx");
         assert!(matches!(server, Failure::Unavailable(_)));
         assert!(server.to_string().contains("request r2"));
         let expired = answer(
             StatusCode::UNAUTHORIZED,
             json!({"detail": "token expired"}),
             "r3",
+            true,
         )
         .expect_err("401");
         assert!(expired.to_string().contains("adctl login"), "{expired}");
+        let wrong = answer(
+            StatusCode::UNAUTHORIZED,
+            json!({"detail": "wrong credentials"}),
+            "r4",
+            false,
+        )
+        .expect_err("401");
+        assert!(
+            !wrong.to_string().contains("adctl login"),
+            "signing in: {wrong}"
+        );
     }
 }

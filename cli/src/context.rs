@@ -42,9 +42,12 @@ impl Ctx {
         let env = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
         let (url, token) = match (env("ADCTL_URL"), env("ADCTL_TOKEN")) {
             (Some(url), Some(token)) => (url, token),
-            (url, token) => {
-                let (url_p, token_p) = profile_token(globals, url.as_deref()).await?;
-                (url.unwrap_or(url_p), token.unwrap_or(token_p))
+            (None, None) => profile_token(globals).await?,
+            // a profile's token (or its API key) must never go to another address
+            _ => {
+                return Err(Failure::usage(
+                    "ADCTL_URL and ADCTL_TOKEN go together: set both, or neither to use a profile",
+                ));
             }
         };
         let mut client = Client::new(&url, Some(token))?;
@@ -85,7 +88,7 @@ impl Ctx {
 }
 
 /// The profile's URL and a token that has not expired.
-async fn profile_token(globals: &Globals, url: Option<&str>) -> Result<(String, String), Failure> {
+async fn profile_token(globals: &Globals) -> Result<(String, String), Failure> {
     let path = profile::config_path()?;
     let mut config = profile::load(&path)?;
     let name = globals
@@ -95,7 +98,7 @@ async fn profile_token(globals: &Globals, url: Option<&str>) -> Result<(String, 
         .unwrap_or_else(|| DEFAULT_PROFILE.to_owned());
     let Some(profile) = config.profiles.get(&name).cloned() else {
         return Err(Failure::usage(format!(
-            "no profile {name:?}: adctl login --url URL{} (or set ADCTL_URL and ADCTL_TOKEN)",
+            "no profile {name:?}: adctl login --url URL --username NAME{} (or set ADCTL_URL and ADCTL_TOKEN)",
             if name == DEFAULT_PROFILE {
                 String::new()
             } else {
@@ -103,7 +106,7 @@ async fn profile_token(globals: &Globals, url: Option<&str>) -> Result<(String, 
             }
         )));
     };
-    let url = url.unwrap_or(&profile.url).to_owned();
+    let url = profile.url.clone();
     if profile.expires_at > Utc::now() + chrono::Duration::seconds(30) {
         return Ok((url, profile.token));
     }
@@ -111,8 +114,9 @@ async fn profile_token(globals: &Globals, url: Option<&str>) -> Result<(String, 
         return Err(Failure::Refused {
             status: 401,
             detail: format!(
-                "the session of profile {name:?} expired at {}; log in again: adctl login",
-                profile.expires_at.format("%Y-%m-%d %H:%M UTC")
+                "the session of profile {name:?} expired at {}; log in again: adctl login --profile {name} --url {}",
+                profile.expires_at.format("%Y-%m-%d %H:%M UTC"),
+                profile.url
             ),
             fields: Vec::new(),
             shortfall: None,

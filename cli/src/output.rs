@@ -30,11 +30,15 @@ pub type Columns = &'static [(&'static str, &'static str)];
 /// values as JSON, nothing for null or absent.
 pub fn field(object: &Value, path: &str) -> String {
     let value = path.split('.').fold(object, |v, key| &v[key]);
-    match value {
+    let text = match value {
         Value::Null => String::new(),
         Value::String(s) => s.clone(),
         other => other.to_string(),
-    }
+    };
+    // what others wrote (names, notes) must not steer the terminal with escape sequences
+    text.chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect()
 }
 
 /// Writes `rows` (JSON objects) in `format`: JSON as the array itself, a table or CSV of

@@ -77,12 +77,19 @@ pub fn save(path: &Path, config: &Config) -> Result<(), Failure> {
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(failed)?;
     let text = toml::to_string_pretty(config).map_err(|e| Failure::usage(e.to_string()))?;
     let staged = path.with_extension("toml.new");
+    // a staged file left by an interrupted run would keep its own mode: start afresh
+    match std::fs::remove_file(&staged) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(failed(e)),
+        _ => {}
+    }
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .mode(0o600)
         .open(&staged)
+        .map_err(failed)?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))
         .map_err(failed)?;
     file.write_all(text.as_bytes()).map_err(failed)?;
     file.sync_all().map_err(failed)?;

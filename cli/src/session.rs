@@ -34,7 +34,12 @@ pub async fn sign_in(client: &Client, grant: &Grant) -> Result<Profile, Failure>
     let token = answer["access_token"]
         .as_str()
         .ok_or_else(|| Failure::Unavailable("the API answered without a token".into()))?;
-    let lasts = answer["expires_in"].as_i64().unwrap_or(0);
+    // a year at most: a longer life would be a server's mistake, and beyond chrono's range a panic
+    let lasts = answer["expires_in"]
+        .as_i64()
+        .filter(|s| *s > 0)
+        .ok_or_else(|| Failure::Unavailable("the API answered without expires_in".into()))?
+        .min(365 * 24 * 3600);
     Ok(Profile {
         url: client.base().to_owned(),
         who: format!("{who} ({})", answer["role"].as_str().unwrap_or("?")),

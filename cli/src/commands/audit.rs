@@ -25,8 +25,8 @@ pub enum Command {
         #[arg(long)]
         advertiser: Option<uuid::Uuid>,
         /// At most this many entries.
-        #[arg(long, default_value_t = 50)]
-        limit: usize,
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+        limit: u32,
     },
     /// Walk the whole chain and check every signed checkpoint; exit code 1 names the first bad
     /// entry when it does not verify.
@@ -67,7 +67,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Failure> {
             query.extend(advertiser.map(|a| ("advertiser_id", a.to_string())));
             let entries = ctx
                 .client
-                .all_pages("/api/v1/audit", &query, Some(limit.max(1)))
+                .all_pages("/api/v1/audit", &query, Some(limit as usize))
                 .await?;
             output::written(output::rows(&mut ctx.out(), ctx.output, ENTRIES, &entries))
         }
@@ -81,6 +81,11 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Failure> {
                 &verification,
             ))?;
             if verification["intact"] == true {
+                if verification["signatures_checked"] != true {
+                    eprintln!(
+                        "adctl: the chain is intact, but its checkpoints' signatures were not checked (the API has no Vault)"
+                    );
+                }
                 Ok(())
             } else {
                 Err(Failure::CheckFailed(format!(

@@ -2,6 +2,7 @@
 
 use serde_json::json;
 
+use crate::client::repeated_cursor;
 use crate::context::Ctx;
 use crate::failure::Failure;
 use crate::output::{self, Columns};
@@ -97,7 +98,17 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Failure> {
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let body = json!({"amount": funding.amount, "note": funding.note});
     let path = format!("/api/v1/advertisers/{}/{kind}", funding.advertiser);
-    let posting = ctx.client.post(&path, &body, Some(&key)).await?;
+    let posting = match ctx.client.post(&path, &body, Some(&key)).await {
+        Ok(posting) => posting,
+        // the money may have moved: the same key makes the retry safe
+        Err(Failure::Unavailable(cause)) => {
+            return Err(Failure::Unavailable(format!(
+                "{cause}\n  the {kind} may or may not have been recorded: retry with --idempotency-key {key}",
+                kind = &kind[..kind.len() - 1]
+            )));
+        }
+        Err(other) => return Err(other),
+    };
     if posting["created"] == false {
         eprintln!(
             "adctl: a retry of idempotency key {key}: the first posting, nothing moved again"
@@ -132,7 +143,8 @@ async fn statement(
     let path = format!("/api/v1/advertisers/{advertiser}/statement");
     let mut lines = Vec::new();
     let mut cursor: Option<String> = None;
-    'pages: loop {
+    let mut seen = std::collections::HashSet::new();
+    loop {
         let mut query = vec![("limit", "1000".to_owned())];
         query.extend(cursor.take().map(|c| ("cursor", c)));
         let page = ctx.client.get(&path, &query).await?;
@@ -144,7 +156,7 @@ async fn statement(
                 continue;
             }
             if to.is_some_and(|t| posted.is_some_and(|p| p >= t)) {
-                break 'pages;
+                continue;
             }
             lines.push(json!({
                 "posted_at": transfer["posted_at"],
@@ -158,7 +170,8 @@ async fn statement(
             }));
         }
         match page["next"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
+            Some(next) if seen.insert(next.to_owned()) => cursor = Some(next.to_owned()),
+            Some(next) => return Err(repeated_cursor(next)),
             None => break,
         }
     }

@@ -54,8 +54,9 @@ pub async fn run(globals: &Globals, args: Args) -> Result<(), Failure> {
     let name = globals
         .profile
         .clone()
+        .or_else(|| config.current.clone())
         .unwrap_or_else(|| DEFAULT_PROFILE.to_owned());
-    println!(
+    let said = format!(
         "logged in to {} as {}; the session lasts until {} (profile {name})",
         profile.url,
         profile.who,
@@ -63,5 +64,7 @@ pub async fn run(globals: &Globals, args: Args) -> Result<(), Failure> {
     );
     config.profiles.insert(name.clone(), profile);
     config.current = Some(name);
-    profile::save(&path, &config)
+    profile::save(&path, &config)?;
+    println!("{said}");
+    Ok(())
 }

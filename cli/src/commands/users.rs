@@ -58,29 +58,30 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Failure> {
             advertiser,
             password_stdin,
         } => {
-            let password = if password_stdin || !std::io::stdin().is_terminal() {
-                crate::session::read_line("the password")?
-            } else {
-                rpassword::prompt_password(format!("password for {username}: "))
-                    .map_err(|e| Failure::usage(format!("reading the password: {e}")))?
-            };
-            let created = match (role.as_deref(), advertiser) {
-                (None | Some("advertiser"), Some(advertiser)) => {
-                    let path = format!("/api/v1/advertisers/{advertiser}/users");
-                    let body = json!({"username": username, "password": password});
-                    ctx.client.post(&path, &body, None).await?
-                }
-                (Some(role), advertiser) => {
-                    let body = json!({"username": username, "password": password, "role": role,
-                                      "advertiser_id": advertiser});
-                    ctx.client.post("/api/v1/users", &body, None).await?
-                }
+            let (path, mut body) = match (role.as_deref(), advertiser) {
+                (None | Some("advertiser"), Some(advertiser)) => (
+                    format!("/api/v1/advertisers/{advertiser}/users"),
+                    json!({"username": username}),
+                ),
+                (Some(role), advertiser) => (
+                    "/api/v1/users".to_owned(),
+                    json!({"username": username, "role": role, "advertiser_id": advertiser}),
+                ),
                 (None, None) => {
                     return Err(Failure::usage(
                         "say who they are: --advertiser ID, or --role ROLE",
                     ));
                 }
             };
+            // asked only once the command is known to make sense
+            let password = if password_stdin || !std::io::stdin().is_terminal() {
+                crate::session::read_line("the password")?
+            } else {
+                rpassword::prompt_password(format!("password for {username}: "))
+                    .map_err(|e| Failure::usage(format!("reading the password: {e}")))?
+            };
+            body["password"] = json!(password);
+            let created = ctx.client.post(&path, &body, None).await?;
             output::written(output::object(
                 &mut ctx.out(),
                 ctx.output,

@@ -74,6 +74,15 @@ async fn a_campaign_is_run_from_the_command_line(pool: PgPool) {
         .json(&["campaigns", "update", &id, "-f", &patch])
         .await;
     assert_eq!(updated["budget"]["daily"], "75.000000");
+    let invalid = platform.file("invalid.json", &json!({"budget": {"daily": "-5"}}));
+    let refused = platform
+        .adctl(&["campaigns", "update", &id, "-f", &invalid], None)
+        .await;
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(
+        refused.stderr.contains("  budget.daily: "),
+        "the field is named: {refused:?}"
+    );
     assert_eq!(
         platform.json(&["campaigns", "pause", &id]).await["status"],
         "paused"
@@ -132,9 +141,4 @@ async fn a_campaign_is_run_from_the_command_line(pool: PgPool) {
         .await;
     assert_eq!(missing.code, 1, "{missing:?}");
     assert!(missing.stderr.contains("refused (404)"), "{missing:?}");
-    let invalid = platform.file("invalid.json", &json!({"budget": {"daily": "-5"}}));
-    let refused = platform
-        .adctl(&["campaigns", "update", &id, "-f", &invalid], None)
-        .await;
-    assert_eq!(refused.code, 1, "{refused:?}");
 }

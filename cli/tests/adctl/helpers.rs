@@ -73,10 +73,24 @@ impl Platform {
     /// Runs `adctl args`, with `stdin` on its standard input, as an operator's shell would (its
     /// own configuration folder, nothing else of this machine's environment).
     pub async fn adctl(&self, args: &[&str], stdin: Option<&str>) -> Outcome {
+        self.adctl_with(args, stdin, &[]).await
+    }
+
+    /// [`Platform::adctl`] with these environment variables set too.
+    pub async fn adctl_with(
+        &self,
+        args: &[&str],
+        stdin: Option<&str>,
+        env: &[(&str, &str)],
+    ) -> Outcome {
         let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         let stdin = stdin.map(str::to_owned);
         let config_home = self.config_home.clone();
-        tokio::task::spawn_blocking(move || run(&args, stdin, &config_home))
+        tokio::task::spawn_blocking(move || run(&args, stdin, &config_home, &env))
             .await
             .expect("adctl ran")
     }
@@ -128,10 +142,16 @@ impl Drop for Platform {
     }
 }
 
-fn run(args: &[String], stdin: Option<String>, config_home: &std::path::Path) -> Outcome {
+fn run(
+    args: &[String],
+    stdin: Option<String>,
+    config_home: &std::path::Path,
+    env: &[(String, String)],
+) -> Outcome {
     let mut child = Command::new(ADCTL)
         .args(args)
         .env_clear()
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .env("XDG_CONFIG_HOME", config_home)
         .env("HOME", config_home)
         .stdin(Stdio::piped())

@@ -42,6 +42,21 @@ async fn a_login_is_kept_in_a_private_profile_and_used(pool: PgPool) {
     let listed = platform.json(&["advertisers", "list"]).await;
     assert_eq!(listed, serde_json::json!([]));
 
+    // the environment stands in for a profile only whole: a profile's token never goes elsewhere
+    let half = platform
+        .adctl_with(
+            &["advertisers", "list"],
+            None,
+            &[("ADCTL_URL", "http://127.0.0.1:9")],
+        )
+        .await;
+    assert_eq!(half.code, 2, "{half:?}");
+    assert!(
+        half.stderr
+            .contains("ADCTL_URL and ADCTL_TOKEN go together"),
+        "{half:?}"
+    );
+
     std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).expect("chmod");
     let exposed = platform.adctl(&["advertisers", "list"], None).await;
     assert_eq!(exposed.code, 2, "{exposed:?}");

@@ -55,6 +55,22 @@ async fn statements_reports_the_blocklist_and_the_audit_trail(pool: PgPool) {
         lines[2].contains(",credit,20.000000,520.000000,USD,"),
         "{csv:?}"
     );
+    let between = platform
+        .json(&[
+            "funds",
+            "statement",
+            &advertiser,
+            "--from",
+            "2000-01-01",
+            "--to",
+            "2999-01-01",
+        ])
+        .await;
+    assert_eq!(between.as_array().map(Vec::len), Some(2), "{between}");
+    let before = platform
+        .json(&["funds", "statement", &advertiser, "--to", "2000-01-01"])
+        .await;
+    assert_eq!(before, json!([]));
     let later = platform
         .json(&["funds", "statement", &advertiser, "--from", "2999-01-01"])
         .await;
