@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
+use crate::commands::completions::{self, CompletionsArgs, ManArgs};
 use crate::commands::{
     advertisers, api_keys, audit, campaigns, fraud, funds, login, reports, users,
 };
@@ -43,6 +44,10 @@ pub enum Command {
     Fraud(fraud::Args),
     /// The signed audit trail: list, verify.
     Audit(audit::Args),
+    /// Print the completion script for a shell.
+    Completions(CompletionsArgs),
+    /// Write the man pages.
+    Man(ManArgs),
 }
 
 /// Runs the command line's command.
@@ -60,6 +65,8 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Funds(args) => funds::run(&Ctx::signed_in(&cli.globals).await?, args).await,
         Command::Reports(args) => reports::run(&Ctx::signed_in(&cli.globals).await?, args).await,
         Command::Fraud(args) => fraud::run(&Ctx::signed_in(&cli.globals).await?, args).await,
+        Command::Completions(args) => completions::completions(args),
+        Command::Man(args) => completions::man(args),
         Command::Audit(args) => audit::run(&Ctx::signed_in(&cli.globals).await?, args).await,
     }
 }

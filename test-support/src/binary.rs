@@ -9,6 +9,7 @@ use std::time::Duration;
 /// what it prints, and a daemon asked for help has nothing to connect to); panics when it runs
 /// past 10 s.
 pub fn run_bare(binary: &str, args: &[&str]) -> Output {
+    use std::io::Read;
     let mut child = Command::new(binary)
         .args(args)
         .env_clear()
@@ -16,20 +17,44 @@ pub fn run_bare(binary: &str, args: &[&str]) -> Output {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("{binary} starts: {e}"));
+    // read while it runs: a full pipe would otherwise stop a binary that prints much
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
     let started = std::time::Instant::now();
-    loop {
-        if child.try_wait().ok().flatten().is_some() {
-            break;
+    let status = loop {
+        if let Some(status) = child.try_wait().ok().flatten() {
+            break status;
         }
         if started.elapsed() > Duration::from_secs(10) {
             let _ = child.kill();
             panic!("{binary} {args:?} still runs after 10 s");
         }
         std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
     }
-    child
-        .wait_with_output()
-        .unwrap_or_else(|e| panic!("{binary}'s output: {e}"))
 }
 
 /// Fails unless `actual` is the text of the snapshot at `path`; with `UPDATE_SNAPSHOTS=1` it

@@ -4,6 +4,7 @@ pub mod advertisers;
 pub mod api_keys;
 pub mod audit;
 pub mod campaigns;
+pub mod completions;
 pub mod fraud;
 pub mod funds;
 pub mod login;

@@ -60,3 +60,25 @@ fn every_command_explains_itself() {
         format!("adctl {}", env!("CARGO_PKG_VERSION"))
     );
 }
+
+#[test]
+fn completions_and_man_pages_come_from_the_same_definitions() {
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let script = run_bare(ADCTL, &["completions", shell]);
+        assert!(script.status.success(), "{shell}: {script:?}");
+        let text = String::from_utf8_lossy(&script.stdout);
+        assert!(
+            text.contains("campaigns") && text.contains("archive"),
+            "{shell}: {text}"
+        );
+    }
+    let folder = std::env::temp_dir().join(format!("adctl-man-{}", uuid::Uuid::now_v7().simple()));
+    let folder_text = folder.display().to_string();
+    let man = run_bare(ADCTL, &["man", "--out", &folder_text]);
+    assert!(man.status.success(), "{man:?}");
+    let page = std::fs::read_to_string(folder.join("adctl-campaigns-pause.1"))
+        .expect("a page per command");
+    assert!(page.contains("adctl campaigns pause"), "{page}");
+    assert!(folder.join("adctl.1").exists() && folder.join("adctl-funds-statement.1").exists());
+    let _ = std::fs::remove_dir_all(&folder);
+}
