@@ -1,6 +1,6 @@
 //! The command line: global options, then a noun and its verb (`adctl campaigns pause ID`).
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::commands::completions::{self, CompletionsArgs, ManArgs};
 use crate::commands::{
@@ -65,8 +65,8 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Funds(args) => funds::run(&Ctx::signed_in(&cli.globals).await?, args).await,
         Command::Reports(args) => reports::run(&Ctx::signed_in(&cli.globals).await?, args).await,
         Command::Fraud(args) => fraud::run(&Ctx::signed_in(&cli.globals).await?, args).await,
-        Command::Completions(args) => completions::completions(args),
-        Command::Man(args) => completions::man(args),
+        Command::Completions(args) => completions::completions(args, Cli::command()),
+        Command::Man(args) => completions::man(args, Cli::command()),
         Command::Audit(args) => audit::run(&Ctx::signed_in(&cli.globals).await?, args).await,
     }
 }

@@ -4,9 +4,6 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use clap::CommandFactory;
-
-use crate::cli::Cli;
 use crate::failure::Failure;
 
 /// Print the completion script for a shell.
@@ -24,9 +21,8 @@ pub struct ManArgs {
     pub out: PathBuf,
 }
 
-/// Prints the completion script.
-pub fn completions(args: CompletionsArgs) -> Result<(), Failure> {
-    let mut command = Cli::command();
+/// Prints the completion script of `command` (the whole command line).
+pub fn completions(args: CompletionsArgs, mut command: clap::Command) -> Result<(), Failure> {
     // made whole first: the generator panics on a closed pipe (`adctl completions bash | head`)
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut command, "adctl", &mut script);
@@ -34,12 +30,12 @@ pub fn completions(args: CompletionsArgs) -> Result<(), Failure> {
     crate::output::written(out.write_all(&script).and_then(|()| out.flush()))
 }
 
-/// Writes a man page for the command and each of its subcommands.
-pub fn man(args: ManArgs) -> Result<(), Failure> {
+/// Writes a man page for `command` (the whole command line) and each of its subcommands.
+pub fn man(args: ManArgs, command: clap::Command) -> Result<(), Failure> {
     let failed = |e: std::io::Error| Failure::usage(format!("writing {}: {e}", args.out.display()));
     std::fs::create_dir_all(&args.out).map_err(failed)?;
     let mut written = 0;
-    let mut pending = vec![(String::from("adctl"), Cli::command())];
+    let mut pending = vec![(String::from("adctl"), command)];
     while let Some((name, command)) = pending.pop() {
         for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
             let page = format!("{name}-{}", sub.get_name());
