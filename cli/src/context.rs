@@ -91,11 +91,7 @@ impl Ctx {
 async fn profile_token(globals: &Globals) -> Result<(String, String), Failure> {
     let path = profile::config_path()?;
     let mut config = profile::load(&path)?;
-    let name = globals
-        .profile
-        .clone()
-        .or_else(|| config.current.clone())
-        .unwrap_or_else(|| DEFAULT_PROFILE.to_owned());
+    let name = config.chosen(globals.profile.as_deref());
     let Some(profile) = config.profiles.get(&name).cloned() else {
         return Err(Failure::usage(format!(
             "no profile {name:?}: adctl login --url URL --username NAME{} (or set ADCTL_URL and ADCTL_TOKEN)",

@@ -24,6 +24,16 @@ pub struct Config {
     pub profiles: BTreeMap<String, Profile>,
 }
 
+impl Config {
+    /// The profile a command uses: the one asked for, else the current one, else the default.
+    pub fn chosen(&self, asked: Option<&str>) -> String {
+        asked
+            .map(str::to_owned)
+            .or_else(|| self.current.clone())
+            .unwrap_or_else(|| DEFAULT_PROFILE.to_owned())
+    }
+}
+
 /// One API and how to reach it as someone.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Profile {

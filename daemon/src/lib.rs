@@ -1,10 +1,12 @@
 //! What every binary of the platform does around its work: JSON logs filtered by `RUST_LOG`,
 //! reaching PostgreSQL with errors that name the server and the cause ([`postgres`]), the
-//! `/metrics` and `/healthz` endpoint of a worker without an API of its own ([`status`]), a
+//! `/metrics` and `/healthz` endpoint of a worker without an API of its own ([`status`]) and
+//! the text it serves ([`exposition`]), a
 //! stop on SIGTERM or Ctrl-C, and an exit status with the error's chain on stderr.
 
 use std::process::ExitCode;
 
+pub mod exposition;
 pub mod postgres;
 pub mod status;
 

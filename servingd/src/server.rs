@@ -258,7 +258,7 @@ fn background(state: Arc<ServingState>, stop: watch::Receiver<bool>) -> Vec<Join
                 e.budget_reachable.store(ok, Ordering::Relaxed);
                 metrics::gauge!("servingd_budget_reachable").set(if ok { 1.0 } else { 0.0 });
                 for (currency, micros) in e.unspent_by_currency() {
-                    metrics::gauge!("servingd_held_unspent_micros", "currency" => currency)
+                    metrics::gauge!("servingd_held_unspent_micros", "currency" => currency.code().to_owned())
                         .set(micros as f64);
                 }
             })

@@ -57,6 +57,16 @@ pub fn run_bare(binary: &str, args: &[&str]) -> Output {
     }
 }
 
+/// Fails unless `binary --version` prints `name version` and succeeds.
+pub fn assert_version(binary: &str, name: &str, version: &str) {
+    let out = run_bare(binary, &["--version"]);
+    assert!(out.status.success(), "{name} --version: {out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("{name} {version}")
+    );
+}
+
 /// Fails unless `actual` is the text of the snapshot at `path`; with `UPDATE_SNAPSHOTS=1` it
 /// writes `actual` there instead (then review the change and commit it).
 pub fn assert_snapshot(path: &Path, actual: &str) {

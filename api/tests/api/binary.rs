@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use test_support::binary::{assert_snapshot, run_bare};
+use test_support::binary::{assert_snapshot, assert_version, run_bare};
 
 const API: &str = env!("CARGO_BIN_EXE_api");
 
@@ -31,11 +31,7 @@ fn the_api_binary_prints_its_help_and_version_and_exits() {
             test_support::settings_doc::assert_documented(&page, &format!("api {command}"), &text);
         }
     }
-    let version = run_bare(API, &["--version"]);
-    assert_eq!(
-        String::from_utf8_lossy(&version.stdout).trim(),
-        format!("api {}", env!("CARGO_PKG_VERSION"))
-    );
+    assert_version(API, "api", env!("CARGO_PKG_VERSION"));
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use crate::client::Client;
 use crate::context::Globals;
 use crate::failure::Failure;
-use crate::profile::{self, DEFAULT_PROFILE};
+use crate::profile;
 use crate::session::{Grant, read_line, sign_in};
 
 /// Sign in to the admin API and keep the session in a profile.
@@ -51,11 +51,7 @@ pub async fn run(globals: &Globals, args: Args) -> Result<(), Failure> {
     let profile = sign_in(&client, &grant).await?;
     let path = profile::config_path()?;
     let mut config = profile::load(&path)?;
-    let name = globals
-        .profile
-        .clone()
-        .or_else(|| config.current.clone())
-        .unwrap_or_else(|| DEFAULT_PROFILE.to_owned());
+    let name = config.chosen(globals.profile.as_deref());
     let said = format!(
         "logged in to {} as {}; the session lasts until {} (profile {name})",
         profile.url,

@@ -25,19 +25,7 @@ pub fn settings() -> Value {
 async fn a_campaign_is_run_from_the_command_line(pool: PgPool) {
     let platform = Platform::start(pool).await;
     platform.login().await;
-    let advertiser = platform
-        .json(&[
-            "advertisers",
-            "create",
-            "--name",
-            "Acme Shoes",
-            "--currency",
-            "USD",
-        ])
-        .await["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let advertiser = platform.advertiser("Acme Shoes", "USD").await;
     platform
         .json(&["funds", "deposit", &advertiser, "10"])
         .await;

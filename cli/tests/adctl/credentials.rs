@@ -10,32 +10,8 @@ use crate::helpers::Platform;
 async fn users_and_keys_sign_in_and_a_keys_session_renews_itself(pool: PgPool) {
     let platform = Platform::start(pool).await;
     platform.login().await;
-    let advertiser = platform
-        .json(&[
-            "advertisers",
-            "create",
-            "--name",
-            "Acme Shoes",
-            "--currency",
-            "USD",
-        ])
-        .await["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    let other = platform
-        .json(&[
-            "advertisers",
-            "create",
-            "--name",
-            "Other",
-            "--currency",
-            "USD",
-        ])
-        .await["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let advertiser = platform.advertiser("Acme Shoes", "USD").await;
+    let other = platform.advertiser("Other", "USD").await;
 
     let user = platform
         .adctl(

@@ -10,17 +10,7 @@ use crate::helpers::Platform;
 async fn a_retried_deposit_moves_money_once(pool: PgPool) {
     let platform = Platform::start(pool).await;
     platform.login().await;
-    let created = platform
-        .json(&[
-            "advertisers",
-            "create",
-            "--name",
-            "Acme Shoes",
-            "--currency",
-            "EUR",
-        ])
-        .await;
-    let advertiser = created["id"].as_str().expect("id").to_owned();
+    let advertiser = platform.advertiser("Acme Shoes", "EUR").await;
     let deposit = [
         "funds",
         "deposit",

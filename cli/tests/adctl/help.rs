@@ -1,7 +1,7 @@
 //! Every command's help, held to a snapshot so a change to it is reviewed; the options, to their
 //! tables in docs/configuration.md.
 
-use test_support::binary::{assert_snapshot, run_bare};
+use test_support::binary::{assert_snapshot, assert_version, run_bare};
 
 const ADCTL: &str = env!("CARGO_BIN_EXE_adctl");
 
@@ -54,11 +54,7 @@ fn every_command_explains_itself() {
             test_support::settings_doc::assert_documented(&page, section, &text);
         }
     }
-    let version = run_bare(ADCTL, &["--version"]);
-    assert_eq!(
-        String::from_utf8_lossy(&version.stdout).trim(),
-        format!("adctl {}", env!("CARGO_PKG_VERSION"))
-    );
+    assert_version(ADCTL, "adctl", env!("CARGO_PKG_VERSION"));
 }
 
 #[test]

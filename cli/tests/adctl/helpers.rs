@@ -102,6 +102,24 @@ impl Platform {
         self.adctl(&args, None).await.json()
     }
 
+    /// Creates an advertiser with `adctl advertisers create`: its id.
+    pub async fn advertiser(&self, name: &str, currency: &str) -> String {
+        let created = self
+            .json(&[
+                "advertisers",
+                "create",
+                "--name",
+                name,
+                "--currency",
+                currency,
+            ])
+            .await;
+        created["id"]
+            .as_str()
+            .expect("an advertiser's id")
+            .to_owned()
+    }
+
     /// Logs in as the admin.
     pub async fn login(&self) {
         let outcome = self

@@ -11,19 +11,7 @@ use crate::helpers::Platform;
 async fn statements_reports_the_blocklist_and_the_audit_trail(pool: PgPool) {
     let platform = Platform::start(pool).await;
     platform.login().await;
-    let advertiser = platform
-        .json(&[
-            "advertisers",
-            "create",
-            "--name",
-            "Acme Shoes",
-            "--currency",
-            "USD",
-        ])
-        .await["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let advertiser = platform.advertiser("Acme Shoes", "USD").await;
     platform
         .json(&[
             "funds",

@@ -3,9 +3,9 @@
 //! succeeded; rendered as Prometheus metrics and judged for `/healthz` (the pure part).
 
 use std::collections::HashMap;
-use std::fmt::Write;
 use std::time::{Duration, SystemTime};
 
+use daemon::exposition::{Exposition, Kind};
 use redis::aio::ConnectionLike;
 
 use crate::writer::{BatchOutcome, Duty, LedgerWriter, Progress, WriterError};
@@ -102,81 +102,80 @@ fn duty_label(duty: Duty) -> &'static str {
 /// `event_dead_letters` (entries that were not events, kept for a person to look at; `None`
 /// when the database did not answer, and then no sample).
 pub fn render_metrics(writers: &[WriterStatus], dead_letter_rows: Option<i64>) -> String {
-    let mut out = String::new();
+    let mut out = Exposition::default();
     let mut family =
-        |name: &str, kind: &str, help: &str, value: &dyn Fn(&WriterStatus) -> Option<f64>| {
-            let _ = writeln!(out, "# HELP {name} {help}");
-            let _ = writeln!(out, "# TYPE {name} {kind}");
-            for w in writers {
+        |name: &str, kind: Kind, help: &str, value: &dyn Fn(&WriterStatus) -> Option<f64>| {
+            out.family(name, kind, help);
+            for w in writers.iter() {
                 if let Some(v) = value(w) {
-                    let _ = writeln!(out, "{name}{{duty=\"{}\"}} {v}", duty_label(w.duty));
+                    out.sample(name, &[("duty", duty_label(w.duty))], v);
                 }
             }
         };
     let count = |n: usize| Some(n as f64);
     family(
         "ledger_writer_entries_total",
-        "counter",
+        Kind::Counter,
         "Stream entries handled and acknowledged.",
         &|w| count(w.totals.entries),
     );
     family(
         "ledger_writer_billed_total",
-        "counter",
+        Kind::Counter,
         "Spend transfers posted to the ledger.",
         &|w| count(w.totals.billed),
     );
     family(
         "ledger_writer_repeated_total",
-        "counter",
+        Kind::Counter,
         "Billed events delivered again and posted before: nothing moved.",
         &|w| count(w.totals.repeated),
     );
     family(
         "ledger_writer_unbilled_total",
-        "counter",
+        Kind::Counter,
         "Billed events the ledger refused (no budget left), recorded as unbilled.",
         &|w| count(w.totals.unbilled),
     );
     family(
         "ledger_writer_recorded_total",
-        "counter",
+        Kind::Counter,
         "Events recorded for reports and the fraud scorer.",
         &|w| count(w.totals.recorded),
     );
     family(
         "ledger_writer_dead_total",
-        "counter",
+        Kind::Counter,
         "Entries that were not events, set aside in event_dead_letters.",
         &|w| count(w.totals.dead),
     );
     family(
         "ledger_writer_claimed_total",
-        "counter",
+        Kind::Counter,
         "Entries taken over from consumers that held them too long (they died).",
         &|w| Some(w.progress.claimed as f64),
     );
     family(
         "ledger_writer_failed_steps_total",
-        "counter",
+        Kind::Counter,
         "Steps that failed and were retried after a pause.",
         &|w| Some(w.progress.failed_steps as f64),
     );
     family(
         "ledger_writer_pending_entries",
-        "gauge",
+        Kind::Gauge,
         "Entries read and not acknowledged yet (absent while Redis does not answer).",
         &|w| w.pending.map(|p| p as f64),
     );
     family(
         "ledger_writer_stream_lag_entries",
-        "gauge",
+        Kind::Gauge,
         "Entries in the stream the writer has not read yet (absent when Redis cannot tell).",
         &|w| w.lag.map(|l| l as f64),
     );
     family(
         "ledger_writer_last_success_timestamp_seconds",
-        "gauge",
+        Kind::Gauge,
         "When a step last succeeded, seconds since the Unix epoch.",
         &|w| {
             w.progress
@@ -185,15 +184,15 @@ pub fn render_metrics(writers: &[WriterStatus], dead_letter_rows: Option<i64>) -
                 .map(|d| d.as_secs_f64())
         },
     );
-    let _ = writeln!(
-        out,
-        "# HELP ledger_writer_dead_letter_rows Rows in event_dead_letters, waiting for a person."
+    out.family(
+        "ledger_writer_dead_letter_rows",
+        Kind::Gauge,
+        "Rows in event_dead_letters, waiting for a person.",
     );
-    let _ = writeln!(out, "# TYPE ledger_writer_dead_letter_rows gauge");
     if let Some(rows) = dead_letter_rows {
-        let _ = writeln!(out, "ledger_writer_dead_letter_rows {rows}");
+        out.sample("ledger_writer_dead_letter_rows", &[], rows);
     }
-    out
+    out.text()
 }
 
 /// Whether every writer is doing its work: each had a successful step within `within` of

@@ -3,9 +3,9 @@
 //! the [`ScorerProgress`] and serves it).
 
 use std::collections::BTreeMap;
-use std::fmt::Write;
 use std::time::{Duration, SystemTime};
 
+use daemon::exposition::{Exposition, Kind};
 use ledger::Currency;
 use rust_decimal::Decimal;
 
@@ -50,45 +50,43 @@ impl ScorerProgress {
 
     /// The families, in the Prometheus text format.
     pub fn render_metrics(&self) -> String {
-        let mut out = String::new();
-        let mut one = |name: &str, kind: &str, help: &str, value: String| {
-            let _ = writeln!(out, "# HELP {name} {help}");
-            let _ = writeln!(out, "# TYPE {name} {kind}");
-            let _ = writeln!(out, "{name} {value}");
+        let mut out = Exposition::default();
+        let mut one = |name: &str, kind: Kind, help: &str, value: String| {
+            out.family(name, kind, help).sample(name, &[], value);
         };
         one(
             "fraud_scorer_runs_total",
-            "counter",
+            Kind::Counter,
             "Scoring runs, failed ones included.",
             self.runs.to_string(),
         );
         one(
             "fraud_scorer_failed_runs_total",
-            "counter",
+            Kind::Counter,
             "Scoring runs that failed (retried at the next tick).",
             self.failed_runs.to_string(),
         );
         one(
             "fraud_scorer_events_judged_total",
-            "counter",
+            Kind::Counter,
             "Events judged, over every run (an event is judged by each run whose window holds it).",
             self.events_judged.to_string(),
         );
         one(
             "fraud_scorer_sources_convicted_total",
-            "counter",
+            Kind::Counter,
             "Sources (IPs, devices) convicted and blocklisted.",
             self.sources_convicted.to_string(),
         );
         one(
             "fraud_scorer_events_invalidated_total",
-            "counter",
+            Kind::Counter,
             "Events newly marked invalid.",
             self.events_invalidated.to_string(),
         );
         one(
             "fraud_scorer_refunds_total",
-            "counter",
+            Kind::Counter,
             "Refund transfers posted.",
             self.refunds.to_string(),
         );
@@ -98,23 +96,23 @@ impl ScorerProgress {
             .map_or_else(|| "0".to_owned(), |d| d.as_secs_f64().to_string());
         one(
             "fraud_scorer_last_success_timestamp_seconds",
-            "gauge",
+            Kind::Gauge,
             "When a run last succeeded, seconds since the Unix epoch (0: none yet).",
             last,
         );
-        let _ = writeln!(
-            out,
-            "# HELP fraud_scorer_refunded_total Refunded to advertisers, by currency, in units of the currency."
+        out.family(
+            "fraud_scorer_refunded_total",
+            Kind::Counter,
+            "Refunded to advertisers, by currency, in units of the currency.",
         );
-        let _ = writeln!(out, "# TYPE fraud_scorer_refunded_total counter");
         for (currency, amount) in &self.refunded {
-            let _ = writeln!(
-                out,
-                "fraud_scorer_refunded_total{{currency=\"{}\"}} {amount}",
-                currency.code()
+            out.sample(
+                "fraud_scorer_refunded_total",
+                &[("currency", currency.code())],
+                amount,
             );
         }
-        out
+        out.text()
     }
 
     /// `Ok` while runs succeed: the last success is within `within` of `now` (or the first run

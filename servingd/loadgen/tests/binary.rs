@@ -1,7 +1,7 @@
 //! The `loadgen` binary explains itself: `--help` and `--version` print and exit at once, the
 //! help held to a snapshot and to its table in docs/configuration.md.
 
-use test_support::binary::{assert_snapshot, run_bare};
+use test_support::binary::{assert_snapshot, assert_version, run_bare};
 
 const LOADGEN: &str = env!("CARGO_BIN_EXE_loadgen");
 
@@ -16,9 +16,5 @@ fn loadgen_prints_its_help_and_version_and_exits() {
     );
     let page = test_support::settings_doc::configuration_page();
     test_support::settings_doc::assert_documented(&page, "loadgen", &text);
-    let version = run_bare(LOADGEN, &["--version"]);
-    assert_eq!(
-        String::from_utf8_lossy(&version.stdout).trim(),
-        format!("loadgen {}", env!("CARGO_PKG_VERSION"))
-    );
+    assert_version(LOADGEN, "loadgen", env!("CARGO_PKG_VERSION"));
 }

@@ -59,7 +59,7 @@ pub fn router(state: Arc<ServingState>) -> Router {
         .route("/metrics", get(render_metrics))
         .route(
             "/openapi.json",
-            get(|| async { axum::Json(openapi::document()) }),
+            get(|| async { axum::Json(openapi::DOCUMENT.clone()) }),
         )
         .merge(crate::http::tracking::routes())
         .layer(DefaultBodyLimit::max(limit))

@@ -11,8 +11,11 @@ const OPENRTB: &str = "https://github.com/InteractiveAdvertisingBureau/openrtb2.
 /// A bid request servingd answers (the specification's simple banner example).
 const REQUEST_EXAMPLE: &str = include_str!("../../tests/fixtures/openrtb/simple-banner.json");
 
+/// The document, made once.
+pub static DOCUMENT: std::sync::LazyLock<Value> = std::sync::LazyLock::new(document);
+
 /// The document.
-pub fn document() -> Value {
+fn document() -> Value {
     let request_example: Value = serde_json::from_str(REQUEST_EXAMPLE).unwrap_or_default();
     json!({
         "openapi": "3.1.0",

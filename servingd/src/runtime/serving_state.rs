@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Mutex};
 
 use budget::BudgetController;
+use domain::Currency;
 use ledger::Clock;
 use redis::aio::ConnectionManager;
 
@@ -60,15 +61,13 @@ pub struct ServingState {
 impl ServingState {
     /// Leased budget held and not spent, by currency, micros: every currency of the campaigns
     /// served appears, at zero when nothing of it is held (a gauge once set keeps its value).
-    pub fn unspent_by_currency(&self) -> BTreeMap<String, i64> {
+    pub fn unspent_by_currency(&self) -> BTreeMap<Currency, i64> {
         let index = self.live.load();
-        let mut by_currency: BTreeMap<String, i64> = index
-            .campaigns()
-            .map(|c| (c.currency.code().to_owned(), 0))
-            .collect();
+        let mut by_currency: BTreeMap<Currency, i64> =
+            index.campaigns().map(|c| (c.currency, 0)).collect();
         for (campaign, micros) in self.wallets.unspent() {
             if let Some(c) = index.get(campaign) {
-                *by_currency.entry(c.currency.code().to_owned()).or_default() += micros;
+                *by_currency.entry(c.currency).or_default() += micros;
             }
         }
         by_currency

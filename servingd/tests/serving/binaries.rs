@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use test_support::binary::{assert_snapshot, run_bare};
+use test_support::binary::{assert_snapshot, assert_version, run_bare};
 use test_support::settings_doc;
 
 const BINARIES: [(&str, &str); 3] = [
@@ -29,12 +29,7 @@ fn every_binary_prints_its_help_and_version_and_exits() {
         assert!(text.contains("Usage:"), "{name}: {text}");
         assert_snapshot(&snapshot(name), &text);
         settings_doc::assert_documented(&settings_doc::configuration_page(), name, &text);
-        let version = run_bare(path, &["--version"]);
-        assert!(version.status.success(), "{name} --version: {version:?}");
-        assert_eq!(
-            String::from_utf8_lossy(&version.stdout).trim(),
-            format!("{name} {}", env!("CARGO_PKG_VERSION"))
-        );
+        assert_version(path, name, env!("CARGO_PKG_VERSION"));
     }
 }
 
