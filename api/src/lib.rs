@@ -10,7 +10,8 @@
 //! - The parts, each with the SQL of its own tables and no handlers: [`auth`] (roles, token
 //!   keys, argon2 secrets, users and API keys), [`advertisers`], [`campaigns`] (settings and
 //!   validation, the status machine, budget holds (`hold_sync`), storage, the feed's log, the
-//!   write paths), [`reports`] (the arithmetic), [`audit_records`] (what an admin action
+//!   write paths), [`reports`] (the arithmetic of reports and pacing), [`system`] (servingd's
+//!   heartbeats), [`audit_records`] (what an admin action
 //!   records), [`feed`] (the signal long-polls wait on), [`key_source`] (where the token keys
 //!   come from).
 //! - [`state`]: what every handler shares; [`extract`]: who is asking (`Auth`, `Actor`).
@@ -34,6 +35,7 @@ pub mod routes;
 pub mod server;
 pub mod settings;
 pub mod state;
+pub mod system;
 
 use axum::Router;
 use axum::routing::get;
@@ -56,6 +58,10 @@ fn resources() -> OpenApiRouter<AppState> {
         .merge(routes::feed::router())
         .merge(routes::fraud::router())
         .merge(routes::audit::router())
+        .merge(routes::budget::router())
+        .merge(routes::pacing::router())
+        .merge(routes::refunds::router())
+        .merge(routes::system::router())
 }
 
 /// The OpenAPI document (3.1), as published.

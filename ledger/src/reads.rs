@@ -1,7 +1,7 @@
 //! What other crates read from the tables this crate owns, as named queries: a campaign's spend
 //! and its budget as the hold has it, spend by lease, which campaigns hold money, an advertiser's
 //! balance, a campaign's money by hour or day, a campaign's spend and hold accounts, the spends
-//! of given events not refunded yet, and transfers as text for the audit trail's verifier. Each
+//! of given events not refunded yet, refunds newest first and those of the last hour, and transfers as text for the audit trail's verifier. Each
 //! runs one statement on the executor the caller passes (a pool, a [`snapshot`], or a
 //! connection inside the caller's own transaction), and decides nothing.
 
@@ -424,4 +424,68 @@ pub async fn campaign_accounts(
         );
     }
     Ok(found)
+}
+
+/// A refund as the ledger posted it (invalid traffic's have the event and a reason).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct RefundRow {
+    /// Commit position, newest highest (the page cursor).
+    pub seq: i64,
+    pub id: Uuid,
+    pub amount: Decimal,
+    pub currency: String,
+    pub advertiser_id: Option<Uuid>,
+    pub campaign_id: Option<Uuid>,
+    pub event_id: Option<String>,
+    /// The `reason` of the refund's metadata (`invalid_traffic:...`), empty without one.
+    pub reason: String,
+    pub posted_at: DateTime<Utc>,
+}
+
+/// Which refunds to read: newest first, before the position `before`, at most `limit`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RefundFilter {
+    pub advertiser: Option<AdvertiserId>,
+    pub campaign: Option<CampaignId>,
+    pub since: Option<DateTime<Utc>>,
+    pub before: Option<i64>,
+    pub limit: i64,
+}
+
+/// Refund transfers, newest first.
+pub async fn refunds<'e>(db: impl PgExecutor<'e>, filter: RefundFilter) -> Result<Vec<RefundRow>> {
+    Ok(sqlx::query_as(
+        r"select seq, id, amount, currency, advertiser_id, campaign_id, event_id,
+                 coalesce(metadata->>'reason', '') as reason, posted_at
+            from ledger_transfers
+           where kind = 'refund'
+             and ($1::uuid is null or advertiser_id = $1)
+             and ($2::uuid is null or campaign_id = $2)
+             and ($3::timestamptz is null or posted_at >= $3)
+             and ($4::bigint is null or seq < $4)
+           order by seq desc
+           limit $5",
+    )
+    .bind(filter.advertiser.map(|a| a.0))
+    .bind(filter.campaign.map(|c| c.0))
+    .bind(filter.since)
+    .bind(filter.before)
+    .bind(filter.limit)
+    .fetch_all(db)
+    .await?)
+}
+
+/// The refunds posted at or after `since`: how many, and their total in each currency.
+pub async fn refund_totals_since<'e>(
+    db: impl PgExecutor<'e>,
+    since: DateTime<Utc>,
+) -> Result<Vec<(String, i64, Decimal)>> {
+    Ok(sqlx::query_as(
+        r"select currency::text, count(*), sum(amount) from ledger_transfers
+           where kind = 'refund' and posted_at >= $1
+           group by currency order by currency",
+    )
+    .bind(since)
+    .fetch_all(db)
+    .await?)
 }

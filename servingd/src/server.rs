@@ -19,8 +19,10 @@ use crate::decision::breaker::Breaker;
 use crate::decision::ctr::{CtrModel, SmoothedCtr};
 use crate::decision::eligibility::Rates;
 use crate::decision::shedding::ValueTracker;
+use crate::runtime::api_session::ApiSession;
 use crate::runtime::caps::FrequencyCaps;
 use crate::runtime::feed::{FeedClient, LiveIndex, follow};
+use crate::runtime::heartbeat;
 use crate::runtime::pacing_board::PacingBoard;
 use crate::runtime::request_metrics::RequestMetrics;
 use crate::runtime::serving_state::ServingState;
@@ -145,11 +147,20 @@ pub async fn run(
         state.settings.api_key.clone(),
         state.settings.feed_wait_s,
     )?;
-    let mut tasks: Vec<JoinHandle<()>> = vec![tokio::spawn(follow(
-        feed,
-        state.live.clone(),
-        stop_rx.clone(),
-    ))];
+    let session = ApiSession::new(
+        &state.settings.api_url,
+        state.settings.api_key.clone(),
+        Duration::from_secs(10),
+    )?;
+    let mut tasks: Vec<JoinHandle<()>> = vec![
+        tokio::spawn(follow(feed, state.live.clone(), stop_rx.clone())),
+        tokio::spawn(heartbeat::beat(
+            session,
+            state.settings.server_id.clone(),
+            state.live.clone(),
+            stop_rx.clone(),
+        )),
+    ];
     tasks.extend(background(state.clone(), stop_rx));
     let app = crate::http::router(state.clone());
     // the peer address, for the tracking endpoints' client address

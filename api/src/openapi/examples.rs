@@ -146,6 +146,69 @@ pub fn all() -> Vec<(&'static str, Value)> {
                 "head_hash": HASH, "fault": null,
             }),
         ),
+        ("ReconcileRequest", json!({"repair": false})),
+        (
+            "BudgetStatus",
+            json!({
+                "campaigns": [{
+                    "campaign_id": CAMPAIGN, "currency": "USD", "ledger_budget": "50.000000",
+                    "ledger_spent": "12.400000", "ledger_remaining": "36.100000",
+                    "ledger_open_leases": 2, "redis_budget": "50.000000",
+                    "redis_spent": "12.400000", "redis_remaining": "36.100000",
+                    "redis_open_leases": 2, "drift": "0.000000", "overcommitted": "0.000000",
+                    "in_sync": true, "repaired": false,
+                }],
+                "out_of_sync": 0,
+            }),
+        ),
+        (
+            "PacingToday",
+            json!({
+                "campaign_id": CAMPAIGN, "currency": "USD", "time_zone": "America/New_York",
+                "day": "2026-11-30", "day_budget": "50.000000", "spent": "1.900000",
+                "target_so_far": "2.000000", "pace": "0.95",
+                "hours": [
+                    {"hour": "2026-11-30T00:00:00", "spend": "0.800000", "target": "0.850000",
+                     "spent_so_far": "0.800000", "target_so_far": "0.850000"},
+                    {"hour": "2026-11-30T01:00:00", "spend": "1.100000", "target": "1.150000",
+                     "spent_so_far": "1.900000", "target_so_far": "2.000000"},
+                ],
+            }),
+        ),
+        (
+            "RefundPage",
+            json!({
+                "items": [{
+                    "transfer_id": TRANSFER, "amount": "0.002500", "currency": "USD",
+                    "advertiser_id": ADVERTISER, "campaign_id": CAMPAIGN,
+                    "event_id": "01JDZ3Q4R5S6T7V8W9X0Y1Z2A3",
+                    "reason": "invalid_traffic:burst_from_one_ip", "posted_at": AT,
+                }],
+                "next_cursor": "1841",
+            }),
+        ),
+        (
+            "Heartbeat",
+            json!({
+                "instance": "serving-1:8080", "revision": 42, "campaigns": 120,
+                "feed_staleness_ms": 800, "version": "0.1.0", "started_at": AT,
+            }),
+        ),
+        (
+            "SystemStatus",
+            json!({
+                "now": AT, "feed_revision": 42,
+                "servingd": [{
+                    "instance": "serving-1:8080", "version": "0.1.0", "started_at": AT,
+                    "seen_at": AT, "live": true, "revision": 42, "revisions_behind": 0,
+                    "campaigns": 120, "feed_staleness_s": 0.8,
+                }],
+                "blocklist_size": 17, "invalid_events_last_hour": 230,
+                "refunds_last_hour": [{"currency": "USD", "count": 12, "amount": "0.030000"}],
+                "audit": {"length": 90210, "signed_checkpoint_size": 90000,
+                          "signed_checkpoint_at": AT},
+            }),
+        ),
         (
             "Problem",
             json!({

@@ -23,7 +23,9 @@ use utoipa::{Modify, OpenApi};
         (name = "funding", description = "Deposits, credits, balances, statements"),
         (name = "reports", description = "Delivery and spend"),
         (name = "feed", description = "The campaign feed for servingd"),
-        (name = "fraud", description = "Known-bad traffic sources servingd neither bids for nor bills"),
+        (name = "fraud", description = "Known-bad traffic sources servingd neither bids for nor bills, and invalid-traffic refunds"),
+        (name = "budget", description = "The budget controller's Redis state beside the ledger's, and its reconciliation"),
+        (name = "system", description = "servingd's heartbeats and the platform's status for operators"),
         (name = "audit", description = "The hash-chained audit trail and its verification"),
         (name = "admin", description = "Staff users and keys"),
     )

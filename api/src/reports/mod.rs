@@ -1,3 +1,5 @@
-//! Campaign reports: the arithmetic (pure); the route is `routes::reports`.
+//! Campaign reports and today's pacing: the arithmetic (pure); the routes are `routes::reports`
+//! and `routes::pacing`.
 
 pub mod metrics;
+pub mod pacing;

@@ -4,9 +4,13 @@
 pub mod advertisers;
 pub mod audit;
 pub mod auth;
+pub mod budget;
 pub mod campaigns;
 pub mod credentials;
 pub mod feed;
 pub mod fraud;
 pub mod funding;
+pub mod pacing;
+pub mod refunds;
 pub mod reports;
+pub mod system;

@@ -141,7 +141,7 @@ pub async fn campaign_report(
 /// When the campaign started running on each local day of the range (`YYYY-MM-DD`), as a
 /// fraction of the day: its first hold that day (an activation, or the day's budget held at
 /// midnight).
-async fn started_by_day(
+pub(crate) async fn started_by_day(
     state: &AppState,
     campaign: CampaignId,
     tz: &str,
@@ -155,7 +155,7 @@ async fn started_by_day(
 /// The pace target of one bucket (`YYYY-MM-DDTHH:MI:SS`, local): along the day's traffic curve
 /// pacing starts from (the diurnal one, as servingd shifts it to the campaign's time zone),
 /// from when the campaign started running that day.
-fn bucket_target(
+pub(crate) fn bucket_target(
     per_day: Decimal,
     bucket: &str,
     granularity: Granularity,

@@ -315,6 +315,59 @@ fn cases() -> Vec<Case> {
             Nothing,
             StatusCode::OK,
         ),
+        c(
+            Method::GET,
+            "/api/v1/campaigns/{campaign}/pacing",
+            STAFF_READ,
+            none,
+            Active,
+            StatusCode::OK,
+        ),
+        c(
+            Method::GET,
+            "/api/v1/budget/status?campaign_id={campaign}",
+            &[Role::Operator, Role::Billing, Role::Admin],
+            none,
+            Active,
+            StatusCode::OK,
+        ),
+        c(
+            Method::POST,
+            "/api/v1/budget/reconcile",
+            &[Role::Operator, Role::Billing, Role::Admin],
+            || Some(json!({"repair": false})),
+            Nothing,
+            StatusCode::OK,
+        ),
+        c(
+            Method::GET,
+            "/api/v1/fraud/refunds",
+            STAFF_READ,
+            none,
+            Nothing,
+            StatusCode::OK,
+        ),
+        c(
+            Method::POST,
+            "/api/v1/servingd/heartbeat",
+            &[Role::Service, Role::Admin],
+            || {
+                Some(
+                    json!({"instance": "serving-1:8080", "revision": 0, "campaigns": 0,
+                            "feed_staleness_ms": 0, "started_at": "2026-11-30T00:00:00Z"}),
+                )
+            },
+            Nothing,
+            StatusCode::NO_CONTENT,
+        ),
+        c(
+            Method::GET,
+            "/api/v1/system/status",
+            &[Role::Operator, Role::Billing, Role::Admin],
+            none,
+            Nothing,
+            StatusCode::OK,
+        ),
         c(Method::GET, "/healthz", ALL, none, Nothing, StatusCode::OK),
         c(Method::GET, "/metrics", ALL, none, Nothing, StatusCode::OK),
     ]
@@ -463,7 +516,7 @@ async fn an_advertiser_never_reaches_another_advertisers_objects(pool: PgPool) {
         );
         checked += 1;
     }
-    assert_eq!(checked, 15, "every advertiser-scoped endpoint was tried");
+    assert_eq!(checked, 16, "every advertiser-scoped endpoint was tried");
 
     // Listings are confined to the caller's own objects, whatever the filter says.
     let theirs_campaign = app.campaign(theirs, json!({"lifetime": "5"})).await;

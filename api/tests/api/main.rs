@@ -13,6 +13,7 @@ mod http;
 mod key_rotation;
 mod money;
 mod openapi;
+mod operations;
 mod reports;
 mod tokens;
 

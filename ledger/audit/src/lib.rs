@@ -29,7 +29,7 @@ pub use digest::{TransferText, transfers_digest};
 pub use entries::{AuditEntry, AuditFilter, audit_entries};
 pub use record::AuditRecord;
 pub use sources::{PostedTransfers, budget_record, posted_record};
-pub use trail::{AuditTrail, CheckpointError, CheckpointRules};
+pub use trail::{AuditTrail, ChainStatus, CheckpointError, CheckpointRules, SignedCheckpoint};
 pub use verify::{
     ChainFault, ChainSummary, ChainVerifier, CheckpointSeen, StoredRow, check_covered,
 };

@@ -2,7 +2,7 @@
 //! the verifier walks.
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, Row};
+use sqlx::{PgConnection, PgPool, Row};
 use uuid::Uuid;
 
 use ledger::{Error, Result};
@@ -334,4 +334,18 @@ pub(crate) async fn signed(
     .execute(&mut *db)
     .await?;
     Ok(())
+}
+
+/// The chain's length and its latest signed checkpoint (size, when signed).
+pub(crate) async fn chain_status(db: &PgPool) -> Result<(u64, Option<(u64, DateTime<Utc>)>)> {
+    let (size, checkpoint_size, signed_at): (i64, Option<i64>, Option<DateTime<Utc>>) =
+        sqlx::query_as(
+            "select h.size, c.size, c.signed_at from audit_head h
+               left join lateral (select size, signed_at from audit_checkpoints
+                                   where signature is not null order by size desc limit 1) c on true",
+        )
+        .fetch_one(db)
+        .await?;
+    let checkpoint = checkpoint_size.zip(signed_at).map(|(s, at)| (s as u64, at));
+    Ok((size as u64, checkpoint))
 }

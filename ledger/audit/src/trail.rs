@@ -47,6 +47,22 @@ fn to_micros(at: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at)
 }
 
+/// How far the chain has come: what an operator watches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainStatus {
+    /// Rows in the chain.
+    pub length: u64,
+    /// The latest checkpoint Vault signed, if any.
+    pub signed_checkpoint: Option<SignedCheckpoint>,
+}
+
+/// A signed checkpoint: the chain's first `size` rows, signed at `signed_at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedCheckpoint {
+    pub size: u64,
+    pub signed_at: DateTime<Utc>,
+}
+
 /// The audit trail over a pool: what chains the outbox, records admin actions, checkpoints the
 /// head and verifies the chain.
 #[derive(Clone)]
@@ -67,6 +83,16 @@ impl AuditTrail {
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
+    }
+
+    /// How long the chain is and its latest signed checkpoint.
+    pub async fn status(&self) -> Result<ChainStatus> {
+        let (length, checkpoint) = store::chain_status(&self.pool).await?;
+        Ok(ChainStatus {
+            length,
+            signed_checkpoint: checkpoint
+                .map(|(size, signed_at)| SignedCheckpoint { size, signed_at }),
+        })
     }
 
     /// Moves up to `max_entries` outbox entries (each a transaction's transfers or budget log

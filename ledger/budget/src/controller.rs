@@ -630,21 +630,7 @@ where
     pub async fn reconcile(&self, repair: bool) -> Result<Vec<CampaignDrift>, ControllerError> {
         let mut report = Vec::new();
         for campaign in pg::campaigns(&self.pool).await? {
-            let (view, overcommitted) = self.ledger_view(campaign).await?;
-            let redis = self.store.load(campaign).await?;
-            let mut drift = CampaignDrift {
-                campaign,
-                ledger_budget: view.budget,
-                ledger_remaining: view.remaining,
-                ledger_spent: view.spent,
-                ledger_open: view.open.len(),
-                redis_budget: redis.as_ref().map(|r| r.budget),
-                redis_remaining: redis.as_ref().map(|r| r.remaining),
-                redis_spent: redis.as_ref().map(|r| r.spent),
-                redis_open: redis.as_ref().map(|r| r.open.len()),
-                overcommitted,
-                repaired: false,
-            };
+            let mut drift = self.drift(campaign).await?;
             if repair && !drift.in_sync() {
                 self.store.forget(campaign).await?;
                 self.install_from_ledger(campaign, "repair").await?;
@@ -653,5 +639,25 @@ where
             report.push(drift);
         }
         Ok(report)
+    }
+
+    /// One campaign's state in Redis beside the ledger's (a campaign with no hold account is
+    /// [`ControllerError::NoBudget`]).
+    pub async fn drift(&self, campaign: CampaignId) -> Result<CampaignDrift, ControllerError> {
+        let (view, overcommitted) = self.ledger_view(campaign).await?;
+        let redis = self.store.load(campaign).await?;
+        Ok(CampaignDrift {
+            campaign,
+            ledger_budget: view.budget,
+            ledger_remaining: view.remaining,
+            ledger_spent: view.spent,
+            ledger_open: view.open.len(),
+            redis_budget: redis.as_ref().map(|r| r.budget),
+            redis_remaining: redis.as_ref().map(|r| r.remaining),
+            redis_spent: redis.as_ref().map(|r| r.spent),
+            redis_open: redis.as_ref().map(|r| r.open.len()),
+            overcommitted,
+            repaired: false,
+        })
     }
 }

@@ -170,3 +170,14 @@ pub async fn dead_letter_rows(db: &PgPool) -> Result<i64, sqlx::Error> {
         .fetch_one(db)
         .await
 }
+
+/// How many events served at or after `since` were judged invalid (refused by the tracking
+/// endpoint's checks, or convicted by the scorer afterwards).
+pub async fn invalid_since(db: &PgPool, since: DateTime<Utc>) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("select count(*) from ad_events where at >= $1 and not valid")
+            .bind(since)
+            .fetch_one(db)
+            .await?,
+    )
+}

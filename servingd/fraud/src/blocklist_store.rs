@@ -124,3 +124,10 @@ pub async fn page(
     .await?;
     Ok(rows.into_iter().filter_map(from_row).collect())
 }
+
+/// How many sources are listed.
+pub async fn count(pool: &PgPool) -> sqlx::Result<i64> {
+    sqlx::query_scalar("select count(*) from blocked_sources")
+        .fetch_one(pool)
+        .await
+}

@@ -10,13 +10,13 @@ use std::time::Duration;
 use anyhow::Context;
 use arc_swap::ArcSwap;
 use rand::Rng;
-use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use secrecy::SecretString;
 use tokio::sync::watch;
 
 use crate::decision::campaign::FeedEntry;
 use crate::decision::eligibility::Rates;
 use crate::decision::index::CampaignIndex;
+use crate::runtime::api_session::ApiSession;
 
 /// The index and how fresh it is, shared by the follower and the request path.
 pub struct LiveIndex {
@@ -72,19 +72,10 @@ impl LiveIndex {
 /// A page of the feed with each campaign still raw JSON, to be read on its own ([`FeedEntry`]).
 type FeedPage = domain::feed::FeedPage<serde_json::Value>;
 
-#[derive(Deserialize)]
-struct TokenReply {
-    access_token: String,
-    expires_in: i64,
-}
-
 /// A client of the feed.
 pub struct FeedClient {
-    http: reqwest::Client,
-    api_url: String,
-    api_key: SecretString,
+    session: ApiSession,
     wait_s: u64,
-    token: Option<(String, tokio::time::Instant)>,
 }
 
 enum Poll {
@@ -97,54 +88,20 @@ impl FeedClient {
     /// A client of the API at `api_url`, signing in with a service `api_key`.
     pub fn new(api_url: &str, api_key: SecretString, wait_s: u64) -> anyhow::Result<FeedClient> {
         Ok(FeedClient {
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(wait_s + 15))
-                .build()?,
-            api_url: api_url.trim_end_matches('/').to_owned(),
-            api_key,
+            session: ApiSession::new(api_url, api_key, Duration::from_secs(wait_s + 15))?,
             wait_s,
-            token: None,
         })
     }
 
-    async fn token(&mut self) -> anyhow::Result<String> {
-        if let Some((token, until)) = &self.token
-            && tokio::time::Instant::now() < *until
-        {
-            return Ok(token.clone());
-        }
-        let reply: TokenReply = self
-            .http
-            .post(format!("{}/api/v1/auth/token", self.api_url))
-            .json(&serde_json::json!({
-                "grant_type": "api_key",
-                "api_key": self.api_key.expose_secret(),
-            }))
-            .send()
-            .await
-            .context("signing in to the API")?
-            .error_for_status()
-            .context("signing in to the API")?
-            .json()
-            .await?;
-        // renew a minute early
-        let ttl = Duration::from_secs(u64::try_from(reply.expires_in - 60).unwrap_or(0).max(1));
-        self.token = Some((
-            reply.access_token.clone(),
-            tokio::time::Instant::now() + ttl,
-        ));
-        Ok(reply.access_token)
-    }
-
     async fn poll(&mut self, since: i64) -> anyhow::Result<Poll> {
-        let token = self.token().await?;
+        let token = self.session.token().await?;
         let wait = if since == 0 { 0 } else { self.wait_s };
         let response = self
-            .http
-            .get(format!(
-                "{}/api/v1/feed/campaigns?since={since}&wait_s={wait}",
-                self.api_url
-            ))
+            .session
+            .http()
+            .get(self.session.url(&format!(
+                "/api/v1/feed/campaigns?since={since}&wait_s={wait}"
+            )))
             .bearer_auth(token)
             .send()
             .await
@@ -152,7 +109,7 @@ impl FeedClient {
         match response.status() {
             reqwest::StatusCode::GONE => Ok(Poll::Gone),
             reqwest::StatusCode::UNAUTHORIZED => {
-                self.token = None;
+                self.session.forget_token();
                 anyhow::bail!("the API refused the token; signing in again")
             }
             status if !status.is_success() => anyhow::bail!("the campaign feed answered {status}"),

@@ -56,6 +56,11 @@ const COUNTERS: &[(&str, Unit, &str)] = &[
         "Failed polls of the API's campaign feed.",
     ),
     (
+        "servingd_heartbeat_errors_total",
+        Unit::Count,
+        "Heartbeats that did not reach the API.",
+    ),
+    (
         "servingd_wallets_released_total",
         Unit::Count,
         "Wallets of campaigns no longer served whose leases were settled and released.",
@@ -112,6 +117,7 @@ const AT_ZERO: &[&str] = &[
     "servingd_capped_total",
     "servingd_cap_unavailable_total",
     "servingd_feed_errors_total",
+    "servingd_heartbeat_errors_total",
     "servingd_wallets_released_total",
     "servingd_click_counts_moved_total",
 ];

@@ -3,7 +3,9 @@
 //! pacing board, the tracking keys from Vault, the request path's metrics, and the state that
 //! holds them for the handlers and background tasks.
 //!
+//! - [`api_session`]: signed in to the API with the service key.
 //! - [`feed`]: following the API's campaign feed into the live index.
+//! - [`heartbeat`]: telling the API this instance is alive, and the feed revision it serves.
 //! - [`wallets`]: this instance's wallets: leases spent in memory, refilled in the background.
 //! - [`caps`]: frequency caps in Redis (one script per check-and-count).
 //! - [`pacing_board`]: pacing at run time: each campaign's throttle, stepped every second.
@@ -15,9 +17,11 @@
 //! - [`metric_families`]: every metric family's HELP text and unit, and counters at zero.
 //! - [`latency`]: fixed-bucket latency histograms (two atomic adds per record).
 
+pub mod api_session;
 pub mod caps;
 pub mod decide;
 pub mod feed;
+pub mod heartbeat;
 pub mod latency;
 pub mod metric_families;
 pub mod pacing_board;

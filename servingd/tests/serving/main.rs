@@ -6,6 +6,7 @@ mod binaries;
 mod caps_and_leases;
 mod crash_billing;
 mod fraud_scorer;
+mod heartbeat;
 mod helpers;
 mod index_swaps;
 mod metrics_help;

@@ -27,6 +27,7 @@ const OWNERS: &[(&str, &str)] = &[
     ("campaigns", "api"),
     ("campaign_changes", "api"),
     ("feed_revision", "api"),
+    ("servingd_heartbeats", "api"),
     ("blocked_sources", "fraud"),
     ("blocked_sources_revision", "fraud"),
 ];

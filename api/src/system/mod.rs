@@ -1,0 +1,3 @@
+//! What the platform's operators watch: servingd's heartbeats (the SQL of `servingd_heartbeats`).
+
+pub mod heartbeats;
