@@ -22,3 +22,14 @@ create table servingd_heartbeats (
 -- the last hour (the dashboard's fraud panel).
 create index ledger_transfers_refunds on ledger_transfers (seq) where kind = 'refund';
 create index ledger_transfers_refunds_at on ledger_transfers (posted_at) where kind = 'refund';
+
+-- A campaign created with an Idempotency-Key (`adctl campaigns create`, `adctl campaigns import`):
+-- a retry with the same key finds the campaign it made instead of making another.
+create table campaign_idempotency_keys (
+    advertiser_id   uuid not null,
+    idempotency_key text not null
+        constraint campaign_idempotency_key_length check (length(idempotency_key) between 1 and 200),
+    campaign_id     uuid not null references campaigns (id),
+    created_at      timestamptz not null default now(),
+    primary key (advertiser_id, idempotency_key)
+);

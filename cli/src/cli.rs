@@ -4,7 +4,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::commands::completions::{self, CompletionsArgs, ManArgs};
 use crate::commands::{
-    advertisers, api_keys, audit, campaigns, fraud, funds, login, reports, users,
+    advertisers, api_keys, audit, budget, campaigns, fraud, funds, login, pacing, reports, users,
 };
 use crate::context::{Ctx, Globals};
 use crate::failure::Failure;
@@ -38,9 +38,13 @@ pub enum Command {
     Campaigns(campaigns::Args),
     /// Money: deposit, credit, balance, statement.
     Funds(funds::Args),
+    /// Budgets: the ledger beside Redis, and reconciliation.
+    Budget(budget::Args),
+    /// Pacing: today's spend per hour against the target.
+    Pacing(pacing::Args),
     /// Delivery and spend: a campaign's report.
     Reports(reports::Args),
-    /// Fraud: the blocklist.
+    /// Fraud: the blocklist and invalid-traffic refunds.
     Fraud(fraud::Args),
     /// The signed audit trail: list, verify.
     Audit(audit::Args),
@@ -63,6 +67,8 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             campaigns::run(&Ctx::signed_in(&cli.globals).await?, args).await
         }
         Command::Funds(args) => funds::run(&Ctx::signed_in(&cli.globals).await?, args).await,
+        Command::Budget(args) => budget::run(&Ctx::signed_in(&cli.globals).await?, args).await,
+        Command::Pacing(args) => pacing::run(&Ctx::signed_in(&cli.globals).await?, args).await,
         Command::Reports(args) => reports::run(&Ctx::signed_in(&cli.globals).await?, args).await,
         Command::Fraud(args) => fraud::run(&Ctx::signed_in(&cli.globals).await?, args).await,
         Command::Completions(args) => completions::completions(args, Cli::command()),

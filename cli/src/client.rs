@@ -117,6 +117,16 @@ impl Client {
         path: &str,
         request: Request<'_>,
     ) -> Result<Value, Failure> {
+        Ok(self.send_with_status(method, path, request).await?.1)
+    }
+
+    /// Sends a request and reads its answer: its status (a success) and its JSON body.
+    pub async fn send_with_status(
+        &self,
+        method: Method,
+        path: &str,
+        request: Request<'_>,
+    ) -> Result<(u16, Value), Failure> {
         let url = format!("{}{path}", self.base);
         let mut builder = self.http.request(method.clone(), &url).query(request.query);
         if let Some(token) = &self.token {
@@ -162,7 +172,7 @@ impl Client {
         } else {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
-        answer(status, body, &request_id, self.token.is_some())
+        answer(status, body, &request_id, self.token.is_some()).map(|body| (status.as_u16(), body))
     }
 }
 

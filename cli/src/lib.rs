@@ -4,9 +4,10 @@
 //! - [`cli`]: the command line and what each command runs; [`commands`]: one module per noun.
 //! - [`context`]: the signed-in client, the output format, confirmations; [`session`]: signing
 //!   in; [`profile`]: where the session is kept; [`client`]: the API over HTTP.
-//! - [`output`]: tables, JSON and CSV; [`time`]: days and times given on the command line;
+//! - [`output`]: tables, JSON and CSV; [`chart`]: sparklines in text; [`time`]: days and times given on the command line;
 //!   [`failure`]: what went wrong and its exit code.
 
+pub mod chart;
 pub mod cli;
 pub mod client;
 pub mod commands;

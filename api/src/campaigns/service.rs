@@ -19,13 +19,24 @@ use crate::state::AppState;
 use domain::campaign::Campaign;
 use domain::campaign::{CampaignInput, CampaignSpec};
 
-/// Creates a draft campaign for `advertiser`.
+/// Whether a creation made the campaign or found the one an earlier request with the same
+/// idempotency key made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Creation {
+    Created,
+    Replayed,
+}
+
+/// Creates a draft campaign for `advertiser`. With an idempotency `key`, a campaign created
+/// earlier with the same key and the same settings is returned instead (a retry); other settings
+/// under the same key are a conflict.
 pub async fn create(
     state: &AppState,
     actor: &Actor,
     advertiser: AdvertiserId,
     input: &CampaignInput,
-) -> Result<Campaign> {
+    key: Option<&str>,
+) -> Result<(Campaign, Creation)> {
     let spec = validate::validate(input).map_err(ApiError::Invalid)?;
     let mut tx = state.db.begin().await?;
     let currency: Option<String> =
@@ -39,6 +50,19 @@ pub async fn create(
             return Err(ApiError::field("advertiser_id", "no such advertiser"));
         }
     };
+    if let Some(key) = key
+        && let Some(earlier) = store::created_with_key(&mut tx, advertiser, key).await?
+    {
+        let campaign = store::get(&mut *tx, earlier)
+            .await?
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("keyed campaign {earlier} gone")))?;
+        if campaign.spec != spec {
+            return Err(ApiError::Conflict(
+                "this Idempotency-Key was used for a campaign with other settings".into(),
+            ));
+        }
+        return Ok((campaign, Creation::Replayed));
+    }
     let id = CampaignId(Uuid::now_v7());
     let code = crate::error::stored_currency(&currency)?;
     for owner in [
@@ -74,8 +98,16 @@ pub async fn create(
         .after(&stored.campaign)?
         .by(actor, now);
     audit_records::change::record(state, &mut tx, &entry).await?;
+    if let Some(key) = key
+        && !store::record_key(&mut tx, advertiser, key, id).await?
+    {
+        return Err(ApiError::Conflict(
+            "another request with this Idempotency-Key created a campaign meanwhile; retry to get it"
+                .into(),
+        ));
+    }
     tx.commit().await?;
-    Ok(stored.campaign)
+    Ok((stored.campaign, Creation::Created))
 }
 
 /// A campaign as the audit trail names it.

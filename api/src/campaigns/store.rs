@@ -213,3 +213,40 @@ pub async fn needing_hold_sweep<'e>(
 pub fn local_day(now: chrono::DateTime<chrono::Utc>, tz: chrono_tz::Tz) -> NaiveDate {
     now.with_timezone(&tz).date_naive()
 }
+
+/// The campaign created for `advertiser` with the idempotency `key`, if any.
+pub async fn created_with_key(
+    conn: &mut PgConnection,
+    advertiser: AdvertiserId,
+    key: &str,
+) -> Result<Option<CampaignId>, sqlx::Error> {
+    let id: Option<Uuid> = sqlx::query_scalar(
+        "select campaign_id from campaign_idempotency_keys
+          where advertiser_id = $1 and idempotency_key = $2",
+    )
+    .bind(advertiser.0)
+    .bind(key)
+    .fetch_optional(conn)
+    .await?;
+    Ok(id.map(CampaignId))
+}
+
+/// Records that `campaign` was created for `advertiser` with the idempotency `key`; false when
+/// the key was taken meanwhile (by a concurrent request with the same key).
+pub async fn record_key(
+    conn: &mut PgConnection,
+    advertiser: AdvertiserId,
+    key: &str,
+    campaign: CampaignId,
+) -> Result<bool, sqlx::Error> {
+    let recorded = sqlx::query(
+        "insert into campaign_idempotency_keys (advertiser_id, idempotency_key, campaign_id)
+         values ($1, $2, $3) on conflict do nothing",
+    )
+    .bind(advertiser.0)
+    .bind(key)
+    .bind(campaign.0)
+    .execute(conn)
+    .await?;
+    Ok(recorded.rows_affected() == 1)
+}

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use domain::campaign_status::{Action, Status};
 use ledger::{AdvertiserId, CampaignId};
 use serde::{Deserialize, Serialize};
@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::Role;
-use crate::campaigns::service;
+use crate::campaigns::service::{self, Creation};
 use crate::campaigns::store;
 use crate::error::{ApiError, Problem, Result};
 use crate::extract::{Actor, Auth};
@@ -80,11 +80,16 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Create a draft campaign.
 ///
-/// Roles: advertiser (its own), operator, admin.
+/// With an `Idempotency-Key`, a retry returns the campaign the first request created (200) and
+/// creates nothing; the same key with other settings is a conflict (409). Roles: advertiser (its
+/// own), operator, admin.
 #[utoipa::path(post, path = "/api/v1/campaigns", tag = "campaigns",
     request_body = NewCampaign,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Optional; the same on every retry of one creation", min_length = 1, max_length = 200)),
     responses(
         (status = 201, description = "Created", body = Campaign),
+        (status = 200, description = "A retry: the campaign the first request with this Idempotency-Key created", body = Campaign),
+        (status = 409, description = "The Idempotency-Key was used for other settings", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not create campaigns", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, each named", body = Problem, content_type = "application/problem+json"),
@@ -94,6 +99,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub async fn create_campaign(
     State(state): State<AppState>,
     actor: Actor,
+    headers: HeaderMap,
     JsonBody(mut body): JsonBody<serde_json::Value>,
 ) -> Result<(StatusCode, Json<Campaign>)> {
     let principal = actor.principal;
@@ -111,9 +117,29 @@ pub async fn create_campaign(
     if requested.is_some_and(|r| !principal.sees(AdvertiserId(r))) {
         return Err(ApiError::field("advertiser_id", "no such advertiser"));
     }
+    let key = optional_idempotency_key(&headers)?;
     let input: CampaignInput = strictly(body)?;
-    let campaign = service::create(&state, &actor, advertiser, &input).await?;
-    Ok((StatusCode::CREATED, Json(campaign)))
+    let (campaign, creation) =
+        service::create(&state, &actor, advertiser, &input, key.as_deref()).await?;
+    let status = match creation {
+        Creation::Created => StatusCode::CREATED,
+        Creation::Replayed => StatusCode::OK,
+    };
+    Ok((status, Json(campaign)))
+}
+
+/// The `Idempotency-Key` header, when there is one: 1 to 200 characters.
+fn optional_idempotency_key(headers: &HeaderMap) -> Result<Option<String>> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    match value.to_str().map(str::trim) {
+        Ok(key) if !key.is_empty() && key.len() <= 200 => Ok(Some(key.to_owned())),
+        _ => Err(ApiError::field(
+            "Idempotency-Key",
+            "1 to 200 visible characters, the same on every retry",
+        )),
+    }
 }
 
 /// List campaigns by id, filtered by advertiser and status.

@@ -6,7 +6,7 @@ use serde_json::json;
 use sqlx::PgPool;
 
 use crate::MIGRATOR;
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, campaign_body};
 
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn campaigns_are_created_patched_and_listed_by_cursor(pool: PgPool) {
@@ -142,4 +142,47 @@ async fn unknown_fields_are_refused_by_name(pool: PgPool) {
     let mut named = removed.error_fields();
     named.sort_unstable();
     assert_eq!(named, ["", "schedule.finish"], "{}", removed.body);
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_creation_retried_with_its_idempotency_key_makes_one_campaign(pool: PgPool) {
+    let app = TestApp::new(pool.clone()).await;
+    let advertiser = app.advertiser("Keyed").await;
+    let operator = app.token(Role::Operator, None);
+    let mut body = campaign_body();
+    body["advertiser_id"] = json!(advertiser);
+    let create = |body: serde_json::Value, key: &'static str| {
+        let (app, operator) = (&app, &operator);
+        async move {
+            app.send(
+                Method::POST,
+                "/api/v1/campaigns",
+                Some(operator),
+                Some(body),
+                &[("idempotency-key", key)],
+            )
+            .await
+        }
+    };
+    let first = create(body.clone(), "import:Winter boots").await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    let retry = create(body.clone(), "import:Winter boots").await;
+    assert_eq!(retry.status, StatusCode::OK, "{}", retry.body);
+    assert_eq!(retry.body["id"], first.body["id"]);
+    let mut other = body.clone();
+    other["budget"] = json!({"daily": "99"});
+    let conflict = create(other, "import:Winter boots").await;
+    assert_eq!(conflict.status, StatusCode::CONFLICT, "{}", conflict.body);
+    let another = create(body.clone(), "import:Summer sandals").await;
+    assert_eq!(another.status, StatusCode::CREATED);
+    let count: i64 = sqlx::query_scalar("select count(*) from campaigns where advertiser_id = $1")
+        .bind(advertiser)
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(count, 2, "the retry made nothing");
+    let too_long: &'static str = Box::leak("k".repeat(201).into_boxed_str());
+    let bad = create(body, too_long).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.error_fields(), ["Idempotency-Key"]);
 }

@@ -5,10 +5,7 @@
 use api::auth::Role;
 use axum::http::{Method, StatusCode};
 use budget::campaign::Want;
-use ledger::{
-    AccountOwner, AdvertiserId, Amount, CampaignId, Currency, Ledger, NewTransfer, References,
-    TransferId, TransferKind,
-};
+use ledger::{AdvertiserId, CampaignId, Currency, Ledger};
 use redis::AsyncCommands;
 use serde_json::json;
 use sqlx::PgPool;
@@ -34,8 +31,7 @@ async fn running(app: &TestApp, budget: serde_json::Value) -> (Uuid, Uuid) {
     (advertiser, campaign)
 }
 
-/// Posts `amount` of spend for the campaign's ad `event`, and a refund of it for `reason` when
-/// one is given.
+/// Bills `amount` for the campaign's ad `event`, refunded for `refund` when given.
 async fn spend(
     pool: &PgPool,
     app: &TestApp,
@@ -45,54 +41,9 @@ async fn spend(
     refund: Option<&str>,
 ) {
     let ledger = Ledger::new(pool.clone()).with_clock(app.clock.clone());
+    let ids = (AdvertiserId(advertiser), CampaignId(campaign));
     let eur = Currency::parse("EUR").expect("eur");
-    let (a, c) = (AdvertiserId(advertiser), CampaignId(campaign));
-    let account = |owner| ledger.open_account(owner, eur);
-    let hold = account(AccountOwner::CampaignHold {
-        advertiser: a,
-        campaign: c,
-    })
-    .await
-    .expect("hold");
-    let spent = account(AccountOwner::CampaignSpend {
-        advertiser: a,
-        campaign: c,
-    })
-    .await
-    .expect("spend");
-    let cash = account(AccountOwner::AdvertiserCash { advertiser: a })
-        .await
-        .expect("cash");
-    let references = References {
-        advertiser: Some(a),
-        campaign: Some(c),
-        event: Some(event.to_owned()),
-        lease: None,
-    };
-    let amount = Amount::parse(amount).expect("amount");
-    let transfer = NewTransfer::new(
-        TransferId::new(),
-        hold.id,
-        spent.id,
-        amount,
-        eur,
-        TransferKind::Spend,
-    )
-    .with_references(references.clone());
-    ledger.transfer(transfer).await.expect("spend");
-    if let Some(reason) = refund {
-        let mut back = NewTransfer::new(
-            TransferId::new(),
-            spent.id,
-            cash.id,
-            amount,
-            eur,
-            TransferKind::Refund,
-        )
-        .with_references(references);
-        back.metadata = json!({"reason": reason});
-        ledger.transfer(back).await.expect("refund");
-    }
+    ledger::fixtures::bill_ad(&ledger, ids, eur, amount, event, refund).await;
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]

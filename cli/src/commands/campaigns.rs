@@ -6,6 +6,7 @@ use reqwest::Method;
 use serde_json::Value;
 
 use crate::client::Request;
+use crate::commands::campaign_import;
 use crate::context::Ctx;
 use crate::failure::Failure;
 use crate::output::{self, Columns};
@@ -40,6 +41,29 @@ pub enum Command {
         #[arg(short, long)]
         file: PathBuf,
         /// The advertiser it is for (operators and admins; an advertiser's own login needs none).
+        #[arg(long)]
+        advertiser: Option<uuid::Uuid>,
+        /// Reuse the key of an earlier attempt (shown with -v) so that a retry after a network
+        /// error finds the campaign it made instead of making another.
+        #[arg(long)]
+        idempotency_key: Option<String>,
+    },
+    /// Create many draft campaigns from a CSV file, one result line per row.
+    ///
+    /// Safe to run again: each row is sent with the idempotency key `adctl-import:<name>`, so a
+    /// campaign an earlier run made is found, not made twice. Exit code 1 when a row was refused.
+    ///
+    /// Columns (named on the first line; `name` is required; an empty cell leaves the setting
+    /// out): advertiser_id, name, pacing, bid.kind, bid.amount, budget.daily, budget.lifetime,
+    /// schedule.start, schedule.end, schedule.time_zone (text); frequency_cap.count,
+    /// frequency_cap.period_s (whole numbers); targeting.countries, targeting.regions,
+    /// targeting.device_types, targeting.os, targeting.categories, targeting.placements,
+    /// targeting.segments, targeting.deals (values split on `|`: `US|CA`);
+    /// schedule.day_parting, targeting.sizes, creatives (JSON).
+    Import {
+        /// The CSV file: a header line naming the columns, then one campaign a line.
+        file: PathBuf,
+        /// The advertiser of rows without an `advertiser_id` (staff logins).
         #[arg(long)]
         advertiser: Option<uuid::Uuid>,
     },
@@ -102,12 +126,23 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Failure> {
             return output::written(output::rows(&mut ctx.out(), ctx.output, COLUMNS, &items));
         }
         Command::Get { id } => ctx.client.get(&path(id), &[]).await?,
-        Command::Create { file, advertiser } => {
+        Command::Create {
+            file,
+            advertiser,
+            idempotency_key,
+        } => {
             let mut body = read_json(&file)?;
             if let (Some(a), Some(object)) = (advertiser, body.as_object_mut()) {
                 object.insert("advertiser_id".into(), Value::String(a.to_string()));
             }
-            ctx.client.post("/api/v1/campaigns", &body, None).await?
+            let key = idempotency_key.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+            ctx.client
+                .post("/api/v1/campaigns", &body, Some(&key))
+                .await
+                .map_err(|e| retry_hint(e, &key))?
+        }
+        Command::Import { file, advertiser } => {
+            return campaign_import::run(ctx, &file, advertiser).await;
         }
         Command::Update { id, file } => {
             let patch = read_json(&file)?;
@@ -132,6 +167,17 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Failure> {
         COLUMNS,
         &campaign,
     ))
+}
+
+/// A creation that timed out or failed on the server may or may not have been made: the key
+/// that finds it on a retry.
+fn retry_hint(failure: Failure, key: &str) -> Failure {
+    match failure {
+        Failure::Unavailable(cause) => Failure::Unavailable(format!(
+            "{cause}\n  the campaign may or may not have been created: retry with --idempotency-key {key}"
+        )),
+        other => other,
+    }
 }
 
 fn path(id: uuid::Uuid) -> String {

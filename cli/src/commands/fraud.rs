@@ -1,4 +1,5 @@
-//! `adctl fraud`: the blocklist of known-bad sources servingd neither bids for nor bills.
+//! `adctl fraud`: the blocklist of known-bad sources servingd neither bids for nor bills, and
+//! the refunds of invalid traffic.
 
 use reqwest::Method;
 use serde_json::json;
@@ -7,8 +8,9 @@ use crate::client::Request;
 use crate::context::Ctx;
 use crate::failure::Failure;
 use crate::output::{self, Columns};
+use crate::time::Moment;
 
-/// Fraud: the blocklist.
+/// Fraud: the blocklist and invalid-traffic refunds.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(subcommand)]
@@ -20,6 +22,21 @@ pub enum Command {
     /// The blocklist: list, add, remove.
     #[command(subcommand)]
     Blocklist(Blocklist),
+    /// Refunds of invalid traffic, newest first, with their reasons.
+    Refunds {
+        /// Only this advertiser's.
+        #[arg(long)]
+        advertiser: Option<uuid::Uuid>,
+        /// Only this campaign's.
+        #[arg(long)]
+        campaign: Option<uuid::Uuid>,
+        /// Posted on or after this day (`2026-11-30`) or time (RFC 3339).
+        #[arg(long)]
+        since: Option<Moment>,
+        /// At most this many (newest first).
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+        limit: u32,
+    },
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -52,6 +69,15 @@ pub enum Blocklist {
     },
 }
 
+const REFUNDS: Columns = &[
+    ("POSTED", "posted_at"),
+    ("AMOUNT", "amount"),
+    ("CURRENCY", "currency"),
+    ("CAMPAIGN", "campaign_id"),
+    ("EVENT", "event_id"),
+    ("REASON", "reason"),
+];
+
 const SOURCES: Columns = &[
     ("KIND", "kind"),
     ("VALUE", "value"),
@@ -62,7 +88,31 @@ const SOURCES: Columns = &[
 
 /// Runs the command.
 pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Failure> {
-    let Command::Blocklist(command) = args.command;
+    let command = match args.command {
+        Command::Blocklist(command) => command,
+        Command::Refunds {
+            advertiser,
+            campaign,
+            since,
+            limit,
+        } => {
+            let mut query = Vec::new();
+            if let Some(a) = advertiser {
+                query.push(("advertiser_id", a.to_string()));
+            }
+            if let Some(c) = campaign {
+                query.push(("campaign_id", c.to_string()));
+            }
+            if let Some(since) = since {
+                query.push(("since", since.to_rfc3339()));
+            }
+            let items = ctx
+                .client
+                .all_pages("/api/v1/fraud/refunds", &query, Some(limit as usize))
+                .await?;
+            return output::written(output::rows(&mut ctx.out(), ctx.output, REFUNDS, &items));
+        }
+    };
     match command {
         Blocklist::List { kind } => {
             let query: Vec<(&str, String)> = kind.map(|k| ("kind", k)).into_iter().collect();

@@ -3,10 +3,13 @@
 pub mod advertisers;
 pub mod api_keys;
 pub mod audit;
+pub mod budget;
+pub mod campaign_import;
 pub mod campaigns;
 pub mod completions;
 pub mod fraud;
 pub mod funds;
 pub mod login;
+pub mod pacing;
 pub mod reports;
 pub mod users;

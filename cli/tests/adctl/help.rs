@@ -5,32 +5,32 @@ use test_support::binary::{assert_snapshot, assert_version, run_bare};
 
 const ADCTL: &str = env!("CARGO_BIN_EXE_adctl");
 
+/// Every command's path below `adctl` (`[]`, `["campaigns"]`, `["campaigns", "import"]`...), as
+/// the command line defines them.
+fn command_paths() -> Vec<Vec<String>> {
+    fn walk(command: &clap::Command, path: Vec<String>, paths: &mut Vec<Vec<String>>) {
+        paths.push(path.clone());
+        for sub in command.get_subcommands() {
+            let mut next = path.clone();
+            next.push(sub.get_name().to_owned());
+            walk(sub, next, paths);
+        }
+    }
+    let mut paths = Vec::new();
+    walk(
+        &<adctl::Cli as clap::CommandFactory>::command(),
+        Vec::new(),
+        &mut paths,
+    );
+    paths
+}
+
 #[test]
 fn every_command_explains_itself() {
-    let commands: &[&[&str]] = &[
-        &[],
-        &["login"],
-        &["advertisers"],
-        &["advertisers", "create"],
-        &["campaigns"],
-        &["campaigns", "create"],
-        &["campaigns", "update"],
-        &["campaigns", "archive"],
-        &["users"],
-        &["users", "create"],
-        &["api-keys"],
-        &["api-keys", "create"],
-        &["funds"],
-        &["funds", "deposit"],
-        &["funds", "statement"],
-        &["reports", "campaign"],
-        &["fraud", "blocklist"],
-        &["fraud", "blocklist", "add"],
-        &["audit"],
-        &["audit", "verify"],
-    ];
-    for command in commands {
-        let mut args = command.to_vec();
+    let commands = command_paths();
+    assert!(commands.len() > 40, "{commands:?}");
+    for command in &commands {
+        let mut args: Vec<&str> = command.iter().map(String::as_str).collect();
         args.push("--help");
         let help = run_bare(ADCTL, &args);
         assert!(help.status.success(), "{args:?}: {help:?}");

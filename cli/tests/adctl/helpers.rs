@@ -31,7 +31,7 @@ impl Outcome {
 /// The API being driven, and where `adctl` keeps its profiles.
 pub struct Platform {
     pub url: String,
-    state: api::AppState,
+    pub state: api::AppState,
     pub config_home: PathBuf,
     server: tokio::task::JoinHandle<()>,
 }

@@ -7,6 +7,7 @@ mod funds;
 mod help;
 mod helpers;
 mod login;
+mod operations;
 mod oversight;
 
 pub use ledger::MIGRATOR;

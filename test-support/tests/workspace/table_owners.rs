@@ -28,6 +28,7 @@ const OWNERS: &[(&str, &str)] = &[
     ("campaign_changes", "api"),
     ("feed_revision", "api"),
     ("servingd_heartbeats", "api"),
+    ("campaign_idempotency_keys", "api"),
     ("blocked_sources", "fraud"),
     ("blocked_sources_revision", "fraud"),
 ];
