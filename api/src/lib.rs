@@ -62,6 +62,7 @@ fn resources() -> OpenApiRouter<AppState> {
         .merge(routes::pacing::router())
         .merge(routes::refunds::router())
         .merge(routes::system::router())
+        .merge(routes::today::router())
 }
 
 /// The OpenAPI document (3.1), as published.

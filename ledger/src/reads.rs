@@ -489,3 +489,37 @@ pub async fn refund_totals_since<'e>(
     .fetch_all(db)
     .await?)
 }
+
+/// Each campaign's money since its own moment (the start of its local day): spend and refunds
+/// posted since, and when its first hold since was posted. A campaign with none is absent.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct MoneySince {
+    pub campaign_id: Uuid,
+    pub spend: Decimal,
+    pub refunds: Decimal,
+    pub first_hold_at: Option<DateTime<Utc>>,
+}
+
+/// [`MoneySince`] of each `(campaign, since)`, in one statement.
+pub async fn money_since<'e>(
+    db: impl PgExecutor<'e>,
+    campaigns: &[(CampaignId, DateTime<Utc>)],
+) -> Result<Vec<MoneySince>> {
+    let ids: Vec<Uuid> = campaigns.iter().map(|(c, _)| c.0).collect();
+    let since: Vec<DateTime<Utc>> = campaigns.iter().map(|(_, s)| *s).collect();
+    Ok(sqlx::query_as(
+        r"select c.id as campaign_id,
+                 coalesce(sum(t.amount) filter (where t.kind = 'spend'), 0) as spend,
+                 coalesce(sum(t.amount) filter (where t.kind = 'refund'), 0) as refunds,
+                 min(t.posted_at) filter (where t.kind = 'hold') as first_hold_at
+            from unnest($1::uuid[], $2::timestamptz[]) as c(id, since)
+            join ledger_transfers t
+              on t.campaign_id = c.id and t.kind in ('spend', 'refund', 'hold')
+             and t.posted_at >= c.since
+           group by c.id",
+    )
+    .bind(ids)
+    .bind(since)
+    .fetch_all(db)
+    .await?)
+}

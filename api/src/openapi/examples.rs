@@ -176,6 +176,19 @@ pub fn all() -> Vec<(&'static str, Value)> {
             }),
         ),
         (
+            "TodayPage",
+            json!({
+                "items": [{
+                    "campaign_id": CAMPAIGN, "name": "Winter boots", "status": "active",
+                    "currency": "USD", "day_budget": "50.000000", "spent": "21.300000",
+                    "used": "0.426", "target_so_far": "22.000000", "pace": "0.9682",
+                    "impressions": 10650, "clicks": 14, "ctr": "0.001315",
+                    "refunds": "0.040000",
+                }],
+                "next_cursor": null,
+            }),
+        ),
+        (
             "RefundPage",
             json!({
                 "items": [{

@@ -63,6 +63,17 @@ pub fn day_budget(
     }
 }
 
+/// What a campaign of these settings should spend in a day ([`day_budget`] of its budgets and
+/// its schedule's length).
+pub fn spec_day_budget(spec: &domain::campaign::CampaignSpec) -> Option<Decimal> {
+    let days = (spec.schedule.end).map(|end| (end - spec.schedule.start).num_days().max(1));
+    day_budget(
+        spec.budget.daily.map(|a| a.as_decimal()),
+        spec.budget.lifetime.map(|a| a.as_decimal()),
+        days,
+    )
+}
+
 /// The pace target of the part of a local day from `from` to `to` (fractions of the day): the
 /// share of the day's budget that even pacing aims to spend there, along the same curve of the
 /// day's traffic pacing follows. A campaign that started running at `active_from` that day is

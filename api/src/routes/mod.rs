@@ -14,3 +14,4 @@ pub mod pacing;
 pub mod refunds;
 pub mod reports;
 pub mod system;
+pub mod today;

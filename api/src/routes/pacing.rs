@@ -20,7 +20,7 @@ use crate::campaigns::store;
 use crate::error::{ApiError, Problem, Result};
 use crate::extract::Auth;
 use crate::http::json::{PathParams, money_text};
-use crate::reports::metrics::{Granularity, day_budget};
+use crate::reports::metrics::{Granularity, spec_day_budget};
 use crate::reports::pacing::{PacingHour, pacing_hours};
 use crate::routes::campaigns::CampaignPath;
 use crate::routes::reports::{bucket_target, started_by_day};
@@ -97,14 +97,7 @@ pub async fn campaign_pacing(
         .into_iter()
         .map(|(hour, spend, refunds)| (hour, spend - refunds))
         .collect();
-    let budget = &campaign.spec.budget;
-    let days = (campaign.spec.schedule.end)
-        .map(|end| (end - campaign.spec.schedule.start).num_days().max(1));
-    let per_day = day_budget(
-        budget.daily.map(|a| a.as_decimal()),
-        budget.lifetime.map(|a| a.as_decimal()),
-        days,
-    );
+    let per_day = spec_day_budget(&campaign.spec);
     let started = started_by_day(&state, campaign.id, &tz_name, from, to).await?;
     let labels = hour_labels(from, to, zone);
     let hours = pacing_hours(&labels, &spend, |hour| {
@@ -134,7 +127,7 @@ pub async fn campaign_pacing(
 
 /// The local day's start and end as instants (a midnight the clocks skip starts at the first
 /// local time there is).
-fn day_bounds(day: NaiveDate, zone: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
+pub(crate) fn day_bounds(day: NaiveDate, zone: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
     let start = |date: NaiveDate| {
         let midnight = date.and_hms_opt(0, 0, 0).unwrap_or_default();
         (0..4)

@@ -21,7 +21,7 @@ use crate::error::{ApiError, Problem, Result};
 use crate::extract::Auth;
 use crate::http::json::{PathParams, QueryParams};
 use crate::reports::metrics::{
-    Granularity, ReportRow, bucket_totals, day_budget, paced_target, row,
+    Granularity, ReportRow, bucket_totals, paced_target, row, spec_day_budget,
 };
 use crate::routes::campaigns::CampaignPath;
 use crate::state::AppState;
@@ -111,17 +111,7 @@ pub async fn campaign_report(
     let over = events::reads::over_delivery_by_bucket(&mut *tx, campaign.id, span).await?;
     tx.commit().await.map_err(ledger::Error::from)?;
     let totals = bucket_totals(delivery, money, over);
-    let budget = &campaign.spec.budget;
-    let days = campaign
-        .spec
-        .schedule
-        .end
-        .map(|end| (end - campaign.spec.schedule.start).num_days().max(1));
-    let per_day = day_budget(
-        budget.daily.map(|a| a.as_decimal()),
-        budget.lifetime.map(|a| a.as_decimal()),
-        days,
-    );
+    let per_day = spec_day_budget(&campaign.spec);
     let started = started_by_day(&state, campaign.id, &tz, from, to).await?;
     let mut buckets = BTreeMap::new();
     for (bucket, totals) in totals {

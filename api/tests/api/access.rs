@@ -341,6 +341,14 @@ fn cases() -> Vec<Case> {
         ),
         c(
             Method::GET,
+            "/api/v1/reports/today",
+            STAFF_READ,
+            none,
+            Nothing,
+            StatusCode::OK,
+        ),
+        c(
+            Method::GET,
             "/api/v1/fraud/refunds",
             STAFF_READ,
             none,

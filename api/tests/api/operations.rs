@@ -359,3 +359,72 @@ async fn system_status_lists_servingd_instances_and_what_the_fraud_panel_shows(p
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(bad.error_fields(), ["instance", "revision"]);
 }
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn today_shows_each_campaigns_day_so_far_in_one_page(pool: PgPool) {
+    let app = TestApp::new(pool.clone()).await;
+    let ids = running(&app, json!({"daily": "20"})).await;
+    spend(&pool, &app, ids, "3", "ad:1", None).await;
+    spend(&pool, &app, ids, "1", "ad:2", Some("invalid_traffic:burst")).await;
+    for (event, kind) in [
+        ("ad:1", "impression"),
+        ("ad:2", "impression"),
+        ("ad:1", "click"),
+    ] {
+        sqlx::query(
+            "insert into ad_events (event_id, campaign_id, kind, at) values ($1, $2, $3, $4)",
+        )
+        .bind(event)
+        .bind(ids.1)
+        .bind(kind)
+        .bind(ledger::Clock::now(&*app.clock))
+        .execute(&pool)
+        .await
+        .expect("event");
+    }
+    let idle = app.campaign(ids.0, json!({"lifetime": "5"})).await;
+    // a minute into its run: a target is due
+    app.clock.advance(chrono::Duration::minutes(1));
+    let token = app.token(Role::Advertiser, Some(ids.0));
+    let page = app.get("/api/v1/reports/today", &token).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let items = page.body["items"].as_array().expect("items");
+    assert_eq!(items.len(), 2, "{}", page.body);
+    let row = items
+        .iter()
+        .find(|r| r["campaign_id"] == json!(ids.1))
+        .expect("the running campaign");
+    assert_eq!(row["status"], "active");
+    assert_eq!(row["day_budget"], "20.000000");
+    assert_eq!(row["spent"], "3.000000", "net of the refund");
+    assert_eq!(row["used"], "0.15");
+    assert_eq!(row["refunds"], "1.000000");
+    assert_eq!(row["impressions"], 2);
+    assert_eq!(row["clicks"], 1);
+    assert_eq!(row["ctr"], "0.5");
+    let pace: f64 = row["pace"].as_str().expect("pace").parse().expect("number");
+    assert!(
+        pace > 1.0,
+        "3.00 spent in the first minute is ahead of pace: {row}"
+    );
+    let quiet = items
+        .iter()
+        .find(|r| r["campaign_id"] == json!(idle))
+        .expect("the draft");
+    assert_eq!(quiet["spent"], "0.000000");
+    assert_eq!(quiet["impressions"], 0);
+    assert!(quiet["ctr"].is_null());
+    // a status filter and paging
+    let active = app
+        .get("/api/v1/reports/today?status=active&limit=1", &token)
+        .await;
+    assert_eq!(active.body["items"].as_array().map(Vec::len), Some(1));
+    let other = app.advertiser("Other").await;
+    let theirs = app
+        .get(
+            "/api/v1/reports/today",
+            &app.token(Role::Advertiser, Some(other)),
+        )
+        .await;
+    assert_eq!(theirs.body["items"], json!([]));
+}

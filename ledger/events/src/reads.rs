@@ -181,3 +181,24 @@ pub async fn invalid_since(db: &PgPool, since: DateTime<Utc>) -> Result<i64> {
             .await?,
     )
 }
+
+/// Valid impressions and clicks of each `(campaign, since)` served since, in one statement
+/// (`(campaign, impressions, clicks)`; a campaign with none is absent).
+pub async fn delivery_since<'e>(
+    db: impl PgExecutor<'e>,
+    campaigns: &[(CampaignId, DateTime<Utc>)],
+) -> Result<Vec<(Uuid, i64, i64)>> {
+    let ids: Vec<Uuid> = campaigns.iter().map(|(c, _)| c.0).collect();
+    let since: Vec<DateTime<Utc>> = campaigns.iter().map(|(_, s)| *s).collect();
+    Ok(sqlx::query_as(
+        r"select c.id, count(*) filter (where e.kind = 'impression'),
+                 count(*) filter (where e.kind = 'click')
+            from unnest($1::uuid[], $2::timestamptz[]) as c(id, since)
+            join ad_events e on e.campaign_id = c.id and e.valid and e.at >= c.since
+           group by c.id",
+    )
+    .bind(ids)
+    .bind(since)
+    .fetch_all(db)
+    .await?)
+}
