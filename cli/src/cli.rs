@@ -48,6 +48,8 @@ pub enum Command {
     Fraud(fraud::Args),
     /// The signed audit trail: list, verify.
     Audit(audit::Args),
+    /// A live dashboard: campaigns today, pace, fraud and the system (q quits, ? helps).
+    Top(crate::top::Args),
     /// Print the completion script for a shell.
     Completions(CompletionsArgs),
     /// Write the man pages.
@@ -74,5 +76,6 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Completions(args) => completions::completions(args, Cli::command()),
         Command::Man(args) => completions::man(args, Cli::command()),
         Command::Audit(args) => audit::run(&Ctx::signed_in(&cli.globals).await?, args).await,
+        Command::Top(args) => crate::top::run(&Ctx::signed_in(&cli.globals).await?, args).await,
     }
 }

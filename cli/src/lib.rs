@@ -6,6 +6,7 @@
 //!   in; [`profile`]: where the session is kept; [`client`]: the API over HTTP.
 //! - [`output`]: tables, JSON and CSV; [`chart`]: sparklines in text; [`time`]: days and times given on the command line;
 //!   [`failure`]: what went wrong and its exit code.
+//! - [`top`]: `adctl top`, the live dashboard (ratatui).
 
 pub mod chart;
 pub mod cli;
@@ -17,6 +18,7 @@ pub mod output;
 pub mod profile;
 pub mod session;
 pub mod time;
+pub mod top;
 
 pub use cli::{Cli, run};
 pub use failure::Failure;

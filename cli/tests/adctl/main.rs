@@ -9,5 +9,6 @@ mod helpers;
 mod login;
 mod operations;
 mod oversight;
+mod top;
 
 pub use ledger::MIGRATOR;
