@@ -69,25 +69,31 @@ impl Client {
         query: &[(&str, String)],
         max: Option<usize>,
     ) -> Result<Vec<Value>, Failure> {
+        let mut pages = self.pages(path, query, max);
         let mut items = Vec::new();
-        let mut cursor: Option<String> = None;
-        let mut seen = std::collections::HashSet::new();
-        loop {
-            let mut page_query: Vec<(&str, String)> = query.to_vec();
-            let wanted = max.map_or(500, |m| (m - items.len()).clamp(1, 500));
-            page_query.push(("limit", wanted.to_string()));
-            if let Some(c) = &cursor {
-                page_query.push(("cursor", c.clone()));
-            }
-            let page = self.get(path, &page_query).await?;
-            items.extend(page["items"].as_array().cloned().unwrap_or_default());
-            let full = max.is_some_and(|m| items.len() >= m);
-            match page["next_cursor"].as_str() {
-                Some(_) if full => return Ok(items),
-                Some(next) if seen.insert(next.to_owned()) => cursor = Some(next.to_owned()),
-                Some(next) => return Err(repeated_cursor(next)),
-                None => return Ok(items),
-            }
+        while let Some(page) = pages.next().await? {
+            items.extend(page);
+        }
+        Ok(items)
+    }
+
+    /// The pages of a paged list, one at a time (a long list is never held whole); at most
+    /// `max` items in all.
+    pub fn pages<'a>(
+        &'a self,
+        path: &'a str,
+        query: &[(&'a str, String)],
+        max: Option<usize>,
+    ) -> Pages<'a> {
+        Pages {
+            client: self,
+            path,
+            query: query.to_vec(),
+            max,
+            taken: 0,
+            cursor: None,
+            seen: std::collections::HashSet::new(),
+            done: false,
         }
     }
 
@@ -221,6 +227,49 @@ fn answer(
         fields,
         shortfall: body["shortfall"].as_str().map(str::to_owned),
     })
+}
+
+/// The pages of a paged list ([`Client::pages`]).
+pub struct Pages<'a> {
+    client: &'a Client,
+    path: &'a str,
+    query: Vec<(&'a str, String)>,
+    max: Option<usize>,
+    taken: usize,
+    cursor: Option<String>,
+    seen: std::collections::HashSet<String>,
+    done: bool,
+}
+
+impl Pages<'_> {
+    /// The next page's items; `None` after the last.
+    pub async fn next(&mut self) -> Result<Option<Vec<Value>>, Failure> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut query = self.query.clone();
+        let wanted = self.max.map_or(500, |m| (m - self.taken).clamp(1, 500));
+        query.push(("limit", wanted.to_string()));
+        if let Some(c) = &self.cursor {
+            query.push(("cursor", c.clone()));
+        }
+        let page = self.client.get(self.path, &query).await?;
+        let mut items = page["items"].as_array().cloned().unwrap_or_default();
+        if let Some(m) = self.max {
+            items.truncate(m - self.taken);
+        }
+        self.taken += items.len();
+        let full = self.max.is_some_and(|m| self.taken >= m);
+        match page["next_cursor"].as_str() {
+            Some(_) if full => self.done = true,
+            Some(next) if self.seen.insert(next.to_owned()) => {
+                self.cursor = Some(next.to_owned());
+            }
+            Some(next) => return Err(repeated_cursor(next)),
+            None => self.done = true,
+        }
+        Ok(Some(items))
+    }
 }
 
 /// A list whose pages would never end: the API gave a cursor it had given before.

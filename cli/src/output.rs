@@ -15,6 +15,13 @@ pub fn written(result: std::io::Result<()>) -> Result<(), crate::failure::Failur
     }
 }
 
+/// What writing a listing fetched page by page came to: the fetch's failure, or the writing's.
+pub fn written_or_failed(
+    result: Result<std::io::Result<()>, crate::failure::Failure>,
+) -> Result<(), crate::failure::Failure> {
+    written(result?)
+}
+
 /// The output format (`-o`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -49,31 +56,80 @@ pub fn rows(
     columns: Columns,
     rows: &[Value],
 ) -> std::io::Result<()> {
-    match format {
-        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(rows)?),
-        Format::Csv => {
-            let header: Vec<String> = columns.iter().map(|(h, _)| csv_cell(h)).collect();
-            writeln!(out, "{}", header.join(","))?;
-            for row in rows {
-                let cells: Vec<String> = columns
-                    .iter()
-                    .map(|(_, f)| csv_cell(&field(row, f)))
-                    .collect();
-                writeln!(out, "{}", cells.join(","))?;
+    let mut writer = RowWriter::new(out, format, columns);
+    writer.push(rows)?;
+    writer.finish()
+}
+
+/// Rows written as they come, a page at a time: JSON and CSV go straight out (a long list is
+/// never held whole); a table, whose columns are as wide as their widest cell, is written at
+/// the end.
+pub struct RowWriter<'w, W: Write> {
+    out: &'w mut W,
+    format: Format,
+    columns: Columns,
+    written: usize,
+    table: Vec<Vec<String>>,
+}
+
+impl<'w, W: Write> RowWriter<'w, W> {
+    /// Nothing written yet.
+    pub fn new(out: &'w mut W, format: Format, columns: Columns) -> Self {
+        RowWriter {
+            out,
+            format,
+            columns,
+            written: 0,
+            table: Vec::new(),
+        }
+    }
+
+    /// Writes (or, for a table, keeps) these rows.
+    pub fn push(&mut self, rows: &[Value]) -> std::io::Result<()> {
+        for row in rows {
+            match self.format {
+                Format::Json => {
+                    // as `to_string_pretty` writes the whole array: each item indented by two
+                    let item = serde_json::to_string_pretty(row)?.replace('\n', "\n  ");
+                    let lead = if self.written == 0 { "[\n  " } else { ",\n  " };
+                    write!(self.out, "{lead}{item}")?;
+                }
+                Format::Csv => {
+                    if self.written == 0 {
+                        self.csv_header()?;
+                    }
+                    let cells: Vec<String> = (self.columns.iter())
+                        .map(|(_, f)| csv_cell(&field(row, f)))
+                        .collect();
+                    writeln!(self.out, "{}", cells.join(","))?;
+                }
+                Format::Table => self
+                    .table
+                    .push(self.columns.iter().map(|(_, f)| field(row, f)).collect()),
             }
-            Ok(())
+            self.written += 1;
         }
-        Format::Table => {
-            let cells: Vec<Vec<String>> = rows
-                .iter()
-                .map(|row| columns.iter().map(|(_, f)| field(row, f)).collect())
-                .collect();
-            table(
-                out,
-                &columns.iter().map(|(h, _)| *h).collect::<Vec<_>>(),
-                &cells,
-            )
+        Ok(())
+    }
+
+    /// Ends the output.
+    pub fn finish(mut self) -> std::io::Result<()> {
+        match self.format {
+            Format::Json if self.written == 0 => writeln!(self.out, "[]"),
+            Format::Json => writeln!(self.out, "\n]"),
+            Format::Csv if self.written == 0 => self.csv_header(),
+            Format::Csv => Ok(()),
+            Format::Table => table(
+                self.out,
+                &self.columns.iter().map(|(h, _)| *h).collect::<Vec<_>>(),
+                &self.table,
+            ),
         }
+    }
+
+    fn csv_header(&mut self) -> std::io::Result<()> {
+        let header: Vec<String> = self.columns.iter().map(|(h, _)| csv_cell(h)).collect();
+        writeln!(self.out, "{}", header.join(","))
     }
 }
 
@@ -168,6 +224,18 @@ mod tests {
             render(Format::Csv),
             "ID,NAME,DAILY\na1,\"Boots, winter\",50.000000\nb2,\"Say \"\"hi\"\"\",\n"
         );
+        let items = [
+            json!({"id": "a1", "name": "Boots, winter", "budget": {"daily": "50.000000"}}),
+            json!({"id": "b2", "name": "Say \"hi\"", "budget": {"daily": null}}),
+        ];
+        assert_eq!(
+            render(Format::Json),
+            format!("{}\n", serde_json::to_string_pretty(&items).expect("json")),
+            "streamed, the same text as the array written whole"
+        );
+        let mut empty = Vec::new();
+        rows(&mut empty, Format::Json, COLUMNS, &[]).expect("written");
+        assert_eq!(empty, b"[]\n");
         let parsed: Value = serde_json::from_str(&render(Format::Json)).expect("json");
         assert_eq!(
             parsed[0]["budget"]["daily"], "50.000000",

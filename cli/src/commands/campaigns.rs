@@ -119,11 +119,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Failure> {
             if let Some(s) = status {
                 query.push(("status", s));
             }
-            let items = ctx
-                .client
-                .all_pages("/api/v1/campaigns", &query, None)
-                .await?;
-            return output::written(output::rows(&mut ctx.out(), ctx.output, COLUMNS, &items));
+            return output::written_or_failed(list(ctx, &query).await);
         }
         Command::Get { id } => ctx.client.get(&path(id), &[]).await?,
         Command::Create {
@@ -167,6 +163,19 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Failure> {
         COLUMNS,
         &campaign,
     ))
+}
+
+/// Every campaign of the query, written page by page as they come.
+async fn list(ctx: &Ctx, query: &[(&str, String)]) -> Result<std::io::Result<()>, Failure> {
+    let mut pages = ctx.client.pages("/api/v1/campaigns", query, None);
+    let mut out = ctx.out();
+    let mut writer = output::RowWriter::new(&mut out, ctx.output, COLUMNS);
+    while let Some(items) = pages.next().await? {
+        if let Err(e) = writer.push(&items) {
+            return Ok(Err(e));
+        }
+    }
+    Ok(writer.finish())
 }
 
 /// A creation that timed out or failed on the server may or may not have been made: the key

@@ -69,6 +69,9 @@ pub enum Command {
 #[derive(Debug, Clone)]
 pub struct App {
     pub campaigns: Vec<CampaignRow>,
+    /// The shown campaigns' places in `campaigns`, filtered and sorted (kept, not worked out on
+    /// every draw).
+    order: Vec<usize>,
     pub system: Option<System>,
     pub budgets: Option<Budgets>,
     pub pacing: Option<Pacing>,
@@ -94,6 +97,7 @@ impl App {
     pub fn new(api: &str, colour: bool) -> App {
         App {
             campaigns: Vec::new(),
+            order: Vec::new(),
             system: None,
             budgets: None,
             pacing: None,
@@ -112,31 +116,45 @@ impl App {
 
     /// The campaigns shown: filtered (name, id or status containing the filter) and sorted.
     pub fn visible(&self) -> Vec<&CampaignRow> {
+        self.order.iter().map(|&i| &self.campaigns[i]).collect()
+    }
+
+    /// Works out which campaigns are shown, in which order.
+    fn reorder(&mut self) {
         let needle = self.filter.to_lowercase();
-        let mut rows: Vec<&CampaignRow> = self
-            .campaigns
-            .iter()
-            .filter(|c| {
+        let mut order: Vec<usize> = (self.campaigns.iter().enumerate())
+            .filter(|(_, c)| {
                 needle.is_empty()
                     || c.name.to_lowercase().contains(&needle)
                     || c.campaign_id.contains(&needle)
                     || c.status.contains(&needle)
             })
+            .map(|(i, _)| i)
             .collect();
         let amount = |text: Option<&str>| text.and_then(|t| t.parse::<Decimal>().ok());
-        rows.sort_by(|a, b| {
-            let order = match self.sort {
-                SortBy::Name => a.name.to_lowercase().cmp(&b.name.to_lowercase()),
-                SortBy::Status => a.status.cmp(&b.status),
-                SortBy::Spent => largest_first(amount(Some(&a.spent)), amount(Some(&b.spent))),
-                SortBy::Pace => largest_first(amount(a.pace.as_deref()), amount(b.pace.as_deref())),
-                SortBy::Refunds => {
-                    largest_first(amount(Some(&a.refunds)), amount(Some(&b.refunds)))
-                }
-            };
-            order.then_with(|| a.campaign_id.cmp(&b.campaign_id))
-        });
-        rows
+        let rows = &self.campaigns;
+        match self.sort {
+            SortBy::Name => order.sort_by_cached_key(|&i| {
+                (rows[i].name.to_lowercase(), rows[i].campaign_id.clone())
+            }),
+            SortBy::Status => order.sort_by(|&a, &b| {
+                (&rows[a].status, &rows[a].campaign_id)
+                    .cmp(&(&rows[b].status, &rows[b].campaign_id))
+            }),
+            SortBy::Spent | SortBy::Pace | SortBy::Refunds => {
+                let key = |c: &CampaignRow| match self.sort {
+                    SortBy::Spent => amount(Some(&c.spent)),
+                    SortBy::Pace => amount(c.pace.as_deref()),
+                    _ => amount(Some(&c.refunds)),
+                };
+                let keys: Vec<Option<Decimal>> = rows.iter().map(key).collect();
+                order.sort_by(|&a, &b| {
+                    largest_first(keys[a], keys[b])
+                        .then_with(|| rows[a].campaign_id.cmp(&rows[b].campaign_id))
+                });
+            }
+        }
+        self.order = order;
     }
 
     /// The selected row's place among the visible ones.
@@ -158,6 +176,7 @@ impl App {
         match update {
             Update::Campaigns(Ok(rows)) => {
                 self.campaigns = rows;
+                self.reorder();
                 self.campaigns_error = None;
                 if self.message == "loading..." {
                     self.message.clear();
@@ -215,6 +234,7 @@ impl App {
                 match key.code {
                     KeyCode::Enter => {
                         self.filter = text;
+                        self.reorder();
                         self.keep_selection();
                     }
                     KeyCode::Esc => {}
@@ -265,6 +285,7 @@ impl App {
             KeyCode::Char('/') => self.mode = Mode::Filter(self.filter.clone()),
             KeyCode::Char('s') => {
                 self.sort = self.sort.next();
+                self.reorder();
                 self.message = format!("sorted by {}", self.sort.label());
             }
             KeyCode::Char('?') => self.mode = Mode::Help,

@@ -82,7 +82,12 @@ fn draw_campaigns(frame: &mut Frame, app: &App, area: Rect) {
     )
     .style(Style::new().add_modifier(Modifier::BOLD));
     let visible = app.visible();
-    let rows = visible.iter().map(|c| campaign_row(app, c));
+    // only the rows that fit are made (thousands of campaigns are not drawn every refresh):
+    // a window that keeps the selection in view
+    let height = usize::from(area.height.saturating_sub(2)).max(1);
+    let selected = app.selected_index();
+    let start = selected.map_or(0, |s| (s + 1).saturating_sub(height));
+    let rows = (visible.iter().skip(start).take(height)).map(|c| campaign_row(app, c));
     let widths = [
         Constraint::Min(12),
         Constraint::Length(9),
@@ -103,7 +108,7 @@ fn draw_campaigns(frame: &mut Frame, app: &App, area: Rect) {
         .row_highlight_style(Style::new().add_modifier(Modifier::REVERSED))
         .highlight_symbol("▶ ")
         .highlight_spacing(ratatui::widgets::HighlightSpacing::Always);
-    let mut state = TableState::default().with_selected(app.selected_index());
+    let mut state = TableState::default().with_selected(selected.map(|s| s - start));
     frame.render_stateful_widget(table, area, &mut state);
 }
 
