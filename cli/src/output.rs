@@ -183,8 +183,17 @@ fn table(out: &mut impl Write, headers: &[&str], cells: &[Vec<String>]) -> std::
     Ok(())
 }
 
-/// A CSV cell (RFC 4180): quoted when it holds a comma, a quote or a line break.
+/// A CSV cell (RFC 4180): quoted when it holds a comma, a quote or a line break. Text a
+/// spreadsheet would run as a formula (`=`, `+`, `@`, a tab, or `-` not starting a number:
+/// names and notes others wrote) starts with `'`, so opening a statement cannot run it.
 fn csv_cell(text: &str) -> String {
+    let number = text.parse::<f64>().is_ok();
+    let formula = !number && text.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let text = if formula {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    };
     if text.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
@@ -208,6 +217,16 @@ mod tests {
         let mut out = Vec::new();
         rows(&mut out, format, COLUMNS, &items).expect("written");
         String::from_utf8(out).expect("utf-8")
+    }
+
+    #[test]
+    fn a_cell_a_spreadsheet_would_run_is_defused_and_numbers_stay_numbers() {
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_cell("-cmd|' /C calc'!A0"), "'-cmd|' /C calc'!A0");
+        assert_eq!(csv_cell("-2.500000"), "-2.500000");
+        assert_eq!(csv_cell("+1"), "+1");
+        assert_eq!(csv_cell("Boots"), "Boots");
     }
 
     #[test]
