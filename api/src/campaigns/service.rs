@@ -50,6 +50,9 @@ pub async fn create(
             return Err(ApiError::field("advertiser_id", "no such advertiser"));
         }
     };
+    if let Some(key) = key {
+        store::lock_key(&mut tx, advertiser, key).await?;
+    }
     if let Some(key) = key
         && let Some(earlier) = store::created_with_key(&mut tx, advertiser, key).await?
     {

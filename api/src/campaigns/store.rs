@@ -214,6 +214,21 @@ pub fn local_day(now: chrono::DateTime<chrono::Utc>, tz: chrono_tz::Tz) -> Naive
     now.with_timezone(&tz).date_naive()
 }
 
+/// Makes creations with the same advertiser and idempotency `key` take turns until the
+/// transaction ends: a retry sent while the first request is still at work waits for it, then
+/// finds its campaign.
+pub async fn lock_key(
+    conn: &mut PgConnection,
+    advertiser: AdvertiserId,
+    key: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 7741))")
+        .bind(format!("campaign-key:{}:{key}", advertiser.0))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// The campaign created for `advertiser` with the idempotency `key`, if any.
 pub async fn created_with_key(
     conn: &mut PgConnection,

@@ -167,6 +167,7 @@ pub fn all() -> Vec<(&'static str, Value)> {
                 "campaign_id": CAMPAIGN, "currency": "USD", "time_zone": "America/New_York",
                 "day": "2026-11-30", "day_budget": "50.000000", "spent": "1.900000",
                 "target_so_far": "2.000000", "pace": "0.95",
+                "current_hour": "2026-11-30T01:00:00",
                 "hours": [
                     {"hour": "2026-11-30T00:00:00", "spend": "0.800000", "target": "0.850000",
                      "spent_so_far": "0.800000", "target_so_far": "0.850000"},

@@ -22,6 +22,7 @@ use crate::extract::Auth;
 use crate::http::json::{PathParams, money_text};
 use crate::reports::metrics::{Granularity, spec_day_budget};
 use crate::reports::pacing::{PacingHour, pacing_hours};
+use crate::reports::today::{day_fraction, target_so_far};
 use crate::routes::campaigns::CampaignPath;
 use crate::routes::reports::{bucket_target, started_by_day};
 use crate::state::AppState;
@@ -44,11 +45,14 @@ pub struct PacingToday {
     pub day_budget: Option<String>,
     /// Net spend today so far.
     pub spent: String,
-    /// What even pacing aims to have spent by the end of the current hour.
+    /// What even pacing aims to have spent by now.
     pub target_so_far: Option<String>,
     /// `spent` over `target_so_far` (1 = on pace).
     pub pace: Option<String>,
-    /// Every hour of the local day (23 or 25 on a day the clocks change).
+    /// The hour now is in (`2026-11-30T14:00:00`, local).
+    pub current_hour: String,
+    /// Every hour of the local day: 23 on the day the clocks go forward; on the day they go back,
+    /// the repeated hour is one bucket (24).
     pub hours: Vec<PacingHour>,
 }
 
@@ -103,13 +107,15 @@ pub async fn campaign_pacing(
     let hours = pacing_hours(&labels, &spend, |hour| {
         per_day.and_then(|d| bucket_target(d, hour, Granularity::Hour, zone, &started))
     });
-    let current = local_hour_label(now, zone);
-    let so_far = hours.iter().take_while(|h| h.hour <= current).last();
     let spent: Decimal = spend.values().sum();
-    let target_so_far = so_far.and_then(|h| h.target_so_far.clone());
-    let pace = target_so_far
-        .as_deref()
-        .and_then(|t| t.parse::<Decimal>().ok())
+    // the target up to now (not to the end of this hour), as the dashboard's row has it
+    let active_from = started
+        .get(&day.format("%Y-%m-%d").to_string())
+        .copied()
+        .unwrap_or(0.0);
+    let target =
+        per_day.and_then(|d| target_so_far(d, zone, now, day_fraction(now, from, to), active_from));
+    let pace = target
         .filter(|t| *t > Decimal::ZERO)
         .map(|t| (spent / t).round_dp(4).normalize().to_string());
     Ok(Json(PacingToday {
@@ -119,8 +125,9 @@ pub async fn campaign_pacing(
         day: day.format("%Y-%m-%d").to_string(),
         day_budget: per_day.map(money_text),
         spent: money_text(spent),
-        target_so_far,
+        target_so_far: target.map(money_text),
         pace,
+        current_hour: local_hour_label(now, zone),
         hours,
     }))
 }

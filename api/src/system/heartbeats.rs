@@ -10,7 +10,8 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Heartbeat {
-    /// The instance's name (its host and port, or `SERVINGD_INSTANCE`), 1 to 200 characters.
+    /// The instance's name (servingd's `SERVINGD_SERVER_ID`, the name its leases carry), 1 to
+    /// 200 characters.
     #[schema(min_length = 1, max_length = 200, example = "serving-1:8080")]
     pub instance: String,
     /// The campaign feed revision its index is as of.

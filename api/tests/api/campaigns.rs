@@ -181,6 +181,21 @@ async fn a_creation_retried_with_its_idempotency_key_makes_one_campaign(pool: Pg
         .await
         .expect("count");
     assert_eq!(count, 2, "the retry made nothing");
+    // two retries at once: one makes it, the other waits and gets it
+    let (a, b) = tokio::join!(
+        create(body.clone(), "import:Scarves"),
+        create(body.clone(), "import:Scarves")
+    );
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [StatusCode::OK, StatusCode::CREATED],
+        "{} {}",
+        a.body,
+        b.body
+    );
+    assert_eq!(a.body["id"], b.body["id"]);
     let too_long: &'static str = Box::leak("k".repeat(201).into_boxed_str());
     let bad = create(body, too_long).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);

@@ -183,6 +183,16 @@ async fn pacing_shows_every_hour_of_today_with_spend_against_the_target(pool: Pg
         Some("invalid_traffic:burst"),
     )
     .await;
+    let local_hour = |app: &TestApp| {
+        ledger::Clock::now(&*app.clock)
+            .with_timezone(&"Europe/Paris".parse::<chrono_tz::Tz>().expect("tz"))
+            .format("%Y-%m-%dT%H:00:00")
+            .to_string()
+    };
+    // the hour it started and spent in; then a minute passes, so a target is due
+    let now = local_hour(&app);
+    app.clock.advance(chrono::Duration::minutes(1));
+    let current = local_hour(&app);
     let token = app.token(Role::Advertiser, Some(ids.0));
     let pacing = app
         .get(&format!("/api/v1/campaigns/{}/pacing", ids.1), &token)
@@ -195,10 +205,6 @@ async fn pacing_shows_every_hour_of_today_with_spend_against_the_target(pool: Pg
     assert_eq!(body["spent"], "0.500000");
     let hours = body["hours"].as_array().expect("hours");
     assert!((23..=24).contains(&hours.len()), "{body}");
-    let now = ledger::Clock::now(&*app.clock)
-        .with_timezone(&"Europe/Paris".parse::<chrono_tz::Tz>().expect("tz"))
-        .format("%Y-%m-%dT%H:00:00")
-        .to_string();
     let this_hour = hours
         .iter()
         .find(|h| h["hour"] == json!(now))
@@ -206,20 +212,35 @@ async fn pacing_shows_every_hour_of_today_with_spend_against_the_target(pool: Pg
     assert_eq!(this_hour["spend"], "0.500000");
     assert_eq!(this_hour["spent_so_far"], "0.500000");
     assert!(this_hour["target"].is_string(), "{this_hour}");
-    assert_eq!(body["target_so_far"], this_hour["target_so_far"]);
+    // the target up to now: some of the current hour's, not all of it
+    let amount = |v: &serde_json::Value| -> f64 {
+        v.as_str().expect("an amount").parse().expect("a number")
+    };
+    let so_far = amount(&body["target_so_far"]);
+    let hour_end = hours
+        .iter()
+        .find(|h| h["hour"] == json!(current))
+        .map(|h| amount(&h["target_so_far"]))
+        .expect("the current hour");
+    assert!(so_far > 0.0 && so_far < hour_end, "{so_far} of {hour_end}");
     let pace: f64 = body["pace"]
         .as_str()
         .expect("pace")
         .parse()
         .expect("number");
     assert!(pace > 0.0);
-    // hours before it started have no target
+    // it started in the hour `now`: no hour before has a target
+    assert_eq!(body["current_hour"], json!(current));
     assert!(
         hours[0]["hour"]
             .as_str()
             .expect("hour")
             .ends_with("T00:00:00")
     );
+    for hour in hours.iter().take_while(|h| h["hour"] != json!(now)) {
+        assert!(hour["target"].is_null(), "before it started: {hour}");
+        assert!(hour["target_so_far"].is_null(), "{hour}");
+    }
     let other = app.advertiser("Other").await;
     let theirs = app
         .get(
@@ -414,11 +435,28 @@ async fn today_shows_each_campaigns_day_so_far_in_one_page(pool: PgPool) {
     assert_eq!(quiet["spent"], "0.000000");
     assert_eq!(quiet["impressions"], 0);
     assert!(quiet["ctr"].is_null());
-    // a status filter and paging
-    let active = app
-        .get("/api/v1/reports/today?status=active&limit=1", &token)
-        .await;
+    // a status filter, and pages that follow one another
+    let active = app.get("/api/v1/reports/today?status=active", &token).await;
     assert_eq!(active.body["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(active.body["items"][0]["campaign_id"], json!(ids.1));
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/reports/today?limit=1".to_owned();
+    loop {
+        let page = app.get(&path, &token).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        for item in page.body["items"].as_array().expect("items") {
+            seen.push(item["campaign_id"].clone());
+        }
+        match page.body["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/api/v1/reports/today?limit=1&cursor={cursor}"),
+            None => break,
+        }
+        assert!(seen.len() <= 2, "pages never end: {seen:?}");
+    }
+    seen.sort_by_key(|v| v.to_string());
+    let mut both = vec![json!(ids.1), json!(idle)];
+    both.sort_by_key(|v| v.to_string());
+    assert_eq!(seen, both, "each campaign once");
     let other = app.advertiser("Other").await;
     let theirs = app
         .get(

@@ -1,6 +1,7 @@
 //! `adctl campaigns import FILE.csv`: many draft campaigns from one CSV file, one result line per
-//! row, a progress bar on a terminal. Safe to run again: each row is sent with the idempotency
-//! key `adctl-import:<name>`, so a campaign the file made already is found, not made twice.
+//! row, a progress bar on a terminal. Safe to run again: each row is sent with an idempotency
+//! key made from its name ([`import_key`]), so a campaign the file made already is found, not
+//! made twice.
 //!
 //! The columns (the first line names them, in any order; `name` is required):
 //!
@@ -246,7 +247,7 @@ async fn import_row(
     {
         body["advertiser_id"] = json!(a);
     }
-    let key = format!("adctl-import:{}", row.name);
+    let key = import_key(&row.name);
     let sent = ctx
         .client
         .send_with_status(
@@ -288,6 +289,17 @@ async fn import_row(
             (outcome, Err(other))
         }
     }
+}
+
+/// The idempotency key of the row named `name`: `adctl-import:` and a UUID (v5) of the name, so
+/// that any name (accents, 300 characters, a line break) makes a short key a header can carry,
+/// and the same name the same key.
+pub fn import_key(name: &str) -> String {
+    let id = uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_URL,
+        format!("adctl-import:{name}").as_bytes(),
+    );
+    format!("adctl-import:{id}")
 }
 
 /// One result line: `line 3  created  <id>  Winter boots`.
@@ -359,6 +371,19 @@ mod tests {
             rows[1].body,
             Ok(json!({"name": "Sandals", "bid": {"kind": "cpc", "amount": "0.40"}}))
         );
+    }
+
+    #[test]
+    fn a_rows_key_is_short_visible_text_and_the_same_for_the_same_name() {
+        for name in ["Boots", "Café d'été", "a\nb", &"x".repeat(300)] {
+            let key = import_key(name);
+            assert!(
+                key.len() <= 60 && key.chars().all(|c| c.is_ascii_graphic()),
+                "{key}"
+            );
+            assert_eq!(key, import_key(name));
+        }
+        assert_ne!(import_key("Boots"), import_key("boots"));
     }
 
     #[test]

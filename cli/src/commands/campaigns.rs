@@ -50,7 +50,7 @@ pub enum Command {
     },
     /// Create many draft campaigns from a CSV file, one result line per row.
     ///
-    /// Safe to run again: each row is sent with the idempotency key `adctl-import:<name>`, so a
+    /// Safe to run again: each row is sent with an idempotency key made from its name, so a
     /// campaign an earlier run made is found, not made twice. Exit code 1 when a row was refused.
     ///
     /// Columns (named on the first line; `name` is required; an empty cell leaves the setting

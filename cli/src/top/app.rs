@@ -86,6 +86,8 @@ pub struct App {
     pub mode: Mode,
     /// The last action's outcome, on the status line.
     pub message: String,
+    /// More campaigns are live than the table holds.
+    pub truncated: bool,
     /// Where the API is, for the title.
     pub api: String,
     /// Whether to use colour (not with `NO_COLOR`).
@@ -109,6 +111,7 @@ impl App {
             filter: String::new(),
             mode: Mode::Browse,
             message: String::from("loading..."),
+            truncated: false,
             api: api.to_owned(),
             colour,
         }
@@ -174,8 +177,9 @@ impl App {
     /// Takes in what the fetcher or an action sent.
     pub fn apply(&mut self, update: Update) {
         match update {
-            Update::Campaigns(Ok(rows)) => {
-                self.campaigns = rows;
+            Update::Campaigns(Ok(listing)) => {
+                self.campaigns = listing.rows;
+                self.truncated = listing.truncated;
                 self.reorder();
                 self.campaigns_error = None;
                 if self.message == "loading..." {

@@ -17,6 +17,8 @@ pub const REFRESH: Duration = Duration::from_secs(2);
 const BUDGET_EVERY: u32 = 5;
 /// Most campaigns the table holds.
 pub const MAX_CAMPAIGNS: usize = 2000;
+/// The statuses the dashboard follows (campaigns that serve, or could again at a keystroke).
+const LIVE: &[&str] = &["active", "paused", "exhausted"];
 
 /// A campaign's day so far (`GET /api/v1/reports/today`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -49,6 +51,8 @@ pub struct PacingHour {
 pub struct Pacing {
     pub campaign_id: String,
     pub time_zone: String,
+    /// The local hour now is in (`2026-11-30T14:00:00`).
+    pub current_hour: String,
     pub hours: Vec<PacingHour>,
 }
 
@@ -95,10 +99,18 @@ pub struct Budgets {
     pub out_of_sync: u64,
 }
 
+/// The campaigns of a refresh.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Listing {
+    pub rows: Vec<CampaignRow>,
+    /// More campaigns are live than the table holds ([`MAX_CAMPAIGNS`]).
+    pub truncated: bool,
+}
+
 /// What reaches the UI loop.
 #[derive(Debug)]
 pub enum Update {
-    Campaigns(Result<Vec<CampaignRow>, String>),
+    Campaigns(Result<Listing, String>),
     System(Result<System, String>),
     Budgets(Result<Budgets, String>),
     Pacing(Result<Pacing, String>),
@@ -152,16 +164,30 @@ pub async fn fetch(
     }
 }
 
-async fn campaigns(client: &Client) -> Result<Vec<CampaignRow>, String> {
-    let items = client
-        .all_pages("/api/v1/reports/today", &[], Some(MAX_CAMPAIGNS))
-        .await
-        .map_err(text)?;
-    Ok(items
-        .into_iter()
-        .filter_map(|v| serde_json::from_value::<CampaignRow>(v).ok())
-        .filter(|c| c.status != "archived")
-        .collect())
+/// The live campaigns (active, paused, exhausted), at most [`MAX_CAMPAIGNS`].
+async fn campaigns(client: &Client) -> Result<Listing, String> {
+    let mut listing = Listing::default();
+    for status in LIVE {
+        let room = MAX_CAMPAIGNS - listing.rows.len();
+        if room == 0 {
+            listing.truncated = true;
+            break;
+        }
+        let query = [("status", (*status).to_owned())];
+        let mut pages = client.pages("/api/v1/reports/today", &query, Some(room + 1));
+        while let Some(items) = pages.next().await.map_err(text)? {
+            for item in items {
+                if listing.rows.len() == MAX_CAMPAIGNS {
+                    listing.truncated = true;
+                    break;
+                }
+                let row = serde_json::from_value::<CampaignRow>(item)
+                    .map_err(|e| format!("an answer adctl cannot read: {e}"))?;
+                listing.rows.push(row);
+            }
+        }
+    }
+    Ok(listing)
 }
 
 async fn system(client: &Client) -> Result<System, String> {

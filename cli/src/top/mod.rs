@@ -50,13 +50,15 @@ pub async fn run(ctx: &Ctx, _args: Args) -> Result<(), Failure> {
     let stop = Arc::new(AtomicBool::new(false));
     let keys = read_keys(updates.clone(), stop.clone());
     let mut screen = terminal::Screen::enter()?;
+    let quit = quit_signal();
+    tokio::pin!(quit);
     let outcome = loop {
         if let Err(e) = screen.terminal.draw(|frame| ui::draw(frame, &app)) {
             break Err(Failure::Unavailable(format!("drawing: {e}")));
         }
         let update = tokio::select! {
             update = inbox.recv() => update,
-            _ = quit_signal() => break Ok(()),
+            _ = &mut quit => break Ok(()),
         };
         let Some(update) = update else { break Ok(()) };
         let command = match update {
@@ -81,7 +83,9 @@ pub async fn run(ctx: &Ctx, _args: Args) -> Result<(), Failure> {
     drop(screen);
     stop.store(true, Ordering::Relaxed);
     fetcher.abort();
-    let _ = keys.join();
+    // the key thread may be waiting to hand over a key: closing the inbox lets it go
+    drop(inbox);
+    let _ = tokio::task::spawn_blocking(move || keys.join()).await;
     outcome
 }
 

@@ -59,8 +59,9 @@ pub fn draw(frame: &mut Frame, app: &App) {
 fn title_line(app: &App) -> Line<'static> {
     let shown = app.visible().len();
     let mut text = format!(
-        " adctl top  {}  {shown} campaign(s)  sorted by {}",
+        " adctl top  {}  {shown}{} live campaign(s)  sorted by {}",
         app.api,
+        if app.truncated { " (the first)" } else { "" },
         app.sort.label()
     );
     if !app.filter.is_empty() {
@@ -99,7 +100,7 @@ fn draw_campaigns(frame: &mut Frame, app: &App, area: Rect) {
         Constraint::Length(8),
     ];
     let title = match &app.campaigns_error {
-        Some(e) => format!(" campaigns today (not refreshed: {e}) "),
+        Some(e) => format!(" campaigns today (not refreshed: {}) ", clean(e)),
         None => " campaigns today ".to_owned(),
     };
     let table = Table::new(rows, widths)
@@ -221,11 +222,10 @@ fn cumulative(pacing: &Pacing) -> (Points, Points) {
     let value = |text: &str| text.parse::<f64>().unwrap_or(0.0);
     let mut spent = Vec::new();
     let mut target = Vec::new();
-    let now = pacing
-        .hours
-        .iter()
-        .rposition(|h| value(&h.spend) > 0.0)
-        .unwrap_or(0);
+    // spent is drawn up to the hour now is in; the target through the day
+    let now = (pacing.hours.iter())
+        .position(|h| h.hour == pacing.current_hour)
+        .unwrap_or(pacing.hours.len());
     for (i, hour) in pacing.hours.iter().enumerate() {
         let x = (i + 1) as f64;
         if i <= now {
@@ -240,11 +240,9 @@ fn cumulative(pacing: &Pacing) -> (Points, Points) {
 
 fn fraud_lines(app: &App) -> Vec<Line<'static>> {
     let Some(system) = &app.system else {
-        return vec![Line::from(
-            app.system_error
-                .clone()
-                .unwrap_or_else(|| "loading...".into()),
-        )];
+        return vec![Line::from(clean(
+            app.system_error.as_deref().unwrap_or("loading..."),
+        ))];
     };
     let refunds = if system.refunds_last_hour.is_empty() {
         "none".to_owned()
@@ -267,11 +265,9 @@ fn fraud_lines(app: &App) -> Vec<Line<'static>> {
 
 fn system_lines(app: &App) -> Vec<Line<'static>> {
     let Some(system) = &app.system else {
-        return vec![Line::from(
-            app.system_error
-                .clone()
-                .unwrap_or_else(|| "loading...".into()),
-        )];
+        return vec![Line::from(clean(
+            app.system_error.as_deref().unwrap_or("loading..."),
+        ))];
     };
     let live = system.servingd.iter().filter(|s| s.live).count();
     let behind = system
@@ -288,7 +284,7 @@ fn system_lines(app: &App) -> Vec<Line<'static>> {
         .map(|s| s.feed_staleness_s)
         .fold(0.0_f64, f64::max);
     let budgets = match (&app.budgets, &app.budgets_error) {
-        (_, Some(e)) => format!("drift: {e}"),
+        (_, Some(e)) => format!("drift: {}", clean(e)),
         (Some(b), None) => format!("drift: {} of {} out of line", b.out_of_sync, b.compared),
         (None, None) => "drift: comparing...".into(),
     };
@@ -296,7 +292,9 @@ fn system_lines(app: &App) -> Vec<Line<'static>> {
         &system.audit.signed_checkpoint_size,
         &system.audit.signed_checkpoint_at,
     ) {
-        (Some(size), Some(at)) => format!("signed {size} at {}", at.get(11..16).unwrap_or(at)),
+        (Some(size), Some(at)) => {
+            format!("signed {size} {}Z", at.get(11..16).unwrap_or(at))
+        }
         _ => "none signed".into(),
     };
     vec![

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use adctl::top::app::{App, Command as TopCommand, Mode, SortBy};
 use adctl::top::data::{
-    Budgets, CampaignRow, Chain, Pacing, PacingHour, RefundTotal, ServingInstance, System, Update,
+    Budgets, CampaignRow, Chain, Listing, Pacing, PacingHour, RefundTotal, ServingInstance, System,
+    Update,
 };
 use adctl::top::ui;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -39,11 +40,14 @@ fn row(n: u8, name: &str, status: &str, spent: &str, pace: Option<&str>) -> Camp
 /// A dashboard with three campaigns, the first selected, its day half spent on pace.
 fn app() -> App {
     let mut app = App::new("http://api.test", false);
-    app.apply(Update::Campaigns(Ok(vec![
-        row(1, "Winter boots", "active", "21.300000", Some("0.9682")),
-        row(2, "Summer sandals", "paused", "4.000000", Some("0.31")),
-        row(3, "Scarves", "active", "30.000000", Some("1.5")),
-    ])));
+    app.apply(Update::Campaigns(Ok(Listing {
+        rows: vec![
+            row(1, "Winter boots", "active", "21.300000", Some("0.9682")),
+            row(2, "Summer sandals", "paused", "4.000000", Some("0.31")),
+            row(3, "Scarves", "active", "30.000000", Some("1.5")),
+        ],
+        truncated: false,
+    })));
     app.selected = Some("0193a5f0-0000-7000-8000-000000000001".into());
     app.apply(Update::System(Ok(System {
         feed_revision: 42,
@@ -97,6 +101,7 @@ fn app() -> App {
     app.apply(Update::Pacing(Ok(Pacing {
         campaign_id: "0193a5f0-0000-7000-8000-000000000001".into(),
         time_zone: "America/New_York".into(),
+        current_hour: "2026-11-30T12:00:00".into(),
         hours,
     })));
     app
@@ -139,7 +144,7 @@ fn the_dashboard_fits_80_by_24_and_grows_with_the_terminal() {
     assert!(small.contains("servingd 1/2 live"), "{small}");
     assert!(small.contains("▶ Winter boots"), "the selection: {small}");
     assert!(
-        small.contains("audit 90210; signed 90000 at 12:00"),
+        small.contains("audit 90210; signed 90000 12:00Z"),
         "{small}"
     );
     snapshot("top-80x24", &small);
@@ -227,6 +232,15 @@ fn pause_asks_first_then_sends_and_the_keys_move_filter_and_sort() {
     assert_eq!(app.on_key(ctrl_c), Some(TopCommand::Quit));
 }
 
+/// The test's own tmux server, killed however the test ends.
+struct TmuxServer(String);
+
+impl Drop for TmuxServer {
+    fn drop(&mut self) {
+        let _ = tmux(&self.0, &["kill-server"]);
+    }
+}
+
 /// Runs `tmux ARGS` on the test's own server socket.
 fn tmux(socket: &str, args: &[&str]) -> std::process::Output {
     Command::new("tmux")
@@ -275,7 +289,8 @@ async fn top_runs_in_a_real_terminal_and_gives_it_back_on_q(pool: PgPool) {
         .await;
     let id = created["id"].as_str().expect("id").to_owned();
     platform.json(&["campaigns", "activate", &id]).await;
-    let socket = format!("adctl-top-{}", uuid::Uuid::now_v7().simple());
+    let server = TmuxServer(format!("adctl-top-{}", uuid::Uuid::now_v7().simple()));
+    let socket = server.0.clone();
     let adctl = env!("CARGO_BIN_EXE_adctl");
     let config = platform.config_home.display().to_string();
     // a shell in an 80×24 terminal; adctl top inside it, then a marker once it has exited
@@ -314,5 +329,4 @@ async fn top_runs_in_a_real_terminal_and_gives_it_back_on_q(pool: PgPool) {
     let after = wait_for(&socket, |text| text.contains("adctl-exited-0")).await;
     // the shell's screen is back: the dashboard is gone with the alternate screen
     assert!(!after.contains("campaigns today"), "{after}");
-    tmux(&socket, &["kill-server"]);
 }
