@@ -1,19 +1,31 @@
-//! The console's pages and its shell.
+//! The console's shell and routes.
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
-use leptos_router::components::{Route, Router, Routes};
+use leptos_router::components::{Redirect, Route, Router, Routes};
 use leptos_router::path;
 
-/// The HTML document around every page (server only).
+use crate::pages::campaigns::Campaigns;
+use crate::pages::not_found::NotFound;
+use crate::pages::sign_in::SignIn;
+
+/// The HTML document around every page (server only). The hydration script carries this
+/// response's nonce, the one inline script the Content-Security-Policy admits.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(parts) = use_context::<http::request::Parts>()
+        && let Some(nonce) = parts
+            .extensions
+            .get::<crate::server::headers::ScriptNonce>()
+    {
+        provide_context(leptos::nonce::Nonce::from_value(nonce.0.clone()));
+    }
     view! {
         <!DOCTYPE html>
         <html lang="en">
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
-                <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -31,36 +43,11 @@ pub fn App() -> impl IntoView {
     view! {
         <Title text="adplat console"/>
         <Router>
-            <Routes fallback=|| view! { <h1>"Not found"</h1> }>
+            <Routes fallback=NotFound>
+                <Route path=path!("/") view=|| view! { <Redirect path="/campaigns"/> }/>
                 <Route path=path!("/sign-in") view=SignIn/>
+                <Route path=path!("/campaigns") view=Campaigns/>
             </Routes>
         </Router>
-    }
-}
-
-/// The sign-in page: a plain form, so it works without JavaScript.
-#[component]
-pub fn SignIn() -> impl IntoView {
-    let (shown, set_shown) = signal(false);
-    view! {
-        <main>
-            <h1>"Sign in"</h1>
-            <form method="post" action="/sign-in">
-                <label for="username">"Username"</label>
-                <input id="username" name="username" autocomplete="username" required/>
-                <label for="password">"Password"</label>
-                <input
-                    id="password"
-                    name="password"
-                    type=move || if shown.get() { "text" } else { "password" }
-                    autocomplete="current-password"
-                    required
-                />
-                <button type="button" on:click=move |_| set_shown.update(|s| *s = !*s)>
-                    {move || if shown.get() { "Hide password" } else { "Show password" }}
-                </button>
-                <button type="submit">"Sign in"</button>
-            </form>
-        </main>
     }
 }

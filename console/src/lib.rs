@@ -1,7 +1,17 @@
 //! The advertisers' web console: pages rendered on the server (feature `ssr`, axum) and
 //! hydrated in the browser (feature `hydrate`, wasm32).
+//!
+//! - [`app`]: the shell and the routes; [`pages`]: one module per page.
+//! - [`session_data`]: the server functions pages load their data with (they run on the server,
+//!   with the session cookie, and call the admin API).
+//! - `server` (feature `ssr`): the router, the sign-in and sign-out forms, the session and CSRF
+//!   cookies, the security headers, the API client.
 
 pub mod app;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod server;
+pub mod session_data;
 
 /// Entry point of the browser's half: hydrates the page the server rendered.
 #[cfg(feature = "hydrate")]

@@ -1,0 +1,103 @@
+//! Signing in and out: plain form posts (they work without JavaScript). Signing in exchanges the
+//! username and password at the API for a token, kept in the session cookie.
+
+use axum::Form;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::ApiBase;
+use super::api::{self, ApiFailure};
+use super::session::{self, SESSION_COOKIE};
+
+/// What the form handlers need.
+#[derive(Debug, Clone)]
+pub struct Forms {
+    pub api: ApiBase,
+    /// Mark cookies `Secure` (the console is served over TLS).
+    pub secure_cookies: bool,
+}
+
+/// The sign-in form.
+#[derive(Debug, Deserialize)]
+pub struct SignInForm {
+    pub username: String,
+    pub password: String,
+    pub csrf: String,
+}
+
+/// A form that only carries its CSRF token.
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    pub csrf: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct TokenReply {
+    access_token: String,
+    expires_in: i64,
+}
+
+/// `POST /sign-in`: on success the session cookie and the campaigns; else back to the form,
+/// saying why.
+pub async fn sign_in(
+    State(forms): State<Forms>,
+    headers: HeaderMap,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    if !session::csrf_matches(&headers, &form.csrf) {
+        return expired();
+    }
+    let body =
+        json!({"grant_type": "password", "username": form.username, "password": form.password});
+    match api::post::<TokenReply>(&forms.api.0, None, "/api/v1/auth/token", &body).await {
+        Ok(reply) => {
+            let cookie = session::set_cookie(
+                SESSION_COOKIE,
+                &reply.access_token,
+                reply.expires_in.max(1),
+                forms.secure_cookies,
+            );
+            see_other("/campaigns", Some(cookie))
+        }
+        Err(ApiFailure::SignedOut | ApiFailure::Refused(..)) => {
+            see_other("/sign-in?failed=1", None)
+        }
+        Err(ApiFailure::Unavailable(_)) => see_other("/sign-in?unavailable=1", None),
+    }
+}
+
+/// `POST /sign-out`: the session cookie cleared.
+pub async fn sign_out(
+    State(forms): State<Forms>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !session::csrf_matches(&headers, &form.csrf) {
+        return expired();
+    }
+    let cleared = session::set_cookie(SESSION_COOKIE, "", 0, forms.secure_cookies);
+    see_other("/sign-in?signed_out=1", Some(cleared))
+}
+
+fn see_other(location: &str, cookie: Option<String>) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    if let Some(value) = cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// A form without the right CSRF token (old, or sent from another site).
+fn expired() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        "This form has expired or did not come from the console. Go back, reload the page and try again.",
+    )
+        .into_response()
+}

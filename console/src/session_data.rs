@@ -1,0 +1,48 @@
+//! Server functions the pages load their data with: they run on the server, read the session
+//! cookie there, and call the API as the signed-in person.
+
+use domain::campaign::Campaign;
+use leptos::prelude::*;
+
+/// This visitor's CSRF token, for the forms.
+#[server]
+pub async fn csrf_token() -> Result<String, ServerFnError> {
+    let parts: http::request::Parts = leptos_axum::extract().await?;
+    Ok(parts
+        .extensions
+        .get::<crate::server::session::CsrfToken>()
+        .map(|t| t.0.clone())
+        .unwrap_or_default())
+}
+
+/// The signed-in advertiser's campaigns (the first 500); to the sign-in page without a session.
+#[server]
+pub async fn my_campaigns() -> Result<Vec<Campaign>, ServerFnError> {
+    #[derive(serde::Deserialize)]
+    struct Page {
+        items: Vec<Campaign>,
+    }
+    let token = session_token().await?;
+    let api = expect_context::<crate::server::ApiBase>();
+    match crate::server::api::get::<Page>(&api.0, &token, "/api/v1/campaigns?limit=500").await {
+        Ok(page) => Ok(page.items),
+        Err(crate::server::api::ApiFailure::SignedOut) => {
+            leptos_axum::redirect("/sign-in");
+            Err(ServerFnError::new("your session has ended; sign in again"))
+        }
+        Err(e) => Err(ServerFnError::new(e.to_string())),
+    }
+}
+
+/// The session's API token; without one, a redirect to the sign-in page.
+#[cfg(feature = "ssr")]
+async fn session_token() -> Result<String, ServerFnError> {
+    let parts: http::request::Parts = leptos_axum::extract().await?;
+    match crate::server::session::cookie(&parts.headers, crate::server::session::SESSION_COOKIE) {
+        Some(token) => Ok(token),
+        None => {
+            leptos_axum::redirect("/sign-in");
+            Err(ServerFnError::new("sign in first"))
+        }
+    }
+}
