@@ -4,11 +4,13 @@
 //! - [`app`]: the shell and the routes; [`pages`]: one module per page.
 //! - [`session_data`]: the server functions pages load their data with (they run on the server,
 //!   with the session cookie, and call the admin API).
-//! - `server` (feature `ssr`): the router, the sign-in and sign-out forms, the session and CSRF
-//!   cookies, the security headers, the API client.
+//! - `server` (feature `ssr`): the sign-in and sign-out forms, the session and CSRF cookies, the
+//!   security headers, the API client; `serve`: the router that puts them around the pages.
 
 pub mod app;
 pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod serve;
 #[cfg(feature = "ssr")]
 pub mod server;
 pub mod session_data;

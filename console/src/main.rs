@@ -1,23 +1,43 @@
 //! `console`: serves the advertisers' web console.
-//!
-//! Settings (environment): `CONSOLE_API_URL` (the admin API, default http://127.0.0.1:8080),
-//! `CONSOLE_SECURE_COOKIES` (`true` behind TLS), and Leptos's `LEPTOS_SITE_ADDR` (default
-//! 127.0.0.1:3000), `LEPTOS_SITE_ROOT`, `LEPTOS_SITE_PKG_DIR`, `LEPTOS_OUTPUT_NAME`.
 
-use console::server::{ApiBase, router};
-use leptos::prelude::get_configuration;
+use std::net::SocketAddr;
+
+use clap::Parser;
+use console::serve::router;
+use console::server::ApiBase;
+use leptos::prelude::LeptosOptions;
+
+/// Serves the advertisers' web console: pages rendered here and hydrated in the browser, over
+/// the admin API as the signed-in person.
+#[derive(Debug, Parser)]
+#[command(name = "console", version)]
+struct Flags {
+    /// The admin API the console calls.
+    #[arg(long, env = "CONSOLE_API_URL", default_value = "http://127.0.0.1:8080")]
+    api_url: String,
+    /// Where the console listens.
+    #[arg(long, env = "CONSOLE_LISTEN_ADDR", default_value = "127.0.0.1:3000")]
+    listen_addr: SocketAddr,
+    /// The folder the browser's files are served from (its `pkg/` holds the wasm bundle).
+    #[arg(long, env = "CONSOLE_SITE_ROOT", default_value = "build/console")]
+    site_root: String,
+    /// Mark the session cookies `Secure` (the console is served over TLS).
+    #[arg(long, env = "CONSOLE_SECURE_COOKIES")]
+    secure_cookies: bool,
+}
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let options = get_configuration(None)?.leptos_options;
-    let api = std::env::var("CONSOLE_API_URL").unwrap_or_else(|_| "http://127.0.0.1:8080".into());
-    let secure = std::env::var("CONSOLE_SECURE_COOKIES").is_ok_and(|v| v == "true");
-    let listener = tokio::net::TcpListener::bind(&options.site_addr).await?;
-    eprintln!("console: serving on http://{}", options.site_addr);
-    axum::serve(
-        listener,
-        router(options, ApiBase(api), secure).into_make_service(),
-    )
-    .await?;
+    let flags = Flags::parse();
+    let options = LeptosOptions::builder()
+        .output_name("console")
+        .site_root(flags.site_root.as_str())
+        .site_pkg_dir("pkg")
+        .site_addr(flags.listen_addr)
+        .build();
+    let listener = tokio::net::TcpListener::bind(flags.listen_addr).await?;
+    eprintln!("console: serving on http://{}", flags.listen_addr);
+    let app = router(options, ApiBase(flags.api_url), flags.secure_cookies);
+    axum::serve(listener, app.into_make_service()).await?;
     Ok(())
 }

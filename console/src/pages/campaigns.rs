@@ -3,23 +3,18 @@
 use domain::campaign::Campaign;
 use leptos::prelude::*;
 
-use crate::session_data::{csrf_token, my_campaigns};
+use crate::pages::csrf_field::CsrfField;
+use crate::session_data::my_campaigns;
 
 /// The list of campaigns, with a sign-out form.
 #[component]
 pub fn Campaigns() -> impl IntoView {
     let campaigns = Resource::new(|| (), |_| my_campaigns());
-    let csrf = Resource::new(|| (), |_| csrf_token());
     view! {
         <header>
             <nav aria-label="Main"><a href="/campaigns">"Campaigns"</a></nav>
             <form method="post" action="/sign-out">
-                <Suspense>
-                    {move || Suspend::new(async move {
-                        let token = csrf.await.unwrap_or_default();
-                        view! { <input type="hidden" name="csrf" value=token/> }
-                    })}
-                </Suspense>
+                <CsrfField/>
                 <button type="submit">"Sign out"</button>
             </form>
         </header>

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use crate::session_data::csrf_token;
+use crate::pages::csrf_field::CsrfField;
 
 /// `/sign-in`.
 #[component]
@@ -22,18 +22,12 @@ pub fn SignIn() -> impl IntoView {
             None
         }
     };
-    let csrf = Resource::new(|| (), |_| csrf_token());
     view! {
         <main class="narrow">
             <h1>"Sign in"</h1>
             {move || message().map(|m| view! { <p role="alert">{m}</p> })}
             <form method="post" action="/sign-in">
-                <Suspense>
-                    {move || Suspend::new(async move {
-                        let token = csrf.await.unwrap_or_default();
-                        view! { <input type="hidden" name="csrf" value=token/> }
-                    })}
-                </Suspense>
+                <CsrfField/>
                 <label for="username">"Username"</label>
                 <input id="username" name="username" autocomplete="username" required/>
                 <label for="password">"Password"</label>

@@ -1,44 +1,12 @@
-//! The console's server (feature `ssr`): the router around the pages, the sign-in and sign-out
-//! forms, the session cookie, CSRF tokens and the security headers.
+//! The console's server parts (feature `ssr`): the sign-in and sign-out forms, the session
+//! cookie, CSRF tokens, the security headers and the API client. [`crate::serve`] puts them
+//! around the pages.
 
 pub mod api;
 pub mod headers;
 pub mod session;
 pub mod sign_in;
 
-use axum::Router;
-use axum::routing::post;
-use leptos::prelude::*;
-use leptos_axum::{LeptosRoutes, generate_route_list};
-
-use crate::app::{App, shell};
-
 /// Where the admin API is, for the pages' server functions.
 #[derive(Debug, Clone)]
 pub struct ApiBase(pub String);
-
-/// The console over the admin API at `api`; pages from `options` (site root, package folder).
-pub fn router(options: LeptosOptions, api: ApiBase, secure_cookies: bool) -> Router {
-    let routes = generate_route_list(App);
-    let context = {
-        let api = api.clone();
-        move || provide_context(api.clone())
-    };
-    let forms = sign_in::Forms {
-        api: api.clone(),
-        secure_cookies,
-    };
-    Router::new()
-        .route("/sign-in", post(sign_in::sign_in).with_state(forms.clone()))
-        .route("/sign-out", post(sign_in::sign_out).with_state(forms))
-        .leptos_routes_with_context(&options, routes, context.clone(), {
-            let options = options.clone();
-            move || shell(options.clone())
-        })
-        .fallback(leptos_axum::file_and_error_handler_with_context(
-            context, shell,
-        ))
-        .with_state(options)
-        .layer(axum::middleware::from_fn(headers::security_headers))
-        .layer(axum::middleware::from_fn(session::csrf_cookie))
-}

@@ -46,7 +46,7 @@ impl Console {
             .output_name("console")
             .build();
         let console =
-            console::server::router(options, console::server::ApiBase(api_url.clone()), false);
+            console::serve::router(options, console::server::ApiBase(api_url.clone()), false);
         let url = serve(console).await;
         Console {
             url,

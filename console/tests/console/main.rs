@@ -2,6 +2,7 @@
 //! process over a fresh database and the scripts' Redis): pages rendered on the server, the
 //! sign-in and sign-out forms, the session and CSRF cookies, the security headers.
 
+mod binary;
 mod helpers;
 mod sign_in;
 
