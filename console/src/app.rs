@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Redirect, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{SsrMode, path};
 
 use crate::pages::campaigns::Campaigns;
 use crate::pages::not_found::NotFound;
@@ -46,7 +46,9 @@ pub fn App() -> impl IntoView {
             <Routes fallback=NotFound>
                 <Route path=path!("/") view=|| view! { <Redirect path="/campaigns"/> }/>
                 <Route path=path!("/sign-in") view=SignIn/>
-                <Route path=path!("/campaigns") view=Campaigns/>
+                // a signed-in page answers once its data is in: a session the API refuses
+                // redirects to the sign-in page rather than streaming an error
+                <Route path=path!("/campaigns") view=Campaigns ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

@@ -31,6 +31,12 @@ pub fn router(options: LeptosOptions, api: ApiBase, secure_cookies: bool) -> Rou
             context, shell,
         ))
         .with_state(options)
-        .layer(axum::middleware::from_fn(headers::security_headers))
-        .layer(axum::middleware::from_fn(session::csrf_cookie))
+        .layer(axum::middleware::from_fn_with_state(
+            secure_cookies,
+            headers::security_headers,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            secure_cookies,
+            session::csrf_cookie,
+        ))
 }

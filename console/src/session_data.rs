@@ -27,6 +27,18 @@ pub async fn my_campaigns() -> Result<Vec<Campaign>, ServerFnError> {
     match crate::server::api::get::<Page>(&api.0, &token, "/api/v1/campaigns?limit=500").await {
         Ok(page) => Ok(page.items),
         Err(crate::server::api::ApiFailure::SignedOut) => {
+            // the API refused the token (expired, or its key revoked): forget it
+            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                let cleared = crate::server::session::set_cookie(
+                    crate::server::session::SESSION_COOKIE,
+                    "",
+                    0,
+                    false,
+                );
+                if let Ok(value) = http::HeaderValue::from_str(&cleared) {
+                    response.append_header(http::header::SET_COOKIE, value);
+                }
+            }
             leptos_axum::redirect("/sign-in");
             Err(ServerFnError::new("your session has ended; sign in again"))
         }

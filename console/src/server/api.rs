@@ -19,7 +19,10 @@ impl std::fmt::Display for ApiFailure {
         match self {
             ApiFailure::SignedOut => f.write_str("your session has ended; sign in again"),
             ApiFailure::Refused(status, detail) => write!(f, "refused ({status}): {detail}"),
-            ApiFailure::Unavailable(cause) => write!(f, "the platform is unavailable: {cause}"),
+            // the cause (an internal address, a library's words) stays in the server's log
+            ApiFailure::Unavailable(_) => {
+                f.write_str("the platform is unavailable; try again in a moment")
+            }
         }
     }
 }
@@ -47,8 +50,14 @@ pub async fn get<T: DeserializeOwned>(
         .bearer_auth(token)
         .send()
         .await
-        .map_err(|e| ApiFailure::Unavailable(e.to_string()))?;
+        .map_err(unavailable)?;
     read(response).await
+}
+
+/// The API could not be reached: said in the server's log, not to the visitor.
+fn unavailable(error: reqwest::Error) -> ApiFailure {
+    eprintln!("console: the admin API is unavailable: {error}");
+    ApiFailure::Unavailable(error.to_string())
 }
 
 /// `POST base+path` with a JSON body, signed in with `token` when given.
@@ -64,10 +73,7 @@ pub async fn post<T: DeserializeOwned>(
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
-    let response = request
-        .send()
-        .await
-        .map_err(|e| ApiFailure::Unavailable(e.to_string()))?;
+    let response = request.send().await.map_err(unavailable)?;
     read(response).await
 }
 

@@ -2,7 +2,7 @@
 //! carries: the Content-Security-Policy admits scripts from the console itself and that nonce,
 //! nothing else inline.
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -13,8 +13,13 @@ use rand::RngCore;
 #[derive(Debug, Clone)]
 pub struct ScriptNonce(pub String);
 
-/// Adds the nonce to the request and the security headers to the response.
-pub async fn security_headers(mut request: Request, next: Next) -> Response {
+/// Adds the nonce to the request and the security headers to the response; `tls` adds
+/// Strict-Transport-Security.
+pub async fn security_headers(
+    State(tls): State<bool>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
     let nonce = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
@@ -23,7 +28,7 @@ pub async fn security_headers(mut request: Request, next: Next) -> Response {
     let headers = response.headers_mut();
     let policy = format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
-         style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-src 'self'; \
+         style-src 'self'; img-src 'self' data:; frame-src 'self'; \
          frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
     );
     if let Ok(value) = HeaderValue::from_str(&policy) {
@@ -38,5 +43,13 @@ pub async fn security_headers(mut request: Request, next: Next) -> Response {
         HeaderValue::from_static("same-origin"),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // every page is someone's own: never kept by a cache, nor shown again from one
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if tls {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     response
 }

@@ -2,7 +2,7 @@
 //! cookie (`Secure` behind TLS): JavaScript never sees it. Every form carries the CSRF token of
 //! its own cookie (double submit), which a page on another site can neither read nor set.
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -52,18 +52,38 @@ pub fn csrf_matches(headers: &HeaderMap, submitted: &str) -> bool {
     })
 }
 
-/// Gives every visitor a CSRF token: the cookie's, or a new one set on the response.
-pub async fn csrf_cookie(mut request: Request, next: Next) -> Response {
+/// A new random token.
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 24];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Whether a form post came from the console's own pages: a browser names the page's origin in
+/// `Origin` on every form post, and it must be this host (a post without one, from a program,
+/// is judged by its CSRF token alone).
+pub fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    origin
+        .split_once("://")
+        .is_some_and(|(_, authority)| !host.is_empty() && authority == host)
+}
+
+/// Gives every visitor a CSRF token: the cookie's, or a new one set on the response (`Secure`
+/// when `tls`).
+pub async fn csrf_cookie(State(tls): State<bool>, mut request: Request, next: Next) -> Response {
     let existing = cookie(request.headers(), CSRF_COOKIE);
-    let token = existing.clone().unwrap_or_else(|| {
-        let mut bytes = [0u8; 24];
-        rand::rng().fill_bytes(&mut bytes);
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    });
+    let token = existing.clone().unwrap_or_else(new_token);
     request.extensions_mut().insert(CsrfToken(token.clone()));
     let mut response = next.run(request).await;
     if existing.is_none()
-        && let Ok(value) = HeaderValue::from_str(&set_cookie(CSRF_COOKIE, &token, 86_400, false))
+        && let Ok(value) = HeaderValue::from_str(&set_cookie(CSRF_COOKIE, &token, 86_400, tls))
     {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
@@ -88,6 +108,22 @@ mod tests {
         assert!(!csrf_matches(&headers, "tok3"));
         assert!(!csrf_matches(&headers, "tok3m"));
         assert!(!csrf_matches(&HeaderMap::new(), ""));
+        let mut posted = HeaderMap::new();
+        posted.insert(
+            header::HOST,
+            HeaderValue::from_static("console.example:3000"),
+        );
+        assert!(same_origin(&posted), "no Origin: a program");
+        posted.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://console.example:3000"),
+        );
+        assert!(same_origin(&posted));
+        posted.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://evil.example"),
+        );
+        assert!(!same_origin(&posted));
         assert_eq!(
             set_cookie(SESSION_COOKIE, "t", 60, true),
             "adplat_session=t; Path=/; HttpOnly; SameSite=Strict; Max-Age=60; Secure"

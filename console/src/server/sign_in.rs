@@ -38,6 +38,7 @@ pub struct CsrfForm {
 struct TokenReply {
     access_token: String,
     expires_in: i64,
+    role: String,
 }
 
 /// `POST /sign-in`: on success the session cookie and the campaigns; else back to the form,
@@ -53,19 +54,26 @@ pub async fn sign_in(
     let body =
         json!({"grant_type": "password", "username": form.username, "password": form.password});
     match api::post::<TokenReply>(&forms.api.0, None, "/api/v1/auth/token", &body).await {
+        // the console is the advertisers' (staff run the platform with adctl)
+        Ok(reply) if reply.role != "advertiser" => see_other("/sign-in?staff=1", Vec::new()),
         Ok(reply) => {
-            let cookie = session::set_cookie(
+            let secure = forms.secure_cookies;
+            let session = session::set_cookie(
                 SESSION_COOKIE,
                 &reply.access_token,
                 reply.expires_in.max(1),
-                forms.secure_cookies,
+                secure,
             );
-            see_other("/campaigns", Some(cookie))
+            // a new CSRF token with the new session: one planted before sign-in is worth nothing
+            let csrf =
+                session::set_cookie(session::CSRF_COOKIE, &session::new_token(), 86_400, secure);
+            see_other("/campaigns", vec![session, csrf])
         }
+        Err(ApiFailure::Refused(429, _)) => see_other("/sign-in?limited=1", Vec::new()),
         Err(ApiFailure::SignedOut | ApiFailure::Refused(..)) => {
-            see_other("/sign-in?failed=1", None)
+            see_other("/sign-in?failed=1", Vec::new())
         }
-        Err(ApiFailure::Unavailable(_)) => see_other("/sign-in?unavailable=1", None),
+        Err(ApiFailure::Unavailable(_)) => see_other("/sign-in?unavailable=1", Vec::new()),
     }
 }
 
@@ -75,19 +83,19 @@ pub async fn sign_out(
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if !session::csrf_matches(&headers, &form.csrf) {
+    if !session::same_origin(&headers) || !session::csrf_matches(&headers, &form.csrf) {
         return expired();
     }
     let cleared = session::set_cookie(SESSION_COOKIE, "", 0, forms.secure_cookies);
-    see_other("/sign-in?signed_out=1", Some(cleared))
+    see_other("/sign-in?signed_out=1", vec![cleared])
 }
 
-fn see_other(location: &str, cookie: Option<String>) -> Response {
+fn see_other(location: &str, cookies: Vec<String>) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
     if let Ok(value) = HeaderValue::from_str(location) {
         response.headers_mut().insert(header::LOCATION, value);
     }
-    if let Some(value) = cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+    for value in cookies.iter().filter_map(|c| HeaderValue::from_str(c).ok()) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response

@@ -100,6 +100,10 @@ async fn an_advertiser_signs_in_sees_its_campaigns_and_signs_out(pool: PgPool) {
         "{session}"
     );
     let token = cookie_value(&session);
+    // a new CSRF token comes with the session (one planted before is worth nothing)
+    let rotated = cookie_value(&set_cookie(signed.headers(), "adplat_csrf").expect("rotated"));
+    assert_ne!(rotated, csrf);
+    let csrf = rotated;
     let cookies = format!("adplat_csrf={csrf}; adplat_session={token}");
     let list = console.get("/campaigns", &cookies).await;
     assert_eq!(list.status(), 200);
@@ -123,5 +127,47 @@ async fn an_advertiser_signs_in_sees_its_campaigns_and_signs_out(pool: PgPool) {
         .await;
     assert_eq!(out.status(), 303);
     let cleared = set_cookie(out.headers(), "adplat_session").expect("cleared");
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn staff_are_sent_to_adctl_and_a_refused_session_is_forgotten(pool: PgPool) {
+    let console = Console::start(pool).await;
+    console
+        .api_post(
+            "/api/v1/users",
+            serde_json::json!({"username": "olu", "password": PASSWORD, "role": "operator"}),
+        )
+        .await;
+    let page = console.get("/sign-in", "").await;
+    let csrf = cookie_value(&set_cookie(page.headers(), "adplat_csrf").expect("csrf"));
+    let cookies = format!("adplat_csrf={csrf}");
+    let staff = console
+        .post_form(
+            "/sign-in",
+            &cookies,
+            &[("username", "olu"), ("password", PASSWORD), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(staff.status(), 303);
+    assert_eq!(staff.headers()["location"], "/sign-in?staff=1");
+    assert!(
+        set_cookie(staff.headers(), "adplat_session").is_none(),
+        "no session for staff"
+    );
+    let said = console
+        .get("/sign-in?staff=1", &cookies)
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert!(said.contains("staff run the platform with adctl"), "{said}");
+
+    // a session the API refuses (expired, revoked): to the sign-in page, the cookie cleared
+    let stale = format!("adplat_csrf={csrf}; adplat_session=not-a-token");
+    let away = console.get("/campaigns", &stale).await;
+    assert!(away.status().is_redirection(), "{}", away.status());
+    assert_eq!(away.headers()["location"], "/sign-in");
+    let cleared = set_cookie(away.headers(), "adplat_session").expect("cleared");
     assert!(cleared.contains("Max-Age=0"), "{cleared}");
 }
