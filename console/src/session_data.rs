@@ -22,11 +22,33 @@ pub async fn my_campaigns() -> Result<Vec<Campaign>, ServerFnError> {
     struct Page {
         items: Vec<Campaign>,
     }
+    let page: Option<Page> = signed_in_get("/api/v1/campaigns?limit=500").await?;
+    Ok(page.map(|p| p.items).unwrap_or_default())
+}
+
+/// One of the signed-in advertiser's campaigns; `None` when there is no such campaign (or it is
+/// another advertiser's: the API answers 404 either way).
+#[server]
+pub async fn my_campaign(id: String) -> Result<Option<Campaign>, ServerFnError> {
+    let Ok(id) = uuid::Uuid::parse_str(&id) else {
+        return Ok(None);
+    };
+    signed_in_get(&format!("/api/v1/campaigns/{id}")).await
+}
+
+/// `GET path` at the API as the signed-in person: `None` for a 404. A session the API refuses
+/// is forgotten, with a redirect to the sign-in page.
+#[cfg(feature = "ssr")]
+async fn signed_in_get<T: serde::de::DeserializeOwned>(
+    path: &str,
+) -> Result<Option<T>, ServerFnError> {
+    use crate::server::api::{self, ApiFailure};
     let token = session_token().await?;
-    let api = expect_context::<crate::server::ApiBase>();
-    match crate::server::api::get::<Page>(&api.0, &token, "/api/v1/campaigns?limit=500").await {
-        Ok(page) => Ok(page.items),
-        Err(crate::server::api::ApiFailure::SignedOut) => {
+    let base = expect_context::<crate::server::ApiBase>();
+    match api::get::<T>(&base.0, &token, path).await {
+        Ok(value) => Ok(Some(value)),
+        Err(ApiFailure::Refused(404, _)) => Ok(None),
+        Err(ApiFailure::SignedOut) => {
             // the API refused the token (expired, or its key revoked): forget it
             if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
                 let cleared = crate::server::session::set_cookie(

@@ -57,7 +57,9 @@ fn table(list: Vec<Campaign>) -> impl IntoView {
                         };
                         view! {
                             <tr>
-                                <td>{c.spec.name.clone()}</td>
+                                <td>
+                                    <a href=format!("/campaigns/{}", c.id.0)>{c.spec.name.clone()}</a>
+                                </td>
                                 <td>{c.status.as_str()}</td>
                                 <td>{money(c.spec.budget.daily)}</td>
                                 <td>{money(c.spec.budget.lifetime)}</td>

@@ -104,6 +104,27 @@ impl Console {
         id
     }
 
+    /// The id of the advertiser's first campaign, as the API lists it.
+    pub async fn first_campaign(&self, advertiser: &str) -> String {
+        let page: Value = self
+            .http
+            .get(format!(
+                "{}/api/v1/campaigns?advertiser_id={advertiser}",
+                self.api
+            ))
+            .bearer_auth(&self.admin)
+            .send()
+            .await
+            .expect("api")
+            .json()
+            .await
+            .expect("json");
+        page["items"][0]["id"]
+            .as_str()
+            .expect("a campaign")
+            .to_owned()
+    }
+
     /// `GET path` on the console with these cookies.
     pub async fn get(&self, path: &str, cookies: &str) -> reqwest::Response {
         self.http

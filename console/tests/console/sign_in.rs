@@ -10,7 +10,8 @@ use crate::helpers::{Console, PASSWORD, cookie_value, csrf_input, set_cookie};
 async fn an_advertiser_signs_in_sees_its_campaigns_and_signs_out(pool: PgPool) {
     let console = Console::start(pool).await;
     console.advertiser("ana", "Winter boots").await;
-    console.advertiser("bob", "Bobs secret campaign").await;
+    let bob = console.advertiser("bob", "Bobs secret campaign").await;
+    let bob_campaign = console.first_campaign(&bob).await;
 
     // the page gives a CSRF cookie and the same token in its form, and the security headers
     let page = console.get("/sign-in", "").await;
@@ -115,6 +116,40 @@ async fn an_advertiser_signs_in_sees_its_campaigns_and_signs_out(pool: PgPool) {
         "only ana's campaigns"
     );
     assert!(!html.contains(&token), "the token never reaches the page");
+
+    // the campaign's own page, linked from the list; bob's campaign is not found, as is an id
+    // that is not one
+    let link = html
+        .split("href=\"/campaigns/")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a link to the campaign");
+    let page = console.get(&format!("/campaigns/{link}"), &cookies).await;
+    assert_eq!(page.status(), 200);
+    let detail = page.text().await.expect("html");
+    assert!(detail.contains("<h1>Winter boots</h1>"), "{detail}");
+    assert!(
+        detail.contains("Daily budget") && detail.contains("50.000000 EUR"),
+        "{detail}"
+    );
+    assert!(detail.contains("America/New_York"), "{detail}");
+    let bobs = console
+        .get(&format!("/campaigns/{bob_campaign}"), &cookies)
+        .await;
+    assert_eq!(
+        bobs.status(),
+        404,
+        "another advertiser's campaign is not found"
+    );
+    let bobs = bobs.text().await.expect("html");
+    assert!(
+        bobs.contains("Not found") && !bobs.contains("Bobs secret campaign"),
+        "{bobs}"
+    );
+    assert_eq!(
+        console.get("/campaigns/not-an-id", &cookies).await.status(),
+        404
+    );
 
     // a path the console does not have: the not-found page, 404
     let missing = console.get("/nowhere", &cookies).await;

@@ -1,0 +1,63 @@
+//! `/campaigns/{id}`: one of the signed-in advertiser's campaigns, its settings and status. Another
+//! advertiser's campaign, like one that does not exist, is the not-found page.
+
+use domain::campaign::Campaign;
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+use crate::pages::not_found::NotFound;
+use crate::session_data::my_campaign;
+
+/// The campaign's page.
+#[component]
+pub fn CampaignPage() -> impl IntoView {
+    let params = use_params_map();
+    let campaign = Resource::new(
+        move || params.read().get("id").unwrap_or_default(),
+        my_campaign,
+    );
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading the campaign..."</p> }>
+            {move || Suspend::new(async move {
+                match campaign.await {
+                    Ok(Some(c)) => details(c).into_any(),
+                    Ok(None) => view! { <NotFound/> }.into_any(),
+                    Err(e) => view! { <main><p role="alert">{e.to_string()}</p></main> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+fn details(c: Campaign) -> impl IntoView {
+    let money = |a: Option<domain::Amount>| {
+        a.map_or_else(|| "none".to_owned(), |a| format!("{a} {}", c.currency))
+    };
+    let schedule = &c.spec.schedule;
+    let end = schedule
+        .end
+        .map_or_else(|| "no end".to_owned(), |e| e.to_string());
+    let countries = if c.spec.targeting.countries.is_empty() {
+        "everywhere".to_owned()
+    } else {
+        c.spec.targeting.countries.join(", ")
+    };
+    view! {
+        <main>
+            <p><a href="/campaigns">"All campaigns"</a></p>
+            <h1>{c.spec.name.clone()}</h1>
+            <dl>
+                <dt>"Status"</dt><dd>{c.status.as_str()}</dd>
+                <dt>"Daily budget"</dt><dd>{money(c.spec.budget.daily)}</dd>
+                <dt>"Lifetime budget"</dt><dd>{money(c.spec.budget.lifetime)}</dd>
+                <dt>"Bid"</dt>
+                <dd>{format!("{:?} {} {}", c.spec.bid.kind, c.spec.bid.amount, c.currency)}</dd>
+                <dt>"Pacing"</dt><dd>{format!("{:?}", c.spec.pacing)}</dd>
+                <dt>"Runs"</dt>
+                <dd>{format!("from {} to {end} ({})", schedule.start, schedule.time_zone)}</dd>
+                <dt>"Countries"</dt><dd>{countries}</dd>
+                <dt>"Creatives"</dt><dd>{c.spec.creatives.len()}</dd>
+            </dl>
+        </main>
+    }
+}
