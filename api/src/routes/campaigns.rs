@@ -11,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::auth::Role;
+use crate::auth::{Principal, Role};
 use crate::campaigns::service::{self, Creation};
 use crate::campaigns::store;
 use crate::error::{ApiError, Problem, Result};
@@ -161,6 +161,16 @@ pub async fn list_campaigns(
     QueryParams(query): QueryParams<ListQuery>,
 ) -> Result<Json<CampaignPage>> {
     principal.require(READ_ROLES)?;
+    Ok(Json(campaign_page(&state, &principal, &query).await?))
+}
+
+/// The page of campaigns `query` asks for, of those `principal` may see (an advertiser its own
+/// only, whatever the filter says).
+pub async fn campaign_page(
+    state: &AppState,
+    principal: &Principal,
+    query: &ListQuery,
+) -> Result<CampaignPage> {
     let limit = query.limit.unwrap_or(50);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(ApiError::BadRequest(format!("limit: 1 to {MAX_PAGE}")));
@@ -177,7 +187,7 @@ pub async fn list_campaigns(
     let next_cursor = (items.len() as i64 == limit)
         .then(|| items.last().map(|c| c.id))
         .flatten();
-    Ok(Json(CampaignPage { items, next_cursor }))
+    Ok(CampaignPage { items, next_cursor })
 }
 
 /// One campaign.

@@ -7,41 +7,26 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
-use domain::campaign_status::Status;
-use ledger::{AdvertiserId, CampaignId};
+use ledger::CampaignId;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::Role;
 use crate::campaigns::store;
-use crate::error::{ApiError, Problem, Result};
+use crate::error::{Problem, Result};
 use crate::extract::Auth;
 use crate::http::json::QueryParams;
 use crate::reports::metrics::spec_day_budget;
 use crate::reports::today::{DaySoFar, TodayRow, day_fraction, target_so_far, today_row};
+use crate::routes::campaigns::{CampaignPage, ListQuery, campaign_page};
 use crate::routes::pacing::day_bounds;
 use crate::state::AppState;
 
 /// Who may read it (an advertiser its own campaigns).
 pub const READ_ROLES: &[Role] = &[Role::Advertiser, Role::Operator, Role::Billing, Role::Admin];
-const MAX_PAGE: i64 = 500;
-
-/// Which campaigns.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct TodayQuery {
-    pub advertiser_id: Option<Uuid>,
-    pub status: Option<Status>,
-    /// From the previous page's `next_cursor`.
-    pub cursor: Option<Uuid>,
-    /// 1 to 500, default 100.
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
-}
 
 /// A page of campaigns' days so far, by campaign id.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -61,7 +46,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Days are the campaigns' own, in their time zones. Roles: advertiser (its own), operator,
 /// billing, admin.
 #[utoipa::path(get, path = "/api/v1/reports/today", tag = "reports",
-    params(TodayQuery),
+    params(ListQuery),
     responses(
         (status = 200, description = "A page", body = TodayPage),
         (status = 400, description = "Bad query", body = Problem, content_type = "application/problem+json"),
@@ -73,22 +58,13 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub async fn today(
     State(state): State<AppState>,
     Auth(principal): Auth,
-    QueryParams(query): QueryParams<TodayQuery>,
+    QueryParams(query): QueryParams<ListQuery>,
 ) -> Result<Json<TodayPage>> {
     principal.require(READ_ROLES)?;
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::BadRequest(format!("limit: 1 to {MAX_PAGE}")));
-    }
-    let advertiser = principal.scope(query.advertiser_id.map(AdvertiserId));
-    let campaigns = store::list(
-        &state.db,
-        advertiser.map(|a| a.0),
-        query.status,
-        query.cursor,
-        limit,
-    )
-    .await?;
+    let CampaignPage {
+        items: campaigns,
+        next_cursor,
+    } = campaign_page(&state, &principal, &query).await?;
     let now = state.clock.now();
     let mut days = Vec::with_capacity(campaigns.len());
     for campaign in &campaigns {
@@ -137,8 +113,8 @@ pub async fn today(
             today_row(campaign, &day, per_day, target)
         })
         .collect();
-    let next_cursor = (campaigns.len() as i64 == limit)
-        .then(|| campaigns.last().map(|c| c.id.0))
-        .flatten();
-    Ok(Json(TodayPage { items, next_cursor }))
+    Ok(Json(TodayPage {
+        items,
+        next_cursor: next_cursor.map(|c| c.0),
+    }))
 }

@@ -120,6 +120,27 @@ impl Platform {
             .to_owned()
     }
 
+    /// A new advertiser `name` (USD) with 500.00 deposited and the example campaign, through
+    /// adctl, activated: (advertiser id, campaign id).
+    pub async fn active_campaign(&self, name: &str) -> (String, String) {
+        let advertiser = self.advertiser(name, "USD").await;
+        self.json(&["funds", "deposit", &advertiser, "500"]).await;
+        let file = self.file("campaign.json", &crate::campaigns::settings());
+        let created = self
+            .json(&[
+                "campaigns",
+                "create",
+                "-f",
+                &file,
+                "--advertiser",
+                &advertiser,
+            ])
+            .await;
+        let id = created["id"].as_str().expect("id").to_owned();
+        self.json(&["campaigns", "activate", &id]).await;
+        (advertiser, id)
+    }
+
     /// Logs in as the admin.
     pub async fn login(&self) {
         let outcome = self

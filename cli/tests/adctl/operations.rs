@@ -146,23 +146,7 @@ async fn a_creation_retried_with_its_key_makes_one_campaign(pool: PgPool) {
 async fn budgets_are_reconciled_and_pacing_and_refunds_are_shown(pool: PgPool) {
     let platform = Platform::start(pool.clone()).await;
     platform.login().await;
-    let advertiser = platform.advertiser("Watched", "USD").await;
-    platform
-        .json(&["funds", "deposit", &advertiser, "500"])
-        .await;
-    let file = platform.file("campaign.json", &settings());
-    let created = platform
-        .json(&[
-            "campaigns",
-            "create",
-            "-f",
-            &file,
-            "--advertiser",
-            &advertiser,
-        ])
-        .await;
-    let id = created["id"].as_str().expect("id").to_owned();
-    platform.json(&["campaigns", "activate", &id]).await;
+    let (advertiser, id) = platform.active_campaign("Watched").await;
     let campaign = CampaignId(uuid::Uuid::parse_str(&id).expect("uuid"));
     platform
         .state

@@ -17,7 +17,6 @@ use ratatui::backend::TestBackend;
 use sqlx::PgPool;
 
 use crate::MIGRATOR;
-use crate::campaigns::settings;
 use crate::helpers::Platform;
 
 fn row(n: u8, name: &str, status: &str, spent: &str, pace: Option<&str>) -> CampaignRow {
@@ -272,23 +271,7 @@ async fn wait_for(socket: &str, ready: impl Fn(&str) -> bool) -> String {
 async fn top_runs_in_a_real_terminal_and_gives_it_back_on_q(pool: PgPool) {
     let platform = Platform::start(pool).await;
     platform.login().await;
-    let advertiser = platform.advertiser("Terminal Shoes", "USD").await;
-    platform
-        .json(&["funds", "deposit", &advertiser, "500"])
-        .await;
-    let file = platform.file("campaign.json", &settings());
-    let created = platform
-        .json(&[
-            "campaigns",
-            "create",
-            "-f",
-            &file,
-            "--advertiser",
-            &advertiser,
-        ])
-        .await;
-    let id = created["id"].as_str().expect("id").to_owned();
-    platform.json(&["campaigns", "activate", &id]).await;
+    let (_, id) = platform.active_campaign("Terminal Shoes").await;
     let server = TmuxServer(format!("adctl-top-{}", uuid::Uuid::now_v7().simple()));
     let socket = server.0.clone();
     let adctl = env!("CARGO_BIN_EXE_adctl");
