@@ -4,10 +4,15 @@
 //! - [`app`]: the shell and the routes; [`pages`]: one module per page.
 //! - [`session_data`]: the server functions pages load their data with (they run on the server,
 //!   with the session cookie, and call the admin API).
+//! - `campaign_posts` (feature `ssr`): the campaign forms' posts (create, edit, status actions);
+//!   [`campaign_form`]: the form's state both halves share.
 //! - `server` (feature `ssr`): the sign-in and sign-out forms, the session and CSRF cookies, the
 //!   security headers, the API client; `serve`: the router that puts them around the pages.
 
 pub mod app;
+pub mod campaign_form;
+#[cfg(feature = "ssr")]
+pub mod campaign_posts;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod serve;

@@ -7,6 +7,8 @@ use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 
 use crate::app::{App, shell};
+use crate::campaign_posts;
+use crate::server::forms::Forms;
 use crate::server::{ApiBase, headers, session, sign_in};
 
 /// The console over the admin API at `api`; pages from `options` (site root, package folder).
@@ -16,13 +18,21 @@ pub fn router(options: LeptosOptions, api: ApiBase, secure_cookies: bool) -> Rou
         let api = api.clone();
         move || provide_context(api.clone())
     };
-    let forms = sign_in::Forms {
+    let forms = Forms {
         api: api.clone(),
         secure_cookies,
+        options: options.clone(),
     };
     Router::new()
-        .route("/sign-in", post(sign_in::sign_in).with_state(forms.clone()))
-        .route("/sign-out", post(sign_in::sign_out).with_state(forms))
+        .route("/sign-in", post(sign_in::sign_in))
+        .route("/sign-out", post(sign_in::sign_out))
+        .route("/campaigns/new", post(campaign_posts::create))
+        .route("/campaigns/{id}/edit", post(campaign_posts::edit))
+        .route(
+            "/campaigns/{id}/status",
+            post(campaign_posts::change_status),
+        )
+        .with_state(forms)
         .leptos_routes_with_context(&options, routes, context.clone(), {
             let options = options.clone();
             move || shell(options.clone())

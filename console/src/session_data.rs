@@ -3,6 +3,17 @@
 
 use domain::campaign::Campaign;
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::campaign_form::CampaignForm;
+
+/// What the campaign form's page shows: the campaign being edited (none for a new one) and the
+/// form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FormPage {
+    pub editing: Option<Campaign>,
+    pub form: CampaignForm,
+}
 
 /// This visitor's CSRF token, for the forms.
 #[server]
@@ -34,6 +45,42 @@ pub async fn my_campaign(id: String) -> Result<Option<Campaign>, ServerFnError> 
         return Ok(None);
     };
     signed_in_get(&format!("/api/v1/campaigns/{id}")).await
+}
+
+/// The campaign form: as it was posted when the console shows it again, else the campaign
+/// `id`'s settings, else a new campaign's. `None` when `id` is not one of the advertiser's.
+#[server]
+pub async fn campaign_form_page(id: Option<String>) -> Result<Option<FormPage>, ServerFnError> {
+    use crate::server::campaign_input;
+    let editing = match id {
+        None => None,
+        Some(id) => match my_campaign(id).await? {
+            Some(campaign) => Some(campaign),
+            None => return Ok(None),
+        },
+    };
+    let posted = use_context::<crate::server::forms::PostedForm>();
+    let form = match (posted, &editing) {
+        (Some(posted), _) => posted.0,
+        (None, Some(campaign)) => {
+            let values = campaign_input::values_of(&campaign.spec);
+            CampaignForm {
+                creative_rows: campaign_input::creative_rows_in(&values) + 1,
+                values,
+                ..CampaignForm::default()
+            }
+        }
+        (None, None) => {
+            session_token().await?;
+            CampaignForm {
+                values: campaign_input::blank_values(chrono::Utc::now()),
+                creative_rows: 1,
+                idempotency_key: crate::server::session::new_token(),
+                ..CampaignForm::default()
+            }
+        }
+    };
+    Ok(Some(FormPage { editing, form }))
 }
 
 /// `GET path` at the API as the signed-in person: `None` for a 404. A session the API refuses

@@ -5,6 +5,8 @@ use domain::campaign::Campaign;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
+use crate::pages::campaign_actions::{ActionNotice, status_actions};
+use crate::pages::layout::SignedInHeader;
 use crate::pages::not_found::NotFound;
 use crate::session_data::my_campaign;
 
@@ -20,7 +22,7 @@ pub fn CampaignPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p>"Loading the campaign..."</p> }>
             {move || Suspend::new(async move {
                 match campaign.await {
-                    Ok(Some(c)) => details(c).into_any(),
+                    Ok(Some(c)) => view! { <SignedInHeader/> {details(c)} }.into_any(),
                     Ok(None) => view! { <NotFound/> }.into_any(),
                     Err(e) => view! { <main><p role="alert">{e.to_string()}</p></main> }.into_any(),
                 }
@@ -42,10 +44,16 @@ fn details(c: Campaign) -> impl IntoView {
     } else {
         c.spec.targeting.countries.join(", ")
     };
+    let edit = c.status.editable().then(
+        || view! { <p><a href=format!("/campaigns/{}/edit", c.id.0)>"Edit the settings"</a></p> },
+    );
     view! {
         <main>
             <p><a href="/campaigns">"All campaigns"</a></p>
             <h1>{c.spec.name.clone()}</h1>
+            <ActionNotice currency=c.currency.to_string()/>
+            {status_actions(&c)}
+            {edit}
             <dl>
                 <dt>"Status"</dt><dd>{c.status.as_str()}</dd>
                 <dt>"Daily budget"</dt><dd>{money(c.spec.budget.daily)}</dd>

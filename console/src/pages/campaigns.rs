@@ -3,7 +3,7 @@
 use domain::campaign::Campaign;
 use leptos::prelude::*;
 
-use crate::pages::csrf_field::CsrfField;
+use crate::pages::layout::SignedInHeader;
 use crate::session_data::my_campaigns;
 
 /// The list of campaigns, with a sign-out form.
@@ -11,13 +11,7 @@ use crate::session_data::my_campaigns;
 pub fn Campaigns() -> impl IntoView {
     let campaigns = Resource::new(|| (), |_| my_campaigns());
     view! {
-        <header>
-            <nav aria-label="Main"><a href="/campaigns">"Campaigns"</a></nav>
-            <form method="post" action="/sign-out">
-                <CsrfField/>
-                <button type="submit">"Sign out"</button>
-            </form>
-        </header>
+        <SignedInHeader/>
         <main>
             <h1>"Campaigns"</h1>
             <Suspense fallback=|| view! { <p>"Loading the campaigns..."</p> }>

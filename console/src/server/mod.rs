@@ -3,6 +3,8 @@
 //! around the pages.
 
 pub mod api;
+pub mod campaign_input;
+pub mod forms;
 pub mod headers;
 pub mod session;
 pub mod sign_in;

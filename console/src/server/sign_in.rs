@@ -3,22 +3,14 @@
 
 use axum::Form;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::ApiBase;
 use super::api::{self, ApiFailure};
+use super::forms::{Forms, expired, see_other};
 use super::session::{self, SESSION_COOKIE};
-
-/// What the form handlers need.
-#[derive(Debug, Clone)]
-pub struct Forms {
-    pub api: ApiBase,
-    /// Mark cookies `Secure` (the console is served over TLS).
-    pub secure_cookies: bool,
-}
 
 /// The sign-in form.
 #[derive(Debug, Deserialize)]
@@ -70,9 +62,12 @@ pub async fn sign_in(
             see_other("/campaigns", vec![session, csrf])
         }
         Err(ApiFailure::Refused(429, _)) => see_other("/sign-in?limited=1", Vec::new()),
-        Err(ApiFailure::SignedOut | ApiFailure::Refused(..)) => {
-            see_other("/sign-in?failed=1", Vec::new())
-        }
+        Err(
+            ApiFailure::SignedOut
+            | ApiFailure::Refused(..)
+            | ApiFailure::Invalid(_)
+            | ApiFailure::ShortOfFunds(_),
+        ) => see_other("/sign-in?failed=1", Vec::new()),
         Err(ApiFailure::Unavailable(_)) => see_other("/sign-in?unavailable=1", Vec::new()),
     }
 }
@@ -88,24 +83,4 @@ pub async fn sign_out(
     }
     let cleared = session::set_cookie(SESSION_COOKIE, "", 0, forms.secure_cookies);
     see_other("/sign-in?signed_out=1", vec![cleared])
-}
-
-fn see_other(location: &str, cookies: Vec<String>) -> Response {
-    let mut response = StatusCode::SEE_OTHER.into_response();
-    if let Ok(value) = HeaderValue::from_str(location) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    for value in cookies.iter().filter_map(|c| HeaderValue::from_str(c).ok()) {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
-    response
-}
-
-/// A form without the right CSRF token (old, or sent from another site).
-fn expired() -> Response {
-    (
-        StatusCode::FORBIDDEN,
-        "This form has expired or did not come from the console. Go back, reload the page and try again.",
-    )
-        .into_response()
 }

@@ -106,23 +106,56 @@ impl Console {
 
     /// The id of the advertiser's first campaign, as the API lists it.
     pub async fn first_campaign(&self, advertiser: &str) -> String {
-        let page: Value = self
-            .http
-            .get(format!(
-                "{}/api/v1/campaigns?advertiser_id={advertiser}",
-                self.api
-            ))
+        let page = self
+            .api_get(&format!("/api/v1/campaigns?advertiser_id={advertiser}"))
+            .await;
+        page["items"][0]["id"]
+            .as_str()
+            .expect("a campaign")
+            .to_owned()
+    }
+
+    /// Signs `username` in through the console's form: the cookies of the session (CSRF token
+    /// and session), and the CSRF token for forms.
+    pub async fn signed_in(&self, username: &str) -> (String, String) {
+        let page = self.get("/sign-in", "").await;
+        let csrf = cookie_value(&set_cookie(page.headers(), "adplat_csrf").expect("csrf"));
+        let signed = self
+            .post_form(
+                "/sign-in",
+                &format!("adplat_csrf={csrf}"),
+                &[
+                    ("username", username),
+                    ("password", PASSWORD),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await;
+        assert_eq!(
+            signed.headers()["location"],
+            "/campaigns",
+            "{username} signs in"
+        );
+        let session =
+            cookie_value(&set_cookie(signed.headers(), "adplat_session").expect("session"));
+        let csrf = cookie_value(&set_cookie(signed.headers(), "adplat_csrf").expect("csrf"));
+        (
+            format!("adplat_csrf={csrf}; adplat_session={session}"),
+            csrf,
+        )
+    }
+
+    /// Calls the API as the admin: `GET path`'s JSON.
+    pub async fn api_get(&self, path: &str) -> Value {
+        self.http
+            .get(format!("{}{path}", self.api))
             .bearer_auth(&self.admin)
             .send()
             .await
             .expect("api")
             .json()
             .await
-            .expect("json");
-        page["items"][0]["id"]
-            .as_str()
-            .expect("a campaign")
-            .to_owned()
+            .expect("json")
     }
 
     /// `GET path` on the console with these cookies.

@@ -121,8 +121,9 @@ async fn an_advertiser_signs_in_sees_its_campaigns_and_signs_out(pool: PgPool) {
     // that is not one
     let link = html
         .split("href=\"/campaigns/")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .find(|link| *link != "new")
         .expect("a link to the campaign");
     let page = console.get(&format!("/campaigns/{link}"), &cookies).await;
     assert_eq!(page.status(), 200);

@@ -1,0 +1,83 @@
+//! What every form post shares: the handlers' state, the CSRF and origin check, the session's
+//! token, and the answers (a redirect, a refusal).
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use leptos::prelude::LeptosOptions;
+
+use super::ApiBase;
+use super::session::{self, SESSION_COOKIE};
+use crate::campaign_form::CampaignForm;
+
+/// What the form handlers need.
+#[derive(Debug, Clone)]
+pub struct Forms {
+    pub api: ApiBase,
+    /// Mark cookies `Secure` (the console is served over TLS).
+    pub secure_cookies: bool,
+    /// The site, for showing a form's page again.
+    pub options: LeptosOptions,
+}
+
+/// A posted campaign form shown again: its page reads it instead of the campaign.
+#[derive(Debug, Clone)]
+pub struct PostedForm(pub CampaignForm);
+
+/// A posted form's fields in order, once its CSRF token and origin hold; else the refusal to
+/// answer with.
+pub async fn read_pairs(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<Vec<(String, String)>, Response> {
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "This form is larger than the console takes.",
+        )
+            .into_response()
+    })?;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
+        .map_err(|_| (StatusCode::BAD_REQUEST, "This form cannot be read.").into_response())?;
+    let csrf = pairs
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map_or("", |(_, v)| v.as_str());
+    if !session::same_origin(headers) || !session::csrf_matches(headers, csrf) {
+        return Err(expired());
+    }
+    Ok(pairs)
+}
+
+/// The session's API token (none: answer [`signed_out`]).
+pub fn session_token(headers: &HeaderMap) -> Option<String> {
+    session::cookie(headers, SESSION_COOKIE)
+}
+
+/// To the sign-in page, the session cookie cleared (the API refused it, or there is none).
+pub fn signed_out(forms: &Forms) -> Response {
+    let cleared = session::set_cookie(SESSION_COOKIE, "", 0, forms.secure_cookies);
+    see_other("/sign-in", vec![cleared])
+}
+
+/// `303 See Other` to `location`, setting `cookies`.
+pub fn see_other(location: &str, cookies: Vec<String>) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    for value in cookies.iter().filter_map(|c| HeaderValue::from_str(c).ok()) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// A form without the right CSRF token (old, or sent from another site).
+pub fn expired() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        "This form has expired or did not come from the console. Go back, reload the page and try again.",
+    )
+        .into_response()
+}
