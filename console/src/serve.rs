@@ -49,4 +49,6 @@ pub fn router(options: LeptosOptions, api: ApiBase, secure_cookies: bool) -> Rou
             secure_cookies,
             session::csrf_cookie,
         ))
+        // pages and the wasm bundle travel compressed (brotli or gzip, as the browser takes)
+        .layer(tower_http::compression::CompressionLayer::new())
 }

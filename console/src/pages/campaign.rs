@@ -48,7 +48,7 @@ fn details(c: Campaign) -> impl IntoView {
         || view! { <p><a href=format!("/campaigns/{}/edit", c.id.0)>"Edit the settings"</a></p> },
     );
     view! {
-        <main>
+        <main id="campaign">
             <p><a href="/campaigns">"All campaigns"</a></p>
             <h1>{c.spec.name.clone()}</h1>
             <ActionNotice currency=c.currency.to_string()/>

@@ -75,7 +75,7 @@ fn form_view(page: FormPage) -> impl IntoView {
         field(&form, name, label, hint, kind)
     };
     view! {
-        <main>
+        <main id="campaign-form">
             <p><a href=back>"Back"</a></p>
             <h1>{title}</h1>
             {summary(&form)}

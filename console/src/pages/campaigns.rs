@@ -12,7 +12,7 @@ pub fn Campaigns() -> impl IntoView {
     let campaigns = Resource::new(|| (), |_| my_campaigns());
     view! {
         <SignedInHeader/>
-        <main>
+        <main id="campaigns">
             <h1>"Campaigns"</h1>
             <Suspense fallback=|| view! { <p>"Loading the campaigns..."</p> }>
                 {move || Suspend::new(async move {
@@ -31,6 +31,7 @@ pub fn Campaigns() -> impl IntoView {
 
 fn table(list: Vec<Campaign>) -> impl IntoView {
     view! {
+        <div class="table-wrap">
         <table>
             <caption>"Your campaigns, oldest first"</caption>
             <thead>
@@ -64,5 +65,6 @@ fn table(list: Vec<Campaign>) -> impl IntoView {
                     .collect_view()}
             </tbody>
         </table>
+        </div>
     }
 }

@@ -10,7 +10,7 @@ pub fn NotFound() -> impl IntoView {
         response.set_status(http::StatusCode::NOT_FOUND);
     }
     view! {
-        <main class="narrow">
+        <main class="narrow" id="not-found">
             <h1>"Not found"</h1>
             <p>"There is nothing here, or nothing you may see."</p>
             <p><a href="/campaigns">"Your campaigns"</a></p>

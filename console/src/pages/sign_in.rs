@@ -27,7 +27,7 @@ pub fn SignIn() -> impl IntoView {
         }
     };
     view! {
-        <main class="narrow">
+        <main class="narrow" id="sign-in">
             <h1>"Sign in"</h1>
             {move || message().map(|m| view! { <p role="alert">{m}</p> })}
             <form method="post" action="/sign-in">

@@ -4,6 +4,9 @@ use reqwest::header::{HeaderMap, SET_COOKIE};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
+/// Where scripts/build-console leaves the browser's half (`pkg/`).
+pub const SITE_ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../build/console");
+
 /// The advertiser user's password.
 pub const PASSWORD: &str = "a long passphrase for the console";
 
@@ -42,8 +45,11 @@ impl Console {
             )
             .expect("admin token");
         let api_url = serve(api::router(state)).await;
+        // the browser's half as scripts/build-console leaves it (the browser journeys load it)
         let options = leptos::prelude::LeptosOptions::builder()
             .output_name("console")
+            .site_root(SITE_ROOT)
+            .site_pkg_dir("pkg")
             .build();
         let console =
             console::serve::router(options, console::server::ApiBase(api_url.clone()), false);
