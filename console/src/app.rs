@@ -5,9 +5,11 @@ use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Redirect, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
+use crate::pages::advertisers::Advertisers;
 use crate::pages::campaign::CampaignPage;
 use crate::pages::campaign_form::CampaignFormPage;
 use crate::pages::campaigns::Campaigns;
+use crate::pages::funds::Funds;
 use crate::pages::not_found::NotFound;
 use crate::pages::sign_in::SignIn;
 
@@ -52,6 +54,8 @@ pub fn App() -> impl IntoView {
                 // a signed-in page answers once its data is in: a session the API refuses
                 // redirects to the sign-in page rather than streaming an error
                 <Route path=path!("/campaigns") view=Campaigns ssr=SsrMode::Async/>
+                <Route path=path!("/advertisers") view=Advertisers ssr=SsrMode::Async/>
+                <Route path=path!("/funds") view=Funds ssr=SsrMode::Async/>
                 <Route path=path!("/campaigns/new") view=CampaignFormPage ssr=SsrMode::Async/>
                 <Route path=path!("/campaigns/:id") view=CampaignPage ssr=SsrMode::Async/>
                 <Route

@@ -37,22 +37,17 @@ pub async fn edit(
 }
 
 async fn submit(forms: Forms, request: Request, campaign: Option<Uuid>) -> Response {
-    let (parts, body) = request.into_parts();
-    let pairs = match forms::read_pairs(&parts.headers, body, FORM_LIMIT).await {
-        Ok(pairs) => pairs,
+    let posted = match forms::signed_in_post(&forms, request, FORM_LIMIT).await {
+        Ok(posted) => posted,
         Err(refused) => return refused,
     };
-    let Some(token) = forms::session_token(&parts.headers) else {
-        return forms::signed_out(&forms);
-    };
-    let field = |name: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    };
-    let idempotency_key = field("idempotency_key").unwrap_or_default();
-    let adds_a_creative = field("add_creative").is_some();
+    let idempotency_key = posted.field("idempotency_key").to_owned();
+    let adds_a_creative = posted.pairs.iter().any(|(k, _)| k == "add_creative");
+    let forms::Posted {
+        parts,
+        pairs,
+        token,
+    } = posted;
     let values = campaign_input::values_from_pairs(pairs);
     let shown =
         |problems: Vec<FieldProblem>, notice: Option<String>, extra_row: bool| CampaignForm {
@@ -74,7 +69,16 @@ async fn submit(forms: Forms, request: Request, campaign: Option<Uuid>) -> Respo
             return show_again(&forms, parts, form, StatusCode::UNPROCESSABLE_ENTITY).await;
         }
     };
-    let saved = save(&forms, &token, campaign, &built.body, &idempotency_key).await;
+    let mut body = built.body;
+    if campaign.is_none() {
+        // staff create for the advertiser they work as (an advertiser's own person may only
+        // create its own: the API checks)
+        match crate::server::session::acting_advertiser(&parts.headers) {
+            Some(advertiser) => body["advertiser_id"] = serde_json::json!(advertiser),
+            None => return forms::see_other("/advertisers", Vec::new()),
+        }
+    }
+    let saved = save(&forms, &token, campaign, &body, &idempotency_key).await;
     let (problems, notice) = match saved {
         Ok(c) => return forms::see_other(&format!("/campaigns/{}?done=saved", c.id.0), Vec::new()),
         Err(ApiFailure::SignedOut) => return forms::signed_out(&forms),
@@ -155,26 +159,20 @@ pub async fn change_status(
     Path(id): Path<String>,
     request: Request,
 ) -> Response {
-    let (parts, body) = request.into_parts();
-    let pairs = match forms::read_pairs(&parts.headers, body, 16 * 1024).await {
-        Ok(pairs) => pairs,
+    let posted = match forms::signed_in_post(&forms, request, 16 * 1024).await {
+        Ok(posted) => posted,
         Err(refused) => return refused,
     };
-    let Some(token) = forms::session_token(&parts.headers) else {
-        return forms::signed_out(&forms);
-    };
-    let action = pairs
+    let action = ACTIONS
         .iter()
-        .find(|(k, _)| k == "action")
-        .map(|(_, v)| v.as_str())
-        .and_then(|a| ACTIONS.iter().find(|known| **known == a));
+        .find(|known| **known == posted.field("action"));
     let (Ok(id), Some(action)) = (Uuid::parse_str(&id), action) else {
         return (StatusCode::BAD_REQUEST, "No such action.").into_response();
     };
     let path = format!("/api/v1/campaigns/{id}/{action}");
     let done = api::send::<Campaign>(
         &forms.api.0,
-        Some(&token),
+        Some(&posted.token),
         api::Request::new(Method::POST, &path),
     )
     .await;

@@ -2,7 +2,7 @@
 //! hydrated in the browser (feature `hydrate`, wasm32).
 //!
 //! - [`app`]: the shell and the routes; [`pages`]: one module per page.
-//! - [`session_data`]: the server functions pages load their data with (they run on the server,
+//! - [`data`]: the server functions pages load their data with (they run on the server,
 //!   with the session cookie, and call the admin API).
 //! - `campaign_posts` (feature `ssr`): the campaign forms' posts (create, edit, status actions);
 //!   [`campaign_form`]: the form's state both halves share.
@@ -13,12 +13,14 @@ pub mod app;
 pub mod campaign_form;
 #[cfg(feature = "ssr")]
 pub mod campaign_posts;
+pub mod data;
+pub mod money_text;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod serve;
 #[cfg(feature = "ssr")]
 pub mod server;
-pub mod session_data;
+pub mod statement;
 
 /// Entry point of the browser's half: hydrates the page the server rendered.
 #[cfg(feature = "hydrate")]

@@ -2,14 +2,14 @@
 //! layers every response goes through (security headers, the CSRF cookie).
 
 use axum::Router;
-use axum::routing::post;
+use axum::routing::{get, post};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 
 use crate::app::{App, shell};
 use crate::campaign_posts;
 use crate::server::forms::Forms;
-use crate::server::{ApiBase, headers, session, sign_in};
+use crate::server::{ApiBase, acting, funding, headers, session, sign_in, statement_csv};
 
 /// The console over the admin API at `api`; pages from `options` (site root, package folder).
 pub fn router(options: LeptosOptions, api: ApiBase, secure_cookies: bool) -> Router {
@@ -32,6 +32,10 @@ pub fn router(options: LeptosOptions, api: ApiBase, secure_cookies: bool) -> Rou
             "/campaigns/{id}/status",
             post(campaign_posts::change_status),
         )
+        .route("/advertisers/switch", post(acting::switch))
+        .route("/funds/deposit", post(funding::deposit))
+        .route("/funds/credit", post(funding::credit))
+        .route("/funds/statement.csv", get(statement_csv::download))
         .with_state(forms)
         .leptos_routes_with_context(&options, routes, context.clone(), {
             let options = options.clone();

@@ -5,10 +5,10 @@ use domain::campaign::Campaign;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
+use crate::data::campaigns::my_campaign;
 use crate::pages::campaign_actions::{ActionNotice, status_actions};
 use crate::pages::layout::SignedInHeader;
 use crate::pages::not_found::NotFound;
-use crate::session_data::my_campaign;
 
 /// The campaign's page.
 #[component]

@@ -7,11 +7,11 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use crate::campaign_form::{CampaignForm, creative_field, input_id};
+use crate::data::campaigns::{FormPage, campaign_form_page};
 use crate::pages::csrf_field::CsrfField;
 use crate::pages::form_fields::{Kind, field};
 use crate::pages::layout::SignedInHeader;
 use crate::pages::not_found::NotFound;
-use crate::session_data::{FormPage, campaign_form_page};
 
 const BID_KINDS: &[(&str, &str)] = &[
     ("cpm", "Per thousand impressions (CPM)"),

@@ -3,8 +3,8 @@
 use domain::campaign::Campaign;
 use leptos::prelude::*;
 
+use crate::data::campaigns::my_campaigns;
 use crate::pages::layout::SignedInHeader;
-use crate::session_data::my_campaigns;
 
 /// The list of campaigns, with a sign-out form.
 #[component]

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::session_data::csrf_token;
+use crate::data::csrf_token;
 
 /// `<input type="hidden" name="csrf">` with this visitor's token.
 #[component]

@@ -1,11 +1,13 @@
 //! The console's pages.
 
+pub mod advertisers;
 pub mod campaign;
 pub mod campaign_actions;
 pub mod campaign_form;
 pub mod campaigns;
 pub mod csrf_field;
 pub mod form_fields;
+pub mod funds;
 pub mod layout;
 pub mod not_found;
 pub mod sign_in;

@@ -16,8 +16,6 @@ pub fn SignIn() -> impl IntoView {
             Some("The username or the password is wrong.")
         } else if q.get("unavailable").is_some() {
             Some("The platform cannot be reached; try again in a moment.")
-        } else if q.get("staff").is_some() {
-            Some("The console is for advertisers; staff run the platform with adctl.")
         } else if q.get("limited").is_some() {
             Some("Too many attempts for this account; wait a minute and try again.")
         } else if q.get("signed_out").is_some() {

@@ -50,6 +50,42 @@ pub async fn read_pairs(
     Ok(pairs)
 }
 
+/// A signed-in person's form post, read and checked.
+#[derive(Debug)]
+pub struct Posted {
+    pub parts: http::request::Parts,
+    pub pairs: Vec<(String, String)>,
+    /// The session's API token.
+    pub token: String,
+}
+
+impl Posted {
+    /// The first value of the field `name`, trimmed (empty when absent).
+    pub fn field(&self, name: &str) -> &str {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.trim())
+    }
+}
+
+/// Reads a signed-in person's form post of at most `limit` bytes: refused (403) without its
+/// CSRF token or from another site, to the sign-in page without a session.
+pub async fn signed_in_post(
+    forms: &Forms,
+    request: axum::extract::Request,
+    limit: usize,
+) -> Result<Posted, Response> {
+    let (parts, body) = request.into_parts();
+    let pairs = read_pairs(&parts.headers, body, limit).await?;
+    let token = session_token(&parts.headers).ok_or_else(|| signed_out(forms))?;
+    Ok(Posted {
+        parts,
+        pairs,
+        token,
+    })
+}
+
 /// The session's API token (none: answer [`signed_out`]).
 pub fn session_token(headers: &HeaderMap) -> Option<String> {
     session::cookie(headers, SESSION_COOKIE)

@@ -52,6 +52,40 @@ pub fn csrf_matches(headers: &HeaderMap, submitted: &str) -> bool {
     })
 }
 
+/// The advertiser a staff member works as (chosen on the advertisers' page).
+pub const ACTING_COOKIE: &str = "adplat_advertiser";
+
+/// What a session's token says of its holder: the role and, for an advertiser's person, the
+/// advertiser. Read without checking the signature: it only shapes the pages (which links,
+/// which forms); the API checks the token on every call.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct TokenClaims {
+    pub role: String,
+    #[serde(default)]
+    pub adv: Option<String>,
+}
+
+/// The claims of a JWT `token` (`None` when it is not one).
+pub fn claims(token: &str) -> Option<TokenClaims> {
+    let payload = token.split('.').nth(1)?;
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    serde_json::from_slice(&json).ok()
+}
+
+/// The advertiser a request's pages are about: the signed-in person's own (from the session's
+/// token), or for staff the one they chose (its cookie).
+pub fn acting_advertiser(headers: &HeaderMap) -> Option<uuid::Uuid> {
+    let claims = claims(&cookie(headers, SESSION_COOKIE)?)?;
+    let chosen = if claims.role == "advertiser" {
+        claims.adv
+    } else {
+        cookie(headers, ACTING_COOKIE)
+    };
+    chosen.and_then(|id| uuid::Uuid::parse_str(&id).ok())
+}
+
 /// A new random token.
 pub fn new_token() -> String {
     let mut bytes = [0u8; 24];
@@ -124,6 +158,16 @@ mod tests {
             HeaderValue::from_static("https://evil.example"),
         );
         assert!(!same_origin(&posted));
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(br#"{"sub":"u1","role":"advertiser","adv":"a1","exp":1}"#);
+        assert_eq!(
+            claims(&format!("h.{payload}.sig")),
+            Some(TokenClaims {
+                role: "advertiser".into(),
+                adv: Some("a1".into())
+            })
+        );
+        assert_eq!(claims("not-a-token"), None);
         assert_eq!(
             set_cookie(SESSION_COOKIE, "t", 60, true),
             "adplat_session=t; Path=/; HttpOnly; SameSite=Strict; Max-Age=60; Secure"

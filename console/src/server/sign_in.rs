@@ -33,8 +33,8 @@ struct TokenReply {
     role: String,
 }
 
-/// `POST /sign-in`: on success the session cookie and the campaigns; else back to the form,
-/// saying why.
+/// `POST /sign-in`: on success the session cookie, then an advertiser's campaigns (staff first
+/// choose the advertiser they work as); else back to the form, saying why.
 pub async fn sign_in(
     State(forms): State<Forms>,
     headers: HeaderMap,
@@ -46,8 +46,8 @@ pub async fn sign_in(
     let body =
         json!({"grant_type": "password", "username": form.username, "password": form.password});
     match api::post::<TokenReply>(&forms.api.0, None, "/api/v1/auth/token", &body).await {
-        // the console is the advertisers' (staff run the platform with adctl)
-        Ok(reply) if reply.role != "advertiser" => see_other("/sign-in?staff=1", Vec::new()),
+        // API keys' roles (servingd) have no pages
+        Ok(reply) if reply.role == "service" => see_other("/sign-in?failed=1", Vec::new()),
         Ok(reply) => {
             let secure = forms.secure_cookies;
             let session = session::set_cookie(
@@ -59,7 +59,14 @@ pub async fn sign_in(
             // a new CSRF token with the new session: one planted before sign-in is worth nothing
             let csrf =
                 session::set_cookie(session::CSRF_COOKIE, &session::new_token(), 86_400, secure);
-            see_other("/campaigns", vec![session, csrf])
+            // a staff member's earlier choice of advertiser does not outlive the session
+            let acting = session::set_cookie(session::ACTING_COOKIE, "", 0, secure);
+            let first = if reply.role == "advertiser" {
+                "/campaigns"
+            } else {
+                "/advertisers"
+            };
+            see_other(first, vec![session, csrf, acting])
         }
         Err(ApiFailure::Refused(429, _)) => see_other("/sign-in?limited=1", Vec::new()),
         Err(
@@ -82,5 +89,6 @@ pub async fn sign_out(
         return expired();
     }
     let cleared = session::set_cookie(SESSION_COOKIE, "", 0, forms.secure_cookies);
-    see_other("/sign-in?signed_out=1", vec![cleared])
+    let acting = session::set_cookie(session::ACTING_COOKIE, "", 0, forms.secure_cookies);
+    see_other("/sign-in?signed_out=1", vec![cleared, acting])
 }

@@ -115,11 +115,16 @@ impl Browser {
 
     /// Types `value` into the field named `name` (cleared first).
     pub async fn fill(&self, name: &str, value: &str) {
+        self.fill_at(&format!("[name=\"{name}\"]"), value).await;
+    }
+
+    /// Types `value` into the field `css` (cleared first).
+    pub async fn fill_at(&self, css: &str, value: &str) {
         let field = self
             .client
-            .find(Locator::Css(&format!("[name=\"{name}\"]")))
+            .find(Locator::Css(css))
             .await
-            .unwrap_or_else(|e| panic!("no field {name}: {e}"));
+            .unwrap_or_else(|e| panic!("no field {css}: {e}"));
         field.clear().await.expect("clear");
         field.send_keys(value).await.expect("type");
     }

@@ -221,11 +221,8 @@ async fn status_actions_say_the_shortfall_and_edits_keep_the_settings(pool: PgPo
 
     // the draft offers activation and archiving, each behind a confirmation
     let html = console
-        .get(&format!("/campaigns/{campaign}"), &cookies)
-        .await
-        .text()
-        .await
-        .expect("html");
+        .page(&format!("/campaigns/{campaign}"), &cookies)
+        .await;
     assert!(html.contains("<details class=\"confirm\">"), "{html}");
     assert!(html.contains("value=\"activate\"") && html.contains("value=\"archive\""));
     assert!(
@@ -240,26 +237,18 @@ async fn status_actions_say_the_shortfall_and_edits_keep_the_settings(pool: PgPo
         refused,
         format!("/campaigns/{campaign}?shortfall=50.000000")
     );
-    let html = console
-        .get(&refused, &cookies)
-        .await
-        .text()
-        .await
-        .expect("html");
+    let html = console.page(&refused, &cookies).await;
     assert!(
         html.contains("your funds fall short by 50.000000 EUR"),
         "{html}"
     );
     // a crafted link cannot put words on the page
     let html = console
-        .get(
+        .page(
             &format!("/campaigns/{campaign}?shortfall=call%20us&refused=be%20hacked"),
             &cookies,
         )
-        .await
-        .text()
-        .await
-        .expect("html");
+        .await;
     assert!(!html.contains("call us") && !html.contains("be hacked"));
 
     console
@@ -336,12 +325,7 @@ async fn status_actions_say_the_shortfall_and_edits_keep_the_settings(pool: PgPo
     );
     let refused = status("resume").await;
     assert_eq!(refused, format!("/campaigns/{campaign}?refused=resume"));
-    let html = console
-        .get(&refused, &cookies)
-        .await
-        .text()
-        .await
-        .expect("html");
+    let html = console.page(&refused, &cookies).await;
     assert!(html.contains("The campaign cannot resume in its present status."));
     assert!(
         !html.contains("Edit the settings"),

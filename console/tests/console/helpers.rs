@@ -137,11 +137,7 @@ impl Console {
                 ],
             )
             .await;
-        assert_eq!(
-            signed.headers()["location"],
-            "/campaigns",
-            "{username} signs in"
-        );
+        assert_eq!(signed.status(), 303, "{username} signs in");
         let session =
             cookie_value(&set_cookie(signed.headers(), "adplat_session").expect("session"));
         let csrf = cookie_value(&set_cookie(signed.headers(), "adplat_csrf").expect("csrf"));
@@ -149,6 +145,15 @@ impl Console {
             format!("adplat_csrf={csrf}; adplat_session={session}"),
             csrf,
         )
+    }
+
+    /// A staff user `username` (password [`PASSWORD`]) of `role`.
+    pub async fn staff(&self, username: &str, role: &str) {
+        self.api_post(
+            "/api/v1/users",
+            json!({"username": username, "password": PASSWORD, "role": role}),
+        )
+        .await;
     }
 
     /// Calls the API as the admin: `GET path`'s JSON.
@@ -173,6 +178,11 @@ impl Console {
             .send()
             .await
             .expect("console")
+    }
+
+    /// The page at `path` with these cookies: its HTML.
+    pub async fn page(&self, path: &str, cookies: &str) -> String {
+        self.get(path, cookies).await.text().await.expect("html")
     }
 
     /// `POST path` on the console: a form, with these cookies.

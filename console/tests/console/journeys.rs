@@ -1,10 +1,9 @@
 //! The advertiser's journey in a real chromium, once with JavaScript (the hydrated console) and
 //! once without (plain forms): sign in, a campaign refused for a bad field then created,
-//! activation short of funds, a deposit, activation, the list, a pause, another advertiser's
+//! activation short of funds, a billing staff member's deposit, activation, the list, a pause, another advertiser's
 //! campaign not found, sign out. Every page is photographed and, with JavaScript, checked with
 //! axe-core.
 
-use serde_json::json;
 use sqlx::PgPool;
 
 use crate::MIGRATOR;
@@ -20,14 +19,26 @@ fn the_bundle_is_built() {
     );
 }
 
-/// Signs `username` in through the form.
+/// Signs the advertiser `username` in through the form.
 async fn sign_in(browser: &mut Browser, username: &str) {
+    sign_in_as(browser, username, "main#campaigns").await;
+}
+
+/// Signs `username` in through the form; `lands` is the page that follows.
+async fn sign_in_as(browser: &mut Browser, username: &str, lands: &str) {
     browser.open("/sign-in").await;
     browser.shot("sign-in").await;
     browser.fill("username", username).await;
     browser.fill("password", PASSWORD).await;
     browser
-        .submit("main#sign-in button[type=submit]", "main#campaigns")
+        .submit("main#sign-in button[type=submit]", lands)
+        .await;
+}
+
+/// Signs out with the header's button.
+async fn sign_out(browser: &mut Browser) {
+    browser
+        .submit("header form button[type=submit]", "main#sign-in")
         .await;
 }
 
@@ -105,7 +116,8 @@ async fn create_a_campaign(browser: &mut Browser) -> String {
 async fn an_advertisers_journey_in_chromium_with_javascript(pool: PgPool) {
     the_bundle_is_built();
     let console = Console::start(pool).await;
-    let ana = console.advertiser("ana", "Winter boots").await;
+    console.advertiser("ana", "Winter boots").await;
+    console.staff("bea", "billing").await;
     let bob = console.advertiser("bob", "Bobs campaign").await;
     let bobs = console.first_campaign(&bob).await;
     let mut browser = Browser::start(&console.url, "with-javascript", true).await;
@@ -155,13 +167,40 @@ async fn an_advertisers_journey_in_chromium_with_javascript(pool: PgPool) {
     );
     browser.shot("short-of-funds").await;
 
-    // billing deposits; activation then holds
-    console
-        .api_post(
-            &format!("/api/v1/advertisers/{ana}/deposits"),
-            json!({"amount": "500.00", "note": "first payment"}),
+    // a billing staff member works as ana and records a deposit
+    sign_out(&mut browser).await;
+    sign_in_as(&mut browser, "bea", "main#advertisers").await;
+    browser.check_accessibility("the advertisers").await;
+    browser.shot("staff-chooses-an-advertiser").await;
+    browser
+        .submit(
+            "main#advertisers form button[type=submit]",
+            "main#campaigns",
         )
         .await;
+    browser.open("/funds").await;
+    browser.fill_at("#deposit-amount", "500").await;
+    browser.fill_at("#deposit-note", "first payment").await;
+    browser
+        .submit(
+            "form[action=\"/funds/deposit\"] button[type=submit]",
+            "p.notice",
+        )
+        .await;
+    assert!(
+        browser
+            .text("p.notice")
+            .await
+            .contains("The deposit is recorded.")
+    );
+    assert!(browser.text("table").await.contains("first payment"));
+    browser.check_accessibility("the funds").await;
+    browser.shot("staff-deposits").await;
+    sign_out(&mut browser).await;
+
+    // ana activates: the deposit covers the hold
+    sign_in(&mut browser, "ana").await;
+    browser.open(&format!("/campaigns/{campaign}")).await;
     browser.click("details.confirm:first-of-type summary").await;
     browser
         .submit(
@@ -203,9 +242,7 @@ async fn an_advertisers_journey_in_chromium_with_javascript(pool: PgPool) {
 
     // signed out, and the pages are closed again
     browser.open("/campaigns").await;
-    browser
-        .submit("header form button[type=submit]", "main#sign-in")
-        .await;
+    sign_out(&mut browser).await;
     assert!(browser.page_text().await.contains("You are signed out."));
     browser.check_accessibility("sign-in").await;
     browser.shot("signed-out").await;

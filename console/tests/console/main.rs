@@ -9,5 +9,6 @@ mod campaign_forms;
 mod helpers;
 mod journeys;
 mod sign_in;
+mod staff;
 
 pub use ledger::MIGRATOR;

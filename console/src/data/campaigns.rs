@@ -1,0 +1,76 @@
+//! The campaigns' data: the list, one campaign, the campaign form.
+
+use domain::campaign::Campaign;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::campaign_form::CampaignForm;
+#[cfg(feature = "ssr")]
+use crate::data::{advertiser_scope, signed_in_get};
+
+/// What the campaign form's page shows: the campaign being edited (none for a new one) and the
+/// form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FormPage {
+    pub editing: Option<Campaign>,
+    pub form: CampaignForm,
+}
+
+/// The acting advertiser's campaigns (the first 500); to the sign-in page without a session.
+#[server]
+pub async fn my_campaigns() -> Result<Vec<Campaign>, ServerFnError> {
+    #[derive(serde::Deserialize)]
+    struct Page {
+        items: Vec<Campaign>,
+    }
+    let advertiser = advertiser_scope().await?;
+    let path = format!("/api/v1/campaigns?limit=500&advertiser_id={advertiser}");
+    let page: Option<Page> = signed_in_get(&path).await?;
+    Ok(page.map(|p| p.items).unwrap_or_default())
+}
+
+/// One of the signed-in advertiser's campaigns; `None` when there is no such campaign (or it is
+/// another advertiser's: the API answers 404 either way).
+#[server]
+pub async fn my_campaign(id: String) -> Result<Option<Campaign>, ServerFnError> {
+    let Ok(id) = uuid::Uuid::parse_str(&id) else {
+        return Ok(None);
+    };
+    signed_in_get(&format!("/api/v1/campaigns/{id}")).await
+}
+
+/// The campaign form: as it was posted when the console shows it again, else the campaign
+/// `id`'s settings, else a new campaign's. `None` when `id` is not one of the advertiser's.
+#[server]
+pub async fn campaign_form_page(id: Option<String>) -> Result<Option<FormPage>, ServerFnError> {
+    use crate::server::campaign_input;
+    let editing = match id {
+        None => None,
+        Some(id) => match my_campaign(id).await? {
+            Some(campaign) => Some(campaign),
+            None => return Ok(None),
+        },
+    };
+    let posted = use_context::<crate::server::forms::PostedForm>();
+    let form = match (posted, &editing) {
+        (Some(posted), _) => posted.0,
+        (None, Some(campaign)) => {
+            let values = campaign_input::values_of(&campaign.spec);
+            CampaignForm {
+                creative_rows: campaign_input::creative_rows_in(&values) + 1,
+                values,
+                ..CampaignForm::default()
+            }
+        }
+        (None, None) => {
+            advertiser_scope().await?;
+            CampaignForm {
+                values: campaign_input::blank_values(chrono::Utc::now()),
+                creative_rows: 1,
+                idempotency_key: crate::server::session::new_token(),
+                ..CampaignForm::default()
+            }
+        }
+    };
+    Ok(Some(FormPage { editing, form }))
+}
