@@ -16,6 +16,7 @@ pub mod campaign_posts;
 pub mod data;
 pub mod money_text;
 pub mod pages;
+pub mod performance;
 #[cfg(feature = "ssr")]
 pub mod serve;
 #[cfg(feature = "ssr")]

@@ -74,3 +74,39 @@ pub async fn campaign_form_page(id: Option<String>) -> Result<Option<FormPage>, 
     };
     Ok(Some(FormPage { editing, form }))
 }
+
+/// One of the acting advertiser's campaigns' performance: today's pacing, 30 days by day, its
+/// latest refunds. `None` when there is no such campaign of theirs.
+#[server]
+pub async fn load_performance(
+    id: String,
+) -> Result<Option<crate::performance::Performance>, ServerFnError> {
+    let Some(campaign) = my_campaign(id).await? else {
+        return Ok(None);
+    };
+    let id = campaign.id.0;
+    // to now (the API's default: a `to` written to the second would miss this second's ads)
+    let from = chrono::Utc::now() - chrono::Duration::days(30);
+    let report_path = format!(
+        "/api/v1/campaigns/{id}/report?granularity=day&from={}",
+        from.format("%Y-%m-%dT%H:%M:%SZ"),
+    );
+    let pacing_path = format!("/api/v1/campaigns/{id}/pacing");
+    let refunds_path = format!("/api/v1/fraud/refunds?campaign_id={id}&limit=20");
+    let (pacing, report, refunds) = tokio::join!(
+        signed_in_get::<serde_json::Value>(&pacing_path),
+        signed_in_get::<serde_json::Value>(&report_path),
+        signed_in_get::<serde_json::Value>(&refunds_path),
+    );
+    let (pacing, report, refunds) = (
+        pacing?.unwrap_or_default(),
+        report?.unwrap_or_default(),
+        refunds?.unwrap_or_default(),
+    );
+    Ok(Some(crate::server::performance::build(
+        campaign.status,
+        &pacing,
+        &report,
+        &refunds,
+    )))
+}

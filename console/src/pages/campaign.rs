@@ -5,8 +5,9 @@ use domain::campaign::Campaign;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
-use crate::data::campaigns::my_campaign;
+use crate::data::campaigns::{load_performance, my_campaign};
 use crate::pages::campaign_actions::{ActionNotice, status_actions};
+use crate::pages::campaign_performance::performance;
 use crate::pages::layout::SignedInHeader;
 use crate::pages::not_found::NotFound;
 
@@ -14,15 +15,27 @@ use crate::pages::not_found::NotFound;
 #[component]
 pub fn CampaignPage() -> impl IntoView {
     let params = use_params_map();
-    let campaign = Resource::new(
-        move || params.read().get("id").unwrap_or_default(),
-        my_campaign,
-    );
+    let id = move || params.read().get("id").unwrap_or_default();
+    let campaign = Resource::new(id, my_campaign);
+    let figures = Resource::new(id, load_performance);
     view! {
         <Suspense fallback=|| view! { <p>"Loading the campaign..."</p> }>
             {move || Suspend::new(async move {
                 match campaign.await {
-                    Ok(Some(c)) => view! { <SignedInHeader/> {details(c)} }.into_any(),
+                    Ok(Some(c)) => view! {
+                        <SignedInHeader/>
+                        {details(c)}
+                        <Suspense fallback=|| view! { <p>"Loading the figures..."</p> }>
+                            {move || Suspend::new(async move {
+                                match figures.await {
+                                    Ok(Some(p)) => view! { <div class="performance">{performance(p)}</div> }.into_any(),
+                                    Ok(None) => ().into_any(),
+                                    Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                                }
+                            })}
+                        </Suspense>
+                    }
+                    .into_any(),
                     Ok(None) => view! { <NotFound/> }.into_any(),
                     Err(e) => view! { <main><p role="alert">{e.to_string()}</p></main> }.into_any(),
                 }

@@ -4,6 +4,7 @@ pub mod advertisers;
 pub mod campaign;
 pub mod campaign_actions;
 pub mod campaign_form;
+pub mod campaign_performance;
 pub mod campaigns;
 pub mod csrf_field;
 pub mod form_fields;

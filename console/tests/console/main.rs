@@ -8,6 +8,7 @@ mod browser;
 mod campaign_forms;
 mod helpers;
 mod journeys;
+mod performance;
 mod sign_in;
 mod staff;
 
