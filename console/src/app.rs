@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
-use leptos_router::components::{Redirect, Route, Router, Routes};
+use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use crate::pages::advertisers::Advertisers;
@@ -11,6 +11,7 @@ use crate::pages::campaign_form::CampaignFormPage;
 use crate::pages::campaigns::Campaigns;
 use crate::pages::funds::Funds;
 use crate::pages::not_found::NotFound;
+use crate::pages::overview::OverviewPage;
 use crate::pages::sign_in::SignIn;
 
 /// The HTML document around every page (server only). The hydration script carries this
@@ -49,7 +50,7 @@ pub fn App() -> impl IntoView {
         <Title text="adplat console"/>
         <Router>
             <Routes fallback=NotFound>
-                <Route path=path!("/") view=|| view! { <Redirect path="/campaigns"/> }/>
+                <Route path=path!("/") view=OverviewPage ssr=SsrMode::Async/>
                 <Route path=path!("/sign-in") view=SignIn/>
                 // a signed-in page answers once its data is in: a session the API refuses
                 // redirects to the sign-in page rather than streaming an error

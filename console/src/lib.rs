@@ -15,6 +15,7 @@ pub mod campaign_form;
 pub mod campaign_posts;
 pub mod data;
 pub mod money_text;
+pub mod overview;
 pub mod pages;
 pub mod performance;
 #[cfg(feature = "ssr")]

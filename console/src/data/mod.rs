@@ -5,6 +5,7 @@
 pub mod advertisers;
 pub mod campaigns;
 pub mod funds;
+pub mod overview;
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};

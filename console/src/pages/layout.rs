@@ -38,6 +38,7 @@ fn navigation(viewer: Viewer) -> impl IntoView {
     });
     view! {
         <nav aria-label="Main">
+            <a href="/">"Overview"</a>
             <a href="/campaigns">"Campaigns"</a>
             {viewer.writes_campaigns().then(|| view! { <a href="/campaigns/new">"New campaign"</a> })}
             <a href="/funds">"Funds"</a>

@@ -11,4 +11,5 @@ pub mod form_fields;
 pub mod funds;
 pub mod layout;
 pub mod not_found;
+pub mod overview;
 pub mod sign_in;

@@ -9,7 +9,7 @@ use super::api::{self, ApiFailure};
 use super::forms::{self, Forms};
 use super::session::{self, ACTING_COOKIE};
 
-/// `POST /advertisers/switch` with `advertiser_id`: work as that advertiser, then its campaigns.
+/// `POST /advertisers/switch` with `advertiser_id`: work as that advertiser, then its overview.
 pub async fn switch(State(forms): State<Forms>, request: Request) -> Response {
     let posted = match forms::signed_in_post(&forms, request, 16 * 1024).await {
         Ok(posted) => posted,
@@ -23,7 +23,7 @@ pub async fn switch(State(forms): State<Forms>, request: Request) -> Response {
         Ok(_) => {
             let cookie =
                 session::set_cookie(ACTING_COOKIE, &id.to_string(), 86_400, forms.secure_cookies);
-            forms::see_other("/campaigns", vec![cookie])
+            forms::see_other("/", vec![cookie])
         }
         Err(ApiFailure::SignedOut) => forms::signed_out(&forms),
         Err(_) => forms::see_other("/advertisers?refused=1", Vec::new()),

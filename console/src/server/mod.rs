@@ -8,6 +8,7 @@ pub mod campaign_input;
 pub mod forms;
 pub mod funding;
 pub mod headers;
+pub mod overview;
 pub mod performance;
 pub mod session;
 pub mod sign_in;

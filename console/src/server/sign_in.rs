@@ -62,7 +62,7 @@ pub async fn sign_in(
             // a staff member's earlier choice of advertiser does not outlive the session
             let acting = session::set_cookie(session::ACTING_COOKIE, "", 0, secure);
             let first = if reply.role == "advertiser" {
-                "/campaigns"
+                "/"
             } else {
                 "/advertisers"
             };

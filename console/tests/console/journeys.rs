@@ -21,7 +21,7 @@ fn the_bundle_is_built() {
 
 /// Signs the advertiser `username` in through the form.
 async fn sign_in(browser: &mut Browser, username: &str) {
-    sign_in_as(browser, username, "main#campaigns").await;
+    sign_in_as(browser, username, "main#overview").await;
 }
 
 /// Signs `username` in through the form; `lands` is the page that follows.
@@ -123,6 +123,9 @@ async fn an_advertisers_journey_in_chromium_with_javascript(pool: PgPool) {
     let mut browser = Browser::start(&console.url, "with-javascript", true).await;
 
     sign_in(&mut browser, "ana").await;
+    browser.check_accessibility("the overview").await;
+    browser.shot("overview").await;
+    browser.open("/campaigns").await;
     browser.check_accessibility("the campaigns").await;
     browser.shot("campaigns").await;
 
@@ -173,10 +176,7 @@ async fn an_advertisers_journey_in_chromium_with_javascript(pool: PgPool) {
     browser.check_accessibility("the advertisers").await;
     browser.shot("staff-chooses-an-advertiser").await;
     browser
-        .submit(
-            "main#advertisers form button[type=submit]",
-            "main#campaigns",
-        )
+        .submit("main#advertisers form button[type=submit]", "main#overview")
         .await;
     browser.open("/funds").await;
     browser.fill_at("#deposit-amount", "500").await;

@@ -1,6 +1,7 @@
 //! A campaign's page shows its day against its pace (an SVG chart readable without JavaScript,
 //! and the same figures as a table), the last 30 days' delivery and money, and refunds with their
-//! reasons: from ads billed in the real ledger.
+//! reasons: from ads billed in the real ledger; and the overview sums the day and says what
+//! needs a look.
 
 use domain::{AdvertiserId, CampaignId, Currency};
 use ledger::Ledger;
@@ -65,4 +66,21 @@ async fn the_campaign_page_charts_today_and_lists_30_days_and_refunds(pool: PgPo
     assert!(html.contains(">0.50<"), "the day's refunds: {html}");
     // the refund, with its reason
     assert!(html.contains("invalid_traffic:datacenter_ip"), "{html}");
+
+    // the overview: the day's spend, the campaign with its badge, the refund as an alert
+    let overview = console.page("/", &cookies).await;
+    assert!(overview.contains("id=\"overview\""), "{overview}");
+    assert!(
+        overview.contains("Needs a look") && overview.contains("0.50 EUR refunded today"),
+        "{overview}"
+    );
+    assert!(overview.contains(">Winter boots</a>") && overview.contains("class=\"badge "));
+    assert!(
+        overview.contains("1.250001 EUR"),
+        "today's net spend: {overview}"
+    );
+    assert!(
+        !overview.contains("Funds low"),
+        "a deposit far above a day's budget"
+    );
 }

@@ -89,7 +89,7 @@ async fn an_advertiser_signs_in_sees_its_campaigns_and_signs_out(pool: PgPool) {
         )
         .await;
     assert_eq!(signed.status(), 303);
-    assert_eq!(signed.headers()["location"], "/campaigns");
+    assert_eq!(signed.headers()["location"], "/");
     let session = set_cookie(signed.headers(), "adplat_session").expect("a session cookie");
     assert!(
         session.contains("HttpOnly") && session.contains("SameSite=Strict"),

@@ -52,7 +52,7 @@ async fn billing_works_as_an_advertiser_and_records_its_money(pool: PgPool) {
             &[("csrf", &csrf), ("advertiser_id", &ana)],
         )
         .await;
-    assert_eq!(chosen.headers()["location"], "/campaigns");
+    assert_eq!(chosen.headers()["location"], "/");
     let acting = set_cookie(chosen.headers(), "adplat_advertiser").expect("the choice");
     assert!(acting.contains("HttpOnly") && acting.contains("SameSite=Strict"));
     let cookies = format!("{cookies}; adplat_advertiser={}", cookie_value(&acting));
