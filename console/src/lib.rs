@@ -11,6 +11,7 @@
 
 pub mod app;
 pub mod campaign_form;
+pub mod campaign_list;
 #[cfg(feature = "ssr")]
 pub mod campaign_posts;
 pub mod data;

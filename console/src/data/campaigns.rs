@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::campaign_form::CampaignForm;
+use crate::campaign_list::{CampaignList, ListQuery};
 #[cfg(feature = "ssr")]
 use crate::data::{advertiser_scope, signed_in_get};
 
@@ -16,17 +17,34 @@ pub struct FormPage {
     pub form: CampaignForm,
 }
 
-/// The acting advertiser's campaigns (the first 500); to the sign-in page without a session.
+/// A page of the acting advertiser's campaigns as `query` asks (every campaign of theirs is
+/// read from the API, 500 a call, then filtered, sorted and cut here: the browser gets one
+/// page).
 #[server]
-pub async fn my_campaigns() -> Result<Vec<Campaign>, ServerFnError> {
+pub async fn load_campaign_list(query: ListQuery) -> Result<CampaignList, ServerFnError> {
     #[derive(serde::Deserialize)]
     struct Page {
         items: Vec<Campaign>,
+        next_cursor: Option<String>,
     }
     let advertiser = advertiser_scope().await?;
-    let path = format!("/api/v1/campaigns?limit=500&advertiser_id={advertiser}");
-    let page: Option<Page> = signed_in_get(&path).await?;
-    Ok(page.map(|p| p.items).unwrap_or_default())
+    let mut all = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut path = format!("/api/v1/campaigns?limit=500&advertiser_id={advertiser}");
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&cursor={c}"));
+        }
+        let Some(page) = signed_in_get::<Page>(&path).await? else {
+            break;
+        };
+        all.extend(page.items);
+        match page.next_cursor {
+            Some(next) if uuid::Uuid::parse_str(&next).is_ok() => cursor = Some(next),
+            _ => break,
+        }
+    }
+    Ok(crate::server::campaign_list::page(all, query))
 }
 
 /// One of the signed-in advertiser's campaigns; `None` when there is no such campaign (or it is

@@ -5,6 +5,7 @@
 pub mod acting;
 pub mod api;
 pub mod campaign_input;
+pub mod campaign_list;
 pub mod forms;
 pub mod funding;
 pub mod headers;

@@ -6,6 +6,7 @@
 mod binary;
 mod browser;
 mod campaign_forms;
+mod campaign_list;
 mod helpers;
 mod journeys;
 mod performance;
