@@ -5,6 +5,7 @@ use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
+use crate::pages::activity::ActivityPage;
 use crate::pages::advertisers::Advertisers;
 use crate::pages::campaign::CampaignPage;
 use crate::pages::campaign_form::CampaignFormPage;
@@ -13,6 +14,7 @@ use crate::pages::funds::Funds;
 use crate::pages::not_found::NotFound;
 use crate::pages::overview::OverviewPage;
 use crate::pages::sign_in::SignIn;
+use crate::pages::team::TeamPage;
 
 /// The HTML document around every page (server only). The hydration script carries this
 /// response's nonce, the one inline script the Content-Security-Policy admits.
@@ -57,6 +59,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/campaigns") view=Campaigns ssr=SsrMode::Async/>
                 <Route path=path!("/advertisers") view=Advertisers ssr=SsrMode::Async/>
                 <Route path=path!("/funds") view=Funds ssr=SsrMode::Async/>
+                <Route path=path!("/team") view=TeamPage ssr=SsrMode::Async/>
+                <Route path=path!("/activity") view=ActivityPage ssr=SsrMode::Async/>
                 <Route path=path!("/campaigns/new") view=CampaignFormPage ssr=SsrMode::Async/>
                 <Route path=path!("/campaigns/:id") view=CampaignPage ssr=SsrMode::Async/>
                 <Route

@@ -4,21 +4,21 @@
 //! - [`app`]: the shell and the routes; [`pages`]: one module per page.
 //! - [`data`]: the server functions pages load their data with (they run on the server,
 //!   with the session cookie, and call the admin API).
-//! - `campaign_posts` (feature `ssr`): the campaign forms' posts (create, edit, status actions);
-//!   [`campaign_form`]: the form's state both halves share.
+//! - `posts` (feature `ssr`): the posts that answer with a page (the campaign forms, the team's
+//!   new API key); [`campaign_form`]: the campaign form's state both halves share.
 //! - `server` (feature `ssr`): the sign-in and sign-out forms, the session and CSRF cookies, the
 //!   security headers, the API client; `serve`: the router that puts them around the pages.
 
 pub mod app;
 pub mod campaign_form;
 pub mod campaign_list;
-#[cfg(feature = "ssr")]
-pub mod campaign_posts;
 pub mod data;
 pub mod money_text;
 pub mod overview;
 pub mod pages;
 pub mod performance;
+#[cfg(feature = "ssr")]
+pub mod posts;
 #[cfg(feature = "ssr")]
 pub mod serve;
 #[cfg(feature = "ssr")]

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 
 use crate::app::{App, shell};
-use crate::campaign_posts;
+use crate::posts::{campaigns as campaign_posts, team as team_posts};
 use crate::server::forms::Forms;
 use crate::server::{ApiBase, acting, funding, headers, session, sign_in, statement_csv};
 
@@ -36,6 +36,9 @@ pub fn router(options: LeptosOptions, api: ApiBase, secure_cookies: bool) -> Rou
         .route("/funds/deposit", post(funding::deposit))
         .route("/funds/credit", post(funding::credit))
         .route("/funds/statement.csv", get(statement_csv::download))
+        .route("/team/users", post(team_posts::add_user))
+        .route("/team/keys", post(team_posts::create_key))
+        .route("/team/keys/{key_id}/revoke", post(team_posts::revoke_key))
         .with_state(forms)
         .leptos_routes_with_context(&options, routes, context.clone(), {
             let options = options.clone();

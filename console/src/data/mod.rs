@@ -2,10 +2,12 @@
 //! cookie there, and call the API as the signed-in person. One module per area; here, what
 //! every page shares (the CSRF token, who is signed in, the API call).
 
+pub mod activity;
 pub mod advertisers;
 pub mod campaigns;
 pub mod funds;
 pub mod overview;
+pub mod team;
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};

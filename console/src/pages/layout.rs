@@ -42,6 +42,8 @@ fn navigation(viewer: Viewer) -> impl IntoView {
             <a href="/campaigns">"Campaigns"</a>
             {viewer.writes_campaigns().then(|| view! { <a href="/campaigns/new">"New campaign"</a> })}
             <a href="/funds">"Funds"</a>
+            <a href="/team">"Team"</a>
+            <a href="/activity">"Activity"</a>
         </nav>
         {working_as}
     }

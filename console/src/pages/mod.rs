@@ -1,5 +1,6 @@
 //! The console's pages.
 
+pub mod activity;
 pub mod advertisers;
 pub mod campaign;
 pub mod campaign_actions;
@@ -13,3 +14,4 @@ pub mod layout;
 pub mod not_found;
 pub mod overview;
 pub mod sign_in;
+pub mod team;

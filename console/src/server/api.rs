@@ -162,6 +162,10 @@ async fn read<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, Api
         let problem: Value = response.json().await.unwrap_or_default();
         return Err(failure(status.as_u16(), &problem));
     }
+    if status == reqwest::StatusCode::NO_CONTENT {
+        return serde_json::from_value(Value::Null)
+            .map_err(|e| ApiFailure::Unavailable(format!("no answer where one was due: {e}")));
+    }
     response
         .json()
         .await

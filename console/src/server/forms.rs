@@ -24,6 +24,13 @@ pub struct Forms {
 #[derive(Debug, Clone)]
 pub struct PostedForm(pub CampaignForm);
 
+/// An API key just created, shown on the team's page this once (never stored by the console).
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    pub name: String,
+    pub secret: String,
+}
+
 /// A posted form's fields in order, once its CSRF token and origin hold; else the refusal to
 /// answer with.
 pub async fn read_pairs(

@@ -19,7 +19,9 @@ async fn the_list_filters_searches_sorts_and_pages(pool: PgPool) {
     settings["advertiser_id"] = json!(ana);
     for i in 0..60 {
         settings["name"] = json!(format!("Spring {i:02}"));
-        console.api_post("/api/v1/campaigns", settings.clone()).await;
+        console
+            .api_post("/api/v1/campaigns", settings.clone())
+            .await;
     }
     let first = console.first_campaign(&ana).await;
     console
@@ -32,7 +34,9 @@ async fn the_list_filters_searches_sorts_and_pages(pool: PgPool) {
     assert!(html.contains("rel=\"next\""), "a next page");
     assert!(html.contains("<form method=\"get\" action=\"/campaigns\""));
 
-    let page_two = console.page("/campaigns?sort=created&page=2", &cookies).await;
+    let page_two = console
+        .page("/campaigns?sort=created&page=2", &cookies)
+        .await;
     assert!(page_two.contains("page 2 of 2") && page_two.contains(">Spring 59</a>"));
     assert!(page_two.contains("rel=\"prev\"") && !page_two.contains("rel=\"next\""));
 

@@ -44,7 +44,12 @@ impl Console {
                 3600,
             )
             .expect("admin token");
-        let api_url = serve(api::router(state)).await;
+        // the API as it runs: its background tasks too (the audit chainer fills the trail)
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("port");
+        let api_url = format!("http://{}", listener.local_addr().expect("addr"));
+        tokio::spawn(api::server::serve(state, listener, std::future::pending()));
         // the browser's half as scripts/build-console leaves it (the browser journeys load it)
         let options = leptos::prelude::LeptosOptions::builder()
             .output_name("console")

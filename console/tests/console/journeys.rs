@@ -240,6 +240,17 @@ async fn an_advertisers_journey_in_chromium_with_javascript(pool: PgPool) {
     browser.check_accessibility("not found").await;
     browser.shot("not-found").await;
 
+    // the team and the activity pages
+    for (path, name) in [
+        ("/team", "team"),
+        ("/activity", "activity"),
+        ("/funds", "funds"),
+    ] {
+        browser.open(path).await;
+        browser.check_accessibility(name).await;
+        browser.shot(name).await;
+    }
+
     // signed out, and the pages are closed again
     browser.open("/campaigns").await;
     sign_out(&mut browser).await;

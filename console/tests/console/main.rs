@@ -12,5 +12,6 @@ mod journeys;
 mod performance;
 mod sign_in;
 mod staff;
+mod team;
 
 pub use ledger::MIGRATOR;

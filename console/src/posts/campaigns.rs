@@ -2,12 +2,10 @@
 //! status actions. A form the API refuses is shown again as it was posted, each problem beside
 //! its field (422); one it takes leads to the campaign's page.
 
-use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use domain::campaign::Campaign;
-use leptos::prelude::provide_context;
 use reqwest::Method;
 use uuid::Uuid;
 
@@ -126,29 +124,6 @@ async fn save(
     }
 }
 
-/// The page of the form, rendered again with what was posted.
-async fn show_again(
-    forms: &Forms,
-    parts: http::request::Parts,
-    form: CampaignForm,
-    status: StatusCode,
-) -> Response {
-    let api = forms.api.clone();
-    let options = forms.options.clone();
-    let render = leptos_axum::render_app_async_with_context(
-        move || {
-            provide_context(api.clone());
-            provide_context(PostedForm(form.clone()));
-        },
-        move || crate::app::shell(options.clone()),
-    );
-    let mut response = render(Request::from_parts(parts, Body::empty())).await;
-    if response.status() == StatusCode::OK {
-        *response.status_mut() = status;
-    }
-    response
-}
-
 /// The status actions a form may ask for.
 const ACTIONS: [&str; 4] = ["activate", "pause", "resume", "archive"];
 
@@ -189,4 +164,17 @@ pub async fn change_status(
         }
         Err(_) => forms::see_other(&format!("{page}?refused={action}"), Vec::new()),
     }
+}
+
+/// The form's page, rendered again with what was posted.
+async fn show_again(
+    forms: &Forms,
+    parts: http::request::Parts,
+    form: CampaignForm,
+    status: StatusCode,
+) -> Response {
+    super::render_again(forms, parts, None, status, move || {
+        leptos::prelude::provide_context(PostedForm(form.clone()))
+    })
+    .await
 }

@@ -1,0 +1,42 @@
+//! The posts of forms that answer with a page of their own when they cannot simply redirect
+//! (feature `ssr`): a campaign form the API refused is shown again as it was posted; a new API
+//! key's secret is shown once. The plain redirecting forms live in `server`.
+
+pub mod campaigns;
+pub mod team;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::response::Response;
+use leptos::prelude::provide_context;
+
+use crate::server::forms::Forms;
+
+/// The page at `page` (the request's own path when `None`) rendered as for a `GET`, with
+/// `context` given to it, answered with `status`.
+pub async fn render_again(
+    forms: &Forms,
+    mut parts: http::request::Parts,
+    page: Option<&'static str>,
+    status: StatusCode,
+    context: impl Fn() + Clone + Send + Sync + 'static,
+) -> Response {
+    if let Some(page) = page {
+        parts.uri = http::Uri::from_static(page);
+    }
+    let api = forms.api.clone();
+    let options = forms.options.clone();
+    let render = leptos_axum::render_app_async_with_context(
+        move || {
+            provide_context(api.clone());
+            context();
+        },
+        move || crate::app::shell(options.clone()),
+    );
+    let mut response = render(Request::from_parts(parts, Body::empty())).await;
+    if response.status() == StatusCode::OK {
+        *response.status_mut() = status;
+    }
+    response
+}
