@@ -60,6 +60,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/advertisers") view=Advertisers ssr=SsrMode::Async/>
                 <Route path=path!("/funds") view=Funds ssr=SsrMode::Async/>
                 <Route path=path!("/team") view=TeamPage ssr=SsrMode::Async/>
+                // where a new key's form answers (its secret, this once)
+                <Route path=path!("/team/keys") view=TeamPage ssr=SsrMode::Async/>
                 <Route path=path!("/activity") view=ActivityPage ssr=SsrMode::Async/>
                 <Route path=path!("/campaigns/new") view=CampaignFormPage ssr=SsrMode::Async/>
                 <Route path=path!("/campaigns/:id") view=CampaignPage ssr=SsrMode::Async/>

@@ -61,6 +61,10 @@ pub const FIELDS: [&str; 20] = [
     "frequency_cap",
 ];
 
+/// The most rows of creatives a form has (the API takes at most 50 creatives): a posted row past
+/// it is not read.
+pub const MAX_CREATIVE_ROWS: usize = 50;
+
 /// Each creative's fields (`creatives[i].<field>`).
 pub const CREATIVE_FIELDS: [&str; 10] = [
     "id",

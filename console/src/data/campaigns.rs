@@ -15,6 +15,9 @@ use crate::data::{advertiser_scope, signed_in_get};
 pub struct FormPage {
     pub editing: Option<Campaign>,
     pub form: CampaignForm,
+    /// The advertiser the form is for (sent with it: a form shown for one advertiser never
+    /// acts on another).
+    pub advertiser_id: String,
 }
 
 /// A page of the acting advertiser's campaigns as `query` asks (every campaign of theirs is
@@ -27,6 +30,14 @@ pub async fn load_campaign_list(query: ListQuery) -> Result<CampaignList, Server
         items: Vec<Campaign>,
         next_cursor: Option<String>,
     }
+    // the page sends a query it read with `from_url`; a call of this function from elsewhere is
+    // read the same way
+    let query = ListQuery::from_url(
+        Some(query.status),
+        Some(query.search),
+        Some(query.sort),
+        Some(query.page.to_string()),
+    );
     let advertiser = advertiser_scope().await?;
     let mut all = Vec::new();
     let mut cursor: Option<String> = None;
@@ -75,22 +86,28 @@ pub async fn campaign_form_page(id: Option<String>) -> Result<Option<FormPage>, 
         (None, Some(campaign)) => {
             let values = campaign_input::values_of(&campaign.spec);
             CampaignForm {
-                creative_rows: campaign_input::creative_rows_in(&values) + 1,
+                creative_rows: (campaign_input::creative_rows_in(&values) + 1)
+                    .min(crate::campaign_form::MAX_CREATIVE_ROWS),
                 values,
                 ..CampaignForm::default()
             }
         }
-        (None, None) => {
-            advertiser_scope().await?;
-            CampaignForm {
-                values: campaign_input::blank_values(chrono::Utc::now()),
-                creative_rows: 1,
-                idempotency_key: crate::server::session::new_token(),
-                ..CampaignForm::default()
-            }
-        }
+        (None, None) => CampaignForm {
+            values: campaign_input::blank_values(chrono::Utc::now()),
+            creative_rows: 1,
+            idempotency_key: crate::server::session::new_token(),
+            ..CampaignForm::default()
+        },
     };
-    Ok(Some(FormPage { editing, form }))
+    let advertiser_id = match &editing {
+        Some(campaign) => campaign.advertiser_id.0.to_string(),
+        None => advertiser_scope().await?.to_string(),
+    };
+    Ok(Some(FormPage {
+        editing,
+        form,
+        advertiser_id,
+    }))
 }
 
 /// One of the acting advertiser's campaigns' performance: today's pacing, 30 days by day, its

@@ -103,6 +103,11 @@ pub fn ActionNotice(currency: String) -> impl IntoView {
                     "Not activated: your funds fall short by {shortfall} {currency}. Add funds, then activate again."
                 ),
             )
+        } else if q.get("refused").as_deref() == Some("role") {
+            (
+                "problem-summary",
+                "Your role does not change campaigns; nothing changed.".to_owned(),
+            )
         } else if let Some(action) = said("refused") {
             (
                 "problem-summary",

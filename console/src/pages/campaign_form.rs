@@ -82,6 +82,7 @@ fn form_view(page: FormPage) -> impl IntoView {
             <form method="post" action=action class="campaign-form">
                 <CsrfField/>
                 <input type="hidden" name="idempotency_key" value=form.idempotency_key.clone()/>
+                <input type="hidden" name="advertiser_id" value=page.advertiser_id.clone()/>
                 {f("name", "Name", None, Kind::Text("text"))}
                 <fieldset>
                     <legend>"When it runs"</legend>

@@ -133,7 +133,10 @@ fn hours_table(p: &Performance) -> AnyView {
 
 fn days_chart(p: &Performance) -> AnyView {
     let height = BAR_HEIGHT + 4;
-    let width = (BAR_WIDTH + 4) * u32::try_from(p.days.len().max(1)).unwrap_or(30);
+    // 30 slots whatever the days reported, the latest on the right
+    let slots = 30u32;
+    let width = (BAR_WIDTH + 4) * slots;
+    let first = slots.saturating_sub(u32::try_from(p.days.len()).unwrap_or(slots));
     let bars = p
         .days
         .iter()
@@ -142,7 +145,7 @@ fn days_chart(p: &Performance) -> AnyView {
             let tip = format!("{}: {}", d.day, with_currency(&d.spend, &p.currency));
             view! {
                 <rect
-                    x=(i * (BAR_WIDTH + 4)).to_string()
+                    x=((first + i) * (BAR_WIDTH + 4)).to_string()
                     y=(height - d.bar).to_string()
                     width=BAR_WIDTH.to_string()
                     height=d.bar.to_string()

@@ -29,10 +29,16 @@ pub fn Funds() -> impl IntoView {
 fn funds(page: FundsPage) -> impl IntoView {
     let currency = page.balance.currency.clone();
     let b = &page.balance;
+    let advertiser = page
+        .viewer
+        .advertiser
+        .as_ref()
+        .map(|a| a.id.clone())
+        .unwrap_or_default();
     let money_forms = page
         .viewer
         .moves_money()
-        .then(|| money_forms(&page.idempotency_key, &currency));
+        .then(|| money_forms(&page.idempotency_key, &advertiser, &currency));
     let rows = page
         .lines
         .iter()
@@ -89,7 +95,7 @@ fn funds(page: FundsPage) -> impl IntoView {
 }
 
 /// Deposit and credit forms (staff who move money).
-fn money_forms(key: &str, currency: &str) -> impl IntoView + use<> {
+fn money_forms(key: &str, advertiser: &str, currency: &str) -> impl IntoView + use<> {
     let form = |kind: &'static str, title: &'static str, hint: &'static str| {
         let amount_id = format!("{kind}-amount");
         let note_id = format!("{kind}-note");
@@ -98,6 +104,7 @@ fn money_forms(key: &str, currency: &str) -> impl IntoView + use<> {
                 <h3>{title}</h3>
                 <CsrfField/>
                 <input type="hidden" name="idempotency_key" value=key.to_owned()/>
+                <input type="hidden" name="advertiser_id" value=advertiser.to_owned()/>
                 <p class="hint">{hint}</p>
                 <div class="field">
                     <label for=amount_id.clone()>{format!("Amount, in {currency}")}</label>
@@ -140,6 +147,10 @@ fn FundsNotice() -> impl IntoView {
             (_, Some("role")) => (
                 "problem-summary",
                 "Nothing was recorded: only billing staff and admins record money.",
+            ),
+            (_, Some("switched")) => (
+                "problem-summary",
+                "Nothing was recorded: you switched to another advertiser since that form was shown.",
             ),
             (_, Some("twice")) => (
                 "problem-summary",

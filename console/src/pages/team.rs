@@ -25,6 +25,12 @@ pub fn TeamPage() -> impl IntoView {
 }
 
 fn page(team: Team) -> AnyView {
+    let advertiser = team
+        .viewer
+        .advertiser
+        .as_ref()
+        .map(|a| a.id.clone())
+        .unwrap_or_default();
     let Some(users) = team.users else {
         return view! {
             <main id="team">
@@ -38,7 +44,7 @@ fn page(team: Team) -> AnyView {
         view! {
             <div class="notice" role="status">
                 <h2>{format!("The API key \u{201c}{name}\u{201d} is created")}</h2>
-                <p>"Copy it now: it is shown this once, and cannot be shown again."</p>
+                <p>"Copy it now: it is shown this once, and cannot be shown again. Reloading this page would create another key."</p>
                 <p><code class="secret">{secret}</code></p>
             </div>
         }
@@ -47,7 +53,11 @@ fn page(team: Team) -> AnyView {
         .iter()
         .map(|u| view! { <tr><td>{u.username.clone()}</td><td>{day(&u.created_at)}</td></tr> })
         .collect_view();
-    let key_rows = team.keys.iter().map(key_row).collect_view();
+    let key_rows = team
+        .keys
+        .iter()
+        .map(|k| key_row(k, &advertiser))
+        .collect_view();
     view! {
         <main id="team">
             <h1>"Team"</h1>
@@ -64,6 +74,7 @@ fn page(team: Team) -> AnyView {
             <form method="post" action="/team/users" class="inline-form">
                 <h3>"Add a person"</h3>
                 <CsrfField/>
+                <input type="hidden" name="advertiser_id" value=advertiser.clone()/>
                 <div class="field">
                     <label for="new-username">"Username"</label>
                     <p class="hint" id="new-username-hint">"3 to 64 lowercase letters, digits and . _ @ -"</p>
@@ -93,6 +104,7 @@ fn page(team: Team) -> AnyView {
             <form method="post" action="/team/keys" class="inline-form">
                 <h3>"Create a key"</h3>
                 <CsrfField/>
+                <input type="hidden" name="advertiser_id" value=advertiser.clone()/>
                 <div class="field">
                     <label for="new-key-name">"What it is for"</label>
                     <input id="new-key-name" name="name" autocomplete="off"/>
@@ -108,13 +120,14 @@ fn day(at: &str) -> String {
     at.get(..10).unwrap_or(at).to_owned()
 }
 
-fn key_row(key: &crate::data::team::TeamKey) -> impl IntoView + use<> {
+fn key_row(key: &crate::data::team::TeamKey, advertiser: &str) -> impl IntoView + use<> {
     let state = if key.revoked_at.is_empty() {
         view! {
             <details class="confirm">
                 <summary>"Revoke..."</summary>
                 <form method="post" action=format!("/team/keys/{}/revoke", key.id)>
                     <CsrfField/>
+                    <input type="hidden" name="advertiser_id" value=advertiser.to_owned()/>
                     <p>"Programs using this key stop working at once."</p>
                     <button type="submit">{format!("Revoke \u{201c}{}\u{201d}", key.name)}</button>
                 </form>
@@ -156,6 +169,10 @@ fn TeamNotice() -> impl IntoView {
                 "No key created: say what it is for (1 to 100 characters).",
             ),
             (_, Some("key")) => ("problem-summary", "There is no such key."),
+            (_, Some("switched")) => (
+                "problem-summary",
+                "Nothing changed: you switched to another advertiser since that form was shown.",
+            ),
             (_, Some("role")) => ("problem-summary", "Your role may not do this."),
             (_, Some(_)) => (
                 "problem-summary",

@@ -9,10 +9,10 @@ use domain::campaign::Campaign;
 use reqwest::Method;
 use uuid::Uuid;
 
-use crate::campaign_form::{CampaignForm, FieldProblem};
+use crate::campaign_form::{CampaignForm, FieldProblem, MAX_CREATIVE_ROWS};
 use crate::server::api::{self, ApiFailure};
 use crate::server::campaign_input;
-use crate::server::forms::{self, Forms, PostedForm};
+use crate::server::forms::{self, FormOwner, Forms, PostedForm};
 
 /// The largest form read (a campaign's creatives' markup included).
 const FORM_LIMIT: usize = 2 * 1024 * 1024;
@@ -40,6 +40,7 @@ async fn submit(forms: Forms, request: Request, campaign: Option<Uuid>) -> Respo
         Err(refused) => return refused,
     };
     let idempotency_key = posted.field("idempotency_key").to_owned();
+    let owner = posted.owner();
     let adds_a_creative = posted.pairs.iter().any(|(k, _)| k == "add_creative");
     let forms::Posted {
         parts,
@@ -49,8 +50,9 @@ async fn submit(forms: Forms, request: Request, campaign: Option<Uuid>) -> Respo
     let values = campaign_input::values_from_pairs(pairs);
     let shown =
         |problems: Vec<FieldProblem>, notice: Option<String>, extra_row: bool| CampaignForm {
-            creative_rows: campaign_input::creative_rows_in(&values).max(1)
-                + usize::from(extra_row),
+            creative_rows: (campaign_input::creative_rows_in(&values).max(1)
+                + usize::from(extra_row))
+            .min(MAX_CREATIVE_ROWS),
             values: values.clone(),
             problems,
             notice,
@@ -69,11 +71,18 @@ async fn submit(forms: Forms, request: Request, campaign: Option<Uuid>) -> Respo
     };
     let mut body = built.body;
     if campaign.is_none() {
-        // staff create for the advertiser they work as (an advertiser's own person may only
-        // create its own: the API checks)
-        match crate::server::session::acting_advertiser(&parts.headers) {
-            Some(advertiser) => body["advertiser_id"] = serde_json::json!(advertiser),
-            None => return forms::see_other("/advertisers", Vec::new()),
+        // for the advertiser the form was shown for, still the acting one (an advertiser's own
+        // person may only create its own: the API checks)
+        match owner {
+            FormOwner::Acting(advertiser) => body["advertiser_id"] = serde_json::json!(advertiser),
+            FormOwner::NoneChosen => return forms::see_other("/advertisers", Vec::new()),
+            FormOwner::Switched => {
+                let notice = "You switched to another advertiser since this form was shown: \
+                              check it, then send it again to create the campaign for the one \
+                              you work as now.";
+                let form = shown(Vec::new(), Some(notice.to_owned()), false);
+                return show_again(&forms, parts, form, StatusCode::CONFLICT).await;
+            }
         }
     }
     let saved = save(&forms, &token, campaign, &body, &idempotency_key).await;
@@ -159,6 +168,9 @@ pub async fn change_status(
             forms::see_other(&format!("{page}?shortfall={shortfall}"), Vec::new())
         }
         Err(ApiFailure::Refused(404, _)) => forms::see_other(&page, Vec::new()),
+        Err(ApiFailure::Refused(403, _)) => {
+            forms::see_other(&format!("{page}?refused=role"), Vec::new())
+        }
         Err(ApiFailure::Unavailable(_)) => {
             forms::see_other(&format!("{page}?unavailable={action}"), Vec::new())
         }
@@ -173,7 +185,7 @@ async fn show_again(
     form: CampaignForm,
     status: StatusCode,
 ) -> Response {
-    super::render_again(forms, parts, None, status, move || {
+    super::render_again(forms, parts, status, move || {
         leptos::prelude::provide_context(PostedForm(form.clone()))
     })
     .await

@@ -13,18 +13,14 @@ use leptos::prelude::provide_context;
 
 use crate::server::forms::Forms;
 
-/// The page at `page` (the request's own path when `None`) rendered as for a `GET`, with
-/// `context` given to it, answered with `status`.
+/// The page at the request's path rendered as for a `GET`, with `context` given to it, answered
+/// with `status`.
 pub async fn render_again(
     forms: &Forms,
-    mut parts: http::request::Parts,
-    page: Option<&'static str>,
+    parts: http::request::Parts,
     status: StatusCode,
     context: impl Fn() + Clone + Send + Sync + 'static,
 ) -> Response {
-    if let Some(page) = page {
-        parts.uri = http::Uri::from_static(page);
-    }
     let api = forms.api.clone();
     let options = forms.options.clone();
     let render = leptos_axum::render_app_async_with_context(

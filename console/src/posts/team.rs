@@ -8,13 +8,23 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::server::api::{self, ApiFailure};
-use crate::server::forms::{self, Forms, NewApiKey, Posted};
-use crate::server::session;
+use crate::server::forms::{self, FormOwner, Forms, NewApiKey, Posted};
 
-/// The acting advertiser's path at the API (`/api/v1/advertisers/{id}/{rest}`).
-fn at_api(posted: &Posted, rest: &str) -> Option<String> {
-    session::acting_advertiser(&posted.parts.headers)
-        .map(|id| format!("/api/v1/advertisers/{id}/{rest}"))
+/// The form's advertiser's path at the API (`/api/v1/advertisers/{id}/{rest}`), or whose the
+/// form is not.
+fn at_api(posted: &Posted, rest: &str) -> Result<String, FormOwner> {
+    match posted.owner() {
+        FormOwner::Acting(id) => Ok(format!("/api/v1/advertisers/{id}/{rest}")),
+        other => Err(other),
+    }
+}
+
+/// Where a form that is no longer the acting advertiser's leads.
+fn elsewhere(owner: FormOwner) -> Response {
+    match owner {
+        FormOwner::NoneChosen => forms::see_other("/advertisers", Vec::new()),
+        _ => forms::see_other("/team?refused=switched", Vec::new()),
+    }
 }
 
 /// What a refusal says on the team page.
@@ -41,10 +51,11 @@ pub async fn add_user(State(forms): State<Forms>, request: Request) -> Response 
         Ok(posted) => posted,
         Err(refused) => return refused,
     };
-    let Some(path) = at_api(&posted, "users") else {
-        return forms::see_other("/advertisers", Vec::new());
+    let path = match at_api(&posted, "users") {
+        Ok(path) => path,
+        Err(owner) => return elsewhere(owner),
     };
-    let body = json!({"username": posted.field("username"), "password": posted.field("password")});
+    let body = json!({"username": posted.field("username"), "password": posted.raw("password")});
     let request = api::Request::new(Method::POST, &path).json(&body);
     match api::send::<Value>(&forms.api.0, Some(&posted.token), request).await {
         Ok(_) => forms::see_other("/team?done=user", Vec::new()),
@@ -58,8 +69,9 @@ pub async fn create_key(State(forms): State<Forms>, request: Request) -> Respons
         Ok(posted) => posted,
         Err(refused) => return refused,
     };
-    let Some(path) = at_api(&posted, "api-keys") else {
-        return forms::see_other("/advertisers", Vec::new());
+    let path = match at_api(&posted, "api-keys") {
+        Ok(path) => path,
+        Err(owner) => return elsewhere(owner),
     };
     let body = json!({"name": posted.field("name")});
     let request = api::Request::new(Method::POST, &path).json(&body);
@@ -69,13 +81,9 @@ pub async fn create_key(State(forms): State<Forms>, request: Request) -> Respons
                 name: created["name"].as_str().unwrap_or_default().to_owned(),
                 secret: created["api_key"].as_str().unwrap_or_default().to_owned(),
             };
-            super::render_again(
-                &forms,
-                posted.parts,
-                Some("/team"),
-                StatusCode::OK,
-                move || leptos::prelude::provide_context(key.clone()),
-            )
+            super::render_again(&forms, posted.parts, StatusCode::OK, move || {
+                leptos::prelude::provide_context(key.clone())
+            })
             .await
         }
         Err(failure) => refused(failure, &forms, "name"),
@@ -95,8 +103,9 @@ pub async fn revoke_key(
     let Ok(key_id) = uuid::Uuid::parse_str(&key_id) else {
         return forms::see_other("/team?refused=key", Vec::new());
     };
-    let Some(path) = at_api(&posted, &format!("api-keys/{key_id}")) else {
-        return forms::see_other("/advertisers", Vec::new());
+    let path = match at_api(&posted, &format!("api-keys/{key_id}")) {
+        Ok(path) => path,
+        Err(owner) => return elsewhere(owner),
     };
     let request = api::Request::new(Method::DELETE, &path);
     match api::send::<Value>(&forms.api.0, Some(&posted.token), request).await {

@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use domain::campaign::{CampaignSpec, DayPart, Weekday};
 use serde_json::{Map, Value, json};
 
-use crate::campaign_form::{CREATIVE_FIELDS, FieldProblem, creative_field};
+use crate::campaign_form::{CREATIVE_FIELDS, FieldProblem, MAX_CREATIVE_ROWS, creative_field};
 
 /// The form's fields by name.
 pub type Values = BTreeMap<String, String>;
@@ -39,7 +39,10 @@ const LOCAL_TIME: &str = "%Y-%m-%dT%H:%M";
 pub fn values_from_pairs(pairs: Vec<(String, String)>) -> Values {
     let mut values = Values::new();
     for (name, value) in pairs {
-        if matches!(name.as_str(), "csrf" | "idempotency_key" | "add_creative") {
+        if matches!(
+            name.as_str(),
+            "csrf" | "idempotency_key" | "add_creative" | "advertiser_id"
+        ) {
             continue;
         }
         values
@@ -53,12 +56,14 @@ pub fn values_from_pairs(pairs: Vec<(String, String)>) -> Values {
     values
 }
 
-/// The rows of creatives the posted fields hold.
+/// The rows of creatives the posted fields hold (at most [`MAX_CREATIVE_ROWS`]: a field of a row
+/// past it is not read).
 pub fn creative_rows_in(values: &Values) -> usize {
     values
         .keys()
         .filter_map(|k| k.strip_prefix("creatives[")?.split_once(']'))
         .filter_map(|(row, _)| row.parse::<usize>().ok())
+        .filter(|row| *row < MAX_CREATIVE_ROWS)
         .map(|row| row + 1)
         .max()
         .unwrap_or(0)
@@ -613,6 +618,14 @@ mod tests {
             creative_rows_in(&form(&[("creatives[3].id", "x")])),
             4,
             "rows up to the highest"
+        );
+        assert_eq!(
+            creative_rows_in(&form(&[
+                ("creatives[99999999999].id", "x"),
+                ("creatives[1].id", "y")
+            ])),
+            2,
+            "a row past the most a form has is not read"
         );
     }
 }

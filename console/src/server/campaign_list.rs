@@ -32,7 +32,7 @@ pub fn page(campaigns: Vec<Campaign>, query: ListQuery) -> CampaignList {
     }
     let count = matching.len();
     let pages = count.div_ceil(PER_PAGE).max(1);
-    let page = query.page.min(pages);
+    let page = query.page.clamp(1, pages);
     let rows = matching
         .into_iter()
         .skip((page - 1) * PER_PAGE)

@@ -66,13 +66,41 @@ pub struct Posted {
     pub token: String,
 }
 
+/// Whose a form was, against whom the console works as now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormOwner {
+    /// The form's advertiser is the acting one.
+    Acting(uuid::Uuid),
+    /// A staff member switched advertisers (in another tab) since the form was shown.
+    Switched,
+    /// Nobody is chosen yet (staff).
+    NoneChosen,
+}
+
 impl Posted {
     /// The first value of the field `name`, trimmed (empty when absent).
     pub fn field(&self, name: &str) -> &str {
+        self.raw(name).trim()
+    }
+
+    /// The first value of the field `name` exactly as typed (a password).
+    pub fn raw(&self, name: &str) -> &str {
         self.pairs
             .iter()
             .find(|(k, _)| k == name)
-            .map_or("", |(_, v)| v.trim())
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    /// Whether the form's `advertiser_id` (the advertiser it was shown for) is still the one the
+    /// console works as: a form shown for one advertiser never acts on another.
+    pub fn owner(&self) -> FormOwner {
+        match super::session::acting_advertiser(&self.parts.headers) {
+            None => FormOwner::NoneChosen,
+            Some(acting) if self.field("advertiser_id") == acting.to_string() => {
+                FormOwner::Acting(acting)
+            }
+            Some(_) => FormOwner::Switched,
+        }
     }
 }
 

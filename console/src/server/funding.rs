@@ -6,7 +6,7 @@ use axum::response::Response;
 use reqwest::Method;
 
 use super::api::{self, ApiFailure};
-use super::forms::{self, Forms};
+use super::forms::{self, FormOwner, Forms};
 use super::session;
 
 /// `POST /funds/deposit`: money received from the advertiser.
@@ -24,8 +24,10 @@ async fn fund(forms: Forms, request: Request, kind: &str) -> Response {
         Ok(posted) => posted,
         Err(refused) => return refused,
     };
-    let Some(advertiser) = session::acting_advertiser(&posted.parts.headers) else {
-        return forms::see_other("/advertisers", Vec::new());
+    let advertiser = match posted.owner() {
+        FormOwner::Acting(advertiser) => advertiser,
+        FormOwner::Switched => return forms::see_other("/funds?refused=switched", Vec::new()),
+        FormOwner::NoneChosen => return forms::see_other("/advertisers", Vec::new()),
     };
     let field = |name: &str| posted.field(name);
     let note = field("note");
@@ -34,10 +36,17 @@ async fn fund(forms: Forms, request: Request, kind: &str) -> Response {
         "note": (!note.is_empty()).then_some(note),
     });
     let path = format!("/api/v1/advertisers/{advertiser}/{kind}s");
-    // the form's key makes a second post of it a retry; a post without one is its own
+    // the form's key makes a second post of it a retry; a post without one (or with one that
+    // is not a token of the console's shape) is its own
     let key = match field("idempotency_key") {
-        "" => session::new_token(),
-        key => key.to_owned(),
+        key if (16..=64).contains(&key.len())
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            key.to_owned()
+        }
+        _ => session::new_token(),
     };
     let request = api::Request::new(Method::POST, &path)
         .json(&body)

@@ -40,7 +40,7 @@ pub async fn sign_in(
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Response {
-    if !session::csrf_matches(&headers, &form.csrf) {
+    if !session::same_origin(&headers) || !session::csrf_matches(&headers, &form.csrf) {
         return expired();
     }
     let body =

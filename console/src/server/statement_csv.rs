@@ -29,6 +29,10 @@ pub async fn download(State(forms): State<Forms>, headers: HeaderMap) -> Respons
     let currency = match api::get::<serde_json::Value>(&forms.api.0, &token, &balance).await {
         Ok(b) => b["currency"].as_str().unwrap_or_default().to_owned(),
         Err(api::ApiFailure::SignedOut) => return forms::signed_out(&forms),
+        Err(api::ApiFailure::Refused(status @ (403 | 404), _)) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::NOT_FOUND);
+            return (status, "No statement here for you.").into_response();
+        }
         Err(e) => return (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
     };
     // state: the next page's cursor ("" for the first), or None once the last page is out

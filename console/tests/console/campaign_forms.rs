@@ -6,28 +6,17 @@ use serde_json::json;
 use sqlx::PgPool;
 
 use crate::MIGRATOR;
-use crate::helpers::{Console, csrf_input};
-
-/// The value of the hidden input `name` in a page.
-fn hidden(html: &str, name: &str) -> String {
-    let at = html
-        .find(&format!("name=\"{name}\""))
-        .unwrap_or_else(|| panic!("no {name} in the page"));
-    let rest = &html[at..];
-    let value = rest.find("value=\"").expect("a value") + "value=\"".len();
-    let end = rest[value..].find('"').expect("quoted");
-    rest[value..value + end].to_owned()
-}
+use crate::helpers::{Console, csrf_input, hidden};
 
 /// A new campaign's form as filled in, with `changes` over it.
 fn filled<'a>(
-    csrf: &'a str,
-    key: &'a str,
+    (csrf, key, advertiser): (&'a str, &'a str, &'a str),
     changes: &[(&'a str, &'a str)],
 ) -> Vec<(&'a str, &'a str)> {
     let mut form = vec![
         ("csrf", csrf),
         ("idempotency_key", key),
+        ("advertiser_id", advertiser),
         ("name", "Spring shoes"),
         ("schedule.time_zone", "Europe/Paris"),
         ("schedule.start", "2027-01-05T09:00"),
@@ -87,10 +76,16 @@ async fn a_new_campaign_is_refused_beside_its_fields_then_created_once(pool: PgP
     );
     let key = hidden(&html, "idempotency_key");
     assert!(key.len() >= 20, "a random key: {key}");
+    assert_eq!(
+        hidden(&html, "advertiser_id"),
+        ana,
+        "the form says whose it is"
+    );
+    let sent = (csrf.as_str(), key.as_str(), ana.as_str());
     assert_eq!(csrf_input(&html).as_deref(), Some(csrf.as_str()));
 
     // a field the console cannot read: the form comes back, the problem beside it, nothing sent
-    let form = filled(&csrf, &key, &[("creatives[0].h", "tall")]);
+    let form = filled(sent, &[("creatives[0].h", "tall")]);
     let refused = console.post_form("/campaigns/new", &cookies, &form).await;
     assert_eq!(refused.status(), 422);
     let html = refused.text().await.expect("html");
@@ -108,7 +103,7 @@ async fn a_new_campaign_is_refused_beside_its_fields_then_created_once(pool: PgP
     );
 
     // a field the API refuses: beside it too, and in the summary with a link to it
-    let form = filled(&csrf, &key, &[("budget.daily", "0")]);
+    let form = filled(sent, &[("budget.daily", "0")]);
     let refused = console.post_form("/campaigns/new", &cookies, &form).await;
     assert_eq!(refused.status(), 422);
     let html = refused.text().await.expect("html");
@@ -127,7 +122,7 @@ async fn a_new_campaign_is_refused_beside_its_fields_then_created_once(pool: PgP
     );
 
     // fixed: created, and the campaign's page says so
-    let form = filled(&csrf, &key, &[]);
+    let form = filled(sent, &[]);
     let created = console.post_form("/campaigns/new", &cookies, &form).await;
     assert_eq!(created.status(), 303);
     let location = created.headers()["location"]
@@ -179,8 +174,30 @@ async fn a_new_campaign_is_refused_beside_its_fields_then_created_once(pool: PgP
     );
     assert_eq!(campaign["creatives"][0]["markup"], "<p>Spring shoes</p>");
 
+    // a form shown for another advertiser than the one worked as now creates nothing
+    let elsewhere = uuid::Uuid::now_v7().to_string();
+    let form = filled((&csrf, &key, &elsewhere), &[("name", "Elsewhere")]);
+    let switched = console.post_form("/campaigns/new", &cookies, &form).await;
+    assert_eq!(switched.status(), 409);
+    let html = switched.text().await.expect("html");
+    assert!(
+        html.contains("You switched to another advertiser"),
+        "{html}"
+    );
+    assert!(html.contains("value=\"Elsewhere\""), "what was typed stays");
+
+    // a row far past the most a form has is not read (nor drawn)
+    let form = filled(
+        sent,
+        &[("creatives[99999999999].id", "far"), ("add_creative", "1")],
+    );
+    let capped = console.post_form("/campaigns/new", &cookies, &form).await;
+    assert_eq!(capped.status(), 200);
+    let html = capped.text().await.expect("html");
+    assert!(!html.contains("value=\"far\"") && !html.contains("creatives[50]"));
+
     // "add another creative" shows the form again with a second, blank row
-    let form = filled(&csrf, &key, &[("add_creative", "1")]);
+    let form = filled(sent, &[("add_creative", "1")]);
     let more = console.post_form("/campaigns/new", &cookies, &form).await;
     assert_eq!(more.status(), 200);
     let html = more.text().await.expect("html");

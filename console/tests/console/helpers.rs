@@ -240,6 +240,17 @@ pub fn cookie_value(set_cookie: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The value of the (first) hidden input `name` in a page.
+pub fn hidden(html: &str, name: &str) -> String {
+    let at = html
+        .find(&format!("name=\"{name}\""))
+        .unwrap_or_else(|| panic!("no {name} in the page"));
+    let rest = &html[at..];
+    let value = rest.find("value=\"").expect("a value") + "value=\"".len();
+    let end = rest[value..].find('"').expect("quoted");
+    rest[value..value + end].to_owned()
+}
+
 /// The value of the hidden `csrf` input in a page.
 pub fn csrf_input(html: &str) -> Option<String> {
     let at = html.find("name=\"csrf\"")?;

@@ -125,7 +125,7 @@ async fn an_advertiser_signs_in_sees_its_campaigns_and_signs_out(pool: PgPool) {
     let detail = page.text().await.expect("html");
     assert!(detail.contains("<h1>Winter boots</h1>"), "{detail}");
     assert!(
-        detail.contains("Daily budget") && detail.contains("50.000000 EUR"),
+        detail.contains("Daily budget") && detail.contains("50.00 EUR"),
         "{detail}"
     );
     assert!(detail.contains("America/New_York"), "{detail}");

@@ -6,16 +6,7 @@
 use sqlx::PgPool;
 
 use crate::MIGRATOR;
-use crate::helpers::{Console, cookie_value, set_cookie};
-
-/// The value of the hidden input `name` in a page.
-fn hidden(html: &str, name: &str) -> String {
-    let at = html.find(&format!("name=\"{name}\"")).expect(name);
-    let rest = &html[at..];
-    let value = rest.find("value=\"").expect("a value") + "value=\"".len();
-    let end = rest[value..].find('"').expect("quoted");
-    rest[value..value + end].to_owned()
-}
+use crate::helpers::{Console, cookie_value, hidden, set_cookie};
 
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn billing_works_as_an_advertiser_and_records_its_money(pool: PgPool) {
@@ -66,8 +57,10 @@ async fn billing_works_as_an_advertiser_and_records_its_money(pool: PgPool) {
     let funds = console.page("/funds", &cookies).await;
     assert!(funds.contains("Record a deposit"), "billing moves money");
     let key = hidden(&funds, "idempotency_key");
+    assert_eq!(hidden(&funds, "advertiser_id"), ana);
     let deposit = [
         ("csrf", csrf.as_str()),
+        ("advertiser_id", ana.as_str()),
         ("idempotency_key", key.as_str()),
         ("amount", "1500.25"),
         ("note", "=wire 42"),
@@ -80,12 +73,22 @@ async fn billing_works_as_an_advertiser_and_records_its_money(pool: PgPool) {
     }
     let bad = [
         ("csrf", csrf.as_str()),
+        ("advertiser_id", ana.as_str()),
         ("idempotency_key", "other"),
         ("amount", "-3"),
         ("note", ""),
     ];
     let refused = console.post_form("/funds/credit", &cookies, &bad).await;
     assert_eq!(refused.headers()["location"], "/funds?refused=amount");
+    // a form shown while working as another advertiser moves nothing here
+    let mut elsewhere = deposit;
+    let other = uuid::Uuid::now_v7().to_string();
+    elsewhere[1] = ("advertiser_id", other.as_str());
+    elsewhere[2] = ("idempotency_key", "another-key-0123456789");
+    let switched = console
+        .post_form("/funds/deposit", &cookies, &elsewhere)
+        .await;
+    assert_eq!(switched.headers()["location"], "/funds?refused=switched");
     let balance = console
         .api_get(&format!("/api/v1/advertisers/{ana}/balance"))
         .await;
@@ -139,6 +142,7 @@ async fn an_operator_creates_for_the_chosen_advertiser_and_advertisers_have_no_s
             &[
                 ("csrf", &csrf),
                 ("idempotency_key", &key),
+                ("advertiser_id", &hidden(&form, "advertiser_id")),
                 ("name", "Made by an operator"),
                 ("schedule.time_zone", "UTC"),
                 ("schedule.start", "2027-01-01T00:00"),
@@ -174,7 +178,12 @@ async fn an_operator_creates_for_the_chosen_advertiser_and_advertisers_have_no_s
         .post_form(
             "/funds/deposit",
             &cookies,
-            &[("csrf", &csrf), ("idempotency_key", "k"), ("amount", "100")],
+            &[
+                ("csrf", &csrf),
+                ("advertiser_id", &ana),
+                ("idempotency_key", "k"),
+                ("amount", "100"),
+            ],
         )
         .await;
     assert_eq!(refused.headers()["location"], "/funds?refused=role");

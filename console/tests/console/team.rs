@@ -6,7 +6,7 @@ use serde_json::json;
 use sqlx::PgPool;
 
 use crate::MIGRATOR;
-use crate::helpers::Console;
+use crate::helpers::{Console, hidden};
 
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn people_and_keys_are_managed_and_the_activity_shows_it(pool: PgPool) {
@@ -15,6 +15,7 @@ async fn people_and_keys_are_managed_and_the_activity_shows_it(pool: PgPool) {
     let (cookies, csrf) = console.signed_in("ana").await;
     let team = console.page("/team", &cookies).await;
     assert!(team.contains("<td>ana</td>"), "{team}");
+    let ana = hidden(&team, "advertiser_id");
 
     // a person: a bad username is refused in the console's words, a good one can sign in
     let bad = console
@@ -23,6 +24,7 @@ async fn people_and_keys_are_managed_and_the_activity_shows_it(pool: PgPool) {
             &cookies,
             &[
                 ("csrf", &csrf),
+                ("advertiser_id", &ana),
                 ("username", "A!"),
                 ("password", "a long enough passphrase"),
             ],
@@ -35,6 +37,7 @@ async fn people_and_keys_are_managed_and_the_activity_shows_it(pool: PgPool) {
             &cookies,
             &[
                 ("csrf", &csrf),
+                ("advertiser_id", &ana),
                 ("username", "ana.two"),
                 ("password", crate::helpers::PASSWORD),
             ],
@@ -48,7 +51,11 @@ async fn people_and_keys_are_managed_and_the_activity_shows_it(pool: PgPool) {
         .post_form(
             "/team/keys",
             &cookies,
-            &[("csrf", &csrf), ("name", "reporting")],
+            &[
+                ("csrf", &csrf),
+                ("advertiser_id", &ana),
+                ("name", "reporting"),
+            ],
         )
         .await;
     assert_eq!(created.status(), 200);
@@ -90,7 +97,7 @@ async fn people_and_keys_are_managed_and_the_activity_shows_it(pool: PgPool) {
         .post_form(
             &format!("/team/keys/{revoke}"),
             &cookies,
-            &[("csrf", &csrf)],
+            &[("csrf", &csrf), ("advertiser_id", &ana)],
         )
         .await;
     assert_eq!(revoked.headers()["location"], "/team?done=revoked");
