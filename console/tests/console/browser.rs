@@ -187,6 +187,49 @@ impl Browser {
         std::fs::write(&file, png).expect("write the screenshot");
     }
 
+    /// Types `text` into whatever has the keyboard's focus (WebDriver key codes such as
+    /// `fantoccini::key::Key::Tab` included), then waits for `arrives` when given.
+    pub async fn keys(&self, text: &str, arrives: Option<&str>) {
+        self.client
+            .active_element()
+            .await
+            .expect("a focused element")
+            .send_keys(text)
+            .await
+            .expect("keys");
+        if let Some(arrives) = arrives {
+            self.client
+                .wait()
+                .at_most(Duration::from_secs(20))
+                .for_element(Locator::Css(arrives))
+                .await
+                .unwrap_or_else(|e| panic!("after the keys, no {arrives}: {e}"));
+            self.ready().await;
+        }
+    }
+
+    /// Makes the window `width` by `height` pixels.
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.client
+            .set_window_size(width, height)
+            .await
+            .expect("resize");
+    }
+
+    /// Whether the page fits the window's width (nothing to scroll sideways but what scrolls in
+    /// its own box, such as a wide table).
+    pub async fn fits_the_width(&self) -> bool {
+        self.client
+            .execute(
+                "return document.documentElement.scrollWidth <= window.innerWidth;",
+                Vec::new(),
+            )
+            .await
+            .expect("measured")
+            .as_bool()
+            .unwrap_or(false)
+    }
+
     /// Runs axe-core on the page: no serious or critical violation of WCAG 2.1 A and AA.
     pub async fn check_accessibility(&self, page: &str) {
         let axe = std::fs::read_to_string(AXE)

@@ -1,8 +1,8 @@
 //! The advertiser's journey in a real chromium, once with JavaScript (the hydrated console) and
 //! once without (plain forms): sign in, a campaign refused for a bad field then created,
 //! activation short of funds, a billing staff member's deposit, activation, the list, a pause, another advertiser's
-//! campaign not found, sign out. Every page is photographed and, with JavaScript, checked with
-//! axe-core.
+//! campaign not found, sign out; the pages at a phone's width. Every page is photographed and,
+//! with JavaScript, checked with axe-core.
 
 use sqlx::PgPool;
 
@@ -251,6 +251,24 @@ async fn an_advertisers_journey_in_chromium_with_javascript(pool: PgPool) {
         browser.shot(name).await;
     }
 
+    // a phone's width: every page fits it (wide tables scroll in their own box)
+    browser.resize(375, 800).await;
+    for (path, name) in [
+        ("/".to_owned(), "narrow-overview"),
+        ("/campaigns".to_owned(), "narrow-campaigns"),
+        (format!("/campaigns/{campaign}"), "narrow-campaign"),
+        ("/campaigns/new".to_owned(), "narrow-new-campaign"),
+        ("/funds".to_owned(), "narrow-funds"),
+    ] {
+        browser.open(&path).await;
+        assert!(
+            browser.fits_the_width().await,
+            "{path} is wider than 375 px"
+        );
+        browser.shot(name).await;
+    }
+    browser.resize(1280, 1000).await;
+
     // signed out, and the pages are closed again
     browser.open("/campaigns").await;
     sign_out(&mut browser).await;
@@ -270,7 +288,15 @@ async fn the_same_campaign_is_created_without_javascript(pool: PgPool) {
     let ana = console.advertiser("ana", "Winter boots").await;
     let mut browser = Browser::start(&console.url, "without-javascript", false).await;
 
-    sign_in(&mut browser, "ana").await;
+    // signed in from the keyboard alone: the username field first, Tab to the password, Enter
+    browser.open("/sign-in").await;
+    browser.click("#username").await;
+    let (tab, enter) = (
+        char::from(fantoccini::key::Key::Tab).to_string(),
+        char::from(fantoccini::key::Key::Enter).to_string(),
+    );
+    browser.keys(&format!("ana{tab}{PASSWORD}"), None).await;
+    browser.keys(&enter, Some("main#overview")).await;
     let campaign = create_a_campaign(&mut browser).await;
     let shown = console
         .api_get(&format!("/api/v1/campaigns/{campaign}"))
