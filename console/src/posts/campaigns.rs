@@ -1,6 +1,6 @@
-//! The campaign forms' posts (feature `ssr`; plain forms: they work without JavaScript): create, edit, and the
-//! status actions. A form the API refuses is shown again as it was posted, each problem beside
-//! its field (422); one it takes leads to the campaign's page.
+//! The campaign forms' posts (feature `ssr`; plain forms: they work without JavaScript): create,
+//! edit, and the status actions. A form the API refuses is shown again as it was posted, each
+//! problem beside its field (422); one it takes leads to the campaign's page.
 
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;

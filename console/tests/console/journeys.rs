@@ -1,8 +1,8 @@
 //! The advertiser's journey in a real chromium, once with JavaScript (the hydrated console) and
-//! once without (plain forms): sign in, a campaign refused for a bad field then created,
-//! activation short of funds, a billing staff member's deposit, activation, the list, a pause, another advertiser's
-//! campaign not found, sign out; the pages at a phone's width. Every page is photographed and,
-//! with JavaScript, checked with axe-core.
+//! once without (plain forms, signed in from the keyboard): sign in, a campaign refused for a bad
+//! field then created, activation short of funds, a billing staff member's deposit, activation,
+//! the list, a pause, another advertiser's campaign not found, sign out; the pages at a phone's
+//! width. Every page is photographed and, with JavaScript, checked with axe-core.
 
 use sqlx::PgPool;
 

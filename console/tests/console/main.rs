@@ -1,7 +1,8 @@
 //! The console served on a loopback port against the real admin API (served from this test
-//! process over a fresh database and the scripts' Redis): pages rendered on the server, the
-//! sign-in and sign-out forms, the campaign forms and status actions, the session and CSRF cookies, the security headers; and the advertiser's journey in a real chromium, with and
-//! without JavaScript.
+//! process over a fresh database and the scripts' Redis): pages rendered on the server, every
+//! form (sign-in, campaigns, status actions, funds, team), the session and CSRF cookies, the
+//! security headers; and the advertiser's journey in a real chromium, with and without
+//! JavaScript.
 
 mod binary;
 mod browser;
