@@ -129,14 +129,7 @@ async fn run(db_url: &str, redis_url: &str, sizes: &Sizes, smoke: bool) -> Resul
 }
 
 fn bench_settings(redis_url: &str) -> Result<Settings> {
-    let mut settings = Settings {
-        redis_url: redis_url.to_owned(),
-        rate_limit_per_s: 10_000_000,
-        rate_limit_burst: 10_000_000,
-        ..Settings::default()
-    };
-    settings.jwt.sign_with_new_key("bench")?;
-    Ok(settings)
+    Settings::local(redis_url, "bench")
 }
 
 fn token(state: &api::AppState, role: Role) -> Result<String> {

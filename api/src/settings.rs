@@ -187,6 +187,19 @@ impl JwtSettings {
 }
 
 impl Settings {
+    /// Settings for a test or a benchmark on loopback: Redis at `redis_url`, the rate limits out
+    /// of the way, tokens signed with a new key named `kid`.
+    pub fn local(redis_url: &str, kid: &str) -> anyhow::Result<Settings> {
+        let mut settings = Settings {
+            redis_url: redis_url.to_owned(),
+            rate_limit_per_s: 10_000_000,
+            rate_limit_burst: 10_000_000,
+            ..Settings::default()
+        };
+        settings.jwt.sign_with_new_key(kid)?;
+        Ok(settings)
+    }
+
     /// Overrides settings from environment variables (read through `var`).
     pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
         fn parsed<T: std::str::FromStr>(name: &str, value: String) -> anyhow::Result<T>

@@ -49,13 +49,7 @@ async fn run(
         .connect(db_url)
         .await?;
     ledger::MIGRATOR.run(&pool).await?;
-    let mut settings = api::Settings {
-        redis_url: redis_url.to_owned(),
-        rate_limit_per_s: 10_000_000,
-        rate_limit_burst: 10_000_000,
-        ..api::Settings::default()
-    };
-    settings.jwt.sign_with_new_key("bench")?;
+    let settings = api::Settings::local(redis_url, "bench")?;
     let state =
         api::server::state_over(pool.clone(), settings, api::server::system_clock()).await?;
     let admin = state.keys.load().issue(

@@ -13,6 +13,7 @@ pub mod app;
 pub mod campaign_form;
 pub mod campaign_list;
 pub mod data;
+pub mod json_text;
 pub mod money_text;
 pub mod overview;
 pub mod pages;

@@ -16,7 +16,7 @@ pub fn router(options: LeptosOptions, api: ApiBase, secure_cookies: bool) -> Rou
     let routes = generate_route_list(App);
     let context = {
         let api = api.clone();
-        move || provide_context(api.clone())
+        move || crate::data::provide_request_context(api.clone())
     };
     let forms = Forms {
         api: api.clone(),

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::json_text::text;
+
 /// A line of the cash statement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatementRow {
@@ -21,11 +23,6 @@ pub struct StatementRow {
 
 /// The lines of a statement page as the API writes it.
 pub fn rows_of(page: &serde_json::Value) -> Vec<StatementRow> {
-    let text = |v: &serde_json::Value| match v {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Null => String::new(),
-        other => other.to_string(),
-    };
     page["lines"]
         .as_array()
         .map(|lines| {

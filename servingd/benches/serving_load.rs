@@ -64,13 +64,7 @@ async fn run(db_url: &str, redis_url: &str, smoke: bool, capped: bool) -> Result
     ledger::MIGRATOR.run(&pool).await?;
 
     // The admin API.
-    let mut api_settings = api::Settings {
-        redis_url: redis_url.to_owned(),
-        rate_limit_per_s: 10_000_000,
-        rate_limit_burst: 10_000_000,
-        ..api::Settings::default()
-    };
-    api_settings.jwt.sign_with_new_key("bench")?;
+    let api_settings = api::Settings::local(redis_url, "bench")?;
     let state =
         api::server::state_over(pool.clone(), api_settings, api::server::system_clock()).await?;
     let admin = state.keys.load().issue(

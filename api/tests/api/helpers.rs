@@ -46,15 +46,10 @@ impl Reply {
 
 /// Settings for tests: a fresh signing key, generous rate limits.
 pub fn settings() -> Settings {
-    let mut settings = Settings {
-        redis_url: test_support::redis_url(),
-        rate_limit_per_s: 100_000,
-        rate_limit_burst: 100_000,
+    Settings {
         console_origin: Some("https://console.example.test".into()),
-        ..Settings::default()
-    };
-    settings.jwt.sign_with_new_key("test-1").expect("key");
-    settings
+        ..Settings::local(&test_support::redis_url(), "test-1").expect("key")
+    }
 }
 
 impl TestApp {

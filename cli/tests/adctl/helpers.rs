@@ -39,13 +39,7 @@ pub struct Platform {
 impl Platform {
     /// Serves the API over `pool` and creates the admin `admin`.
     pub async fn start(pool: PgPool) -> Platform {
-        let mut settings = api::Settings {
-            redis_url: test_support::redis_url(),
-            rate_limit_per_s: 100_000,
-            rate_limit_burst: 100_000,
-            ..api::Settings::default()
-        };
-        settings.jwt.sign_with_new_key("adctl-test").expect("key");
+        let settings = api::Settings::local(&test_support::redis_url(), "adctl-test").expect("key");
         let state = api::server::state_over(pool.clone(), settings, api::server::system_clock())
             .await
             .expect("state");

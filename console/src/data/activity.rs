@@ -36,7 +36,7 @@ pub async fn load_activity(cursor: Option<String>) -> Result<Activity, ServerFnE
         path.push_str(&format!("&cursor={c}"));
     }
     let page: Value = signed_in_get(&path).await?.unwrap_or_default();
-    let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    use crate::json_text::text;
     Ok(Activity {
         rows: page["items"]
             .as_array()

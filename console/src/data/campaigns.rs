@@ -110,12 +110,17 @@ pub async fn campaign_form_page(id: Option<String>) -> Result<Option<FormPage>, 
     }))
 }
 
-/// One of the acting advertiser's campaigns' performance: today's pacing, 30 days by day, its
-/// latest refunds. `None` when there is no such campaign of theirs.
+/// What a campaign's page shows: the campaign and its performance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignView {
+    pub campaign: Campaign,
+    pub performance: crate::performance::Performance,
+}
+
+/// One of the acting advertiser's campaigns with its performance: today's pacing, 30 days by
+/// day, its latest refunds. `None` when there is no such campaign of theirs.
 #[server]
-pub async fn load_performance(
-    id: String,
-) -> Result<Option<crate::performance::Performance>, ServerFnError> {
+pub async fn load_campaign_view(id: String) -> Result<Option<CampaignView>, ServerFnError> {
     let Some(campaign) = my_campaign(id).await? else {
         return Ok(None);
     };
@@ -138,10 +143,10 @@ pub async fn load_performance(
         report?.unwrap_or_default(),
         refunds?.unwrap_or_default(),
     );
-    Ok(Some(crate::server::performance::build(
-        campaign.status,
-        &pacing,
-        &report,
-        &refunds,
-    )))
+    let performance =
+        crate::server::performance::build(campaign.status, &pacing, &report, &refunds);
+    Ok(Some(CampaignView {
+        campaign,
+        performance,
+    }))
 }

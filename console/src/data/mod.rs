@@ -46,9 +46,31 @@ impl Viewer {
     }
 }
 
-/// Who is signed in; to the sign-in page without a session.
+/// Who is signed in; to the sign-in page without a session. Asked by a page and its header
+/// alike, it calls the API once a request (see [`provide_request_context`]).
 #[server]
 pub async fn load_viewer() -> Result<Viewer, ServerFnError> {
+    match use_context::<ViewerOnce>() {
+        Some(once) => once.0.get_or_try_init(fetch_viewer).await.cloned(),
+        None => fetch_viewer().await,
+    }
+}
+
+/// One request's viewer, read from the API at most once.
+#[cfg(feature = "ssr")]
+#[derive(Clone, Default)]
+struct ViewerOnce(std::sync::Arc<tokio::sync::OnceCell<Viewer>>);
+
+/// What every request's pages need from the server: the API's address, and a place for the
+/// request's viewer.
+#[cfg(feature = "ssr")]
+pub fn provide_request_context(api: crate::server::ApiBase) {
+    provide_context(api);
+    provide_context(ViewerOnce::default());
+}
+
+#[cfg(feature = "ssr")]
+async fn fetch_viewer() -> Result<Viewer, ServerFnError> {
     let token = session_token().await?;
     let Some(claims) = crate::server::session::claims(&token) else {
         return Err(signed_out());

@@ -42,7 +42,7 @@ pub async fn load_team() -> Result<Team, ServerFnError> {
     use serde_json::Value;
     let advertiser = advertiser_scope().await?;
     let viewer = load_viewer().await?;
-    let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    use crate::json_text::text;
     let new_key = use_context::<crate::server::forms::NewApiKey>().map(|k| (k.name, k.secret));
     if !viewer.writes_campaigns() {
         return Ok(Team {

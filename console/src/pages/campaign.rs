@@ -5,7 +5,7 @@ use domain::campaign::{BidKind, Campaign, Pacing};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
-use crate::data::campaigns::{load_performance, my_campaign};
+use crate::data::campaigns::load_campaign_view;
 use crate::data::load_viewer;
 use crate::money_text::with_currency;
 use crate::pages::campaign_actions::{ActionNotice, status_actions};
@@ -18,27 +18,18 @@ use crate::pages::not_found::NotFound;
 pub fn CampaignPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
-    let campaign = Resource::new(id, my_campaign);
-    let figures = Resource::new(id, load_performance);
+    let page = Resource::new(id, load_campaign_view);
     let viewer = Resource::new(|| (), |_| load_viewer());
     view! {
         <Suspense fallback=|| view! { <p>"Loading the campaign..."</p> }>
             {move || Suspend::new(async move {
                 let writes = viewer.await.is_ok_and(|v| v.writes_campaigns());
-                match campaign.await {
-                    Ok(Some(c)) => view! {
+                match page.await {
+                    Ok(Some(view)) => view! {
                         <SignedInHeader/>
                         <main id="campaign">
-                            {details(c, writes)}
-                            <Suspense fallback=|| view! { <p>"Loading the figures..."</p> }>
-                                {move || Suspend::new(async move {
-                                    match figures.await {
-                                        Ok(Some(p)) => performance(p),
-                                        Ok(None) => ().into_any(),
-                                        Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
-                                    }
-                                })}
-                            </Suspense>
+                            {details(view.campaign, writes)}
+                            {performance(view.performance)}
                         </main>
                     }
                     .into_any(),

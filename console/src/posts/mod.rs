@@ -9,7 +9,6 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::response::Response;
-use leptos::prelude::provide_context;
 
 use crate::server::forms::Forms;
 
@@ -25,7 +24,7 @@ pub async fn render_again(
     let options = forms.options.clone();
     let render = leptos_axum::render_app_async_with_context(
         move || {
-            provide_context(api.clone());
+            crate::data::provide_request_context(api.clone());
             context();
         },
         move || crate::app::shell(options.clone()),

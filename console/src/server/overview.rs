@@ -1,24 +1,15 @@
 //! The overview from the API's balance and today's report (pure): exact sums, badges, alerts.
 
-use std::str::FromStr;
-
 use domain::Status;
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-use super::performance::badge;
+use super::performance::{badge, decimal};
+use crate::json_text::text;
 use crate::overview::{Alert, CampaignDay, Overview};
 
 /// A campaign is nearly out of its day's budget from this share on.
 const NEARLY_SPENT: Decimal = Decimal::from_parts(9, 0, 0, false, 1);
-
-fn text(v: &Value) -> String {
-    v.as_str().map(str::to_owned).unwrap_or_default()
-}
-
-fn decimal(v: &Value) -> Option<Decimal> {
-    v.as_str().and_then(|s| Decimal::from_str(s).ok())
-}
 
 /// The overview from `balance` (the advertiser's) and `today` (its live campaigns' days).
 pub fn build(balance: &Value, today: &Value) -> Overview {

@@ -8,20 +8,14 @@ use domain::Status;
 use rust_decimal::Decimal;
 use serde_json::Value;
 
+use crate::json_text::text;
 use crate::performance::{
     BAR_HEIGHT, CHART_BOTTOM, CHART_HEIGHT, CHART_LEFT, CHART_WIDTH, DayRow, HourPoint, PaceBadge,
     Performance, RefundRow,
 };
 
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
-
-fn decimal(v: &Value) -> Option<Decimal> {
+/// A decimal the API wrote as text (`None`: absent, or not a number).
+pub fn decimal(v: &Value) -> Option<Decimal> {
     v.as_str().and_then(|s| Decimal::from_str(s).ok())
 }
 

@@ -25,13 +25,8 @@ pub struct Console {
 impl Console {
     /// Serves the API over `pool` and the console in front of it.
     pub async fn start(pool: PgPool) -> Console {
-        let mut settings = api::Settings {
-            redis_url: test_support::redis_url(),
-            rate_limit_per_s: 100_000,
-            rate_limit_burst: 100_000,
-            ..api::Settings::default()
-        };
-        settings.jwt.sign_with_new_key("console-test").expect("key");
+        let settings =
+            api::Settings::local(&test_support::redis_url(), "console-test").expect("key");
         let state = api::server::state_over(pool.clone(), settings, api::server::system_clock())
             .await
             .expect("state");
@@ -129,6 +124,12 @@ impl Console {
     /// Signs `username` in through the console's form: the cookies of the session (CSRF token
     /// and session), and the CSRF token for forms.
     pub async fn signed_in(&self, username: &str) -> (String, String) {
+        let (cookies, csrf, _) = self.signed_in_landing(username).await;
+        (cookies, csrf)
+    }
+
+    /// [`Console::signed_in`], and where the sign-in led.
+    pub async fn signed_in_landing(&self, username: &str) -> (String, String, String) {
         let page = self.get("/sign-in", "").await;
         let csrf = cookie_value(&set_cookie(page.headers(), "adplat_csrf").expect("csrf"));
         let signed = self
@@ -146,10 +147,25 @@ impl Console {
         let session =
             cookie_value(&set_cookie(signed.headers(), "adplat_session").expect("session"));
         let csrf = cookie_value(&set_cookie(signed.headers(), "adplat_csrf").expect("csrf"));
+        let lands = signed.headers()["location"]
+            .to_str()
+            .expect("location")
+            .to_owned();
         (
             format!("adplat_csrf={csrf}; adplat_session={session}"),
             csrf,
+            lands,
         )
+    }
+
+    /// A staff member's choice to work as `advertiser` (the switch form posted).
+    pub async fn work_as(&self, cookies: &str, csrf: &str, advertiser: &str) -> reqwest::Response {
+        self.post_form(
+            "/advertisers/switch",
+            cookies,
+            &[("csrf", csrf), ("advertiser_id", advertiser)],
+        )
+        .await
     }
 
     /// A staff user `username` (password [`PASSWORD`]) of `role`.

@@ -15,34 +15,13 @@ async fn billing_works_as_an_advertiser_and_records_its_money(pool: PgPool) {
     console.staff("bea", "billing").await;
 
     // staff land on the advertisers, and work as the one they choose
-    let page = console.get("/sign-in", "").await;
-    let csrf = cookie_value(&set_cookie(page.headers(), "adplat_csrf").expect("csrf"));
-    let signed = console
-        .post_form(
-            "/sign-in",
-            &format!("adplat_csrf={csrf}"),
-            &[
-                ("username", "bea"),
-                ("password", crate::helpers::PASSWORD),
-                ("csrf", &csrf),
-            ],
-        )
-        .await;
-    assert_eq!(signed.headers()["location"], "/advertisers");
-    let session = cookie_value(&set_cookie(signed.headers(), "adplat_session").expect("session"));
-    let csrf = cookie_value(&set_cookie(signed.headers(), "adplat_csrf").expect("csrf"));
-    let cookies = format!("adplat_csrf={csrf}; adplat_session={session}");
+    let (cookies, csrf, lands) = console.signed_in_landing("bea").await;
+    assert_eq!(lands, "/advertisers");
     let before = console.get("/funds", &cookies).await;
     assert_eq!(before.headers()["location"], "/advertisers", "choose first");
     let list = console.page("/advertisers", &cookies).await;
     assert!(list.contains("Work as ana Ltd (EUR)"), "{list}");
-    let chosen = console
-        .post_form(
-            "/advertisers/switch",
-            &cookies,
-            &[("csrf", &csrf), ("advertiser_id", &ana)],
-        )
-        .await;
+    let chosen = console.work_as(&cookies, &csrf, &ana).await;
     assert_eq!(chosen.headers()["location"], "/");
     let acting = set_cookie(chosen.headers(), "adplat_advertiser").expect("the choice");
     assert!(acting.contains("HttpOnly") && acting.contains("SameSite=Strict"));
@@ -124,13 +103,7 @@ async fn an_operator_creates_for_the_chosen_advertiser_and_advertisers_have_no_s
     let ana = console.advertiser("ana", "Winter boots").await;
     console.staff("olu", "operator").await;
     let (cookies, csrf) = console.signed_in("olu").await;
-    let chosen = console
-        .post_form(
-            "/advertisers/switch",
-            &cookies,
-            &[("csrf", &csrf), ("advertiser_id", &ana)],
-        )
-        .await;
+    let chosen = console.work_as(&cookies, &csrf, &ana).await;
     let acting = cookie_value(&set_cookie(chosen.headers(), "adplat_advertiser").expect("chosen"));
     let cookies = format!("{cookies}; adplat_advertiser={acting}");
     let form = console.page("/campaigns/new", &cookies).await;
@@ -188,13 +161,7 @@ async fn an_operator_creates_for_the_chosen_advertiser_and_advertisers_have_no_s
         .await;
     assert_eq!(refused.headers()["location"], "/funds?refused=role");
     let bob = console.advertiser("bob", "Bobs campaign").await;
-    let switched = console
-        .post_form(
-            "/advertisers/switch",
-            &cookies,
-            &[("csrf", &csrf), ("advertiser_id", &bob)],
-        )
-        .await;
+    let switched = console.work_as(&cookies, &csrf, &bob).await;
     assert_eq!(switched.headers()["location"], "/advertisers?refused=1");
     let with_cookie = format!("{cookies}; adplat_advertiser={bob}");
     let campaigns = console.page("/campaigns", &with_cookie).await;

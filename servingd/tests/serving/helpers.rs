@@ -49,15 +49,11 @@ impl Platform {
         clock: Arc<dyn ledger::Clock>,
     ) -> Platform {
         servingd::http::metrics_handle();
-        let mut api_settings = api::Settings {
-            redis_url: redis_url(),
-            rate_limit_per_s: 100_000,
-            rate_limit_burst: 100_000,
+        let api_settings = api::Settings {
             feed_wait_max_s: 2,
             hold_sweep_interval_s: 1,
-            ..api::Settings::default()
+            ..api::Settings::local(&redis_url(), "t").expect("key")
         };
-        api_settings.jwt.sign_with_new_key("t").expect("key");
         // The API runs on a runtime of its own, so a test can take it down whole (every
         // connection with it) and see servingd carry on without it.
         let api_runtime = tokio::runtime::Builder::new_multi_thread()
