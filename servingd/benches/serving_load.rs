@@ -108,6 +108,7 @@ async fn run(db_url: &str, redis_url: &str, smoke: bool, capped: bool) -> Result
         server_id: format!("bench-{}", std::process::id()),
         public_url: serving.clone(),
         capacity: 4_096,
+        dev_random_tracking_key: true,
         ..servingd::settings::Settings::default()
     };
     let state = servingd::server::build_over(settings, pool.clone()).await?;

@@ -51,10 +51,14 @@ pub struct Flags {
     /// This instance's share of each campaign's day: 1 / the number of instances [default: 1].
     #[arg(long, env = "SERVINGD_PACING_SHARE")]
     pacing_share: Option<String>,
-    /// Tracking-token keys, `ID:KEY,ID:KEY` (base64, at least 32 bytes each). Unset: a random
-    /// key per process (development only: its URLs die with the process).
+    /// Tracking-token keys, `ID:KEY,ID:KEY` (base64, at least 32 bytes each); required unless
+    /// they come from Vault or --dev-random-tracking-key is given.
     #[arg(long, env = "SERVINGD_TRACKING_KEYS", hide_env_values = true)]
     tracking_keys: Option<String>,
+    /// Development only: without tracking keys, sign with a random key per process (its URLs
+    /// die with the process) [default: false].
+    #[arg(long, env = "SERVINGD_DEV_RANDOM_TRACKING_KEY")]
+    dev_random_tracking_key: Option<String>,
     /// Which tracking key signs; the others still verify [default: the highest id].
     #[arg(long, env = "SERVINGD_TRACKING_KEY_ID")]
     tracking_key_id: Option<String>,
@@ -93,10 +97,11 @@ pub struct Flags {
     /// The blocklist filter's target false-positive rate [default: 0.001].
     #[arg(long, env = "SERVINGD_BLOCKLIST_FP_RATE")]
     blocklist_fp_rate: Option<String>,
-    /// Take the client's address from the first X-Forwarded-For entry (only behind a load
-    /// balancer that sets it) [default: false].
-    #[arg(long, env = "SERVINGD_TRUST_FORWARDED_FOR")]
-    trust_forwarded_for: Option<String>,
+    /// The load balancers whose X-Forwarded-For is believed, addresses or networks
+    /// (`10.0.0.0/8,192.0.2.7`): behind them the client is the right-most entry that is not one
+    /// of them [default: none, the peer is the client].
+    #[arg(long, env = "SERVINGD_TRUSTED_PROXIES")]
+    trusted_proxies: Option<String>,
 }
 
 impl Flags {
@@ -116,6 +121,10 @@ impl Flags {
             ("SERVINGD_CAPACITY", self.capacity),
             ("SERVINGD_PACING_SHARE", self.pacing_share),
             ("SERVINGD_TRACKING_KEYS", self.tracking_keys),
+            (
+                "SERVINGD_DEV_RANDOM_TRACKING_KEY",
+                self.dev_random_tracking_key,
+            ),
             ("SERVINGD_TRACKING_KEY_ID", self.tracking_key_id),
             (
                 "SERVINGD_TRACKING_KEYS_VAULT_PATH",
@@ -131,7 +140,7 @@ impl Flags {
             ("EVENT_SHARDS", self.event_shards),
             ("EVENT_NAMESPACE", self.event_namespace),
             ("SERVINGD_BLOCKLIST_FP_RATE", self.blocklist_fp_rate),
-            ("SERVINGD_TRUST_FORWARDED_FOR", self.trust_forwarded_for),
+            ("SERVINGD_TRUSTED_PROXIES", self.trusted_proxies),
         ]
         .into_iter()
         .filter_map(|(name, value)| value.map(|v| (name, v)))

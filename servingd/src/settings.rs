@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 
 use anyhow::Context;
+use daemon::client_address::TrustedProxies;
 use secrecy::SecretString;
 
 /// Everything servingd is told.
@@ -39,9 +40,12 @@ pub struct Settings {
     pub pacing_share: f64,
     /// Longest wait on the feed's long-poll.
     pub feed_wait_s: u64,
-    /// Tracking-token keys, `ID:KEY,ID:KEY` (base64, at least 32 bytes each). Unset: a random
-    /// key per process (development only: its URLs die with the process).
+    /// Tracking-token keys, `ID:KEY,ID:KEY` (base64, at least 32 bytes each). servingd refuses
+    /// to start without keys (here or in Vault) unless `dev_random_tracking_key` is set.
     pub tracking_keys: Option<SecretString>,
+    /// Development only: without tracking keys, sign with a random key per process (its URLs
+    /// die with the process, and no other instance or restart can verify them).
+    pub dev_random_tracking_key: bool,
     /// Which tracking key signs (the highest id when unset); the others still verify.
     pub tracking_key_id: Option<u8>,
     /// The tracking keys in Vault's KV state instead (they win over `tracking_keys`).
@@ -63,9 +67,9 @@ pub struct Settings {
     pub event_namespace: String,
     /// The blocklist filter's target false-positive rate.
     pub blocklist_fp_rate: f64,
-    /// Take the client's address from the first `X-Forwarded-For` entry (only behind a load
-    /// balancer that sets it); otherwise the peer address.
-    pub trust_forwarded_for: bool,
+    /// The load balancers whose `X-Forwarded-For` is believed: from them the client is the
+    /// right-most entry that is not one of them; from anyone else, the peer address.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// A secret in Vault's KV state (version 2), read again every `refresh_s` so that a rotation
@@ -113,6 +117,7 @@ impl Default for Settings {
             pacing_share: 1.0,
             feed_wait_s: 25,
             tracking_keys: None,
+            dev_random_tracking_key: false,
             tracking_key_id: None,
             tracking_keys_vault: None,
             impression_ttl_s: 3_600,
@@ -120,13 +125,28 @@ impl Default for Settings {
             click_window_s: 600,
             event_shards: 16,
             event_namespace: String::new(),
-            trust_forwarded_for: false,
+            trusted_proxies: TrustedProxies::none(),
             blocklist_fp_rate: 0.001,
         }
     }
 }
 
 impl Settings {
+    /// Refuses settings without tracking keys (in configuration or Vault), unless a random
+    /// development key is asked for: an instance signing with a key of its own makes billing
+    /// URLs that no other instance, and no restart, can verify.
+    pub fn check_tracking_keys(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.tracking_keys.is_some()
+                || self.tracking_keys_vault.is_some()
+                || self.dev_random_tracking_key,
+            "no tracking keys: set SERVINGD_TRACKING_KEYS (ID:KEY,ID:KEY) or \
+             SERVINGD_TRACKING_KEYS_VAULT_PATH; for development only, \
+             SERVINGD_DEV_RANDOM_TRACKING_KEY=true signs with a random key"
+        );
+        Ok(())
+    }
+
     /// Overrides from variables read through `var`.
     pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
         fn parsed<T: std::str::FromStr>(name: &str, value: &str) -> anyhow::Result<T>
@@ -180,6 +200,9 @@ impl Settings {
         if let Some(v) = var("SERVINGD_TRACKING_KEYS") {
             self.tracking_keys = Some(SecretString::from(v));
         }
+        if let Some(v) = var("SERVINGD_DEV_RANDOM_TRACKING_KEY") {
+            self.dev_random_tracking_key = parsed("SERVINGD_DEV_RANDOM_TRACKING_KEY", &v)?;
+        }
         if let Some(v) = var("SERVINGD_TRACKING_KEY_ID") {
             self.tracking_key_id = Some(parsed("SERVINGD_TRACKING_KEY_ID", &v)?);
         }
@@ -225,8 +248,9 @@ impl Settings {
                 "SERVINGD_BLOCKLIST_FP_RATE is a rate above 0 and below 0.5"
             );
         }
-        if let Some(v) = var("SERVINGD_TRUST_FORWARDED_FOR") {
-            self.trust_forwarded_for = parsed("SERVINGD_TRUST_FORWARDED_FOR", &v)?;
+        if let Some(v) = var("SERVINGD_TRUSTED_PROXIES") {
+            self.trusted_proxies = TrustedProxies::parse(&v)
+                .map_err(|e| anyhow::anyhow!("SERVINGD_TRUSTED_PROXIES: {e}"))?;
         }
         Ok(())
     }

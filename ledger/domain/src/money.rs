@@ -286,18 +286,21 @@ impl fmt::Display for Amount {
 }
 
 /// The platform's one rounding rule: a computed price (say a CPM divided by 1000) becomes money
-/// once, at billing, rounded half away from zero ("half-up") to six decimal places.
+/// once, at billing, rounded toward zero to six decimal places. A charge is never above the
+/// price the advertiser agreed to: an impression at a CPM of 2.0005 costs 0.002000, not the
+/// 0.002001 that rounding half-up would bill (the sub-micro remainder is the platform's loss).
 #[inline]
 pub fn round_billing(value: Decimal) -> Result<Money, MoneyError> {
-    Money::try_from(value.round_dp_with_strategy(SCALE, RoundingStrategy::MidpointAwayFromZero))
+    Money::try_from(value.round_dp_with_strategy(SCALE, RoundingStrategy::ToZero))
 }
 
-/// The most one impression at `cpm_micros` per thousand costs, in micros: the CPM divided by
-/// 1000, rounded up to the micro. Billing ([`round_billing`], half-up) never charges more, so a
-/// lease that counts this for an impression always covers what the impression is billed.
+/// What one impression at `cpm_micros` per thousand costs, in micros: the CPM divided by 1000,
+/// rounded down to the micro, exactly what [`round_billing`] bills for it. A lease that counts
+/// this for an impression covers what the impression is billed; a CPM under 0.001 costs nothing
+/// per impression and is never billed.
 #[inline]
 pub fn impression_micros_at_most(cpm_micros: i64) -> i64 {
-    cpm_micros.div_euclid(1000) + i64::from(cpm_micros.rem_euclid(1000) != 0)
+    cpm_micros.max(0).div_euclid(1000)
 }
 
 fn max_magnitude() -> Decimal {
@@ -319,11 +322,12 @@ fn is_plain_decimal(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn an_impression_counts_at_least_what_billing_charges_for_it() {
+    fn an_impression_counts_exactly_what_billing_charges_for_it() {
         assert_eq!(impression_micros_at_most(9_000_000), 9_000);
-        assert_eq!(impression_micros_at_most(1_234_567), 1_235);
-        assert_eq!(impression_micros_at_most(1_234_001), 1_235);
-        assert_eq!(impression_micros_at_most(999), 1);
+        assert_eq!(impression_micros_at_most(1_234_567), 1_234);
+        assert_eq!(impression_micros_at_most(2_000_500), 2_000);
+        assert_eq!(impression_micros_at_most(1_234_999), 1_234);
+        assert_eq!(impression_micros_at_most(999), 0);
         assert_eq!(impression_micros_at_most(0), 0);
         for cpm in (0..20_000).chain([i64::MAX / 2, i64::MAX]) {
             let billed = round_billing(Decimal::new(cpm, 6) / Decimal::from(1000))
@@ -331,10 +335,8 @@ mod tests {
                 .to_micros()
                 .expect("micros");
             let most = impression_micros_at_most(cpm);
-            assert!(
-                billed <= most && most - billed <= 1,
-                "{cpm}: {billed} > {most}"
-            );
+            assert_eq!(billed, most, "{cpm}");
+            assert!(billed * 1000 <= cpm, "{cpm}: {billed} is above the bid");
         }
     }
 
@@ -408,11 +410,12 @@ mod tests {
     }
 
     #[test]
-    fn billing_rounds_half_away_from_zero_once() {
+    fn billing_rounds_toward_zero_once_so_never_above_the_price() {
         let r = |s: &str| round_billing(Decimal::from_str(s).expect("decimal")).expect("in range");
-        assert_eq!(r("0.0000005").to_string(), "0.000001");
-        assert_eq!(r("0.00000049").to_string(), "0.000000");
-        assert_eq!(r("-0.0000005").to_string(), "-0.000001");
+        // a CPM of 2.0005 split into one impression: 0.0020005 is billed 0.002000
+        assert_eq!(r("0.0020005").to_string(), "0.002000");
+        assert_eq!(r("0.0000009").to_string(), "0.000000");
+        assert_eq!(r("-0.0000009").to_string(), "0.000000");
         // a 2.5 CPM split into one impression
         assert_eq!(r("0.0025").to_string(), "0.002500");
     }

@@ -114,8 +114,8 @@ impl ServedEvent {
     }
 
     /// What this event costs the advertiser: the CPM divided by 1000, or the CPC, rounded once
-    /// by the ledger's rule. `None` when the event is not the billed one, or the price rounds to
-    /// nothing.
+    /// by the ledger's rule (toward zero: never above the price). `None` when the event is not
+    /// the billed one, or the price rounds to nothing.
     pub fn cost(&self) -> Option<Amount> {
         if !self.is_billed() || self.price_micros <= 0 {
             return None;
@@ -230,25 +230,25 @@ mod tests {
     }
 
     #[test]
-    fn an_impression_of_a_cpm_campaign_costs_the_cpm_over_1000_rounded_half_up() {
+    fn an_impression_of_a_cpm_campaign_costs_the_cpm_over_1000_never_more() {
         let cost = |p| event(EventKind::Impression, Billing::PerMille, p).cost();
         assert_eq!(
             cost(2_500_000).map(|a| a.to_string()),
             Some("0.002500".into())
         );
-        // 1.234567 / 1000 = 0.001234567 → 0.001235
+        // 2.0005 / 1000 = 0.0020005: billed 0.002000, never the bid's 0.0020005 rounded up
+        assert_eq!(
+            cost(2_000_500).map(|a| a.to_string()),
+            Some("0.002000".into())
+        );
+        // 1.234567 / 1000 = 0.001234567 → 0.001234
         assert_eq!(
             cost(1_234_567).map(|a| a.to_string()),
-            Some("0.001235".into())
+            Some("0.001234".into())
         );
-        // 1.234500 / 1000 = 0.0012345 → half away from zero: 0.001235
-        assert_eq!(
-            cost(1_234_500).map(|a| a.to_string()),
-            Some("0.001235".into())
-        );
-        // 0.000499 / 1000 rounds to nothing: not billed
-        assert_eq!(cost(499), None);
-        assert_eq!(cost(500).map(|a| a.to_string()), Some("0.000001".into()));
+        // 0.000999 / 1000 rounds to nothing: not billed
+        assert_eq!(cost(999), None);
+        assert_eq!(cost(1_000).map(|a| a.to_string()), Some("0.000001".into()));
     }
 
     #[test]

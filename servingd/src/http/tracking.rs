@@ -10,12 +10,14 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use events::{Appended, Billing, EventKind, ServedEvent};
 use ledger::{CampaignId, LeaseId};
 use url::form_urlencoded;
+
+use daemon::client_address::TrustedProxies;
 
 use crate::decision::tracking_token::{TokenClaims, TokenError};
 use crate::runtime::serving_state::ServingState;
@@ -90,7 +92,7 @@ async fn track(state: &ServingState, kind: EventKind, request: Request) -> Respo
             return refused(kind, label, status, &e.to_string());
         }
     };
-    let client = client_ip(&request, state.settings.trust_forwarded_for);
+    let client = client_ip(&request, &state.settings.trusted_proxies);
     // A listed source's event is answered as any other (nothing to learn from) and not billed.
     if client.is_some_and(|ip| state.blocklist.load().blocks_ip(ip)) {
         metrics::counter!("servingd_events_total", "kind" => kind.as_str(), "outcome" => "blocked")
@@ -217,27 +219,19 @@ async fn judge(
     Ok(assess(&windows, geo_mismatch, &state.fraud_rules))
 }
 
-/// The client's address: the first `X-Forwarded-For` entry when trusted, else the peer's.
-fn client_ip(request: &Request, trust_forwarded_for: bool) -> Option<IpAddr> {
-    if trust_forwarded_for && let Some(ip) = forwarded_for(request.headers()) {
-        return Some(ip);
-    }
-    request
+/// The client's address: the peer's, or behind a trusted proxy the right-most untrusted
+/// `X-Forwarded-For` entry.
+fn client_ip(request: &Request, proxies: &TrustedProxies) -> Option<IpAddr> {
+    let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
-}
-
-fn forwarded_for(headers: &HeaderMap) -> Option<IpAddr> {
-    headers
-        .get("x-forwarded-for")?
-        .to_str()
-        .ok()?
-        .split(',')
-        .next()?
-        .trim()
-        .parse()
-        .ok()
+        .map(|c| c.0.ip())?;
+    let forwarded = request
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok());
+    Some(proxies.client(peer, forwarded))
 }
 
 fn redirect(to: &str) -> Response {
@@ -256,24 +250,4 @@ fn refused(kind: EventKind, outcome: &'static str, status: StatusCode, detail: &
     metrics::counter!("servingd_events_total", "kind" => kind.as_str(), "outcome" => outcome)
         .increment(1);
     crate::http::problem_json(status, detail, Vec::new())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_first_forwarded_address_is_the_client() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            "x-forwarded-for",
-            HeaderValue::from_static("198.51.100.7, 10.0.0.1"),
-        );
-        assert_eq!(
-            forwarded_for(&headers),
-            Some("198.51.100.7".parse().expect("ip"))
-        );
-        headers.insert("x-forwarded-for", HeaderValue::from_static("unknown"));
-        assert_eq!(forwarded_for(&headers), None);
-    }
 }

@@ -1,5 +1,6 @@
 //! Where the tracking keys come from: Vault's KV state when `SERVINGD_TRACKING_KEYS_VAULT_PATH`
-//! is set, else `SERVINGD_TRACKING_KEYS` (or, in development, a random key). Keys from Vault are
+//! is set, else `SERVINGD_TRACKING_KEYS`; with neither, servingd does not start (unless
+//! `SERVINGD_DEV_RANDOM_TRACKING_KEY` asks for a random key, in development). Keys from Vault are
 //! followed: an operator rotates by writing a new version of the secret with the new key added
 //! and made the signer (the old one kept until the URLs it signed have expired), and every
 //! instance takes it up within `SERVINGD_SECRETS_REFRESH_S`, without a restart.
@@ -38,13 +39,14 @@ pub fn keys_from_fields(fields: &Fields) -> anyhow::Result<TrackingKeys> {
 /// Loads the tracking keys. With a Vault path configured, Vault must answer now (an instance
 /// does not sign URLs with keys no other instance knows), and a task follows the secret.
 pub async fn load(settings: &Settings) -> anyhow::Result<SharedTrackingKeys> {
+    settings.check_tracking_keys()?;
     let Some(vault) = &settings.tracking_keys_vault else {
         let keys = match &settings.tracking_keys {
             Some(spec) => TrackingKeys::parse(spec.expose_secret(), settings.tracking_key_id)
                 .context("SERVINGD_TRACKING_KEYS")?,
             None => {
                 tracing::warn!(
-                    "SERVINGD_TRACKING_KEYS is not set: tracking URLs are signed with a random \
+                    "SERVINGD_DEV_RANDOM_TRACKING_KEY: tracking URLs are signed with a random \
                      key and stop working when this process ends"
                 );
                 TrackingKeys::generated()

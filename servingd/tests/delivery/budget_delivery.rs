@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{Timelike, Utc};
+use daemon::client_address::TrustedProxies;
 use events::{EventStream, LedgerWriter, WriterSettings};
 use ledger::Ledger;
 use loadgen::{Plan, run};
@@ -157,8 +158,9 @@ async fn event_price(pool: &PgPool, case: &Case, campaign: Uuid) -> Decimal {
 #[sqlx::test(migrator = "ledger::MIGRATOR")]
 async fn budgets_are_delivered_and_never_served_past_when_activated_under_load(pool: PgPool) {
     let mut platform = Platform::start_with(pool.clone(), |s| {
-        // the load generator's browsers send their devices' addresses
-        s.trust_forwarded_for = true;
+        // the load generator's browsers send their devices' addresses, through a "proxy" on
+        // loopback
+        s.trusted_proxies = TrustedProxies::parse("127.0.0.1").expect("loopback");
         s.click_window_s = CLICK_WINDOW_S;
     })
     .await;

@@ -49,3 +49,23 @@ fn a_required_setting_left_out_is_named() {
     let text = String::from_utf8_lossy(&out.stderr);
     assert!(text.contains("SERVINGD_API_KEY"), "servingd: {text}");
 }
+
+#[test]
+fn servingd_refuses_to_start_without_tracking_keys() {
+    let servingd = BINARIES[0].1;
+    let given = [
+        "--api-key",
+        "not-checked-before-the-keys",
+        "--database-url",
+        "postgres://nobody@127.0.0.1:9/none",
+        "--listen-addr",
+        "127.0.0.1:0",
+    ];
+    let out = run_bare(servingd, &given);
+    assert!(!out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("no tracking keys") && text.contains("SERVINGD_TRACKING_KEYS"),
+        "servingd: {text}"
+    );
+}

@@ -24,7 +24,7 @@ use crate::helpers::funded_campaign;
 
 const EVENTS: usize = 100_000;
 const CAMPAIGNS: usize = 10;
-/// A CPM of 1.234567: each impression costs 0.001235 (half-up at the sixth place).
+/// A CPM of 1.234567: each impression costs 0.001234 (rounded down at the sixth place).
 const CPM_MICROS: i64 = 1_234_567;
 const SENDERS: usize = 32;
 const SHARDS: u16 = 4;
@@ -328,7 +328,7 @@ async fn billing_survives_sigkill_of_servingd_and_the_ledger_writer(pool: PgPool
                     .all(|(event, _)| billed.contains(event.as_str())),
                 "{label}: no ad lost"
             );
-            let each: Decimal = "0.001235".parse().expect("decimal");
+            let each: Decimal = "0.001234".parse().expect("decimal");
             assert!(rows.iter().all(|(_, a)| *a == each), "{label}: amounts");
             let unbilled: i64 = sqlx::query_scalar("select count(*) from unbilled_events")
                 .fetch_one(&pool)

@@ -117,6 +117,7 @@ impl Platform {
             lease_want_micros: 1_000_000,
             event_namespace: format!("test-{}:", Uuid::now_v7().simple()),
             event_shards: 2,
+            dev_random_tracking_key: true,
             ..Settings::default()
         };
         configure(&mut settings);

@@ -363,3 +363,69 @@ async fn clicks_far_beyond_a_persons_rate_are_recorded_invalid_and_not_billed(po
     );
     platform.stop().await;
 }
+
+/// The client addresses of the recorded events.
+async fn recorded_ips(platform: &Platform) -> Vec<String> {
+    let mut conn = platform.state.redis.clone();
+    let mut ips = Vec::new();
+    for shard in platform.state.events.shards() {
+        let entries: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+            .arg(platform.state.events.key(shard))
+            .arg("-")
+            .arg("+")
+            .query_async(&mut conn)
+            .await
+            .expect("xrange");
+        for entry in entries.ids {
+            ips.push(entry.get::<String>("ip").expect("an ip field"));
+        }
+    }
+    ips
+}
+
+#[sqlx::test(migrator = "ledger::MIGRATOR")]
+async fn behind_a_trusted_proxy_the_client_is_the_right_most_untrusted_forwarded_address(
+    pool: PgPool,
+) {
+    // the test's requests come through a "load balancer" on loopback, which appends the
+    // address it received from to whatever X-Forwarded-For the client sent
+    let mut platform = Platform::start_with(pool, |s| {
+        s.trusted_proxies =
+            daemon::client_address::TrustedProxies::parse("127.0.0.1").expect("loopback");
+    })
+    .await;
+    let campaign = platform.active_campaign(json!({})).await;
+    platform.wait_indexed(campaign).await;
+    platform
+        .api_post(
+            "/api/v1/fraud/blocklist",
+            json!({"entries": [{"kind": "ip", "value": "198.51.100.23", "reason": "click farm"}]}),
+        )
+        .await;
+    wait_blocklist(&platform, 1).await;
+    let browser = browser();
+    let fetch = |burl: String, forwarded: &'static str| {
+        let request = browser.get(burl).header("x-forwarded-for", forwarded);
+        async move { request.send().await.expect("get").status() }
+    };
+
+    // the listed address writes a clean one first: the balancer's entry, on the right, wins
+    let reply = platform.bid_until_won(&fixture("simple-banner.json")).await;
+    let (burl, _) = urls(&reply["seatbid"][0]["bid"][0]);
+    let status = fetch(burl, "192.0.2.44, 198.51.100.23").await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(
+        recorded_ips(&platform).await.is_empty(),
+        "the listed client was not taken for the address it wrote"
+    );
+
+    // and a clean client is not blamed for an address someone put before it
+    let reply = platform.bid_until_won(&fixture("simple-banner.json")).await;
+    let (burl, _) = urls(&reply["seatbid"][0]["bid"][0]);
+    assert_eq!(
+        fetch(burl, "198.51.100.23, 192.0.2.44").await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(recorded_ips(&platform).await, vec!["192.0.2.44".to_owned()]);
+    platform.stop().await;
+}
