@@ -57,6 +57,7 @@ fn resources() -> OpenApiRouter<AppState> {
         .merge(routes::reports::router())
         .merge(routes::feed::router())
         .merge(routes::fraud::router())
+        .merge(routes::partners::router())
         .merge(routes::audit::router())
         .merge(routes::budget::router())
         .merge(routes::pacing::router())

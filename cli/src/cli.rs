@@ -4,7 +4,8 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::commands::completions::{self, CompletionsArgs, ManArgs};
 use crate::commands::{
-    advertisers, api_keys, audit, budget, campaigns, fraud, funds, login, pacing, reports, users,
+    advertisers, api_keys, audit, budget, campaigns, fraud, funds, login, pacing, partners,
+    reports, users,
 };
 use crate::context::{Ctx, Globals};
 use crate::failure::Failure;
@@ -46,6 +47,8 @@ pub enum Command {
     Reports(reports::Args),
     /// Fraud: the blocklist and invalid-traffic refunds.
     Fraud(fraud::Args),
+    /// Supply partners: who may ask servingd for ads, their credentials and rules.
+    Partners(partners::Args),
     /// The signed audit trail: list, verify.
     Audit(audit::Args),
     /// A live dashboard: campaigns today, pace, fraud and the system (q quits, ? helps).
@@ -73,6 +76,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Pacing(args) => pacing::run(&Ctx::signed_in(&cli.globals).await?, args).await,
         Command::Reports(args) => reports::run(&Ctx::signed_in(&cli.globals).await?, args).await,
         Command::Fraud(args) => fraud::run(&Ctx::signed_in(&cli.globals).await?, args).await,
+        Command::Partners(args) => partners::run(&Ctx::signed_in(&cli.globals).await?, args).await,
         Command::Completions(args) => completions::completions(args, Cli::command()),
         Command::Man(args) => completions::man(args, Cli::command()),
         Command::Audit(args) => audit::run(&Ctx::signed_in(&cli.globals).await?, args).await,

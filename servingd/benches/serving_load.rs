@@ -92,7 +92,7 @@ async fn run(db_url: &str, redis_url: &str, smoke: bool, capped: bool) -> Result
         }
     );
     let started = std::time::Instant::now();
-    let service_key = seed(&http, &api_url, &admin, campaigns, capped).await?;
+    let (service_key, partner_key) = seed(&http, &api_url, &admin, campaigns, capped).await?;
     println!(
         "created and activated through the API in {:.1} s",
         started.elapsed().as_secs_f64()
@@ -146,6 +146,7 @@ async fn run(db_url: &str, redis_url: &str, smoke: bool, capped: bool) -> Result
         } else {
             format!("{serving}{path}")
         },
+        partner_key: Some(partner_key.clone()),
         rate,
         duration: round,
         clients: CLIENTS,
@@ -304,15 +305,16 @@ fn print_stage_means(state: &servingd::runtime::serving_state::ServingState) {
     }
 }
 
-/// Advertisers with cash, a service key, and `campaigns` campaigns created and activated
-/// through the API, spread over the load generator's countries and sizes.
+/// Advertisers with cash, a service key, a supply partner, and `campaigns` campaigns created
+/// and activated through the API, spread over the load generator's countries and sizes: the
+/// service key and the partner's credential.
 async fn seed(
     http: &reqwest::Client,
     api: &str,
     admin: &str,
     campaigns: usize,
     capped: bool,
-) -> Result<String> {
+) -> Result<(String, String)> {
     async fn post(http: &reqwest::Client, url: String, admin: &str, body: Value) -> Result<Value> {
         let response = http
             .post(&url)
@@ -331,6 +333,13 @@ async fn seed(
         format!("{api}/api/v1/api-keys"),
         admin,
         json!({"name": "servingd", "role": "service"}),
+    )
+    .await?;
+    let partner = post(
+        http,
+        format!("{api}/api/v1/partners"),
+        admin,
+        json!({"name": "Bench exchange", "currency": "USD"}),
     )
     .await?;
     let mut advertisers = Vec::new();
@@ -406,5 +415,11 @@ async fn seed(
     for task in tasks {
         task.await??;
     }
-    Ok(key["api_key"].as_str().context("api_key")?.to_owned())
+    Ok((
+        key["api_key"].as_str().context("api_key")?.to_owned(),
+        partner["credential"]
+            .as_str()
+            .context("credential")?
+            .to_owned(),
+    ))
 }

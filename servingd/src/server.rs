@@ -51,6 +51,10 @@ const TRUE_UP_EVERY: Duration = Duration::from_secs(1);
 /// How often the blocklist's revision is checked (and the list reloaded when it moved).
 const BLOCKLIST_REFRESH_EVERY: Duration = Duration::from_secs(2);
 
+/// How often the supply partners' revision is checked: a disabled partner or a new credential
+/// takes effect within this.
+const PARTNERS_REFRESH_EVERY: Duration = Duration::from_secs(2);
+
 /// A boxed unit of periodic work.
 type Work = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -98,6 +102,11 @@ pub async fn build_over_with_clock(
     ));
     let ctr: Arc<dyn CtrModel> = Arc::new(SmoothedCtr::new(CTR_PRIOR_PPB, CTR_PRIOR_WEIGHT));
     let tracking = crate::runtime::tracking_keys::load(&settings).await?;
+    // the partners before the first request: until they are read every request is refused
+    let partners = ArcSwap::from_pointee(partners::Directory::empty());
+    partners::store::reload_if_changed(&pool, &partners)
+        .await
+        .context("reading the supply partners")?;
     // the recorder first (unless the process installed one), then the handles that feed it
     crate::http::metrics_handle();
     Ok(Arc::new(ServingState {
@@ -125,6 +134,7 @@ pub async fn build_over_with_clock(
         values: Mutex::new(ValueTracker::default()),
         budget_reachable: AtomicBool::new(false),
         tracking,
+        partners,
         blocklist: ArcSwap::from_pointee(Blocklist::empty()),
         fraud_windows: FraudWindows::new(settings.event_namespace.clone()),
         fraud_rules: FraudRules::default(),
@@ -260,6 +270,18 @@ fn background(state: Arc<ServingState>, stop: watch::Receiver<bool>) -> Vec<Join
                         metrics::gauge!("servingd_blocklist_revision").set(list.revision() as f64);
                     }
                     Err(err) => tracing::warn!(error = %err, "reloading the blocklist failed"),
+                }
+            })
+        }),
+        every(PARTNERS_REFRESH_EVERY, state.clone(), stop.clone(), |e| {
+            Box::pin(async move {
+                match partners::store::reload_if_changed(&e.db, &e.partners).await {
+                    Ok(_) => {
+                        metrics::gauge!("servingd_partners").set(e.partners.load().len() as f64);
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = %err, "reloading the supply partners failed")
+                    }
                 }
             })
         }),

@@ -9,6 +9,7 @@ const ADVERTISER: &str = "0193a5f0-0000-7000-8000-00000000a001";
 const CAMPAIGN: &str = "0193a5f0-0000-7000-8000-00000000c001";
 const USER: &str = "0193a5f0-0000-7000-8000-00000000e001";
 const KEY: &str = "0193a5f0-0000-7000-8000-00000000f001";
+const PARTNER: &str = "0193a5f0-0000-7000-8000-00000000b001";
 const TRANSFER: &str = "0193a5f0-0000-7000-8000-00000000d001";
 const AT: &str = "2026-11-30T12:00:00Z";
 const HASH: &str = "9f2c1e5a7b3d4c6e8f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60";
@@ -116,6 +117,23 @@ pub fn all() -> Vec<(&'static str, Value)> {
             ]}),
         ),
         ("Added", json!({"added": 1, "already_listed": 1})),
+        (
+            "NewPartner",
+            json!({"name": "North Exchange", "currency": "USD", "max_cpm": "20.00",
+                   "burl_networks": ["198.51.100.0/24"]}),
+        ),
+        (
+            "PartnerRulesInput",
+            json!({"status": "disabled", "currency": "USD", "max_cpm": "20.00",
+                   "burl_networks": ["198.51.100.0/24"]}),
+        ),
+        ("PartnerRecord", partner()),
+        ("PartnerList", json!({"items": [partner()]})),
+        (
+            "PartnerWithCredential",
+            json!({"partner": partner(),
+                   "credential": "sp_Jd0uQ9v3mZp1xW8yR2tK5nL7cB4hF6gA0eS3iU9oP1q"}),
+        ),
         (
             "BlocklistPage",
             json!({
@@ -233,6 +251,14 @@ pub fn all() -> Vec<(&'static str, Value)> {
             }),
         ),
     ]
+}
+
+fn partner() -> Value {
+    json!({
+        "id": PARTNER, "name": "North Exchange", "status": "active", "currency": "USD",
+        "max_cpm": "20.000000", "burl_networks": ["198.51.100.0/24"], "key_prefix": "sp_Jd0uQ9v",
+        "created_by": USER, "created_at": AT, "updated_at": AT,
+    })
 }
 
 fn advertiser() -> Value {

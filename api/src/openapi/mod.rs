@@ -23,6 +23,7 @@ use utoipa::{Modify, OpenApi};
         (name = "funding", description = "Deposits, credits, balances, statements"),
         (name = "reports", description = "Delivery and spend"),
         (name = "feed", description = "The campaign feed for servingd"),
+        (name = "partners", description = "Supply partners (exchanges): who may ask servingd for ads, their credentials, and the rules the events of their ads are held to"),
         (name = "fraud", description = "Known-bad traffic sources servingd neither bids for nor bills, and invalid-traffic refunds"),
         (name = "budget", description = "The budget controller's Redis state beside the ledger's, and its reconciliation"),
         (name = "system", description = "servingd's heartbeats and the platform's status for operators"),

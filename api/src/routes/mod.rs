@@ -11,6 +11,7 @@ pub mod feed;
 pub mod fraud;
 pub mod funding;
 pub mod pacing;
+pub mod partners;
 pub mod refunds;
 pub mod reports;
 pub mod system;

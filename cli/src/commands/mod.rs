@@ -11,5 +11,6 @@ pub mod fraud;
 pub mod funds;
 pub mod login;
 pub mod pacing;
+pub mod partners;
 pub mod reports;
 pub mod users;

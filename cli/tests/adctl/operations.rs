@@ -264,3 +264,85 @@ async fn budgets_are_reconciled_and_pacing_and_refunds_are_shown(pool: PgPool) {
         "{csv:?}"
     );
 }
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn supply_partners_are_added_changed_disabled_and_rekeyed_from_adctl(pool: PgPool) {
+    let platform = Platform::start(pool.clone()).await;
+    platform.login().await;
+    let created = platform
+        .json(&[
+            "partners",
+            "create",
+            "North Exchange",
+            "--max-cpm",
+            "4.50",
+            "--burl-network",
+            "198.51.100.0/24",
+        ])
+        .await;
+    let id = created["partner"]["id"].as_str().expect("id").to_owned();
+    let credential = created["credential"]
+        .as_str()
+        .expect("credential")
+        .to_owned();
+    assert!(credential.starts_with("sp_"), "{created}");
+    assert_eq!(created["partner"]["max_cpm"], "4.500000");
+    assert_eq!(created["partner"]["currency"], "USD");
+    // the credential is kept only as a hash
+    let stored: Vec<u8> = sqlx::query_scalar("select key_hash from supply_partners where id = $1")
+        .bind(uuid::Uuid::parse_str(&id).expect("uuid"))
+        .fetch_one(&pool)
+        .await
+        .expect("hash");
+    assert_eq!(stored, partners::credential::hash(&credential));
+
+    // an update keeps what it does not name
+    let updated = platform
+        .json(&["partners", "update", &id, "--no-max-cpm"])
+        .await;
+    assert_eq!(updated["max_cpm"], Value::Null);
+    assert_eq!(updated["burl_networks"], json!(["198.51.100.0/24"]));
+
+    let disabled = platform
+        .adctl(&["partners", "disable", &id, "--yes"], None)
+        .await;
+    assert_eq!(disabled.code, 0, "{disabled:?}");
+    let listed = platform.json(&["partners", "list"]).await;
+    assert_eq!(listed[0]["status"], "disabled");
+
+    let rotated = platform
+        .json(&["partners", "rotate-credential", &id, "--yes"])
+        .await;
+    let new_credential = rotated["credential"].as_str().expect("credential");
+    assert_ne!(new_credential, credential);
+
+    // bad input is named, and nothing is written
+    let bad = platform
+        .adctl(
+            &[
+                "partners",
+                "create",
+                "Bad",
+                "--currency",
+                "dollars",
+                "--burl-network",
+                "lb",
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(bad.code, 1, "{bad:?}");
+    assert!(
+        bad.stderr.contains("currency") && bad.stderr.contains("burl_networks[0]"),
+        "{bad:?}"
+    );
+    let taken = platform
+        .adctl(&["partners", "create", "North Exchange"], None)
+        .await;
+    assert_eq!(taken.code, 1, "{taken:?}");
+    let count: i64 = sqlx::query_scalar("select count(*) from supply_partners")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(count, 1);
+}

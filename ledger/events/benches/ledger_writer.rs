@@ -96,6 +96,8 @@ fn event(campaign: ledger::CampaignId, lease: LeaseId, n: usize) -> ServedEvent 
         device: None,
         user_agent: Some("Mozilla/5.0 (bench)".into()),
         invalid: None,
+        partner: None,
+        test: false,
     }
 }
 

@@ -50,6 +50,10 @@ pub(crate) fn plan_spend(
             event: Some(event.id.clone()),
             lease: Some(event.lease),
         });
+        let transfer = match event.partner {
+            Some(partner) => transfer.with_metadata(serde_json::json!({"partner": partner})),
+            None => transfer,
+        };
         plan.transfers.push((i, transfer));
     }
     plan
@@ -76,6 +80,8 @@ mod tests {
             device: None,
             user_agent: None,
             invalid: None,
+            partner: None,
+            test: false,
         }
     }
 

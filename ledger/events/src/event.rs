@@ -7,6 +7,7 @@ use rust_decimal::Decimal;
 
 use ledger::ids::{CampaignId, LeaseId, TransferId};
 use ledger::money::{Amount, round_billing};
+use uuid::Uuid;
 
 /// What happened to a served ad.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -95,6 +96,10 @@ pub struct ServedEvent {
     /// Why the tracking endpoint's fraud checks judged the event invalid; `None`: valid. An
     /// invalid event is counted as such and never billed.
     pub invalid: Option<String>,
+    /// The supply partner the ad was sold to.
+    pub partner: Option<Uuid>,
+    /// The bid request was a test (`test: 1`): recorded as test traffic, never billed.
+    pub test: bool,
 }
 
 /// Why stream fields are not an event.
@@ -108,9 +113,9 @@ pub enum DecodeError {
 
 impl ServedEvent {
     /// Whether this is the event the campaign pays for (impressions of CPM campaigns, clicks of
-    /// CPC campaigns).
+    /// CPC campaigns), valid and not a test.
     pub fn is_billed(&self) -> bool {
-        self.invalid.is_none() && self.kind == self.billing.billed_kind()
+        !self.test && self.invalid.is_none() && self.kind == self.billing.billed_kind()
     }
 
     /// What this event costs the advertiser: the CPM divided by 1000, or the CPC, rounded once
@@ -156,6 +161,12 @@ impl ServedEvent {
         if let Some(why) = &self.invalid {
             fields.push(("invalid", why.clone()));
         }
+        if let Some(partner) = self.partner {
+            fields.push(("partner", partner.to_string()));
+        }
+        if self.test {
+            fields.push(("test", "1".to_owned()));
+        }
         fields
     }
 
@@ -163,10 +174,10 @@ impl ServedEvent {
     pub fn from_fields<'a>(
         fields: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Self, DecodeError> {
-        let mut found: [Option<&str>; 11] = [None; 11];
-        const NAMES: [&str; 11] = [
+        let mut found: [Option<&str>; 13] = [None; 13];
+        const NAMES: [&str; 13] = [
             "id", "kind", "campaign", "lease", "billing", "price", "at", "ip", "device", "ua",
-            "invalid",
+            "invalid", "partner", "test",
         ];
         for (name, value) in fields {
             if let Some(i) = NAMES.iter().position(|n| *n == name) {
@@ -204,6 +215,15 @@ impl ServedEvent {
             device: found[8].map(str::to_owned),
             user_agent: found[9].map(str::to_owned),
             invalid: found[10].map(str::to_owned),
+            partner: match found[11] {
+                Some(p) => Some(p.parse().map_err(|_| invalid(11, p))?),
+                None => None,
+            },
+            test: match found[12] {
+                None => false,
+                Some("1") => true,
+                Some(t) => return Err(invalid(12, t)),
+            },
         })
     }
 }
@@ -211,7 +231,6 @@ impl ServedEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use uuid::Uuid;
 
     fn event(kind: EventKind, billing: Billing, price_micros: i64) -> ServedEvent {
         ServedEvent {
@@ -226,6 +245,8 @@ mod tests {
             device: Some("ifa-1".into()),
             user_agent: None,
             invalid: None,
+            partner: Some(Uuid::from_u128(11)),
+            test: false,
         }
     }
 
@@ -280,6 +301,26 @@ mod tests {
         let fields = e.fields();
         let back = ServedEvent::from_fields(fields.iter().map(|(k, v)| (*k, v.as_str())));
         assert_eq!(back.map(|b| b.invalid), Ok(Some("click_rate".into())));
+    }
+
+    #[test]
+    fn a_test_requests_event_costs_nothing_and_says_so_on_the_stream() {
+        let mut e = event(EventKind::Impression, Billing::PerMille, 2_000_000);
+        e.test = true;
+        assert!(!e.is_billed());
+        assert_eq!(e.cost(), None);
+        let fields = e.fields();
+        let back = ServedEvent::from_fields(fields.iter().map(|(k, v)| (*k, v.as_str())));
+        assert_eq!(back, Ok(e));
+        let bad = [("test", "yes")];
+        let mut with_bad: Vec<(&str, &str)> =
+            fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        with_bad.retain(|(k, _)| *k != "test");
+        with_bad.extend(bad);
+        assert!(matches!(
+            ServedEvent::from_fields(with_bad),
+            Err(DecodeError::Invalid { field: "test", .. })
+        ));
     }
 
     #[test]

@@ -94,19 +94,34 @@ pub(crate) async fn record_events(pool: &PgPool, events: &[ServedEvent]) -> Resu
         .iter()
         .map(|e| DateTime::from_timestamp_millis(e.at_ms).unwrap_or(DateTime::<Utc>::UNIX_EPOCH))
         .collect();
-    let valid: Vec<bool> = events.iter().map(|e| e.invalid.is_none()).collect();
+    // a test request's events are no delivery: recorded, marked, never valid
+    let valid: Vec<bool> = events
+        .iter()
+        .map(|e| e.invalid.is_none() && !e.test)
+        .collect();
     let ips: Vec<Option<&str>> = events
         .iter()
         .map(|e| Some(e.ip.as_str()).filter(|ip| !ip.is_empty()))
         .collect();
     let devices: Vec<Option<&str>> = events.iter().map(|e| e.device.as_deref()).collect();
     let agents: Vec<Option<&str>> = events.iter().map(|e| e.user_agent.as_deref()).collect();
-    let reasons: Vec<Option<&str>> = events.iter().map(|e| e.invalid.as_deref()).collect();
+    let reasons: Vec<Option<&str>> = events
+        .iter()
+        .map(|e| match (&e.invalid, e.test) {
+            (Some(why), _) => Some(why.as_str()),
+            (None, true) => Some("test_request"),
+            (None, false) => None,
+        })
+        .collect();
+    let partners: Vec<Option<Uuid>> = events.iter().map(|e| e.partner).collect();
+    let tests: Vec<bool> = events.iter().map(|e| e.test).collect();
     sqlx::query(
         r"insert into ad_events
-              (event_id, campaign_id, kind, at, valid, ip, device, user_agent, invalid_reason)
+              (event_id, campaign_id, kind, at, valid, ip, device, user_agent, invalid_reason,
+               partner_id, test)
           select * from unnest($1::text[], $2::uuid[], $3::text[], $4::timestamptz[], $5::bool[],
-                               $6::text[], $7::text[], $8::text[], $9::text[])
+                               $6::text[], $7::text[], $8::text[], $9::text[], $10::uuid[],
+                               $11::bool[])
           on conflict do nothing",
     )
     .bind(&ids)
@@ -118,6 +133,8 @@ pub(crate) async fn record_events(pool: &PgPool, events: &[ServedEvent]) -> Resu
     .bind(&devices)
     .bind(&agents)
     .bind(&reasons)
+    .bind(&partners)
+    .bind(&tests)
     .execute(pool)
     .await?;
     Ok(())

@@ -155,6 +155,8 @@ mod tests {
             device: None,
             user_agent: None,
             invalid: None,
+            partner: None,
+            test: false,
         };
         assert_eq!(
             stream.seen_key(StreamShard(3), &event),

@@ -131,24 +131,16 @@ pub async fn reload_if_changed(
     held: &ArcSwap<Blocklist>,
     rate: f64,
 ) -> Result<bool, sqlx::Error> {
-    let revision: i64 = sqlx::query_scalar("select revision from blocked_sources_revision")
-        .fetch_one(db)
-        .await?;
-    if revision == held.load().revision() {
+    let Some((revision, rows)) = daemon::revised::read_if_revised::<(String, String)>(
+        db,
+        "select revision from blocked_sources_revision",
+        held.load().revision(),
+        "select kind, value from blocked_sources",
+    )
+    .await?
+    else {
         return Ok(false);
-    }
-    // one snapshot: the rows and the revision they make
-    let mut tx = db.begin().await?;
-    sqlx::query("set transaction isolation level repeatable read, read only")
-        .execute(&mut *tx)
-        .await?;
-    let revision: i64 = sqlx::query_scalar("select revision from blocked_sources_revision")
-        .fetch_one(&mut *tx)
-        .await?;
-    let rows: Vec<(String, String)> = sqlx::query_as("select kind, value from blocked_sources")
-        .fetch_all(&mut *tx)
-        .await?;
-    tx.commit().await?;
+    };
     let list = Blocklist::build(
         revision,
         rows.iter().map(|(k, v)| (k.as_str(), v.as_str())),

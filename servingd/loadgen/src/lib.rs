@@ -13,6 +13,9 @@ use rand::{Rng, SeedableRng};
 pub struct Plan {
     /// `http://host:port/openrtb2/auction`.
     pub url: String,
+    /// The supply partner's credential the requests carry (`Authorization: Bearer`); without
+    /// one servingd answers 401.
+    pub partner_key: Option<String>,
     /// Requests per second over all clients; 0: as fast as possible.
     pub rate: f64,
     pub duration: Duration,
@@ -193,11 +196,16 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
                 } else {
                     let body = request(&mut rng, n, plan.users, plan.unmatched);
                     device_ip = ip_of(&body).to_owned();
-                    http.post(&plan.url)
+                    let post = http
+                        .post(&plan.url)
                         .header("content-type", "application/json")
-                        .body(body)
-                        .send()
-                        .await
+                        .body(body);
+                    match &plan.partner_key {
+                        Some(key) => post.bearer_auth(key),
+                        None => post,
+                    }
+                    .send()
+                    .await
                 };
                 n += plan.clients as u64;
                 report.sent += 1;

@@ -59,6 +59,28 @@ pub struct Win {
     pub price_cpm: i64,
 }
 
+impl Win {
+    /// The win priced at most `ceiling_cpm` per thousand (a supply partner's price ceiling):
+    /// the price per thousand cut to it, and a per-click charge cut in the same proportion
+    /// (rounded down), so neither the exchange nor the advertiser pays above it.
+    pub fn within(self, ceiling_cpm: i64) -> Win {
+        if self.price_cpm <= ceiling_cpm {
+            return self;
+        }
+        let charge = match self.charge {
+            Charge::PerMille(_) => Charge::PerMille(ceiling_cpm),
+            Charge::PerClick(cpc) => {
+                Charge::PerClick(mul_div_down(cpc, ceiling_cpm, self.price_cpm.max(1)))
+            }
+        };
+        Win {
+            offer: self.offer,
+            charge,
+            price_cpm: ceiling_cpm,
+        }
+    }
+}
+
 /// Second-price (GSP) auction of one slot with `floor_cpm` as the reserve.
 pub fn second_price(offers: &[Offer], floor_cpm: i64) -> Option<Win> {
     let ranked = rank(offers, floor_cpm);
@@ -211,6 +233,31 @@ fn mul_div_up(a: i64, b: i64, c: i64) -> i64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_ceiling_cuts_the_price_and_a_click_charge_in_proportion() {
+        let cpm = Win {
+            offer: 0,
+            charge: Charge::PerMille(3_000_000),
+            price_cpm: 3_000_000,
+        };
+        assert_eq!(cpm.within(5_000_000), cpm);
+        let cut = cpm.within(2_000_000);
+        assert_eq!(
+            (cut.charge, cut.price_cpm),
+            (Charge::PerMille(2_000_000), 2_000_000)
+        );
+        let cpc = Win {
+            offer: 1,
+            charge: Charge::PerClick(500_000),
+            price_cpm: 4_000_000,
+        };
+        let cut = cpc.within(1_000_000);
+        assert_eq!(
+            (cut.charge, cut.price_cpm),
+            (Charge::PerClick(125_000), 1_000_000)
+        );
+    }
+
     use super::*;
 
     const fn dollars(cents: i64) -> i64 {

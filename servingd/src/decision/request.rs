@@ -73,7 +73,11 @@ pub struct AdRequest<'a> {
     pub tmax_ms: Option<u32>,
     /// Currencies the exchange takes bids in (empty: any).
     pub currencies: Vec<Cow<'a, str>>,
+    /// A test request (`test: 1`): answered, never billed.
     pub test: bool,
+    /// The most an impression may clear at per thousand, in the platform currency, micros: the
+    /// supply partner's price ceiling (set by the endpoint, not read from the request).
+    pub price_ceiling_micros: Option<i64>,
     /// The device's IP address (fraud checks), as sent.
     pub ip: Option<Cow<'a, str>>,
     pub user_agent: Option<Cow<'a, str>>,
@@ -136,6 +140,7 @@ impl AdRequest<'_> {
             tmax_ms: self.tmax_ms,
             currencies: all_owned(self.currencies),
             test: self.test,
+            price_ceiling_micros: self.price_ceiling_micros,
             ip: self.ip.map(owned),
             user_agent: self.user_agent.map(owned),
             device_id: self.device_id.map(owned),

@@ -2,8 +2,8 @@
 //! servingd can make one or change one.
 //!
 //! A token is `base64url(payload ‖ tag)`. The payload holds a format version, the id of the key
-//! that signed it, the event kind, the billing model, the auction, campaign and lease ids, the
-//! clearing price, the expiry, hashes of the bid request's device and network (for the fraud
+//! that signed it, the event kind, the billing model, whether the request was a test, the
+//! auction, campaign, lease and supply partner ids, the clearing price, the expiry, hashes of the bid request's device and network (for the fraud
 //! checks) and the impression id; the tag is HMAC-SHA256 over the payload and
 //! whatever the URL binds to it (a click URL's landing page, so the redirect cannot be changed
 //! either). Keys have one-byte ids: a new key signs while the old ones still verify, until they
@@ -16,9 +16,13 @@ use rand::RngCore;
 use ring::hmac;
 use uuid::Uuid;
 
-const VERSION: u8 = 1;
+/// Version 2 added the partner and the test flag; tokens of version 1 (sold to anyone who
+/// asked) are refused.
+const VERSION: u8 = 2;
 /// Everything before the impression id.
-const FIXED: usize = 4 + 16 * 3 + 8 * 4 + 1;
+const FIXED: usize = 5 + 16 * 4 + 8 * 4 + 1;
+/// The flag bit of a test request's token.
+const TEST_FLAG: u8 = 1;
 const TAG: usize = 32;
 /// Longest impression id a token carries, bytes (OpenRTB's are short; the parser refuses
 /// longer ones).
@@ -35,6 +39,10 @@ pub struct TokenClaims {
     pub slot: String,
     pub campaign: Uuid,
     pub lease: Uuid,
+    /// The supply partner the ad was sold to (its rules are checked when the event arrives).
+    pub partner: Uuid,
+    /// The bid request said `test: 1`: its events are recorded as test traffic, never billed.
+    pub test: bool,
     pub billing: Billing,
     /// The clearing price in the campaign's currency, micros: per thousand impressions or per
     /// click, as `billing` says.
@@ -178,10 +186,12 @@ impl TrackingKeys {
             self.signing,
             kind_byte(claims.kind),
             billing_byte(claims.billing),
+            if claims.test { TEST_FLAG } else { 0 },
         ]);
         bytes.extend_from_slice(claims.auction.as_bytes());
         bytes.extend_from_slice(claims.campaign.as_bytes());
         bytes.extend_from_slice(claims.lease.as_bytes());
+        bytes.extend_from_slice(claims.partner.as_bytes());
         bytes.extend_from_slice(&claims.price_micros.to_be_bytes());
         bytes.extend_from_slice(&claims.expires_at.to_be_bytes());
         bytes.extend_from_slice(&claims.device.to_be_bytes());
@@ -236,13 +246,19 @@ impl TrackingKeys {
         let claims = TokenClaims {
             kind: kind_of(payload[2]).ok_or(TokenError::Malformed)?,
             billing: billing_of(payload[3]).ok_or(TokenError::Malformed)?,
-            auction: uuid_at(payload, 4),
-            campaign: uuid_at(payload, 20),
-            lease: uuid_at(payload, 36),
-            price_micros: i64_at(payload, 52),
-            expires_at: i64_at(payload, 60),
-            device: i64_at(payload, 68) as u64,
-            network: i64_at(payload, 76) as u64,
+            test: match payload[4] {
+                0 => false,
+                TEST_FLAG => true,
+                _ => return Err(TokenError::Malformed),
+            },
+            auction: uuid_at(payload, 5),
+            campaign: uuid_at(payload, 21),
+            lease: uuid_at(payload, 37),
+            partner: uuid_at(payload, 53),
+            price_micros: i64_at(payload, 69),
+            expires_at: i64_at(payload, 77),
+            device: i64_at(payload, 85) as u64,
+            network: i64_at(payload, 93) as u64,
             slot: String::from_utf8(payload[FIXED..].to_vec())
                 .map_err(|_| TokenError::Malformed)?,
         };

@@ -13,7 +13,7 @@ use std::time::Instant;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -29,6 +29,8 @@ use crate::decision::tracking_token::TokenClaims;
 use crate::runtime::decide::Decision;
 use crate::runtime::serving_state::ServingState;
 use events::{Billing, EventKind};
+use partners::{Directory, Partner};
+use uuid::Uuid;
 
 /// Bytes reserved per bid for writing a response.
 const RESPONSE_CAPACITY: usize = 1536;
@@ -102,11 +104,26 @@ impl Drop for InFlight<'_> {
 
 async fn auction(
     State(state): State<Arc<ServingState>>,
+    headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
     let started = Instant::now();
     let in_use = state.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
     let _guard = InFlight(&state);
+    let partners = state.partners.load();
+    let Some(partner) = partner_of(&partners, &headers, state.rates.platform()) else {
+        metrics::counter!("servingd_unauthorized_total").increment(1);
+        let mut response = problem(
+            StatusCode::UNAUTHORIZED,
+            "only supply partners may ask for ads: send an active partner's credential as \
+             Authorization: Bearer <credential>",
+            Vec::new(),
+        );
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return response;
+    };
     let body = match body {
         Ok(b) => b,
         Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
@@ -119,7 +136,7 @@ async fn auction(
         Err(e) => return problem(StatusCode::BAD_REQUEST, &e.body_text(), Vec::new()),
     };
     let t = Instant::now();
-    let request = match openrtb::parse(&body) {
+    let mut request = match openrtb::parse(&body) {
         Ok(r) => r,
         Err(invalid) => {
             state.metrics.invalid.increment(1);
@@ -131,6 +148,7 @@ async fn auction(
         }
     };
     state.metrics.parse.record(t.elapsed());
+    request.price_ceiling_micros = partner.max_cpm_micros;
     if from_blocked_source(&state, &request) {
         metrics::counter!("servingd_blocked_total", "at" => "bid").increment(1);
         return no_bid();
@@ -169,7 +187,7 @@ async fn auction(
         no_bid()
     } else {
         state.metrics.bids.increment(1);
-        let source = ServedTo::of(&request);
+        let source = ServedTo::of(&request, partner.id);
         let body = bid_response(&state, &request.id, &decision, source);
         // written once into a buffer sized for a typical response (a bid is about 1 KB),
         // rather than grown from a small one
@@ -200,16 +218,38 @@ async fn auction(
     response
 }
 
-/// Who the ad is served to, as the tracking tokens carry it for the fraud checks.
+/// The active supply partner whose credential the request carries, trading in `currency`.
+fn partner_of<'d>(
+    partners: &'d Directory,
+    headers: &HeaderMap,
+    currency: &str,
+) -> Option<&'d Arc<Partner>> {
+    let presented = headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")?
+        .trim();
+    partners
+        .by_credential(presented)
+        .filter(|p| p.may_ask(currency))
+}
+
+/// Who the ad is served to and through whom, as the tracking tokens carry it for the fraud
+/// checks and billing.
 #[derive(Debug, Clone, Copy)]
 struct ServedTo {
     device: u64,
     network: u64,
+    partner: Uuid,
+    test: bool,
 }
 
 impl ServedTo {
-    fn of(request: &crate::AdRequest<'_>) -> Self {
+    fn of(request: &crate::AdRequest<'_>, partner: Uuid) -> Self {
         ServedTo {
+            partner,
+            test: request.test,
             device: request
                 .device_id
                 .as_deref()
@@ -302,6 +342,8 @@ fn bid_response<'a>(
                 slot: s.slot_id.clone(),
                 campaign: s.campaign.id,
                 lease: s.lease.0,
+                partner: served_to.partner,
+                test: served_to.test,
                 billing: match s.win.charge {
                     Charge::PerMille(_) => Billing::PerMille,
                     Charge::PerClick(_) => Billing::PerClick,

@@ -98,6 +98,13 @@ fn document() -> Value {
             }},
         },
         "components": {
+            "securitySchemes": {
+                "partner": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A supply partner's credential (sp_...), made with POST /api/v1/partners of the admin API",
+                },
+            },
             "schemas": {
                 "BidRequest": bid_request(),
                 "BidResponse": bid_response(),
@@ -119,7 +126,8 @@ fn auction(request_example: Value) -> Value {
         "tags": ["auction"],
         "operationId": "auction",
         "summary": "Answer a bid request",
-        "description": "One seat, at most one bid per impression, priced by a second-price auction among the eligible campaigns (targeting, schedule, pacing, frequency caps, budget on hand). No bid is a 204. Under load servingd sheds the requests worth least first, answering them with no bid. Open to the exchanges that reach it (no authentication of its own: put it behind the network's controls).",
+        "description": "One seat, at most one bid per impression, priced by a second-price auction among the eligible campaigns (targeting, schedule, pacing, frequency caps, budget on hand). No bid is a 204. Under load servingd sheds the requests worth least first, answering them with no bid. Only configured supply partners are answered: each sends its credential as a bearer token; the partner's price ceiling bounds the clearing price, and a request with `test: 1` is answered but its events are never billed.",
+        "security": [{"partner": []}],
         "requestBody": {
             "required": true,
             "content": {"application/json": {
@@ -137,6 +145,7 @@ fn auction(request_example: Value) -> Value {
                 }},
             },
             "204": {"description": "No bid", "headers": version},
+            "401": problem_response("No credential of an active supply partner trading in the auction currency", json!([])),
             "400": problem_response("The body is not a valid bid request; errors name each field", json!([
                 {"field": "imp[0].banner.w", "message": "an integer from 1 to 10000"},
             ])),
@@ -165,7 +174,7 @@ fn tracking(summary: &str, description: &str, landing: bool, answered: Value) ->
         ("400", "t (or u) missing or malformed"),
         (
             "403",
-            "A token servingd did not sign, or for another endpoint or landing page",
+            "A token servingd did not sign, or for another endpoint or landing page; or the partner that sold the ad refuses it (disabled, another currency, a billing URL from outside its networks, a price above its ceiling)",
         ),
         ("410", "The token has expired"),
         (

@@ -18,6 +18,7 @@ use ledger::{CampaignId, LeaseId};
 use url::form_urlencoded;
 
 use daemon::client_address::TrustedProxies;
+use partners::EventRefusal;
 
 use crate::decision::tracking_token::{TokenClaims, TokenError};
 use crate::runtime::serving_state::ServingState;
@@ -93,6 +94,9 @@ async fn track(state: &ServingState, kind: EventKind, request: Request) -> Respo
         }
     };
     let client = client_ip(&request, &state.settings.trusted_proxies);
+    if let Err(refusal) = partner_allows(state, kind, client, &claims) {
+        return refused(kind, "partner", StatusCode::FORBIDDEN, &refusal.to_string());
+    }
     // A listed source's event is answered as any other (nothing to learn from) and not billed.
     if client.is_some_and(|ip| state.blocklist.load().blocks_ip(ip)) {
         metrics::counter!("servingd_events_total", "kind" => kind.as_str(), "outcome" => "blocked")
@@ -130,6 +134,8 @@ async fn track(state: &ServingState, kind: EventKind, request: Request) -> Respo
         device: (claims.device != 0).then(|| format!("{:016x}", claims.device)),
         user_agent,
         invalid: verdict.invalid.then(|| verdict.reasons()),
+        partner: Some(claims.partner),
+        test: claims.test,
     };
     let seen_for = (claims.expires_at - now.timestamp() + SEEN_MARGIN_S).max(1) as u64;
     let appended = state
@@ -156,6 +162,36 @@ async fn track(state: &ServingState, kind: EventKind, request: Request) -> Respo
     metrics::counter!("servingd_events_total", "kind" => kind.as_str(), "outcome" => outcome)
         .increment(1);
     answer(kind, bound)
+}
+
+/// The rules of the supply partner that sold the ad: active, still in the auction currency,
+/// billing URLs fetched from its networks, the price within its ceiling. The ceiling is checked
+/// here again (the auction held to it) in case it was lowered since; a campaign no longer
+/// served, whose currency is not known here, is held to it only at the auction.
+fn partner_allows(
+    state: &ServingState,
+    kind: EventKind,
+    client: Option<IpAddr>,
+    claims: &TokenClaims,
+) -> Result<(), EventRefusal> {
+    let partners = state.partners.load();
+    let partner = partners
+        .get(claims.partner)
+        .ok_or(EventRefusal::UnknownPartner)?;
+    let cpm = match claims.billing {
+        Billing::PerMille => state
+            .live
+            .load()
+            .get(claims.campaign)
+            .and_then(|c| state.rates.floor(claims.price_micros, c.currency.code())),
+        Billing::PerClick => None,
+    };
+    partner.check_event(
+        state.rates.platform(),
+        kind == EventKind::Impression,
+        client,
+        cpm,
+    )
 }
 
 /// A CPC campaign's valid impressions and clicks teach its predicted click rate, which is what

@@ -157,6 +157,10 @@ impl Decider<'_> {
         candidates: &mut Vec<Candidate<'_>>,
         auction_id: Uuid,
     ) -> Option<SoldSlot> {
+        // the supply partner's ceiling: a floor above it could not be charged, and no price
+        // clears above it
+        let ceiling = request.price_ceiling_micros.unwrap_or(i64::MAX);
+        candidates.retain(|c| c.floor_micros <= ceiling);
         for _ in 0..MAX_ROUNDS {
             let t = Instant::now();
             let offers: Vec<Offer> = candidates.iter().map(|c| c.offer).collect();
@@ -164,7 +168,9 @@ impl Decider<'_> {
             let lowest = candidates.iter().map(|c| c.floor_micros).min()?;
             let leader = second_price(&offers, lowest)?;
             let floor = candidates[leader.offer].floor_micros;
-            let win = second_price(&offers, floor).filter(|w| w.offer == leader.offer);
+            let win = second_price(&offers, floor)
+                .filter(|w| w.offer == leader.offer)
+                .map(|w| w.within(ceiling));
             self.metrics.auction.record(t.elapsed());
             let Some(win) = win else {
                 candidates.remove(leader.offer);

@@ -41,6 +41,11 @@ const COUNTERS: &[(&str, Unit, &str)] = &[
         "Requests from sources on the blocklist, by where they were stopped.",
     ),
     (
+        "servingd_unauthorized_total",
+        Unit::Count,
+        "Bid requests refused (401) for want of an active supply partner's credential.",
+    ),
+    (
         "servingd_load_zone_total",
         Unit::Count,
         "Requests handled in each load zone (shedding).",
@@ -100,6 +105,11 @@ const GAUGES: &[(&str, Unit, &str)] = &[
         "Revision of the blocklist in use.",
     ),
     (
+        "servingd_partners",
+        Unit::Count,
+        "Supply partners known (active or disabled).",
+    ),
+    (
         "servingd_budget_reachable",
         Unit::Count,
         "1 while the budget controller's Redis answers, 0 while it does not.",
@@ -120,6 +130,7 @@ const AT_ZERO: &[&str] = &[
     "servingd_heartbeat_errors_total",
     "servingd_wallets_released_total",
     "servingd_click_counts_moved_total",
+    "servingd_unauthorized_total",
 ];
 
 /// Describes every family to the installed recorder and registers the counters at zero. Call
@@ -157,6 +168,7 @@ pub const EVENT_OUTCOMES: &[&str] = &[
     "expired",
     "forged",
     "unavailable",
+    "partner",
 ];
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ use events::EventStream;
 use fraud::Blocklist;
 use fraud::score::Rules as FraudRules;
 use fraud::windows::FraudWindows;
+use partners::Directory;
 
 /// What a running servingd shares between its handlers and background tasks: the live index,
 /// the wallets, the caps, the pacing board, the clock, the metrics.
@@ -51,6 +52,8 @@ pub struct ServingState {
     pub tracking: SharedTrackingKeys,
     /// Where verified events go.
     pub events: EventStream,
+    /// The supply partners allowed to ask for ads, reloaded when they change.
+    pub partners: ArcSwap<Directory>,
     /// Known-bad IPs and device ids (fraud level 1), reloaded when the list changes.
     pub blocklist: ArcSwap<Blocklist>,
     /// Per-IP and per-device activity (fraud level 2), and how it is judged.

@@ -201,6 +201,7 @@ async fn budgets_are_delivered_and_never_served_past_when_activated_under_load(p
     }
     let plan = Plan {
         url: format!("{}/openrtb2/auction", platform.serving),
+        partner_key: Some(platform.partner.clone()),
         rate: RATE,
         duration: timeout + Duration::from_secs(30),
         clients: 16,

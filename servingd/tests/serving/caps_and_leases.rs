@@ -31,13 +31,15 @@ async fn a_frequency_cap_is_never_exceeded_under_concurrent_requests(pool: PgPoo
     for n in 0..160 {
         let user = users[n % users.len()];
         let body = request_for(user, n);
-        let (http, url) = (
+        let (http, url, partner) = (
             platform.http.clone(),
             format!("{}/openrtb2/auction", platform.serving),
+            platform.partner.clone(),
         );
         requests.push(tokio::spawn(async move {
             let response = http
                 .post(url)
+                .bearer_auth(partner)
                 .header("content-type", "application/json")
                 .body(body)
                 .send()

@@ -173,6 +173,20 @@ async fn billing_survives_sigkill_of_servingd_and_the_ledger_writer(pool: PgPool
     for _ in 0..CAMPAIGNS {
         campaigns.push((funded_campaign(&ledger).await, Uuid::now_v7()));
     }
+    let partner = {
+        let rules = partners::store::PartnerRules {
+            status: partners::PartnerStatus::Active,
+            currency: "USD".into(),
+            max_cpm: None,
+            burl_networks: Vec::new(),
+        };
+        let mut conn = pool.acquire().await.expect("conn");
+        partners::store::create(&mut conn, "Crash exchange", &rules, "test")
+            .await
+            .expect("partner")
+            .0
+            .id
+    };
     let secret: [u8; 32] = rand::random();
     let spec = format!(
         "1:{}",
@@ -228,6 +242,8 @@ async fn billing_survives_sigkill_of_servingd_and_the_ledger_writer(pool: PgPool
                     slot: "1".into(),
                     campaign: campaign.0,
                     lease,
+                    partner,
+                    test: false,
                     billing: Billing::PerMille,
                     price_micros: CPM_MICROS,
                     expires_at,

@@ -33,6 +33,8 @@ fn impression(
         device: None,
         user_agent: Some(ua),
         invalid: None,
+        partner: None,
+        test: false,
     }
 }
 

@@ -25,6 +25,10 @@ pub struct Platform {
     pub api: String,
     pub admin: String,
     pub serving: String,
+    /// The credential of the supply partner every bid request comes from (a USD exchange
+    /// without rules of its own).
+    pub partner: String,
+    pub partner_id: Uuid,
     pub state: Arc<ServingState>,
     stop: Option<oneshot::Sender<()>>,
     api_runtime: Option<tokio::runtime::Runtime>,
@@ -102,6 +106,7 @@ impl Platform {
             .await
             .expect("key json");
         let api_key = key["api_key"].as_str().expect("api_key").to_owned();
+        let (partner_id, partner) = add_partner(&http, &api, &admin, json!({})).await;
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -133,6 +138,8 @@ impl Platform {
             api,
             admin,
             serving,
+            partner,
+            partner_id,
             state,
             stop: Some(stop),
             api_runtime: Some(api_runtime),
@@ -262,16 +269,43 @@ impl Platform {
             .expect("text")
     }
 
-    /// Sends a bid request.
+    /// Adds a supply partner with `rules` (merged over a USD exchange named at random): its id
+    /// and credential.
+    pub async fn add_partner(&self, rules: Value) -> (Uuid, String) {
+        add_partner(&self.http, &self.api, &self.admin, rules).await
+    }
+
+    /// Waits until servingd holds the partners' revision `at_least`.
+    pub async fn wait_partners(&self, at_least: usize) {
+        for _ in 0..200 {
+            if self.state.partners.load().len() >= at_least {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("servingd never held {at_least} partners");
+    }
+
+    /// Sends a bid request from the test's partner.
     pub async fn bid(&self, body: &str) -> (StatusCode, reqwest::header::HeaderMap, Value) {
-        let response = self
+        self.bid_as(Some(&self.partner), body).await
+    }
+
+    /// Sends a bid request with `credential` (or none).
+    pub async fn bid_as(
+        &self,
+        credential: Option<&str>,
+        body: &str,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let mut request = self
             .http
             .post(format!("{}/openrtb2/auction", self.serving))
             .header("content-type", "application/json")
-            .body(body.to_owned())
-            .send()
-            .await
-            .expect("auction");
+            .body(body.to_owned());
+        if let Some(credential) = credential {
+            request = request.bearer_auth(credential);
+        }
+        let response = request.send().await.expect("auction");
         let status = response.status();
         let headers = response.headers().clone();
         let body = response.json().await.unwrap_or(Value::Null);
@@ -280,8 +314,13 @@ impl Platform {
 
     /// Sends `body` until a bid comes back (the first requests for a campaign find no lease yet).
     pub async fn bid_until_won(&self, body: &str) -> Value {
+        self.bid_as_until_won(&self.partner, body).await
+    }
+
+    /// [`Platform::bid_until_won`] from the partner with `credential`.
+    pub async fn bid_as_until_won(&self, credential: &str, body: &str) -> Value {
         for _ in 0..100 {
-            let (status, _, reply) = self.bid(body).await;
+            let (status, _, reply) = self.bid_as(Some(credential), body).await;
             if status == StatusCode::OK {
                 return reply;
             }
@@ -290,6 +329,37 @@ impl Platform {
         }
         panic!("no bid came back");
     }
+}
+
+async fn add_partner(
+    http: &reqwest::Client,
+    api: &str,
+    admin: &str,
+    rules: Value,
+) -> (Uuid, String) {
+    let mut body =
+        json!({"name": format!("Exchange {}", Uuid::now_v7().simple()), "currency": "USD"});
+    merge(&mut body, rules);
+    let response = http
+        .post(format!("{api}/api/v1/partners"))
+        .bearer_auth(admin)
+        .json(&body)
+        .send()
+        .await
+        .expect("partner");
+    let status = response.status();
+    let created: Value = response.json().await.expect("partner json");
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    (
+        created["partner"]["id"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+            .expect("id"),
+        created["credential"]
+            .as_str()
+            .expect("credential")
+            .to_owned(),
+    )
 }
 
 fn merge(base: &mut Value, patch: Value) {

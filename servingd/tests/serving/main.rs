@@ -12,6 +12,7 @@ mod index_swaps;
 mod metrics_help;
 mod openapi_doc;
 mod pacing_simulation;
+mod partners_http;
 mod serving_clock;
 mod tracking_http;
 mod tracking_keys_vault;

@@ -111,6 +111,9 @@ async fn the_document_describes_what_servingd_answers(pool: PgPool) {
     assert_documented(&document, "/openrtb2/auction", "post", StatusCode::OK, &bid);
     let (status, _, body) = platform.bid(r#"{"id": "r", "imp": []}"#).await;
     assert_documented(&document, "/openrtb2/auction", "post", status, &body);
+    let (status, _, body) = platform.bid_as(None, &example.to_string()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_documented(&document, "/openrtb2/auction", "post", status, &body);
 
     // the bid's billing URL, then tokens that are missing or not ours
     let burl = bid["seatbid"][0]["bid"][0]["burl"]

@@ -48,14 +48,17 @@ async fn stream_entries(platform: &Platform) -> usize {
     total
 }
 
-/// What servingd would sign for an impression of `campaign` valid until `expires_at`.
-fn impression_claims(campaign: Uuid, expires_at: i64) -> TokenClaims {
+/// What servingd would sign for an impression of `campaign` sold to `partner`, valid until
+/// `expires_at`.
+fn impression_claims(campaign: Uuid, partner: Uuid, expires_at: i64) -> TokenClaims {
     TokenClaims {
         kind: EventKind::Impression,
         auction: Uuid::now_v7(),
         slot: "1".into(),
         campaign,
         lease: Uuid::now_v7(),
+        partner,
+        test: false,
         billing: events::Billing::PerMille,
         price_micros: 2_000_000,
         expires_at,
@@ -123,15 +126,17 @@ async fn forged_altered_expired_and_misused_tokens_are_refused_and_record_nothin
     altered[middle] = if altered[middle] == 'A' { 'B' } else { 'A' };
     let altered: String = altered.into_iter().collect();
     let now = chrono::Utc::now().timestamp();
-    let expired = platform
-        .state
-        .tracking
-        .load()
-        .sign(&impression_claims(campaign, now - 1), b"");
+    let expired = platform.state.tracking.load().sign(
+        &impression_claims(campaign, platform.partner_id, now - 1),
+        b"",
+    );
     let other_key =
         servingd::decision::tracking_token::TrackingKeys::new(0, vec![(0, vec![7; 32])])
             .expect("key")
-            .sign(&impression_claims(campaign, now + 60), b"");
+            .sign(
+                &impression_claims(campaign, platform.partner_id, now + 60),
+                b"",
+            );
     let cases = [
         (format!("{base}/t/imp?t={altered}"), StatusCode::FORBIDDEN),
         (format!("{base}/t/imp?t={other_key}"), StatusCode::FORBIDDEN),

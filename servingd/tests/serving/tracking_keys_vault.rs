@@ -28,6 +28,8 @@ fn claims() -> TokenClaims {
         slot: "1".into(),
         campaign: Uuid::now_v7(),
         lease: Uuid::now_v7(),
+        partner: Uuid::now_v7(),
+        test: false,
         billing: Billing::PerMille,
         price_micros: 2_000_000,
         expires_at: chrono::Utc::now().timestamp() + 600,

@@ -31,6 +31,8 @@ const OWNERS: &[(&str, &str)] = &[
     ("campaign_idempotency_keys", "api"),
     ("blocked_sources", "fraud"),
     ("blocked_sources_revision", "fraud"),
+    ("supply_partners", "partners"),
+    ("supply_partners_revision", "partners"),
 ];
 
 /// The words after which SQL names a table.

@@ -121,6 +121,8 @@ fn impression(campaign: CampaignId, lease: LeaseId, n: usize, cpm_micros: i64) -
         device: Some(format!("ifa-{n}")),
         user_agent: Some("Mozilla/5.0".into()),
         invalid: None,
+        partner: None,
+        test: false,
     }
 }
 

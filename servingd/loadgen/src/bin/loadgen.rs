@@ -12,6 +12,9 @@ struct Args {
     /// The auction endpoint.
     #[arg(long, default_value = "http://127.0.0.1:8090/openrtb2/auction")]
     url: String,
+    /// The supply partner's credential the requests carry (servingd answers 401 without one).
+    #[arg(long, env = "LOADGEN_PARTNER_KEY", hide_env_values = true)]
+    partner_key: Option<String>,
     /// Requests per second; 0 sends as fast as the clients can.
     #[arg(long, default_value_t = 200.0)]
     rate: f64,
@@ -60,6 +63,7 @@ async fn main() -> ExitCode {
     for round in 0..rounds {
         let plan = loadgen::Plan {
             url: args.url.clone(),
+            partner_key: args.partner_key.clone(),
             rate: args.rate,
             // the last round takes what is left of --duration
             duration: Duration::from_secs(step.min(args.duration - round * step)),

@@ -22,6 +22,8 @@ fn claims(kind: EventKind) -> TokenClaims {
         slot: "1".into(),
         campaign: Uuid::from_u128(7),
         lease: Uuid::from_u128(9),
+        partner: Uuid::from_u128(11),
+        test: false,
         billing: Billing::PerMille,
         price_micros: 2_345_678,
         expires_at: NOW + 3600,
@@ -35,7 +37,7 @@ fn a_token_verifies_to_what_was_signed() {
     let keys = ring(1, &[(1, 0xAB)]);
     let imp = claims(EventKind::Impression);
     let token = keys.sign(&imp, b"");
-    assert!(token.len() < 160, "{} characters", token.len());
+    assert!(token.len() < 200, "{} characters", token.len());
     assert!(
         token
             .bytes()
@@ -153,6 +155,58 @@ fn garbage_is_malformed() {
     }
 }
 
+/// Re-signs a token's payload after `change` with key `fill` (what only a key holder could do).
+fn resigned(token: &str, fill: u8, change: impl FnOnce(&mut Vec<u8>)) -> String {
+    let mut bytes = URL_SAFE_NO_PAD.decode(token).expect("base64");
+    bytes.truncate(bytes.len() - TAG);
+    change(&mut bytes);
+    let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, &key(fill)), &bytes);
+    bytes.extend_from_slice(tag.as_ref());
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[test]
+fn a_version_1_token_or_an_unknown_flag_is_refused_even_when_signed() {
+    let keys = ring(1, &[(1, 0xAB)]);
+    let token = keys.sign(&claims(EventKind::Impression), b"");
+    let old = resigned(&token, 0xAB, |b| b[0] = 1);
+    assert_eq!(
+        keys.verify(&old, EventKind::Impression, b"", NOW),
+        Err(TokenError::Malformed)
+    );
+    let flagged = resigned(&token, 0xAB, |b| b[4] = 0x80);
+    assert_eq!(
+        keys.verify(&flagged, EventKind::Impression, b"", NOW),
+        Err(TokenError::Malformed)
+    );
+    let same = resigned(&token, 0xAB, |_| {});
+    assert!(keys.verify(&same, EventKind::Impression, b"", NOW).is_ok());
+}
+
+#[test]
+fn a_test_requests_token_says_so_and_the_flag_cannot_be_dropped() {
+    let keys = ring(1, &[(1, 0xAB)]);
+    let mut test = claims(EventKind::Impression);
+    test.test = true;
+    let token = keys.sign(&test, b"");
+    assert!(
+        keys.verify(&token, EventKind::Impression, b"", NOW)
+            .expect("valid")
+            .test
+    );
+    let mut bytes = URL_SAFE_NO_PAD.decode(&token).expect("base64");
+    bytes[4] = 0;
+    assert_eq!(
+        keys.verify(
+            &URL_SAFE_NO_PAD.encode(bytes),
+            EventKind::Impression,
+            b"",
+            NOW
+        ),
+        Err(TokenError::Forged)
+    );
+}
+
 #[test]
 fn keys_from_configuration_are_checked_and_named() {
     let b64 = URL_SAFE_NO_PAD.encode(key(1));
@@ -189,6 +243,7 @@ proptest! {
         auction in any::<u128>(), campaign in any::<u128>(), lease in any::<u128>(),
         price in 0_i64..i64::MAX, expires in NOW..i64::MAX, slot in "[a-zA-Z0-9_-]{1,64}",
         click in any::<bool>(), cpc in any::<bool>(), device in any::<u64>(), network in any::<u64>(),
+        partner in any::<u128>(), test in any::<bool>(),
     ) {
         let keys = ring(7, &[(7, 0x11)]);
         let kind = if click { EventKind::Click } else { EventKind::Impression };
@@ -198,6 +253,8 @@ proptest! {
             slot,
             campaign: Uuid::from_u128(campaign),
             lease: Uuid::from_u128(lease),
+            partner: Uuid::from_u128(partner),
+            test,
             billing: if cpc { Billing::PerClick } else { Billing::PerMille },
             price_micros: price,
             expires_at: expires,
@@ -209,7 +266,7 @@ proptest! {
     }
 
     #[test]
-    fn no_single_changed_byte_passes(at in 0_usize..100, flip in 1_u8..=255) {
+    fn no_single_changed_byte_passes(at in 0_usize..200, flip in 1_u8..=255) {
         let keys = ring(1, &[(1, 0xAB)]);
         let token = keys.sign(&claims(EventKind::Impression), b"");
         let mut bytes = URL_SAFE_NO_PAD.decode(&token).expect("base64");
