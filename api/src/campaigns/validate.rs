@@ -5,7 +5,9 @@ use ledger::{Amount, MoneyError};
 use rust_decimal::Decimal;
 
 use crate::error::FieldError;
-use domain::campaign::{Bid, Budget, CampaignInput, CampaignSpec, Creative, Schedule, Targeting};
+use domain::campaign::{
+    Bid, BidKind, Budget, CampaignInput, CampaignSpec, Creative, Schedule, Targeting,
+};
 
 /// Longest list in targeting.
 const MAX_LIST: usize = 1000;
@@ -15,6 +17,9 @@ const MAX_CREATIVES: usize = 50;
 const MAX_MARKUP_BYTES: usize = 64 * 1024;
 /// Highest bid accepted, in the campaign's currency (CPM or CPC): anything above is a typo.
 const MAX_BID: Decimal = Decimal::from_parts(1000, 0, 0, false, 0);
+/// Lowest CPM bid: below 0.001 an impression costs less than a micro, rounds to nothing at
+/// billing, and could never be served.
+const MIN_CPM: Decimal = Decimal::from_parts(1, 0, 0, false, 3);
 
 /// Checks `input`; every problem found is reported, not just the first.
 pub fn validate(input: &CampaignInput) -> Result<CampaignSpec, Vec<FieldError>> {
@@ -49,6 +54,15 @@ pub fn validate(input: &CampaignInput) -> Result<CampaignSpec, Vec<FieldError>> 
         && b.as_decimal() > MAX_BID
     {
         errors.push(FieldError::new("bid.amount", format!("at most {MAX_BID}")));
+    }
+    if let Some(b) = bid
+        && input.bid.kind == BidKind::Cpm
+        && b.as_decimal() < MIN_CPM
+    {
+        errors.push(FieldError::new(
+            "bid.amount",
+            format!("a CPM bid is at least {MIN_CPM} (an impression must cost a micro)"),
+        ));
     }
     check_targeting(&input.targeting, &mut errors);
     if let Some(cap) = input.frequency_cap {
@@ -359,6 +373,18 @@ mod tests {
         );
         assert_eq!(spec.creatives[0].weight, 1);
         assert_eq!(validate(&spec.to_input()), Ok(spec));
+    }
+
+    #[test]
+    fn a_cpm_bid_below_a_thousandth_is_refused_a_cpc_one_is_not() {
+        let mut input = sample();
+        input.bid.amount = "0.000999".into();
+        assert_eq!(fields(&input), ["bid.amount"]);
+        input.bid.amount = "0.001".into();
+        assert!(fields(&input).is_empty());
+        input.bid.kind = BidKind::Cpc;
+        input.bid.amount = "0.000999".into();
+        assert!(fields(&input).is_empty());
     }
 
     #[test]

@@ -123,9 +123,8 @@ pub fn all() -> Vec<(&'static str, Value)> {
                    "burl_networks": ["198.51.100.0/24"]}),
         ),
         (
-            "PartnerRulesInput",
-            json!({"status": "disabled", "currency": "USD", "max_cpm": "20.00",
-                   "burl_networks": ["198.51.100.0/24"]}),
+            "PartnerChange",
+            json!({"status": "disabled", "max_cpm": null}),
         ),
         ("PartnerRecord", partner()),
         ("PartnerList", json!({"items": [partner()]})),

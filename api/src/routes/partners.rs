@@ -32,24 +32,6 @@ pub const WRITE_ROLES: &[Role] = &[Role::Admin];
 /// Most networks a partner's billing URLs may come from.
 pub const MAX_NETWORKS: usize = 100;
 
-/// A partner's rules, as written.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PartnerRulesInput {
-    /// `active` (the default) or `disabled`.
-    pub status: Option<PartnerStatus>,
-    /// The currency its auctions run in (servingd bids only in its own).
-    #[schema(example = "USD")]
-    pub currency: String,
-    /// The most an impression it sells may be charged per thousand, in its currency.
-    #[schema(value_type = Option<String>, example = "5.00")]
-    pub max_cpm: Option<String>,
-    /// Addresses or networks its billing URLs may be fetched from (at most 100); empty or
-    /// absent: anywhere.
-    #[serde(default)]
-    pub burl_networks: Vec<String>,
-}
-
 /// A new partner: a name and its rules.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -59,26 +41,41 @@ pub struct NewPartner {
     pub name: String,
     /// `active` (the default) or `disabled`.
     pub status: Option<PartnerStatus>,
+    /// The currency its auctions run in (servingd bids only in its own).
     #[schema(example = "USD")]
     pub currency: String,
-    /// The most an impression it sells may be charged per thousand, in its currency.
+    /// The most an impression it sells may be charged per thousand, in its currency; absent:
+    /// no ceiling beyond the bids.
     #[schema(value_type = Option<String>, example = "5.00")]
     pub max_cpm: Option<String>,
-    /// Addresses or networks its billing URLs may be fetched from (at most 100).
+    /// Addresses or networks its billing URLs may be fetched from (at most 100); empty or
+    /// absent: anywhere.
     #[serde(default)]
     pub burl_networks: Vec<String>,
 }
 
-impl NewPartner {
-    fn into_parts(self) -> (String, PartnerRulesInput) {
-        let rules = PartnerRulesInput {
-            status: self.status,
-            currency: self.currency,
-            max_cpm: self.max_cpm,
-            burl_networks: self.burl_networks,
-        };
-        (self.name, rules)
-    }
+/// A change of a partner's rules: what is named changes, the rest stays.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerChange {
+    pub status: Option<PartnerStatus>,
+    #[schema(example = "USD")]
+    pub currency: Option<String>,
+    /// A new ceiling, or `null` for none.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, example = "5.00")]
+    pub max_cpm: Option<Option<String>>,
+    /// A new list (empty: anywhere).
+    pub burl_networks: Option<Vec<String>>,
+}
+
+/// A field that may be absent (`None`), `null` (`Some(None)`) or a value.
+fn present<'de, D, T>(deserializer: D) -> std::result::Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// A partner with a credential just made: the only time it is shown.
@@ -111,8 +108,44 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(rotate_partner_credential))
 }
 
+/// A partner's rules as written, before they are checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RulesText {
+    pub status: PartnerStatus,
+    pub currency: String,
+    pub max_cpm: Option<String>,
+    pub burl_networks: Vec<String>,
+}
+
+impl RulesText {
+    fn of(record: &PartnerRecord) -> Self {
+        RulesText {
+            status: record.status,
+            currency: record.currency.clone(),
+            max_cpm: record.max_cpm.map(|m| m.to_string()),
+            burl_networks: record.burl_networks.clone(),
+        }
+    }
+
+    fn changed(mut self, change: PartnerChange) -> Self {
+        if let Some(status) = change.status {
+            self.status = status;
+        }
+        if let Some(currency) = change.currency {
+            self.currency = currency;
+        }
+        if let Some(max_cpm) = change.max_cpm {
+            self.max_cpm = max_cpm;
+        }
+        if let Some(networks) = change.burl_networks {
+            self.burl_networks = networks;
+        }
+        self
+    }
+}
+
 /// Checks rules as written; every field at fault is named.
-pub fn rules(input: PartnerRulesInput) -> std::result::Result<PartnerRules, Vec<FieldError>> {
+pub fn rules(input: RulesText) -> std::result::Result<PartnerRules, Vec<FieldError>> {
     let mut errors = Vec::new();
     let currency = match Currency::parse(input.currency.trim()) {
         Ok(c) => c.code().to_owned(),
@@ -160,7 +193,7 @@ pub fn rules(input: PartnerRulesInput) -> std::result::Result<PartnerRules, Vec<
     networks.sort();
     networks.dedup();
     Ok(PartnerRules {
-        status: input.status.unwrap_or(PartnerStatus::Active),
+        status: input.status,
         currency,
         max_cpm,
         burl_networks: networks,
@@ -240,8 +273,7 @@ pub async fn create_partner(
     JsonBody(body): JsonBody<NewPartner>,
 ) -> Result<(StatusCode, Json<PartnerWithCredential>)> {
     actor.principal.require(WRITE_ROLES)?;
-    let (name, rules_input) = body.into_parts();
-    let name = name.trim().to_owned();
+    let name = body.name.trim().to_owned();
     let mut errors = Vec::new();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         errors.push(FieldError::new(
@@ -249,7 +281,13 @@ pub async fn create_partner(
             "1 to 100 characters, no control characters",
         ));
     }
-    let rules = match rules(rules_input) {
+    let written = RulesText {
+        status: body.status.unwrap_or(PartnerStatus::Active),
+        currency: body.currency,
+        max_cpm: body.max_cpm,
+        burl_networks: body.burl_networks,
+    };
+    let rules = match rules(written) {
         Ok(rules) => Some(rules),
         Err(more) => {
             errors.extend(more);
@@ -278,13 +316,13 @@ pub async fn create_partner(
     ))
 }
 
-/// Replace a supply partner's rules (status, currency, price ceiling, networks).
+/// Change a supply partner's rules (status, currency, price ceiling, networks).
 ///
-/// Disabling a partner refuses its bid requests and the events of ads it was sold, within
-/// seconds. Roles: admin.
-#[utoipa::path(put, path = "/api/v1/partners/{id}", tag = "partners",
+/// Only the fields named change. Disabling a partner refuses its bid requests and the events of
+/// its ads within seconds. Roles: admin.
+#[utoipa::path(patch, path = "/api/v1/partners/{id}", tag = "partners",
     params(PartnerPath),
-    request_body = PartnerRulesInput,
+    request_body = PartnerChange,
     responses(
         (status = 200, description = "Changed", body = PartnerRecord),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
@@ -298,17 +336,22 @@ pub async fn update_partner(
     State(state): State<AppState>,
     actor: Actor,
     PathParams(path): PathParams<PartnerPath>,
-    JsonBody(body): JsonBody<PartnerRulesInput>,
+    JsonBody(change): JsonBody<PartnerChange>,
 ) -> Result<Json<PartnerRecord>> {
     actor.principal.require(WRITE_ROLES)?;
-    let rules = rules(body).map_err(ApiError::Invalid)?;
     let mut tx = state.db.begin().await?;
-    let Some((before, after)) = store::update(&mut tx, path.id, &rules)
+    // the row stays locked until the change commits: two changes at once apply one after the
+    // other, neither undoing the other
+    let Some(before) = store::get_for_update(&mut tx, path.id)
         .await
         .map_err(stored)?
     else {
         return Err(ApiError::NotFound("partner"));
     };
+    let rules = rules(RulesText::of(&before).changed(change)).map_err(ApiError::Invalid)?;
+    let after = store::update(&mut tx, path.id, &rules)
+        .await
+        .map_err(stored)?;
     let entry = Change::of("partner.update", object(&after), None)
         .before(&before)?
         .after(&after)?
@@ -338,13 +381,21 @@ pub async fn rotate_partner_credential(
 ) -> Result<Json<PartnerWithCredential>> {
     actor.principal.require(WRITE_ROLES)?;
     let mut tx = state.db.begin().await?;
+    let Some(before) = store::get_for_update(&mut tx, path.id)
+        .await
+        .map_err(stored)?
+    else {
+        return Err(ApiError::NotFound("partner"));
+    };
     let Some((partner, credential)) = store::rotate_credential(&mut tx, path.id)
         .await
         .map_err(stored)?
     else {
         return Err(ApiError::NotFound("partner"));
     };
+    // the record says which credential was retired (its prefix) and which replaced it
     let entry = Change::of("partner.rotate_credential", object(&partner), None)
+        .before(&before)?
         .after(&partner)?
         .by(&actor, partner.updated_at);
     audit_records::change::record(&state, &mut tx, &entry).await?;
@@ -363,9 +414,9 @@ fn object(partner: &PartnerRecord) -> String {
 mod tests {
     use super::*;
 
-    fn input(currency: &str, max_cpm: Option<&str>, networks: &[&str]) -> PartnerRulesInput {
-        PartnerRulesInput {
-            status: None,
+    fn input(currency: &str, max_cpm: Option<&str>, networks: &[&str]) -> RulesText {
+        RulesText {
+            status: PartnerStatus::Active,
             currency: currency.into(),
             max_cpm: max_cpm.map(str::to_owned),
             burl_networks: networks.iter().map(|s| (*s).to_owned()).collect(),
@@ -390,5 +441,22 @@ mod tests {
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["currency", "max_cpm", "burl_networks[1]"]);
         assert!(rules(input("USD", Some("0"), &[])).is_err());
+    }
+
+    #[test]
+    fn a_change_keeps_what_it_does_not_name_and_null_clears_the_ceiling() {
+        let written = input("USD", Some("5"), &["198.51.100.0/24"]);
+        let change: PartnerChange =
+            serde_json::from_str(r#"{"status": "disabled"}"#).expect("change");
+        let changed = written.clone().changed(change);
+        assert_eq!(changed.status, PartnerStatus::Disabled);
+        assert_eq!(changed.max_cpm.as_deref(), Some("5"));
+        assert_eq!(changed.burl_networks, ["198.51.100.0/24"]);
+        let change: PartnerChange =
+            serde_json::from_str(r#"{"max_cpm": null, "burl_networks": []}"#).expect("change");
+        let changed = written.changed(change);
+        assert_eq!(changed.max_cpm, None);
+        assert!(changed.burl_networks.is_empty());
+        assert_eq!(changed.status, PartnerStatus::Active);
     }
 }

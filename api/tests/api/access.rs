@@ -280,6 +280,22 @@ fn cases() -> Vec<Case> {
             StatusCode::OK,
         ),
         c(
+            Method::GET,
+            "/api/v1/partners",
+            &[Role::Operator, Role::Billing, Role::Admin],
+            none,
+            Nothing,
+            StatusCode::OK,
+        ),
+        c(
+            Method::POST,
+            "/api/v1/partners",
+            &[Role::Admin],
+            || Some(json!({"name": format!("x{}", Uuid::now_v7().simple()), "currency": "USD"})),
+            Nothing,
+            StatusCode::CREATED,
+        ),
+        c(
             Method::POST,
             "/api/v1/fraud/blocklist",
             &[Role::Operator, Role::Admin],

@@ -93,43 +93,34 @@ const WITH_CREDENTIAL: Columns = &[
     ("CREDENTIAL", "credential"),
 ];
 
-/// The rules `flags` make of `current` (a partner's, or nothing for a new one).
-fn rules_body(current: &Value, flags: RuleFlags, status: Option<&str>) -> Value {
-    let currency = flags
-        .currency
-        .or_else(|| current["currency"].as_str().map(str::to_owned))
-        .unwrap_or_else(|| "USD".to_owned());
-    let max_cpm = if flags.no_max_cpm {
-        Value::Null
-    } else {
-        flags
-            .max_cpm
-            .map(Value::from)
-            .unwrap_or_else(|| current["max_cpm"].clone())
-    };
-    let networks = if flags.any_address {
-        json!([])
-    } else if flags.burl_networks.is_empty() {
-        current
-            .get("burl_networks")
-            .cloned()
-            .unwrap_or_else(|| json!([]))
-    } else {
-        json!(flags.burl_networks)
-    };
-    let status = status
-        .map(str::to_owned)
-        .or_else(|| current["status"].as_str().map(str::to_owned))
-        .unwrap_or_else(|| "active".to_owned());
-    json!({"status": status, "currency": currency, "max_cpm": max_cpm, "burl_networks": networks})
+impl RuleFlags {
+    /// The fields these flags name, as the API takes them (nothing named: nothing changes).
+    fn fields(self) -> serde_json::Map<String, Value> {
+        let mut fields = serde_json::Map::new();
+        if let Some(currency) = self.currency {
+            fields.insert("currency".into(), json!(currency));
+        }
+        if self.no_max_cpm {
+            fields.insert("max_cpm".into(), Value::Null);
+        } else if let Some(max_cpm) = self.max_cpm {
+            fields.insert("max_cpm".into(), json!(max_cpm));
+        }
+        if self.any_address {
+            fields.insert("burl_networks".into(), json!([]));
+        } else if !self.burl_networks.is_empty() {
+            fields.insert("burl_networks".into(), json!(self.burl_networks));
+        }
+        fields
+    }
 }
 
 /// Runs the command.
 pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Failure> {
-    let put = |id: Uuid, body: Value| async move {
+    let change = |id: Uuid, fields: serde_json::Map<String, Value>| async move {
+        let body = Value::Object(fields);
         ctx.client
             .send(
-                Method::PUT,
+                Method::PATCH,
                 &format!("/api/v1/partners/{id}"),
                 Request {
                     body: Some(&body),
@@ -160,9 +151,16 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Failure> {
             rules,
             disabled,
         } => {
-            let mut body = rules_body(&Value::Null, rules, disabled.then_some("disabled"));
-            body["name"] = json!(name);
-            let created = ctx.client.post("/api/v1/partners", &body, None).await?;
+            let mut fields = rules.fields();
+            fields.entry("currency").or_insert_with(|| json!("USD"));
+            fields.insert("name".into(), json!(name));
+            if disabled {
+                fields.insert("status".into(), json!("disabled"));
+            }
+            let created = ctx
+                .client
+                .post("/api/v1/partners", &Value::Object(fields), None)
+                .await?;
             eprintln!("adctl: give the credential to the partner now: it is not shown again");
             output::written(output::object(
                 &mut ctx.out(),
@@ -172,8 +170,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Failure> {
             ))
         }
         Command::Update { id, rules } => {
-            let body = rules_body(&current(id).await?, rules, None);
-            let partner = put(id, body).await?;
+            let partner = change(id, rules.fields()).await?;
             output::written(output::object(
                 &mut ctx.out(),
                 ctx.output,
@@ -183,22 +180,17 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Failure> {
         }
         Command::Enable { id } | Command::Disable { id } => {
             let disable = matches!(args.command, Command::Disable { .. });
-            let partner = current(id).await?;
             if disable {
+                let partner = current(id).await?;
                 ctx.confirm(&format!(
                     "Disable partner {}? Its bid requests and the events of ads it was sold are refused.",
                     output::field(&partner, "name")
                 ))?;
             }
             let status = if disable { "disabled" } else { "active" };
-            let flags = RuleFlags {
-                currency: None,
-                max_cpm: None,
-                no_max_cpm: false,
-                burl_networks: Vec::new(),
-                any_address: false,
-            };
-            let partner = put(id, rules_body(&partner, flags, Some(status))).await?;
+            let mut fields = serde_json::Map::new();
+            fields.insert("status".into(), json!(status));
+            let partner = change(id, fields).await?;
             eprintln!("adctl: partner {id} is {status}");
             output::written(output::object(
                 &mut ctx.out(),

@@ -174,12 +174,12 @@ pub async fn dead_letter_rows(db: &PgPool) -> Result<i64, sqlx::Error> {
 /// How many events served at or after `since` were judged invalid (refused by the tracking
 /// endpoint's checks, or convicted by the scorer afterwards).
 pub async fn invalid_since(db: &PgPool, since: DateTime<Utc>) -> Result<i64> {
-    Ok(
-        sqlx::query_scalar("select count(*) from ad_events where at >= $1 and not valid")
-            .bind(since)
-            .fetch_one(db)
-            .await?,
+    Ok(sqlx::query_scalar(
+        "select count(*) from ad_events where at >= $1 and not valid and not test",
     )
+    .bind(since)
+    .fetch_one(db)
+    .await?)
 }
 
 /// Valid impressions and clicks of each `(campaign, since)` served since, in one statement

@@ -10,7 +10,10 @@
 //!   has clicked a few times (a person clicks a few ads in a hundred);
 //! - user-agent switching: distinct user agents in ten minutes beyond what one household has;
 //! - geo mismatch: the event comes from another network than the bid request named (a
-//!   moderate signal: mobile users move between networks).
+//!   moderate signal: mobile users move between networks);
+//! - impression rate: billing URLs fired in the last minute (a sliding minute) over the most
+//!   one person's screen shows, with or without a device id. The supply partner's own servers
+//!   (its `burl_networks`) fire every billing URL of its traffic and are not counted.
 
 use std::net::IpAddr;
 
@@ -35,6 +38,8 @@ pub fn network_hash(ip: IpAddr) -> u64 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Window {
     pub clicks_last_minute: u32,
+    /// Impressions over the sliding last minute ([`sliding_minute`]).
+    pub impressions_last_minute: u32,
     pub clicks: u32,
     pub impressions: u32,
     pub user_agents: u32,
@@ -52,6 +57,8 @@ pub struct Rules {
     pub ctr_min_clicks: u32,
     /// Most user agents one source shows in ten minutes.
     pub user_agents: u32,
+    /// Most impressions (billing URLs) one source fires in a minute.
+    pub impressions_per_minute: u32,
     pub geo_mismatch: f64,
     /// Score at or over which an event is invalid.
     pub threshold: f64,
@@ -65,6 +72,7 @@ impl Default for Rules {
             ctr_factor: 10.0,
             ctr_min_clicks: 4,
             user_agents: 3,
+            impressions_per_minute: 60,
             geo_mismatch: 0.5,
             threshold: 1.0,
         }
@@ -78,6 +86,7 @@ pub enum Signal {
     CtrAnomaly,
     UserAgentSwitching,
     GeoMismatch,
+    ImpressionRate,
 }
 
 impl Signal {
@@ -87,6 +96,7 @@ impl Signal {
             Signal::CtrAnomaly => "ctr_anomaly",
             Signal::UserAgentSwitching => "user_agent_switching",
             Signal::GeoMismatch => "geo_mismatch",
+            Signal::ImpressionRate => "impression_rate",
         }
     }
 }
@@ -111,6 +121,15 @@ impl Assessment {
     }
 }
 
+/// The events of a sliding last minute from two fixed ones: all of this minute's, and of the
+/// previous minute's the share the sliding minute still covers (`into_minute_ms` is how far this
+/// minute has gone), rounded up.
+pub fn sliding_minute(this_minute: u32, previous_minute: u32, into_minute_ms: i64) -> u32 {
+    let left = 60_000 - into_minute_ms.clamp(0, 60_000);
+    let carried = (i64::from(previous_minute) * left + 59_999) / 60_000;
+    this_minute.saturating_add(u32::try_from(carried).unwrap_or(u32::MAX))
+}
+
 /// Scores an event from its sources' windows (the worst of them) and the network check.
 pub fn assess(windows: &[Window], geo_mismatch: bool, rules: &Rules) -> Assessment {
     let mut parts: Vec<(f64, Signal)> = Vec::new();
@@ -118,6 +137,10 @@ pub fn assess(windows: &[Window], geo_mismatch: bool, rules: &Rules) -> Assessme
     let click_rate =
         worst(&|w| f64::from(w.clicks_last_minute) / f64::from(rules.clicks_per_minute.max(1)));
     parts.push((click_rate.min(3.0), Signal::ClickRate));
+    let impression_rate = worst(&|w| {
+        f64::from(w.impressions_last_minute) / f64::from(rules.impressions_per_minute.max(1))
+    });
+    parts.push((impression_rate.min(3.0), Signal::ImpressionRate));
     let ctr = worst(&|w| {
         if w.clicks < rules.ctr_min_clicks {
             return 0.0;
@@ -152,6 +175,7 @@ mod tests {
     fn person() -> Window {
         Window {
             clicks_last_minute: 1,
+            impressions_last_minute: 4,
             clicks: 1,
             impressions: 40,
             user_agents: 1,
@@ -185,6 +209,7 @@ mod tests {
     fn a_ctr_far_above_the_norm_is_invalid_once_there_are_enough_clicks() {
         let clicky = Window {
             clicks_last_minute: 1,
+            impressions_last_minute: 10,
             clicks: 5,
             impressions: 10,
             user_agents: 1,
@@ -215,6 +240,38 @@ mod tests {
             ..person()
         };
         assert!(assess(&[many], false, &Rules::default()).invalid);
+    }
+
+    #[test]
+    fn a_source_firing_billing_urls_faster_than_a_screen_shows_ads_is_invalid() {
+        let busy = Window {
+            impressions_last_minute: 60,
+            ..person()
+        };
+        let a = assess(&[busy], false, &Rules::default());
+        assert!(a.invalid, "{a:?}");
+        assert_eq!(a.signals, vec![Signal::ImpressionRate]);
+        assert_eq!(a.reasons(), "impression_rate");
+        // half the rate counts, but alone is not enough
+        let brisk = Window {
+            impressions_last_minute: 30,
+            ..person()
+        };
+        let a = assess(&[brisk], false, &Rules::default());
+        assert!(!a.invalid);
+        assert_eq!(a.signals, vec![Signal::ImpressionRate]);
+        // with another network it is
+        assert!(assess(&[brisk], true, &Rules::default()).invalid);
+    }
+
+    #[test]
+    fn the_sliding_minute_carries_what_the_previous_one_still_covers() {
+        assert_eq!(sliding_minute(10, 40, 0), 50);
+        assert_eq!(sliding_minute(10, 40, 30_000), 30);
+        assert_eq!(sliding_minute(10, 40, 59_999), 11);
+        assert_eq!(sliding_minute(10, 40, 60_000), 10);
+        assert_eq!(sliding_minute(0, 0, 12_345), 0);
+        assert_eq!(sliding_minute(u32::MAX, u32::MAX, 0), u32::MAX);
     }
 
     #[test]

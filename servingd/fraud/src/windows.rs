@@ -1,5 +1,6 @@
 //! Fraud level 2's activity windows in Redis: per source (an IP, a device), clicks and
-//! impressions per minute over the last ten minutes and the user agents seen in them. One script
+//! impressions per minute over the last ten minutes (the current and previous minutes'
+//! impressions make a sliding minute) and the user agents seen in them. One script
 //! per source counts the event and answers the window in one round trip; a source's keys share
 //! one hash tag, so it runs on one node of a Redis Cluster. Keys expire eleven minutes after the
 //! source's last event.
@@ -11,7 +12,7 @@ use events::EventKind;
 use redis::aio::ConnectionLike;
 
 use crate::bloom::hash;
-use crate::score::Window;
+use crate::score::{Window, sliding_minute};
 
 /// Counts the event and answers the window.
 static COUNT: LazyLock<redis::Script> = LazyLock::new(|| {
@@ -45,7 +46,7 @@ if ARGV[3] ~= '' then
     end
   end
 end
-return {tonumber(v[10]) or 0, clicks, imps, agents}
+return {tonumber(v[10]) or 0, clicks, imps, agents, tonumber(v[20]) or 0, tonumber(v[19]) or 0}
 ",
     )
 });
@@ -111,6 +112,7 @@ impl FraudWindows {
         };
         Ok(Window {
             clicks_last_minute: at(0),
+            impressions_last_minute: sliding_minute(at(4), at(5), now_ms.rem_euclid(60_000)),
             clicks: at(1),
             impressions: at(2),
             user_agents: at(3),

@@ -70,6 +70,12 @@ impl Partner {
         self.status == PartnerStatus::Active && self.currency == auction_currency
     }
 
+    /// Whether `ip` is one of its own servers (in its `burl_networks`).
+    pub fn owns(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.burl_networks.iter().any(|net| net.contains(&ip))
+    }
+
     /// The highest price per thousand an auction for it may clear at, micros (`i64::MAX`
     /// without a ceiling).
     pub fn ceiling_cpm_micros(&self) -> i64 {
@@ -96,16 +102,13 @@ impl Partner {
                 auction: auction_currency.to_owned(),
             });
         }
-        if billing_url && !self.burl_networks.is_empty() {
-            let allowed = client.is_some_and(|ip| {
-                let ip = ip.to_canonical();
-                self.burl_networks.iter().any(|net| net.contains(&ip))
-            });
-            if !allowed {
-                return Err(EventRefusal::Address(
-                    client.map_or_else(|| "an unknown address".into(), |ip| ip.to_string()),
-                ));
-            }
+        if billing_url
+            && !self.burl_networks.is_empty()
+            && !client.is_some_and(|ip| self.owns(ip))
+        {
+            return Err(EventRefusal::Address(
+                client.map_or_else(|| "an unknown address".into(), |ip| ip.to_string()),
+            ));
         }
         if let Some(price) = cpm_micros
             && price > self.ceiling_cpm_micros()

@@ -157,15 +157,12 @@ pub async fn create(
     Ok((record, credential))
 }
 
-/// Changes a partner's rules: what it was and what it is, or `None` when there is none.
+/// Changes a partner's rules (the caller holds its row, [`get_for_update`]): what it is now.
 pub async fn update(
     conn: &mut PgConnection,
     id: Uuid,
     rules: &PartnerRules,
-) -> Result<Option<(PartnerRecord, PartnerRecord)>, StoreError> {
-    let Some(before) = get_for_update(conn, id).await? else {
-        return Ok(None);
-    };
+) -> Result<PartnerRecord, StoreError> {
     let row: Row = sqlx::query_as(&format!(
         "update supply_partners
             set status = $2, currency = $3, max_cpm = $4, burl_networks = $5::text[]::cidr[],
@@ -180,8 +177,7 @@ pub async fn update(
     .bind(networks_text(&rules.burl_networks))
     .fetch_one(conn)
     .await?;
-    let after = row.record().ok_or(sqlx::Error::RowNotFound)?;
-    Ok(Some((before, after)))
+    Ok(row.record().ok_or(sqlx::Error::RowNotFound)?)
 }
 
 /// Gives a partner a new credential (the old one stops working at once): the record and the
@@ -204,7 +200,8 @@ pub async fn rotate_credential(
     Ok(row.and_then(Row::record).map(|record| (record, credential)))
 }
 
-async fn get_for_update(
+/// One partner, its row locked until the transaction ends.
+pub async fn get_for_update(
     conn: &mut PgConnection,
     id: Uuid,
 ) -> Result<Option<PartnerRecord>, StoreError> {

@@ -7,7 +7,7 @@ use crate::decision::campaign::LiveCampaign;
 use crate::decision::ctr::CTR_CAP_PPB;
 
 /// The most one impression of `campaign` costs its lease, micros: one impression at its CPM
-/// bid (rounded up to the micro, as billing never charges more), or for a CPC campaign its bid
+/// bid (rounded down to the micro, exactly what billing charges), or for a CPC campaign its bid
 /// per click at the highest click rate its count gives. A clearing price is at most the bid
 /// (converted to the platform's currency and back, both rounded down), so a lease of this size
 /// always pays for an impression (one that could not would come back unspent, and be asked

@@ -224,12 +224,12 @@ fn partner_of<'d>(
     headers: &HeaderMap,
     currency: &str,
 ) -> Option<&'d Arc<Partner>> {
-    let presented = headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")?
-        .trim();
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, presented) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let presented = presented.trim();
     partners
         .by_credential(presented)
         .filter(|p| p.may_ask(currency))

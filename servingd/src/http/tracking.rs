@@ -94,9 +94,18 @@ async fn track(state: &ServingState, kind: EventKind, request: Request) -> Respo
         }
     };
     let client = client_ip(&request, &state.settings.trusted_proxies);
-    if let Err(refusal) = partner_allows(state, kind, client, &claims) {
-        return refused(kind, "partner", StatusCode::FORBIDDEN, &refusal.to_string());
-    }
+    let from_partner = match partner_allows(state, kind, client, &claims) {
+        Ok(from_partner) => from_partner,
+        // a click still reaches its landing page (the token was ours); nothing is recorded
+        Err(_) if kind == EventKind::Click => {
+            metrics::counter!("servingd_events_total", "kind" => kind.as_str(), "outcome" => "partner")
+                .increment(1);
+            return answer(kind, bound);
+        }
+        Err(refusal) => {
+            return refused(kind, "partner", StatusCode::FORBIDDEN, &refusal.to_string());
+        }
+    };
     // A listed source's event is answered as any other (nothing to learn from) and not billed.
     if client.is_some_and(|ip| state.blocklist.load().blocks_ip(ip)) {
         metrics::counter!("servingd_events_total", "kind" => kind.as_str(), "outcome" => "blocked")
@@ -108,7 +117,10 @@ async fn track(state: &ServingState, kind: EventKind, request: Request) -> Respo
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(|ua| ua.chars().take(MAX_USER_AGENT).collect());
-    let verdict = match judge(state, kind, client, &claims, user_agent.as_deref(), now).await {
+    // the partner's own servers fire the billing URLs of all its traffic: their address says
+    // nothing of one viewer's rate
+    let counted_ip = client.filter(|_| !from_partner);
+    let verdict = match judge(state, kind, counted_ip, &claims, user_agent.as_deref(), now).await {
         Ok(verdict) => verdict,
         Err(e) => {
             tracing::warn!(error = %e, "the fraud windows could not be counted");
@@ -144,6 +156,7 @@ async fn track(state: &ServingState, kind: EventKind, request: Request) -> Respo
         .await;
     let outcome = match appended {
         Ok(Appended::New(_)) if event.invalid.is_some() => "invalid",
+        Ok(Appended::New(_)) if event.test => "recorded",
         Ok(Appended::New(_)) => {
             learn_click_rate(state, &event);
             "recorded"
@@ -167,13 +180,14 @@ async fn track(state: &ServingState, kind: EventKind, request: Request) -> Respo
 /// The rules of the supply partner that sold the ad: active, still in the auction currency,
 /// billing URLs fetched from its networks, the price within its ceiling. The ceiling is checked
 /// here again (the auction held to it) in case it was lowered since; a campaign no longer
-/// served, whose currency is not known here, is held to it only at the auction.
+/// served, whose currency is not known here, is held to it only at the auction. `Ok(true)`: the
+/// event comes from one of the partner's own servers.
 fn partner_allows(
     state: &ServingState,
     kind: EventKind,
     client: Option<IpAddr>,
     claims: &TokenClaims,
-) -> Result<(), EventRefusal> {
+) -> Result<bool, EventRefusal> {
     let partners = state.partners.load();
     let partner = partners
         .get(claims.partner)
@@ -191,7 +205,8 @@ fn partner_allows(
         kind == EventKind::Impression,
         client,
         cpm,
-    )
+    )?;
+    Ok(client.is_some_and(|ip| partner.owns(ip)))
 }
 
 /// A CPC campaign's valid impressions and clicks teach its predicted click rate, which is what
@@ -216,7 +231,9 @@ fn answer(kind: EventKind, landing: &str) -> Response {
     }
 }
 
-/// Fraud level 2: counts the event in its IP's and its device's windows and scores it.
+/// Fraud level 2: counts the event in its IP's and its device's windows and scores it, with
+/// whether the client is on the network the ad was served to. `client` is `None` for one of the
+/// partner's own servers: only the device is judged then.
 async fn judge(
     state: &ServingState,
     kind: EventKind,
@@ -262,12 +279,15 @@ fn client_ip(request: &Request, proxies: &TrustedProxies) -> Option<IpAddr> {
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip())?;
-    let forwarded = request
+    // read byte by byte: a client's non-ASCII entry must not hide the entry its proxy appended
+    // to the same line
+    let forwarded: Vec<std::borrow::Cow<'_, str>> = request
         .headers()
         .get_all("x-forwarded-for")
         .iter()
-        .filter_map(|v| v.to_str().ok());
-    Some(proxies.client(peer, forwarded))
+        .map(|v| String::from_utf8_lossy(v.as_bytes()))
+        .collect();
+    Some(proxies.client(peer, forwarded.iter().map(AsRef::as_ref)))
 }
 
 fn redirect(to: &str) -> Response {

@@ -177,17 +177,25 @@ impl Decider<'_> {
                 continue;
             };
             let c = &candidates[win.offer];
-            if !self.admit_cap(c, request, slot, auction_id).await {
+            // a test request is answered as any other, but counts against no cap, no lease and
+            // no pace: its events are never billed
+            if !request.test && !self.admit_cap(c, request, slot, auction_id).await {
                 candidates.remove(win.offer);
                 continue;
             }
             let t = Instant::now();
             let priced = self.price(c, win);
-            let lease = priced.and_then(|(_, cost)| self.wallets.spend(c.campaign, cost));
+            let lease = match priced {
+                Some(_) if request.test => Some(LeaseId(Uuid::nil())),
+                Some((_, cost)) => self.wallets.spend(c.campaign, cost),
+                None => None,
+            };
             self.metrics.spend.record(t.elapsed());
             match (priced, lease) {
                 (Some((price, cost)), Some(lease)) => {
-                    c.throttle.spend(cost);
+                    if !request.test {
+                        c.throttle.spend(cost);
+                    }
                     let c = candidates.swap_remove(win.offer);
                     return Some(SoldSlot {
                         slot_id: slot.id.to_string(),

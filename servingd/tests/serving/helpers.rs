@@ -269,6 +269,26 @@ impl Platform {
             .expect("text")
     }
 
+    /// Bills and records everything on the event stream, as the ledger writer's two duties do:
+    /// (events billed, events recorded).
+    pub async fn bill_and_record(&self, pool: &PgPool) -> (usize, usize) {
+        let writer = |duty| {
+            events::LedgerWriter::new(
+                ledger::Ledger::new(pool.clone()),
+                self.state.redis.clone(),
+                self.state.events.clone(),
+                events::WriterSettings::for_duty(duty),
+            )
+        };
+        let biller = writer(events::Duty::Bill);
+        biller.prepare().await.expect("groups");
+        let billed = biller.drain().await.expect("bill").billed;
+        let recorder = writer(events::Duty::Record);
+        recorder.prepare().await.expect("groups");
+        let recorded = recorder.drain().await.expect("record").recorded;
+        (billed, recorded)
+    }
+
     /// Adds a supply partner with `rules` (merged over a USD exchange named at random): its id
     /// and credential.
     pub async fn add_partner(&self, rules: Value) -> (Uuid, String) {

@@ -6,7 +6,6 @@
 
 use std::time::Duration;
 
-use events::{Duty, LedgerWriter, WriterSettings};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -35,29 +34,10 @@ async fn fetch(url: &str) -> StatusCode {
     reqwest::get(url).await.expect("get").status()
 }
 
-/// Bills and records everything on the stream: (entries billed, events recorded).
-async fn drain(platform: &Platform, pool: &PgPool) -> (usize, usize) {
-    let writer = |duty| {
-        LedgerWriter::new(
-            ledger::Ledger::new(pool.clone()),
-            platform.state.redis.clone(),
-            platform.state.events.clone(),
-            WriterSettings::for_duty(duty),
-        )
-    };
-    let biller = writer(Duty::Bill);
-    biller.prepare().await.expect("groups");
-    let billed = biller.drain().await.expect("bill").billed;
-    let recorder = writer(Duty::Record);
-    recorder.prepare().await.expect("groups");
-    let recorded = recorder.drain().await.expect("record").recorded;
-    (billed, recorded)
-}
-
-async fn put_partner(platform: &Platform, id: Uuid, rules: Value) {
+async fn change_partner(platform: &Platform, id: Uuid, rules: Value) {
     let response = platform
         .http
-        .put(format!("{}/api/v1/partners/{id}", platform.api))
+        .patch(format!("{}/api/v1/partners/{id}", platform.api))
         .bearer_auth(&platform.admin)
         .json(&rules)
         .send()
@@ -82,7 +62,7 @@ async fn wait_partner(platform: &Platform, id: Uuid, active: bool) {
 
 #[sqlx::test(migrator = "ledger::MIGRATOR")]
 async fn callers_without_an_active_partners_credential_get_401_and_no_bid(pool: PgPool) {
-    let mut platform = Platform::start(pool).await;
+    let mut platform = Platform::start(pool.clone()).await;
     let campaign = platform
         .active_campaign(json!({"bid": {"kind": "cpm", "amount": "2.40"}}))
         .await;
@@ -93,27 +73,67 @@ async fn callers_without_an_active_partners_credential_get_401_and_no_bid(pool: 
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{credential:?}");
         assert_eq!(headers["www-authenticate"], "Bearer");
         assert_eq!(headers["content-type"], "application/problem+json");
-        assert!(
-            problem["detail"]
-                .as_str()
-                .expect("detail")
-                .contains("partner")
-        );
+        let detail = problem["detail"].as_str().expect("detail");
+        assert!(detail.contains("partner"), "{detail}");
     }
     // the partner's own credential works, until it is disabled
-    platform.bid_until_won(&body).await;
-    put_partner(
+    let won = platform.bid_until_won(&request(0.03, false)).await;
+    let click = won["seatbid"][0]["bid"][0]["adm"]
+        .as_str()
+        .and_then(|adm| adm.split_once("href=\""))
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(href, _)| href.replace("&amp;", "&"))
+        .expect("a click URL");
+    change_partner(
         &platform,
         platform.partner_id,
-        json!({"currency": "USD", "status": "disabled"}),
+        json!({"status": "disabled"}),
     )
     .await;
     wait_partner(&platform, platform.partner_id, false).await;
     let (status, _, _) = platform.bid(&body).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "a disabled partner");
+    // the ads it was sold before: their billing URL is refused; a click still lands, unrecorded
+    assert_eq!(fetch(&burl(&won)).await, StatusCode::FORBIDDEN);
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let landed = no_redirects.get(&click).send().await.expect("click");
+    assert_eq!(landed.status(), StatusCode::FOUND);
+    assert_eq!(platform.bill_and_record(&pool).await, (0, 0));
+
+    // a credential replaced stops working within seconds; the new one works
+    let (other_id, other) = platform.add_partner(json!({})).await;
+    platform.wait_partners(2).await;
+    platform.bid_as_until_won(&other, &body).await;
+    let rotated = platform
+        .http
+        .post(format!(
+            "{}/api/v1/partners/{other_id}/credential",
+            platform.api
+        ))
+        .bearer_auth(&platform.admin)
+        .send()
+        .await
+        .expect("rotate");
+    assert_eq!(rotated.status(), StatusCode::OK);
+    let fresh: Value = rotated.json().await.expect("json");
+    let fresh = fresh["credential"].as_str().expect("credential").to_owned();
+    let mut refused = false;
+    for _ in 0..200 {
+        if platform.bid_as(Some(&other), &body).await.0 == StatusCode::UNAUTHORIZED {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(refused, "the replaced credential still worked");
+    platform.bid_as_until_won(&fresh, &body).await;
+
     // a partner trading in a currency servingd does not auction in is no partner of its
     let (_, euro) = platform.add_partner(json!({"currency": "EUR"})).await;
-    platform.wait_partners(2).await;
+    platform.wait_partners(3).await;
     let (status, _, _) = platform.bid_as(Some(&euro), &body).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // (the recorder is the test process's: other tests may have counted too)
@@ -123,7 +143,7 @@ async fn callers_without_an_active_partners_credential_get_401_and_no_bid(pool: 
         .find_map(|l| l.strip_prefix("servingd_unauthorized_total "))
         .and_then(|v| v.parse().ok())
         .expect("the counter");
-    assert!(refused >= 5.0, "{metrics}");
+    assert!(refused >= 6.0, "{metrics}");
     platform.stop().await;
 }
 
@@ -142,7 +162,7 @@ async fn a_test_request_is_answered_recorded_and_never_billed(pool: PgPool) {
     // and one real one
     let reply = platform.bid_until_won(&request(0.03, false)).await;
     assert_eq!(fetch(&burl(&reply)).await, StatusCode::NO_CONTENT);
-    assert_eq!(drain(&platform, &pool).await, (1, 21));
+    assert_eq!(platform.bill_and_record(&pool).await, (1, 21));
 
     let (tests, valid_tests, partners): (i64, i64, Vec<Uuid>) = sqlx::query_as(
         "select count(*) filter (where test), count(*) filter (where test and valid),
@@ -177,40 +197,41 @@ async fn a_partners_ceiling_and_networks_bound_what_its_ads_bill(pool: PgPool) {
     let campaign = platform
         .active_campaign(json!({"bid": {"kind": "cpm", "amount": "2.40"}}))
         .await;
+    // a rival bidding 3.00: the winner's second price is then 2.41, not the floor
+    let rival = platform
+        .active_campaign(json!({"bid": {"kind": "cpm", "amount": "3.00"}}))
+        .await;
     platform.wait_indexed(campaign).await;
+    platform.wait_indexed(rival).await;
     let (capped_id, capped) = platform.add_partner(json!({"max_cpm": "1.50"})).await;
     let (_, remote) = platform
         .add_partner(json!({"burl_networks": ["198.51.100.0/24"]}))
         .await;
     platform.wait_partners(3).await;
+    // the rival holds a lease before the capped partner asks (first requests find none)
+    let first = platform.bid_until_won(&request(1.0, false)).await;
+    assert_eq!(first["seatbid"][0]["bid"][0]["price"].as_f64(), Some(2.41));
 
     // a floor above the ceiling: no bid at all
-    let (status, _, _) = platform.bid_as(Some(&capped), &request(2.39, false)).await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
-    // under it: the price clears at most at the ceiling
+    for _ in 0..5 {
+        let (status, _, _) = platform.bid_as(Some(&capped), &request(2.39, false)).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+    }
+    // under it: the second price is cut to the ceiling
     let reply = platform
         .bid_as_until_won(&capped, &request(1.0, false))
         .await;
-    let price = reply["seatbid"][0]["bid"][0]["price"]
-        .as_f64()
-        .expect("price");
-    assert!(price <= 1.50, "{price}");
+    assert_eq!(reply["seatbid"][0]["bid"][0]["price"].as_f64(), Some(1.5));
     // lowered since: the event is refused
-    put_partner(
-        &platform,
-        capped_id,
-        json!({"currency": "USD", "max_cpm": "0.50"}),
-    )
-    .await;
+    change_partner(&platform, capped_id, json!({"max_cpm": "0.50"})).await;
     for _ in 0..200 {
-        if platform
+        let ceiling = platform
             .state
             .partners
             .load()
             .get(capped_id)
-            .and_then(|p| p.max_cpm_micros)
-            == Some(500_000)
-        {
+            .and_then(|p| p.max_cpm_micros);
+        if ceiling == Some(500_000) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
@@ -231,6 +252,10 @@ async fn a_partners_ceiling_and_networks_bound_what_its_ads_bill(pool: PgPool) {
             .contains("127.0.0.1"),
         "{problem}"
     );
-    assert_eq!(drain(&platform, &pool).await, (0, 0), "nothing recorded");
+    assert_eq!(
+        platform.bill_and_record(&pool).await,
+        (0, 0),
+        "nothing recorded"
+    );
     platform.stop().await;
 }

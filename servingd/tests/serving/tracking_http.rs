@@ -434,3 +434,56 @@ async fn behind_a_trusted_proxy_the_client_is_the_right_most_untrusted_forwarded
     assert_eq!(recorded_ips(&platform).await, vec!["192.0.2.44".to_owned()]);
     platform.stop().await;
 }
+
+/// Wins `n` ads and fetches each one's billing URL from here (127.0.0.1, no device id).
+async fn fire_billing_urls(platform: &Platform, credential: &str, n: usize) {
+    let browser = browser();
+    for _ in 0..n {
+        let reply = platform
+            .bid_as_until_won(credential, &fixture("simple-banner.json"))
+            .await;
+        let (burl, _) = urls(&reply["seatbid"][0]["bid"][0]);
+        assert_eq!(get(&browser, &burl).await.status(), StatusCode::NO_CONTENT);
+    }
+}
+
+#[sqlx::test(migrator = "ledger::MIGRATOR")]
+async fn one_source_firing_billing_urls_faster_than_a_screen_shows_ads_is_not_billed(pool: PgPool) {
+    let mut platform = Platform::start(pool.clone()).await;
+    let campaign = platform.active_campaign(json!({})).await;
+    platform.wait_indexed(campaign).await;
+    fire_billing_urls(&platform, &platform.partner, 70).await;
+    let (billed, recorded) = platform.bill_and_record(&pool).await;
+    assert_eq!(recorded, 70);
+    let reasons: Vec<Option<String>> = sqlx::query_scalar(
+        "select invalid_reason from ad_events where campaign_id = $1 order by at, event_id",
+    )
+    .bind(campaign)
+    .fetch_all(&pool)
+    .await
+    .expect("events");
+    let invalid: Vec<&String> = reasons.iter().flatten().collect();
+    // sixty a minute is the limit (a minute's edge can shift the count by one)
+    assert!((10..=12).contains(&invalid.len()), "{reasons:?}");
+    assert!(
+        invalid.iter().all(|r| r.contains("impression_rate")),
+        "{reasons:?}"
+    );
+    assert_eq!(billed, 70 - invalid.len());
+    platform.stop().await;
+}
+
+#[sqlx::test(migrator = "ledger::MIGRATOR")]
+async fn a_partners_own_servers_fire_its_billing_urls_without_counting_as_one_viewer(pool: PgPool) {
+    let mut platform = Platform::start(pool.clone()).await;
+    let campaign = platform.active_campaign(json!({})).await;
+    platform.wait_indexed(campaign).await;
+    // the exchange fires its billing URLs from its own servers, here on loopback
+    let (_, exchange) = platform
+        .add_partner(json!({"burl_networks": ["127.0.0.0/8"]}))
+        .await;
+    platform.wait_partners(2).await;
+    fire_billing_urls(&platform, &exchange, 70).await;
+    assert_eq!(platform.bill_and_record(&pool).await, (70, 70));
+    platform.stop().await;
+}
