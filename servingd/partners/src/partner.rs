@@ -102,9 +102,7 @@ impl Partner {
                 auction: auction_currency.to_owned(),
             });
         }
-        if billing_url
-            && !self.burl_networks.is_empty()
-            && !client.is_some_and(|ip| self.owns(ip))
+        if billing_url && !self.burl_networks.is_empty() && !client.is_some_and(|ip| self.owns(ip))
         {
             return Err(EventRefusal::Address(
                 client.map_or_else(|| "an unknown address".into(), |ip| ip.to_string()),
