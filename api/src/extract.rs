@@ -67,3 +67,30 @@ impl FromRequestParts<AppState> for Actor {
         })
     }
 }
+
+/// The client's address: the peer's, or behind a trusted proxy the right-most untrusted
+/// `X-Forwarded-For` entry; `None` when the server was not told the peer (a router served
+/// without connection info, in tests).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub Option<std::net::IpAddr>);
+
+impl FromRequestParts<AppState> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, std::convert::Infallible> {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
+        Ok(ClientAddress(peer.map(|peer| {
+            state
+                .settings
+                .trusted_proxies
+                .client_of(peer, &parts.headers)
+                .to_canonical()
+        })))
+    }
+}

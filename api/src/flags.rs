@@ -97,6 +97,18 @@ pub struct ServeFlags {
     /// ... or this often, seconds [default: 10].
     #[arg(long, env = "ADPLAT_API_AUDIT_CHECKPOINT_INTERVAL_S")]
     audit_checkpoint_interval_s: Option<String>,
+    /// The load balancers whose X-Forwarded-For is believed, addresses or networks
+    /// (`10.0.0.0/8,192.0.2.7`): behind them the client is the right-most entry that is not one
+    /// of them (sign-in limits count by it) [default: none, the peer is the client].
+    #[arg(long, env = "ADPLAT_API_TRUSTED_PROXIES")]
+    trusted_proxies: Option<String>,
+    /// Password hashes computed at once, at most; a sign-in waits its turn [default: 4].
+    #[arg(long, env = "ADPLAT_API_SIGNIN_HASHING")]
+    signin_hashing: Option<String>,
+    /// Longest a sign-in waits for its turn to be hashed before a 503, milliseconds
+    /// [default: 2000].
+    #[arg(long, env = "ADPLAT_API_SIGNIN_HASHING_WAIT_MS")]
+    signin_hashing_wait_ms: Option<String>,
     /// Create this admin at start when no admin exists (with ADPLAT_API_ADMIN_PASSWORD).
     #[arg(long, env = "ADPLAT_API_ADMIN_USERNAME")]
     pub admin_username: Option<String>,
@@ -153,6 +165,12 @@ impl ServeFlags {
             (
                 "ADPLAT_API_AUDIT_CHECKPOINT_INTERVAL_S",
                 self.audit_checkpoint_interval_s,
+            ),
+            ("ADPLAT_API_TRUSTED_PROXIES", self.trusted_proxies),
+            ("ADPLAT_API_SIGNIN_HASHING", self.signin_hashing),
+            (
+                "ADPLAT_API_SIGNIN_HASHING_WAIT_MS",
+                self.signin_hashing_wait_ms,
             ),
         ]
         .into_iter()

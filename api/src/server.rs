@@ -13,6 +13,8 @@ use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::auth::sign_in_guard::SignInGuard;
+use crate::auth::sign_in_policy::SignInPolicy;
 use crate::auth::{Role, secrets, store as auth_store};
 use crate::feed::FeedSignal;
 use crate::http::rate_limit::RateLimiter;
@@ -64,6 +66,13 @@ pub async fn state_over(
         ),
         feed: FeedSignal::listen(db.clone()),
         db,
+        sign_in: SignInGuard::new(
+            redis.clone(),
+            &settings.signin_namespace,
+            SignInPolicy::default(),
+            settings.signin_hashing,
+            Duration::from_millis(settings.signin_hashing_wait_ms),
+        ),
         redis,
         keys,
         limiter,
@@ -106,6 +115,8 @@ pub async fn serve(
     ];
     let upkeep = tokio::spawn(crate::http::metrics::upkeep_forever());
     let app = crate::router(state);
+    // the peer's address reaches the handlers (sign-in limits count by it)
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

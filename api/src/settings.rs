@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 
 use anyhow::Context;
+use daemon::client_address::TrustedProxies;
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -38,6 +39,18 @@ pub struct Settings {
     /// The audit chain's head is checkpointed after this many rows, or this often.
     pub audit_checkpoint_rows: u64,
     pub audit_checkpoint_interval_s: u64,
+    /// The load balancers whose `X-Forwarded-For` is believed (sign-in limits count by the
+    /// client's address): `"10.0.0.0/8,192.0.2.7"` in a configuration file.
+    #[serde(deserialize_with = "proxies_text")]
+    pub trusted_proxies: TrustedProxies,
+    /// Password hashes computed at once, at most.
+    pub signin_hashing: usize,
+    /// Longest a sign-in waits for its turn to be hashed.
+    pub signin_hashing_wait_ms: u64,
+    /// Put before the sign-in limits' Redis keys (empty in production; tests that share a
+    /// Redis use their own).
+    #[serde(skip)]
+    pub signin_namespace: String,
 }
 
 /// Where Vault is, the transit key that signs audit checkpoints, and where the token keys are
@@ -136,6 +149,14 @@ pub struct JwtSettings {
     pub keys: Vec<KeySpec>,
 }
 
+/// Trusted proxies as a configuration file writes them: one string, entries separated by commas.
+fn proxies_text<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<TrustedProxies, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    TrustedProxies::parse(&text).map_err(serde::de::Error::custom)
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
@@ -154,6 +175,10 @@ impl Default for Settings {
             vault: None,
             audit_checkpoint_rows: 10_000,
             audit_checkpoint_interval_s: 10,
+            trusted_proxies: TrustedProxies::none(),
+            signin_hashing: 4,
+            signin_hashing_wait_ms: 2_000,
+            signin_namespace: String::new(),
         }
     }
 }
@@ -194,6 +219,8 @@ impl Settings {
             redis_url: redis_url.to_owned(),
             rate_limit_per_s: 10_000_000,
             rate_limit_burst: 10_000_000,
+            // sign-in failures counted apart from every other test's
+            signin_namespace: format!("t{}:", uuid::Uuid::now_v7().simple()),
             ..Settings::default()
         };
         settings.jwt.sign_with_new_key(kid)?;
@@ -285,6 +312,20 @@ impl Settings {
         }
         if let Some(v) = var("ADPLAT_API_AUDIT_CHECKPOINT_INTERVAL_S") {
             self.audit_checkpoint_interval_s = parsed("ADPLAT_API_AUDIT_CHECKPOINT_INTERVAL_S", v)?;
+        }
+        if let Some(v) = var("ADPLAT_API_TRUSTED_PROXIES") {
+            self.trusted_proxies = TrustedProxies::parse(&v)
+                .map_err(|e| anyhow::anyhow!("ADPLAT_API_TRUSTED_PROXIES: {e}"))?;
+        }
+        if let Some(v) = var("ADPLAT_API_SIGNIN_HASHING") {
+            self.signin_hashing = parsed("ADPLAT_API_SIGNIN_HASHING", v)?;
+            anyhow::ensure!(
+                self.signin_hashing > 0,
+                "ADPLAT_API_SIGNIN_HASHING is at least 1"
+            );
+        }
+        if let Some(v) = var("ADPLAT_API_SIGNIN_HASHING_WAIT_MS") {
+            self.signin_hashing_wait_ms = parsed("ADPLAT_API_SIGNIN_HASHING_WAIT_MS", v)?;
         }
         Ok(())
     }

@@ -8,6 +8,7 @@ use ledger::{Clock, Ledger};
 use redis::aio::ConnectionManager;
 use sqlx::PgPool;
 
+use crate::auth::sign_in_guard::SignInGuard;
 use crate::feed::FeedSignal;
 use crate::http::rate_limit::RateLimiter;
 use crate::key_source::SharedKeys;
@@ -35,6 +36,8 @@ pub struct Inner {
     /// The token keys in use (a rotation in Vault swaps them).
     pub keys: SharedKeys,
     pub limiter: RateLimiter,
+    /// Sign-in's failure counts and its cap on password hashes at once.
+    pub sign_in: SignInGuard,
     pub feed: FeedSignal,
     pub clock: Arc<dyn Clock>,
     pub settings: Settings,

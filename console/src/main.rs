@@ -38,6 +38,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(flags.listen_addr).await?;
     eprintln!("console: serving on http://{}", flags.listen_addr);
     let app = router(options, ApiBase(flags.api_url), flags.secure_cookies);
-    axum::serve(listener, app.into_make_service()).await?;
+    // the browser's address is passed on to the API's sign-in limits
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .await?;
     Ok(())
 }

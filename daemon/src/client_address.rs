@@ -80,6 +80,20 @@ impl TrustedProxies {
     }
 }
 
+impl TrustedProxies {
+    /// [`TrustedProxies::client`] of a request's headers: every `X-Forwarded-For` line, read
+    /// byte by byte (a client's non-ASCII entry must not hide the entry its proxy appended to
+    /// the same line).
+    pub fn client_of(&self, peer: IpAddr, headers: &axum::http::HeaderMap) -> IpAddr {
+        let forwarded: Vec<std::borrow::Cow<'_, str>> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()))
+            .collect();
+        self.client(peer, forwarded.iter().map(AsRef::as_ref))
+    }
+}
+
 /// An address as proxies write it: bare, `[v6]`, or with a port (`192.0.2.7:51234`,
 /// `[2001:db8::1]:443`).
 fn parse_entry(entry: &str) -> Option<IpAddr> {
@@ -157,6 +171,20 @@ mod tests {
         assert_eq!(
             proxies.client(ip("fd00::1"), ["2001:db8::6"]),
             ip("2001:db8::6")
+        );
+    }
+
+    #[test]
+    fn a_clients_non_ascii_entry_does_not_hide_the_proxys() {
+        let proxies = TrustedProxies::parse("10.0.0.0/8").expect("list");
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            axum::http::HeaderValue::from_bytes(b"\xff\xfe, 198.51.100.7").expect("value"),
+        );
+        assert_eq!(
+            proxies.client_of(ip("10.1.1.1"), &headers),
+            ip("198.51.100.7")
         );
     }
 

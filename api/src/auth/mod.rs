@@ -5,6 +5,8 @@
 pub mod keys;
 pub mod role;
 pub mod secrets;
+pub mod sign_in_guard;
+pub mod sign_in_policy;
 pub mod store;
 
 pub use role::{Principal, Role};

@@ -45,6 +45,11 @@ fn describe() {
         Unit::Count,
         "Requests answered, by method, route template and status."
     );
+    describe_counter!(
+        "api_sign_in_refused_total",
+        Unit::Count,
+        "Sign-ins refused before their credentials were checked: back_off (429, too many failures from the address or on the account) or busy (503, no turn to hash in time)."
+    );
     describe_histogram!(
         "http_request_duration_seconds",
         Unit::Seconds,

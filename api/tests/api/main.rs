@@ -15,6 +15,7 @@ mod money;
 mod openapi;
 mod operations;
 mod reports;
+mod sign_in_limits;
 mod tokens;
 
 pub use ledger::MIGRATOR;

@@ -1,10 +1,15 @@
 //! Signing in and out: plain form posts (they work without JavaScript). Signing in exchanges the
 //! username and password at the API for a token, kept in the session cookie.
 
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::HeaderMap;
+use axum::http::request::Parts;
 use axum::response::Response;
+use reqwest::Method;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -37,6 +42,7 @@ struct TokenReply {
 /// choose the advertiser they work as); else back to the form, saying why.
 pub async fn sign_in(
     State(forms): State<Forms>,
+    peer: Peer,
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Response {
@@ -45,7 +51,13 @@ pub async fn sign_in(
     }
     let body =
         json!({"grant_type": "password", "username": form.username, "password": form.password});
-    match api::post::<TokenReply>(&forms.api.0, None, "/api/v1/auth/token", &body).await {
+    // as a proxy does: the API's sign-in limits count by the browser's address (the API trusts
+    // the console's, ADPLAT_API_TRUSTED_PROXIES)
+    let mut request = api::Request::new(Method::POST, "/api/v1/auth/token").json(&body);
+    if let Some(forwarded) = forwarded_for(&headers, peer.0) {
+        request = request.header("x-forwarded-for", forwarded);
+    }
+    match api::send::<TokenReply>(&forms.api.0, None, request).await {
         // API keys' roles (servingd) have no pages
         Ok(reply) if reply.role == "service" => see_other("/sign-in?failed=1", Vec::new()),
         Ok(reply) => {
@@ -79,6 +91,40 @@ pub async fn sign_in(
     }
 }
 
+/// The address the console's own client connected from (none when the console is served
+/// without connection info).
+pub struct Peer(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        Ok(Peer(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip().to_canonical()),
+        ))
+    }
+}
+
+/// The `X-Forwarded-For` the console sends on: what it received, and its own peer appended.
+fn forwarded_for(headers: &HeaderMap, peer: Option<IpAddr>) -> Option<String> {
+    let received: Vec<String> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .collect();
+    let mut chain = received.join(", ");
+    if let Some(peer) = peer {
+        if !chain.is_empty() {
+            chain.push_str(", ");
+        }
+        chain.push_str(&peer.to_string());
+    }
+    (!chain.is_empty()).then_some(chain)
+}
+
 /// `POST /sign-out`: the session cookie cleared.
 pub async fn sign_out(
     State(forms): State<Forms>,
@@ -91,4 +137,25 @@ pub async fn sign_out(
     let cleared = session::set_cookie(SESSION_COOKIE, "", 0, forms.secure_cookies);
     let acting = session::set_cookie(session::ACTING_COOKIE, "", 0, forms.secure_cookies);
     see_other("/sign-in?signed_out=1", vec![cleared, acting])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_browsers_address_is_appended_to_what_came_in() {
+        let mut headers = HeaderMap::new();
+        let peer: IpAddr = "198.51.100.7".parse().expect("ip");
+        assert_eq!(
+            forwarded_for(&headers, Some(peer)).as_deref(),
+            Some("198.51.100.7")
+        );
+        headers.insert("x-forwarded-for", "203.0.113.1".parse().expect("value"));
+        assert_eq!(
+            forwarded_for(&headers, Some(peer)).as_deref(),
+            Some("203.0.113.1, 198.51.100.7")
+        );
+        assert_eq!(forwarded_for(&HeaderMap::new(), None), None);
+    }
 }

@@ -279,15 +279,7 @@ fn client_ip(request: &Request, proxies: &TrustedProxies) -> Option<IpAddr> {
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip())?;
-    // read byte by byte: a client's non-ASCII entry must not hide the entry its proxy appended
-    // to the same line
-    let forwarded: Vec<std::borrow::Cow<'_, str>> = request
-        .headers()
-        .get_all("x-forwarded-for")
-        .iter()
-        .map(|v| String::from_utf8_lossy(v.as_bytes()))
-        .collect();
-    Some(proxies.client(peer, forwarded.iter().map(AsRef::as_ref)))
+    Some(proxies.client_of(peer, request.headers()))
 }
 
 fn redirect(to: &str) -> Response {
