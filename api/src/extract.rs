@@ -31,6 +31,10 @@ impl FromRequestParts<AppState> for Auth {
             tracing::info!(%reason, "access token refused");
             refused()
         })?;
+        if state.revocations.is_revoked(principal.id) {
+            tracing::info!(principal = %principal.id, "access token of a revoked key refused");
+            return Err(refused());
+        }
         if let Some(wait_s) = state
             .limiter
             .check(&principal.id.simple().to_string())

@@ -13,6 +13,7 @@ use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::auth::revocations::{RELOAD_EVERY, Revocations};
 use crate::auth::sign_in_guard::SignInGuard;
 use crate::auth::sign_in_policy::SignInPolicy;
 use crate::auth::{Role, secrets, store as auth_store};
@@ -48,6 +49,11 @@ pub async fn state_over(
         .await
         .context("connecting to Redis")?;
     let keys = crate::key_source::load(&settings).await?;
+    let revocations = Revocations::default();
+    revocations
+        .reload(&db, clock.now(), settings.jwt.token_ttl_s)
+        .await
+        .context("reading the revoked API keys")?;
     let limiter = RateLimiter::new(
         redis.clone(),
         settings.rate_limit_per_s,
@@ -75,6 +81,7 @@ pub async fn state_over(
         ),
         redis,
         keys,
+        revocations,
         limiter,
         clock,
         settings,
@@ -107,6 +114,10 @@ pub async fn serve(
         (
             "audit chainer",
             tokio::spawn(chain_until(state.clone(), stopping.clone())),
+        ),
+        (
+            "revocations",
+            tokio::spawn(revocations_until(state.clone(), stopping.clone())),
         ),
         (
             "audit signer",
@@ -152,6 +163,21 @@ async fn stopped_during(pause: Duration, stop: &mut watch::Receiver<bool>) -> bo
         _ = stop.changed() => {}
     }
     *stop.borrow()
+}
+
+/// Reads the revoked API keys again every [`RELOAD_EVERY`]: another instance's revocation holds
+/// here within about a second.
+async fn revocations_until(state: AppState, mut stop: watch::Receiver<bool>) {
+    loop {
+        let now = state.clock.now();
+        let ttl_s = state.settings.jwt.token_ttl_s;
+        if let Err(e) = state.revocations.reload(&state.db, now, ttl_s).await {
+            tracing::warn!(error = %e, "reading the revoked API keys failed");
+        }
+        if stopped_during(RELOAD_EVERY, &mut stop).await {
+            return;
+        }
+    }
 }
 
 async fn sweep_until(state: AppState, mut stop: watch::Receiver<bool>) {

@@ -8,6 +8,7 @@ use ledger::{Clock, Ledger};
 use redis::aio::ConnectionManager;
 use sqlx::PgPool;
 
+use crate::auth::revocations::Revocations;
 use crate::auth::sign_in_guard::SignInGuard;
 use crate::feed::FeedSignal;
 use crate::http::rate_limit::RateLimiter;
@@ -36,6 +37,8 @@ pub struct Inner {
     /// The token keys in use (a rotation in Vault swaps them).
     pub keys: SharedKeys,
     pub limiter: RateLimiter,
+    /// Revoked principals whose tokens have not expired yet.
+    pub revocations: Revocations,
     /// Sign-in's failure counts and its cap on password hashes at once.
     pub sign_in: SignInGuard,
     pub feed: FeedSignal,

@@ -3,6 +3,7 @@
 //! [`crate::extract`]; sign-in is `routes::auth`.
 
 pub mod keys;
+pub mod revocations;
 pub mod role;
 pub mod secrets;
 pub mod sign_in_guard;

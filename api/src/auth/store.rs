@@ -52,6 +52,17 @@ pub async fn api_key(pool: &PgPool, id: Uuid) -> anyhow::Result<Option<StoredCre
     row.as_ref().map(credential).transpose()
 }
 
+/// The API keys revoked at or after `since`.
+pub async fn keys_revoked_since(
+    pool: &PgPool,
+    since: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar("select id from api_keys where revoked_at >= $1")
+        .bind(since)
+        .fetch_all(pool)
+        .await
+}
+
 /// Creates a user; the password is hashed here.
 pub async fn insert_user(
     db: impl sqlx::PgExecutor<'_>,

@@ -309,6 +309,8 @@ pub async fn revoke_api_key(
         audit_records::change::record(&state, &mut tx, &entry).await?;
     }
     tx.commit().await?;
+    // tokens the key obtained stop here at once, on the other instances within a second
+    state.revocations.add(key.id);
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -317,3 +317,75 @@ async fn passwords_and_api_keys_sign_in_and_nothing_else_does(pool: PgPool) {
     let reply = sign_in(json!({"grant_type": "api_key", "api_key": key})).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
 }
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_revoked_keys_tokens_stop_at_once_here_and_on_every_instance_that_reads_again(
+    pool: PgPool,
+) {
+    let app = TestApp::new(pool.clone()).await;
+    // a second instance over the same database, verifying the same tokens
+    let other = TestApp::with_settings(pool.clone(), app.state.settings.clone()).await;
+    let admin = app.token(api::auth::Role::Admin, None);
+    let advertiser = app.advertiser("Revoked Keys Co").await;
+    let key = app
+        .post(
+            &format!("/api/v1/advertisers/{advertiser}/api-keys"),
+            &admin,
+            json!({"name": "nightly export"}),
+        )
+        .await;
+    let grant = || {
+        app.send(
+            Method::POST,
+            "/api/v1/auth/token",
+            None,
+            Some(json!({"grant_type": "api_key", "api_key": key.str("api_key")})),
+            &[],
+        )
+    };
+    let signed = grant().await;
+    assert_eq!(signed.status, StatusCode::OK, "{}", signed.body);
+    let token = signed.str("access_token");
+    let path = format!("/api/v1/advertisers/{advertiser}");
+    assert_eq!(app.get(&path, &token).await.status, StatusCode::OK);
+    assert_eq!(other.get(&path, &token).await.status, StatusCode::OK);
+
+    let revoked = app
+        .send(
+            Method::DELETE,
+            &format!(
+                "/api/v1/advertisers/{advertiser}/api-keys/{}",
+                key.str("id")
+            ),
+            Some(&admin),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT);
+    // at once where it was revoked, though the token has not expired
+    assert_eq!(
+        app.get(&path, &token).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    // on the other instance at its next reading (its server reads every second)
+    other
+        .state
+        .revocations
+        .reload(&other.state.db, chrono::Utc::now(), 3600)
+        .await
+        .expect("reload");
+    assert_eq!(
+        other.get(&path, &token).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    // and on one started afterwards, before it serves anything
+    let restarted = TestApp::with_settings(pool, app.state.settings.clone()).await;
+    assert_eq!(
+        restarted.get(&path, &token).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    // the key itself signs in no more
+    let again = grant().await;
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED);
+}

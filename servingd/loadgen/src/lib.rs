@@ -152,10 +152,18 @@ pub fn request(rng: &mut StdRng, n: u64, users: u64, unmatched: bool) -> String 
     let floor = f64::from(rng.random_range(5..150u32)) / 100.0;
     let cat = CATEGORIES[rng.random_range(0..CATEGORIES.len())];
     format!(
-        r#"{{"id":"lg-{n}","at":2,"tmax":120,"imp":[{{"id":"1","bidfloor":{floor},"bidfloorcur":"USD","banner":{{"w":{w},"h":{h}}}}}],"site":{{"id":"site-{site}","domain":"news{site}.example","cat":["{cat}"],"publisher":{{"id":"pub-{site}"}}}},"device":{{"ua":"Mozilla/5.0","ip":"203.0.113.{ip}","devicetype":{devicetype},"os":"{os}","geo":{{"country":"{country}"}}}},"user":{{"id":"user-{user}"}}}}"#,
+        r#"{{"id":"lg-{n}","at":2,"tmax":120,"imp":[{{"id":"1","bidfloor":{floor},"bidfloorcur":"USD","banner":{{"w":{w},"h":{h}}}}}],"site":{{"id":"site-{site}","domain":"news{site}.example","cat":["{cat}"],"publisher":{{"id":"pub-{site}"}}}},"device":{{"ua":"Mozilla/5.0","ip":"{ip}","devicetype":{devicetype},"os":"{os}","geo":{{"country":"{country}"}}}},"user":{{"id":"user-{user}"}}}}"#,
         site = n % 50,
-        ip = user % 250 + 1,
+        ip = device_address(user),
     )
+}
+
+/// A user's device address: one of its own in 198.18.0.0/15 (the benchmarking range), as each
+/// person's browser has (a few hundred addresses shared by thousands of users would look, to
+/// the fraud checks, like machines firing billing URLs by the dozen a minute).
+fn device_address(user: u64) -> std::net::Ipv4Addr {
+    let first = u32::from(std::net::Ipv4Addr::new(198, 18, 0, 1));
+    std::net::Ipv4Addr::from(first + (user % 131_000) as u32)
 }
 
 /// Runs the plan.
@@ -319,7 +327,11 @@ mod tests {
         );
         let unmatched = request(&mut rng, 1, 10, true);
         assert!(unmatched.contains(r#""w":1,"h":1"#));
-        assert!(ip_of(&unmatched).starts_with("203.0.113."));
+        assert!(ip_of(&unmatched).starts_with("198.1"));
+        // each user's own address
+        assert_eq!(device_address(0).to_string(), "198.18.0.1");
+        assert_eq!(device_address(300).to_string(), "198.18.1.45");
+        assert_ne!(device_address(250), device_address(0));
     }
 
     #[test]
