@@ -16,6 +16,9 @@ use crate::auth::sign_in_policy::{Failures, SignInPolicy, Verdict};
 /// Longest account name kept in a key (user names are at most 64 characters).
 const MAX_ACCOUNT: usize = 100;
 
+/// Most keys counted in this process while Redis is away, in each map.
+const MAX_LOCAL: usize = 100_000;
+
 /// A key's count and last failure as Redis holds them (`HMGET n last`).
 type StoredFailures = (Option<u32>, Option<i64>);
 
@@ -59,6 +62,18 @@ fn cut(account: &str) -> &str {
     match account.char_indices().nth(MAX_ACCOUNT) {
         Some((at, _)) => &account[..at],
         None => account,
+    }
+}
+
+/// The address an attempt is counted under: an IPv4 address, or an IPv6 address's /64 (one
+/// host may rotate through its whole /64).
+pub fn counted_address(ip: std::net::IpAddr) -> String {
+    match ip.to_canonical() {
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+        std::net::IpAddr::V6(v6) => match ipnet::Ipv6Net::new(v6, 64) {
+            Ok(net) => net.trunc().to_string(),
+            Err(_) => v6.to_string(),
+        },
     }
 }
 
@@ -113,8 +128,12 @@ impl SignInGuard {
         if let Err(e) = pipe.atomic().query_async::<()>(&mut conn).await {
             tracing::warn!(error = %e, "a failed sign-in counted in this process: Redis is away");
             let mut local = self.local.lock().unwrap_or_else(|p| p.into_inner());
-            if local.failures.len() > 100_000 {
+            if local.failures.len() >= MAX_LOCAL {
                 local.failures.retain(|_, f| now_ms - f.last_ms < window);
+            }
+            if local.failures.len() >= MAX_LOCAL {
+                // single failures say least: dropped first, so the map stays bounded
+                local.failures.retain(|_, f| f.count > 1);
             }
             for key in keys {
                 let f = local.failures.entry(key).or_default();
@@ -124,36 +143,33 @@ impl SignInGuard {
         }
     }
 
-    /// Counts a successful one: the address has proved itself (its failures are forgotten) and
-    /// is known to the account from now on.
+    /// Counts a successful one: the address is known to the account from now on. Its failures
+    /// are not forgotten (they expire with the window): one valid credential of an attacker's
+    /// own must not buy it fresh guesses at others.
     pub async fn succeeded(&self, address: Option<&str>, account: &str, now_ms: i64) {
         let Some(address) = address else {
             return;
         };
         let known = self.keys.known(account, address);
         let mut conn = self.redis.clone();
-        let written: redis::RedisResult<()> = redis::pipe()
-            .cmd("DEL")
-            .arg(self.keys.address(address))
-            .ignore()
-            .cmd("SET")
+        let written: redis::RedisResult<()> = redis::cmd("SET")
             .arg(&known)
             .arg(1)
             .arg("PX")
             .arg(self.policy.known_for_ms)
-            .ignore()
             .query_async(&mut conn)
             .await;
-        // this process remembers too, for when Redis is away later
-        let mut local = self.local.lock().unwrap_or_else(|p| p.into_inner());
         if let Err(e) = written {
             tracing::warn!(error = %e, "a sign-in counted in this process: Redis is away");
+            let mut local = self.local.lock().unwrap_or_else(|p| p.into_inner());
+            if local.known.len() >= MAX_LOCAL {
+                local.known.retain(|_, until| *until > now_ms);
+            }
+            // an exemption is safe to forget: beyond the bound, none is added
+            if local.known.len() < MAX_LOCAL {
+                local.known.insert(known, now_ms + self.policy.known_for_ms);
+            }
         }
-        local.failures.remove(&self.keys.address(address));
-        if local.known.len() > 100_000 {
-            local.known.retain(|_, until| *until > now_ms);
-        }
-        local.known.insert(known, now_ms + self.policy.known_for_ms);
     }
 
     /// A turn to hash a password, or `None` when too many are being hashed and none came free
@@ -217,6 +233,22 @@ impl SignInGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ipv6_host_is_counted_by_its_64() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().expect("ip");
+        assert_eq!(counted_address(ip("198.51.100.7")), "198.51.100.7");
+        assert_eq!(counted_address(ip("::ffff:198.51.100.7")), "198.51.100.7");
+        assert_eq!(
+            counted_address(ip("2001:db8:1:2:aaaa::1")),
+            counted_address(ip("2001:db8:1:2:ffff::9"))
+        );
+        assert_eq!(counted_address(ip("2001:db8:1:2::1")), "2001:db8:1:2::/64");
+        assert_ne!(
+            counted_address(ip("2001:db8:1:2::1")),
+            counted_address(ip("2001:db8:1:3::1"))
+        );
+    }
 
     #[test]
     fn keys_keep_an_account_apart_and_cut_long_names() {

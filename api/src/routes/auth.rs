@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::sign_in_guard::counted_address;
 use crate::auth::sign_in_policy::Verdict;
 use crate::auth::{Role, secrets, store};
 use crate::error::{ApiError, Problem, Result};
@@ -62,7 +63,7 @@ pub async fn token(
     JsonBody(request): JsonBody<TokenRequest>,
 ) -> Result<Json<TokenResponse>> {
     // (unknown only for a router served without connection info: then only the account counts)
-    let address = client.map(|ip| ip.to_string());
+    let address = client.map(counted_address);
     let address = address.as_deref();
     let account = match &request {
         TokenRequest::Password { username, .. } => format!("user:{username}"),

@@ -212,3 +212,33 @@ async fn a_flood_of_sign_ins_waits_for_a_capped_number_of_password_hashes(pool: 
     assert!(busy >= 1 && refused >= 1, "{statuses:?}");
     assert_eq!(busy + refused, statuses.len(), "{statuses:?}");
 }
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_valid_sign_in_of_ones_own_does_not_buy_fresh_guesses(pool: PgPool) {
+    let own = "mallory's own long password";
+    let hash = api::auth::secrets::hash(own).expect("hash");
+    api::auth::store::insert_user(&pool, "mallory", &hash, api::auth::Role::Operator, None)
+        .await
+        .expect("user");
+    let api = serve(pool, |_| {}).await;
+    let attacker = "198.51.100.77";
+    for _ in 0..4 {
+        assert_eq!(
+            api.sign_in(attacker, "admin", "guess").await.0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        api.sign_in(attacker, "mallory", own).await.0,
+        StatusCode::OK
+    );
+    // the four failures still count: one more guess, then the address waits
+    assert_eq!(
+        api.sign_in(attacker, "admin", "guess").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        api.sign_in(attacker, "admin", "guess").await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}

@@ -108,21 +108,21 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
     }
 }
 
-/// The `X-Forwarded-For` the console sends on: what it received, and its own peer appended.
+/// The `X-Forwarded-For` the console sends on: what it received, and its own peer appended;
+/// nothing without a peer (the chain would end in an entry the console did not see).
 fn forwarded_for(headers: &HeaderMap, peer: Option<IpAddr>) -> Option<String> {
+    let peer = peer?;
     let received: Vec<String> = headers
         .get_all("x-forwarded-for")
         .iter()
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         .collect();
     let mut chain = received.join(", ");
-    if let Some(peer) = peer {
-        if !chain.is_empty() {
-            chain.push_str(", ");
-        }
-        chain.push_str(&peer.to_string());
+    if !chain.is_empty() {
+        chain.push_str(", ");
     }
-    (!chain.is_empty()).then_some(chain)
+    chain.push_str(&peer.to_string());
+    Some(chain)
 }
 
 /// `POST /sign-out`: the session cookie cleared.
@@ -156,6 +156,7 @@ mod tests {
             forwarded_for(&headers, Some(peer)).as_deref(),
             Some("203.0.113.1, 198.51.100.7")
         );
-        assert_eq!(forwarded_for(&HeaderMap::new(), None), None);
+        // without a peer nothing is passed on, not even what came in
+        assert_eq!(forwarded_for(&headers, None), None);
     }
 }
