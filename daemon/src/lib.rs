@@ -1,14 +1,15 @@
 //! What every binary of the platform does around its work: JSON logs filtered by `RUST_LOG`,
 //! reaching PostgreSQL with errors that name the server and the cause ([`postgres`]), the
 //! `/metrics` and `/healthz` endpoint of a worker without an API of its own ([`status`]) and
-//! the text it serves ([`exposition`]), the client's address behind trusted proxies
-//! ([`client_address`]), a small table read again only when its revision moved ([`revised`]), a
+//! the text it serves ([`exposition`]), HMAC keys that rotate ([`keyring`]), the client's
+//! address behind trusted proxies ([`client_address`]), a small table read again only when its revision moved ([`revised`]), a
 //! stop on SIGTERM or Ctrl-C, and an exit status with the error's chain on stderr.
 
 use std::process::ExitCode;
 
 pub mod client_address;
 pub mod exposition;
+pub mod keyring;
 pub mod postgres;
 pub mod revised;
 pub mod status;

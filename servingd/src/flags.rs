@@ -55,8 +55,9 @@ pub struct Flags {
     /// they come from Vault or --dev-random-tracking-key is given.
     #[arg(long, env = "SERVINGD_TRACKING_KEYS", hide_env_values = true)]
     tracking_keys: Option<String>,
-    /// Development only: without tracking keys, sign with a random key per process (its URLs
-    /// die with the process) [default: false].
+    /// Development only: without tracking keys or entry keys, sign with a random key per
+    /// process (its URLs die with the process, and a separate ledger writer bills none of its
+    /// events) [default: false].
     #[arg(long, env = "SERVINGD_DEV_RANDOM_TRACKING_KEY")]
     dev_random_tracking_key: Option<String>,
     /// Which tracking key signs; the others still verify [default: the highest id].
@@ -66,16 +67,16 @@ pub struct Flags {
     /// and --vault-token).
     #[arg(long, env = "SERVINGD_TRACKING_KEYS_VAULT_PATH")]
     tracking_keys_vault_path: Option<String>,
-    /// Vault (OpenBao), for the tracking keys.
+    /// Vault (OpenBao), for the tracking and entry keys.
     #[arg(long, env = "VAULT_ADDR")]
     vault_addr: Option<String>,
     /// Vault's token.
     #[arg(long, env = "VAULT_TOKEN", hide_env_values = true)]
     vault_token: Option<String>,
-    /// Vault's KV mount holding the tracking keys [default: secret].
+    /// Vault's KV mount holding the tracking and entry keys [default: secret].
     #[arg(long, env = "SERVINGD_VAULT_KV_MOUNT")]
     vault_kv_mount: Option<String>,
-    /// How often the tracking keys are read again from Vault, seconds [default: 30].
+    /// How often the keys are read again from Vault, seconds [default: 30].
     #[arg(long, env = "SERVINGD_SECRETS_REFRESH_S")]
     secrets_refresh_s: Option<String>,
     /// How long an impression (billing) URL is honoured, seconds [default: 3600].
@@ -94,6 +95,16 @@ pub struct Flags {
     /// Put before every event stream key; the ledger writer must be given the same.
     #[arg(long, env = "EVENT_NAMESPACE")]
     event_namespace: Option<String>,
+    /// Keys that seal each event stream entry, `ID:KEY,ID:KEY` (base64, at least 32 bytes each;
+    /// the highest id seals): the ledger writer bills only entries they verify, so it must be
+    /// given the same. Required unless they come from Vault or --dev-random-tracking-key is
+    /// given.
+    #[arg(long, env = "EVENT_ENTRY_KEYS", hide_env_values = true)]
+    entry_keys: Option<String>,
+    /// Take the entry keys from this path of Vault's KV state instead (`keys`, and
+    /// `signing_id` naming the key that seals).
+    #[arg(long, env = "EVENT_ENTRY_KEYS_VAULT_PATH")]
+    entry_keys_vault_path: Option<String>,
     /// The blocklist filter's target false-positive rate [default: 0.001].
     #[arg(long, env = "SERVINGD_BLOCKLIST_FP_RATE")]
     blocklist_fp_rate: Option<String>,
@@ -139,6 +150,8 @@ impl Flags {
             ("SERVINGD_CLICK_WINDOW_S", self.click_window_s),
             ("EVENT_SHARDS", self.event_shards),
             ("EVENT_NAMESPACE", self.event_namespace),
+            ("EVENT_ENTRY_KEYS", self.entry_keys),
+            ("EVENT_ENTRY_KEYS_VAULT_PATH", self.entry_keys_vault_path),
             ("SERVINGD_BLOCKLIST_FP_RATE", self.blocklist_fp_rate),
             ("SERVINGD_TRUSTED_PROXIES", self.trusted_proxies),
         ]

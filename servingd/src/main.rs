@@ -28,7 +28,7 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
         !secrecy::ExposeSecret::expose_secret(&settings.database_url).is_empty(),
         "set DATABASE_URL (or --database-url) to servingd's PostgreSQL"
     );
-    settings.check_tracking_keys()?;
+    settings.check_keys()?;
     let listener = tokio::net::TcpListener::bind(settings.listen_addr)
         .await
         .with_context(|| format!("listening on {}", settings.listen_addr))?;

@@ -101,7 +101,8 @@ pub async fn build_over_with_clock(
         clock.clone(),
     ));
     let ctr: Arc<dyn CtrModel> = Arc::new(SmoothedCtr::new(CTR_PRIOR_PPB, CTR_PRIOR_WEIGHT));
-    let tracking = crate::runtime::tracking_keys::load(&settings).await?;
+    let tracking = crate::runtime::key_rings::tracking_keys(&settings).await?;
+    let entry_keys = crate::runtime::key_rings::entry_keys(&settings).await?;
     // the partners before the first request: until they are read every request is refused
     let partners = ArcSwap::from_pointee(partners::Directory::empty());
     partners::store::reload_if_changed(&pool, &partners)
@@ -138,7 +139,7 @@ pub async fn build_over_with_clock(
         blocklist: ArcSwap::from_pointee(Blocklist::empty()),
         fraud_windows: FraudWindows::new(settings.event_namespace.clone()),
         fraud_rules: FraudRules::default(),
-        events: EventStream::new(settings.event_shards)
+        events: EventStream::new(settings.event_shards, entry_keys)
             .with_namespace(settings.event_namespace.clone()),
         settings,
     }))

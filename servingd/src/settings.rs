@@ -1,6 +1,6 @@
 //! servingd's settings: defaults, then `SERVINGD_*` environment variables or their flags (and
-//! the shared `DATABASE_URL`, `REDIS_URL`, `VAULT_ADDR`, `VAULT_TOKEN`, `EVENT_SHARDS` and
-//! `EVENT_NAMESPACE`): see [`crate::flags`].
+//! the shared `DATABASE_URL`, `REDIS_URL`, `VAULT_ADDR`, `VAULT_TOKEN`, `EVENT_SHARDS`,
+//! `EVENT_NAMESPACE` and `EVENT_ENTRY_KEYS`): see [`crate::flags`].
 
 use std::net::SocketAddr;
 
@@ -65,6 +65,11 @@ pub struct Settings {
     /// Put before every event stream key (the ledger writer must be told the same; tests that
     /// share a Redis use their own).
     pub event_namespace: String,
+    /// Keys sealing each event stream entry, `ID:KEY,ID:KEY` (the highest id seals): the ledger
+    /// writer, given the same, bills only entries they verify. Required like the tracking keys.
+    pub entry_keys: Option<SecretString>,
+    /// The entry keys in Vault's KV state instead (they win over `entry_keys`).
+    pub entry_keys_vault: Option<VaultSecret>,
     /// The blocklist filter's target false-positive rate.
     pub blocklist_fp_rate: f64,
     /// The load balancers whose `X-Forwarded-For` is believed: from them the client is the
@@ -125,6 +130,8 @@ impl Default for Settings {
             click_window_s: 600,
             event_shards: 16,
             event_namespace: String::new(),
+            entry_keys: None,
+            entry_keys_vault: None,
             trusted_proxies: TrustedProxies::none(),
             blocklist_fp_rate: 0.001,
         }
@@ -132,17 +139,25 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// Refuses settings without tracking keys (in configuration or Vault), unless a random
-    /// development key is asked for: an instance signing with a key of its own makes billing
-    /// URLs that no other instance, and no restart, can verify.
-    pub fn check_tracking_keys(&self) -> anyhow::Result<()> {
+    /// Refuses settings without tracking keys or entry keys (in configuration or Vault), unless
+    /// random development keys are asked for: an instance signing with a key of its own makes
+    /// billing URLs that no other instance, and no restart, can verify, and stream entries that
+    /// no ledger writer bills.
+    pub fn check_keys(&self) -> anyhow::Result<()> {
+        if self.dev_random_tracking_key {
+            return Ok(());
+        }
         anyhow::ensure!(
-            self.tracking_keys.is_some()
-                || self.tracking_keys_vault.is_some()
-                || self.dev_random_tracking_key,
+            self.tracking_keys.is_some() || self.tracking_keys_vault.is_some(),
             "no tracking keys: set SERVINGD_TRACKING_KEYS (ID:KEY,ID:KEY) or \
              SERVINGD_TRACKING_KEYS_VAULT_PATH; for development only, \
-             SERVINGD_DEV_RANDOM_TRACKING_KEY=true signs with a random key"
+             SERVINGD_DEV_RANDOM_TRACKING_KEY=true signs with random keys"
+        );
+        anyhow::ensure!(
+            self.entry_keys.is_some() || self.entry_keys_vault.is_some(),
+            "no entry keys: set EVENT_ENTRY_KEYS (ID:KEY,ID:KEY, the ledger writer's too) or \
+             EVENT_ENTRY_KEYS_VAULT_PATH; for development only, \
+             SERVINGD_DEV_RANDOM_TRACKING_KEY=true signs with random keys"
         );
         Ok(())
     }
@@ -206,20 +221,28 @@ impl Settings {
         if let Some(v) = var("SERVINGD_TRACKING_KEY_ID") {
             self.tracking_key_id = Some(parsed("SERVINGD_TRACKING_KEY_ID", &v)?);
         }
-        if let Some(path) = var("SERVINGD_TRACKING_KEYS_VAULT_PATH") {
+        let vault_secret = |setting: &str, path: &str| -> anyhow::Result<VaultSecret> {
             let (Some(address), Some(token)) = (var("VAULT_ADDR"), var("VAULT_TOKEN")) else {
-                anyhow::bail!(
-                    "SERVINGD_TRACKING_KEYS_VAULT_PATH needs VAULT_ADDR and VAULT_TOKEN as well"
-                );
+                anyhow::bail!("{setting} needs VAULT_ADDR and VAULT_TOKEN as well");
             };
-            let mut vault = VaultSecret::new(&address, &token, &path);
+            let mut vault = VaultSecret::new(&address, &token, path);
             if let Some(mount) = var("SERVINGD_VAULT_KV_MOUNT") {
                 vault.kv_mount = mount;
             }
             if let Some(v) = var("SERVINGD_SECRETS_REFRESH_S") {
                 vault.refresh_s = parsed("SERVINGD_SECRETS_REFRESH_S", &v)?;
             }
-            self.tracking_keys_vault = Some(vault);
+            Ok(vault)
+        };
+        if let Some(path) = var("SERVINGD_TRACKING_KEYS_VAULT_PATH") {
+            self.tracking_keys_vault =
+                Some(vault_secret("SERVINGD_TRACKING_KEYS_VAULT_PATH", &path)?);
+        }
+        if let Some(v) = var("EVENT_ENTRY_KEYS") {
+            self.entry_keys = Some(SecretString::from(v));
+        }
+        if let Some(path) = var("EVENT_ENTRY_KEYS_VAULT_PATH") {
+            self.entry_keys_vault = Some(vault_secret("EVENT_ENTRY_KEYS_VAULT_PATH", &path)?);
         }
         if let Some(v) = var("SERVINGD_IMPRESSION_TTL_S") {
             self.impression_ttl_s = parsed("SERVINGD_IMPRESSION_TTL_S", &v)?;

@@ -45,6 +45,10 @@ pub fn redis_url() -> String {
     service("REDIS_URL")
 }
 
+/// The event stream's entry keys the tests seal and check with (`EVENT_ENTRY_KEYS`): servingd
+/// and a ledger-writer process given these agree.
+pub const ENTRY_KEYS: &str = "1:dGVzdCBlbnRyeSBrZXlzLCBub3QgZm9yIHByb2R1Y3Rpb24";
+
 /// The Redis Cluster's masters.
 pub fn cluster_urls() -> Vec<String> {
     service("REDIS_CLUSTER_URLS")

@@ -1,6 +1,7 @@
 //! The ledger writer against the real Redis and PostgreSQL of `scripts/services`: served events
 //! from the stream to committed spend transfers, and to recorded events. Prints figures; asserts
-//! nothing but that every event was billed and recorded.
+//! nothing but that every event was billed and recorded. Every entry is sealed, and every seal
+//! checked by the writer, as in production.
 //!
 //!   cargo bench -p events --bench ledger_writer              full run (about a minute)
 //!   cargo bench -p events --bench ledger_writer -- --smoke   tiny sizes, to check it runs
@@ -22,7 +23,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use events::{Billing, Duty, EventKind, EventStream, LedgerWriter, ServedEvent, WriterSettings};
+use events::{
+    Billing, Duty, EntryKeys, EventKind, EventStream, LedgerWriter, ServedEvent, WriterSettings,
+};
 use ledger::{LeaseId, Ledger, MIGRATOR};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use test_support::ScratchDatabase;
@@ -64,7 +67,8 @@ async fn main() -> Result<()> {
     let scratch = ScratchDatabase::create("ledger_writer_bench").await?;
     let namespace = format!("bench-{}:", std::process::id());
     let shards = arg("--shards").unwrap_or(SHARDS);
-    let stream = EventStream::new(shards).with_namespace(namespace);
+    let keys = EntryKeys::parse(test_support::ENTRY_KEYS, None)?.shared();
+    let stream = EventStream::new(shards, keys).with_namespace(namespace);
     let mut redis = redis::Client::open(redis_url)?
         .get_multiplexed_async_connection()
         .await
@@ -331,7 +335,7 @@ async fn append_backlog(
         let e = event(campaigns[c].id, leases[c], n);
         let mut cmd = redis::cmd("XADD");
         cmd.arg(stream.key(stream.shard_of(e.campaign))).arg("*");
-        for (k, v) in e.fields() {
+        for (k, v) in stream.sealed_fields(&e) {
             cmd.arg(k).arg(v);
         }
         pipe.add_command(cmd).ignore();

@@ -3,6 +3,7 @@
 //!
 //! - [`event`]: [`ServedEvent`], its stream fields, and what it costs (the pure part).
 //! - [`stream`]: the stream's shards and keys (one hash tag per shard, so Redis Cluster works).
+//! - [`entry_seal`]: the HMAC each entry carries, so the writer bills only what servingd appended.
 //! - [`writer`]: [`LedgerWriter`], the consumer group that posts spend and acknowledges after commit.
 //! - [`writer_status`]: what a running writer says of itself (backlog, progress), as metrics
 //!   and health.
@@ -13,6 +14,7 @@
 //!   controller, the fraud scorer).
 
 mod billing;
+pub mod entry_seal;
 pub mod event;
 pub mod reads;
 mod reply;
@@ -21,6 +23,7 @@ pub mod stream;
 pub mod writer;
 pub mod writer_status;
 
+pub use entry_seal::{EntryKeys, SealError, SharedEntryKeys};
 pub use event::{Billing, DecodeError, EventKind, ServedEvent};
 pub use stream::{Appended, EventStream, StreamShard};
 pub use writer::{

@@ -7,11 +7,15 @@
 //! entry in one step, so a repeated impression or click is accepted by the endpoint and counted
 //! once. The mark lives as long as the tracking token could still be presented; after that the
 //! token itself is refused (and the ledger's transfer id still bills the ad at most once).
+//!
+//! Every entry is sealed ([`crate::entry_seal`]) with the stream's [`EntryKeys`]; the ledger
+//! writer, holding the same keys, bills only entries whose seal verifies.
 
 use std::sync::LazyLock;
 
 use redis::aio::ConnectionLike;
 
+use crate::entry_seal::{SEAL_FIELD, SealError, SharedEntryKeys};
 use crate::event::ServedEvent;
 use ledger::ids::CampaignId;
 
@@ -19,12 +23,14 @@ use ledger::ids::CampaignId;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct StreamShard(pub u16);
 
-/// The layout of the event stream: how many shards, and the prefix of its keys.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The layout of the event stream (how many shards, the prefix of its keys) and the keys its
+/// entries are sealed with.
+#[derive(Debug, Clone)]
 pub struct EventStream {
     shards: u16,
     /// Put before every key (empty in production; tests sharing one Redis use their own).
     namespace: String,
+    keys: SharedEntryKeys,
 }
 
 /// What appending did.
@@ -49,12 +55,19 @@ return false
 });
 
 impl EventStream {
-    /// A stream of `shards` shards (at least one). Producers and consumers must agree on it.
-    pub fn new(shards: u16) -> Self {
+    /// A stream of `shards` shards (at least one) whose entries are sealed with `keys`.
+    /// Producers and consumers must agree on both.
+    pub fn new(shards: u16, keys: SharedEntryKeys) -> Self {
         EventStream {
             shards: shards.max(1),
             namespace: String::new(),
+            keys,
         }
+    }
+
+    /// Checks the seal of an entry's fields as read.
+    pub fn check_seal(&self, fields: &[(Vec<u8>, Vec<u8>)]) -> Result<(), SealError> {
+        self.keys.load().check(fields)
     }
 
     /// The same layout with every key prefixed by `namespace`.
@@ -98,6 +111,17 @@ impl EventStream {
         StreamShard((low % u64::from(self.shards)) as u16)
     }
 
+    /// The fields of `event`'s entry, its seal last.
+    pub fn sealed_fields(&self, event: &ServedEvent) -> Vec<(&'static str, String)> {
+        let mut fields = event.fields();
+        let seal = self
+            .keys
+            .load()
+            .seal(fields.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())));
+        fields.push((SEAL_FIELD, seal));
+        fields
+    }
+
     /// Appends `event` unless it was appended within the last `seen_for_s` seconds.
     pub async fn append<C: ConnectionLike>(
         &self,
@@ -111,7 +135,7 @@ impl EventStream {
             .key(self.key(shard))
             .key(self.seen_key(shard, event))
             .arg(seen_for_s.max(1));
-        for (name, value) in event.fields() {
+        for (name, value) in self.sealed_fields(event) {
             invocation.arg(name).arg(value);
         }
         let id: Option<String> = invocation.invoke_async(conn).await?;
@@ -124,9 +148,15 @@ mod tests {
     use super::*;
     use uuid::Uuid;
 
+    fn keys() -> SharedEntryKeys {
+        crate::EntryKeys::new(0, vec![(0, vec![0; 32])])
+            .expect("keys")
+            .shared()
+    }
+
     #[test]
     fn campaigns_spread_over_the_shards_and_stay_on_theirs() {
-        let stream = EventStream::new(8);
+        let stream = EventStream::new(8, keys());
         let mut counts = [0_u32; 8];
         for _ in 0..8_000 {
             let c = CampaignId(Uuid::now_v7());
@@ -141,7 +171,7 @@ mod tests {
 
     #[test]
     fn a_shards_keys_share_its_hash_tag() {
-        let stream = EventStream::new(4);
+        let stream = EventStream::new(4, keys());
         assert_eq!(stream.key(StreamShard(3)), "events:{ev3}");
         let event = ServedEvent {
             id: "a:1".into(),

@@ -28,6 +28,7 @@ use redis::streams::{StreamInfoGroupsReply, StreamPendingReply};
 use tokio::sync::watch;
 
 use crate::billing::plan_spend;
+use crate::entry_seal::SealError;
 use crate::event::ServedEvent;
 use crate::reply::{self, Entry};
 use crate::store::{self as store, Unbilled};
@@ -117,6 +118,8 @@ pub struct BatchOutcome {
     pub free: usize,
     /// Entries that are not events, kept in `event_dead_letters`.
     pub dead: usize,
+    /// Of those, entries whose seal is missing or does not verify: not appended by servingd.
+    pub unsealed: usize,
     /// Events recorded in `ad_events` (a recording writer's work; repeats included).
     pub recorded: usize,
 }
@@ -129,6 +132,7 @@ impl BatchOutcome {
         self.unbilled += other.unbilled;
         self.free += other.free;
         self.dead += other.dead;
+        self.unsealed += other.unsealed;
         self.recorded += other.recorded;
     }
 }
@@ -452,9 +456,12 @@ where
         };
         let mut events = Vec::with_capacity(entries.len());
         for entry in &entries {
-            match decode(entry) {
+            match decode(&self.stream, entry) {
                 Ok(event) => events.push(event),
                 Err(error) => {
+                    if matches!(error, Undecodable::Unsealed(_)) {
+                        outcome.unsealed += 1;
+                    }
                     let fields: serde_json::Map<String, serde_json::Value> = entry
                         .fields
                         .iter()
@@ -471,7 +478,7 @@ where
                         &self.stream.key(shard),
                         &entry.id,
                         &serde_json::Value::Object(fields),
-                        &error,
+                        &error.to_string(),
                     )
                     .await?;
                     outcome.dead += 1;
@@ -643,18 +650,33 @@ fn parse_entry_id(id: &str) -> Option<(u64, u64)> {
     Some((ms.parse().ok()?, seq.parse().ok()?))
 }
 
-fn decode(entry: &Entry) -> Result<ServedEvent, String> {
+/// Why an entry is not an event to handle.
+#[derive(Debug, thiserror::Error)]
+enum Undecodable {
+    #[error("the entry was deleted from the stream before it was handled")]
+    Deleted,
+    /// Not appended by a holder of the entry keys: never billed.
+    #[error("{0}")]
+    Unsealed(#[from] SealError),
+    #[error("{0}")]
+    Fields(String),
+}
+
+/// The event in `entry`, once its seal verified.
+fn decode(stream: &EventStream, entry: &Entry) -> Result<ServedEvent, Undecodable> {
     let Some(raw) = &entry.fields else {
-        return Err("the entry was deleted from the stream before it was handled".into());
+        return Err(Undecodable::Deleted);
     };
+    stream.check_seal(raw)?;
     let mut fields = Vec::with_capacity(raw.len());
     for (name, value) in raw {
-        let name = std::str::from_utf8(name).map_err(|_| "a field name is not UTF-8")?;
-        let text =
-            std::str::from_utf8(value).map_err(|_| format!("the field {name:?} is not UTF-8"))?;
+        let name = std::str::from_utf8(name)
+            .map_err(|_| Undecodable::Fields("a field name is not UTF-8".into()))?;
+        let text = std::str::from_utf8(value)
+            .map_err(|_| Undecodable::Fields(format!("the field {name:?} is not UTF-8")))?;
         fields.push((name, text));
     }
-    ServedEvent::from_fields(fields).map_err(|e| e.to_string())
+    ServedEvent::from_fields(fields).map_err(|e| Undecodable::Fields(e.to_string()))
 }
 
 fn unbilled_row(

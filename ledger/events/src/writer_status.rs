@@ -150,6 +150,13 @@ pub fn render_metrics(writers: &[WriterStatus], dead_letter_rows: Option<i64>) -
         &|w| count(w.totals.dead),
     );
     family(
+        "ledger_writer_unsealed_total",
+        Kind::Counter,
+        "Of the dead entries, those whose seal was missing or did not verify: not appended by \
+         servingd, never billed.",
+        &|w| count(w.totals.unsealed),
+    );
+    family(
         "ledger_writer_claimed_total",
         Kind::Counter,
         "Entries taken over from consumers that held them too long (they died).",
@@ -241,6 +248,8 @@ mod tests {
             totals: BatchOutcome {
                 entries: 7,
                 billed: 5,
+                dead: 2,
+                unsealed: 1,
                 ..BatchOutcome::default()
             },
             progress: Progress {
@@ -263,6 +272,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("ledger_writer_claimed_total{duty=\"bill\"} 3\n"));
+        assert!(text.contains("ledger_writer_unsealed_total{duty=\"bill\"} 1\n"));
         assert!(
             text.contains("ledger_writer_last_success_timestamp_seconds{duty=\"bill\"} 1000\n")
         );
@@ -273,7 +283,7 @@ mod tests {
         );
         let helps = text.lines().filter(|l| l.starts_with("# HELP")).count();
         let types = text.lines().filter(|l| l.starts_with("# TYPE")).count();
-        assert_eq!((helps, types), (12, 12));
+        assert_eq!((helps, types), (13, 13));
         let unknown = render_metrics(&[], None);
         assert!(
             !unknown

@@ -13,8 +13,14 @@ use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use daemon::postgres::Unreachable;
 use events::writer_status;
-use events::{Duty, EventStream, LedgerWriter, WriterError, WriterSettings, WriterStatus};
+use events::{
+    Duty, EntryKeys, EventStream, LedgerWriter, SharedEntryKeys, WriterError, WriterSettings,
+    WriterStatus,
+};
 use redis::aio::ConnectionLike;
+use secrecy::SecretString;
+use servingd::runtime::key_rings::{self, KeySource};
+use servingd::settings::VaultSecret;
 use tokio::sync::watch;
 
 /// Decoding stream replies and building batches allocates many small, short-lived values.
@@ -43,6 +49,27 @@ struct Args {
     /// Put before every event stream key: what servingd was given.
     #[arg(long, env = "EVENT_NAMESPACE", default_value = "")]
     event_namespace: String,
+    /// Keys that check each event stream entry's seal, `ID:KEY,ID:KEY`: servingd's
+    /// EVENT_ENTRY_KEYS. Entries they do not verify are set aside, never billed. Required
+    /// unless they come from Vault.
+    #[arg(long, env = "EVENT_ENTRY_KEYS", hide_env_values = true)]
+    entry_keys: Option<String>,
+    /// Take the entry keys from this path of Vault's KV state instead (with --vault-addr and
+    /// --vault-token); a new version is taken up within --secrets-refresh-s.
+    #[arg(long, env = "EVENT_ENTRY_KEYS_VAULT_PATH")]
+    entry_keys_vault_path: Option<String>,
+    /// Vault (OpenBao), for the entry keys.
+    #[arg(long, env = "VAULT_ADDR")]
+    vault_addr: Option<String>,
+    /// Vault's token.
+    #[arg(long, env = "VAULT_TOKEN", hide_env_values = true)]
+    vault_token: Option<String>,
+    /// Vault's KV mount holding the entry keys.
+    #[arg(long, env = "LEDGER_WRITER_VAULT_KV_MOUNT", default_value = "secret")]
+    vault_kv_mount: String,
+    /// How often the entry keys are read again from Vault, seconds.
+    #[arg(long, env = "LEDGER_WRITER_SECRETS_REFRESH_S", default_value_t = 30)]
+    secrets_refresh_s: u64,
     /// The duties this process takes on: run billing and recording in separate processes to
     /// give the money path a machine of its own.
     #[arg(
@@ -95,7 +122,8 @@ async fn main() -> ExitCode {
 
 async fn run(args: Args) -> anyhow::Result<()> {
     let shards = args.event_shards;
-    let stream = EventStream::new(shards).with_namespace(args.event_namespace.clone());
+    let stream = EventStream::new(shards, entry_keys(&args).await?)
+        .with_namespace(args.event_namespace.clone());
     let mut duties = Vec::new();
     for duty in &args.duties {
         let duty = match duty {
@@ -155,6 +183,33 @@ async fn run(args: Args) -> anyhow::Result<()> {
         watch(&args, &ledger, conn, &writers).await?;
         serve(writers).await
     }
+}
+
+/// The keys that check entries' seals, from Vault or `--entry-keys`.
+async fn entry_keys(args: &Args) -> anyhow::Result<SharedEntryKeys> {
+    let vault = match &args.entry_keys_vault_path {
+        None => None,
+        Some(path) => {
+            let (Some(address), Some(token)) = (&args.vault_addr, &args.vault_token) else {
+                anyhow::bail!(
+                    "EVENT_ENTRY_KEYS_VAULT_PATH needs VAULT_ADDR and VAULT_TOKEN as well"
+                );
+            };
+            let mut secret = VaultSecret::new(address, token, path);
+            secret.kv_mount = args.vault_kv_mount.clone();
+            secret.refresh_s = args.secrets_refresh_s;
+            Some(secret)
+        }
+    };
+    let keys = args.entry_keys.clone().map(SecretString::from);
+    let source = KeySource {
+        setting: "EVENT_ENTRY_KEYS",
+        keys: keys.as_ref(),
+        signing: None,
+        vault: vault.as_ref(),
+        dev_random: false,
+    };
+    key_rings::load(source, EntryKeys::from).await
 }
 
 /// Serves the writers' /metrics and /healthz at `--listen-addr`.
@@ -284,6 +339,7 @@ where
                     unbilled = totals.unbilled,
                     recorded = totals.recorded,
                     dead = totals.dead,
+                    unsealed = totals.unsealed,
                     "ledger writer stopped"
                 );
             }

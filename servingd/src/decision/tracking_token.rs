@@ -11,8 +11,8 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use daemon::keyring::KeyRing;
 use events::{Billing, EventKind};
-use rand::RngCore;
 use ring::hmac;
 use uuid::Uuid;
 
@@ -27,8 +27,6 @@ const TAG: usize = 32;
 /// Longest impression id a token carries, bytes (OpenRTB's are short; the parser refuses
 /// longer ones).
 pub const MAX_SLOT_ID: usize = 64;
-/// Shortest key accepted.
-pub const MIN_KEY_BYTES: usize = 32;
 
 /// What a token says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,102 +76,38 @@ pub enum TokenError {
     Expired(i64),
 }
 
-/// Why keys were refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum KeyError {
-    #[error("no tracking keys are given")]
-    Empty,
-    #[error("tracking key {0:?} is not ID:BASE64 with a numeric id from 0 to 255")]
-    Shape(String),
-    #[error("tracking key {0} is not valid base64url or base64")]
-    Encoding(u8),
-    #[error("tracking key {id} has {bytes} bytes; at least {MIN_KEY_BYTES} are needed")]
-    TooShort { id: u8, bytes: usize },
-    #[error("tracking key {0} is given twice")]
-    Duplicate(u8),
-    #[error("the signing key {0} is not among the tracking keys")]
-    NoSigningKey(u8),
-}
+pub use daemon::keyring::{KeyError, MIN_KEY_BYTES};
 
 /// The keys tokens are signed and verified with.
-pub struct TrackingKeys {
-    signing: u8,
-    keys: Vec<(u8, hmac::Key)>,
-}
+#[derive(Debug)]
+pub struct TrackingKeys(KeyRing);
 
-impl std::fmt::Debug for TrackingKeys {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let ids: Vec<u8> = self.keys.iter().map(|(id, _)| *id).collect();
-        f.debug_struct("TrackingKeys")
-            .field("signing", &self.signing)
-            .field("ids", &ids)
-            .finish()
+impl From<KeyRing> for TrackingKeys {
+    fn from(ring: KeyRing) -> Self {
+        TrackingKeys(ring)
     }
 }
 
 impl TrackingKeys {
     /// Keys by id; `signing` signs new tokens, every key verifies.
     pub fn new(signing: u8, keys: Vec<(u8, Vec<u8>)>) -> Result<Self, KeyError> {
-        if keys.is_empty() {
-            return Err(KeyError::Empty);
-        }
-        let mut out: Vec<(u8, hmac::Key)> = Vec::with_capacity(keys.len());
-        for (id, secret) in keys {
-            if secret.len() < MIN_KEY_BYTES {
-                return Err(KeyError::TooShort {
-                    id,
-                    bytes: secret.len(),
-                });
-            }
-            if out.iter().any(|(k, _)| *k == id) {
-                return Err(KeyError::Duplicate(id));
-            }
-            out.push((id, hmac::Key::new(hmac::HMAC_SHA256, &secret)));
-        }
-        if !out.iter().any(|(id, _)| *id == signing) {
-            return Err(KeyError::NoSigningKey(signing));
-        }
-        Ok(TrackingKeys { signing, keys: out })
+        KeyRing::new(signing, keys).map(TrackingKeys)
     }
 
     /// Keys from configuration: `ID:KEY,ID:KEY` with each key in base64 (url-safe or standard);
     /// `signing` names the key that signs, the highest id when `None`.
     pub fn parse(spec: &str, signing: Option<u8>) -> Result<Self, KeyError> {
-        let mut keys = Vec::new();
-        for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            let shape = || KeyError::Shape(entry.chars().take(4).collect::<String>() + "…");
-            let (id, key) = entry.split_once(':').ok_or_else(shape)?;
-            let id: u8 = id.trim().parse().map_err(|_| shape())?;
-            let key = key.trim();
-            let secret = URL_SAFE_NO_PAD
-                .decode(key.trim_end_matches('='))
-                .or_else(|_| base64::engine::general_purpose::STANDARD.decode(key))
-                .map_err(|_| KeyError::Encoding(id))?;
-            keys.push((id, secret));
-        }
-        let signing = signing
-            .or_else(|| keys.iter().map(|(id, _)| *id).max())
-            .ok_or(KeyError::Empty)?;
-        TrackingKeys::new(signing, keys)
+        KeyRing::parse(spec, signing).map(TrackingKeys)
     }
 
     /// One fresh random key (id 0), for development: tokens die with the process.
     pub fn generated() -> Self {
-        let mut secret = vec![0_u8; MIN_KEY_BYTES];
-        rand::rng().fill_bytes(&mut secret);
-        TrackingKeys {
-            signing: 0,
-            keys: vec![(0, hmac::Key::new(hmac::HMAC_SHA256, &secret))],
-        }
+        TrackingKeys(KeyRing::generated())
     }
 
     /// The id of the key that signs.
     pub fn signing_id(&self) -> u8 {
-        self.signing
-    }
-
-    fn key(&self, id: u8) -> Option<&hmac::Key> {
-        self.keys.iter().find(|(k, _)| *k == id).map(|(_, key)| key)
+        self.0.signing_id()
     }
 
     /// A token for `claims`, bound to `bound` (empty for impressions; the landing URL for
@@ -183,7 +117,7 @@ impl TrackingKeys {
         let mut bytes = Vec::with_capacity(FIXED + slot.len() + TAG);
         bytes.extend_from_slice(&[
             VERSION,
-            self.signing,
+            self.0.signing_id(),
             kind_byte(claims.kind),
             billing_byte(claims.billing),
             if claims.test { TEST_FLAG } else { 0 },
@@ -198,16 +132,10 @@ impl TrackingKeys {
         bytes.extend_from_slice(&claims.network.to_be_bytes());
         bytes.push(slot.len() as u8);
         bytes.extend_from_slice(slot);
-        let tag = match self.key(self.signing) {
-            Some(key) => {
-                let mut ctx = hmac::Context::with_key(key);
-                ctx.update(&bytes);
-                ctx.update(bound);
-                ctx.sign()
-            }
-            // `new` makes sure the signing key is there
-            None => return String::new(),
-        };
+        let mut ctx = hmac::Context::with_key(self.0.signing_key());
+        ctx.update(&bytes);
+        ctx.update(bound);
+        let tag = ctx.sign();
         bytes.extend_from_slice(tag.as_ref());
         URL_SAFE_NO_PAD.encode(bytes)
     }
@@ -237,6 +165,7 @@ impl TrackingKeys {
             return Err(TokenError::Malformed);
         }
         let key = self
+            .0
             .key(payload[1])
             .ok_or(TokenError::UnknownKey(payload[1]))?;
         let mut signed = Vec::with_capacity(payload.len() + bound.len());

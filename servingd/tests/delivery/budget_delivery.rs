@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{Timelike, Utc};
 use daemon::client_address::TrustedProxies;
-use events::{EventStream, LedgerWriter, WriterSettings};
+use events::{LedgerWriter, WriterSettings};
 use ledger::Ledger;
 use loadgen::{Plan, run};
 use rust_decimal::Decimal;
@@ -165,9 +165,7 @@ async fn budgets_are_delivered_and_never_served_past_when_activated_under_load(p
     })
     .await;
     // the ledger writer over servingd's event stream
-    let settings = &platform.state.settings;
-    let stream =
-        EventStream::new(settings.event_shards).with_namespace(settings.event_namespace.clone());
+    let stream = platform.state.events.clone();
     let redis = redis::Client::open(redis_url())
         .expect("url")
         .get_multiplexed_async_connection()

@@ -68,4 +68,33 @@ fn servingd_refuses_to_start_without_tracking_keys() {
         text.contains("no tracking keys") && text.contains("SERVINGD_TRACKING_KEYS"),
         "servingd: {text}"
     );
+    let with_tracking_keys = [
+        &given[..],
+        &[
+            "--tracking-keys",
+            "1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
+        ],
+    ]
+    .concat();
+    let out = run_bare(servingd, &with_tracking_keys);
+    assert!(!out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("no entry keys") && text.contains("EVENT_ENTRY_KEYS"),
+        "servingd: {text}"
+    );
+}
+
+#[test]
+fn the_ledger_writer_refuses_to_start_without_entry_keys() {
+    let given = [
+        "--database-url",
+        "postgres://nobody@127.0.0.1:9/none",
+        "--listen-addr",
+        "127.0.0.1:0",
+    ];
+    let out = run_bare(BINARIES[1].1, &given);
+    assert!(!out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("EVENT_ENTRY_KEYS is not set"), "{text}");
 }

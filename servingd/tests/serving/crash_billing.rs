@@ -195,7 +195,13 @@ async fn billing_survives_sigkill_of_servingd_and_the_ledger_writer(pool: PgPool
     );
     let keys = TrackingKeys::parse(&spec, None).expect("keys");
     let namespace = format!("crash-{}:", Uuid::now_v7().simple());
-    let stream = EventStream::new(SHARDS).with_namespace(namespace.clone());
+    let stream = EventStream::new(
+        SHARDS,
+        events::EntryKeys::parse(test_support::ENTRY_KEYS, None)
+            .expect("keys")
+            .shared(),
+    )
+    .with_namespace(namespace.clone());
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
         l.local_addr().expect("addr").port()
@@ -212,6 +218,7 @@ async fn billing_survives_sigkill_of_servingd_and_the_ledger_writer(pool: PgPool
             ("EVENT_SHARDS".into(), SHARDS.to_string()),
             ("EVENT_NAMESPACE".into(), namespace),
             ("SERVINGD_TRACKING_KEYS".into(), spec),
+            ("EVENT_ENTRY_KEYS".into(), test_support::ENTRY_KEYS.into()),
             // no API: the tracking endpoints do not need the campaign feed
             ("SERVINGD_API_URL".into(), "http://127.0.0.1:9".into()),
             ("SERVINGD_API_KEY".into(), "unused".into()),

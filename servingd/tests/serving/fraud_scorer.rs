@@ -83,7 +83,13 @@ async fn convicted_sources_are_refunded_exactly_once_and_blocklisted(pool: PgPoo
         }
     }
     let mut conn = test_support::redis().await;
-    let stream = EventStream::new(2).with_namespace(format!("l3-{}:", Uuid::now_v7().simple()));
+    let stream = EventStream::new(
+        2,
+        events::EntryKeys::parse(test_support::ENTRY_KEYS, None)
+            .expect("keys")
+            .shared(),
+    )
+    .with_namespace(format!("l3-{}:", Uuid::now_v7().simple()));
     for e in &events {
         stream.append(&mut conn, e, 600).await.expect("append");
     }

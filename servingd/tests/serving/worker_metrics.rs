@@ -65,6 +65,7 @@ async fn the_ledger_writer_reports_its_backlog_and_health(pool: PgPool) {
             .env_remove("REDIS_CLUSTER_URLS")
             .env("EVENT_SHARDS", "2")
             .env("EVENT_NAMESPACE", &namespace)
+            .env("EVENT_ENTRY_KEYS", test_support::ENTRY_KEYS)
             .env("LEDGER_WRITER_LISTEN_ADDR", &addr)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
@@ -75,7 +76,7 @@ async fn the_ledger_writer_reports_its_backlog_and_health(pool: PgPool) {
     let http = reqwest::Client::new();
     let base = format!("http://{addr}");
     wait_healthy(&http, &base, &mut writer).await;
-    // an entry that is not an event: both duties set it aside, acknowledged
+    // an entry that is not an event (nor sealed): both duties set it aside, acknowledged
     let mut redis = test_support::redis().await;
     let _: String = redis::cmd("XADD")
         .arg(format!("{namespace}events:{{ev0}}"))
@@ -99,6 +100,7 @@ async fn the_ledger_writer_reports_its_backlog_and_health(pool: PgPool) {
     for duty in ["bill", "record"] {
         let value = |name| scraped.value(name, &[("duty", duty)]);
         assert_eq!(value("ledger_writer_dead_total"), Some(1.0), "{duty}");
+        assert_eq!(value("ledger_writer_unsealed_total"), Some(1.0), "{duty}");
         assert_eq!(value("ledger_writer_entries_total"), Some(1.0), "{duty}");
         assert_eq!(value("ledger_writer_pending_entries"), Some(0.0), "{duty}");
         assert_eq!(

@@ -28,6 +28,7 @@ async fn a_writer_that_cannot_run_ends_the_process_non_zero(pool: PgPool) {
         .env("LEDGER_WRITER_LISTEN_ADDR", "127.0.0.1:0")
         .env("EVENT_SHARDS", "2")
         .env("EVENT_NAMESPACE", &namespace)
+        .env("EVENT_ENTRY_KEYS", test_support::ENTRY_KEYS)
         .env("LEDGER_WRITER_DUTIES", "bill")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())

@@ -1,13 +1,14 @@
 //! The ledger writer over a real Redis stream and a real PostgreSQL: each billed event posts one
 //! spend transfer however often it is delivered, refused spend is recorded unbilled once, and
-//! entries that are not events are kept aside; the recording duty counts every event once, and
+//! entries that are not events, or whose seal does not verify, are kept aside and never billed;
+//! the recording duty counts every event once, and
 //! the stream keeps entries until every duty has them.
 
 use std::time::Duration;
 
 use events::{
-    Appended, Billing, Duty, EventKind, EventStream, LedgerWriter, ServedEvent, StreamShard,
-    WriterSettings,
+    Appended, Billing, Duty, EntryKeys, EventKind, EventStream, LedgerWriter, ServedEvent,
+    SharedEntryKeys, StreamShard, WriterSettings,
 };
 use ledger::{CampaignId, LeaseId, Ledger, MIGRATOR, TransferKind};
 use redis::aio::MultiplexedConnection;
@@ -21,9 +22,37 @@ async fn redis() -> MultiplexedConnection {
     test_support::redis().await
 }
 
+/// The tests' entry keys.
+fn keys() -> SharedEntryKeys {
+    EntryKeys::parse(test_support::ENTRY_KEYS, None)
+        .expect("keys")
+        .shared()
+}
+
 /// A stream of two shards under a namespace of its own.
 fn stream() -> EventStream {
-    EventStream::new(2).with_namespace(format!("test-{}:", Uuid::now_v7()))
+    EventStream::new(2, keys()).with_namespace(format!("test-{}:", Uuid::now_v7()))
+}
+
+/// Appends `fields` as they are, past the tracking endpoint (as anyone who can write to Redis
+/// could), sealed with `keys` if given: the entry's id.
+async fn append_raw(
+    conn: &mut MultiplexedConnection,
+    stream: &EventStream,
+    shard: StreamShard,
+    fields: &[(&str, String)],
+    keys: Option<&EntryKeys>,
+) -> String {
+    let mut xadd = redis::cmd("XADD");
+    xadd.arg(stream.key(shard)).arg("*");
+    for (name, value) in fields {
+        xadd.arg(*name).arg(value);
+    }
+    if let Some(keys) = keys {
+        xadd.arg("seal")
+            .arg(keys.seal(fields.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes()))));
+    }
+    xadd.query_async(conn).await.expect("xadd")
 }
 
 fn writer<C>(pool: &PgPool, conn: &C, stream: &EventStream) -> LedgerWriter<C>
@@ -309,16 +338,9 @@ async fn spend_beyond_the_hold_is_refused_and_recorded_unbilled_once(pool: PgPoo
 async fn an_entry_that_is_not_an_event_is_kept_aside_and_does_not_hold_up_the_rest(pool: PgPool) {
     let (a, mut conn, stream, writer) = setup(&pool, "1").await;
     let shard = stream.shard_of(a.campaign);
-    let _: String = redis::cmd("XADD")
-        .arg(stream.key(shard))
-        .arg("*")
-        .arg("id")
-        .arg("x:1")
-        .arg("kind")
-        .arg("view")
-        .query_async(&mut conn)
-        .await
-        .expect("xadd");
+    let keys = EntryKeys::parse(test_support::ENTRY_KEYS, None).expect("keys");
+    let odd = [("id", "x:1".to_owned()), ("kind", "view".to_owned())];
+    append_raw(&mut conn, &stream, shard, &odd, Some(&keys)).await;
     stream
         .append(
             &mut conn,
@@ -334,13 +356,79 @@ async fn an_entry_that_is_not_an_event_is_kept_aside_and_does_not_hold_up_the_re
         .await
         .expect("dead letter");
     assert!(error.contains("\"campaign\" is missing"), "{error}");
+    assert_eq!(outcome.unsealed, 0, "it was sealed, only not an event");
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn an_entry_not_sealed_with_the_writers_keys_is_set_aside_and_never_billed(pool: PgPool) {
+    let (a, mut conn, stream, writer) = setup(&pool, "1").await;
+    let recorder = recorder(&pool, &conn, &stream).await;
+    let shard = stream.shard_of(a.campaign);
+    let lease = LeaseId::new();
+    let keys = EntryKeys::parse(test_support::ENTRY_KEYS, None).expect("keys");
+    let strangers = EntryKeys::new(1, vec![(1, vec![42; 32])]).expect("keys");
+    // a well-formed billable impression with no seal, one sealed with a key of the same id that
+    // is not ours, and one sealed rightly whose price was raised afterwards
+    let fields = |n| impression(a.campaign, lease, n, 2_000_000).fields();
+    append_raw(&mut conn, &stream, shard, &fields(1), None).await;
+    append_raw(&mut conn, &stream, shard, &fields(2), Some(&strangers)).await;
+    let mut raised = fields(3);
+    let sealed_at_two = keys.seal(raised.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())));
+    raised
+        .iter_mut()
+        .find(|(n, _)| *n == "price")
+        .expect("price")
+        .1 = "900000000".into();
+    raised.push(("seal", sealed_at_two));
+    append_raw(&mut conn, &stream, shard, &raised, None).await;
+    // and one the tracking endpoint appended
+    stream
+        .append(&mut conn, &impression(a.campaign, lease, 4, 2_000_000), 600)
+        .await
+        .expect("append");
+
+    let outcome = writer.drain().await.expect("drain");
+    assert_eq!(
+        (
+            outcome.entries,
+            outcome.dead,
+            outcome.unsealed,
+            outcome.billed
+        ),
+        (4, 3, 3, 1)
+    );
+    assert_eq!(
+        spend_rows(&pool, a.campaign).await,
+        (1, dec("0.002")),
+        "only the sealed impression is billed"
+    );
+    let errors: Vec<String> =
+        sqlx::query_scalar("select error from event_dead_letters order by entry_id")
+            .fetch_all(&pool)
+            .await
+            .expect("dead letters");
+    assert_eq!(
+        errors,
+        [
+            "the entry has no seal",
+            "the entry's seal does not match its fields",
+            "the entry's seal does not match its fields",
+        ]
+    );
+    let recorded = recorder.drain().await.expect("record");
+    assert_eq!(
+        (recorded.recorded, recorded.unsealed),
+        (1, 3),
+        "nor are they reported"
+    );
+    assert_ledger_consistent(&pool).await;
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn on_a_redis_cluster_every_shard_is_appended_to_and_drained(pool: PgPool) {
     let mut conn = test_support::redis_cluster().await;
     // eight shards, their hash tags spread over the three masters
-    let stream = EventStream::new(8).with_namespace(format!("test-{}:", Uuid::now_v7()));
+    let stream = EventStream::new(8, keys()).with_namespace(format!("test-{}:", Uuid::now_v7()));
     let writer = writer(&pool, &conn, &stream);
     writer.prepare().await.expect("groups");
     let mut campaigns = Vec::new();

@@ -208,32 +208,18 @@ fn a_test_requests_token_says_so_and_the_flag_cannot_be_dropped() {
 }
 
 #[test]
-fn keys_from_configuration_are_checked_and_named() {
+fn keys_from_configuration_sign_with_the_highest_id_and_hide_the_secret() {
     let b64 = URL_SAFE_NO_PAD.encode(key(1));
-    let std64 = base64::engine::general_purpose::STANDARD.encode(key(2));
-    let keys = TrackingKeys::parse(&format!("1:{b64}, 2:{std64}"), None).expect("keys");
+    let keys = TrackingKeys::parse(
+        &format!("1:{b64}, 2:{}", URL_SAFE_NO_PAD.encode(key(2))),
+        None,
+    )
+    .expect("keys");
     assert_eq!(keys.signing_id(), 2, "the highest id signs by default");
-    assert_eq!(
-        TrackingKeys::parse(&format!("1:{b64}"), Some(3)).err(),
-        Some(KeyError::NoSigningKey(3))
-    );
-    assert_eq!(
-        TrackingKeys::parse(&format!("1:{}", URL_SAFE_NO_PAD.encode([0_u8; 8])), None).err(),
-        Some(KeyError::TooShort { id: 1, bytes: 8 })
-    );
-    assert_eq!(
-        TrackingKeys::parse(&format!("1:{b64},1:{b64}"), None).err(),
-        Some(KeyError::Duplicate(1))
-    );
-    assert_eq!(TrackingKeys::parse("", None).err(), Some(KeyError::Empty));
     assert!(matches!(
-        TrackingKeys::parse("one:abc", None),
-        Err(KeyError::Shape(_))
+        TrackingKeys::parse(&format!("1:{b64}"), Some(3)),
+        Err(KeyError::NoSigningKey(3))
     ));
-    assert_eq!(
-        TrackingKeys::parse("1:***", None).err(),
-        Some(KeyError::Encoding(1))
-    );
     assert!(!format!("{keys:?}").contains(&b64), "Debug shows no secret");
 }
 
