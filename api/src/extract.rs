@@ -27,12 +27,21 @@ impl FromRequestParts<AppState> for Auth {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
             .ok_or_else(refused)?;
-        let principal = state.keys.load().verify(token).map_err(|reason| {
-            tracing::info!(%reason, "access token refused");
-            refused()
-        })?;
-        if state.revocations.is_revoked(principal.id) {
-            tracing::info!(principal = %principal.id, "access token of a revoked key refused");
+        let verified = state
+            .keys
+            .load()
+            .verify_versioned(token)
+            .map_err(|reason| {
+                tracing::info!(%reason, "access token refused");
+                refused()
+            })?;
+        let principal = verified.principal;
+        if state.revocations.refuses(principal.id, verified.version) {
+            tracing::info!(
+                principal = %principal.id,
+                version = verified.version,
+                "access token of a revoked key, or of a user changed since, refused"
+            );
             return Err(refused());
         }
         if let Some(wait_s) = state

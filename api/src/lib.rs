@@ -52,6 +52,7 @@ fn resources() -> OpenApiRouter<AppState> {
         .merge(routes::auth::router())
         .merge(routes::advertisers::router())
         .merge(routes::credentials::router())
+        .merge(routes::users::router())
         .merge(routes::campaigns::router())
         .merge(routes::funding::router())
         .merge(routes::reports::router())

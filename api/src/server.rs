@@ -279,7 +279,7 @@ pub async fn bootstrap_admin(
     );
     let hash = secrets::hash(password)?;
     let mut tx = db.begin().await?;
-    let id = auth_store::insert_user(&mut *tx, username, &hash, Role::Admin, None)
+    let id = auth_store::insert_user(&mut *tx, username, &hash, Role::Admin, None, None)
         .await
         .context("creating the admin user")?;
     let user = crate::advertisers::store::user(&mut *tx, id)

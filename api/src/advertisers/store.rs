@@ -24,7 +24,13 @@ pub struct User {
     pub role: String,
     pub advertiser_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
+    /// Disabled: signs in no more, and its tokens are refused, until enabled again.
+    pub disabled: bool,
 }
+
+/// A user's columns, as [`User`] reads them.
+const USER_COLUMNS: &str =
+    "id, username, role, advertiser_id, created_at, disabled_at is not null as disabled";
 
 /// An API key, without its secret.
 #[derive(Debug, Clone, Serialize, Deserialize, FromRow, ToSchema)]
@@ -86,21 +92,23 @@ pub async fn list(
 
 /// The advertiser's users.
 pub async fn users(pool: &PgPool, advertiser: Uuid) -> Result<Vec<User>, sqlx::Error> {
-    sqlx::query_as(
-        "select id, username, role, advertiser_id, created_at from users
-          where advertiser_id = $1 order by id",
-    )
+    sqlx::query_as(&format!(
+        "select {USER_COLUMNS} from users
+          where advertiser_id = $1 and deleted_at is null order by id"
+    ))
     .bind(advertiser)
     .fetch_all(pool)
     .await
 }
 
-/// One user.
+/// One user, unless deleted.
 pub async fn user(db: impl sqlx::PgExecutor<'_>, id: Uuid) -> Result<Option<User>, sqlx::Error> {
-    sqlx::query_as("select id, username, role, advertiser_id, created_at from users where id = $1")
-        .bind(id)
-        .fetch_optional(db)
-        .await
+    sqlx::query_as(&format!(
+        "select {USER_COLUMNS} from users where id = $1 and deleted_at is null"
+    ))
+    .bind(id)
+    .fetch_optional(db)
+    .await
 }
 
 /// The advertiser's API keys.

@@ -44,6 +44,17 @@ pub struct Claims {
     pub nbf: i64,
     pub exp: i64,
     pub jti: String,
+    /// The user's token version when it was issued: a change to the user (password, role,
+    /// standing) moves the version on, and older tokens are refused. Keys are always 0.
+    #[serde(default)]
+    pub ver: u32,
+}
+
+/// A verified token: who it stands for, and the version of that principal's tokens it carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    pub principal: Principal,
+    pub version: u32,
 }
 
 /// One configured key: always the public half; the private half only where this instance signs.
@@ -119,8 +130,20 @@ impl TokenKeys {
         })
     }
 
-    /// Issues a token for `principal`, valid from `now_s` for `ttl_s` seconds.
+    /// Issues a token for `principal` (at token version 0), valid from `now_s` for `ttl_s`
+    /// seconds.
     pub fn issue(&self, principal: &Principal, now_s: i64, ttl_s: i64) -> anyhow::Result<String> {
+        self.issue_at(principal, 0, now_s, ttl_s)
+    }
+
+    /// Issues a token for `principal` at its token version `version`.
+    pub fn issue_at(
+        &self,
+        principal: &Principal,
+        version: u32,
+        now_s: i64,
+        ttl_s: i64,
+    ) -> anyhow::Result<String> {
         let claims = Claims {
             sub: principal.id.to_string(),
             role: principal.role.as_str().to_owned(),
@@ -131,6 +154,7 @@ impl TokenKeys {
             nbf: now_s,
             exp: now_s + ttl_s,
             jti: Uuid::now_v7().to_string(),
+            ver: version,
         };
         self.sign(&claims)
     }
@@ -149,6 +173,11 @@ impl TokenKeys {
 
     /// Verifies a token and returns the principal it stands for.
     pub fn verify(&self, token: &str) -> Result<Principal, TokenError> {
+        self.verify_versioned(token).map(|v| v.principal)
+    }
+
+    /// Verifies a token and returns the principal and the token version it carries.
+    pub fn verify_versioned(&self, token: &str) -> Result<Verified, TokenError> {
         let header =
             jsonwebtoken::decode_header(token).map_err(|e| TokenError::Malformed(e.to_string()))?;
         let kid = header.kid.ok_or(TokenError::NoKeyId)?;
@@ -158,7 +187,10 @@ impl TokenKeys {
             .ok_or_else(|| TokenError::UnknownKey(kid.clone()))?;
         let data = jsonwebtoken::decode::<Claims>(token, &key.decoding, &self.validation)
             .map_err(|e| TokenError::Invalid(e.to_string()))?;
-        principal_of(&data.claims)
+        Ok(Verified {
+            principal: principal_of(&data.claims)?,
+            version: data.claims.ver,
+        })
     }
 
     /// The issuer tokens carry.

@@ -1,10 +1,11 @@
-//! The principals whose tokens no longer hold though they have not expired: API keys revoked
-//! within the longest a token lives. Every request's token is checked against them (a set
-//! lookup). An instance knows its own revocations at once and reads everyone's again every
-//! second ([`RELOAD_EVERY`]), so a key revoked anywhere stops working everywhere within about a
-//! second, and a restarted instance reads them before it serves.
+//! The principals whose tokens no longer hold though they have not expired: API keys revoked,
+//! users disabled or deleted (every token refused), and users whose password or role changed
+//! (tokens of an older token version refused), within the longest a token lives. Every
+//! request's token is checked against them (a map lookup). An instance knows its own changes at
+//! once and reads everyone's again every second ([`RELOAD_EVERY`]), so a change made anywhere
+//! holds everywhere within about a second, and a restarted instance reads them before it serves.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,28 +22,51 @@ pub const RELOAD_EVERY: Duration = Duration::from_secs(1);
 /// Clock difference allowed between instances, seconds.
 const SKEW_S: i64 = 60;
 
-/// The revoked principals whose tokens may still be in use.
+/// Where a principal's tokens stand: those below `version` are refused, and all of them while
+/// `barred` (a revoked key, a disabled or deleted user).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    pub version: u32,
+    pub barred: bool,
+}
+
+impl Standing {
+    /// A revoked API key: barred for good (no later change outranks it).
+    pub const REVOKED: Standing = Standing {
+        version: u32::MAX,
+        barred: true,
+    };
+}
+
+/// The principals whose older tokens may still be in use, and where their tokens stand.
 #[derive(Default)]
 pub struct Revocations {
-    held: ArcSwap<HashSet<Uuid>>,
+    held: ArcSwap<HashMap<Uuid, Standing>>,
 }
 
 impl Revocations {
-    /// Whether tokens of `principal` were revoked.
-    pub fn is_revoked(&self, principal: Uuid) -> bool {
-        self.held.load().contains(&principal)
+    /// Whether a token of `principal` at token version `version` is refused.
+    pub fn refuses(&self, principal: Uuid, version: u32) -> bool {
+        self.held
+            .load()
+            .get(&principal)
+            .is_some_and(|s| s.barred || version < s.version)
     }
 
-    /// A revocation made by this instance: in force here at once.
-    pub fn add(&self, principal: Uuid) {
+    /// A change made by this instance, in force here at once (unless a later change of the
+    /// same principal is known already).
+    pub fn add(&self, principal: Uuid, standing: Standing) {
         self.held.rcu(|held| {
-            let mut next = HashSet::clone(held);
-            next.insert(principal);
+            let mut next = HashMap::clone(held);
+            let entry = next.entry(principal).or_insert(standing);
+            if standing.version >= entry.version {
+                *entry = standing;
+            }
             next
         });
     }
 
-    /// Reads the revocations of the last `token_ttl_s` (tokens issued before them have expired
+    /// Reads the changes of the last `token_ttl_s` (tokens issued before them have expired
     /// since), at `now`.
     pub async fn reload(
         &self,
@@ -51,11 +75,19 @@ impl Revocations {
         token_ttl_s: i64,
     ) -> sqlx::Result<()> {
         let since = now - chrono::Duration::seconds(token_ttl_s.saturating_add(SKEW_S));
-        let revoked: HashSet<Uuid> = store::keys_revoked_since(db, since)
+        let mut held: HashMap<Uuid, Standing> = store::keys_revoked_since(db, since)
             .await?
             .into_iter()
+            .map(|key| (key, Standing::REVOKED))
             .collect();
-        self.held.store(Arc::new(revoked));
+        for change in store::user_tokens_changed_since(db, since).await? {
+            let standing = Standing {
+                version: change.token_version,
+                barred: change.barred,
+            };
+            held.insert(change.user, standing);
+        }
+        self.held.store(Arc::new(held));
         Ok(())
     }
 }
@@ -64,13 +96,37 @@ impl Revocations {
 mod tests {
     use super::*;
 
+    fn standing(version: u32, barred: bool) -> Standing {
+        Standing { version, barred }
+    }
+
     #[test]
-    fn a_revocation_holds_at_once_here() {
+    fn a_revoked_key_refuses_every_token_at_once_here_for_good() {
         let r = Revocations::default();
         let key = Uuid::now_v7();
-        assert!(!r.is_revoked(key));
-        r.add(key);
-        assert!(r.is_revoked(key));
-        assert!(!r.is_revoked(Uuid::now_v7()));
+        assert!(!r.refuses(key, 0));
+        r.add(key, Standing::REVOKED);
+        assert!(r.refuses(key, 0) && r.refuses(key, u32::MAX));
+        r.add(key, standing(5, false));
+        assert!(r.refuses(key, 9), "nothing outranks a revocation");
+        assert!(!r.refuses(Uuid::now_v7(), 0));
+    }
+
+    #[test]
+    fn a_changed_user_refuses_older_tokens_and_a_barred_one_every_token() {
+        let r = Revocations::default();
+        let user = Uuid::now_v7();
+        r.add(user, standing(2, false));
+        assert!(r.refuses(user, 0) && r.refuses(user, 1));
+        assert!(!r.refuses(user, 2));
+        r.add(user, standing(1, false));
+        assert!(r.refuses(user, 1), "a late, older change lowers nothing");
+        r.add(user, standing(3, true));
+        assert!(r.refuses(user, 3), "disabled: even its newest tokens");
+        r.add(user, standing(4, false));
+        assert!(
+            r.refuses(user, 3) && !r.refuses(user, 4),
+            "enabled: new tokens only"
+        );
     }
 }

@@ -6,10 +6,12 @@ use uuid::Uuid;
 
 use super::role::{Principal, Role};
 
-/// A credential as stored: who it stands for and the hash to check.
+/// A credential as stored: who it stands for, the hash to check, and the version its tokens
+/// are issued at (a user's; 0 for a key).
 pub struct StoredCredential {
     pub principal: Principal,
     pub hash: String,
+    pub token_version: u32,
 }
 
 fn credential(row: &sqlx::postgres::PgRow) -> anyhow::Result<StoredCredential> {
@@ -23,16 +25,18 @@ fn credential(row: &sqlx::postgres::PgRow) -> anyhow::Result<StoredCredential> {
                 .map(AdvertiserId),
         },
         hash: row.try_get("hash")?,
+        token_version: u32::try_from(row.try_get::<i32, _>("token_version")?)?,
     })
 }
 
-/// The user signing in as `username`.
+/// The user signing in as `username`, unless disabled or deleted.
 pub async fn user_by_name(
     pool: &PgPool,
     username: &str,
 ) -> anyhow::Result<Option<StoredCredential>> {
     let row = sqlx::query(
-        "select id, role, advertiser_id, password_hash as hash from users where username = $1",
+        "select id, role, advertiser_id, password_hash as hash, token_version from users
+          where username = $1 and disabled_at is null and deleted_at is null",
     )
     .bind(username)
     .fetch_optional(pool)
@@ -43,7 +47,7 @@ pub async fn user_by_name(
 /// The API key `id`, unless revoked.
 pub async fn api_key(pool: &PgPool, id: Uuid) -> anyhow::Result<Option<StoredCredential>> {
     let row = sqlx::query(
-        "select id, role, advertiser_id, secret_hash as hash from api_keys
+        "select id, role, advertiser_id, secret_hash as hash, 0 as token_version from api_keys
           where id = $1 and revoked_at is null",
     )
     .bind(id)
@@ -63,26 +67,133 @@ pub async fn keys_revoked_since(
         .await
 }
 
-/// Creates a user; the password is hashed here.
+/// Creates a user with a hashed password, made by `created_by` (`None`: at setup).
 pub async fn insert_user(
     db: impl sqlx::PgExecutor<'_>,
     username: &str,
     password_hash: &str,
     role: Role,
     advertiser: Option<AdvertiserId>,
+    created_by: Option<Uuid>,
 ) -> Result<Uuid, sqlx::Error> {
     let id = Uuid::now_v7();
     sqlx::query(
-        "insert into users (id, username, password_hash, role, advertiser_id) values ($1, $2, $3, $4, $5)",
+        "insert into users (id, username, password_hash, role, advertiser_id, created_by)
+         values ($1, $2, $3, $4, $5, $6)",
     )
     .bind(id)
     .bind(username)
     .bind(password_hash)
     .bind(role.as_str())
     .bind(advertiser.map(|a| a.0))
+    .bind(created_by)
     .execute(db)
     .await?;
     Ok(id)
+}
+
+/// A user whose tokens changed: the version they are issued at now, and whether the user may
+/// hold none (disabled or deleted).
+#[derive(Debug, sqlx::FromRow)]
+pub struct TokenChange {
+    pub user: Uuid,
+    #[sqlx(try_from = "i32")]
+    pub token_version: u32,
+    pub barred: bool,
+}
+
+/// The users whose tokens changed at or after `since`.
+pub async fn user_tokens_changed_since(
+    pool: &PgPool,
+    since: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<TokenChange>, sqlx::Error> {
+    sqlx::query_as(
+        "select id as user, token_version,
+                (disabled_at is not null or deleted_at is not null) as barred
+           from users where tokens_changed_at >= $1",
+    )
+    .bind(since)
+    .fetch_all(pool)
+    .await
+}
+
+/// A user about to be changed, locked until the transaction ends.
+#[derive(Debug, sqlx::FromRow)]
+pub struct LockedUser {
+    pub id: Uuid,
+    pub username: String,
+    pub role: String,
+    pub advertiser_id: Option<Uuid>,
+    pub created_by: Option<Uuid>,
+}
+
+/// Locks the user `id` unless deleted.
+pub async fn lock_user(
+    tx: &mut sqlx::PgConnection,
+    id: Uuid,
+) -> Result<Option<LockedUser>, sqlx::Error> {
+    sqlx::query_as(
+        "select id, username, role, advertiser_id, created_by from users
+          where id = $1 and deleted_at is null for update",
+    )
+    .bind(id)
+    .fetch_optional(tx)
+    .await
+}
+
+/// How a user changes; every change moves the user's token version on.
+#[derive(Debug, Clone, Copy)]
+pub enum UserChange<'a> {
+    /// A new role (and the advertiser it binds to, for `advertiser`), and whether disabled.
+    Standing {
+        role: Role,
+        advertiser: Option<AdvertiserId>,
+        disabled: bool,
+    },
+    /// A new password hash.
+    Password(&'a str),
+    /// Deleted: kept for the audit trail, never signs in or shows again.
+    Deleted,
+}
+
+/// Applies `change` to the locked user `id`: the user's new token version, and whether the
+/// user is barred from every token now.
+pub async fn change_user(
+    tx: &mut sqlx::PgConnection,
+    id: Uuid,
+    change: UserChange<'_>,
+) -> anyhow::Result<(u32, bool)> {
+    const BUMP: &str = "token_version = token_version + 1, tokens_changed_at = now()";
+    const RETURNING: &str =
+        "returning token_version, (disabled_at is not null or deleted_at is not null)";
+    let sql = match change {
+        UserChange::Standing { .. } => format!(
+            "update users set role = $2, advertiser_id = $3,
+                    disabled_at = case when $4 then coalesce(disabled_at, now()) end, {BUMP}
+              where id = $1 {RETURNING}"
+        ),
+        UserChange::Password(_) => {
+            format!("update users set password_hash = $2, {BUMP} where id = $1 {RETURNING}")
+        }
+        UserChange::Deleted => {
+            format!("update users set deleted_at = now(), {BUMP} where id = $1 {RETURNING}")
+        }
+    };
+    let query = sqlx::query_as::<_, (i32, bool)>(&sql).bind(id);
+    let query = match change {
+        UserChange::Standing {
+            role,
+            advertiser,
+            disabled,
+        } => query
+            .bind(role.as_str())
+            .bind(advertiser.map(|a| a.0))
+            .bind(disabled),
+        UserChange::Password(hash) => query.bind(hash),
+        UserChange::Deleted => query,
+    };
+    let (version, barred) = query.fetch_one(tx).await?;
+    Ok((u32::try_from(version)?, barred))
 }
 
 /// Creates an API key under `id` with its hashed secret.

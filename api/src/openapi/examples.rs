@@ -50,6 +50,16 @@ pub fn all() -> Vec<(&'static str, Value)> {
             }),
         ),
         ("User", user()),
+        (
+            "UserUpdate",
+            json!({"role": "advertiser", "advertiser_id": ADVERTISER, "disabled": false}),
+        ),
+        ("AdvertiserUserUpdate", json!({"disabled": true})),
+        ("NewPassword", json!({"password": "a newer passphrase"})),
+        (
+            "PasswordChange",
+            json!({"current_password": "a long passphrase", "new_password": "a newer passphrase"}),
+        ),
         ("NewApiKey", json!({"name": "reporting script"})),
         (
             "NewStaffApiKey",
@@ -267,7 +277,7 @@ fn advertiser() -> Value {
 fn user() -> Value {
     json!({
         "id": USER, "username": "ana", "role": "advertiser", "advertiser_id": ADVERTISER,
-        "created_at": AT,
+        "created_at": AT, "disabled": false,
     })
 }
 

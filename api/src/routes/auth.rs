@@ -94,7 +94,9 @@ pub async fn token(
         },
     };
     let verified = tokio::task::spawn_blocking(move || match stored {
-        Some(stored) if secrets::verify(&secret, &stored.hash) => Some(stored.principal),
+        Some(stored) if secrets::verify(&secret, &stored.hash) => {
+            Some((stored.principal, stored.token_version))
+        }
         Some(_) => None,
         None => {
             secrets::verify_nothing(&secret);
@@ -104,7 +106,7 @@ pub async fn token(
     .await
     .map_err(|e| ApiError::Internal(e.into()))?;
     let now_ms = state.clock.now().timestamp_millis();
-    let Some(principal) = verified else {
+    let Some((principal, token_version)) = verified else {
         state.sign_in.failed(address, &account, now_ms).await;
         return Err(ApiError::Unauthenticated(
             "the credentials do not hold".into(),
@@ -113,7 +115,10 @@ pub async fn token(
     state.sign_in.succeeded(address, &account, now_ms).await;
     let ttl_s = state.settings.jwt.token_ttl_s;
     let now_s = state.clock.now().timestamp();
-    let access_token = state.keys.load().issue(&principal, now_s, ttl_s)?;
+    let access_token = state
+        .keys
+        .load()
+        .issue_at(&principal, token_version, now_s, ttl_s)?;
     Ok(Json(TokenResponse {
         access_token,
         token_type: "Bearer".to_owned(),

@@ -115,7 +115,15 @@ async fn add_user(
         .await
         .map_err(|e| ApiError::Internal(e.into()))??;
     let mut tx = state.db.begin().await?;
-    let id = auth_store::insert_user(&mut *tx, username, &hash, role, advertiser).await?;
+    let id = auth_store::insert_user(
+        &mut *tx,
+        username,
+        &hash,
+        role,
+        advertiser,
+        Some(actor.principal.id),
+    )
+    .await?;
     let user = store::user(&mut *tx, id)
         .await?
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("user {id} vanished")))?;
@@ -310,11 +318,15 @@ pub async fn revoke_api_key(
     }
     tx.commit().await?;
     // tokens the key obtained stop here at once, on the other instances within a second
-    state.revocations.add(key.id);
+    state
+        .revocations
+        .add(key.id, crate::auth::revocations::Standing::REVOKED);
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn staff_scope(role: Role, advertiser: Option<Uuid>) -> Result<Option<AdvertiserId>> {
+/// The advertiser a user or key of `role` is bound to: `advertiser`, which the `advertiser`
+/// role needs and every other role refuses.
+pub fn staff_scope(role: Role, advertiser: Option<Uuid>) -> Result<Option<AdvertiserId>> {
     match (role, advertiser) {
         (Role::Advertiser, Some(a)) => Ok(Some(AdvertiserId(a))),
         (Role::Advertiser, None) => Err(ApiError::field(

@@ -16,3 +16,4 @@ pub mod refunds;
 pub mod reports;
 pub mod system;
 pub mod today;
+pub mod users;

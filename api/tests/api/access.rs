@@ -20,6 +20,8 @@ enum Target {
     Key,
     /// A device on the blocklist (its id in the `{key}` slot).
     Blocked,
+    /// One of the advertiser's users, created by an operator (its id in the `{key}` slot).
+    User,
 }
 
 struct Case {
@@ -392,6 +394,47 @@ fn cases() -> Vec<Case> {
             Nothing,
             StatusCode::OK,
         ),
+        c(
+            Method::PATCH,
+            "/api/v1/users/{key}",
+            &[Role::Admin],
+            || Some(json!({"disabled": true})),
+            User,
+            StatusCode::OK,
+        ),
+        c(
+            Method::PUT,
+            "/api/v1/users/{key}/password",
+            &[Role::Admin],
+            || Some(json!({"password": "another long passphrase"})),
+            User,
+            StatusCode::NO_CONTENT,
+        ),
+        c(
+            Method::DELETE,
+            "/api/v1/users/{key}",
+            &[Role::Admin],
+            none,
+            User,
+            StatusCode::NO_CONTENT,
+        ),
+        // an advertiser's own people manage only the users they created (see users.rs)
+        c(
+            Method::PATCH,
+            "/api/v1/advertisers/{adv}/users/{key}",
+            &[Role::Operator, Role::Admin],
+            || Some(json!({"disabled": true})),
+            User,
+            StatusCode::OK,
+        ),
+        c(
+            Method::DELETE,
+            "/api/v1/advertisers/{adv}/users/{key}",
+            &[Role::Operator, Role::Admin],
+            none,
+            User,
+            StatusCode::NO_CONTENT,
+        ),
         c(Method::GET, "/healthz", ALL, none, Nothing, StatusCode::OK),
         c(Method::GET, "/metrics", ALL, none, Nothing, StatusCode::OK),
     ]
@@ -448,6 +491,18 @@ async fn make(app: &TestApp, target: Target, advertiser: Uuid) -> (Uuid, Uuid) {
                 .await;
             assert_eq!(r.status, StatusCode::OK, "{}", r.body);
             device
+        }
+        Target::User => {
+            let r = app
+                .post(
+                    &format!("/api/v1/advertisers/{advertiser}/users"),
+                    &operator,
+                    json!({"username": format!("u{}", Uuid::now_v7().simple()),
+                           "password": "a long passphrase"}),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+            Uuid::parse_str(&r.str("id")).expect("user id")
         }
         _ => Uuid::nil(),
     };

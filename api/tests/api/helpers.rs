@@ -14,6 +14,7 @@ use tower::ServiceExt;
 use uuid::Uuid;
 
 /// The API under test.
+#[derive(Clone)]
 pub struct TestApp {
     pub state: AppState,
     pub router: Router,

@@ -17,5 +17,6 @@ mod operations;
 mod reports;
 mod sign_in_limits;
 mod tokens;
+mod users;
 
 pub use ledger::MIGRATOR;

@@ -217,9 +217,16 @@ async fn a_flood_of_sign_ins_waits_for_a_capped_number_of_password_hashes(pool: 
 async fn a_valid_sign_in_of_ones_own_does_not_buy_fresh_guesses(pool: PgPool) {
     let own = "mallory's own long password";
     let hash = api::auth::secrets::hash(own).expect("hash");
-    api::auth::store::insert_user(&pool, "mallory", &hash, api::auth::Role::Operator, None)
-        .await
-        .expect("user");
+    api::auth::store::insert_user(
+        &pool,
+        "mallory",
+        &hash,
+        api::auth::Role::Operator,
+        None,
+        None,
+    )
+    .await
+    .expect("user");
     let api = serve(pool, |_| {}).await;
     let attacker = "198.51.100.77";
     for _ in 0..4 {

@@ -24,6 +24,7 @@ fn claims(app: &TestApp, role: &str) -> Claims {
         nbf: now,
         exp: now + 300,
         jti: "j".into(),
+        ver: 0,
     }
 }
 

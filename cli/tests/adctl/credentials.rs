@@ -1,5 +1,5 @@
-//! People and programs through `adctl`: an advertiser's user and key, a service key, and a
-//! key's session renewed by itself when it has expired.
+//! People and programs through `adctl`: an advertiser's user and key, a service key, a key's
+//! session renewed by itself when it has expired, and a user disabled, changed and deleted.
 
 use sqlx::PgPool;
 
@@ -176,4 +176,103 @@ async fn users_and_keys_sign_in_and_a_keys_session_renews_itself(pool: PgPool) {
         .json(&["api-keys", "list", "--advertiser", &advertiser])
         .await;
     assert!(keys[0]["revoked_at"].is_string(), "{keys}");
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_user_is_disabled_enabled_changed_and_deleted_and_their_session_ends(pool: PgPool) {
+    let platform = Platform::start(pool).await;
+    platform.login().await;
+    let create = [
+        "users",
+        "create",
+        "--role",
+        "operator",
+        "--username",
+        "olu",
+        "--password-stdin",
+        "-o",
+        "json",
+    ];
+    let olu = platform
+        .adctl(&create, Some("olu's long passphrase"))
+        .await
+        .json()["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let login = |password: &'static str| {
+        let url = platform.url.clone();
+        let platform = &platform;
+        async move {
+            platform
+                .adctl(
+                    &[
+                        "login",
+                        "--profile",
+                        "olu",
+                        "--url",
+                        &url,
+                        "--username",
+                        "olu",
+                        "--password-stdin",
+                    ],
+                    Some(password),
+                )
+                .await
+                .code
+        }
+    };
+    assert_eq!(login("olu's long passphrase").await, 0);
+    let as_olu = || platform.adctl(&["advertisers", "list", "--profile", "olu"], None);
+    assert_eq!(as_olu().await.code, 0);
+
+    // the admin's commands name its profile: olu's logins made olu's the current one
+    let admin = |args: &[&str]| {
+        let mut args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        args.extend(["--profile".to_owned(), "default".to_owned()]);
+        let platform = &platform;
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            platform.json(&args).await
+        }
+    };
+    let disabled = admin(&["users", "disable", &olu]).await;
+    assert_eq!(disabled["disabled"], true, "{disabled}");
+    let refused = as_olu().await;
+    assert_ne!(
+        refused.code, 0,
+        "a disabled user's session ends: {refused:?}"
+    );
+    assert_ne!(login("olu's long passphrase").await, 0);
+    platform.login().await;
+    assert_eq!(
+        platform.json(&["users", "enable", &olu]).await["disabled"],
+        false
+    );
+    let changed = platform
+        .json(&["users", "set-role", &olu, "--role", "billing"])
+        .await;
+    assert_eq!(changed["role"], "billing");
+    let set = platform
+        .adctl(
+            &[
+                "users",
+                "set-password",
+                &olu,
+                "--password-stdin",
+                "--profile",
+                "default",
+            ],
+            Some("olu's newer passphrase"),
+        )
+        .await;
+    assert_eq!(set.code, 0, "{set:?}");
+    assert_ne!(login("olu's long passphrase").await, 0);
+    assert_eq!(login("olu's newer passphrase").await, 0);
+    platform.login().await;
+    let deleted = platform
+        .adctl(&["users", "delete", &olu, "--yes"], None)
+        .await;
+    assert_eq!(deleted.code, 0, "{deleted:?}");
+    assert_ne!(login("olu's newer passphrase").await, 0);
 }
