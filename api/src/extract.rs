@@ -56,8 +56,8 @@ impl FromRequestParts<AppState> for Auth {
     }
 }
 
-/// A verified caller making a change, and its request's id (`x-request-id`, set by the request
-/// id layer when the client sent none).
+/// A verified caller making a change, and its request's ids as the audit trail records them:
+/// the server's own, and the caller's well-formed `x-request-id` beside it.
 #[derive(Debug, Clone)]
 pub struct Actor {
     pub principal: Principal,
@@ -70,10 +70,9 @@ impl FromRequestParts<AppState> for Actor {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let Auth(principal) = Auth::from_request_parts(parts, state).await?;
         let request_id = parts
-            .headers
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .map(|id| id.chars().take(200).collect());
+            .extensions
+            .get::<crate::http::request_ids::RequestIds>()
+            .map(crate::http::request_ids::RequestIds::audited);
         Ok(Actor {
             principal,
             request_id,

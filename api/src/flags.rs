@@ -20,6 +20,10 @@ pub struct ServeFlags {
     /// Where to listen [default: 127.0.0.1:8080].
     #[arg(long, env = "ADPLAT_API_LISTEN_ADDR")]
     listen_addr: Option<String>,
+    /// Serve /metrics at this address only, not beside the API (keep it off the public
+    /// listener) [default: beside the API].
+    #[arg(long, env = "ADPLAT_API_METRICS_ADDR")]
+    metrics_addr: Option<String>,
     /// PostgreSQL, where the ledger is (postgres://user:password@host:port/database).
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
@@ -130,6 +134,7 @@ impl ServeFlags {
         };
         let given: HashMap<&str, String> = [
             ("ADPLAT_API_LISTEN_ADDR", self.listen_addr),
+            ("ADPLAT_API_METRICS_ADDR", self.metrics_addr),
             ("DATABASE_URL", self.database_url),
             (
                 "ADPLAT_API_DATABASE_MAX_CONNECTIONS",

@@ -78,6 +78,11 @@ pub fn router(state: AppState) -> Router {
     http::metrics::handle();
     let (routes, document) = resources().split_for_parts();
     let document = std::sync::Arc::new(openapi::published(document));
+    // /metrics beside the API unless it has an address of its own (`metrics_router`)
+    let routes = match state.settings.metrics_addr {
+        None => routes.route("/metrics", get(http::metrics::render)),
+        Some(_) => routes,
+    };
     let routes = routes
         .route(
             "/api/v1/openapi.json",
@@ -87,11 +92,18 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .route("/api/v1/docs", get(openapi::docs_page))
+        .route(openapi::DOCS_SCRIPT_PATH, get(openapi::docs_script))
         .route("/healthz", get(http::healthz))
         .route("/readyz", get(http::readyz))
-        .route("/metrics", get(http::metrics::render))
         .fallback(http::problems::not_found)
         .method_not_allowed_fallback(http::problems::method_not_allowed)
         .with_state(state.clone());
     http::layers(routes, &state.settings)
+}
+
+/// `/metrics` alone, for `Settings::metrics_addr`.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(http::metrics::render))
+        .with_state(state)
 }

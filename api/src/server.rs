@@ -125,6 +125,19 @@ pub async fn serve(
         ),
     ];
     let upkeep = tokio::spawn(crate::http::metrics::upkeep_forever());
+    let metrics = match state.settings.metrics_addr {
+        Some(addr) => {
+            let listener = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding {addr} (ADPLAT_API_METRICS_ADDR)"))?;
+            tracing::info!(%addr, "serving /metrics");
+            let metrics = crate::metrics_router(state.clone());
+            Some(tokio::spawn(
+                async move { axum::serve(listener, metrics).await },
+            ))
+        }
+        None => None,
+    };
     let app = crate::router(state);
     // the peer's address reaches the handlers (sign-in limits count by it)
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -148,8 +161,11 @@ pub async fn serve(
             }
         }
     }
-    // the metrics' upkeep holds no work of its own
+    // the metrics' upkeep and listener hold no work of their own
     upkeep.abort();
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
     served
 }
 

@@ -16,6 +16,8 @@ use crate::auth::keys::KeySpec;
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     pub listen_addr: SocketAddr,
+    /// Where `/metrics` is served instead (only there, not beside the API); `None`: beside it.
+    pub metrics_addr: Option<SocketAddr>,
     pub database_url: SecretString,
     pub redis_url: String,
     pub jwt: JwtSettings,
@@ -161,6 +163,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             listen_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            metrics_addr: None,
             database_url: SecretString::from(String::new()),
             redis_url: "redis://127.0.0.1:56379".to_owned(),
             jwt: JwtSettings::default(),
@@ -239,6 +242,9 @@ impl Settings {
         }
         if let Some(v) = var("ADPLAT_API_LISTEN_ADDR") {
             self.listen_addr = parsed("ADPLAT_API_LISTEN_ADDR", v)?;
+        }
+        if let Some(v) = var("ADPLAT_API_METRICS_ADDR") {
+            self.metrics_addr = Some(parsed("ADPLAT_API_METRICS_ADDR", v)?);
         }
         if let Some(v) = var("DATABASE_URL") {
             self.database_url = SecretString::from(v);

@@ -6,6 +6,7 @@ pub mod json;
 pub mod metrics;
 pub mod problems;
 pub mod rate_limit;
+pub mod request_ids;
 
 use std::time::Duration;
 
@@ -14,13 +15,12 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::settings::Settings;
 
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+use request_ids::REQUEST_ID;
 
 /// Wraps `router` in the cross-cutting layers (the last added runs first).
 pub fn layers(router: Router, settings: &Settings) -> Router {
@@ -34,17 +34,14 @@ pub fn layers(router: Router, settings: &Settings) -> Router {
         .layer(middleware::from_fn(problems::problems))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &axum::extract::Request| {
-                let id = request
-                    .headers()
-                    .get(REQUEST_ID)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("");
+                let ids = request.extensions().get::<request_ids::RequestIds>();
+                let id = ids.map(request_ids::RequestIds::shown).unwrap_or_default();
+                let server = ids.map(|ids| ids.server.to_string()).unwrap_or_default();
                 tracing::info_span!("request", method = %request.method(), path = %request.uri().path(),
-                    request_id = %id, principal = tracing::field::Empty)
+                    request_id = %id, server_request_id = %server, principal = tracing::field::Empty)
             }),
         )
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid));
+        .layer(middleware::from_fn(request_ids::assign));
     if let Some(origin) = settings
         .console_origin
         .as_deref()

@@ -126,9 +126,29 @@ fn problem_response(description: &str) -> Response {
         .build()
 }
 
-/// `GET /api/v1/docs`: the interactive reference (Scalar), reading `/api/v1/openapi.json`.
+/// `GET /api/v1/docs`: the interactive reference (Redoc), reading `/api/v1/openapi.json`. Its
+/// script is served by the API itself ([`docs_script`]), so the page works without internet.
 pub async fn docs_page() -> Html<&'static str> {
     Html(DOCS_HTML)
+}
+
+/// Where the docs page's script is served.
+pub const DOCS_SCRIPT_PATH: &str = "/api/v1/docs/redoc-2.5.4.standalone.js";
+
+/// Redoc's standalone bundle (MIT, `assets/redoc-LICENSE`), built into the binary.
+const DOCS_SCRIPT: &[u8] = include_bytes!("../../assets/redoc-2.5.4.standalone.js");
+
+/// `GET` [`DOCS_SCRIPT_PATH`]: the docs page's script; its name carries its version, so it is
+/// cached for a day.
+pub async fn docs_script() -> impl axum::response::IntoResponse {
+    use axum::http::header;
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=86400, immutable"),
+        ],
+        DOCS_SCRIPT,
+    )
 }
 
 const DOCS_HTML: &str = r#"<!doctype html>
@@ -141,8 +161,8 @@ const DOCS_HTML: &str = r#"<!doctype html>
 <body>
   <noscript>The interactive reference needs JavaScript; the document itself is at
     <a href="/api/v1/openapi.json">/api/v1/openapi.json</a>.</noscript>
-  <script id="api-reference" data-url="/api/v1/openapi.json"></script>
-  <script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference"></script>
+  <redoc spec-url="/api/v1/openapi.json"></redoc>
+  <script src="/api/v1/docs/redoc-2.5.4.standalone.js"></script>
 </body>
 </html>
 "#;
@@ -159,7 +179,7 @@ pub fn published(document: Document) -> Value {
     let components = &mut document["components"];
     components["headers"] = json!({
         "RequestId": {
-            "description": "This request's id: the caller's x-request-id if it sent one, else a new UUID. Problems repeat it as request_id; the logs are searched by it.",
+            "description": "This request's id: the caller's x-request-id if it sent a well-formed one (1 to 128 letters, digits and -_.:), else the server's own UUID. Problems repeat it as request_id; the logs are searched by it; the audit trail records the server's id with the caller's beside it.",
             "schema": {"type": "string"},
         },
         "RetryAfter": {

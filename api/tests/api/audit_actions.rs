@@ -285,9 +285,16 @@ async fn every_admin_action_records_who_what_and_which_request(pool: PgPool) {
     );
 
     let entries = admin_entries(&app, &pool).await;
+    // each entry names the server's request id, and the caller's beside it
+    fn caller_of(e: &Entry) -> Option<&str> {
+        let recorded = e.request_id.as_deref()?;
+        let (server, caller) = recorded.split_once(" (caller: ")?;
+        assert!(uuid::Uuid::try_parse(server).is_ok(), "{recorded}");
+        caller.strip_suffix(')')
+    }
     let seen: Vec<(Option<&str>, &str)> = entries
         .iter()
-        .map(|e| (e.request_id.as_deref(), e.action.as_str()))
+        .map(|e| (caller_of(e), e.action.as_str()))
         .collect();
     assert_eq!(
         seen,
@@ -319,7 +326,7 @@ async fn every_admin_action_records_who_what_and_which_request(pool: PgPool) {
     let by = |request: &str| {
         entries
             .iter()
-            .find(|e| e.request_id.as_deref() == Some(request))
+            .find(|e| caller_of(e) == Some(request))
             .unwrap_or_else(|| panic!("no entry for {request}"))
     };
     let who = |e: &Entry| (e.actor.clone(), e.role.clone());

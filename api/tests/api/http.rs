@@ -172,6 +172,23 @@ async fn every_error_is_problem_json_with_the_request_id(pool: PgPool) {
         )
         .await;
     assert_eq!(reply.headers["x-request-id"], "caller-chosen-1");
+    // ... when it is well formed: anything else is replaced by the server's own
+    for bad in ["two words", "<b>markup</b>", &"x".repeat(129)] {
+        let reply = app
+            .send(
+                Method::GET,
+                "/healthz",
+                None,
+                None,
+                &[("x-request-id", bad)],
+            )
+            .await;
+        let shown = reply.headers["x-request-id"].to_str().expect("ascii");
+        assert!(
+            uuid::Uuid::try_parse(shown).is_ok(),
+            "{bad:?} became {shown:?}"
+        );
+    }
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
@@ -310,12 +327,28 @@ async fn cors_admits_the_console_only_and_metrics_and_docs_are_served(pool: PgPo
     ] {
         assert!(paths.contains_key(path), "{path} documented");
     }
+    // the docs page loads nothing from elsewhere: its script comes from the API itself
     let docs = app.send(Method::GET, "/api/v1/docs", None, None, &[]).await;
+    let page = docs.body.as_str().unwrap_or("");
+    assert!(page.contains("/api/v1/openapi.json"), "{page}");
+    let scripts: Vec<&str> = page
+        .split("<script src=\"")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .collect();
+    assert_eq!(scripts, [api::openapi::DOCS_SCRIPT_PATH], "{page}");
+    let script = app.send(Method::GET, scripts[0], None, None, &[]).await;
+    assert_eq!(script.status, StatusCode::OK);
+    assert_eq!(
+        script.headers["content-type"],
+        "text/javascript; charset=utf-8"
+    );
     assert!(
-        docs.body
+        script
+            .body
             .as_str()
-            .unwrap_or("")
-            .contains("/api/v1/openapi.json")
+            .is_some_and(|js| js.len() > 500_000 && js.contains("Redoc")),
+        "the whole bundle"
     );
 }
 
@@ -357,5 +390,56 @@ async fn metrics_are_described_and_readiness_names_the_dependency(pool: PgPool) 
     assert!(
         unready.body["request_id"].is_string(),
         "a problem like any other"
+    );
+}
+
+/// With `ADPLAT_API_METRICS_ADDR`, `/metrics` is served there and nowhere beside the API.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn metrics_with_an_address_of_their_own_are_served_only_there(pool: PgPool) {
+    let metrics_addr = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+        probe.local_addr().expect("addr")
+    };
+    let mut settings = crate::helpers::settings();
+    settings.metrics_addr = Some(metrics_addr);
+    let app = TestApp::with_settings(pool, settings).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let api_addr = listener.local_addr().expect("addr");
+    tokio::spawn(api::server::serve(
+        app.state.clone(),
+        listener,
+        std::future::pending(),
+    ));
+    let http = reqwest::Client::new();
+    let get = |url: String| {
+        let http = http.clone();
+        async move {
+            for _ in 0..50 {
+                if let Ok(response) = http.get(&url).send().await {
+                    return response;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            panic!("{url} never answered");
+        }
+    };
+    let beside = get(format!("http://{api_addr}/metrics")).await;
+    assert_eq!(beside.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        get(format!("http://{api_addr}/healthz")).await.status(),
+        StatusCode::OK
+    );
+    let own = get(format!("http://{metrics_addr}/metrics")).await;
+    assert_eq!(own.status(), StatusCode::OK);
+    let text = own.text().await.expect("text");
+    assert!(text.contains("# TYPE"), "{text}");
+    assert_eq!(
+        get(format!("http://{metrics_addr}/api/v1/advertisers"))
+            .await
+            .status(),
+        StatusCode::NOT_FOUND,
+        "nothing else there"
     );
 }
