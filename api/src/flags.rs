@@ -72,6 +72,15 @@ pub struct ServeFlags {
     /// How long a sign-in token lasts, seconds [default: 3600].
     #[arg(long, env = "ADPLAT_API_TOKEN_TTL_S")]
     token_ttl_s: Option<String>,
+    /// Most campaigns not archived an advertiser may have [default: 10000].
+    #[arg(long, env = "ADPLAT_API_QUOTA_CAMPAIGNS")]
+    quota_campaigns: Option<String>,
+    /// Most users an advertiser may have [default: 200].
+    #[arg(long, env = "ADPLAT_API_QUOTA_USERS")]
+    quota_users: Option<String>,
+    /// Most API keys not revoked an advertiser may have [default: 50].
+    #[arg(long, env = "ADPLAT_API_QUOTA_API_KEYS")]
+    quota_api_keys: Option<String>,
     /// Vault (OpenBao), which signs the audit checkpoints and may keep the token keys
     /// [default: none: checkpoints wait unsigned].
     #[arg(long, env = "VAULT_ADDR")]
@@ -156,6 +165,9 @@ impl ServeFlags {
             ("ADPLAT_API_JWT_ISSUER", self.jwt_issuer),
             ("ADPLAT_API_JWT_AUDIENCE", self.jwt_audience),
             ("ADPLAT_API_TOKEN_TTL_S", self.token_ttl_s),
+            ("ADPLAT_API_QUOTA_CAMPAIGNS", self.quota_campaigns),
+            ("ADPLAT_API_QUOTA_USERS", self.quota_users),
+            ("ADPLAT_API_QUOTA_API_KEYS", self.quota_api_keys),
             ("VAULT_ADDR", self.vault_addr),
             ("VAULT_TOKEN", self.vault_token),
             ("ADPLAT_API_VAULT_TRANSIT_MOUNT", self.vault_transit_mount),

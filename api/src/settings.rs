@@ -21,6 +21,8 @@ pub struct Settings {
     pub database_url: SecretString,
     pub redis_url: String,
     pub jwt: JwtSettings,
+    /// The most each advertiser may have.
+    pub quotas: Quotas,
     /// The web console's origin, the only one CORS admits (`None`: no cross-origin access).
     pub console_origin: Option<String>,
     pub body_limit_bytes: usize,
@@ -138,6 +140,28 @@ impl VaultSettings {
     }
 }
 
+/// The most each advertiser may have (a create beyond it is refused with 409).
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Quotas {
+    /// Campaigns not archived.
+    pub campaigns: i64,
+    /// Users not deleted.
+    pub users: i64,
+    /// API keys not revoked.
+    pub api_keys: i64,
+}
+
+impl Default for Quotas {
+    fn default() -> Self {
+        Quotas {
+            campaigns: 10_000,
+            users: 200,
+            api_keys: 50,
+        }
+    }
+}
+
 /// Access-token settings.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -167,6 +191,7 @@ impl Default for Settings {
             database_url: SecretString::from(String::new()),
             redis_url: "redis://127.0.0.1:56379".to_owned(),
             jwt: JwtSettings::default(),
+            quotas: Quotas::default(),
             console_origin: None,
             body_limit_bytes: 256 * 1024,
             request_timeout_ms: 30_000,
@@ -245,6 +270,15 @@ impl Settings {
         }
         if let Some(v) = var("ADPLAT_API_METRICS_ADDR") {
             self.metrics_addr = Some(parsed("ADPLAT_API_METRICS_ADDR", v)?);
+        }
+        if let Some(v) = var("ADPLAT_API_QUOTA_CAMPAIGNS") {
+            self.quotas.campaigns = parsed("ADPLAT_API_QUOTA_CAMPAIGNS", v)?;
+        }
+        if let Some(v) = var("ADPLAT_API_QUOTA_USERS") {
+            self.quotas.users = parsed("ADPLAT_API_QUOTA_USERS", v)?;
+        }
+        if let Some(v) = var("ADPLAT_API_QUOTA_API_KEYS") {
+            self.quotas.api_keys = parsed("ADPLAT_API_QUOTA_API_KEYS", v)?;
         }
         if let Some(v) = var("DATABASE_URL") {
             self.database_url = SecretString::from(v);

@@ -64,11 +64,12 @@ pub async fn changes_since(
         .collect()
 }
 
-/// Every campaign and the revision they are as of, read from one consistent snapshot.
-pub async fn snapshot(db: &sqlx::PgPool) -> anyhow::Result<(i64, Vec<Campaign>)> {
+/// The first page of a snapshot: the current revision and up to `limit` campaigns not
+/// archived, in id order, read from one consistent snapshot.
+pub async fn snapshot_start(db: &sqlx::PgPool, limit: i64) -> anyhow::Result<(i64, Vec<Campaign>)> {
     let mut tx = ledger::reads::snapshot(db).await?;
     let revision = current(&mut tx).await?;
-    let campaigns = crate::campaigns::store::all(&mut tx).await?;
+    let campaigns = crate::campaigns::store::live_page(&mut tx, None, limit).await?;
     tx.commit().await?;
     Ok((revision, campaigns))
 }

@@ -10,6 +10,7 @@ use super::hold_sync::{self, Synced};
 use super::holds::{self, HoldChange};
 use super::model::StoredCampaign;
 use super::{store, validate};
+use crate::advertisers::quotas::{self, Quota};
 use crate::audit_records::{self, Change};
 use crate::campaigns::feed_log;
 use crate::error::{ApiError, Result};
@@ -66,6 +67,13 @@ pub async fn create(
         }
         return Ok((campaign, Creation::Replayed));
     }
+    quotas::make_room(
+        &mut tx,
+        &state.settings.quotas,
+        advertiser,
+        Quota::Campaigns,
+    )
+    .await?;
     let id = CampaignId(Uuid::now_v7());
     let code = crate::error::stored_currency(&currency)?;
     for owner in [

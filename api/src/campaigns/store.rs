@@ -174,11 +174,22 @@ pub async fn list<'e>(
     rows.iter().map(|r| Ok(stored(r)?.campaign)).collect()
 }
 
-/// Every campaign (the feed snapshot), in id order.
-pub async fn all(conn: &mut PgConnection) -> anyhow::Result<Vec<Campaign>> {
-    let rows = sqlx::query(&format!("select {COLUMNS} from campaigns order by id"))
-        .fetch_all(conn)
-        .await?;
+/// Up to `limit` campaigns not archived, in id order, after `after`: a page of the feed's
+/// snapshot.
+pub async fn live_page(
+    conn: &mut PgConnection,
+    after: Option<Uuid>,
+    limit: i64,
+) -> anyhow::Result<Vec<Campaign>> {
+    let rows = sqlx::query(&format!(
+        "select {COLUMNS} from campaigns
+          where status <> 'archived' and ($1::uuid is null or id > $1)
+          order by id limit $2"
+    ))
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
     rows.iter().map(|r| Ok(stored(r)?.campaign)).collect()
 }
 

@@ -89,7 +89,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     responses(
         (status = 201, description = "Created", body = Campaign),
         (status = 200, description = "A retry: the campaign the first request with this Idempotency-Key created", body = Campaign),
-        (status = 409, description = "The Idempotency-Key was used for other settings", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The Idempotency-Key was used for other settings, or the advertiser has its most campaigns", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not create campaigns", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, each named", body = Problem, content_type = "application/problem+json"),

@@ -11,6 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use crate::advertisers::quotas::{self, Quota};
 use crate::advertisers::store::{self, ApiKey, User};
 use crate::audit_records::{self, Change};
 use crate::auth::{Role, secrets, store as auth_store};
@@ -115,6 +116,9 @@ async fn add_user(
         .await
         .map_err(|e| ApiError::Internal(e.into()))??;
     let mut tx = state.db.begin().await?;
+    if let Some(advertiser) = advertiser {
+        quotas::make_room(&mut tx, &state.settings.quotas, advertiser, Quota::Users).await?;
+    }
     let id = auth_store::insert_user(
         &mut *tx,
         username,
@@ -152,6 +156,9 @@ async fn add_api_key(
         .await
         .map_err(|e| ApiError::Internal(e.into()))??;
     let mut tx = state.db.begin().await?;
+    if let Some(advertiser) = advertiser {
+        quotas::make_room(&mut tx, &state.settings.quotas, advertiser, Quota::ApiKeys).await?;
+    }
     auth_store::insert_api_key(&mut *tx, id, name, &hash, role, advertiser).await?;
     let key = store::api_key(&mut *tx, id)
         .await?
@@ -174,7 +181,7 @@ async fn add_api_key(
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not do this", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such advertiser (or not yours)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The user name is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The user name is taken, or the advertiser has its most users", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -232,6 +239,7 @@ pub async fn list_users(
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not do this", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such advertiser (or not yours)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The advertiser has its most API keys", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -350,7 +358,7 @@ pub fn staff_scope(role: Role, advertiser: Option<Uuid>) -> Result<Option<Advert
         (status = 201, description = "Created", body = User),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The user name is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The user name is taken, or the advertiser has its most users", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -383,6 +391,7 @@ pub async fn create_staff_user(
         (status = 201, description = "Created; the key is in `api_key`", body = CreatedApiKey),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The advertiser has its most API keys", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]

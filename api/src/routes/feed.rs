@@ -23,6 +23,8 @@ pub const FEED_ROLES: &[Role] = &[Role::Service, Role::Admin];
 
 /// Most changes in one answer; `more` says when there are others.
 const MAX_CHANGES: i64 = 1000;
+/// Most campaigns in one page of a snapshot (and the default).
+const MAX_SNAPSHOT_PAGE: i64 = 1000;
 
 /// What the feed is asked.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -35,6 +37,11 @@ pub struct FeedQuery {
     /// How long to wait for a change when there is none yet (long-poll), 0 to 25 s.
     #[serde(default)]
     pub wait_s: u64,
+    /// With `since=0`: the next page of a snapshot, as the last page's `next_cursor` said.
+    pub cursor: Option<String>,
+    /// With `since=0`: most campaigns in the page, 1 to 1000 (default 1000).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<i64>,
 }
 
 /// Routes of this module.
@@ -44,8 +51,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The campaign feed.
 ///
-/// Roles: service, admin. A full snapshot when `since=0`; else every change after `since`, in
-/// revision order, waiting up to `wait_s` seconds for one.
+/// Roles: service, admin. A snapshot when `since=0`: every campaign not archived, in pages of
+/// `limit` (follow `next_cursor`); else every change after `since`, in revision order, waiting
+/// up to `wait_s` seconds for one.
 #[utoipa::path(get, path = "/api/v1/feed/campaigns", tag = "feed",
     params(FeedQuery),
     responses(
@@ -69,7 +77,20 @@ pub async fn feed(
         ));
     }
     if query.since == 0 {
-        return Ok(Json(snapshot(&state).await?));
+        let limit = query.limit.unwrap_or(MAX_SNAPSHOT_PAGE);
+        if !(1..=MAX_SNAPSHOT_PAGE).contains(&limit) {
+            return Err(ApiError::BadRequest(format!(
+                "limit: 1 to {MAX_SNAPSHOT_PAGE}"
+            )));
+        }
+        return Ok(Json(
+            snapshot(&state, query.cursor.as_deref(), limit).await?,
+        ));
+    }
+    if query.cursor.is_some() || query.limit.is_some() {
+        return Err(ApiError::BadRequest(
+            "cursor and limit page a snapshot: only with since=0".into(),
+        ));
     }
     let wait = Duration::from_secs(query.wait_s.min(state.settings.feed_wait_max_s));
     let deadline = tokio::time::Instant::now() + wait;
@@ -105,17 +126,69 @@ fn page(since: i64, mut changes: Vec<(i64, Campaign)>) -> FeedPage {
             .map(|(revision, campaign)| FeedChange { revision, campaign })
             .collect(),
         more,
+        next_cursor: None,
     }
 }
 
-/// Every campaign and the revision they are as of, read from one consistent snapshot.
-async fn snapshot(state: &AppState) -> Result<FeedPage> {
-    let (revision, campaigns) = store::snapshot(&state.db).await?;
+/// A page of a snapshot: the first (`cursor` absent) at the current revision, read from one
+/// consistent snapshot; each next one after the last page's campaign, at the first page's
+/// revision (campaigns changed meanwhile come newer, and the changes after the revision put
+/// them right).
+async fn snapshot(state: &AppState, cursor: Option<&str>, limit: i64) -> Result<FeedPage> {
+    let (revision, mut campaigns) = match cursor {
+        None => store::snapshot_start(&state.db, limit + 1).await?,
+        Some(cursor) => {
+            let (revision, after) = parse_cursor(cursor)
+                .ok_or_else(|| ApiError::BadRequest("cursor: not one this feed gave".into()))?;
+            let mut conn = state.db.acquire().await?;
+            if revision > store::current(&mut conn).await? {
+                return Err(ApiError::Gone(
+                    "the cursor is ahead of the feed; take a new snapshot".into(),
+                ));
+            }
+            let campaigns =
+                crate::campaigns::store::live_page(&mut conn, Some(after), limit + 1).await?;
+            (revision, campaigns)
+        }
+    };
+    let more = campaigns.len() > limit as usize;
+    campaigns.truncate(limit as usize);
+    let next_cursor = more
+        .then(|| campaigns.last().map(|c| format!("{revision}.{}", c.id.0)))
+        .flatten();
     Ok(FeedPage {
         revision,
         snapshot: true,
         campaigns,
         changes: Vec::new(),
-        more: false,
+        more,
+        next_cursor,
     })
+}
+
+/// `<revision>.<campaign id>`.
+fn parse_cursor(cursor: &str) -> Option<(i64, uuid::Uuid)> {
+    let (revision, after) = cursor.split_once('.')?;
+    let revision: i64 = revision.parse().ok().filter(|r| *r >= 0)?;
+    Some((revision, uuid::Uuid::try_parse(after).ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_is_a_revision_and_a_campaign_id() {
+        let id = uuid::Uuid::now_v7();
+        assert_eq!(parse_cursor(&format!("42.{id}")), Some((42, id)));
+        for bad in [
+            "",
+            "42",
+            "x.{id}",
+            "-1.0193a5f0-0000-7000-8000-00000000c001",
+            "42.x",
+        ] {
+            assert_eq!(parse_cursor(bad), None, "{bad:?}");
+        }
+    }
 }

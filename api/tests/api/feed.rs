@@ -178,3 +178,100 @@ async fn a_long_poll_returns_as_soon_as_a_change_commits(pool: PgPool) {
         .await;
     assert_eq!(ahead.status, StatusCode::GONE);
 }
+
+/// A snapshot comes in pages of `limit`, all at the first page's revision, without archived
+/// campaigns; a campaign changed while the pages are read is put right by the changes after the
+/// revision.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_snapshot_comes_in_pages_without_archived_campaigns(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let service = app.token(Role::Service, None);
+    let operator = app.token(Role::Operator, None);
+    let advertiser = app.advertiser("Paged Feed").await;
+    let mut campaigns = Vec::new();
+    for _ in 0..7 {
+        campaigns.push(app.campaign(advertiser, json!({"lifetime": "10"})).await);
+    }
+    for archived in &campaigns[..2] {
+        let r = app
+            .post(
+                &format!("/api/v1/campaigns/{archived}/archive"),
+                &operator,
+                json!({}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    let first = app
+        .get("/api/v1/feed/campaigns?since=0&limit=2", &service)
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let revision = first.body["revision"].as_i64().expect("revision");
+    let mut replica = BTreeMap::new();
+    apply(&mut replica, &first.body);
+    let mut cursor = first.body["next_cursor"].as_str().map(str::to_owned);
+    assert_eq!(first.body["more"], true);
+    // a campaign not yet read is renamed between pages
+    let last = campaigns[6];
+    let renamed = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/campaigns/{last}"),
+            Some(&operator),
+            Some(json!({"name": "Renamed between pages"})),
+            &[],
+        )
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.body);
+    let mut pages = 1;
+    while let Some(next) = cursor {
+        let page = app
+            .get(
+                &format!("/api/v1/feed/campaigns?since=0&limit=2&cursor={next}"),
+                &service,
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert_eq!(
+            page.body["revision"].as_i64(),
+            Some(revision),
+            "the first page's revision"
+        );
+        for c in page.body["campaigns"].as_array().expect("campaigns") {
+            replica.insert(c["id"].as_str().expect("id").to_owned(), c.clone());
+        }
+        cursor = page.body["next_cursor"].as_str().map(str::to_owned);
+        pages += 1;
+    }
+    assert_eq!(pages, 3, "five live campaigns in pages of two");
+    let mut live: Vec<String> = campaigns[2..].iter().map(Uuid::to_string).collect();
+    live.sort();
+    assert_eq!(
+        replica.keys().cloned().collect::<Vec<_>>(),
+        live,
+        "no archived campaign"
+    );
+    let changes = app
+        .get(
+            &format!("/api/v1/feed/campaigns?since={revision}"),
+            &service,
+        )
+        .await;
+    apply(&mut replica, &changes.body);
+    assert_eq!(replica[&last.to_string()]["name"], "Renamed between pages");
+
+    for bad in [
+        "/api/v1/feed/campaigns?since=0&cursor=nonsense",
+        "/api/v1/feed/campaigns?since=0&limit=0",
+        "/api/v1/feed/campaigns?since=0&limit=1001",
+        "/api/v1/feed/campaigns?since=3&limit=2",
+    ] {
+        let reply = app.get(bad, &service).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{bad}: {}",
+            reply.body
+        );
+    }
+}

@@ -14,6 +14,7 @@ mod key_rotation;
 mod money;
 mod openapi;
 mod operations;
+mod quotas;
 mod reports;
 mod sign_in_limits;
 mod tokens;

@@ -1,6 +1,6 @@
 //! The campaign feed: what `GET /api/v1/feed/campaigns` answers and servingd reads. A page is a
-//! full snapshot (`since=0`, or a revision the API no longer has) or the changes after the
-//! caller's revision, each carrying the campaign as it was after it.
+//! page of a snapshot (`since=0`: every campaign not archived, in pages) or the changes after
+//! the caller's revision, each carrying the campaign as it was after it.
 //!
 //! The campaign type is a parameter so a reader can take each campaign on its own: servingd
 //! reads a page with raw JSON campaigns and leaves out (and logs) any single campaign it cannot
@@ -30,6 +30,11 @@ pub struct FeedPage<C = Campaign> {
     pub campaigns: Vec<C>,
     /// The changes after `since`, in order (empty for a snapshot).
     pub changes: Vec<FeedChange<C>>,
-    /// Whether more changes follow right away.
+    /// Whether more changes, or more of the snapshot, follow right away.
     pub more: bool,
+    /// A snapshot in pages: where its next page starts (ask `since=0&cursor=` it); the pages
+    /// all hold the campaigns as of `revision` or later, so the changes after `revision` make
+    /// them whole. Absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }

@@ -1,5 +1,5 @@
-//! Following the API's campaign feed: a snapshot, then the changes since its revision by
-//! long-poll, each page applied by swapping in a whole new index. When the API cannot be
+//! Following the API's campaign feed: a snapshot (taken page by page), then the changes since
+//! its revision by long-poll, each page applied by swapping in a whole new index. When the API cannot be
 //! reached servingd keeps serving the last good index, backs off (with jitter) and exports how
 //! stale the index is.
 
@@ -70,12 +70,15 @@ impl LiveIndex {
 }
 
 /// A page of the feed with each campaign still raw JSON, to be read on its own ([`FeedEntry`]).
-type FeedPage = domain::feed::FeedPage<serde_json::Value>;
+/// A page of the feed, each campaign left as JSON (read one by one).
+pub type FeedPage = domain::feed::FeedPage<serde_json::Value>;
 
 /// A client of the feed.
 pub struct FeedClient {
     session: ApiSession,
     wait_s: u64,
+    /// Most campaigns asked for in one page of a snapshot.
+    snapshot_page: u16,
 }
 
 enum Poll {
@@ -90,18 +93,57 @@ impl FeedClient {
         Ok(FeedClient {
             session: ApiSession::new(api_url, api_key, Duration::from_secs(wait_s + 15))?,
             wait_s,
+            snapshot_page: 1000,
         })
     }
 
+    /// The changes after `since`, or with `since` 0 the whole snapshot, page after page.
     async fn poll(&mut self, since: i64) -> anyhow::Result<Poll> {
+        if since != 0 {
+            let query = format!("since={since}&wait_s={}", self.wait_s);
+            return self.page(&query).await;
+        }
+        self.snapshot().await.map(Poll::Page)
+    }
+
+    /// Pages of at most `campaigns` campaigns for a snapshot (the API's most is 1000).
+    pub fn with_snapshot_page(mut self, campaigns: u16) -> Self {
+        self.snapshot_page = campaigns.clamp(1, 1000);
+        self
+    }
+
+    /// A whole snapshot: its pages, each after the last, joined into one.
+    pub async fn snapshot(&mut self) -> anyhow::Result<FeedPage> {
+        let limit = self.snapshot_page;
+        let mut query = format!("since=0&limit={limit}");
+        let mut snapshot: Option<FeedPage> = None;
+        loop {
+            let Poll::Page(page) = self.page(&query).await? else {
+                anyhow::bail!("the feed refused a page of its own snapshot");
+            };
+            let next = page.next_cursor.clone();
+            match snapshot.as_mut() {
+                None => snapshot = Some(page),
+                Some(whole) => whole.campaigns.extend(page.campaigns),
+            }
+            match next {
+                Some(cursor) => query = format!("since=0&limit={limit}&cursor={cursor}"),
+                None => break,
+            }
+        }
+        let mut whole = snapshot.context("the feed answered no page")?;
+        whole.more = false;
+        whole.next_cursor = None;
+        Ok(whole)
+    }
+
+    /// One page of the feed.
+    async fn page(&mut self, query: &str) -> anyhow::Result<Poll> {
         let token = self.session.token().await?;
-        let wait = if since == 0 { 0 } else { self.wait_s };
         let response = self
             .session
             .http()
-            .get(self.session.url(&format!(
-                "/api/v1/feed/campaigns?since={since}&wait_s={wait}"
-            )))
+            .get(self.session.url(&format!("/api/v1/feed/campaigns?{query}")))
             .bearer_auth(token)
             .send()
             .await

@@ -5,6 +5,7 @@ mod auction_http;
 mod binaries;
 mod caps_and_leases;
 mod crash_billing;
+mod feed_pages;
 mod fraud_scorer;
 mod heartbeat;
 mod helpers;
