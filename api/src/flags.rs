@@ -72,6 +72,11 @@ pub struct ServeFlags {
     /// How long a sign-in token lasts, seconds [default: 3600].
     #[arg(long, env = "ADPLAT_API_TOKEN_TTL_S")]
     token_ttl_s: Option<String>,
+    /// Append every signed audit checkpoint to this file, kept outside the database (append-only
+    /// storage the database's owner cannot rewrite); verifications hold the chain to it too
+    /// [default: none].
+    #[arg(long, env = "ADPLAT_API_CHECKPOINT_LOG")]
+    checkpoint_log: Option<String>,
     /// Most campaigns not archived an advertiser may have [default: 10000].
     #[arg(long, env = "ADPLAT_API_QUOTA_CAMPAIGNS")]
     quota_campaigns: Option<String>,
@@ -165,6 +170,7 @@ impl ServeFlags {
             ("ADPLAT_API_JWT_ISSUER", self.jwt_issuer),
             ("ADPLAT_API_JWT_AUDIENCE", self.jwt_audience),
             ("ADPLAT_API_TOKEN_TTL_S", self.token_ttl_s),
+            ("ADPLAT_API_CHECKPOINT_LOG", self.checkpoint_log),
             ("ADPLAT_API_QUOTA_CAMPAIGNS", self.quota_campaigns),
             ("ADPLAT_API_QUOTA_USERS", self.quota_users),
             ("ADPLAT_API_QUOTA_API_KEYS", self.quota_api_keys),

@@ -61,7 +61,13 @@ pub async fn state_over(
     );
     Ok(AppState::new(Inner {
         ledger: Ledger::new(db.clone()).with_clock(clock.clone()),
-        audit: AuditTrail::new(db.clone()).with_clock(clock.clone()),
+        audit: {
+            let trail = AuditTrail::new(db.clone()).with_clock(clock.clone());
+            match &settings.checkpoint_log {
+                Some(path) => trail.with_witness(audit::witness::CheckpointLog::new(path)),
+                None => trail,
+            }
+        },
         unrefreshed: Default::default(),
         budgets: BudgetController::new(
             RedisBudgetStore::new(redis.clone()),

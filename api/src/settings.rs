@@ -23,6 +23,9 @@ pub struct Settings {
     pub jwt: JwtSettings,
     /// The most each advertiser may have.
     pub quotas: Quotas,
+    /// Where every signed audit checkpoint is appended, outside the database (an append-only
+    /// file on other storage); verifications hold the chain to it too.
+    pub checkpoint_log: Option<std::path::PathBuf>,
     /// The web console's origin, the only one CORS admits (`None`: no cross-origin access).
     pub console_origin: Option<String>,
     pub body_limit_bytes: usize,
@@ -192,6 +195,7 @@ impl Default for Settings {
             redis_url: "redis://127.0.0.1:56379".to_owned(),
             jwt: JwtSettings::default(),
             quotas: Quotas::default(),
+            checkpoint_log: None,
             console_origin: None,
             body_limit_bytes: 256 * 1024,
             request_timeout_ms: 30_000,
@@ -270,6 +274,9 @@ impl Settings {
         }
         if let Some(v) = var("ADPLAT_API_METRICS_ADDR") {
             self.metrics_addr = Some(parsed("ADPLAT_API_METRICS_ADDR", v)?);
+        }
+        if let Some(v) = var("ADPLAT_API_CHECKPOINT_LOG") {
+            self.checkpoint_log = Some(v.into());
         }
         if let Some(v) = var("ADPLAT_API_QUOTA_CAMPAIGNS") {
             self.quotas.campaigns = parsed("ADPLAT_API_QUOTA_CAMPAIGNS", v)?;

@@ -1,14 +1,18 @@
 //! [`TransitSigner`]: signatures from Vault's transit engine (OpenBao in development and tests),
 //! through `vaultrs`. The key never leaves Vault: we send bytes, Vault signs them with the named
 //! ed25519 key's latest version and says which (`vault:v<N>:...`); any version not retired still
-//! verifies, so rotation leaves old signatures valid.
+//! verifies, so rotation leaves old signatures valid. Verifying needs only the public halves
+//! ([`PublicKeys`]): read once, they check any number of signatures here.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use ring::signature::{ED25519, UnparsedPublicKey};
 use vaultrs::api::transit::KeyType;
 use vaultrs::api::transit::requests::{CreateKeyRequest, VerifySignedDataRequest};
+use vaultrs::api::transit::responses::ReadKeyData;
 use vaultrs::client::{VaultClient, VaultClientSettingsBuilder};
 use vaultrs::error::ClientError;
 
@@ -48,6 +52,42 @@ impl Signature {
             text: text.to_owned(),
             key_version,
         })
+    }
+}
+
+/// The public halves of an ed25519 transit key, by version: they verify its signatures here.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PublicKeys {
+    keys: BTreeMap<u32, Vec<u8>>,
+}
+
+impl PublicKeys {
+    /// Keys by version (raw 32-byte ed25519 public keys).
+    pub fn new(keys: BTreeMap<u32, Vec<u8>>) -> Self {
+        PublicKeys { keys }
+    }
+
+    /// Whether `signature` (`vault:v<N>:<base64>`) is key version N's signature of `message`;
+    /// false for a version not held, or a signature that cannot be read.
+    pub fn verify(&self, message: &[u8], signature: &str) -> bool {
+        let Ok(parsed) = Signature::parse(signature) else {
+            return false;
+        };
+        let Some(public) = self.keys.get(&parsed.key_version) else {
+            return false;
+        };
+        let body = signature.rsplit(':').next().unwrap_or_default();
+        let Ok(bytes) = STANDARD.decode(body) else {
+            return false;
+        };
+        UnparsedPublicKey::new(&ED25519, public)
+            .verify(message, &bytes)
+            .is_ok()
+    }
+
+    /// The versions held.
+    pub fn versions(&self) -> impl Iterator<Item = u32> + '_ {
+        self.keys.keys().copied()
     }
 }
 
@@ -134,6 +174,32 @@ impl TransitSigner {
             Err(ClientError::APIError { code: 400, .. }) => Ok(false),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The key's public halves, every version that still verifies: signatures are then checked
+    /// here, without a call to Vault per signature (nor a token that may sign).
+    pub async fn public_keys(&self) -> Result<PublicKeys, TransitError> {
+        let read = vaultrs::transit::key::read(&self.client, &self.mount, &self.key).await?;
+        let ReadKeyData::Asymmetric(versions) = read.keys else {
+            return Err(TransitError::Malformed(format!(
+                "{} is not an asymmetric key",
+                self.key
+            )));
+        };
+        let mut keys = BTreeMap::new();
+        for (version, entry) in versions {
+            let version: u32 = version
+                .parse()
+                .map_err(|_| TransitError::Malformed(format!("key version {version:?}")))?;
+            if u64::from(version) < read.min_decryption_version {
+                continue;
+            }
+            let public = STANDARD
+                .decode(entry.public_key.trim())
+                .map_err(|_| TransitError::Malformed(format!("public key of v{version}")))?;
+            keys.insert(version, public);
+        }
+        Ok(PublicKeys { keys })
     }
 
     /// Rotates the key: new signatures use a new version; old ones still verify.

@@ -9,6 +9,7 @@ const ADVERTISER: &str = "0193a5f0-0000-7000-8000-00000000a001";
 const CAMPAIGN: &str = "0193a5f0-0000-7000-8000-00000000c001";
 const USER: &str = "0193a5f0-0000-7000-8000-00000000e001";
 const KEY: &str = "0193a5f0-0000-7000-8000-00000000f001";
+const VERIFICATION: &str = "0193a5f0-0000-7000-8000-00000000a0f1";
 const PARTNER: &str = "0193a5f0-0000-7000-8000-00000000b001";
 const TRANSFER: &str = "0193a5f0-0000-7000-8000-00000000d001";
 const AT: &str = "2026-11-30T12:00:00Z";
@@ -167,12 +168,15 @@ pub fn all() -> Vec<(&'static str, Value)> {
             }),
         ),
         (
-            "AuditVerification",
+            "Verification",
             json!({
-                "intact": true, "rows": 7, "checkpoints_verified": 1, "signatures_checked": true,
-                "head_hash": HASH, "fault": null,
+                "id": VERIFICATION, "full_walk": false, "requested_by": USER,
+                "started_at": AT, "finished_at": AT, "status": "intact", "from_rows": 120000,
+                "rows_checked": 120007, "head_hash": HASH, "checkpoints": 1,
+                "signatures_checked": true, "fault_position": null, "fault": null,
             }),
         ),
+        ("VerificationRequest", json!({"full": false})),
         ("ReconcileRequest", json!({"repair": false})),
         (
             "BudgetStatus",

@@ -1,10 +1,10 @@
-//! `/api/v1/audit` and `/api/v1/audit/verify`.
-
-use std::time::Duration;
+//! `/api/v1/audit` and `/api/v1/audit/verifications`.
 
 use audit::AuditEntry;
+use audit::verifications::{self, Verification};
 use axum::Json;
 use axum::extract::State;
+use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -13,10 +13,11 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::audit_records::entry::seen_by;
+use crate::audit_records::verify_job;
 use crate::auth::Role;
 use crate::error::{ApiError, Problem, Result};
-use crate::extract::Auth;
-use crate::http::json::QueryParams;
+use crate::extract::{Actor, Auth};
+use crate::http::json::{JsonBody, PathParams, QueryParams};
 use crate::state::AppState;
 
 /// Who may list entries (an advertiser sees those about its own objects).
@@ -24,8 +25,6 @@ pub const LIST_ROLES: &[Role] = &[Role::Advertiser, Role::Operator, Role::Billin
 /// Who may have the chain verified.
 pub const VERIFY_ROLES: &[Role] = &[Role::Operator, Role::Billing, Role::Admin];
 const MAX_PAGE: i64 = 1000;
-/// How long a call to Vault may take during a verification.
-const VAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Filters and position of a listing.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -59,37 +58,29 @@ pub struct AuditPage {
     pub next_cursor: Option<String>,
 }
 
-/// Where the chain fails.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct AuditFault {
-    /// The first entry where it fails.
-    pub position: u64,
-    pub message: String,
+/// A verification to start.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerificationRequest {
+    /// Walk from the first row (default: resume from the latest signed checkpoint up to the
+    /// head the last intact verification reached).
+    #[serde(default)]
+    pub full: bool,
 }
 
-/// What a verification found.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct AuditVerification {
-    /// Every entry links to the one before and matches its hash, and every signed checkpoint
-    /// verified.
-    pub intact: bool,
-    /// Entries walked (all of them when intact).
-    pub rows: u64,
-    /// Signed checkpoints whose signature Vault verified.
-    pub checkpoints_verified: usize,
-    /// Whether signatures were checked (false without Vault settings: the chain alone was).
-    pub signatures_checked: bool,
-    /// The chain's last hash, hex (when intact).
-    pub head_hash: Option<String>,
-    /// The first failure (when not intact).
-    pub fault: Option<AuditFault>,
+/// The path of one verification.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct VerificationPath {
+    pub id: Uuid,
 }
 
 /// Routes of this module.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_audit))
-        .routes(routes!(verify_audit))
+        .routes(routes!(start_verification))
+        .routes(routes!(get_verification))
 }
 
 /// Audit entries, newest first.
@@ -154,62 +145,58 @@ pub async fn list_audit(
     Ok(Json(AuditPage { items, next_cursor }))
 }
 
-/// Verify the audit chain.
+/// Start a verification of the audit chain.
 ///
-/// Walks the whole chain and checks every signed checkpoint through Vault; names the first entry
-/// where anything fails. Roles: operator, billing, admin.
-#[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit",
+/// One runs at a time, in the background: follow it at its `id`. It resumes from the latest
+/// signed checkpoint up to the head the last intact verification reached (`full` walks from
+/// the first row), holds the chain to every signed checkpoint, in the database and in the
+/// witness file, and checks signatures with the key's public halves. Roles: operator, billing,
+/// admin.
+#[utoipa::path(post, path = "/api/v1/audit/verifications", tag = "audit",
+    request_body = VerificationRequest,
     responses(
-        (status = 200, description = "What the verification found", body = AuditVerification),
+        (status = 202, description = "Started; follow it at its id", body = Verification),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not verify the audit trail", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Vault could not be reached to check signatures", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A verification is running", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 #[tracing::instrument(skip_all, err(level = "info"))]
-pub async fn verify_audit(
+pub async fn start_verification(
+    State(state): State<AppState>,
+    actor: Actor,
+    JsonBody(body): JsonBody<VerificationRequest>,
+) -> Result<(StatusCode, Json<Verification>)> {
+    actor.principal.require(VERIFY_ROLES)?;
+    let id = verify_job::start(&state, body.full, &actor.principal.id.to_string()).await?;
+    let verification = verifications::get(&state.db, id)
+        .await?
+        .ok_or(ApiError::NotFound("verification"))?;
+    Ok((StatusCode::ACCEPTED, Json(verification)))
+}
+
+/// A verification of the audit chain: how far it got, what it found.
+///
+/// Roles: operator, billing, admin.
+#[utoipa::path(get, path = "/api/v1/audit/verifications/{id}", tag = "audit",
+    params(VerificationPath),
+    responses(
+        (status = 200, description = "The verification", body = Verification),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not verify the audit trail", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such verification", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, err(level = "info"))]
+pub async fn get_verification(
     State(state): State<AppState>,
     Auth(principal): Auth,
-) -> Result<Json<AuditVerification>> {
+    PathParams(path): PathParams<VerificationPath>,
+) -> Result<Json<Verification>> {
     principal.require(VERIFY_ROLES)?;
-    let (outcome, signatures_checked) = match &state.settings.vault {
-        Some(vault) => {
-            let signer = vault
-                .audit_signer(VAULT_TIMEOUT)
-                .map_err(|e| ApiError::Unavailable(format!("vault: {e}")))?;
-            let outcome = state
-                .audit
-                .verify_signed(&signer)
-                .await
-                .map_err(|e| match e {
-                    audit::CheckpointError::Vault(e) => {
-                        ApiError::Unavailable(format!("vault: {e}"))
-                    }
-                    audit::CheckpointError::Ledger(e) => ApiError::from(e),
-                })?;
-            (outcome, true)
-        }
-        None => (state.audit.verify(Vec::new()).await?, false),
-    };
-    Ok(Json(match outcome {
-        Ok(summary) => AuditVerification {
-            intact: true,
-            rows: summary.rows,
-            checkpoints_verified: summary.checkpoints,
-            signatures_checked,
-            head_hash: Some(summary.head.to_hex()),
-            fault: None,
-        },
-        Err(fault) => AuditVerification {
-            intact: false,
-            rows: fault.position().saturating_sub(1),
-            checkpoints_verified: 0,
-            signatures_checked,
-            head_hash: None,
-            fault: Some(AuditFault {
-                position: fault.position(),
-                message: fault.to_string(),
-            }),
-        },
-    }))
+    verifications::get(&state.db, path.id)
+        .await?
+        .map(Json)
+        .ok_or(ApiError::NotFound("verification"))
 }

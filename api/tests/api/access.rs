@@ -22,6 +22,10 @@ enum Target {
     Blocked,
     /// One of the advertiser's users, created by an operator (its id in the `{key}` slot).
     User,
+    /// No verification of the audit chain running (one at a time).
+    NoVerificationRunning,
+    /// A finished verification of the audit chain (its id in the `{key}` slot).
+    Verification,
 }
 
 struct Case {
@@ -326,11 +330,19 @@ fn cases() -> Vec<Case> {
             StatusCode::OK,
         ),
         c(
+            Method::POST,
+            "/api/v1/audit/verifications",
+            &[Role::Operator, Role::Billing, Role::Admin],
+            || Some(json!({"full": true})),
+            NoVerificationRunning,
+            StatusCode::ACCEPTED,
+        ),
+        c(
             Method::GET,
-            "/api/v1/audit/verify",
+            "/api/v1/audit/verifications/{key}",
             &[Role::Operator, Role::Billing, Role::Admin],
             none,
-            Nothing,
+            Verification,
             StatusCode::OK,
         ),
         c(
@@ -492,6 +504,19 @@ async fn make(app: &TestApp, target: Target, advertiser: Uuid) -> (Uuid, Uuid) {
             assert_eq!(r.status, StatusCode::OK, "{}", r.body);
             device
         }
+        Target::NoVerificationRunning => {
+            idle_verifications(app).await;
+            Uuid::nil()
+        }
+        Target::Verification => {
+            idle_verifications(app).await;
+            let r = app
+                .post("/api/v1/audit/verifications", &operator, json!({}))
+                .await;
+            assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+            idle_verifications(app).await;
+            Uuid::parse_str(&r.str("id")).expect("verification id")
+        }
         Target::User => {
             let r = app
                 .post(
@@ -507,6 +532,22 @@ async fn make(app: &TestApp, target: Target, advertiser: Uuid) -> (Uuid, Uuid) {
         _ => Uuid::nil(),
     };
     (campaign, key)
+}
+
+/// Waits until no verification of the audit chain runs.
+async fn idle_verifications(app: &TestApp) {
+    for _ in 0..400 {
+        let running: i64 =
+            sqlx::query_scalar("select count(*) from audit_verifications where status = 'running'")
+                .fetch_one(&app.state.db)
+                .await
+                .expect("count");
+        if running == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("a verification kept running");
 }
 
 async fn call(app: &TestApp, case: &Case, token: Option<&str>, advertiser: Uuid) -> StatusCode {

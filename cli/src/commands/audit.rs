@@ -1,5 +1,9 @@
 //! `adctl audit`: the signed audit trail: what was done, by whom, and whether the chain holds.
 
+use std::io::IsTerminal;
+
+use serde_json::json;
+
 use crate::context::Ctx;
 use crate::failure::Failure;
 use crate::output::{self, Columns};
@@ -28,9 +32,14 @@ pub enum Command {
         #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
         limit: u32,
     },
-    /// Walk the whole chain and check every signed checkpoint; exit code 1 names the first bad
-    /// entry when it does not verify.
-    Verify,
+    /// Verify the chain and every signed checkpoint (a job on the API, followed here with its
+    /// progress); exit code 1 names the first bad entry when it does not verify.
+    Verify {
+        /// Walk from the first row, rather than from the latest signed checkpoint the last
+        /// intact verification reached.
+        #[arg(long)]
+        full: bool,
+    },
 }
 
 const ENTRIES: Columns = &[
@@ -43,14 +52,18 @@ const ENTRIES: Columns = &[
 ];
 
 const VERIFICATION: Columns = &[
-    ("INTACT", "intact"),
-    ("ROWS", "rows"),
-    ("CHECKPOINTS", "checkpoints_verified"),
+    ("STATUS", "status"),
+    ("FROM", "from_rows"),
+    ("ROWS", "rows_checked"),
+    ("CHECKPOINTS", "checkpoints"),
     ("SIGNATURES", "signatures_checked"),
     ("HEAD", "head_hash"),
-    ("FAULT AT", "fault.position"),
-    ("FAULT", "fault.message"),
+    ("FAULT AT", "fault_position"),
+    ("FAULT", "fault"),
 ];
+
+/// How often a running verification is asked how far it got.
+const POLL_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Runs the command.
 pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Failure> {
@@ -71,28 +84,55 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Failure> {
                 .await?;
             output::written(output::rows(&mut ctx.out(), ctx.output, ENTRIES, &entries))
         }
-        Command::Verify => {
-            eprintln!("adctl: walking the audit chain and checking its signatures...");
-            let verification = ctx.client.get("/api/v1/audit/verify", &[]).await?;
+        Command::Verify { full } => {
+            let started = ctx
+                .client
+                .post("/api/v1/audit/verifications", &json!({"full": full}), None)
+                .await?;
+            let path = format!(
+                "/api/v1/audit/verifications/{}",
+                output::field(&started, "id")
+            );
+            let on_terminal = std::io::stderr().is_terminal();
+            let mut verification = started;
+            while verification["status"] == "running" {
+                if on_terminal {
+                    eprint!(
+                        "\radctl: verifying the audit chain: {} rows...",
+                        output::field(&verification, "rows_checked")
+                    );
+                }
+                tokio::time::sleep(POLL_EVERY).await;
+                verification = ctx.client.get(&path, &[]).await?;
+            }
+            if on_terminal {
+                eprintln!();
+            }
             output::written(output::object(
                 &mut ctx.out(),
                 ctx.output,
                 VERIFICATION,
                 &verification,
             ))?;
-            if verification["intact"] == true {
-                if verification["signatures_checked"] != true {
-                    eprintln!(
-                        "adctl: the chain is intact, but its checkpoints' signatures were not checked (the API has no Vault)"
-                    );
+            match verification["status"].as_str() {
+                Some("intact") => {
+                    if verification["signatures_checked"] != true {
+                        eprintln!(
+                            "adctl: the chain is intact, but its checkpoints' signatures were not checked (the API has no Vault)"
+                        );
+                    }
+                    Ok(())
                 }
-                Ok(())
-            } else {
-                Err(Failure::CheckFailed(format!(
+                Some("broken") => Err(Failure::CheckFailed(format!(
                     "the audit chain does not verify: entry {}: {}",
-                    output::field(&verification, "fault.position"),
-                    output::field(&verification, "fault.message")
-                )))
+                    output::field(&verification, "fault_position"),
+                    output::field(&verification, "fault")
+                ))),
+                _ => Err(Failure::CheckFailed(format!(
+                    "the verification did not finish ({}): {}",
+                    output::field(&verification, "status"),
+                    output::field(&verification, "fault")
+                ))),
             }
         }
     }

@@ -139,5 +139,10 @@ async fn statements_reports_the_blocklist_and_the_audit_trail(pool: PgPool) {
     let verified = platform
         .adctl(&["audit", "verify", "-o", "json"], None)
         .await;
-    assert_eq!(verified.json()["intact"], true, "{verified:?}");
+    assert_eq!(verified.json()["status"], "intact", "{verified:?}");
+    let full = platform
+        .adctl(&["audit", "verify", "--full", "-o", "json"], None)
+        .await;
+    assert_eq!(full.code, 0, "{full:?}");
+    assert_eq!(full.json()["full_walk"], true, "{full:?}");
 }

@@ -5,7 +5,8 @@
 //! says what an audit record says, its canonical bytes, the hash chain over them, the checkpoint
 //! message a signer signs, and the verifier that walks a chain and names the first row where
 //! anything fails. No I/O there: [`AuditTrail`] (`trail`) runs it over PostgreSQL (the SQL of the
-//! audit tables is in `store`) and Vault, and [`entries`] lists the trail for the API.
+//! audit tables is in `store`) and Vault, [`witness`] keeps the signed checkpoints in a file
+//! outside the database, and [`entries`] lists the trail for the API.
 //!
 //! A row's hash covers its position, the previous row's hash and the hash of its content:
 //! altering a row changes its hash, deleting or reordering rows breaks a link or the positions,
@@ -20,7 +21,9 @@ mod record;
 mod sources;
 mod store;
 mod trail;
+pub mod verifications;
 mod verify;
+pub mod witness;
 
 pub use canonical::canonical_json;
 pub use chain::{ChainHash, GENESIS, Head, Link, content_hash, link_hash};
@@ -29,7 +32,9 @@ pub use digest::{TransferText, transfers_digest};
 pub use entries::{AuditEntry, AuditFilter, audit_entries};
 pub use record::AuditRecord;
 pub use sources::{PostedTransfers, budget_record, posted_record};
-pub use trail::{AuditTrail, ChainStatus, CheckpointError, CheckpointRules, SignedCheckpoint};
+pub use trail::{
+    AuditTrail, ChainStatus, CheckpointError, CheckpointRules, SignedCheckpoint, VerifiedHead,
+};
 pub use verify::{
     ChainFault, ChainSummary, ChainVerifier, CheckpointSeen, StoredRow, check_covered,
 };

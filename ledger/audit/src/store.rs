@@ -196,6 +196,16 @@ pub(crate) async fn covered_transfers(db: &mut PgConnection) -> Result<u64> {
     Ok(covered as u64)
 }
 
+/// The hash of the row at `position`, if there is one.
+pub(crate) async fn hash_at(db: &mut PgConnection, position: u64) -> Result<Option<ChainHash>> {
+    let hash: Option<Vec<u8>> =
+        sqlx::query_scalar("select hash from audit_log where position = $1")
+            .bind(position as i64)
+            .fetch_optional(&mut *db)
+            .await?;
+    hash.as_deref().map(hash_of).transpose()
+}
+
 /// A stored row, and the ledger transfers it covers (a ledger statement's row).
 pub(crate) struct PageRow {
     pub row: StoredRow,

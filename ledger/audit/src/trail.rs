@@ -2,18 +2,20 @@
 //! and walking the chain to verify it.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use ledger::{Clock, Error, Result, SystemClock};
 use sqlx::PgPool;
 use uuid::Uuid;
-use vault::transit::{TransitError, TransitSigner};
+use vault::transit::{PublicKeys, TransitError, TransitSigner};
 
 use crate::store::{self, Covers, NewRow, OutboxEntry};
+use crate::witness::{CheckpointLog, WitnessedCheckpoint};
 use crate::{
-    AuditRecord, ChainFault, ChainSummary, ChainVerifier, CheckpointSeen, Link, budget_record,
-    check_covered, checkpoint_message, posted_record,
+    AuditRecord, ChainFault, ChainHash, ChainSummary, ChainVerifier, CheckpointSeen, Link,
+    budget_record, check_covered, checkpoint_message, posted_record,
 };
 
 /// When the chain's head is checkpointed: after `rows` more rows or `every`, whichever comes
@@ -31,6 +33,16 @@ pub enum CheckpointError {
     Vault(#[from] TransitError),
     #[error(transparent)]
     Ledger(#[from] Error),
+    /// The witness file could not be written or read.
+    #[error("the checkpoint witness file: {0}")]
+    Witness(#[from] std::io::Error),
+}
+
+/// Where a verification resumes: a chain of `rows` rows ending in `head`, verified before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifiedHead {
+    pub rows: u64,
+    pub head: ChainHash,
 }
 
 /// Checkpoints signed at a time.
@@ -69,6 +81,7 @@ pub struct SignedCheckpoint {
 pub struct AuditTrail {
     pool: PgPool,
     clock: Arc<dyn Clock>,
+    witness: Option<CheckpointLog>,
 }
 
 impl AuditTrail {
@@ -76,7 +89,15 @@ impl AuditTrail {
         Self {
             pool,
             clock: Arc::new(SystemClock),
+            witness: None,
         }
+    }
+
+    /// The same trail appending every checkpoint it signs to `witness`, and holding the chain to
+    /// the checkpoints there when it verifies.
+    pub fn with_witness(mut self, witness: CheckpointLog) -> Self {
+        self.witness = Some(witness);
+        self
     }
 
     /// The same trail reading time from `clock` (when a checkpoint is due).
@@ -181,13 +202,36 @@ impl AuditTrail {
         &self,
         checkpoints: Vec<CheckpointSeen>,
     ) -> Result<std::result::Result<ChainSummary, ChainFault>> {
-        let mut verifier = ChainVerifier::new(checkpoints);
+        self.verify_from(None, checkpoints, &AtomicU64::new(0))
+            .await
+    }
+
+    /// Walks the chain after `start` (from its first row when `None`), holding it to
+    /// `checkpoints`, and every ledger transfer to the trail; `progress` says how many rows
+    /// are verified as it goes. A resumed walk first checks that the row it resumes from still
+    /// has the hash verified before.
+    pub async fn verify_from(
+        &self,
+        start: Option<VerifiedHead>,
+        checkpoints: Vec<CheckpointSeen>,
+        progress: &AtomicU64,
+    ) -> Result<std::result::Result<ChainSummary, ChainFault>> {
         // one snapshot for the walk and the count of what it covers
         let mut conn = self.pool.begin().await?;
         sqlx::query("set transaction isolation level repeatable read, read only")
             .execute(&mut *conn)
             .await?;
-        let mut after = 0;
+        let mut verifier = match start {
+            None => ChainVerifier::new(checkpoints),
+            Some(start) => {
+                if store::hash_at(&mut conn, start.rows).await? != Some(start.head) {
+                    return Ok(Err(ChainFault::VerifiedHeadChanged { rows: start.rows }));
+                }
+                ChainVerifier::resume(start.rows, start.head, checkpoints)
+            }
+        };
+        let mut after = verifier.rows();
+        progress.store(after, Ordering::Relaxed);
         loop {
             let page = store::page(&mut conn, after, VERIFY_PAGE).await?;
             let Some(last) = page.last() else { break };
@@ -213,6 +257,7 @@ impl AuditTrail {
                     }
                 }
             }
+            progress.store(after, Ordering::Relaxed);
         }
         let summary = match verifier.finish() {
             Ok(summary) => summary,
@@ -254,8 +299,10 @@ impl AuditTrail {
         Ok(due.then_some(head.size))
     }
 
-    /// Signs the checkpoints waiting for a signature, in order, through Vault; returns how many.
-    /// When Vault fails, those signed so far stay signed and the rest wait for the next call.
+    /// Signs the checkpoints waiting for a signature, in order, through Vault, and appends each
+    /// to the witness file (synced) before the database says it is signed; returns how many.
+    /// When Vault or the file fails, those signed so far stay signed and the rest wait for the
+    /// next call.
     pub async fn sign_checkpoints(
         &self,
         signer: &TransitSigner,
@@ -267,6 +314,13 @@ impl AuditTrail {
             let signature = signer
                 .sign(&checkpoint_message(checkpoint.size, &checkpoint.head))
                 .await?;
+            if let Some(witness) = &self.witness {
+                witness.append(&WitnessedCheckpoint {
+                    size: checkpoint.size,
+                    head: checkpoint.head,
+                    signature: signature.text.clone(),
+                })?;
+            }
             store::signed(
                 &mut conn,
                 checkpoint.size,
@@ -279,34 +333,83 @@ impl AuditTrail {
         Ok(signed)
     }
 
-    /// Walks the whole chain and checks every signed checkpoint's signature through Vault: the
-    /// summary, or the first row where the chain or a signature fails. (Checkpoints not signed
-    /// yet prove nothing and are left out.)
+    /// Walks the whole chain, holding it to every signed checkpoint, in the database and in the
+    /// witness file, each signature checked here with the key's public halves (read once from
+    /// Vault): the summary, or the first row where the chain or a signature fails.
+    /// (Checkpoints not signed yet prove nothing and are left out.)
     pub async fn verify_signed(
         &self,
         signer: &TransitSigner,
     ) -> std::result::Result<std::result::Result<ChainSummary, ChainFault>, CheckpointError> {
+        let public = signer.public_keys().await?;
+        self.verify_signed_from(&public, None, &AtomicU64::new(0))
+            .await
+    }
+
+    /// [`AuditTrail::verify_signed`] after `start` (a resumed walk; `None` walks it all), with
+    /// the public keys at hand.
+    pub async fn verify_signed_from(
+        &self,
+        public: &PublicKeys,
+        start: Option<VerifiedHead>,
+        progress: &AtomicU64,
+    ) -> std::result::Result<std::result::Result<ChainSummary, ChainFault>, CheckpointError> {
+        let seen = self.checkpoints_seen(public).await?;
+        Ok(self.verify_from(start, seen, progress).await?)
+    }
+
+    /// Where a walk may resume at most `up_to` rows in: the latest checkpoint up to there whose
+    /// signature verifies (from the database or the witness file). The walk then checks that
+    /// the chain still ends in its signed head there, so it trusts nothing the database alone
+    /// says.
+    pub async fn resume_point(
+        &self,
+        public: &PublicKeys,
+        up_to: u64,
+    ) -> std::result::Result<Option<VerifiedHead>, CheckpointError> {
+        Ok(self
+            .checkpoints_seen(public)
+            .await?
+            .into_iter()
+            .filter(|c| c.signature_valid && c.size <= up_to)
+            .max_by_key(|c| c.size)
+            .map(|c| VerifiedHead {
+                rows: c.size,
+                head: c.head_hash,
+            }))
+    }
+
+    /// Every signed checkpoint, from the database and the witness file (a checkpoint in both
+    /// once), with whether its signature verifies.
+    async fn checkpoints_seen(
+        &self,
+        public: &PublicKeys,
+    ) -> std::result::Result<Vec<CheckpointSeen>, CheckpointError> {
         let stored = {
             let mut conn = self.pool.acquire().await.map_err(Error::from)?;
             store::checkpoints(&mut conn, false, i64::MAX).await?
         };
-        let mut seen = Vec::with_capacity(stored.len());
-        for checkpoint in stored {
-            let Some(signature) = checkpoint.signature else {
-                continue;
-            };
-            let valid = signer
-                .verify(
-                    &checkpoint_message(checkpoint.size, &checkpoint.head),
-                    &signature,
-                )
-                .await?;
-            seen.push(CheckpointSeen {
-                size: checkpoint.size,
-                head_hash: checkpoint.head,
-                signature_valid: valid,
-            });
+        let mut signed: Vec<(u64, ChainHash, String)> = stored
+            .into_iter()
+            .filter_map(|c| Some((c.size, c.head, c.signature?)))
+            .collect();
+        if let Some(witness) = &self.witness {
+            signed.extend(
+                witness
+                    .read()?
+                    .into_iter()
+                    .map(|c| (c.size, c.head, c.signature)),
+            );
         }
-        Ok(self.verify(seen).await?)
+        signed.sort();
+        signed.dedup();
+        Ok(signed
+            .into_iter()
+            .map(|(size, head, signature)| CheckpointSeen {
+                size,
+                head_hash: head,
+                signature_valid: public.verify(&checkpoint_message(size, &head), &signature),
+            })
+            .collect())
     }
 }

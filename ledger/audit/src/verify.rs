@@ -70,6 +70,10 @@ pub enum ChainFault {
         ledger: u64,
         covered: u64,
     },
+    /// The row a verification resumed from no longer has the hash verified before: the chain
+    /// was rewritten at or before it.
+    #[error("row {rows} no longer has the hash verified before: the chain was rewritten up to it")]
+    VerifiedHeadChanged { rows: u64 },
 }
 
 impl ChainFault {
@@ -86,6 +90,7 @@ impl ChainFault {
             ChainFault::Truncated { rows, .. } | ChainFault::LedgerNotCovered { rows, .. } => {
                 rows + 1
             }
+            ChainFault::VerifiedHeadChanged { rows } => rows,
         }
     }
 }
@@ -159,6 +164,24 @@ impl ChainVerifier {
             last_good: 0,
             checked: 0,
         }
+    }
+
+    /// A verifier that goes on from a chain of `rows` rows ending in `head`, verified before
+    /// (its checkpoints up to `rows` were held to it then, and are left out now).
+    pub fn resume(rows: u64, head: ChainHash, checkpoints: Vec<CheckpointSeen>) -> Self {
+        let ahead: Vec<CheckpointSeen> =
+            checkpoints.into_iter().filter(|c| c.size > rows).collect();
+        ChainVerifier {
+            rows,
+            head,
+            last_good: rows,
+            ..ChainVerifier::new(ahead)
+        }
+    }
+
+    /// How many rows are verified so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
     }
 
     /// Checks the next row (rows come in position order).
@@ -394,6 +417,31 @@ mod tests {
                 size: 15,
                 after: 10
             })
+        );
+    }
+
+    #[test]
+    fn a_resumed_walk_checks_only_what_follows_and_the_checkpoints_ahead() {
+        let (rows, checkpoints) = chain(30, 10);
+        let mut resumed = ChainVerifier::resume(10, rows[9].hash, checkpoints.clone());
+        for row in &rows[10..] {
+            resumed.push(row).expect("row");
+        }
+        let summary = resumed.finish().expect("verified");
+        assert_eq!((summary.rows, summary.checkpoints), (30, 2), "20 and 30");
+
+        let mut wrong_head = ChainVerifier::resume(10, rows[8].hash, checkpoints.clone());
+        assert_eq!(
+            wrong_head.push(&rows[10]),
+            Err(ChainFault::BrokenLink { position: 11 })
+        );
+        let mut short = ChainVerifier::resume(10, rows[9].hash, checkpoints);
+        for row in &rows[10..25] {
+            short.push(row).expect("row");
+        }
+        assert_eq!(
+            short.finish(),
+            Err(ChainFault::Truncated { rows: 25, size: 30 })
         );
     }
 }

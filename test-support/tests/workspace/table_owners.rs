@@ -21,6 +21,7 @@ const OWNERS: &[(&str, &str)] = &[
     ("audit_outbox", "audit"),
     ("audit_head", "audit"),
     ("audit_checkpoints", "audit"),
+    ("audit_verifications", "audit"),
     ("advertisers", "api"),
     ("users", "api"),
     ("api_keys", "api"),

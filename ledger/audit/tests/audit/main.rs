@@ -3,3 +3,4 @@
 
 mod chain;
 mod signed;
+mod witness;

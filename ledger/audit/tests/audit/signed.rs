@@ -20,7 +20,7 @@ const EVERY_FIVE: CheckpointRules = CheckpointRules {
 };
 
 /// A signer with a key of its own on the OpenBao of `scripts/services`.
-async fn signer() -> TransitSigner {
+pub async fn signer() -> TransitSigner {
     let test_support::Vault { address, token } = test_support::vault();
     let key = format!("audit-test-{}", Uuid::now_v7().simple());
     let signer = TransitSigner::new(&address, &token, "transit", &key, Duration::from_secs(5))
@@ -30,7 +30,7 @@ async fn signer() -> TransitSigner {
 }
 
 /// Posts `n` holds, chains them and asks for a checkpoint when due.
-async fn write(ledger: &Ledger, a: &Advertiser, n: usize) {
+pub async fn write(ledger: &Ledger, a: &Advertiser, n: usize) {
     let trail = AuditTrail::new(ledger.pool().clone());
     for _ in 0..n {
         ledger
