@@ -129,8 +129,8 @@ async fn append(
     let first = last.map_or(1, |l| l.position + 1);
     let end = first + count;
     // to the microsecond, as PostgreSQL keeps it
-    let at = chrono::DateTime::from_timestamp_micros(Utc::now().timestamp_micros())
-        .context("now")?;
+    let at =
+        chrono::DateTime::from_timestamp_micros(Utc::now().timestamp_micros()).context("now")?;
     let advertiser = Uuid::now_v7();
     let mut position = first;
     while position < end {
