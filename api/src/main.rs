@@ -27,6 +27,14 @@ enum Command {
         #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
         database_url: String,
     },
+    /// Apply the schema's migrations, then exit: run it as the database's owner before the
+    /// services start (they only check the schema, and refuse one that lacks a migration).
+    Migrate {
+        /// PostgreSQL, as the role that owns the platform's tables
+        /// (postgres://user:password@host:port/database).
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+        database_url: String,
+    },
     /// Print a new ed25519 token key as an ADPLAT_API_JWT_KEYS entry.
     GenKey {
         /// The key's id (`kid` in the tokens it signs), unique among the keys in use.
@@ -53,6 +61,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Migrate { database_url } => {
+            let db = daemon::postgres::connect(
+                "DATABASE_URL",
+                &database_url,
+                2,
+                daemon::postgres::Unreachable::Fail,
+            )
+            .await?;
+            ledger::MIGRATOR
+                .run(&db)
+                .await
+                .context("applying the migrations")?;
+            let last = ledger::MIGRATOR
+                .iter()
+                .map(|m| m.version)
+                .max()
+                .unwrap_or(0);
+            println!("the database has every migration, up to {last}");
+            Ok(())
+        }
         Command::Openapi => {
             println!(
                 "{}",
@@ -73,7 +101,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 daemon::postgres::Unreachable::Fail,
             )
             .await?;
-            ledger::MIGRATOR.run(&db).await?;
+            ledger::schema::require_current(&db).await?;
             if api::server::bootstrap_admin(&db, &username, &password).await? {
                 println!("created admin {username}");
             } else {

@@ -30,6 +30,8 @@
 //! - `fixtures` (feature `fixtures`): funded advertisers and whole-ledger invariant checks for
 //!   the tests and benchmarks of this crate and the crates beside it.
 //! - `retry`: bounded retries of transactions on serialization failures and deadlocks.
+//! - [`schema`]: whether a database has every migration this build knows (services check at
+//!   start; `api migrate` applies them).
 
 pub mod account;
 pub mod clock;
@@ -42,6 +44,7 @@ pub mod plan;
 pub mod reads;
 pub mod rejection;
 mod retry;
+pub mod schema;
 mod service;
 pub mod statement;
 mod store;
@@ -63,5 +66,6 @@ pub use service::{Ledger, MAX_STATEMENT_PAGE, PostStatus, Posted, Reservation, R
 pub use statement::{StatementCursor, StatementLine, StatementPage};
 pub use transfer::{NewTransfer, References, Transfer, TransferKind};
 
-/// The one schema history of the platform, applied by every binary and test.
+/// The one schema history of the platform, applied by `api migrate` and by the tests (services
+/// only check it: [`schema::require_current`]).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");

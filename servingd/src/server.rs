@@ -67,6 +67,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<Arc<ServingState>> {
         daemon::postgres::Unreachable::Wait,
     )
     .await?;
+    ledger::schema::require_current(&pool).await?;
     build_over(settings, pool).await
 }
 

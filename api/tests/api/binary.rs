@@ -20,6 +20,7 @@ fn the_api_binary_prints_its_help_and_version_and_exits() {
         ("api", vec!["--help"]),
         ("api-serve", vec!["serve", "--help"]),
         ("api-create-admin", vec!["create-admin", "--help"]),
+        ("api-migrate", vec!["migrate", "--help"]),
         ("api-gen-key", vec!["gen-key", "--help"]),
     ] {
         let help = run_bare(API, &args);
@@ -32,6 +33,52 @@ fn the_api_binary_prints_its_help_and_version_and_exits() {
         }
     }
     assert_version(API, "api", env!("CARGO_PKG_VERSION"));
+}
+
+/// The services never migrate: on a database without the schema they refuse, naming `api
+/// migrate`, which applies it.
+#[tokio::test]
+async fn only_api_migrate_applies_the_schema() {
+    let scratch = test_support::ScratchDatabase::create("api_migrate")
+        .await
+        .expect("scratch database");
+    let url = scratch.url().to_owned();
+    let create_admin = || {
+        std::process::Command::new(API)
+            .args([
+                "create-admin",
+                "--username",
+                "first.admin",
+                "--database-url",
+                &url,
+            ])
+            .env("ADPLAT_API_ADMIN_PASSWORD", "a long admin password")
+            .output()
+            .expect("runs")
+    };
+    let refused = create_admin();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && stderr.contains("run `api migrate`"),
+        "{stderr}"
+    );
+    let migrated = std::process::Command::new(API)
+        .args(["migrate", "--database-url", &url])
+        .output()
+        .expect("runs");
+    assert!(migrated.status.success(), "{migrated:?}");
+    assert!(String::from_utf8_lossy(&migrated.stdout).contains("every migration"));
+    let again = std::process::Command::new(API)
+        .args(["migrate", "--database-url", &url])
+        .output()
+        .expect("runs");
+    assert!(
+        again.status.success(),
+        "migrating twice changes nothing: {again:?}"
+    );
+    let created = create_admin();
+    assert!(created.status.success(), "{created:?}");
+    scratch.drop().await.expect("drop");
 }
 
 #[test]

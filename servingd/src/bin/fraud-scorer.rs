@@ -52,6 +52,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let window = Duration::from_secs(args.window_s);
     let pool =
         daemon::postgres::connect("DATABASE_URL", &args.database_url, 4, Unreachable::Wait).await?;
+    ledger::schema::require_current(&pool).await?;
     let ledger = ledger::Ledger::new(pool.clone());
     let watched = Arc::new(Watched {
         progress: Mutex::new(ScorerProgress::default()),

@@ -149,10 +149,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         Unreachable::Wait,
     )
     .await?;
-    ledger::MIGRATOR
-        .run(&pool)
-        .await
-        .context("applying migrations")?;
+    ledger::schema::require_current(&pool).await?;
     let ledger = ledger::Ledger::new(pool);
     tracing::info!(consumer = %settings.consumer, shards, ?duties, "ledger writer starting");
     if args.redis_cluster_urls.is_empty() {
