@@ -15,6 +15,7 @@ mod money;
 mod openapi;
 mod operations;
 mod quotas;
+mod redis_user;
 mod reports;
 mod sign_in_limits;
 mod tokens;

@@ -172,9 +172,19 @@ async fn forged_altered_expired_and_misused_tokens_are_refused_and_record_nothin
     platform.stop().await;
 }
 
+/// servingd and the ledger writer each run as their own Redis user (scripts/redis-users.acl):
+/// everything they send on the way from a bid to the bill is allowed to them.
 #[sqlx::test(migrator = "ledger::MIGRATOR")]
 async fn recorded_impressions_become_spend_on_the_lease_that_paid(pool: PgPool) {
-    let mut platform = Platform::start(pool.clone()).await;
+    let mut platform = Platform::start_with(pool.clone(), |s| {
+        s.redis_url = test_support::service("REDIS_URL_SERVINGD");
+    })
+    .await;
+    let writer_redis = redis::Client::open(test_support::service("REDIS_URL_LEDGER_WRITER"))
+        .expect("url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("the writer's user signs in");
     let campaign = platform.active_campaign(json!({})).await;
     platform.wait_indexed(campaign).await;
     let browser = browser();
@@ -188,7 +198,7 @@ async fn recorded_impressions_become_spend_on_the_lease_that_paid(pool: PgPool) 
     }
     let writer = LedgerWriter::new(
         ledger::Ledger::new(pool.clone()),
-        platform.state.redis.clone(),
+        writer_redis,
         platform.state.events.clone(),
         WriterSettings {
             consumer: "writer-test".into(),

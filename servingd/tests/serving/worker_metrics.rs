@@ -61,7 +61,11 @@ async fn the_ledger_writer_reports_its_backlog_and_health(pool: PgPool) {
     let mut writer = Running(
         Command::new(env!("CARGO_BIN_EXE_ledger-writer"))
             .env("DATABASE_URL", test_support::url_of(&pool))
-            .env("REDIS_URL", redis_url())
+            // as its own Redis user: every command the writer and its /metrics send is allowed
+            .env(
+                "REDIS_URL",
+                test_support::service("REDIS_URL_LEDGER_WRITER"),
+            )
             .env_remove("REDIS_CLUSTER_URLS")
             .env("EVENT_SHARDS", "2")
             .env("EVENT_NAMESPACE", &namespace)

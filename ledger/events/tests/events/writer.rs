@@ -517,3 +517,54 @@ async fn entries_stay_until_every_duty_has_handled_them(pool: PgPool) {
     // XTRIM MINID keeps the last entry both groups were given; the rest is gone
     assert!(length(conn.clone(), key).await <= 1);
 }
+
+/// The ledger writer's own Redis user (scripts/redis-users.acl) reads, acknowledges and trims the
+/// event stream, and can do nothing else: not append an event, not touch another key, not run
+/// an admin command.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn the_writers_redis_user_bills_the_stream_and_can_write_nothing_to_it(pool: PgPool) {
+    let (a, mut admin, stream, _) = setup(&pool, "1").await;
+    let writer_user = redis::Client::open(test_support::service("REDIS_URL_LEDGER_WRITER"))
+        .expect("url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("the writer's user signs in");
+    let writer = writer(&pool, &writer_user, &stream);
+    writer.prepare().await.expect("groups");
+    append_impressions(
+        &mut admin,
+        &stream,
+        a.campaign,
+        LeaseId::new(),
+        0..3,
+        2_000_000,
+    )
+    .await;
+    assert_eq!(writer.drain().await.expect("drain").billed, 3);
+
+    let mut conn = writer_user.clone();
+    let event = impression(a.campaign, LeaseId::new(), 9, 2_000_000);
+    let appended = stream.append(&mut conn, &event, 600).await;
+    assert!(appended.as_ref().is_err_and(no_permission), "{appended:?}");
+    let key = stream.key(stream.shard_of(a.campaign));
+    for refused in [
+        redis::cmd("XADD")
+            .arg(&key)
+            .arg("*")
+            .arg("id")
+            .arg("x")
+            .clone(),
+        redis::cmd("SET").arg("elsewhere").arg("1").clone(),
+        redis::cmd("GET").arg(&key).clone(),
+        redis::cmd("FLUSHALL").clone(),
+        redis::cmd("CONFIG").arg("GET").arg("maxmemory").clone(),
+    ] {
+        let answer: redis::RedisResult<redis::Value> = refused.query_async(&mut conn).await;
+        assert!(answer.as_ref().is_err_and(no_permission), "{answer:?}");
+    }
+}
+
+/// Whether Redis refused a command for want of permission (ACL).
+fn no_permission(e: &redis::RedisError) -> bool {
+    e.code() == Some("NOPERM") || e.to_string().contains("no permissions")
+}
