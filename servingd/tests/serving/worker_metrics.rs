@@ -9,8 +9,6 @@ use sqlx::PgPool;
 use test_support::metrics::Scraped;
 use uuid::Uuid;
 
-use crate::helpers::redis_url;
-
 /// A process killed when the test ends, however it ends.
 struct Running(Child);
 
