@@ -101,6 +101,10 @@ pub struct Flags {
     /// given.
     #[arg(long, env = "EVENT_ENTRY_KEYS", hide_env_values = true)]
     entry_keys: Option<String>,
+    /// Which entry key seals [default: the highest id]: add a new key to every writer and
+    /// servingd first, and make it the sealer only then.
+    #[arg(long, env = "EVENT_ENTRY_KEY_ID")]
+    entry_key_id: Option<String>,
     /// Take the entry keys from this path of Vault's KV state instead (`keys`, and
     /// `signing_id` naming the key that seals).
     #[arg(long, env = "EVENT_ENTRY_KEYS_VAULT_PATH")]
@@ -151,6 +155,7 @@ impl Flags {
             ("EVENT_SHARDS", self.event_shards),
             ("EVENT_NAMESPACE", self.event_namespace),
             ("EVENT_ENTRY_KEYS", self.entry_keys),
+            ("EVENT_ENTRY_KEY_ID", self.entry_key_id),
             ("EVENT_ENTRY_KEYS_VAULT_PATH", self.entry_keys_vault_path),
             ("SERVINGD_BLOCKLIST_FP_RATE", self.blocklist_fp_rate),
             ("SERVINGD_TRUSTED_PROXIES", self.trusted_proxies),

@@ -68,6 +68,9 @@ pub struct Settings {
     /// Keys sealing each event stream entry, `ID:KEY,ID:KEY` (the highest id seals): the ledger
     /// writer, given the same, bills only entries they verify. Required like the tracking keys.
     pub entry_keys: Option<SecretString>,
+    /// Which entry key seals (the highest id when unset): a new key is first added beside the
+    /// old, and made the sealer only once every ledger writer holds it.
+    pub entry_key_id: Option<u8>,
     /// The entry keys in Vault's KV state instead (they win over `entry_keys`).
     pub entry_keys_vault: Option<VaultSecret>,
     /// The blocklist filter's target false-positive rate.
@@ -131,6 +134,7 @@ impl Default for Settings {
             event_shards: 16,
             event_namespace: String::new(),
             entry_keys: None,
+            entry_key_id: None,
             entry_keys_vault: None,
             trusted_proxies: TrustedProxies::none(),
             blocklist_fp_rate: 0.001,
@@ -240,6 +244,9 @@ impl Settings {
         }
         if let Some(v) = var("EVENT_ENTRY_KEYS") {
             self.entry_keys = Some(SecretString::from(v));
+        }
+        if let Some(v) = var("EVENT_ENTRY_KEY_ID") {
+            self.entry_key_id = Some(parsed("EVENT_ENTRY_KEY_ID", &v)?);
         }
         if let Some(path) = var("EVENT_ENTRY_KEYS_VAULT_PATH") {
             self.entry_keys_vault = Some(vault_secret("EVENT_ENTRY_KEYS_VAULT_PATH", &path)?);

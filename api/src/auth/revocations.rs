@@ -38,10 +38,24 @@ impl Standing {
     };
 }
 
+/// How long this instance's own changes are kept beside what it reads: a reading whose query
+/// ran before a change committed must not undo it.
+const LOCAL_KEEP: Duration = Duration::from_secs(10);
+
 /// The principals whose older tokens may still be in use, and where their tokens stand.
 #[derive(Default)]
 pub struct Revocations {
     held: ArcSwap<HashMap<Uuid, Standing>>,
+    /// This instance's own changes of the last [`LOCAL_KEEP`].
+    local: std::sync::Mutex<Vec<(Uuid, Standing, std::time::Instant)>>,
+}
+
+/// Puts `standing` for `principal` into `held` unless a later change is there already.
+fn merge(held: &mut HashMap<Uuid, Standing>, principal: Uuid, standing: Standing) {
+    let entry = held.entry(principal).or_insert(standing);
+    if standing.version >= entry.version {
+        *entry = standing;
+    }
 }
 
 impl Revocations {
@@ -56,12 +70,14 @@ impl Revocations {
     /// A change made by this instance, in force here at once (unless a later change of the
     /// same principal is known already).
     pub fn add(&self, principal: Uuid, standing: Standing) {
+        self.local.lock().unwrap_or_else(|p| p.into_inner()).push((
+            principal,
+            standing,
+            std::time::Instant::now(),
+        ));
         self.held.rcu(|held| {
             let mut next = HashMap::clone(held);
-            let entry = next.entry(principal).or_insert(standing);
-            if standing.version >= entry.version {
-                *entry = standing;
-            }
+            merge(&mut next, principal, standing);
             next
         });
     }
@@ -85,7 +101,13 @@ impl Revocations {
                 version: change.token_version,
                 barred: change.barred,
             };
-            held.insert(change.user, standing);
+            merge(&mut held, change.user, standing);
+        }
+        // this instance's recent changes stand, whatever the reading saw
+        let mut local = self.local.lock().unwrap_or_else(|p| p.into_inner());
+        local.retain(|(_, _, at)| at.elapsed() < LOCAL_KEEP);
+        for (principal, standing, _) in local.iter() {
+            merge(&mut held, *principal, *standing);
         }
         self.held.store(Arc::new(held));
         Ok(())

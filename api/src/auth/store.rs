@@ -125,6 +125,7 @@ pub struct LockedUser {
     pub role: String,
     pub advertiser_id: Option<Uuid>,
     pub created_by: Option<Uuid>,
+    pub disabled: bool,
 }
 
 /// Locks the user `id` unless deleted.
@@ -133,12 +134,29 @@ pub async fn lock_user(
     id: Uuid,
 ) -> Result<Option<LockedUser>, sqlx::Error> {
     sqlx::query_as(
-        "select id, username, role, advertiser_id, created_by from users
-          where id = $1 and deleted_at is null for update",
+        "select id, username, role, advertiser_id, created_by, disabled_at is not null as disabled
+           from users where id = $1 and deleted_at is null for update",
     )
     .bind(id)
     .fetch_optional(tx)
     .await
+}
+
+/// Locks every active admin but `except` (so two admins cannot remove each other at once and
+/// leave none): how many there are.
+pub async fn lock_other_active_admins(
+    tx: &mut sqlx::PgConnection,
+    except: Uuid,
+) -> Result<usize, sqlx::Error> {
+    let ids: Vec<Uuid> = sqlx::query_scalar(
+        "select id from users
+          where role = 'admin' and disabled_at is null and deleted_at is null and id <> $1
+          order by id for update",
+    )
+    .bind(except)
+    .fetch_all(tx)
+    .await?;
+    Ok(ids.len())
 }
 
 /// How a user changes; every change moves the user's token version on.

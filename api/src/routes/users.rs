@@ -14,6 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use crate::advertisers::quotas::{self, Quota};
 use crate::advertisers::store::{self, User};
 use crate::audit_records::{self, Change};
 use crate::auth::revocations::Standing;
@@ -133,7 +134,30 @@ async fn change_user<'a>(
     let before = store::user(&mut *tx, id)
         .await?
         .ok_or(ApiError::NotFound("user"))?;
-    let (version, barred) = auth_store::change_user(&mut tx, id, change(&locked)?).await?;
+    let change = change(&locked)?;
+    if let UserChange::Standing {
+        advertiser: Some(advertiser),
+        ..
+    } = change
+        && locked.advertiser_id != Some(advertiser.0)
+    {
+        // a user moved to an advertiser counts against its quota like a new one
+        quotas::make_room(&mut tx, &state.settings.quotas, advertiser, Quota::Users).await?;
+    }
+    let leaves_admins = match change {
+        UserChange::Deleted => true,
+        UserChange::Standing { role, disabled, .. } => role != Role::Admin || disabled,
+        UserChange::Password(_) => false,
+    };
+    if locked.role == Role::Admin.as_str()
+        && leaves_admins
+        && auth_store::lock_other_active_admins(&mut tx, id).await? == 0
+    {
+        return Err(ApiError::Conflict(
+            "the last active admin cannot be deleted, disabled or given another role".into(),
+        ));
+    }
+    let (version, barred) = auth_store::change_user(&mut tx, id, change).await?;
     let after = store::user(&mut *tx, id).await?;
     let mut entry =
         Change::of(action, format!("user:{id}"), before.advertiser_id).before(&before)?;
@@ -194,7 +218,7 @@ pub async fn update_user(
             Ok(UserChange::Standing {
                 role,
                 advertiser,
-                disabled: body.disabled.unwrap_or(false),
+                disabled: body.disabled.unwrap_or(user.disabled),
             })
         },
     )

@@ -311,32 +311,56 @@ async fn verify_names_the_first_altered_entry(pool: PgPool) {
         .await
         .expect("tamper");
     tx.commit().await.expect("commit");
-    // (without Vault a resumed walk would trust the head the last verification stored, as the
-    // database says it; a full walk names the row)
-    let broken = verified(&app, &billing, true).await;
+    // without Vault every walk is full (a head the database stored is not trusted)
+    let broken = verified(&app, &billing, false).await;
     assert_eq!(broken["status"], "broken", "{broken}");
     assert_eq!(broken["fault_position"], 2);
-    // one at a time
-    let first = app
+    // one at a time: while one runs (its heartbeat fresh) another is refused, naming it
+    let running = uuid::Uuid::now_v7();
+    sqlx::query(
+        "insert into audit_verifications (id, full_walk, requested_by, started_at, heartbeat_at,
+                                          status, from_rows, signatures_checked)
+         values ($1, true, 'elsewhere', now(), now(), 'running', 0, false)",
+    )
+    .bind(running)
+    .execute(&pool)
+    .await
+    .expect("a running one");
+    let refused = app
         .post(
             "/api/v1/audit/verifications",
             &billing,
             serde_json::json!({}),
         )
         .await;
-    assert_eq!(first.status, StatusCode::ACCEPTED);
-    let second = app
-        .post(
-            "/api/v1/audit/verifications",
-            &billing,
-            serde_json::json!({}),
-        )
-        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
     assert!(
-        second.status == StatusCode::CONFLICT || second.status == StatusCode::ACCEPTED,
-        "a second one waits for the first, unless the first is done already: {}",
-        second.body
+        refused.body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains(&running.to_string())),
+        "{}",
+        refused.body
     );
+    // one whose process died (no heartbeat for a minute) is set abandoned by the next start
+    sqlx::query(
+        "update audit_verifications set heartbeat_at = now() - interval '2 minutes' where id = $1",
+    )
+    .bind(running)
+    .execute(&pool)
+    .await
+    .expect("stale");
+    let next = verified(&app, &billing, false).await;
+    assert_eq!(
+        next["status"], "broken",
+        "without Vault every walk is full: {next}"
+    );
+    let abandoned: String =
+        sqlx::query_scalar("select status from audit_verifications where id = $1")
+            .bind(running)
+            .fetch_one(&pool)
+            .await
+            .expect("status");
+    assert_eq!(abandoned, "abandoned");
 }
 
 /// Stopped, the server drains its requests and lets its background tasks finish rather than

@@ -124,6 +124,20 @@ async fn a_changed_disabled_or_deleted_user_loses_its_tokens_everywhere(pool: Pg
         sign_in(&app, "olu", "a newer passphrase").await.status,
         StatusCode::UNAUTHORIZED
     );
+    // a change that does not name `disabled` leaves it as it is
+    let still = call(
+        &app,
+        Method::PATCH,
+        &user_path,
+        &admin,
+        Some(json!({"role": "billing"})),
+    )
+    .await;
+    assert_eq!(still.body["disabled"], true, "{}", still.body);
+    assert_eq!(
+        sign_in(&app, "olu", "a newer passphrase").await.status,
+        StatusCode::UNAUTHORIZED
+    );
     let enabled = call(
         &app,
         Method::PATCH,
@@ -358,6 +372,21 @@ async fn an_advertisers_user_removes_only_the_users_it_created(pool: PgPool) {
     )
     .await;
     assert_eq!(own.status, StatusCode::CONFLICT, "{}", own.body);
+    // nor is the last active admin removed, by anyone
+    let last = call(
+        &app,
+        Method::DELETE,
+        &format!("/api/v1/users/{}", admin_user.str("id")),
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(last.status, StatusCode::CONFLICT, "{}", last.body);
+    assert!(
+        last.body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("last active admin"))
+    );
     let by_operator = call(
         &app,
         Method::PATCH,
@@ -377,4 +406,20 @@ async fn an_advertisers_user_removes_only_the_users_it_created(pool: PgPool) {
     .await;
     assert_eq!(unscoped.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(unscoped.error_fields(), ["advertiser_id"]);
+}
+
+/// A reading of the revocations that began before this instance's own change committed does not
+/// undo the change: this instance's changes of the last seconds stand beside what it reads.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_reading_never_undoes_this_instances_own_recent_change(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let user = uuid::Uuid::now_v7();
+    let standing = api::auth::revocations::Standing {
+        version: 5,
+        barred: true,
+    };
+    app.state.revocations.add(user, standing);
+    // the database knows nothing of it yet (the reading ran before the commit)
+    reload(&app).await;
+    assert!(app.state.revocations.refuses(user, 9), "still barred here");
 }

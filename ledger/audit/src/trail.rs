@@ -227,6 +227,20 @@ impl AuditTrail {
                 if store::hash_at(&mut conn, start.rows).await? != Some(start.head) {
                     return Ok(Err(ChainFault::VerifiedHeadChanged { rows: start.rows }));
                 }
+                // the checkpoints before the start, walked before: their signatures, and the
+                // chain's stored hashes at them (not the rows' content: only a full walk
+                // hashes every row again)
+                for c in checkpoints.iter().filter(|c| c.size <= start.rows) {
+                    if !c.signature_valid {
+                        return Ok(Err(ChainFault::BadSignature { size: c.size }));
+                    }
+                    if store::hash_at(&mut conn, c.size).await? != Some(c.head_hash) {
+                        return Ok(Err(ChainFault::CheckpointMismatch {
+                            size: c.size,
+                            after: 0,
+                        }));
+                    }
+                }
                 ChainVerifier::resume(start.rows, start.head, checkpoints)
             }
         };
@@ -394,12 +408,20 @@ impl AuditTrail {
             .filter_map(|c| Some((c.size, c.head, c.signature?)))
             .collect();
         if let Some(witness) = &self.witness {
-            signed.extend(
-                witness
-                    .read()?
-                    .into_iter()
-                    .map(|c| (c.size, c.head, c.signature)),
-            );
+            let witnessed = witness.read()?;
+            if witnessed.is_empty() && !signed.is_empty() {
+                // a lost file, or not the one the signer writes: the database alone would be
+                // trusted without a word
+                return Err(CheckpointError::Witness(std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!(
+                        "{} holds no checkpoint, but the database has {} signed ones",
+                        witness.path().display(),
+                        signed.len()
+                    ),
+                )));
+            }
+            signed.extend(witnessed.into_iter().map(|c| (c.size, c.head, c.signature)));
         }
         signed.sort();
         signed.dedup();

@@ -119,7 +119,7 @@ pub async fn entry_keys(settings: &Settings) -> anyhow::Result<SharedEntryKeys> 
     let source = KeySource {
         setting: "EVENT_ENTRY_KEYS",
         keys: settings.entry_keys.as_ref(),
-        signing: None,
+        signing: settings.entry_key_id,
         vault: settings.entry_keys_vault.as_ref(),
         dev_random: settings.dev_random_tracking_key,
     };

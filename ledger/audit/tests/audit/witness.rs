@@ -120,6 +120,13 @@ async fn deleted_checkpoints_and_a_rewritten_tail_are_caught_by_the_witness(pool
         witnessed.verify_signed(&signer).await.expect("vault"),
         Err(ChainFault::CheckpointMismatch { size: 12, after: 7 })
     );
+    // and a witness file gone missing is not taken for a witness with nothing to say
+    std::fs::remove_file(log.path()).expect("remove");
+    let lost = witnessed.verify_signed(&signer).await;
+    assert!(
+        matches!(lost, Err(audit::CheckpointError::Witness(_))),
+        "{lost:?}"
+    );
     std::fs::remove_dir_all(&dir).expect("clean");
 }
 

@@ -520,9 +520,9 @@ async fn entries_stay_until_every_duty_has_handled_them(pool: PgPool) {
 
 /// The ledger writer's own Redis user (scripts/redis-users.acl) reads, acknowledges and trims the
 /// event stream, and can do nothing else: not append an event, not touch another key, not run
-/// an admin command.
+/// an admin command, not pause or kill other clients.
 #[sqlx::test(migrator = "MIGRATOR")]
-async fn the_writers_redis_user_bills_the_stream_and_can_write_nothing_to_it(pool: PgPool) {
+async fn the_writers_redis_user_bills_the_stream_and_can_append_nothing(pool: PgPool) {
     let (a, mut admin, stream, _) = setup(&pool, "1").await;
     let writer_user = redis::Client::open(test_support::service("REDIS_URL_LEDGER_WRITER"))
         .expect("url")
@@ -558,6 +558,13 @@ async fn the_writers_redis_user_bills_the_stream_and_can_write_nothing_to_it(poo
         redis::cmd("GET").arg(&key).clone(),
         redis::cmd("FLUSHALL").clone(),
         redis::cmd("CONFIG").arg("GET").arg("maxmemory").clone(),
+        redis::cmd("CLIENT").arg("LIST").clone(),
+        redis::cmd("CLIENT").arg("PAUSE").arg("1000").clone(),
+        redis::cmd("CLIENT")
+            .arg("KILL")
+            .arg("USER")
+            .arg("adplat-servingd")
+            .clone(),
     ] {
         let answer: redis::RedisResult<redis::Value> = refused.query_async(&mut conn).await;
         assert!(answer.as_ref().is_err_and(no_permission), "{answer:?}");
